@@ -1,0 +1,26 @@
+// JSON in: one parser with limits, so a deep or huge document is refused before it costs
+// anything. Every Strategy/Deployment JSON that enters the system goes through parse_json().
+#pragma once
+#include "quant/no_postgres.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <string_view>
+
+namespace quant {
+
+using Json = nlohmann::json;
+
+struct JsonLimits {
+    std::size_t max_bytes = 1u << 20;  // 1 MiB
+    int max_depth = 64;
+};
+
+// Throws Error{malformed_json} or Error{limit_exceeded}.
+Json parse_json(std::string_view text, const JsonLimits& limits = {});
+
+// Doubles as JSON: NaN and infinities become null (JSON has no such numbers).
+inline Json json_number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+
+}  // namespace quant

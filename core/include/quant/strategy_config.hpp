@@ -1,0 +1,58 @@
+// StrategyConfig (seed §1.1): parsing, validation and the normalised form. The one validator:
+// SQL (extension), the worker and the REST layer all call parse_strategy_config().
+#pragma once
+#include "quant/no_postgres.hpp"
+#include "quant/bars.hpp"
+#include "quant/indicators/registry.hpp"
+#include "quant/json.hpp"
+#include "quant/signals.hpp"
+
+#include <string>
+#include <vector>
+
+namespace quant {
+
+struct SubStrategy {
+    int id = 0;
+    const IndicatorInfo* indicator = nullptr;
+    const SignalFuncInfo* signal_func = nullptr;
+    int window = 0;
+    double signal = 0.0;
+    Column data_column = Column::v;
+};
+
+struct StrategyConfig {
+    std::string strategy_id;  // empty when not given
+    std::string name;         // generated when empty (bollinger_momentum_20_1.0)
+    int version = 1;
+    std::string ticker;
+    Conjunction conjunction = Conjunction::all;
+    int trading_period = 252;
+    int fill_delay_bars = 0;  // 0: filled at the close that produced the signal (the original)
+    std::vector<SubStrategy> substrategies;
+    // Things that are valid but probably not meant (a level indicator with a band signal...).
+    std::vector<std::string> warnings;
+
+    int max_window() const;
+    // Bars before the combined position can first be defined (largest first-defined index).
+    int warmup_bars() const;
+};
+
+inline constexpr int max_substrategies = 16;
+inline constexpr int max_window = 100000;
+inline constexpr int max_trading_period = 525600;  // minute bars, all year
+inline constexpr int max_fill_delay_bars = 1000;
+
+// Throws Error{invalid_config} naming the field (JSON path) and listing the valid values.
+StrategyConfig parse_strategy_config(const Json& doc);
+StrategyConfig parse_strategy_config(std::string_view text);
+
+// The normalised form: defaults filled, keys in a fixed order, numbers as numbers.
+Json to_json(const StrategyConfig& cfg);
+
+std::string_view conjunction_name(Conjunction c);
+std::string_view column_name(Column c);
+// "bollinger_momentum_20_1.0" (first substrategy; more are joined with "+").
+std::string default_strategy_name(const StrategyConfig& cfg);
+
+}  // namespace quant

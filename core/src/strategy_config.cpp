@@ -1,0 +1,340 @@
+#include "quant/strategy_config.hpp"
+
+#include "quant/error.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <set>
+
+namespace quant {
+
+namespace {
+
+constexpr std::array<std::string_view, 11> top_level_keys{
+    "strategy_id", "name", "version", "created_at", "updated_at", "ticker", "conjunction",
+    "trading_period", "substrategies", "fill_delay_bars", "description"};
+constexpr std::array<std::string_view, 6> substrategy_keys{"id",     "indicator",  "signal_func",
+                                                           "window", "signal", "data_column"};
+
+template <std::size_t N>
+std::string join(const std::array<std::string_view, N>& names) {
+    std::string out;
+    for (auto n : names) {
+        if (!out.empty()) out += ", ";
+        out += n;
+    }
+    return out;
+}
+
+[[noreturn]] void fail(const std::string& field, const std::string& problem, std::string hint = {}) {
+    throw Error(ErrorCode::invalid_config, field, field + ": " + problem, std::move(hint));
+}
+
+std::string type_name(const Json& v) {
+    if (v.is_number()) return "a number";
+    if (v.is_string()) return "a string";
+    if (v.is_boolean()) return "a boolean";
+    if (v.is_null()) return "null";
+    if (v.is_array()) return "an array";
+    return "an object";
+}
+
+std::string shown(const Json& v) {
+    std::string s = v.dump();
+    if (s.size() > 60) s = s.substr(0, 57) + "...";
+    return s;
+}
+
+template <std::size_t N>
+void reject_unknown_keys(const Json& obj, const std::array<std::string_view, N>& known, const std::string& prefix) {
+    for (const auto& [key, value] : obj.items()) {
+        if (std::find(known.begin(), known.end(), key) == known.end()) {
+            fail(prefix + key, "unknown field", "valid fields: " + join(known));
+        }
+    }
+}
+
+// An integer in [lo, hi]; integral floats (20.0) are accepted, strings are not.
+int get_int(const Json& v, const std::string& field, long long lo, long long hi, const std::string& hint = {}) {
+    double d = 0;
+    if (v.is_number_integer() || v.is_number_unsigned()) {
+        if (v.is_number_unsigned() && v.get<unsigned long long>() > static_cast<unsigned long long>(hi)) {
+            fail(field, "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                            ", got " + shown(v), hint);
+        }
+        d = static_cast<double>(v.get<long long>());
+    } else if (v.is_number_float()) {
+        d = v.get<double>();
+        if (!std::isfinite(d) || d != std::floor(d)) {
+            fail(field, "must be an integer, got " + shown(v), hint);
+        }
+    } else {
+        fail(field, "must be an integer, got " + type_name(v), hint);
+    }
+    if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+        fail(field, "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
+                        shown(v), hint);
+    }
+    return static_cast<int>(d);
+}
+
+std::string get_string(const Json& v, const std::string& field, const std::string& hint = {}) {
+    if (!v.is_string()) fail(field, "must be a string, got " + type_name(v), hint);
+    return v.get<std::string>();
+}
+
+bool is_uuid(std::string_view s) {
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
+
+Column parse_column(const std::string& name, const std::string& field) {
+    static constexpr std::array<std::pair<std::string_view, Column>, 6> columns{{{"v", Column::v},
+                                                                                 {"open", Column::open},
+                                                                                 {"high", Column::high},
+                                                                                 {"low", Column::low},
+                                                                                 {"close", Column::close},
+                                                                                 {"volume", Column::volume}}};
+    for (const auto& [n, c] : columns) {
+        if (n == name) return c;
+    }
+    fail(field, "unknown data column \"" + name + "\"", "valid data columns: " + std::string(column_names_hint));
+}
+
+Conjunction parse_conjunction(std::string name) {
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+    if (name == "AND") return Conjunction::all;
+    if (name == "OR") return Conjunction::any;
+    if (name == "FILTER") return Conjunction::filter;
+    fail("conjunction", "unknown conjunction \"" + name + "\"", "valid conjunctions: AND, OR, FILTER");
+}
+
+std::string_view short_indicator_name(std::string_view name) {
+    if (name == "get_bollinger_band") return "bollinger";
+    if (name == "get_stochastic_oscillator") return "stochastic";
+    if (name.starts_with("get_")) name.remove_prefix(4);
+    return name;
+}
+
+// Python's repr of a float: the shortest round-trip digits, with ".0" when integral.
+std::string float_repr(double v) {
+    char buf[64];
+    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    std::string s(buf, p);
+    if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+    return s;
+}
+
+SubStrategy parse_substrategy(const Json& s, std::size_t index, std::vector<std::string>& warnings) {
+    const std::string at = "substrategies[" + std::to_string(index) + "]";
+    if (!s.is_object()) fail(at, "must be an object, got " + type_name(s));
+    reject_unknown_keys(s, substrategy_keys, at + ".");
+    SubStrategy sub;
+    sub.id = s.contains("id") ? get_int(s["id"], at + ".id", 1, 1000000) : static_cast<int>(index) + 1;
+
+    if (!s.contains("indicator")) fail(at + ".indicator", "is required", "valid indicators: " + indicator_names());
+    const std::string ind = get_string(s["indicator"], at + ".indicator", "valid indicators: " + indicator_names());
+    sub.indicator = find_indicator(ind);
+    if (sub.indicator == nullptr) {
+        fail(at + ".indicator", "unknown indicator \"" + ind + "\"", "valid indicators: " + indicator_names());
+    }
+
+    if (!s.contains("signal_func")) {
+        fail(at + ".signal_func", "is required", "valid signal functions: " + signal_func_names());
+    }
+    const std::string sf =
+        get_string(s["signal_func"], at + ".signal_func", "valid signal functions: " + signal_func_names());
+    sub.signal_func = find_signal_func(sf);
+    if (sub.signal_func == nullptr) {
+        fail(at + ".signal_func", "unknown signal function \"" + sf + "\"",
+             "valid signal functions: " + signal_func_names());
+    }
+
+    const int floor = sub.indicator->window_floor;
+    const std::string window_hint = std::string(sub.indicator->name) + " needs a window of at least " +
+                                    std::to_string(floor) + " (at most " + std::to_string(max_window) + ")";
+    if (!s.contains("window")) fail(at + ".window", "is required", window_hint);
+    sub.window = get_int(s["window"], at + ".window", floor, max_window, window_hint);
+
+    if (!s.contains("signal")) fail(at + ".signal", "is required", "a finite number: the signal threshold");
+    const Json& sig = s["signal"];
+    if (!sig.is_number()) fail(at + ".signal", "must be a number, got " + type_name(sig), "a finite number");
+    sub.signal = sig.get<double>();
+    if (!std::isfinite(sub.signal)) fail(at + ".signal", "must be finite, got " + shown(sig), "a finite number");
+
+    sub.data_column = s.contains("data_column")
+                          ? parse_column(get_string(s["data_column"], at + ".data_column",
+                                                    "valid data columns: " + std::string(column_names_hint)),
+                                         at + ".data_column")
+                          : Column::v;
+
+    const auto& info = *sub.indicator;
+    const auto& fn = *sub.signal_func;
+    if (info.price_level && !fn.for_bounded) {
+        warnings.push_back(at + ": " + std::string(info.name) +
+                           " is a price level, so a band signal at " + float_repr(sub.signal) +
+                           " is on the same side on almost every bar (like buy and hold); consider " +
+                           std::string(info.name) + "_distance");
+    } else if (info.bounded && !fn.for_bounded) {
+        warnings.push_back(at + ": " + std::string(info.name) + " is bounded 0..100 but " + std::string(fn.name) +
+                           " compares it with +/-" + float_repr(sub.signal) +
+                           "; a *_bounded_signal is probably meant");
+    } else if (!info.bounded && fn.for_bounded) {
+        warnings.push_back(at + ": " + std::string(info.name) + " is not bounded 0..100 but " +
+                           std::string(fn.name) + " compares it with 100-s; a *_band_signal is probably meant");
+    }
+    if (info.reads_hlc && s.contains("data_column") && sub.data_column != Column::v &&
+        sub.data_column != Column::close) {
+        warnings.push_back(at + ": " + std::string(info.name) + " reads high/low/close and ignores data_column");
+    }
+    return sub;
+}
+
+}  // namespace
+
+int StrategyConfig::max_window() const {
+    int w = 0;
+    for (const auto& s : substrategies) w = std::max(w, s.window);
+    return w;
+}
+
+int StrategyConfig::warmup_bars() const {
+    int w = 0;
+    for (const auto& s : substrategies) w = std::max(w, s.indicator->first_defined(s.window));
+    return w + fill_delay_bars;
+}
+
+StrategyConfig parse_strategy_config(const Json& doc) {
+    if (!doc.is_object()) {
+        throw Error(ErrorCode::invalid_config, "", "a strategy config must be a JSON object, got " + type_name(doc),
+                    "fields: " + join(top_level_keys));
+    }
+    reject_unknown_keys(doc, top_level_keys, "");
+    StrategyConfig cfg;
+
+    if (doc.contains("strategy_id") && !doc["strategy_id"].is_null()) {
+        cfg.strategy_id = get_string(doc["strategy_id"], "strategy_id");
+        if (!is_uuid(cfg.strategy_id)) {
+            fail("strategy_id", "must be a UUID, got \"" + cfg.strategy_id + "\"",
+                 "leave it out to have one generated");
+        }
+    }
+    if (doc.contains("name") && !doc["name"].is_null()) {
+        cfg.name = get_string(doc["name"], "name");
+        if (cfg.name.size() > 200) fail("name", "is longer than 200 characters");
+    }
+    if (doc.contains("version") && !doc["version"].is_null()) {
+        cfg.version = get_int(doc["version"], "version", 1, 1000000000);
+    }
+    if (!doc.contains("ticker") || doc["ticker"].is_null()) {
+        fail("ticker", "is required", "the data-source symbol whose bars are in md.bar, e.g. \"BTC-USD\"");
+    }
+    cfg.ticker = get_string(doc["ticker"], "ticker");
+    if (cfg.ticker.empty() || cfg.ticker.size() > 64) fail("ticker", "must be 1 to 64 characters");
+
+    if (doc.contains("conjunction") && !doc["conjunction"].is_null()) {
+        cfg.conjunction = parse_conjunction(get_string(doc["conjunction"], "conjunction", "AND, OR, FILTER"));
+    }
+    if (!doc.contains("trading_period")) {
+        fail("trading_period", "is required", "bars per year for annualising: 252 (equity days), 365 (crypto days)");
+    }
+    cfg.trading_period = get_int(doc["trading_period"], "trading_period", 1, max_trading_period,
+                                 "bars per year: 252 (equity days), 365 (crypto days), 8760 (crypto hours)");
+    if (doc.contains("fill_delay_bars")) {
+        cfg.fill_delay_bars = get_int(doc["fill_delay_bars"], "fill_delay_bars", 0, max_fill_delay_bars,
+                                      "0 fills at the signal's own close, 1 at the next bar's close");
+    }
+
+    if (!doc.contains("substrategies")) fail("substrategies", "is required", "an array of 1 to 16 substrategies");
+    const Json& subs = doc["substrategies"];
+    if (!subs.is_array()) fail("substrategies", "must be an array, got " + type_name(subs));
+    if (subs.empty() || subs.size() > static_cast<std::size_t>(max_substrategies)) {
+        fail("substrategies", "must hold 1 to " + std::to_string(max_substrategies) + " substrategies, got " +
+                                  std::to_string(subs.size()));
+    }
+    std::set<int> ids;
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+        cfg.substrategies.push_back(parse_substrategy(subs[i], i, cfg.warnings));
+        if (!ids.insert(cfg.substrategies.back().id).second) {
+            fail("substrategies[" + std::to_string(i) + "].id",
+                 "duplicate id " + std::to_string(cfg.substrategies.back().id));
+        }
+    }
+    if (cfg.conjunction == Conjunction::filter && cfg.substrategies.size() < 2) {
+        fail("conjunction", "FILTER needs at least 2 substrategies (a gate and one or more voters)");
+    }
+    if (cfg.name.empty()) cfg.name = default_strategy_name(cfg);
+    return cfg;
+}
+
+StrategyConfig parse_strategy_config(std::string_view text) { return parse_strategy_config(parse_json(text)); }
+
+std::string_view conjunction_name(Conjunction c) {
+    switch (c) {
+        case Conjunction::all: return "AND";
+        case Conjunction::any: return "OR";
+        case Conjunction::filter: return "FILTER";
+    }
+    return "AND";
+}
+
+std::string_view column_name(Column c) {
+    switch (c) {
+        case Column::v: return "v";
+        case Column::open: return "open";
+        case Column::high: return "high";
+        case Column::low: return "low";
+        case Column::close: return "close";
+        case Column::volume: return "volume";
+    }
+    return "v";
+}
+
+std::string default_strategy_name(const StrategyConfig& cfg) {
+    std::string name;
+    for (const auto& s : cfg.substrategies) {
+        if (!name.empty()) {
+            name += "_";
+            std::string c(conjunction_name(cfg.conjunction));
+            std::transform(c.begin(), c.end(), c.begin(), [](unsigned char ch) { return std::tolower(ch); });
+            name += c + "_";
+        }
+        std::string_view fn = s.signal_func->name;
+        std::string kind(fn.substr(0, fn.find('_')));
+        if (s.signal_func->long_only) kind += "_long";
+        name += std::string(short_indicator_name(s.indicator->name)) + "_" + kind + "_" + std::to_string(s.window) +
+                "_" + float_repr(s.signal);
+    }
+    return name;
+}
+
+Json to_json(const StrategyConfig& cfg) {
+    Json subs = Json::array();
+    for (const auto& s : cfg.substrategies) {
+        subs.push_back(Json{{"id", s.id},
+                            {"indicator", s.indicator->name},
+                            {"signal_func", s.signal_func->name},
+                            {"window", s.window},
+                            {"signal", s.signal},
+                            {"data_column", column_name(s.data_column)}});
+    }
+    Json out = Json::object();
+    if (!cfg.strategy_id.empty()) out["strategy_id"] = cfg.strategy_id;
+    out["name"] = cfg.name;
+    out["version"] = cfg.version;
+    out["ticker"] = cfg.ticker;
+    out["conjunction"] = conjunction_name(cfg.conjunction);
+    out["trading_period"] = cfg.trading_period;
+    out["fill_delay_bars"] = cfg.fill_delay_bars;
+    out["substrategies"] = std::move(subs);
+    return out;
+}
+
+}  // namespace quant
