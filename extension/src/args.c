@@ -1,0 +1,43 @@
+/* Arguments shared by several functions: Strategy JSON and fees. */
+#include "quant_pg.h"
+
+#include <math.h>
+
+#include "utils/jsonb.h"
+
+QuantStrategy *
+quant_strategy_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
+{
+	Jsonb	   *jb;
+	char	   *text;
+	QuantStrategy *strategy;
+	QuantError	err;
+	int			i;
+
+	quant_require_arg(fcinfo, argno, fn, "config");
+	jb = PG_GETARG_JSONB_P(argno);
+	text = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	if (quant_strategy_parse(text, strlen(text), &strategy, &err) != QUANT_OK)
+		quant_report(&err, fn);
+	quant_own(strategy, quant_strategy_free);
+	pfree(text);
+	for (i = 0; i < quant_strategy_warning_count(strategy); i++)
+		ereport(NOTICE, (errmsg("%s: %s", fn, quant_strategy_warning(strategy, i))));
+	return strategy;
+}
+
+double
+quant_fee_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
+{
+	double		fee;
+
+	quant_require_arg(fcinfo, argno, fn, "fee_bps");
+	fee = PG_GETARG_FLOAT8(argno);
+	if (!isfinite(fee) || fee < 0.0 || fee > 10000.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: fee_bps must be a finite number between 0 and 10000, got %g", fn, fee),
+				 errhint("fees are in basis points: 5 means 0.05%% per unit of position traded"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "fee_bps")));
+	return fee;
+}

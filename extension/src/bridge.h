@@ -1,0 +1,109 @@
+/*
+ * The plain-data boundary between PostgreSQL and the C++ core.
+ *
+ * The fmgr wrappers (fmgr_*.c) are C: they include postgres.h, may ereport, and can hold no
+ * C++ object. The bridge (bridge*.cpp) is C++: it includes the core, never postgres.h, and
+ * every function here is a guarded C entry point: it catches every exception and reports it
+ * through QuantError, so nothing unwinds into Postgres and no ereport longjmps over C++ frames.
+ * Memory the bridge returns is malloc'd and freed through the matching quant_*_free function.
+ */
+#ifndef QUANT_BRIDGE_H
+#define QUANT_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The core's error codes (quant::ErrorCode), plus success. */
+typedef enum QuantStatus {
+    QUANT_OK = 0,
+    QUANT_INVALID_CONFIG,
+    QUANT_MALFORMED_JSON,
+    QUANT_LIMIT_EXCEEDED,
+    QUANT_NO_DATA,
+    QUANT_INSUFFICIENT_DATA,
+    QUANT_INVALID_ARGUMENT,
+    QUANT_CANCELLED,
+    QUANT_OUT_OF_MEMORY,
+    QUANT_INTERNAL
+} QuantStatus;
+
+typedef struct QuantError {
+    QuantStatus status;
+    char field[256];    /* JSON path or argument name; empty if none */
+    char message[1024];
+    char hint[1024];
+} QuantError;
+
+/* Columns of one ticker's bars in time order; ts in microseconds since the Unix epoch. */
+typedef struct QuantBars {
+    const int64_t *ts;
+    const double *open, *high, *low, *close, *volume;
+    size_t n;
+} QuantBars;
+
+/* Called by long loops; non-zero means "stop" (the extension passes InterruptPending). */
+void quant_set_interrupt_check(int (*check)(void));
+
+/* ---- Strategy JSON ---- */
+typedef struct QuantStrategy QuantStrategy; /* a parsed, validated StrategyConfig */
+
+QuantStatus quant_strategy_parse(const char *json, size_t len, QuantStrategy **out, QuantError *err);
+void quant_strategy_free(void *strategy);
+const char *quant_strategy_ticker(const QuantStrategy *s);
+int quant_strategy_substrategy_count(const QuantStrategy *s);
+int quant_strategy_warning_count(const QuantStrategy *s);
+const char *quant_strategy_warning(const QuantStrategy *s, int i);
+
+/* BacktestResults JSON text (malloc'd, free with quant_free). */
+QuantStatus quant_run_backtest_json(const QuantStrategy *s, const QuantBars *bars, double fee_bps,
+                                int64_t run_at_unix_us, char **json_out, size_t *len_out, QuantError *err);
+
+/* The per-bar columns: every array has bars->n elements, indicator/position have k*n
+ * (substrategy-major), all allocated by the caller. */
+typedef struct QuantSeriesOut {
+    double *price, *position, *pnl, *cumulative, *drawdown, *buy_hold_cumulative, *buy_hold_drawdown;
+    double *indicator;
+    double *substrategy_position;
+} QuantSeriesOut;
+
+QuantStatus quant_run_backtest_series(const QuantStrategy *s, const QuantBars *bars, double fee_bps,
+                                  QuantSeriesOut *out, QuantError *err);
+
+/* ---- indicators ---- */
+
+/* Checks the indicator name, the window against its floor and the data column;
+ * nbars > 0 also checks that the indicator becomes defined within nbars. */
+QuantStatus quant_indicator_check(const char *indicator, int window, const char *data_column, size_t nbars,
+                                  QuantError *err);
+/* Over bars (data_column selects the factor; stochastic reads high/low/close). */
+QuantStatus quant_indicator_on_bars(const char *indicator, const QuantBars *bars, const char *data_column,
+                                    int window, double *out, QuantError *err);
+
+/* ---- the registry, for the REFDATA catalog ---- */
+typedef struct QuantIndicatorInfo {
+    const char *name, *description;
+    int bounded, price_level, reads_hlc, window_floor;
+    double window_min, window_max, window_step, signal_min, signal_max, signal_step;
+} QuantIndicatorInfo;
+
+typedef struct QuantSignalFuncInfo {
+    const char *name, *description, *kind;
+    int long_only, for_bounded;
+} QuantSignalFuncInfo;
+
+int quant_indicator_count(void);
+void quant_indicator_info(int i, QuantIndicatorInfo *out);
+int quant_signal_func_count(void);
+void quant_signal_func_info(int i, QuantSignalFuncInfo *out);
+
+void quant_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUANT_BRIDGE_H */

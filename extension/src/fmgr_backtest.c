@@ -1,0 +1,126 @@
+/* quant.backtest and quant.backtest_series over md.bar. */
+#include "quant_pg.h"
+
+#include <math.h>
+
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+
+static void
+load_strategy_bars(FunctionCallInfo fcinfo, const char *fn, QuantStrategy *strategy, QuantBars *bars)
+{
+	const char *ticker = quant_strategy_ticker(strategy);
+
+	quant_load_bars(fcinfo, ticker, 2, 3, bars);
+	if (bars->n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("%s: ticker \"%s\" has no bars in md.bar in the requested range", fn, ticker),
+				 errhint("load bars with quant.load_bars_csv(ticker, path) or COPY into md.bar"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "ticker")));
+}
+
+PG_FUNCTION_INFO_V1(quant_backtest);
+Datum
+quant_backtest(PG_FUNCTION_ARGS)
+{
+	const char *fn = "quant.backtest";
+	QuantStrategy *strategy = quant_strategy_arg(fcinfo, 0, fn);
+	double		fee = quant_fee_arg(fcinfo, 1, fn);
+	QuantBars	bars;
+	QuantError	err;
+	char	   *json;
+	size_t		len;
+	Datum		result;
+
+	load_strategy_bars(fcinfo, fn, strategy, &bars);
+	if (quant_run_backtest_json(strategy, &bars, fee, QUANT_TO_UNIX_US(GetCurrentTransactionStartTimestamp()), &json,
+							&len, &err) != QUANT_OK)
+		quant_report(&err, fn);
+	quant_own(json, quant_free);
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	PG_RETURN_DATUM(result);
+}
+
+static Datum
+nullable_array(const double *values, int n, bool *isnull)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	bool	   *nulls = palloc(sizeof(bool) * n);
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		elems[i] = Float8GetDatum(values[i]);
+		nulls[i] = isnan(values[i]);
+	}
+	*isnull = false;
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, FLOAT8OID, sizeof(float8),
+											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+PG_FUNCTION_INFO_V1(quant_backtest_series);
+Datum
+quant_backtest_series(PG_FUNCTION_ARGS)
+{
+	const char *fn = "quant.backtest_series";
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	QuantStrategy *strategy = quant_strategy_arg(fcinfo, 0, fn);
+	double		fee = quant_fee_arg(fcinfo, 1, fn);
+	QuantBars	bars;
+	QuantError	err;
+	QuantSeriesOut out;
+	size_t		n,
+				i;
+	int			k = quant_strategy_substrategy_count(strategy),
+				j;
+	double	   *ind_row = palloc(sizeof(double) * k);
+	double	   *pos_row = palloc(sizeof(double) * k);
+
+	load_strategy_bars(fcinfo, fn, strategy, &bars);
+	n = bars.n;
+	out.price = palloc(sizeof(double) * n);
+	out.position = palloc(sizeof(double) * n);
+	out.pnl = palloc(sizeof(double) * n);
+	out.cumulative = palloc(sizeof(double) * n);
+	out.drawdown = palloc(sizeof(double) * n);
+	out.buy_hold_cumulative = palloc(sizeof(double) * n);
+	out.buy_hold_drawdown = palloc(sizeof(double) * n);
+	out.indicator = palloc(sizeof(double) * n * k);
+	out.substrategy_position = palloc(sizeof(double) * n * k);
+	if (quant_run_backtest_series(strategy, &bars, fee, &out, &err) != QUANT_OK)
+		quant_report(&err, fn);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < n; i++)
+	{
+		double		cols[7] = {out.price[i], out.position[i], out.pnl[i], out.cumulative[i], out.drawdown[i],
+		out.buy_hold_cumulative[i], out.buy_hold_drawdown[i]};
+		Datum		row[10];
+		bool		nulls[10];
+		int			c;
+
+		row[0] = TimestampTzGetDatum(QUANT_FROM_UNIX_US(bars.ts[i]));
+		nulls[0] = false;
+		for (c = 0; c < 7; c++)
+		{
+			row[c + 1] = Float8GetDatum(cols[c]);
+			nulls[c + 1] = isnan(cols[c]);
+		}
+		for (j = 0; j < k; j++)
+		{
+			ind_row[j] = out.indicator[(size_t) j * n + i];
+			pos_row[j] = out.substrategy_position[(size_t) j * n + i];
+		}
+		row[8] = nullable_array(ind_row, k, &nulls[8]);
+		row[9] = nullable_array(pos_row, k, &nulls[9]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,45 @@
+/*
+ * Shared by the fmgr wrappers (C, Postgres side): error reporting, ownership of bridge
+ * memory, argument checks and bar loading.
+ */
+#ifndef QUANT_PG_H
+#define QUANT_PG_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/timestamp.h"
+
+#include "bridge.h"
+
+/* Raises the ERROR for a failed bridge call: one SQLSTATE per core error (errors.c). */
+void		quant_report(const QuantError *err, const char *fn) pg_attribute_noreturn();
+
+/* Frees p with free_fn when the current memory context is reset or deleted, so bridge memory
+ * is released even when an ERROR unwinds the call. */
+void quant_own(void *p, void (*free_fn)(void *));
+
+/* ERROR 22004 naming the argument when it is NULL. */
+void quant_require_arg(FunctionCallInfo fcinfo, int argno, const char *fn, const char *argname);
+
+/* Parses and validates a Strategy JSON argument (jsonb), raising NOTICEs for its warnings.
+ * The result is owned by the current memory context. */
+QuantStrategy *quant_strategy_arg(FunctionCallInfo fcinfo, int argno, const char *fn);
+
+/* A fee in basis points: finite, 0..10000. */
+double quant_fee_arg(FunctionCallInfo fcinfo, int argno, const char *fn);
+
+/* Loads the bars of `ticker` (optionally bounded, NULL = open) from md.bar through SPI, in
+ * time order, into arrays allocated in the current memory context. Cached per call site
+ * (fn_extra) for the rest of the query, so a query over many configs reads each ticker once. */
+void quant_load_bars(FunctionCallInfo fcinfo, const char *ticker, int from_argno, int to_argno, QuantBars *out);
+
+/* The Unix-epoch microseconds of a TimestampTz and back. */
+#define QUANT_UNIX_EPOCH_OFFSET_US (INT64CONST(946684800) * USECS_PER_SEC)
+#define QUANT_TO_UNIX_US(ts) ((int64) (ts) + QUANT_UNIX_EPOCH_OFFSET_US)
+#define QUANT_FROM_UNIX_US(us) ((TimestampTz) ((us) - QUANT_UNIX_EPOCH_OFFSET_US))
+
+/* A double as a nullable SQL value: NaN is NULL. */
+#define QUANT_IS_NULL_DOUBLE(v) isnan(v)
+
+#endif /* QUANT_PG_H */
