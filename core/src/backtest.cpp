@@ -198,6 +198,27 @@ Json metrics_json(const Metrics& m) {
                 {"calmar_ratio", json_number(m.calmar_ratio)}};
 }
 
+Json live_signal_json(const StrategyConfig& cfg, const LiveSignal& live) {
+    Json subs = Json::array();
+    for (std::size_t j = 0; j < cfg.substrategies.size(); ++j) {
+        const auto& s = cfg.substrategies[j];
+        subs.push_back(Json{{"id", s.id},
+                            {"indicator", s.indicator->name},
+                            {"signal_func", s.signal_func->name},
+                            {"window", s.window},
+                            {"value", json_number(live.indicator_value[j])},
+                            {"position", json_number(live.position[j])}});
+    }
+    Json out = Json::object();
+    if (!cfg.strategy_id.empty()) out["strategy_id"] = cfg.strategy_id;
+    out["ticker"] = cfg.ticker;
+    out["bar_ts"] = format_timestamp(live.bar_ts);
+    out["signal"] = json_number(live.signal);
+    out["conjunction"] = conjunction_name(cfg.conjunction);
+    out["substrategies"] = std::move(subs);
+    return out;
+}
+
 Json backtest_results_json(const StrategyConfig& cfg, const BacktestSummary& s, double fee_bps,
                            std::int64_t run_at_unix_micros) {
     Json out = Json::object();

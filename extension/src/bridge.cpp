@@ -165,6 +165,15 @@ QuantStatus quant_run_backtest_series(const QuantStrategy* s, const QuantBars* b
     });
 }
 
+QuantStatus quant_run_evaluate_json(const QuantStrategy* s, const QuantBars* bars, char** json_out,
+                                    size_t* len_out, QuantError* err) {
+    *json_out = nullptr;
+    return guard(err, [&] {
+        const auto live = quant::evaluate_live(s->config, view(bars));
+        *json_out = malloc_copy(quant::live_signal_json(s->config, live).dump(), len_out);
+    });
+}
+
 QuantStatus quant_indicator_check(const char* indicator, int window, const char* data_column, size_t nbars,
                                   QuantError* err) {
     return guard(err, [&] {

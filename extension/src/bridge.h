@@ -73,6 +73,11 @@ typedef struct QuantSeriesOut {
 QuantStatus quant_run_backtest_series(const QuantStrategy *s, const QuantBars *bars, double fee_bps,
                                   QuantSeriesOut *out, QuantError *err);
 
+/* The live signal on the latest bar as JSON text {ticker, bar_ts, signal, substrategies:
+ * [{id, indicator, signal_func, window, value, position}]} (malloc'd, free with quant_free). */
+QuantStatus quant_run_evaluate_json(const QuantStrategy *s, const QuantBars *bars, char **json_out,
+                                    size_t *len_out, QuantError *err);
+
 /* ---- indicators ---- */
 
 /* Checks the indicator name, the window against its floor and the data column;

@@ -46,6 +46,31 @@ quant_backtest(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
+PG_FUNCTION_INFO_V1(quant_evaluate_config);
+Datum
+quant_evaluate_config(PG_FUNCTION_ARGS)
+{
+	const char *fn = "quant.evaluate_config";
+	QuantStrategy *strategy = quant_strategy_arg(fcinfo, 0, fn);
+	QuantBars	bars;
+	QuantError	err;
+	char	   *json;
+	size_t		len;
+
+	/* the live signal sees every bar up to to_ts (NULL: the latest) */
+	quant_load_bars(fcinfo, quant_strategy_ticker(strategy), -1, 1, &bars);
+	if (bars.n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("%s: ticker \"%s\" has no bars in md.bar", fn, quant_strategy_ticker(strategy)),
+				 errhint("load bars with quant.load_bars_csv(ticker, path) or COPY into md.bar"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "ticker")));
+	if (quant_run_evaluate_json(strategy, &bars, &json, &len, &err) != QUANT_OK)
+		quant_report(&err, fn);
+	quant_own(json, quant_free);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}
+
 static Datum
 nullable_array(const double *values, int n, bool *isnull)
 {

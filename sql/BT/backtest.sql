@@ -17,3 +17,9 @@ AS 'MODULE_PATHNAME', 'quant_backtest_series'
 LANGUAGE C STABLE PARALLEL SAFE COST 1000 ROWS 2500;
 COMMENT ON FUNCTION quant.backtest_series(jsonb, double precision, timestamptz, timestamptz) IS
   'The per-bar columns behind quant.backtest: price, held position, pnl, cumulative pnl, drawdown, buy and hold, and per substrategy (array element i = substrategies[i]) its indicator value and position. NULL where undefined.';
+
+CREATE FUNCTION quant.evaluate_config(config jsonb, to_ts timestamptz DEFAULT NULL) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'quant_evaluate_config'
+LANGUAGE C STABLE PARALLEL SAFE COST 1000;
+COMMENT ON FUNCTION quant.evaluate_config(jsonb, timestamptz) IS
+  'The live signal of a Strategy JSON on the latest bar of its ticker (up to to_ts): {ticker, bar_ts, signal (-1, 0, 1; null while the indicators are undefined), conjunction, substrategies: [{id, indicator, signal_func, window, value, position}]}. The same code as quant.backtest: its last_position over the same bars equals signal.';

@@ -54,5 +54,7 @@ Metrics compute_metrics(std::span<const double> pnl, std::size_t first_scored, i
 Json backtest_results_json(const StrategyConfig& cfg, const BacktestSummary& s, double fee_bps,
                            std::int64_t run_at_unix_micros);
 Json metrics_json(const Metrics& m);
+// {ticker, bar_ts, signal, substrategies: [{id, indicator, signal_func, window, value, position}]}.
+Json live_signal_json(const StrategyConfig& cfg, const LiveSignal& live);
 
 }  // namespace quant
