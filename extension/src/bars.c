@@ -1,40 +1,62 @@
 /*
- * Bars reach the engine straight from md.bar through one cached SPI plan: no array_agg round
- * trip. The arrays are cached per call site for as long as the query's snapshot is the same,
- * so `SELECT quant.backtest(cfg) FROM many_configs` reads each ticker once.
+ * Bars reach the engine straight from md.bar through cached SPI plans (no array_agg round trip),
+ * and stay in a small per-backend cache keyed by the ticker's row in md.bar_version, which a
+ * statement trigger on md.bar bumps in the same transaction as any change to that ticker's bars.
+ * Under any snapshot, the same (version, xmin) of that row means the same committed bars, so a
+ * hit is exact; bars changed by the current, uncommitted transaction are never cached. A backtest
+ * then costs the engine's time, not an index scan of every bar.
  */
 #include "quant_pg.h"
 
 #include <math.h>
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 
-typedef struct BarCache
+#define BAR_CACHE_ENTRIES 16
+#define BAR_CACHE_MAX_BARS 5000000
+
+typedef struct BarCacheEntry
 {
+	MemoryContext mcxt;			/* owns everything below; NULL = free slot */
 	char	   *ticker;
-	bool		has_from,
-				has_to;
-	TimestampTz from,
-				to;
-	TransactionId xmin,
-				xmax;
-	uint32		xcnt;
-	CommandId	curcid;
+	int64		version;
+	TransactionId xmin;
+	uint64		last_used;
 	QuantBars	bars;
-} BarCache;
+} BarCacheEntry;
+
+/* In TopMemoryContext (via each entry's own context): it must outlive queries. */
+static BarCacheEntry bar_cache[BAR_CACHE_ENTRIES];
+static uint64 bar_cache_clock = 0;
 
 static SPIPlanPtr bars_plan = NULL;
+static SPIPlanPtr version_plan = NULL;
 
 static const char *bars_sql =
 	"SELECT ts, open, high, low, close, volume FROM md.bar"
-	" WHERE ticker OPERATOR(pg_catalog.=) $1"
-	"   AND ts OPERATOR(pg_catalog.>=) COALESCE($2, '-infinity'::pg_catalog.timestamptz)"
-	"   AND ts OPERATOR(pg_catalog.<=) COALESCE($3, 'infinity'::pg_catalog.timestamptz)"
-	" ORDER BY ts";
+	" WHERE ticker OPERATOR(pg_catalog.=) $1 ORDER BY ts";
+static const char *version_sql =
+	"SELECT version, xmin FROM md.bar_version WHERE ticker OPERATOR(pg_catalog.=) $1";
+
+static SPIPlanPtr
+kept_plan(SPIPlanPtr *slot, const char *sql)
+{
+	if (*slot == NULL)
+	{
+		Oid			types[1] = {TEXTOID};
+		SPIPlanPtr	plan = SPI_prepare(sql, 1, types);
+
+		if (plan == NULL)
+			elog(ERROR, "quant: cannot prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		*slot = plan;
+	}
+	return *slot;
+}
 
 static double
 column_value(HeapTuple tup, TupleDesc desc, int col)
@@ -45,27 +67,12 @@ column_value(HeapTuple tup, TupleDesc desc, int col)
 	return isnull ? NAN : DatumGetFloat8(d);
 }
 
-static bool
-cache_matches(const BarCache *c, const char *ticker, bool has_from, TimestampTz from, bool has_to,
-			  TimestampTz to, Snapshot snap)
+/* Reads every bar of the ticker into arrays allocated in mcxt. Must run inside SPI. */
+static void
+read_bars(const char *ticker, MemoryContext mcxt, QuantBars *out)
 {
-	return c != NULL && strcmp(c->ticker, ticker) == 0 && c->has_from == has_from && c->has_to == has_to &&
-		(!has_from || c->from == from) && (!has_to || c->to == to) && snap != NULL &&
-		c->xmin == snap->xmin && c->xmax == snap->xmax && c->xcnt == snap->xcnt && c->curcid == snap->curcid;
-}
-
-void
-quant_load_bars(FunctionCallInfo fcinfo, const char *ticker, int from_argno, int to_argno, QuantBars *out)
-{
-	bool		has_from = from_argno >= 0 && !PG_ARGISNULL(from_argno);
-	bool		has_to = to_argno >= 0 && !PG_ARGISNULL(to_argno);
-	TimestampTz from = has_from ? PG_GETARG_TIMESTAMPTZ(from_argno) : 0;
-	TimestampTz to = has_to ? PG_GETARG_TIMESTAMPTZ(to_argno) : 0;
-	Snapshot	snap = ActiveSnapshotSet() ? GetActiveSnapshot() : NULL;
-	BarCache   *cache = (BarCache *) fcinfo->flinfo->fn_extra;
-	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
-	Datum		values[3];
-	char		nulls[3] = {' ', has_from ? ' ' : 'n', has_to ? ' ' : 'n'};
+	Datum		values[1] = {CStringGetTextDatum(ticker)};
+	int			rc = SPI_execute_plan(kept_plan(&bars_plan, bars_sql), values, NULL, true, 0);
 	uint64		n,
 				i;
 	int64	   *ts;
@@ -74,46 +81,13 @@ quant_load_bars(FunctionCallInfo fcinfo, const char *ticker, int from_argno, int
 			   *low,
 			   *close,
 			   *volume;
-	int			rc;
 
-	if (cache_matches(cache, ticker, has_from, from, has_to, to, snap))
-	{
-		*out = cache->bars;
-		return;
-	}
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "quant: SPI_connect failed");
-	if (bars_plan == NULL)
-	{
-		Oid			types[3] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-		SPIPlanPtr	plan = SPI_prepare(bars_sql, 3, types);
-
-		if (plan == NULL)
-			elog(ERROR, "quant: cannot prepare the bar query: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		bars_plan = plan;
-	}
-	values[0] = CStringGetTextDatum(ticker);
-	values[1] = TimestampTzGetDatum(from);
-	values[2] = TimestampTzGetDatum(to);
-	rc = SPI_execute_plan(bars_plan, values, nulls, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "quant: reading md.bar failed: %s", SPI_result_code_string(rc));
-
 	n = SPI_processed;
-	if (n > (uint64) (MaxAllocSize / sizeof(double)))
+	if (n > (uint64) (MaxAllocSize / sizeof(double)) - 1)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						errmsg("quant: ticker \"%s\" has too many bars (%llu)", ticker, (unsigned long long) n)));
-	if (cache == NULL)
-		cache = MemoryContextAllocZero(mcxt, sizeof(BarCache));
-	else
-	{
-		/* the previous arrays stay until the query ends; replace the cache entry */
-		pfree(cache->ticker);
-		memset(cache, 0, sizeof(BarCache));
-	}
-	fcinfo->flinfo->fn_extra = NULL;	/* not valid until filled */
 	ts = MemoryContextAlloc(mcxt, sizeof(int64) * (n + 1));
 	open = MemoryContextAlloc(mcxt, sizeof(double) * (n + 1));
 	high = MemoryContextAlloc(mcxt, sizeof(double) * (n + 1));
@@ -133,27 +107,146 @@ quant_load_bars(FunctionCallInfo fcinfo, const char *ticker, int from_argno, int
 		close[i] = column_value(tup, desc, 5);
 		volume[i] = column_value(tup, desc, 6);
 	}
+	out->ts = ts;
+	out->open = open;
+	out->high = high;
+	out->low = low;
+	out->close = close;
+	out->volume = volume;
+	out->n = (size_t) n;
+}
+
+/* The ticker's bar version as this snapshot sees it; false when it has none. */
+static bool
+read_version(const char *ticker, int64 *version, TransactionId *xmin)
+{
+	Datum		values[1] = {CStringGetTextDatum(ticker)};
+	int			rc = SPI_execute_plan(kept_plan(&version_plan, version_sql), values, NULL, true, 1);
+	bool		isnull;
+
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "quant: reading md.bar_version failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return false;
+	*version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	return true;
+}
+
+static BarCacheEntry *
+cache_slot_for_insert(void)
+{
+	BarCacheEntry *victim = &bar_cache[0];
+	int			i;
+
+	for (i = 0; i < BAR_CACHE_ENTRIES; i++)
+	{
+		if (bar_cache[i].mcxt == NULL)
+			return &bar_cache[i];
+		if (bar_cache[i].last_used < victim->last_used)
+			victim = &bar_cache[i];
+	}
+	MemoryContextDelete(victim->mcxt);
+	memset(victim, 0, sizeof(*victim));
+	return victim;
+}
+
+/* The first index i with ts[i] >= key. */
+static size_t
+lower_bound(const int64 *ts, size_t n, int64 key)
+{
+	size_t		lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (ts[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void
+quant_load_bars(FunctionCallInfo fcinfo, const char *ticker, int from_argno, int to_argno, QuantBars *out)
+{
+	bool		has_from = from_argno >= 0 && !PG_ARGISNULL(from_argno);
+	bool		has_to = to_argno >= 0 && !PG_ARGISNULL(to_argno);
+	QuantBars	all;
+	BarCacheEntry *hit = NULL;
+	int64		version = 0;
+	TransactionId xmin = InvalidTransactionId;
+	bool		cacheable;
+	size_t		first,
+				last;
+	int			i;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "quant: SPI_connect failed");
+	cacheable = read_version(ticker, &version, &xmin) && !TransactionIdIsCurrentTransactionId(xmin);
+	for (i = 0; cacheable && i < BAR_CACHE_ENTRIES; i++)
+	{
+		BarCacheEntry *e = &bar_cache[i];
+
+		if (e->mcxt != NULL && e->version == version && e->xmin == xmin && strcmp(e->ticker, ticker) == 0)
+		{
+			hit = e;
+			break;
+		}
+	}
+	if (hit != NULL)
+		all = hit->bars;
+	else
+	{
+		/* Read into the caller's context first; keep a copy only once it is complete. */
+		read_bars(ticker, fcinfo->flinfo->fn_mcxt, &all);
+		if (cacheable && all.n > 0 && all.n <= BAR_CACHE_MAX_BARS)
+		{
+			BarCacheEntry *e = cache_slot_for_insert();
+			MemoryContext mcxt = AllocSetContextCreate(TopMemoryContext, "quant bar cache",
+													   ALLOCSET_DEFAULT_SIZES);
+			size_t		bytes = sizeof(double) * all.n;
+			int64	   *ts = MemoryContextAlloc(mcxt, bytes);
+			double	   *cols[5];
+			const double *src[5] = {all.open, all.high, all.low, all.close, all.volume};
+			int			c;
+
+			memcpy(ts, all.ts, bytes);
+			for (c = 0; c < 5; c++)
+			{
+				cols[c] = MemoryContextAlloc(mcxt, bytes);
+				memcpy(cols[c], src[c], bytes);
+			}
+			e->ticker = MemoryContextStrdup(mcxt, ticker);
+			e->version = version;
+			e->xmin = xmin;
+			e->bars.ts = ts;
+			e->bars.open = cols[0];
+			e->bars.high = cols[1];
+			e->bars.low = cols[2];
+			e->bars.close = cols[3];
+			e->bars.volume = cols[4];
+			e->bars.n = all.n;
+			e->mcxt = mcxt;		/* last: the slot is valid from here on */
+			hit = e;
+		}
+	}
+	if (hit != NULL)
+		hit->last_used = ++bar_cache_clock;
 	SPI_finish();
 
-	cache->ticker = MemoryContextStrdup(mcxt, ticker);
-	cache->has_from = has_from;
-	cache->has_to = has_to;
-	cache->from = from;
-	cache->to = to;
-	if (snap != NULL)
-	{
-		cache->xmin = snap->xmin;
-		cache->xmax = snap->xmax;
-		cache->xcnt = snap->xcnt;
-		cache->curcid = snap->curcid;
-	}
-	cache->bars.ts = ts;
-	cache->bars.open = open;
-	cache->bars.high = high;
-	cache->bars.low = low;
-	cache->bars.close = close;
-	cache->bars.volume = volume;
-	cache->bars.n = (size_t) n;
-	fcinfo->flinfo->fn_extra = snap != NULL ? cache : NULL;
-	*out = cache->bars;
+	first = has_from ? lower_bound(all.ts, all.n, QUANT_TO_UNIX_US(PG_GETARG_TIMESTAMPTZ(from_argno))) : 0;
+	last = has_to ? lower_bound(all.ts, all.n, QUANT_TO_UNIX_US(PG_GETARG_TIMESTAMPTZ(to_argno)) + 1) : all.n;
+	if (last < first)
+		last = first;
+	out->ts = all.ts + first;
+	out->open = all.open + first;
+	out->high = all.high + first;
+	out->low = all.low + first;
+	out->close = all.close + first;
+	out->volume = all.volume + first;
+	out->n = last - first;
 }

@@ -51,3 +51,47 @@ $fn$;
 COMMENT ON FUNCTION quant.load_bars_csv(text, text) IS
   'Loads a server-side CSV (header; columns date,open,high,low,close,volume; dates without a zone are UTC) into md.bar for ticker; existing bars are updated. Returns the rows loaded. Reads a server file, so it is not granted to PUBLIC.';
 REVOKE ALL ON FUNCTION quant.load_bars_csv(text, text) FROM PUBLIC;
+
+-- A version per ticker, bumped in the same transaction as any change to its bars: the key of the
+-- extension's per-backend bar cache (extension/src/bars.c).
+CREATE TABLE md.bar_version (
+    ticker     text        PRIMARY KEY,
+    version    bigint      NOT NULL DEFAULT 1,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE md.bar_version IS
+  'Per ticker, a counter bumped by every INSERT, UPDATE, DELETE or TRUNCATE of its bars (the bar cache key)';
+GRANT SELECT ON md.bar_version TO PUBLIC;
+
+CREATE FUNCTION md.bump_bar_version() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        UPDATE md.bar_version SET version = version + 1, changed_at = now();
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO md.bar_version AS v (ticker) SELECT DISTINCT ticker FROM new_bars
+        ON CONFLICT (ticker) DO UPDATE SET version = v.version + 1, changed_at = now();
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO md.bar_version AS v (ticker)
+        SELECT ticker FROM new_bars UNION SELECT ticker FROM old_bars
+        ON CONFLICT (ticker) DO UPDATE SET version = v.version + 1, changed_at = now();
+    ELSE
+        INSERT INTO md.bar_version AS v (ticker) SELECT DISTINCT ticker FROM old_bars
+        ON CONFLICT (ticker) DO UPDATE SET version = v.version + 1, changed_at = now();
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION md.bump_bar_version() IS 'Trigger: bumps md.bar_version for the tickers a statement on md.bar touched.';
+REVOKE ALL ON FUNCTION md.bump_bar_version() FROM PUBLIC;
+
+CREATE TRIGGER bar_version_insert AFTER INSERT ON md.bar
+    REFERENCING NEW TABLE AS new_bars FOR EACH STATEMENT EXECUTE FUNCTION md.bump_bar_version();
+CREATE TRIGGER bar_version_update AFTER UPDATE ON md.bar
+    REFERENCING OLD TABLE AS old_bars NEW TABLE AS new_bars FOR EACH STATEMENT EXECUTE FUNCTION md.bump_bar_version();
+CREATE TRIGGER bar_version_delete AFTER DELETE ON md.bar
+    REFERENCING OLD TABLE AS old_bars FOR EACH STATEMENT EXECUTE FUNCTION md.bump_bar_version();
+CREATE TRIGGER bar_version_truncate AFTER TRUNCATE ON md.bar
+    FOR EACH STATEMENT EXECUTE FUNCTION md.bump_bar_version();
