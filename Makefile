@@ -1,0 +1,96 @@
+# quant: top-level entry points. `make help` lists them.
+# Needs GNU make and bash; run as root on Debian 12 (deps and install write system dirs).
+
+SHELL       := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+BUILD_DIR  ?= build
+BUILD_TYPE ?= Release
+JOBS       ?= 2
+PG_CONFIG  ?= /usr/lib/postgresql/15/bin/pg_config
+PREFIX     ?= /usr/local
+# Extra variables for the extension's PGXS make, e.g. EXT_MAKE_ARGS='with_llvm=no'.
+EXT_MAKE_ARGS ?=
+# Executables `make install` copies to $(PREFIX)/bin when they have been built.
+BINARIES   := $(BUILD_DIR)/worker/quant-worker $(BUILD_DIR)/http/quant-http
+# Where format/tidy look for C++ sources (those that exist).
+SRC_DIRS   := $(wildcard core extension worker http test bench fuzz)
+
+EXT_MAKE = $(MAKE) -C extension PG_CONFIG=$(PG_CONFIG) $(EXT_MAKE_ARGS)
+
+.PHONY: help deps configure build install run stop status psql test bench format tidy clean distclean
+
+help:
+	@echo "make deps      install the Debian packages (scripts/install-deps.sh; no-op when present)"
+	@echo "make build     cmake configure (once) + build, then the extension (PGXS)"
+	@echo "make install   build, install the extension into PostgreSQL 15 and the binaries into $(PREFIX)/bin"
+	@echo "make run       deps + install, start the local cluster and services, load sample data"
+	@echo "make stop      stop the services and the local cluster"
+	@echo "make status    what is running;  make psql: a psql shell on the database"
+	@echo "make test      deps + build + install, then every test suite (scripts/test.sh)"
+	@echo "make bench     build, then run $(BUILD_DIR)/bench/bench_*"
+	@echo "make format    clang-format -i;  make tidy: clang-tidy over core/"
+	@echo "make clean     remove $(BUILD_DIR)/ and the extension's build products"
+	@echo "make distclean clean, stop the cluster and delete .run/ (the local database!)"
+	@echo "Environment: DB_URL (use that server instead of the local cluster), QUANT_PGPORT (default 54329)"
+
+deps:
+	scripts/install-deps.sh
+
+# Configure only once; later runs of `make build` only build. Delete $(BUILD_DIR) to reconfigure.
+configure:
+	@if [ ! -f CMakeLists.txt ]; then echo "no CMakeLists.txt yet: nothing to configure"; \
+	elif [ ! -f $(BUILD_DIR)/CMakeCache.txt ]; then \
+	  cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_EXPORT_COMPILE_COMMANDS=ON; \
+	fi
+
+build: configure
+	@if [ -f $(BUILD_DIR)/CMakeCache.txt ]; then cmake --build $(BUILD_DIR) -j$(JOBS); fi
+	@if [ -f extension/Makefile ]; then $(EXT_MAKE); else echo "no extension/Makefile yet: extension skipped"; fi
+
+install: build
+	@if [ -f extension/Makefile ]; then $(EXT_MAKE) install; fi
+	@for b in $(BINARIES); do \
+	  if [ -f "$$b" ]; then install -m 755 "$$b" $(PREFIX)/bin/ && echo "installed $(PREFIX)/bin/$$(basename $$b)"; fi; \
+	done
+
+run: deps install
+	scripts/run.sh
+
+stop:
+	scripts/cluster.sh stop
+
+status:
+	@scripts/cluster.sh status || true
+
+psql:
+	scripts/cluster.sh psql
+
+test: deps build install
+	scripts/test.sh
+
+bench: build
+	@found=0; for b in $(BUILD_DIR)/bench/bench_*; do \
+	  if [ -f "$$b" ] && [ -x "$$b" ]; then found=1; echo "== $$b"; "$$b"; fi; \
+	done; if [ $$found -eq 0 ]; then echo "no $(BUILD_DIR)/bench/bench_* executables"; fi
+
+format:
+	@files=$$( { if [ -n "$(SRC_DIRS)" ]; then find $(SRC_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' -o -name '*.cc' \); fi; \
+	             find . -maxdepth 1 -type f \( -name '*.cpp' -o -name '*.hpp' \); } | sort); \
+	if [ -n "$$files" ]; then echo "$$files" | xargs clang-format -i && echo "formatted $$(echo "$$files" | wc -l) files"; \
+	else echo "nothing to format"; fi
+
+tidy: configure
+	@files=$$( [ -d core ] && find core -type f \( -name '*.cpp' -o -name '*.cc' \) | sort || true); \
+	if [ -z "$$files" ]; then echo "no core sources: nothing to tidy"; \
+	elif [ ! -f $(BUILD_DIR)/compile_commands.json ]; then echo "no $(BUILD_DIR)/compile_commands.json: nothing to tidy"; \
+	else clang-tidy -p $(BUILD_DIR) --quiet $$files; fi
+
+clean:
+	rm -rf $(BUILD_DIR)
+	@if [ -f extension/Makefile ]; then $(EXT_MAKE) clean; fi
+
+distclean: clean
+	scripts/cluster.sh stop
+	rm -rf .run

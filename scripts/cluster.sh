@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# The embedded PostgreSQL 15 cluster (and, later, the services around it).
+#
+#   scripts/cluster.sh start     start the cluster (initdb on first use); idempotent
+#   scripts/cluster.sh setup     create/upgrade the extensions, load the sample data; idempotent
+#   scripts/cluster.sh services  start the services listed in SERVICES below; idempotent
+#   scripts/cluster.sh stop      stop the services, then the cluster; idempotent
+#   scripts/cluster.sh status    print what is running
+#   scripts/cluster.sh psql ...  open psql on the database (extra args go to psql)
+#   scripts/cluster.sh url       print the connection string (what DB_URL should be)
+#
+# With DB_URL set, nothing is started or stopped: setup/psql/status/services use that server.
+# Without it the cluster lives in $REPO/.run (pgdata/, postgres.log, the socket), port
+# ${QUANT_PGPORT:-54329}, database "quant", and listens on 127.0.0.1 as well.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# ---------------------------------------------------------------------------------------
+# Services started by `services` (and `make run`), stopped by `stop`, in this order.
+# One entry per line: "name|command". The command runs from the repo root with DB_URL
+# exported; its pid goes to .run/<name>.pid and its output to .run/<name>.log.
+# A service whose executable does not exist yet is skipped with a note.
+SERVICES=(
+    # TODO(worker): enable once quant-worker exists (make install puts it in /usr/local/bin):
+    # "worker|/usr/local/bin/quant-worker"
+    # TODO(http): enable once quant-http exists; it serves /api/v1 and the web UI:
+    # "http|/usr/local/bin/quant-http --listen 127.0.0.1:8080"
+)
+# ---------------------------------------------------------------------------------------
+
+PG_CTL="$QUANT_PGBIN/pg_ctl"
+
+embedded() { [ -z "${DB_URL:-}" ]; }
+
+init_paths() {
+    STATE_DIR="$(quant_state_dir)"
+    PGDATA_DIR="$STATE_DIR/pgdata"
+    PG_LOG="$STATE_DIR/postgres.log"
+}
+
+pg_running() { [ -f "$PGDATA_DIR/PG_VERSION" ] && quant_as_pg "$PG_CTL" -D "$PGDATA_DIR" status >/dev/null 2>&1; }
+
+# psql as the bootstrap superuser over the socket (trust)
+psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h "$STATE_DIR" -p "$QUANT_PGPORT" -U postgres "$@"; }
+
+write_config() {
+    # Rewritten on every start so that a change here (or of QUANT_PGPORT) takes effect.
+    cat >"$PGDATA_DIR/quant.conf" <<CONF
+# Managed by scripts/cluster.sh: edits here are overwritten on the next start.
+port = $QUANT_PGPORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$STATE_DIR'
+shared_preload_libraries = 'pg_cron'
+cron.database_name = '$QUANT_DB_NAME'
+cron.use_background_workers = on
+max_worker_processes = 20
+logging_collector = off
+log_min_messages = warning
+CONF
+    # A local development cluster: trust on the unix socket (in a directory only this
+    # checkout uses) and on 127.0.0.1. Never expose it beyond the loopback interface.
+    cat >"$PGDATA_DIR/pg_hba.conf" <<HBA
+# Managed by scripts/cluster.sh. LOCAL DEV CLUSTER ONLY: no passwords.
+# TYPE  DATABASE  USER  ADDRESS        METHOD
+local   all       all                  trust
+host    all       all   127.0.0.1/32   trust
+HBA
+    if quant_is_root; then chown "$QUANT_PG_OS_USER": "$PGDATA_DIR/quant.conf" "$PGDATA_DIR/pg_hba.conf"; fi
+    grep -q "^include_if_exists 'quant.conf'" "$PGDATA_DIR/postgresql.conf" ||
+        echo "include_if_exists 'quant.conf'" >>"$PGDATA_DIR/postgresql.conf"
+}
+
+cmd_start() {
+    if ! embedded; then
+        quant_log "DB_URL is set: not starting the embedded cluster"
+        return 0
+    fi
+    init_paths
+    if pg_running; then
+        quant_log "cluster already running ($PGDATA_DIR, port $QUANT_PGPORT)"
+    else
+        if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
+            quant_log "initdb $PGDATA_DIR"
+            rm -rf "$PGDATA_DIR"
+            mkdir -p "$PGDATA_DIR"
+            if quant_is_root; then chown "$QUANT_PG_OS_USER": "$PGDATA_DIR"; fi
+            chmod 700 "$PGDATA_DIR"
+            quant_as_pg "$QUANT_PGBIN/initdb" -D "$PGDATA_DIR" -U postgres -E UTF8 --locale=C.UTF-8 \
+                --auth=trust >"$STATE_DIR/initdb.log" 2>&1 ||
+                { tail -n 20 "$STATE_DIR/initdb.log" >&2; quant_die "initdb failed (log: $STATE_DIR/initdb.log)"; }
+        fi
+        write_config
+        quant_log "starting PostgreSQL on port $QUANT_PGPORT (log: $PG_LOG)"
+        touch "$PG_LOG"
+        if quant_is_root; then chown "$QUANT_PG_OS_USER": "$PG_LOG"; fi
+        if ! quant_as_pg "$PG_CTL" -D "$PGDATA_DIR" -l "$PG_LOG" -w -t 60 start >/dev/null; then
+            tail -n 20 "$PG_LOG" >&2
+            quant_die "PostgreSQL did not start (log: $PG_LOG)"
+        fi
+    fi
+    # First start (and harmless later): our OS user as a superuser role, and the database.
+    local me
+    me="$(id -un)"
+    if [ "$(psql_admin -d postgres -Atc "SELECT 1 FROM pg_roles WHERE rolname = '$me'")" != 1 ]; then
+        psql_admin -d postgres -c "CREATE ROLE \"$me\" SUPERUSER LOGIN"
+    fi
+    if [ "$(psql_admin -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$QUANT_DB_NAME'")" != 1 ]; then
+        psql_admin -d postgres -c "CREATE DATABASE \"$QUANT_DB_NAME\""
+    fi
+    quant_log "ready: $(quant_embedded_db_url)"
+}
+
+cmd_stop() {
+    stop_services
+    if ! embedded; then
+        quant_log "DB_URL is set: no embedded cluster to stop"
+        return 0
+    fi
+    init_paths
+    if pg_running; then
+        quant_as_pg "$PG_CTL" -D "$PGDATA_DIR" -m fast -w -t 60 stop >/dev/null
+        quant_log "cluster stopped"
+    else
+        quant_log "cluster not running"
+    fi
+}
+
+cmd_status() {
+    local rc=0
+    if embedded; then
+        init_paths
+        if pg_running; then
+            echo "cluster:  running (data $PGDATA_DIR, port $QUANT_PGPORT, log $PG_LOG)"
+        else
+            echo "cluster:  stopped (data $PGDATA_DIR)"
+            rc=3
+        fi
+    else
+        if psql "$DB_URL" -X -Atqc 'SELECT 1' >/dev/null 2>&1; then
+            echo "DB_URL:   reachable"
+        else
+            echo "DB_URL:   NOT reachable"
+            rc=3
+        fi
+    fi
+    echo "url:      $(quant_db_url)"
+    local entry name pid
+    for entry in "${SERVICES[@]}"; do
+        name="${entry%%|*}"
+        pid="$(service_pid "$name")"
+        if [ -n "$pid" ]; then echo "service:  $name running (pid $pid)"; else echo "service:  $name stopped"; fi
+    done
+    return $rc
+}
+
+# ---- setup ----------------------------------------------------------------------------
+
+cmd_setup() {
+    local url
+    url="$(quant_db_url)"
+    if embedded; then
+        init_paths
+        pg_running || quant_die "the cluster is not running: scripts/cluster.sh start"
+    fi
+    local q=(env PGOPTIONS="-c client_min_messages=warning ${PGOPTIONS:-}" psql "$url" -X -q -v ON_ERROR_STOP=1)
+
+    local err
+    if ! err="$("${q[@]}" -c 'CREATE EXTENSION IF NOT EXISTS pg_cron' 2>&1)"; then
+        printf '%s\n' "$err" >&2
+        if embedded; then quant_die "CREATE EXTENSION pg_cron failed"; fi
+        quant_log "warning: pg_cron is not usable on DB_URL's server (needs shared_preload_libraries='pg_cron'" \
+            "and cron.database_name = this database); continuing without it"
+    fi
+
+    # QUANT_EXT_NAME only exists so that this script can be tested with a stand-in extension.
+    local ext="${QUANT_EXT_NAME:-quant}" installed available
+    installed="$("${q[@]}" -Atc "SELECT extversion FROM pg_extension WHERE extname = '$ext'")"
+    available="$("${q[@]}" -Atc "SELECT default_version FROM pg_available_extensions WHERE name = '$ext'")"
+    if [ -z "$available" ] && [ -z "$installed" ]; then
+        quant_die "the extension '$ext' is not installed into this PostgreSQL server" \
+            "(no $ext.control in $(pg_sharedir)/extension). Run 'make install' first."
+    fi
+    if [ -n "$installed" ]; then
+        "${q[@]}" -c "ALTER EXTENSION \"$ext\" UPDATE" || quant_die "ALTER EXTENSION $ext UPDATE failed"
+        quant_log "extension $ext: $installed -> $("${q[@]}" -Atc "SELECT extversion FROM pg_extension WHERE extname = '$ext'")"
+    else
+        "${q[@]}" -c "CREATE EXTENSION \"$ext\"" || quant_die "CREATE EXTENSION $ext failed"
+        quant_log "extension $ext $available created"
+    fi
+
+    # Sample data (quant.load_bars_csv is idempotent and reads the file as the server).
+    local data
+    data="$(quant_pg_readable_dir "$QUANT_REPO/data")"
+    local rc=0
+    "${q[@]}" -v ttrc="$data/ttrc_daily_ohlcv.csv" -v msft="$data/msft_2000_2001_ohlcv.csv" >/dev/null <<'SQL' || rc=$?
+SET client_min_messages = warning;
+SELECT quant.load_bars_csv('TTRC', :'ttrc');
+SELECT quant.load_bars_csv('MSFT', :'msft');
+SQL
+    if [ "$data" != "$QUANT_REPO/data" ]; then rm -rf "$data"; fi
+    [ "$rc" -eq 0 ] || quant_die "loading the sample data failed"
+    quant_log "sample data loaded: $("${q[@]}" -Atc "SELECT string_agg(ticker || '=' || n, ' ') FROM (SELECT ticker, count(*) n FROM md.bar GROUP BY 1 ORDER BY 1) s" 2>/dev/null || echo '?')"
+}
+
+pg_sharedir() { "$QUANT_PGBIN/pg_config" --sharedir 2>/dev/null || echo /usr/share/postgresql/15; }
+
+# ---- services -------------------------------------------------------------------------
+
+service_pid() {
+    local f="$QUANT_RUN_DIR/$1.pid" pid
+    [ -f "$f" ] || return 0
+    pid="$(cat "$f")"
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
+}
+
+start_services() {
+    mkdir -p "$QUANT_RUN_DIR"
+    local entry name cmd exe pid url
+    url="$(quant_db_url)"
+    for entry in "${SERVICES[@]}"; do
+        name="${entry%%|*}"
+        cmd="${entry#*|}"
+        exe="${cmd%% *}"
+        pid="$(service_pid "$name")"
+        if [ -n "$pid" ]; then
+            quant_log "service $name already running (pid $pid)"
+            continue
+        fi
+        if [ ! -x "$exe" ]; then
+            quant_log "service $name: $exe not built/installed yet, skipped"
+            continue
+        fi
+        # shellcheck disable=SC2086  # the command line is split on purpose
+        (cd "$QUANT_REPO" && DB_URL="$url" exec setsid $cmd >>"$QUANT_RUN_DIR/$name.log" 2>&1 </dev/null) &
+        echo $! >"$QUANT_RUN_DIR/$name.pid"
+        sleep 0.5
+        if [ -n "$(service_pid "$name")" ]; then
+            quant_log "service $name started (pid $!, log .run/$name.log)"
+        else
+            tail -n 20 "$QUANT_RUN_DIR/$name.log" >&2 || true
+            quant_die "service $name exited at once (log .run/$name.log)"
+        fi
+    done
+}
+
+stop_services() {
+    local i entry name pid n
+    # reverse order
+    for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+        entry="${SERVICES[$i]}"
+        name="${entry%%|*}"
+        pid="$(service_pid "$name")"
+        if [ -n "$pid" ]; then
+            kill -TERM "$pid" 2>/dev/null || true
+            for n in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+            if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+            quant_log "service $name stopped"
+        fi
+        rm -f "$QUANT_RUN_DIR/$name.pid"
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+
+case "${1:-}" in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    setup) cmd_setup ;;
+    services) start_services ;;
+    url) quant_db_url ;;
+    psql)
+        shift
+        exec psql "$(quant_db_url)" "$@"
+        ;;
+    *)
+        echo "usage: $0 start|stop|status|setup|services|psql [args]|url" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install the Debian 12 (bookworm) packages quant needs. Idempotent: asks dpkg about each
+# package and runs apt-get only when something is missing. Needs root (or sudo).
+set -euo pipefail
+
+# One list; add a package here (and say why in the commit).
+PACKAGES=(
+    # toolchain
+    build-essential cmake pkg-config clang llvm lld libclang-rt-14-dev clang-format clang-tidy
+    # PostgreSQL 15, server headers (PGXS), pg_cron, pgTAP and pg_prove
+    postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
+    libtap-parser-sourcehandler-pgtap-perl
+    # libraries
+    nlohmann-json3-dev libpq-dev libsodium-dev libssl-dev libcpp-httplib-dev
+    # test and benchmark frameworks
+    librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
+    # test scripts (standard library only)
+    python3
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed'; then
+        missing+=("$pkg")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "[deps] all ${#PACKAGES[@]} packages are installed"
+    exit 0
+fi
+
+echo "[deps] installing: ${missing[*]}"
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "[deps] not root and no sudo: install them by hand" >&2; exit 1; }
+    SUDO=(sudo env DEBIAN_FRONTEND=noninteractive)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update
+"${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"

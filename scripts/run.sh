@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `make run`: start everything (after `make deps install`) and say how to use it.
+# Safe to run again: a running cluster is left running, setup re-runs idempotently
+# (ALTER EXTENSION quant UPDATE when it exists), running services are left alone.
+set -euo pipefail
+here="$(dirname "${BASH_SOURCE[0]}")"
+. "$here/lib.sh"
+
+"$here/cluster.sh" start
+"$here/cluster.sh" setup
+"$here/cluster.sh" services
+
+url="$(quant_db_url)"
+cat <<MSG
+
+quant is running.
+  connection string (export it as DB_URL for other tools):
+      $url
+  open psql:
+      scripts/cluster.sh psql        (or: psql '$url')
+  try:
+      SELECT ticker, count(*) FROM md.bar GROUP BY 1;
+      SELECT * FROM quant.indicator_series('TTRC','get_rsi',14) ORDER BY ts DESC LIMIT 5;
+      SELECT jsonb_pretty(quant.backtest('{"ticker":"TTRC","conjunction":"AND","trading_period":252,"substrategies":[{"id":1,"indicator":"get_bollinger_band","signal_func":"momentum_band_signal","window":20,"signal":1.0,"data_column":"v"}]}'));
+  status / stop:
+      scripts/cluster.sh status
+      make stop
+MSG
