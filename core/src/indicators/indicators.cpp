@@ -18,6 +18,20 @@ constexpr int min_rebase_period = 128;
 
 int rebase_period(int n) { return std::max(n, min_rebase_period); }
 
+// Rounding error in the shifted sums grows with the magnitude of every term added or removed
+// since the last re-base (mag1, mag2); once that magnitude outgrows the sums themselves by this
+// factor (a spike left the window, or the level drifted from the shift), the sums are recomputed
+// from the window. The error then stays below about 1e-10 of the value, and it is O(1) amortised
+// on ordinary series.
+constexpr double max_error_growth = 1e6;
+
+inline bool needs_rebase(bool with_variance, double s1, double s2, double mag1, double mag2, double shift, int n) {
+    const double level = std::fabs(s1 + shift * n);  // n * |mean|
+    if (mag1 > max_error_growth * level) return true;
+    // Against the centred sum of squares, not s2: a stale shift inflates s2 itself.
+    return with_variance && mag2 > max_error_growth * (s2 - s1 * s1 * (1.0 / n));
+}
+
 // The batch kernel of every rolling mean and variance: reads the value leaving the window from
 // the input array, so there is no ring buffer. Non-finite values poison the window they are in.
 template <bool WithVariance>
@@ -32,7 +46,7 @@ void rolling_moments(std::span<const double> x, int n, std::span<double> mean, s
             break;
         }
     }
-    double s1 = 0.0, s2 = 0.0;
+    double s1 = 0.0, s2 = 0.0, mag1 = 0.0, mag2 = 0.0;
     int non_finite = 0, run = 0, since_rebase = 0;
     const int period = rebase_period(n);
     for (std::size_t t = 0; t < size; ++t) {
@@ -40,7 +54,11 @@ void rolling_moments(std::span<const double> x, int n, std::span<double> mean, s
         if (std::isfinite(v)) {
             const double d = v - shift;
             s1 += d;
-            if constexpr (WithVariance) s2 += d * d;
+            mag1 += std::fabs(d);
+            if constexpr (WithVariance) {
+                s2 += d * d;
+                mag2 += d * d;
+            }
         } else {
             ++non_finite;
         }
@@ -50,13 +68,18 @@ void rolling_moments(std::span<const double> x, int n, std::span<double> mean, s
             if (std::isfinite(old)) {
                 const double d = old - shift;
                 s1 -= d;
-                if constexpr (WithVariance) s2 -= d * d;
+                mag1 += std::fabs(d);
+                if constexpr (WithVariance) {
+                    s2 -= d * d;
+                    mag2 += d * d;
+                }
             } else {
                 --non_finite;
             }
         }
-        if (++since_rebase >= period && t + 1 >= w) {
-            // Re-base on the window's mean: recompute both sums exactly over the window.
+        ++since_rebase;
+        if (t + 1 >= w && (since_rebase >= period || needs_rebase(WithVariance, s1, s2, mag1, mag2, shift, n))) {
+            // Re-base on the window's mean: recompute the sums exactly over the window.
             since_rebase = 0;
             double sum = 0.0;
             int count = 0;
@@ -67,14 +90,16 @@ void rolling_moments(std::span<const double> x, int n, std::span<double> mean, s
                 }
             }
             if (count > 0) shift = sum / count;
-            s1 = s2 = 0.0;
+            s1 = s2 = mag1 = 0.0;
             for (std::size_t i = t + 1 - w; i <= t; ++i) {
                 if (std::isfinite(x[i])) {
                     const double d = x[i] - shift;
                     s1 += d;
+                    mag1 += std::fabs(d);
                     if constexpr (WithVariance) s2 += d * d;
                 }
             }
+            mag2 = s2;
         }
         if (t + 1 < w || non_finite > 0) {
             mean[t] = nan;
@@ -198,36 +223,43 @@ void RollingMoments::push(double x) {
         shift_ = x;
         shift_set_ = true;
     }
+    if (std::isfinite(x)) {
+        const double d = x - shift_;
+        s1_ += d;
+        s2_ += d * d;
+        mag1_ += std::fabs(d);
+        mag2_ += d * d;
+    } else {
+        ++nan_count_;
+    }
     if (seen_ >= static_cast<std::size_t>(n_)) {
         const double old = buf_[head_];
         if (std::isfinite(old)) {
             const double d = old - shift_;
             s1_ -= d;
             s2_ -= d * d;
+            mag1_ += std::fabs(d);
+            mag2_ += d * d;
         } else {
             --nan_count_;
         }
     }
     buf_[head_] = x;
     head_ = head_ + 1 == buf_.size() ? 0 : head_ + 1;
-    if (std::isfinite(x)) {
-        const double d = x - shift_;
-        s1_ += d;
-        s2_ += d * d;
-    } else {
-        ++nan_count_;
-    }
     equal_run_ = (seen_ > 0 && x == last_) ? equal_run_ + 1 : 1;
     last_ = x;
     ++seen_;
-    if (++since_rebase_ >= rebase_period(n_) && ready()) rebase();
+    ++since_rebase_;
+    if (ready() && (since_rebase_ >= rebase_period(n_) || needs_rebase(true, s1_, s2_, mag1_, mag2_, shift_, n_))) {
+        rebase();
+    }
 }
 
 void RollingMoments::rebase() {
     since_rebase_ = 0;
     double sum = 0.0;
     int count = 0;
-    // Oldest to newest, the same order as the batch kernel, so both give the same bits.
+    // Oldest to newest, the same order as the batch kernel.
     for (std::size_t i = 0; i < buf_.size(); ++i) {
         const double v = buf_[(head_ + i) % buf_.size()];
         if (std::isfinite(v)) {
@@ -236,15 +268,17 @@ void RollingMoments::rebase() {
         }
     }
     if (count > 0) shift_ = sum / count;
-    s1_ = s2_ = 0.0;
+    s1_ = s2_ = mag1_ = 0.0;
     for (std::size_t i = 0; i < buf_.size(); ++i) {
         const double v = buf_[(head_ + i) % buf_.size()];
         if (std::isfinite(v)) {
             const double d = v - shift_;
             s1_ += d;
             s2_ += d * d;
+            mag1_ += std::fabs(d);
         }
     }
+    mag2_ = s2_;
 }
 
 double RollingMoments::mean() const {

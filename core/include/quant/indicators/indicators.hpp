@@ -51,6 +51,8 @@ private:
     bool shift_set_ = false;
     double s1_ = 0.0;  // sum of (x - shift)
     double s2_ = 0.0;  // sum of (x - shift)^2
+    double mag1_ = 0.0;  // sum of |terms| added or removed since the last re-base (error bound)
+    double mag2_ = 0.0;
 };
 
 class Sma {

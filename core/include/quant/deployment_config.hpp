@@ -1,0 +1,52 @@
+// DeploymentConfig (seed §1.2): where and how a strategy trades. Parsing, validation and the
+// normalised form; the one validator for SQL (extension), the worker and the REST layer.
+#pragma once
+#include "quant/no_postgres.hpp"
+#include "quant/json.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace quant {
+
+struct RiskLimits {
+    double max_position_usd = 10000.0;  // reject an order that would hold more than this
+    int max_daily_trades = 10;          // reject the trade after this many today
+    double stop_loss_pct = 5.0;         // flatten when the unrealised loss passes this
+};
+
+struct DeploymentConfig {
+    std::string deployment_id;   // empty when not given (the database generates it)
+    std::string strategy_id;     // required: the StrategyConfig it trades
+    int strategy_version = 0;    // 0: not given (deploy pins the current version)
+    std::string portfolio = "DEFAULT";
+    std::string user;            // empty when not given; deploy requires the current user
+    std::string broker = "PAPER";
+    std::string ticker;          // broker symbol; empty: filled from refdata.ticker_mapping
+    std::string market;          // empty: filled from refdata.ticker_mapping
+    // Position size per signal unit. Decimal on purpose (crypto trades fractions); US and HK
+    // take whole shares, so a fractional qty is refused there.
+    double qty = 0.0;
+    bool paper = true;           // paper-first (seed §4)
+    std::string schedule = "daily_close";
+    bool enabled = true;         // the kill switch
+    RiskLimits risk_limits;
+    // The live gate's inputs (seed §4.1): accepted, checked by the caller, never stored or
+    // echoed by to_json().
+    bool confirm_live = false;
+    bool has_trade_password = false;
+};
+
+inline constexpr std::string_view deployment_brokers_hint = "PAPER, BYBIT, FUTU";
+inline constexpr std::string_view deployment_schedules_hint = "daily_close, hourly, manual";
+inline constexpr std::string_view deployment_markets_hint = "US, HK, CRYPTO";
+inline constexpr double max_deployment_qty = 1e12;
+
+// Throws Error{invalid_config} naming the field (JSON path) with a hint listing valid values.
+DeploymentConfig parse_deployment_config(const Json& doc);
+DeploymentConfig parse_deployment_config(std::string_view text);
+
+// The normalised form: defaults filled, fixed keys, no confirm_live/trade_password.
+Json to_json(const DeploymentConfig& cfg);
+
+}  // namespace quant

@@ -1,0 +1,244 @@
+#include "quant/deployment_config.hpp"
+
+#include "quant/error.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+
+namespace quant {
+
+namespace {
+
+constexpr std::array<std::string_view, 17> top_level_keys{
+    "deployment_id", "strategy_id", "strategy_version", "portfolio", "user",          "broker",
+    "ticker",        "qty",         "paper",            "market",    "schedule",      "enabled",
+    "risk_limits",   "confirm_live", "trade_password",  "created_at", "updated_at"};
+constexpr std::array<std::string_view, 3> risk_limit_keys{"max_position_usd", "max_daily_trades", "stop_loss_pct"};
+constexpr std::array<std::string_view, 3> brokers{"PAPER", "BYBIT", "FUTU"};
+constexpr std::array<std::string_view, 3> schedules{"daily_close", "hourly", "manual"};
+constexpr std::array<std::string_view, 3> markets{"US", "HK", "CRYPTO"};
+
+template <std::size_t N>
+std::string join(const std::array<std::string_view, N>& names) {
+    std::string out;
+    for (auto n : names) {
+        if (!out.empty()) out += ", ";
+        out += n;
+    }
+    return out;
+}
+
+[[noreturn]] void fail(const std::string& field, const std::string& problem, std::string hint = {}) {
+    throw Error(ErrorCode::invalid_config, field, field + ": " + problem, std::move(hint));
+}
+
+std::string type_name(const Json& v) {
+    if (v.is_number()) return "a number";
+    if (v.is_string()) return "a string";
+    if (v.is_boolean()) return "a boolean";
+    if (v.is_null()) return "null";
+    if (v.is_array()) return "an array";
+    return "an object";
+}
+
+std::string shown(const Json& v) {
+    std::string s = v.dump();
+    if (s.size() > 60) s = s.substr(0, 57) + "...";
+    return s;
+}
+
+// Present and not null: JSON null means "not given" for optional fields.
+bool given(const Json& obj, std::string_view key) {
+    const auto it = obj.find(key);
+    return it != obj.end() && !it->is_null();
+}
+
+template <std::size_t N>
+void reject_unknown_keys(const Json& obj, const std::array<std::string_view, N>& known, const std::string& prefix) {
+    for (const auto& [key, value] : obj.items()) {
+        if (std::find(known.begin(), known.end(), key) == known.end()) {
+            fail(prefix + key, "unknown field", "valid fields: " + join(known));
+        }
+    }
+}
+
+std::string get_string(const Json& v, const std::string& field, std::size_t max_len, const std::string& hint = {}) {
+    if (!v.is_string()) fail(field, "must be a string, got " + type_name(v), hint);
+    auto s = v.get<std::string>();
+    if (s.empty() || s.size() > max_len) {
+        fail(field, "must be 1 to " + std::to_string(max_len) + " characters", hint);
+    }
+    return s;
+}
+
+bool get_bool(const Json& v, const std::string& field) {
+    if (!v.is_boolean()) fail(field, "must be true or false, got " + type_name(v), "true, false");
+    return v.get<bool>();
+}
+
+double get_number(const Json& v, const std::string& field, const std::string& hint) {
+    if (!v.is_number()) fail(field, "must be a number, got " + type_name(v), hint);
+    const double d = v.get<double>();
+    if (!std::isfinite(d)) fail(field, "must be finite, got " + shown(v), hint);
+    return d;
+}
+
+int get_int(const Json& v, const std::string& field, long long lo, long long hi, const std::string& hint) {
+    const double d = get_number(v, field, hint);
+    if (d != std::floor(d)) fail(field, "must be an integer, got " + shown(v), hint);
+    if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+        fail(field, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + shown(v),
+             hint);
+    }
+    return static_cast<int>(d);
+}
+
+bool is_uuid(std::string_view s) {
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
+
+std::string get_uuid(const Json& v, const std::string& field, const std::string& hint) {
+    std::string s = get_string(v, field, 36, hint);
+    if (!is_uuid(s)) fail(field, "must be a UUID, got \"" + s + "\"", hint);
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+// One of `valid`, compared after folding to the list's case (brokers and markets are upper
+// case, schedules lower case).
+template <std::size_t N>
+std::string get_enum(const Json& v, const std::string& field, const std::array<std::string_view, N>& valid,
+                     bool upper, const std::string& what) {
+    const std::string hint = "valid " + what + ": " + join(valid);
+    std::string s = get_string(v, field, 64, hint);
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [upper](unsigned char c) { return upper ? std::toupper(c) : std::tolower(c); });
+    if (std::find(valid.begin(), valid.end(), s) == valid.end()) {
+        fail(field, "unknown " + what.substr(0, what.size() - 1) + " \"" + v.get<std::string>() + "\"", hint);
+    }
+    return s;
+}
+
+RiskLimits parse_risk_limits(const Json& r) {
+    RiskLimits out;
+    if (!r.is_object()) {
+        fail("risk_limits", "must be an object, got " + type_name(r), "fields: " + join(risk_limit_keys));
+    }
+    reject_unknown_keys(r, risk_limit_keys, "risk_limits.");
+    if (given(r, "max_position_usd")) {
+        out.max_position_usd = get_number(r["max_position_usd"], "risk_limits.max_position_usd",
+                                          "a positive amount in USD, default 10000");
+        if (out.max_position_usd <= 0 || out.max_position_usd > max_deployment_qty) {
+            fail("risk_limits.max_position_usd", "must be greater than 0 and at most 1e12, got " +
+                                                     shown(r["max_position_usd"]),
+                 "a positive amount in USD, default 10000");
+        }
+    }
+    if (given(r, "max_daily_trades")) {
+        out.max_daily_trades = get_int(r["max_daily_trades"], "risk_limits.max_daily_trades", 1, 100000,
+                                       "a whole number of trades per day, default 10");
+    }
+    if (given(r, "stop_loss_pct")) {
+        out.stop_loss_pct = get_number(r["stop_loss_pct"], "risk_limits.stop_loss_pct",
+                                       "a percentage above 0 and at most 100, default 5.0");
+        if (out.stop_loss_pct <= 0 || out.stop_loss_pct > 100) {
+            fail("risk_limits.stop_loss_pct", "must be greater than 0 and at most 100, got " +
+                                                  shown(r["stop_loss_pct"]),
+                 "a percentage above 0 and at most 100, default 5.0");
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+DeploymentConfig parse_deployment_config(const Json& doc) {
+    if (!doc.is_object()) {
+        throw Error(ErrorCode::invalid_config, "", "a deployment config must be a JSON object, got " + type_name(doc),
+                    "fields: " + join(top_level_keys));
+    }
+    reject_unknown_keys(doc, top_level_keys, "");
+    DeploymentConfig cfg;
+
+    if (given(doc, "deployment_id")) {
+        cfg.deployment_id = get_uuid(doc["deployment_id"], "deployment_id", "leave it out to have one generated");
+    }
+    if (!given(doc, "strategy_id")) fail("strategy_id", "is required", "the id of a strategy of yours");
+    cfg.strategy_id = get_uuid(doc["strategy_id"], "strategy_id", "the id of a strategy of yours");
+    if (given(doc, "strategy_version")) {
+        cfg.strategy_version = get_int(doc["strategy_version"], "strategy_version", 1, 1000000000,
+                                       "a version of the strategy; leave it out to pin the current one");
+    }
+    if (given(doc, "portfolio")) {
+        cfg.portfolio = get_string(doc["portfolio"], "portfolio", 64, "a portfolio label, default DEFAULT");
+    }
+    if (given(doc, "user")) cfg.user = get_string(doc["user"], "user", 64, "your user name, or leave it out");
+    if (given(doc, "broker")) cfg.broker = get_enum(doc["broker"], "broker", brokers, true, "brokers");
+    if (given(doc, "ticker")) {
+        cfg.ticker = get_string(doc["ticker"], "ticker", 64,
+                                "the broker's symbol, e.g. \"US.AAPL\"; leave it out to use the ticker mapping");
+    }
+    if (given(doc, "market")) cfg.market = get_enum(doc["market"], "market", markets, true, "markets");
+
+    const std::string qty_hint = "a positive position size per signal; whole shares for US and HK, decimals for CRYPTO";
+    if (!given(doc, "qty")) fail("qty", "is required", qty_hint);
+    cfg.qty = get_number(doc["qty"], "qty", qty_hint);
+    if (cfg.qty <= 0 || cfg.qty > max_deployment_qty) {
+        fail("qty", "must be greater than 0 and at most 1e12, got " + shown(doc["qty"]), qty_hint);
+    }
+    if ((cfg.market == "US" || cfg.market == "HK") && cfg.qty != std::floor(cfg.qty)) {
+        fail("qty", "must be a whole number of shares for market " + cfg.market + ", got " + shown(doc["qty"]),
+             qty_hint);
+    }
+
+    if (given(doc, "paper")) cfg.paper = get_bool(doc["paper"], "paper");
+    if (given(doc, "schedule")) cfg.schedule = get_enum(doc["schedule"], "schedule", schedules, false, "schedules");
+    if (given(doc, "enabled")) cfg.enabled = get_bool(doc["enabled"], "enabled");
+    if (given(doc, "risk_limits")) cfg.risk_limits = parse_risk_limits(doc["risk_limits"]);
+    if (given(doc, "confirm_live")) cfg.confirm_live = get_bool(doc["confirm_live"], "confirm_live");
+    if (given(doc, "trade_password")) {
+        if (!doc["trade_password"].is_string()) {
+            fail("trade_password", "must be a string, got " + type_name(doc["trade_password"]));
+        }
+        const auto n = doc["trade_password"].get_ref<const std::string&>().size();
+        if (n == 0 || n > 1024) fail("trade_password", "must be 1 to 1024 characters");
+        cfg.has_trade_password = true;
+    }
+    if (cfg.broker == "PAPER" && !cfg.paper) {
+        fail("paper", "must be true for broker PAPER (the embedded paper broker cannot trade live)",
+             "choose broker BYBIT or FUTU to trade live");
+    }
+    return cfg;
+}
+
+DeploymentConfig parse_deployment_config(std::string_view text) { return parse_deployment_config(parse_json(text)); }
+
+Json to_json(const DeploymentConfig& cfg) {
+    Json out = Json::object();
+    if (!cfg.deployment_id.empty()) out["deployment_id"] = cfg.deployment_id;
+    out["strategy_id"] = cfg.strategy_id;
+    if (cfg.strategy_version > 0) out["strategy_version"] = cfg.strategy_version;
+    out["portfolio"] = cfg.portfolio;
+    if (!cfg.user.empty()) out["user"] = cfg.user;
+    out["broker"] = cfg.broker;
+    if (!cfg.ticker.empty()) out["ticker"] = cfg.ticker;
+    out["qty"] = cfg.qty == std::floor(cfg.qty) && std::fabs(cfg.qty) < 9e15 ? Json(static_cast<long long>(cfg.qty))
+                                                                              : Json(cfg.qty);
+    out["paper"] = cfg.paper;
+    if (!cfg.market.empty()) out["market"] = cfg.market;
+    out["schedule"] = cfg.schedule;
+    out["enabled"] = cfg.enabled;
+    out["risk_limits"] = Json{{"max_position_usd", cfg.risk_limits.max_position_usd},
+                              {"max_daily_trades", cfg.risk_limits.max_daily_trades},
+                              {"stop_loss_pct", cfg.risk_limits.stop_loss_pct}};
+    return out;
+}
+
+}  // namespace quant
