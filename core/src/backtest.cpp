@@ -14,19 +14,26 @@ namespace {
 
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
-// Mean and sample standard deviation with NaN skipped (Welford: one pass, no cancellation).
+// Mean and sample standard deviation with NaN skipped, in one pass without a division per
+// value: sums relative to the first value (pnl values sit within a few deviations of each other,
+// so the shifted sum of squares loses nothing).
 struct RunningStats {
     std::size_t count = 0;
-    double mean = 0.0, m2 = 0.0;
+    double shift = 0.0, s1 = 0.0, s2 = 0.0;
     void add(double v) {
         if (std::isnan(v)) return;
+        if (count == 0) shift = v;
+        const double d = v - shift;
+        s1 += d;
+        s2 += d * d;
         ++count;
-        const double d = v - mean;
-        mean += d / static_cast<double>(count);
-        m2 += d * (v - mean);
     }
-    double average() const { return count > 0 ? mean : nan; }
-    double stddev() const { return count > 1 ? std::sqrt(m2 / static_cast<double>(count - 1)) : nan; }
+    double average() const { return count > 0 ? shift + s1 / static_cast<double>(count) : nan; }
+    double stddev() const {
+        if (count < 2) return nan;
+        const double m2 = s2 - s1 * s1 / static_cast<double>(count);
+        return std::sqrt(std::max(0.0, m2) / static_cast<double>(count - 1));
+    }
 };
 
 // Cumulative sum and drawdown from the running peak, NaN bars skipped (they stay NaN).
@@ -80,6 +87,76 @@ void check_bars_for(const StrategyConfig& cfg, const BarSeries& bars) {
     }
 }
 
+std::vector<double> price_changes(std::span<const double> price) {
+    std::vector<double> out(price.size(), nan);
+    for (std::size_t t = 1; t < price.size(); ++t) out[t] = price[t] / price[t - 1] - 1.0;
+    return out;
+}
+
+void signal_codes(const SubStrategy& sub, std::span<const double> indicator, std::span<PositionCode> out) {
+    const SignalKind kind = sub.signal_func->kind;
+    const bool long_only = sub.signal_func->long_only;
+    const double s = sub.signal;
+    for (std::size_t t = 0; t < indicator.size(); ++t) {
+        out[t] = position_code(apply_signal_func(kind, long_only, indicator[t], s));
+    }
+}
+
+BacktestSummary score_positions(const ScoreInput& in, BacktestSeries* series) {
+    const std::size_t n = in.price.size();
+    if (series != nullptr) {
+        for (auto* col : {&series->price, &series->position, &series->pnl, &series->cumulative, &series->drawdown,
+                          &series->buy_hold_pnl, &series->buy_hold_cumulative, &series->buy_hold_drawdown}) {
+            col->assign(n, nan);
+        }
+    }
+    const double fee = in.fee_bps / 10000.0;
+    const auto delay = static_cast<std::size_t>(in.fill_delay_bars);
+    const bool with_buy_hold = in.score_buy_hold || series != nullptr;
+    const bool precomputed = !in.change.empty();
+    const auto price = in.price;
+
+    RunningStats scored, bh_scored;
+    Equity eq, bh_eq;
+    double held_prev = nan, cumulative = nan, drawdown = nan, bh_cumulative = nan, bh_drawdown = nan;
+    double changes = 0.0;
+    for (std::size_t t = 0; t < n; ++t) {
+        // The position held over (t, t+1]: decided `delay` bars earlier.
+        const double held = t >= delay ? position_value(in.decided[t - delay]) : nan;
+        const double chg = precomputed ? in.change[t] : (t > 0 ? price[t] / price[t - 1] - 1.0 : nan);
+        const double trade = std::fabs(held - held_prev);
+        const double pnl = held_prev * chg - trade * fee;
+        if (trade > 0.0) changes += trade;
+        eq.add(pnl, cumulative, drawdown);
+        if (t >= in.first_scored) scored.add(pnl);
+        if (with_buy_hold) {
+            const double bh = std::isnan(held_prev) ? nan : chg;
+            bh_eq.add(bh, bh_cumulative, bh_drawdown);
+            if (t >= in.first_scored) bh_scored.add(bh);
+            if (series != nullptr) {
+                series->price[t] = price[t];
+                series->position[t] = held;
+                series->pnl[t] = pnl;
+                series->cumulative[t] = cumulative;
+                series->drawdown[t] = drawdown;
+                series->buy_hold_pnl[t] = bh;
+                series->buy_hold_cumulative[t] = bh_cumulative;
+                series->buy_hold_drawdown[t] = bh_drawdown;
+            }
+        }
+        held_prev = held;
+    }
+
+    BacktestSummary out;
+    out.metrics = finish_metrics(scored, eq, in.trading_period, cumulative);
+    out.buy_hold = with_buy_hold ? finish_metrics(bh_scored, bh_eq, in.trading_period, bh_cumulative)
+                                 : Metrics{nan, nan, nan, nan, nan};
+    out.last_position = n > 0 ? position_value(in.decided[n - 1]) : nan;
+    out.bars = n;
+    out.position_changes = static_cast<std::size_t>(changes);
+    return out;
+}
+
 BacktestSummary run_backtest(const StrategyConfig& cfg, const BarSeries& bars, double fee_bps,
                              BacktestSeries* series) {
     check_bars_for(cfg, bars);
@@ -89,73 +166,33 @@ BacktestSummary run_backtest(const StrategyConfig& cfg, const BarSeries& bars, d
     std::vector<std::vector<double>> local_indicators;
     std::vector<std::vector<double>>& ind = series != nullptr ? series->indicator : local_indicators;
     ind.assign(k, std::vector<double>(n));
+    std::vector<PositionCode> codes(k * n);
     for (std::size_t j = 0; j < k; ++j) {
         const auto& s = cfg.substrategies[j];
         s.indicator->compute(bars, s.data_column, s.window, ind[j]);
+        signal_codes(s, ind[j], std::span<PositionCode>(codes).subspan(j * n, n));
         check_for_interrupts();
+    }
+    std::vector<PositionCode> decided(n);
+    std::array<PositionCode, max_substrategies> bar{};
+    for (std::size_t t = 0; t < n; ++t) {
+        for (std::size_t j = 0; j < k; ++j) bar[j] = codes[j * n + t];
+        decided[t] = combine_codes(cfg.conjunction, bar.data(), k);
     }
     if (series != nullptr) {
         series->substrategy_position.assign(k, std::vector<double>(n));
-        for (auto* col : {&series->price, &series->position, &series->pnl, &series->cumulative, &series->drawdown,
-                          &series->buy_hold_pnl, &series->buy_hold_cumulative, &series->buy_hold_drawdown}) {
-            col->assign(n, nan);
-        }
-    }
-
-    const double fee = fee_bps / 10000.0;
-    const auto delay = static_cast<std::size_t>(cfg.fill_delay_bars);
-    const auto first_scored = static_cast<std::size_t>(cfg.max_window());
-    // Combined positions kept for the fill delay (a ring of delay+1).
-    std::vector<double> decided(delay + 1, nan);
-    std::array<double, max_substrategies> pos{};
-
-    RunningStats scored, bh_scored;
-    Equity eq, bh_eq;
-    double held_prev = nan, cumulative = nan, drawdown = nan, bh_cumulative = nan, bh_drawdown = nan;
-    double last_decided = nan;
-    std::size_t changes = 0;
-    const auto price = bars.close;
-    for (std::size_t t = 0; t < n; ++t) {
         for (std::size_t j = 0; j < k; ++j) {
-            const auto& s = cfg.substrategies[j];
-            pos[j] = apply_signal_func(s.signal_func->kind, s.signal_func->long_only, ind[j][t], s.signal);
+            for (std::size_t t = 0; t < n; ++t) series->substrategy_position[j][t] = position_value(codes[j * n + t]);
         }
-        last_decided = combine_positions(cfg.conjunction, std::span<const double>(pos.data(), k));
-        decided[t % (delay + 1)] = last_decided;
-        const double held = t >= delay ? decided[(t - delay) % (delay + 1)] : nan;
-
-        const double chg = t > 0 ? price[t] / price[t - 1] - 1.0 : nan;
-        const double trade = std::fabs(held - held_prev);
-        const double pnl = held_prev * chg - trade * fee;
-        const double bh = std::isnan(held_prev) ? nan : chg;
-        if (trade > 0.0) changes += static_cast<std::size_t>(trade);
-        eq.add(pnl, cumulative, drawdown);
-        bh_eq.add(bh, bh_cumulative, bh_drawdown);
-        if (t >= first_scored) {
-            scored.add(pnl);
-            bh_scored.add(bh);
-        }
-        if (series != nullptr) {
-            for (std::size_t j = 0; j < k; ++j) series->substrategy_position[j][t] = pos[j];
-            series->price[t] = price[t];
-            series->position[t] = held;
-            series->pnl[t] = pnl;
-            series->cumulative[t] = cumulative;
-            series->drawdown[t] = drawdown;
-            series->buy_hold_pnl[t] = bh;
-            series->buy_hold_cumulative[t] = bh_cumulative;
-            series->buy_hold_drawdown[t] = bh_drawdown;
-        }
-        held_prev = held;
-        if ((t & 0xFFFF) == 0xFFFF) check_for_interrupts();
     }
-
-    BacktestSummary out;
-    out.metrics = finish_metrics(scored, eq, cfg.trading_period, cumulative);
-    out.buy_hold = finish_metrics(bh_scored, bh_eq, cfg.trading_period, bh_cumulative);
-    out.last_position = last_decided;
-    out.bars = n;
-    out.position_changes = changes;
+    ScoreInput in;
+    in.decided = decided;
+    in.price = bars.close;
+    in.fill_delay_bars = cfg.fill_delay_bars;
+    in.trading_period = cfg.trading_period;
+    in.first_scored = static_cast<std::size_t>(cfg.max_window());
+    in.fee_bps = fee_bps;
+    BacktestSummary out = score_positions(in, series);
     out.first_ts = bars.ts.empty() ? 0 : bars.ts.front();
     out.last_ts = bars.ts.empty() ? 0 : bars.ts.back();
     return out;
@@ -167,15 +204,17 @@ LiveSignal evaluate_live(const StrategyConfig& cfg, const BarSeries& bars) {
     LiveSignal live;
     live.bar_ts = bars.ts.empty() ? 0 : bars.ts.back();
     std::vector<double> values(n);
-    std::array<double, max_substrategies> pos{};
+    std::array<PositionCode, max_substrategies> pos{};
     for (std::size_t j = 0; j < cfg.substrategies.size(); ++j) {
         const auto& s = cfg.substrategies[j];
         s.indicator->compute(bars, s.data_column, s.window, values);
         live.indicator_value.push_back(values[n - 1]);
-        pos[j] = apply_signal_func(s.signal_func->kind, s.signal_func->long_only, values[n - 1], s.signal);
-        live.position.push_back(pos[j]);
+        PositionCode code = 0;
+        signal_codes(s, std::span<const double>(values).subspan(n - 1), std::span<PositionCode>(&code, 1));
+        pos[j] = code;
+        live.position.push_back(position_value(code));
     }
-    live.signal = combine_positions(cfg.conjunction, std::span<const double>(pos.data(), cfg.substrategies.size()));
+    live.signal = position_value(combine_codes(cfg.conjunction, pos.data(), cfg.substrategies.size()));
     return live;
 }
 

@@ -3,8 +3,71 @@
 #include "quant/error.hpp"
 
 #include <string>
+#include <vector>
 
 namespace quant {
+
+namespace {
+
+// Follows the JSON path while nlohmann's SAX parser reads, so that an error it raises (a number
+// that overflows a double) can name the field: "substrategies[0].signal".
+class PathTracker : public nlohmann::json_sax<Json> {
+public:
+    std::string path() const {
+        std::string out;
+        for (const auto& f : stack_) {
+            if (f.is_array) {
+                out += "[" + std::to_string(f.index) + "]";
+            } else if (!f.key.empty()) {
+                out += (out.empty() ? "" : ".") + f.key;
+            }
+        }
+        return out;
+    }
+    bool null() override { return value(); }
+    bool boolean(bool /*v*/) override { return value(); }
+    bool number_integer(number_integer_t /*v*/) override { return value(); }
+    bool number_unsigned(number_unsigned_t /*v*/) override { return value(); }
+    bool number_float(number_float_t /*v*/, const string_t& /*s*/) override { return value(); }
+    bool string(string_t& /*v*/) override { return value(); }
+    bool binary(binary_t& /*v*/) override { return value(); }
+    bool start_object(std::size_t /*n*/) override {
+        stack_.push_back({false, 0, {}});
+        return true;
+    }
+    bool key(string_t& k) override {
+        stack_.back().key = k;
+        return true;
+    }
+    bool end_object() override { return close(); }
+    bool start_array(std::size_t /*n*/) override {
+        stack_.push_back({true, 0, {}});
+        return true;
+    }
+    bool end_array() override { return close(); }
+    bool parse_error(std::size_t /*pos*/, const std::string& /*token*/,
+                     const nlohmann::detail::exception& /*e*/) override {
+        return false;
+    }
+
+private:
+    struct Frame {
+        bool is_array;
+        std::size_t index;
+        std::string key;
+    };
+    bool value() {
+        if (!stack_.empty() && stack_.back().is_array) ++stack_.back().index;
+        return true;
+    }
+    bool close() {
+        stack_.pop_back();
+        return value();
+    }
+    std::vector<Frame> stack_;
+};
+
+}  // namespace
 
 Json parse_json(std::string_view text, const JsonLimits& limits) {
     if (text.size() > limits.max_bytes) {
@@ -25,6 +88,14 @@ Json parse_json(std::string_view text, const JsonLimits& limits) {
         return Json::parse(text.begin(), text.end(), on_event);
     } catch (const Json::parse_error& e) {
         throw Error(ErrorCode::malformed_json, "", std::string("malformed JSON: ") + e.what());
+    } catch (const Json::out_of_range&) {
+        // A number beyond a double's range (1e400): valid JSON, so name the field it is in.
+        PathTracker tracker;
+        Json::sax_parse(text.begin(), text.end(), &tracker);
+        const std::string field = tracker.path();
+        throw Error(ErrorCode::invalid_config, field,
+                    (field.empty() ? std::string("value") : field) + ": number out of range (beyond +/-1.7e308)",
+                    "a finite number");
     }
 }
 

@@ -228,7 +228,9 @@ StrategyConfig parse_strategy_config(const Json& doc) {
     }
     if (doc.contains("name") && !doc["name"].is_null()) {
         cfg.name = get_string(doc["name"], "name");
-        if (cfg.name.size() > 200) fail("name", "is longer than 200 characters");
+        if (cfg.name.size() > max_name_length) {
+            fail("name", "is longer than " + std::to_string(max_name_length) + " characters");
+        }
     }
     if (doc.contains("version") && !doc["version"].is_null()) {
         cfg.version = get_int(doc["version"], "version", 1, 1000000000);
@@ -312,6 +314,8 @@ std::string default_strategy_name(const StrategyConfig& cfg) {
         name += std::string(short_indicator_name(s.indicator->name)) + "_" + kind + "_" + std::to_string(s.window) +
                 "_" + float_repr(s.signal);
     }
+    // Names are at most 200 characters; a long generated one keeps its start and says so.
+    if (name.size() > max_name_length) name = name.substr(0, max_name_length - 3) + "...";
     return name;
 }
 

@@ -43,6 +43,26 @@ struct LiveSignal {
 // Checks that the bars can carry the strategy; throws Error{no_data | insufficient_data}.
 void check_bars_for(const StrategyConfig& cfg, const BarSeries& bars);
 
+// The three stages behind run_backtest, evaluate_live and the optimizer, so that a grid cell
+// scores exactly (bit for bit) what quant.backtest returns for the same parameters:
+// 1. signal_codes: one substrategy's indicator values -> position codes;
+void signal_codes(const SubStrategy& sub, std::span<const double> indicator, std::span<PositionCode> out);
+// 2. combine_codes (signals.hpp) per bar -> the decided position;
+// 3. score_positions: the decided positions (before the fill delay) -> pnl, equity, metrics.
+struct ScoreInput {
+    std::span<const PositionCode> decided;
+    std::span<const double> price;
+    std::span<const double> change;  // price[t]/price[t-1]-1 precomputed (NaN at 0), or empty
+    int fill_delay_bars = 0;
+    int trading_period = 252;
+    std::size_t first_scored = 0;  // rows before this are not scored (the largest window)
+    double fee_bps = 0.0;
+    bool score_buy_hold = true;  // false leaves buy_hold NaN (the optimizer scores it for the best only)
+};
+BacktestSummary score_positions(const ScoreInput& in, BacktestSeries* series = nullptr);
+// change[t] = price[t]/price[t-1] - 1, NaN at t = 0.
+std::vector<double> price_changes(std::span<const double> price);
+
 BacktestSummary run_backtest(const StrategyConfig& cfg, const BarSeries& bars, double fee_bps,
                              BacktestSeries* series = nullptr);
 LiveSignal evaluate_live(const StrategyConfig& cfg, const BarSeries& bars);

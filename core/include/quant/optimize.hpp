@@ -1,0 +1,84 @@
+// Grid search and walk-forward (seed §1.3 `walk_forward`), exhaustive: every cell of the grid
+// is evaluated with the backtest's own stages (signal_codes, combine_codes, score_positions), so a cell's metrics are
+// bit-for-bit those of quant.backtest with the same parameters.
+#pragma once
+#include "quant/no_postgres.hpp"
+#include "quant/backtest.hpp"
+#include "quant/json.hpp"
+#include "quant/strategy_config.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace quant {
+
+// Per substrategy, the windows and signals to search (the config's own value when not given).
+struct ParamGrid {
+    std::vector<std::vector<int>> windows;
+    std::vector<std::vector<double>> signals;
+    std::size_t size() const;
+};
+
+inline constexpr std::size_t max_grid_cells = 2'000'000;
+inline constexpr std::size_t max_values_per_axis = 100'000;
+
+// grid: an array with one object per substrategy (in order), or an object keyed by substrategy
+// id; each {"window": [..] | {"min","max","step"} | n, "signal": [..] | {"min","max","step"} | x}.
+// Ranges include max (robust to floating-point steps). Throws Error{invalid_config} naming the
+// field ("grid[0].window.step"), or Error{limit_exceeded} with the size and the cap.
+ParamGrid parse_grid(const Json& grid, const StrategyConfig& cfg);
+
+enum class Objective { total_return, annualized_return, sharpe_ratio, max_drawdown, calmar_ratio };
+// Throws Error{invalid_argument} listing the valid names.
+Objective parse_objective(std::string_view name);
+std::string_view objective_name(Objective o);
+double objective_value(const Metrics& m, Objective o);
+// max_drawdown is minimised, every other objective maximised.
+bool objective_minimised(Objective o);
+
+struct OptimizeOptions {
+    double fee_bps = 5.0;
+    Objective objective = Objective::sharpe_ratio;
+    std::size_t top_n = 10;
+    bool keep_cells = false;
+    unsigned threads = 0;  // 0: one per core
+    // Called on the calling thread every few seconds with (cells done, cells in all); returning
+    // false stops the search with Error{cancelled}.
+    std::function<bool(std::size_t, std::size_t)> progress;
+};
+
+struct CellResult {
+    std::size_t index = 0;  // position in grid order (the tie-breaker)
+    std::vector<int> window;
+    std::vector<double> signal;
+    BacktestSummary summary;
+};
+
+struct OptimizeResult {
+    std::size_t grid_size = 0, evaluated = 0, valid = 0;
+    std::vector<CellResult> top;    // best first; top.front() is the best
+    std::vector<CellResult> cells;  // every cell in grid order, when keep_cells
+    Objective objective = Objective::sharpe_ratio;
+};
+
+OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
+                        const OptimizeOptions& options);
+Json optimize_json(const StrategyConfig& cfg, const OptimizeResult& r, const OptimizeOptions& options);
+
+enum class Warmup { restart, full };
+struct WalkForwardOptions {
+    double split_ratio = 0.5;
+    double fee_bps = 5.0;
+    Warmup warmup = Warmup::restart;
+    unsigned threads = 0;
+    std::function<bool(std::size_t, std::size_t)> progress;
+};
+Warmup parse_warmup(std::string_view name);
+
+// Best in-sample cell by Sharpe, scored in and out of sample (backtest-semantics.md).
+Json walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
+                  const WalkForwardOptions& options);
+
+}  // namespace quant
