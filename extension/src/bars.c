@@ -170,6 +170,18 @@ lower_bound(const int64 *ts, size_t n, int64 key)
 	return lo;
 }
 
+/* A range bound as Unix microseconds; +/-infinity saturate. `after` gives the first instant past it
+ * (for the inclusive upper bound). */
+static int64
+unix_us_bound(TimestampTz ts, bool after)
+{
+	if (TIMESTAMP_IS_NOBEGIN(ts))
+		return PG_INT64_MIN;
+	if (TIMESTAMP_IS_NOEND(ts))
+		return PG_INT64_MAX;
+	return QUANT_TO_UNIX_US(ts) + (after ? 1 : 0);
+}
+
 void
 quant_load_bars(FunctionCallInfo fcinfo, const char *ticker, int from_argno, int to_argno, QuantBars *out)
 {
@@ -238,8 +250,8 @@ quant_load_bars(FunctionCallInfo fcinfo, const char *ticker, int from_argno, int
 		hit->last_used = ++bar_cache_clock;
 	SPI_finish();
 
-	first = has_from ? lower_bound(all.ts, all.n, QUANT_TO_UNIX_US(PG_GETARG_TIMESTAMPTZ(from_argno))) : 0;
-	last = has_to ? lower_bound(all.ts, all.n, QUANT_TO_UNIX_US(PG_GETARG_TIMESTAMPTZ(to_argno)) + 1) : all.n;
+	first = has_from ? lower_bound(all.ts, all.n, unix_us_bound(PG_GETARG_TIMESTAMPTZ(from_argno), false)) : 0;
+	last = has_to ? lower_bound(all.ts, all.n, unix_us_bound(PG_GETARG_TIMESTAMPTZ(to_argno), true)) : all.n;
 	if (last < first)
 		last = first;
 	out->ts = all.ts + first;

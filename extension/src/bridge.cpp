@@ -3,12 +3,15 @@
 
 #include "quant/backtest.hpp"
 #include "quant/cancel.hpp"
+#include "quant/deployment_config.hpp"
 #include "quant/error.hpp"
 #include "quant/indicators/registry.hpp"
+#include "quant/optimize.hpp"
 #include "quant/strategy_config.hpp"
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <new>
 
 struct QuantStrategy {
@@ -174,6 +177,56 @@ QuantStatus quant_run_evaluate_json(const QuantStrategy* s, const QuantBars* bar
     });
 }
 
+std::function<bool(std::size_t, std::size_t)> progress_of(const QuantSearchOptions* o) {
+    if (o->progress == nullptr) return {};
+    return [o](std::size_t done, std::size_t total) { return o->progress(o->progress_ctx, done, total) == 0; };
+}
+
+QuantStatus quant_run_optimize_json(const QuantStrategy* s, const char* grid_json, size_t grid_len,
+                                    const QuantBars* bars, const QuantSearchOptions* options, char** json_out,
+                                    size_t* len_out, QuantError* err) {
+    *json_out = nullptr;
+    return guard(err, [&] {
+        const auto grid = quant::parse_grid(quant::parse_json(std::string_view(grid_json, grid_len)), s->config);
+        quant::OptimizeOptions opt;
+        opt.fee_bps = options->fee_bps;
+        if (options->objective != nullptr) opt.objective = quant::parse_objective(options->objective);
+        if (options->top_n < 0 || options->top_n > 1000) {
+            throw quant::Error(quant::ErrorCode::invalid_argument, "top_n", "top_n: must be between 0 and 1000");
+        }
+        opt.top_n = static_cast<std::size_t>(options->top_n);
+        opt.keep_cells = options->include_cells != 0;
+        if (options->threads < 0 || options->threads > 64) {
+            throw quant::Error(quant::ErrorCode::invalid_argument, "threads",
+                               "threads: must be between 0 (one per core) and 64");
+        }
+        opt.threads = static_cast<unsigned>(options->threads);
+        opt.progress = progress_of(options);
+        const auto result = quant::optimize(s->config, grid, view(bars), opt);
+        *json_out = malloc_copy(quant::optimize_json(s->config, result, opt).dump(), len_out);
+    });
+}
+
+QuantStatus quant_run_walk_forward_json(const QuantStrategy* s, const char* grid_json, size_t grid_len,
+                                        const QuantBars* bars, const QuantSearchOptions* options,
+                                        char** json_out, size_t* len_out, QuantError* err) {
+    *json_out = nullptr;
+    return guard(err, [&] {
+        const auto grid = quant::parse_grid(quant::parse_json(std::string_view(grid_json, grid_len)), s->config);
+        quant::WalkForwardOptions opt;
+        opt.fee_bps = options->fee_bps;
+        opt.split_ratio = options->split_ratio;
+        opt.warmup = quant::parse_warmup(options->warmup != nullptr ? options->warmup : "restart");
+        if (options->threads < 0 || options->threads > 64) {
+            throw quant::Error(quant::ErrorCode::invalid_argument, "threads",
+                               "threads: must be between 0 (one per core) and 64");
+        }
+        opt.threads = static_cast<unsigned>(options->threads);
+        opt.progress = progress_of(options);
+        *json_out = malloc_copy(quant::walk_forward(s->config, grid, view(bars), opt).dump(), len_out);
+    });
+}
+
 QuantStatus quant_indicator_check(const char* indicator, int window, const char* data_column, size_t nbars,
                                   QuantError* err) {
     return guard(err, [&] {
@@ -241,5 +294,25 @@ void quant_signal_func_info(int i, QuantSignalFuncInfo* out) {
 }
 
 void quant_free(void* p) { std::free(p); }
+
+// ---- the registry of strategies and deployments (fmgr_registry.c) ----
+
+QuantStatus quant_strategy_normalize_json(const char* json, size_t len, char** json_out, size_t* len_out,
+                                          QuantError* err) {
+    *json_out = nullptr;
+    return guard(err, [&] {
+        *json_out = malloc_copy(quant::to_json(quant::parse_strategy_config(std::string_view(json, len))).dump(),
+                                len_out);
+    });
+}
+
+QuantStatus quant_deployment_normalize_json(const char* json, size_t len, char** json_out, size_t* len_out,
+                                            QuantError* err) {
+    *json_out = nullptr;
+    return guard(err, [&] {
+        *json_out = malloc_copy(quant::to_json(quant::parse_deployment_config(std::string_view(json, len))).dump(),
+                                len_out);
+    });
+}
 
 }  // extern "C"

@@ -78,6 +78,30 @@ QuantStatus quant_run_backtest_series(const QuantStrategy *s, const QuantBars *b
 QuantStatus quant_run_evaluate_json(const QuantStrategy *s, const QuantBars *bars, char **json_out,
                                     size_t *len_out, QuantError *err);
 
+/* Progress of a long search, called on the calling thread every few seconds; return non-zero
+ * to stop (the search then fails with QUANT_CANCELLED). */
+typedef int (*QuantProgress)(void *ctx, uint64_t done, uint64_t total);
+
+typedef struct QuantSearchOptions {
+    double fee_bps;
+    const char *objective; /* a metric key; NULL = sharpe_ratio */
+    int top_n;
+    int include_cells;
+    int threads;           /* 0 = one per core */
+    double split_ratio;    /* walk-forward */
+    const char *warmup;    /* walk-forward: "restart" or "full" */
+    QuantProgress progress;
+    void *progress_ctx;
+} QuantSearchOptions;
+
+/* quant.optimize / quant.walk_forward: results as JSON text (malloc'd, free with quant_free). */
+QuantStatus quant_run_optimize_json(const QuantStrategy *s, const char *grid_json, size_t grid_len,
+                                    const QuantBars *bars, const QuantSearchOptions *options, char **json_out,
+                                    size_t *len_out, QuantError *err);
+QuantStatus quant_run_walk_forward_json(const QuantStrategy *s, const char *grid_json, size_t grid_len,
+                                        const QuantBars *bars, const QuantSearchOptions *options,
+                                        char **json_out, size_t *len_out, QuantError *err);
+
 /* ---- indicators ---- */
 
 /* Checks the indicator name, the window against its floor and the data column;
@@ -106,6 +130,18 @@ int quant_signal_func_count(void);
 void quant_signal_func_info(int i, QuantSignalFuncInfo *out);
 
 void quant_free(void *p);
+
+
+/* ---- the registry of strategies and deployments (fmgr_registry.c) ---- */
+
+/* The normalised Strategy JSON (defaults filled, name generated when empty) as JSON text
+ * (malloc'd, free with quant_free). */
+QuantStatus quant_strategy_normalize_json(const char *json, size_t len, char **json_out, size_t *len_out,
+                                          QuantError *err);
+/* The normalised Deployment JSON (seed 1.2 defaults; confirm_live/trade_password dropped) as
+ * JSON text (malloc'd, free with quant_free). */
+QuantStatus quant_deployment_normalize_json(const char *json, size_t len, char **json_out, size_t *len_out,
+                                            QuantError *err);
 
 #ifdef __cplusplus
 }
