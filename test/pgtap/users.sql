@@ -1,0 +1,103 @@
+-- Users and isolation: quant.set_user / current_user_id, and the matrix: a second user can
+-- neither see nor change anything of the first through any function (even as a superuser),
+-- nor through the tables as the application role quant_app (row-level security with FORCE).
+BEGIN;
+SELECT plan(45);
+SET LOCAL client_min_messages = warning;
+
+CREATE FUNCTION pg_temp.sqlstate_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE sql;
+    RETURN '00000';
+EXCEPTION WHEN others THEN
+    RETURN SQLSTATE;
+END
+$$;
+
+-- users
+SELECT throws_ok($$SELECT quant.current_user_id()$$, '28000', NULL, 'no current user: 28000');
+SELECT throws_ok($$SELECT quant.set_user(NULL)$$, '22004', NULL, 'set_user(NULL): 22004');
+SELECT throws_ok($$SELECT quant.set_user('bad name; drop')$$, '22023', NULL, 'set_user with a bad name: 22023');
+SELECT throws_ok($$SELECT quant.set_user('')$$, '22023', NULL, 'set_user(''''): 22023');
+SELECT is(quant.set_user('tap_iso_alice'), 'tap_iso_alice', 'set_user returns the name');
+SELECT is(quant.current_user_id(), 'tap_iso_alice', 'current_user_id');
+SELECT has_role('quant_app', 'the application role exists');
+SELECT is((SELECT rolcanlogin OR rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = 'quant_app'), false, 'quant_app: NOLOGIN, no BYPASSRLS');
+SELECT is((SELECT count(*)::int FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = 'quant_app'), 0, 'quant_app owns nothing');
+SELECT is((SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname IN ('bt', 'trade') AND c.relkind = 'r' AND NOT (c.relrowsecurity AND c.relforcerowsecurity)), 0,
+          'every bt/trade table has RLS enabled and forced');
+
+-- alice's objects, one of each kind
+CREATE TEMP TABLE a AS SELECT (quant.create_strategy(
+  '{"ticker":"MSFT","trading_period":252,"substrategies":[{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}]}')->>'strategy_id')::uuid AS sid,
+  NULL::uuid AS did;
+UPDATE a SET did = (quant.deploy(jsonb_build_object('strategy_id', sid, 'qty', 10))->>'deployment_id')::uuid;
+SELECT quant.store_result(sid, '{"metrics":{"sharpe_ratio":1}}') FROM a \gset
+INSERT INTO trade.signal (deployment_id, user_id, bar_ts, signal) SELECT did, 'tap_iso_alice', now(), 1 FROM a;
+INSERT INTO trade.log (deployment_id, user_id, action, success) SELECT did, 'tap_iso_alice', 'BUY', true FROM a;
+SELECT quant.set_ticker_mapping('ZZZ', 'FUTU', 'US.ZZZ', 'US') \gset
+GRANT SELECT ON a TO quant_app;
+
+-- bob, through every function (this session is a superuser: the functions still filter)
+SELECT quant.set_user('tap_iso_bob') \gset
+SELECT is(pg_temp.sqlstate_of($$SELECT quant.get_strategy(sid) FROM a$$), 'P0002', 'bob: get_strategy not found');
+SELECT is(pg_temp.sqlstate_of($$SELECT quant.update_strategy(sid, '{"ticker":"MSFT","trading_period":252,"substrategies":[{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":20,"signal":30}]}') FROM a$$), 'P0002', 'bob: update_strategy not found');
+SELECT is(pg_temp.sqlstate_of($$SELECT quant.delete_strategy(sid) FROM a$$), 'P0002', 'bob: delete_strategy not found');
+SELECT is(pg_temp.sqlstate_of($$SELECT quant.strategy_versions(sid) FROM a$$), 'P0002', 'bob: strategy_versions not found');
+SELECT is(pg_temp.sqlstate_of($$SELECT quant.evaluate(sid) FROM a$$), 'P0002', 'bob: evaluate not found');
+SELECT is(pg_temp.sqlstate_of($$SELECT quant.store_result(sid, '{"metrics":{}}') FROM a$$), 'P0002', 'bob: store_result not found');
+SELECT is(pg_temp.sqlstate_of($$SELECT quant.list_results(sid) FROM a$$), 'P0002', 'bob: list_results not found');
+SELECT is(pg_temp.sqlstate_of($$SELECT quant.deploy(jsonb_build_object('strategy_id', sid, 'qty', 1)) FROM a$$), 'P0002', 'bob: deploy of alice''s strategy not found');
+SELECT is(pg_temp.sqlstate_of($$SELECT quant.get_deployment(did) FROM a$$), 'P0002', 'bob: get_deployment not found');
+SELECT is(pg_temp.sqlstate_of($$SELECT quant.update_deployment(did, '{"enabled": false}') FROM a$$), 'P0002', 'bob: update_deployment not found');
+SELECT is(pg_temp.sqlstate_of($$SELECT quant.stop_deployment(did) FROM a$$), 'P0002', 'bob: stop_deployment not found');
+SELECT is((SELECT count(*)::int FROM quant.list_strategies()), 0, 'bob: list_strategies is empty');
+SELECT is((SELECT count(*)::int FROM quant.list_deployments(true)), 0, 'bob: list_deployments is empty');
+SELECT is((SELECT count(*)::int FROM quant.audit_trail()), 0, 'bob: audit_trail is empty');
+SELECT is((SELECT count(*)::int FROM quant.deployments), 0, 'bob: view quant.deployments is empty');
+SELECT is((SELECT count(*)::int FROM quant.strategies), 0, 'bob: view quant.strategies is empty');
+SELECT is((SELECT count(*)::int FROM quant.list_ticker_mappings() m WHERE m->>'data_ticker' = 'ZZZ'), 0, 'bob: alice''s ticker mapping is invisible');
+
+-- bob, through the tables as quant_app
+SET LOCAL ROLE quant_app;
+SELECT (SELECT count(*) FROM bt.strategy) + (SELECT count(*) FROM bt.strategy_version) + (SELECT count(*) FROM bt.result)
+     + (SELECT count(*) FROM trade.deployment) + (SELECT count(*) FROM trade.signal) + (SELECT count(*) FROM trade.log)
+     + (SELECT count(*) FROM trade.audit) AS bob_rows,
+       (SELECT count(*) FROM refdata.ticker_mapping WHERE data_ticker = 'ZZZ') AS bob_mappings \gset
+WITH u AS (UPDATE bt.strategy SET name = 'stolen' RETURNING 1) SELECT count(*) AS bob_upd_strategy FROM u \gset
+WITH u AS (UPDATE trade.deployment SET enabled = false RETURNING 1) SELECT count(*) AS bob_upd_deployment FROM u \gset
+WITH u AS (UPDATE refdata.ticker_mapping SET broker_ticker = 'X' WHERE data_ticker = 'ZZZ' RETURNING 1) SELECT count(*) AS bob_upd_mapping FROM u \gset
+SELECT pg_temp.sqlstate_of($$INSERT INTO bt.strategy (user_id, name, ticker) VALUES ('tap_iso_alice', 'x', 'MSFT')$$) AS bob_ins_strategy,
+       pg_temp.sqlstate_of($$INSERT INTO trade.log (deployment_id, user_id, action, success) SELECT did, 'tap_iso_alice', 'SELL', true FROM a$$) AS bob_ins_log,
+       pg_temp.sqlstate_of($$DELETE FROM trade.deployment$$) AS bob_del_deployment,
+       pg_temp.sqlstate_of($$SELECT * FROM trade.trade_password$$) AS bob_read_passwords,
+       pg_temp.sqlstate_of($$UPDATE trade.audit SET message = 'x'$$) AS bob_upd_audit \gset
+SELECT quant.set_user('tap_iso_alice', true) \gset
+SELECT (SELECT count(*) FROM bt.strategy) AS alice_app_strategies, (SELECT count(*) FROM trade.log) AS alice_app_logs \gset
+SELECT (quant.create_strategy('{"ticker":"TTRC","trading_period":252,"substrategies":[{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}]}') ? 'strategy_id')::text AS app_create \gset
+RESET ROLE;
+SELECT is(:bob_rows::int, 0, 'quant_app as bob: no row of alice in any bt/trade table');
+SELECT is(:bob_mappings::int, 0, 'quant_app as bob: alice''s ticker mapping invisible');
+SELECT is(:bob_upd_strategy::int, 0, 'quant_app as bob: UPDATE bt.strategy changes nothing');
+SELECT is(:bob_upd_deployment::int, 0, 'quant_app as bob: UPDATE trade.deployment changes nothing');
+SELECT is(:bob_upd_mapping::int, 0, 'quant_app as bob: UPDATE of alice''s mapping changes nothing');
+SELECT is(:'bob_ins_strategy'::text, '42501', 'quant_app as bob: INSERT as alice refused by RLS');
+SELECT is(:'bob_ins_log'::text, '42501', 'quant_app as bob: INSERT of a trade as alice refused');
+SELECT is(:'bob_del_deployment'::text, '42501', 'quant_app: DELETE on deployments not granted');
+SELECT is(:'bob_read_passwords'::text, '42501', 'quant_app: trade passwords unreadable');
+SELECT is(:'bob_upd_audit'::text, '42501', 'quant_app: the audit trail is append-only');
+SELECT is(:alice_app_strategies::int, 1, 'quant_app as alice (is_local) sees her strategy');
+SELECT is(:alice_app_logs::int, 1, 'quant_app as alice sees her trade');
+SELECT is(:'app_create'::text, 'true', 'quant_app can work through the functions');
+
+-- alice's objects are untouched
+SELECT quant.set_user('tap_iso_alice') \gset
+SELECT is((SELECT quant.get_strategy(sid)->>'version' FROM a), '1', 'alice: still version 1');
+SELECT is((SELECT quant.get_strategy(sid)->>'name' FROM a), 'rsi_reversion_14_30.0', 'alice: name unchanged');
+SELECT is((SELECT quant.get_deployment(did)->>'status' FROM a), 'active', 'alice: deployment still active');
+SELECT is((SELECT jsonb_array_length(quant.get_deployment(did)->'recent_trades') FROM a), 1, 'alice: one trade');
+SELECT is((SELECT count(*)::int FROM quant.list_results((SELECT sid FROM a))), 1, 'alice: one result');
+
+SELECT * FROM finish();
+ROLLBACK;
