@@ -19,7 +19,7 @@ SRC_DIRS   := $(wildcard core extension worker http test bench fuzz)
 
 EXT_MAKE = $(MAKE) -C extension PG_CONFIG=$(PG_CONFIG) $(EXT_MAKE_ARGS)
 
-.PHONY: help deps configure build install run stop status psql test bench format tidy clean distclean
+.PHONY: help deps configure build install run stop status psql test fuzz-build bench format tidy clean distclean
 
 help:
 	@echo "make deps      install the Debian packages (scripts/install-deps.sh; no-op when present)"
@@ -67,8 +67,16 @@ status:
 psql:
 	scripts/cluster.sh psql
 
-test: deps build install
+test: deps build install fuzz-build
 	scripts/test.sh
+
+# The libFuzzer targets need clang for the core too: a build directory of their own.
+fuzz-build:
+	@if [ ! -f build-fuzz/CMakeCache.txt ]; then \
+	  cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	        -DQUANT_FUZZ=ON -DQUANT_TESTS=OFF -DQUANT_BENCH=OFF >/dev/null; \
+	fi
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_strategy_config
 
 bench: build
 	@found=0; for b in $(BUILD_DIR)/bench/bench_*; do \
@@ -88,7 +96,7 @@ tidy: configure
 	else clang-tidy -p $(BUILD_DIR) --quiet $$files; fi
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) build-fuzz
 	@if [ -f extension/Makefile ]; then $(EXT_MAKE) clean; fi
 
 distclean: clean

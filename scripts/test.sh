@@ -7,7 +7,7 @@
 #   pgtap    pg_prove --recurse --ext .sql test/pgtap    (test/pgtap/<SCHEMA>/*.sql)
 #   sql      test/sql/*.sh, test/sql/*.py                (each prints "N passed, N failed" last)
 #   upgrade  test/upgrade/run.sh                          (prints "N passed, N failed" last)
-#   fuzz     build/fuzz/fuzz_*                            (libFuzzer, QUANT_FUZZ_SECONDS each)
+#   fuzz     build-fuzz/fuzz/fuzz_*                       (libFuzzer, QUANT_FUZZ_SECONDS each)
 #
 # pgtap and sql share one throw-away cluster (pg_virtualenv) prepared by
 # scripts/test-in-cluster.sh; upgrade gets a pristine one of its own. With DB_URL set they
@@ -192,11 +192,11 @@ suite_upgrade() {
 # ---- 5. fuzz ---------------------------------------------------------------------------
 suite_fuzz() {
     local bins=() b
-    for b in build/fuzz/fuzz_*; do
+    for b in build-fuzz/fuzz/fuzz_*; do
         if [ -f "$b" ] && [ -x "$b" ]; then bins+=("$b"); fi
     done
     if [ ${#bins[@]} -eq 0 ]; then
-        record fuzz "not present" 0 0 0 "no build/fuzz/fuzz_*"
+        record fuzz "not present" 0 0 0 "no build-fuzz/fuzz/fuzz_*"
         return
     fi
     local t0=$SECONDS p=0 f=0 name log work corpus

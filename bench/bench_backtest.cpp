@@ -1,0 +1,103 @@
+// ns per bar per substrategy of the core backtest (run_backtest: indicators, signals, combined
+// position, pnl and both metric sets) on 2,500 and 1,048,576-bar random walks, with 1 and 2
+// substrategies; beside it, the indicator kernels alone, so the cost of the rest is visible.
+#include "quant/backtest.hpp"
+#include "quant/indicators/indicators.hpp"
+#include "quant/strategy_config.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+// A seeded random walk (1% moves), high/low around open/close; one per length.
+const quant::OwnedBars& random_walk(std::size_t n) {
+    static std::map<std::size_t, quant::OwnedBars> cache;
+    if (auto it = cache.find(n); it != cache.end()) return it->second;
+    quant::OwnedBars bars;
+    bars.reserve(n);
+    std::mt19937_64 rng(42);
+    std::normal_distribution<double> move(0.0, 0.01);
+    double close = 100.0;
+    for (std::size_t t = 0; t < n; ++t) {
+        const double open = close;
+        close *= std::exp(move(rng));
+        const double high = std::max(open, close) * (1.0 + std::fabs(move(rng)) * 0.5);
+        const double low = std::min(open, close) * (1.0 - std::fabs(move(rng)) * 0.5);
+        bars.push_back(static_cast<std::int64_t>(t) * 86400000000LL, open, high, low, close, 1e6);
+    }
+    return cache.emplace(n, std::move(bars)).first->second;
+}
+
+const char* const configs[] = {
+    // 0: one substrategy, the seed's Bollinger
+    R"({"ticker": "X", "trading_period": 252, "substrategies": [
+        {"indicator": "get_bollinger_band", "signal_func": "momentum_band_signal", "window": 20, "signal": 1.0}]})",
+    // 1: the seed's two substrategies (Bollinger AND RSI)
+    R"({"ticker": "X", "trading_period": 252, "substrategies": [
+        {"indicator": "get_bollinger_band", "signal_func": "momentum_band_signal", "window": 20, "signal": 1.0},
+        {"indicator": "get_rsi", "signal_func": "reversion_bounded_signal", "window": 14, "signal": 70}]})",
+    // 2: one substrategy, SMA distance (the cheapest indicator)
+    R"({"ticker": "X", "trading_period": 252, "substrategies": [
+        {"indicator": "get_sma_distance", "signal_func": "momentum_band_signal", "window": 20, "signal": 0.01}]})",
+    // 3: one substrategy, stochastic (reads high/low/close)
+    R"({"ticker": "X", "trading_period": 252, "substrategies": [
+        {"indicator": "get_stochastic_oscillator", "signal_func": "momentum_bounded_signal", "window": 20,
+         "signal": 80}]})",
+};
+
+void finish(benchmark::State& state, std::size_t bars, std::size_t substrategies) {
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(bars));
+    const double units = static_cast<double>(bars * substrategies) * 1e-9;
+    state.counters["ns_per_bar_per_sub"] =
+        benchmark::Counter(units, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+void backtest(benchmark::State& state) {
+    const auto cfg = quant::parse_strategy_config(std::string_view(configs[state.range(0)]));
+    const auto n = static_cast<std::size_t>(state.range(1));
+    const auto view = random_walk(n).view();
+    for (auto _ : state) {
+        auto summary = quant::run_backtest(cfg, view, 5.0);
+        benchmark::DoNotOptimize(summary);
+    }
+    finish(state, n, cfg.substrategies.size());
+}
+
+// The indicator kernels of the same config alone (what run_backtest adds on top is the rest).
+void indicators_only(benchmark::State& state) {
+    const auto cfg = quant::parse_strategy_config(std::string_view(configs[state.range(0)]));
+    const auto n = static_cast<std::size_t>(state.range(1));
+    const auto view = random_walk(n).view();
+    std::vector<double> out(n);
+    for (auto _ : state) {
+        for (const auto& s : cfg.substrategies) {
+            s.indicator->compute(view, s.data_column, s.window, out);
+            benchmark::DoNotOptimize(out.data());
+            benchmark::ClobberMemory();
+        }
+    }
+    finish(state, n, cfg.substrategies.size());
+}
+
+constexpr std::int64_t small = 2500;
+constexpr std::int64_t large = 1 << 20;
+
+BENCHMARK(backtest)
+    ->ArgNames({"config", "bars"})
+    ->ArgsProduct({{0, 1, 2, 3}, {small, large}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(indicators_only)
+    ->ArgNames({"config", "bars"})
+    ->ArgsProduct({{0, 1, 2, 3}, {small, large}})
+    ->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
