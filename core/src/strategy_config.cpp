@@ -13,9 +13,12 @@ namespace quant {
 
 namespace {
 
-constexpr std::array<std::string_view, 11> top_level_keys{
+// The last four are what quant.get_strategy adds to a stored strategy: accepted (and ignored) so
+// that its output is a valid config as it stands.
+constexpr std::array<std::string_view, 15> top_level_keys{
     "strategy_id", "name", "version", "created_at", "updated_at", "ticker", "conjunction",
-    "trading_period", "substrategies", "fill_delay_bars", "description"};
+    "trading_period", "substrategies", "fill_delay_bars", "description", "user_id", "versions",
+    "deleted_at", "latest_result"};
 constexpr std::array<std::string_view, 6> substrategy_keys{"id",     "indicator",  "signal_func",
                                                            "window", "signal", "data_column"};
 
