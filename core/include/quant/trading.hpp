@@ -1,0 +1,77 @@
+// The pure rules of the live loop (seed §4 and §5), shared by the worker and by SQL: which
+// orders move a position to `signal x qty` (apply_signal), and whether the risk checks let each
+// one through. No I/O: the worker gathers the facts (cash, position, price, counts) and records
+// every decision.
+#pragma once
+#include "quant/no_postgres.hpp"
+#include "quant/json.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace quant {
+
+enum class Side { buy, sell };
+std::string_view side_name(Side s);  // "BUY" / "SELL"
+
+struct PlannedOrder {
+    Side side = Side::buy;
+    double qty = 0;            // > 0
+    bool reduce_only = false;  // only brings the position towards 0
+    std::string leg;           // "close" (flatten the opposite side first) or "open"
+};
+
+// The orders that move `position` to `signal * qty`, closing the opposite side first (seed §5
+// apply_signal). An empty plan is a HOLD. signal must be -1, 0 or 1 (validate_signal).
+std::vector<PlannedOrder> plan_orders(double position, double signal, double qty);
+
+// Throws Error{invalid_argument} unless signal is exactly -1, 0 or 1 (seed §4 "signal validation").
+void validate_signal(double signal);
+
+struct RiskLimits {
+    double max_position_usd = 10000;              // |position after the order| * price
+    int max_daily_trades = 10;                    // orders per deployment per UTC day
+    double stop_loss_pct = 5.0;                   // flatten when the unrealised loss passes it
+    std::optional<double> max_order_notional;     // per order (qty * price)
+    std::optional<double> max_order_qty;
+    int max_orders_per_minute = 6;                // throttle
+    int max_consecutive_rejects = 3;              // then pause until a person re-enables
+};
+
+// Parses risk_limits of a Deployment JSON (missing keys take the defaults above).
+RiskLimits parse_risk_limits(const Json& doc);
+
+// What the worker knows when it checks one order. An unknown fact is nullopt, and an unknown
+// fact the check needs fails closed.
+struct RiskFacts {
+    bool enabled = false;                     // the kill switch
+    bool broker_connected = false;            // connection check
+    bool already_acted = false;               // duplicate guard: this signal was acted on
+    std::optional<double> price;              // latest price of the instrument
+    std::optional<double> cash;               // available cash at the broker
+    std::optional<double> position;           // current position (signed qty)
+    int trades_today = 0;                     // this deployment's orders this UTC day
+    int orders_last_minute = 0;
+    int consecutive_rejects = 0;
+};
+
+struct RiskDecision {
+    bool allowed = false;
+    std::string code;     // "" when allowed, else e.g. "kill_switch", "max_position"
+    std::string message;  // for the REJECTED log row
+};
+
+// The checks, in order; the first that blocks decides. Reduce-only orders are never blocked by
+// the position, notional or cash checks (an exit is never trapped).
+RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, const RiskFacts& facts);
+
+// Stop loss: true when a position's unrealised loss is past stop_loss_pct of its entry value.
+bool stop_loss_triggered(double position, double average_price, double last_price, double stop_loss_pct);
+
+// The deterministic client order id of a leg: the idempotency key at the broker.
+std::string client_order_id(std::string_view deployment_id, std::int64_t signal_id, std::string_view leg);
+
+}  // namespace quant

@@ -1,0 +1,142 @@
+#include "quant/trading.hpp"
+
+#include "quant/error.hpp"
+
+#include <cmath>
+
+namespace quant {
+
+std::string_view side_name(Side s) { return s == Side::buy ? "BUY" : "SELL"; }
+
+void validate_signal(double signal) {
+    if (!(signal == -1.0 || signal == 0.0 || signal == 1.0)) {
+        throw Error(ErrorCode::invalid_argument, "signal",
+                    "signal: must be -1, 0 or 1, got " + (std::isnan(signal) ? std::string("NaN") : Json(signal).dump()),
+                    "signals are positions: -1 short, 0 flat, 1 long");
+    }
+}
+
+std::vector<PlannedOrder> plan_orders(double position, double signal, double qty) {
+    validate_signal(signal);
+    if (!(qty > 0.0) || !std::isfinite(qty)) {
+        throw Error(ErrorCode::invalid_argument, "qty", "qty: must be a positive number");
+    }
+    if (!std::isfinite(position)) {
+        throw Error(ErrorCode::invalid_argument, "position", "position: unknown (not a finite number)");
+    }
+    const double target = signal * qty;
+    std::vector<PlannedOrder> plan;
+    if (position == target) return plan;
+    const bool opposite = (position > 0 && target < 0) || (position < 0 && target > 0);
+    if (opposite || target == 0.0) {
+        // Flatten first: a reduce-only leg that never flips the position by itself.
+        plan.push_back({position > 0 ? Side::sell : Side::buy, std::fabs(position), true, "close"});
+        if (target != 0.0) plan.push_back({target > 0 ? Side::buy : Side::sell, std::fabs(target), false, "open"});
+        return plan;
+    }
+    const double diff = target - position;  // same side (or flat -> target)
+    const bool reduces = std::fabs(target) < std::fabs(position);
+    plan.push_back({diff > 0 ? Side::buy : Side::sell, std::fabs(diff), reduces, reduces ? "close" : "open"});
+    return plan;
+}
+
+namespace {
+
+std::optional<double> optional_number(const Json& doc, const char* key, const std::string& field) {
+    if (!doc.contains(key) || doc[key].is_null()) return std::nullopt;
+    if (!doc[key].is_number() || !std::isfinite(doc[key].get<double>()) || doc[key].get<double>() < 0) {
+        throw Error(ErrorCode::invalid_config, field + "." + key, field + "." + key + ": must be a number >= 0");
+    }
+    return doc[key].get<double>();
+}
+
+RiskDecision reject(std::string code, std::string message) { return {false, std::move(code), std::move(message)}; }
+
+}  // namespace
+
+RiskLimits parse_risk_limits(const Json& doc) {
+    RiskLimits r;
+    if (doc.is_null()) return r;
+    if (!doc.is_object()) throw Error(ErrorCode::invalid_config, "risk_limits", "risk_limits: must be an object");
+    const std::string f = "risk_limits";
+    if (auto v = optional_number(doc, "max_position_usd", f)) r.max_position_usd = *v;
+    if (auto v = optional_number(doc, "max_daily_trades", f)) r.max_daily_trades = static_cast<int>(*v);
+    if (auto v = optional_number(doc, "stop_loss_pct", f)) r.stop_loss_pct = *v;
+    r.max_order_notional = optional_number(doc, "max_order_notional", f);
+    r.max_order_qty = optional_number(doc, "max_order_qty", f);
+    if (auto v = optional_number(doc, "max_orders_per_minute", f)) r.max_orders_per_minute = static_cast<int>(*v);
+    if (auto v = optional_number(doc, "max_consecutive_rejects", f)) r.max_consecutive_rejects = static_cast<int>(*v);
+    return r;
+}
+
+RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, const RiskFacts& facts) {
+    if (!facts.enabled) return reject("kill_switch", "deployment is disabled (kill switch)");
+    if (facts.already_acted) return reject("duplicate", "this signal was already acted on (duplicate guard)");
+    if (!facts.broker_connected) return reject("connection", "broker is not reachable (connection check)");
+    if (facts.consecutive_rejects >= limits.max_consecutive_rejects) {
+        return reject("paused", "paused after " + std::to_string(facts.consecutive_rejects) +
+                                    " consecutive rejects; re-enable the deployment to resume");
+    }
+    if (!(order.qty > 0.0) || !std::isfinite(order.qty)) return reject("invalid_order", "order quantity is not positive");
+    if (facts.trades_today >= limits.max_daily_trades) {
+        return reject("max_daily_trades", "max_daily_trades reached: " + std::to_string(facts.trades_today) + " of " +
+                                              std::to_string(limits.max_daily_trades) + " today (UTC)");
+    }
+    if (facts.orders_last_minute >= limits.max_orders_per_minute) {
+        return reject("throttle", "order rate limit: " + std::to_string(facts.orders_last_minute) +
+                                      " orders in the last minute");
+    }
+    if (!facts.position.has_value() || !std::isfinite(*facts.position)) {
+        return reject("unknown_position", "the current position is unknown (fail closed)");
+    }
+    if (order.reduce_only) return {true, "", ""};  // an exit is never trapped by the checks below
+
+    if (!facts.price.has_value() || !(*facts.price > 0.0) || !std::isfinite(*facts.price)) {
+        return reject("unknown_price", "no valid latest price (fail closed)");
+    }
+    const double price = *facts.price;
+    const double notional = order.qty * price;
+    if (limits.max_order_qty && order.qty > *limits.max_order_qty) {
+        return reject("max_order_qty", "order qty " + Json(order.qty).dump() + " > max_order_qty " +
+                                           Json(*limits.max_order_qty).dump());
+    }
+    if (limits.max_order_notional && notional > *limits.max_order_notional) {
+        return reject("max_order_notional", "order notional " + Json(notional).dump() + " > max_order_notional " +
+                                                Json(*limits.max_order_notional).dump());
+    }
+    const double after = *facts.position + (order.side == Side::buy ? order.qty : -order.qty);
+    if (std::fabs(after) * price > limits.max_position_usd) {
+        return reject("max_position", "position value after the order " + Json(std::fabs(after) * price).dump() +
+                                          " > max_position_usd " + Json(limits.max_position_usd).dump());
+    }
+    if (order.side == Side::buy) {  // a sell that opens a short needs margin, not cash: checked by the broker
+        if (!facts.cash.has_value() || !std::isfinite(*facts.cash)) {
+            return reject("unknown_cash", "available cash is unknown (fail closed)");
+        }
+        if (notional > *facts.cash) {
+            return reject("cash", "order notional " + Json(notional).dump() + " > available cash " +
+                                      Json(*facts.cash).dump());
+        }
+    }
+    return {true, "", ""};
+}
+
+bool stop_loss_triggered(double position, double average_price, double last_price, double stop_loss_pct) {
+    if (position == 0.0 || !(average_price > 0.0) || !(last_price > 0.0) || !(stop_loss_pct > 0.0)) return false;
+    const double move = (last_price - average_price) / average_price;  // signed return of a long
+    const double loss = position > 0 ? -move : move;
+    return loss * 100.0 > stop_loss_pct;
+}
+
+std::string client_order_id(std::string_view deployment_id, std::int64_t signal_id, std::string_view leg) {
+    // Short enough for Bybit's orderLinkId (36) once the dashes are dropped: q + 12 hex of the
+    // deployment's uuid tail + signal id + leg initial.
+    std::string dep;
+    for (char c : deployment_id) {
+        if (c != '-') dep += c;
+    }
+    if (dep.size() > 16) dep = dep.substr(dep.size() - 16);
+    return "q" + dep + "-" + std::to_string(signal_id) + "-" + std::string(leg.substr(0, 1));
+}
+
+}  // namespace quant
