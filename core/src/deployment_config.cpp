@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <limits>
 
 namespace quant {
 
@@ -15,7 +16,8 @@ constexpr std::array<std::string_view, 17> top_level_keys{
     "deployment_id", "strategy_id", "strategy_version", "portfolio", "user",          "broker",
     "ticker",        "qty",         "paper",            "market",    "schedule",      "enabled",
     "risk_limits",   "confirm_live", "trade_password",  "created_at", "updated_at"};
-constexpr std::array<std::string_view, 3> risk_limit_keys{"max_position_usd", "max_daily_trades", "stop_loss_pct"};
+constexpr std::array<std::string_view, 4> risk_limit_keys{"max_position_usd", "max_daily_trades", "stop_loss_pct",
+                                                          "max_bar_age_hours"};
 constexpr std::array<std::string_view, 3> brokers{"PAPER", "BYBIT", "FUTU"};
 constexpr std::array<std::string_view, 3> schedules{"daily_close", "hourly", "manual"};
 constexpr std::array<std::string_view, 3> markets{"US", "HK", "CRYPTO"};
@@ -154,6 +156,21 @@ RiskLimits parse_risk_limits(const Json& r) {
                  "a percentage above 0 and at most 100, default 5.0");
         }
     }
+    // Present as null: the stale-bar check is off (paper only, checked by the caller below).
+    if (const auto it = r.find("max_bar_age_hours"); it != r.end()) {
+        out.has_max_bar_age_hours = true;
+        if (it->is_null()) {
+            out.max_bar_age_hours = std::numeric_limits<double>::quiet_NaN();
+        } else {
+            const std::string hint = "hours (above 0, at most 87600), or null to turn the check off (paper only); "
+                                     "default 96 for daily_close, 2 for hourly";
+            out.max_bar_age_hours = get_number(*it, "risk_limits.max_bar_age_hours", hint);
+            if (out.max_bar_age_hours <= 0 || out.max_bar_age_hours > 87600) {
+                fail("risk_limits.max_bar_age_hours", "must be greater than 0 and at most 87600, got " + shown(*it),
+                     hint);
+            }
+        }
+    }
     return out;
 }
 
@@ -211,6 +228,10 @@ DeploymentConfig parse_deployment_config(const Json& doc) {
         if (n == 0 || n > 1024) fail("trade_password", "must be 1 to 1024 characters");
         cfg.has_trade_password = true;
     }
+    if (!cfg.paper && cfg.risk_limits.has_max_bar_age_hours && std::isnan(cfg.risk_limits.max_bar_age_hours)) {
+        fail("risk_limits.max_bar_age_hours", "null (no stale-bar check) is allowed for paper deployments only",
+             "give a number of hours, or leave it out for the schedule's default (96 daily_close, 2 hourly)");
+    }
     if (cfg.broker == "PAPER" && !cfg.paper) {
         fail("paper", "must be true for broker PAPER (the embedded paper broker cannot trade live)",
              "choose broker BYBIT or FUTU to trade live");
@@ -238,6 +259,10 @@ Json to_json(const DeploymentConfig& cfg) {
     out["risk_limits"] = Json{{"max_position_usd", cfg.risk_limits.max_position_usd},
                               {"max_daily_trades", cfg.risk_limits.max_daily_trades},
                               {"stop_loss_pct", cfg.risk_limits.stop_loss_pct}};
+    if (cfg.risk_limits.has_max_bar_age_hours) {
+        out["risk_limits"]["max_bar_age_hours"] =
+            std::isnan(cfg.risk_limits.max_bar_age_hours) ? Json(nullptr) : Json(cfg.risk_limits.max_bar_age_hours);
+    }
     return out;
 }
 

@@ -128,15 +128,15 @@ bool stop_loss_triggered(double position, double average_price, double last_pric
     return loss * 100.0 > stop_loss_pct;
 }
 
-std::string client_order_id(std::string_view deployment_id, std::int64_t signal_id, std::string_view leg) {
-    // Short enough for Bybit's orderLinkId (36) once the dashes are dropped: q + 12 hex of the
-    // deployment's uuid tail + signal id + leg initial.
-    std::string dep;
-    for (char c : deployment_id) {
-        if (c != '-') dep += c;
-    }
-    if (dep.size() > 16) dep = dep.substr(dep.size() - 16);
-    return "q" + dep + "-" + std::to_string(signal_id) + "-" + std::string(leg.substr(0, 1));
+std::string client_order_id(std::string_view deployment_id, std::string_view signal_id, std::string_view leg) {
+    const auto tail = [](std::string_view id) {
+        std::string hex;
+        for (char c : id) {
+            if (c != '-') hex += c;
+        }
+        return hex.size() > 16 ? hex.substr(hex.size() - 16) : hex;
+    };
+    return "q" + tail(deployment_id) + "-" + tail(signal_id) + "-" + std::string(leg.substr(0, 1));
 }
 
 }  // namespace quant

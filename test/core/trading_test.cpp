@@ -178,11 +178,12 @@ TEST(StopLoss, LongAndShort) {
 
 TEST(ClientOrderId, DeterministicDistinctAndShort) {
     const std::string dep = "01a21468-3fcb-75a9-845a-b560645e8880";
-    const auto a = quant::client_order_id(dep, 42, "close");
-    EXPECT_EQ(a, quant::client_order_id(dep, 42, "close"));
-    EXPECT_NE(a, quant::client_order_id(dep, 42, "open"));
-    EXPECT_NE(a, quant::client_order_id(dep, 43, "close"));
-    EXPECT_NE(a, quant::client_order_id("01a21468-3fcb-75a9-845a-b560645e8881", 42, "close"));
+    const std::string sig = "01a2146a-0000-7000-8000-00000000002a";
+    const auto a = quant::client_order_id(dep, sig, "close");
+    EXPECT_EQ(a, quant::client_order_id(dep, sig, "close"));
+    EXPECT_NE(a, quant::client_order_id(dep, sig, "open"));
+    EXPECT_NE(a, quant::client_order_id(dep, "01a2146a-0000-7000-8000-00000000002b", "close"));
+    EXPECT_NE(a, quant::client_order_id("01a21468-3fcb-75a9-845a-b560645e8881", sig, "close"));
     EXPECT_LE(a.size(), 36u);  // Bybit's orderLinkId limit
 }
 

@@ -13,6 +13,12 @@ struct RiskLimits {
     double max_position_usd = 10000.0;  // reject an order that would hold more than this
     int max_daily_trades = 10;          // reject the trade after this many today
     double stop_loss_pct = 5.0;         // flatten when the unrealised loss passes this
+    // Stale-bar limit of the live loop (quant.run_schedule): a bar older than this many hours
+    // is refused (a REJECTED log row, no signal). Tri-state: not given (has_ = false) means the
+    // schedule's default (daily_close 96, hourly 2); given as JSON null (has_ = true, value
+    // NaN) turns the check off, allowed for paper deployments only (historical sample data).
+    bool has_max_bar_age_hours = false;
+    double max_bar_age_hours = 0.0;     // NaN: null (off); meaningful only when has_ is true
 };
 
 struct DeploymentConfig {

@@ -71,7 +71,8 @@ RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, co
 // Stop loss: true when a position's unrealised loss is past stop_loss_pct of its entry value.
 bool stop_loss_triggered(double position, double average_price, double last_price, double stop_loss_pct);
 
-// The deterministic client order id of a leg: the idempotency key at the broker.
-std::string client_order_id(std::string_view deployment_id, std::int64_t signal_id, std::string_view leg);
+// The deterministic client order id of a leg: the idempotency key at the broker. Built from the
+// random tails of the deployment's and the signal's UUIDs; 36 characters (Bybit's orderLinkId).
+std::string client_order_id(std::string_view deployment_id, std::string_view signal_id, std::string_view leg);
 
 }  // namespace quant
