@@ -136,7 +136,13 @@ std::string client_order_id(std::string_view deployment_id, std::string_view sig
         }
         return hex.size() > 16 ? hex.substr(hex.size() - 16) : hex;
     };
-    return "q" + tail(deployment_id) + "-" + tail(signal_id) + "-" + std::string(leg.substr(0, 1));
+    std::string id = "q";
+    id += tail(deployment_id);
+    id += '-';
+    id += tail(signal_id);
+    id += '-';
+    id += leg.substr(0, 1);
+    return id;
 }
 
 }  // namespace quant
