@@ -2,68 +2,41 @@
 
 #include "quant/error.hpp"
 
+#include "json_fields.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace quant {
 
 namespace {
 
+using fields::fail;
+using fields::is_uuid;
+using fields::join;
+using fields::reject_unknown_keys;
+using fields::shown;
+using fields::type_name;
+
 constexpr std::array<std::string_view, 17> top_level_keys{
     "deployment_id", "strategy_id", "strategy_version", "portfolio", "user",          "broker",
     "ticker",        "qty",         "paper",            "market",    "schedule",      "enabled",
     "risk_limits",   "confirm_live", "trade_password",  "created_at", "updated_at"};
-constexpr std::array<std::string_view, 4> risk_limit_keys{"max_position_usd", "max_daily_trades", "stop_loss_pct",
-                                                          "max_bar_age_hours"};
+constexpr std::array<std::string_view, 8> risk_limit_keys{
+    "max_position_usd", "max_daily_trades",      "stop_loss_pct",          "max_bar_age_hours",
+    "max_order_notional", "max_order_qty",       "max_orders_per_minute", "max_consecutive_rejects"};
 constexpr std::array<std::string_view, 3> brokers{"PAPER", "BYBIT", "FUTU"};
 constexpr std::array<std::string_view, 3> schedules{"daily_close", "hourly", "manual"};
 constexpr std::array<std::string_view, 3> markets{"US", "HK", "CRYPTO"};
-
-template <std::size_t N>
-std::string join(const std::array<std::string_view, N>& names) {
-    std::string out;
-    for (auto n : names) {
-        if (!out.empty()) out += ", ";
-        out += n;
-    }
-    return out;
-}
-
-[[noreturn]] void fail(const std::string& field, const std::string& problem, std::string hint = {}) {
-    throw Error(ErrorCode::invalid_config, field, field + ": " + problem, std::move(hint));
-}
-
-std::string type_name(const Json& v) {
-    if (v.is_number()) return "a number";
-    if (v.is_string()) return "a string";
-    if (v.is_boolean()) return "a boolean";
-    if (v.is_null()) return "null";
-    if (v.is_array()) return "an array";
-    return "an object";
-}
-
-std::string shown(const Json& v) {
-    std::string s = v.dump();
-    if (s.size() > 60) s = s.substr(0, 57) + "...";
-    return s;
-}
 
 // Present and not null: JSON null means "not given" for optional fields.
 bool given(const Json& obj, std::string_view key) {
     const auto it = obj.find(key);
     return it != obj.end() && !it->is_null();
-}
-
-template <std::size_t N>
-void reject_unknown_keys(const Json& obj, const std::array<std::string_view, N>& known, const std::string& prefix) {
-    for (const auto& [key, value] : obj.items()) {
-        if (std::find(known.begin(), known.end(), key) == known.end()) {
-            fail(prefix + key, "unknown field", "valid fields: " + join(known));
-        }
-    }
 }
 
 std::string get_string(const Json& v, const std::string& field, std::size_t max_len, const std::string& hint = {}) {
@@ -97,15 +70,6 @@ int get_int(const Json& v, const std::string& field, long long lo, long long hi,
     return static_cast<int>(d);
 }
 
-bool is_uuid(std::string_view s) {
-    if (s.size() != 36) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-    }
-    return true;
-}
-
 std::string get_uuid(const Json& v, const std::string& field, const std::string& hint) {
     std::string s = get_string(v, field, 36, hint);
     if (!is_uuid(s)) fail(field, "must be a UUID, got \"" + s + "\"", hint);
@@ -127,6 +91,8 @@ std::string get_enum(const Json& v, const std::string& field, const std::array<s
     }
     return s;
 }
+
+}  // namespace
 
 RiskLimits parse_risk_limits(const Json& r) {
     RiskLimits out;
@@ -162,19 +128,36 @@ RiskLimits parse_risk_limits(const Json& r) {
         if (it->is_null()) {
             out.max_bar_age_hours = std::numeric_limits<double>::quiet_NaN();
         } else {
-            const std::string hint = "hours (above 0, at most 87600), or null to turn the check off (paper only); "
+            const std::string hint = "hours (above 0, at most 1000000), or null to turn the check off (paper only); "
                                      "default 96 for daily_close, 2 for hourly";
             out.max_bar_age_hours = get_number(*it, "risk_limits.max_bar_age_hours", hint);
-            if (out.max_bar_age_hours <= 0 || out.max_bar_age_hours > 87600) {
-                fail("risk_limits.max_bar_age_hours", "must be greater than 0 and at most 87600, got " + shown(*it),
+            if (out.max_bar_age_hours <= 0 || out.max_bar_age_hours > 1000000) {
+                fail("risk_limits.max_bar_age_hours", "must be greater than 0 and at most 1000000, got " + shown(*it),
                      hint);
             }
         }
     }
+    const auto optional_positive = [&](const char* key, const char* hint) -> std::optional<double> {
+        if (!given(r, key)) return std::nullopt;
+        const std::string field = std::string("risk_limits.") + key;
+        const double v = get_number(r[key], field, hint);
+        if (v <= 0) fail(field, "must be greater than 0, got " + shown(r[key]), hint);
+        return v;
+    };
+    out.max_order_notional = optional_positive("max_order_notional", "the largest order value in USD; leave it out for none");
+    out.max_order_qty = optional_positive("max_order_qty", "the largest order quantity; leave it out for none");
+    if (given(r, "max_orders_per_minute")) {
+        out.max_orders_per_minute = get_int(r["max_orders_per_minute"], "risk_limits.max_orders_per_minute", 1, 10000,
+                                            "orders per minute per deployment, default 6");
+    }
+    if (given(r, "max_consecutive_rejects")) {
+        out.max_consecutive_rejects =
+            get_int(r["max_consecutive_rejects"], "risk_limits.max_consecutive_rejects", 1, 10000,
+                    "rejects in a row before the deployment pauses, default 3");
+    }
     return out;
 }
 
-}  // namespace
 
 DeploymentConfig parse_deployment_config(const Json& doc) {
     if (!doc.is_object()) {
@@ -259,6 +242,10 @@ Json to_json(const DeploymentConfig& cfg) {
     out["risk_limits"] = Json{{"max_position_usd", cfg.risk_limits.max_position_usd},
                               {"max_daily_trades", cfg.risk_limits.max_daily_trades},
                               {"stop_loss_pct", cfg.risk_limits.stop_loss_pct}};
+    if (cfg.risk_limits.max_order_notional) out["risk_limits"]["max_order_notional"] = *cfg.risk_limits.max_order_notional;
+    if (cfg.risk_limits.max_order_qty) out["risk_limits"]["max_order_qty"] = *cfg.risk_limits.max_order_qty;
+    out["risk_limits"]["max_orders_per_minute"] = cfg.risk_limits.max_orders_per_minute;
+    out["risk_limits"]["max_consecutive_rejects"] = cfg.risk_limits.max_consecutive_rejects;
     if (cfg.risk_limits.has_max_bar_age_hours) {
         out["risk_limits"]["max_bar_age_hours"] =
             std::isnan(cfg.risk_limits.max_bar_age_hours) ? Json(nullptr) : Json(cfg.risk_limits.max_bar_age_hours);

@@ -2,6 +2,8 @@
 
 #include "quant/error.hpp"
 
+#include "json_fields.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -13,6 +15,13 @@ namespace quant {
 
 namespace {
 
+using fields::fail;
+using fields::is_uuid;
+using fields::join;
+using fields::reject_unknown_keys;
+using fields::shown;
+using fields::type_name;
+
 // The last four are what quant.get_strategy adds to a stored strategy: accepted (and ignored) so
 // that its output is a valid config as it stands.
 constexpr std::array<std::string_view, 15> top_level_keys{
@@ -21,44 +30,6 @@ constexpr std::array<std::string_view, 15> top_level_keys{
     "deleted_at", "latest_result"};
 constexpr std::array<std::string_view, 6> substrategy_keys{"id",     "indicator",  "signal_func",
                                                            "window", "signal", "data_column"};
-
-template <std::size_t N>
-std::string join(const std::array<std::string_view, N>& names) {
-    std::string out;
-    for (auto n : names) {
-        if (!out.empty()) out += ", ";
-        out += n;
-    }
-    return out;
-}
-
-[[noreturn]] void fail(const std::string& field, const std::string& problem, std::string hint = {}) {
-    throw Error(ErrorCode::invalid_config, field, field + ": " + problem, std::move(hint));
-}
-
-std::string type_name(const Json& v) {
-    if (v.is_number()) return "a number";
-    if (v.is_string()) return "a string";
-    if (v.is_boolean()) return "a boolean";
-    if (v.is_null()) return "null";
-    if (v.is_array()) return "an array";
-    return "an object";
-}
-
-std::string shown(const Json& v) {
-    std::string s = v.dump();
-    if (s.size() > 60) s = s.substr(0, 57) + "...";
-    return s;
-}
-
-template <std::size_t N>
-void reject_unknown_keys(const Json& obj, const std::array<std::string_view, N>& known, const std::string& prefix) {
-    for (const auto& [key, value] : obj.items()) {
-        if (std::find(known.begin(), known.end(), key) == known.end()) {
-            fail(prefix + key, "unknown field", "valid fields: " + join(known));
-        }
-    }
-}
 
 // An integer in [lo, hi]; integral floats (20.0) are accepted, strings are not.
 int get_int(const Json& v, const std::string& field, long long lo, long long hi, const std::string& hint = {}) {
@@ -87,15 +58,6 @@ int get_int(const Json& v, const std::string& field, long long lo, long long hi,
 std::string get_string(const Json& v, const std::string& field, const std::string& hint = {}) {
     if (!v.is_string()) fail(field, "must be a string, got " + type_name(v), hint);
     return v.get<std::string>();
-}
-
-bool is_uuid(std::string_view s) {
-    if (s.size() != 36) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-    }
-    return true;
 }
 
 Column parse_column(const std::string& name, const std::string& field) {

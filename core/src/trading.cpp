@@ -42,32 +42,9 @@ std::vector<PlannedOrder> plan_orders(double position, double signal, double qty
 
 namespace {
 
-std::optional<double> optional_number(const Json& doc, const char* key, const std::string& field) {
-    if (!doc.contains(key) || doc[key].is_null()) return std::nullopt;
-    if (!doc[key].is_number() || !std::isfinite(doc[key].get<double>()) || doc[key].get<double>() < 0) {
-        throw Error(ErrorCode::invalid_config, field + "." + key, field + "." + key + ": must be a number >= 0");
-    }
-    return doc[key].get<double>();
-}
-
 RiskDecision reject(std::string code, std::string message) { return {false, std::move(code), std::move(message)}; }
 
 }  // namespace
-
-RiskLimits parse_risk_limits(const Json& doc) {
-    RiskLimits r;
-    if (doc.is_null()) return r;
-    if (!doc.is_object()) throw Error(ErrorCode::invalid_config, "risk_limits", "risk_limits: must be an object");
-    const std::string f = "risk_limits";
-    if (auto v = optional_number(doc, "max_position_usd", f)) r.max_position_usd = *v;
-    if (auto v = optional_number(doc, "max_daily_trades", f)) r.max_daily_trades = static_cast<int>(*v);
-    if (auto v = optional_number(doc, "stop_loss_pct", f)) r.stop_loss_pct = *v;
-    r.max_order_notional = optional_number(doc, "max_order_notional", f);
-    r.max_order_qty = optional_number(doc, "max_order_qty", f);
-    if (auto v = optional_number(doc, "max_orders_per_minute", f)) r.max_orders_per_minute = static_cast<int>(*v);
-    if (auto v = optional_number(doc, "max_consecutive_rejects", f)) r.max_consecutive_rejects = static_cast<int>(*v);
-    return r;
-}
 
 RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, const RiskFacts& facts) {
     if (!facts.enabled) return reject("kill_switch", "deployment is disabled (kill switch)");

@@ -162,8 +162,11 @@ TEST(RiskChecks, ParseRiskLimits) {
     ASSERT_TRUE(r.max_order_notional.has_value());
     EXPECT_DOUBLE_EQ(*r.max_order_notional, 1000);
     EXPECT_FALSE(r.max_order_qty.has_value());
+    EXPECT_EQ(r.max_orders_per_minute, 6);
+    EXPECT_EQ(r.max_consecutive_rejects, 3);
     EXPECT_THROW(quant::parse_risk_limits(quant::Json::parse(R"({"max_position_usd": -1})")), quant::Error);
     EXPECT_THROW(quant::parse_risk_limits(quant::Json::parse(R"({"max_position_usd": "lots"})")), quant::Error);
+    EXPECT_THROW(quant::parse_risk_limits(quant::Json::parse(R"({"max_order_qty": 0})")), quant::Error);
 }
 
 TEST(StopLoss, LongAndShort) {

@@ -4,6 +4,7 @@
 #include "quant/no_postgres.hpp"
 #include "quant/json.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,7 +20,15 @@ struct RiskLimits {
     // NaN) turns the check off, allowed for paper deployments only (historical sample data).
     bool has_max_bar_age_hours = false;
     double max_bar_age_hours = 0.0;     // NaN: null (off); meaningful only when has_ is true
+    std::optional<double> max_order_notional;  // per order (qty * price); none when not given
+    std::optional<double> max_order_qty;
+    int max_orders_per_minute = 6;      // the order-rate throttle
+    int max_consecutive_rejects = 3;    // then the deployment pauses until a person re-enables it
 };
+
+// risk_limits of a Deployment JSON (missing keys take the defaults above). The worker reads a
+// stored deployment's limits with it.
+RiskLimits parse_risk_limits(const Json& doc);
 
 struct DeploymentConfig {
     std::string deployment_id;   // empty when not given (the database generates it)

@@ -4,6 +4,7 @@
 // every decision.
 #pragma once
 #include "quant/no_postgres.hpp"
+#include "quant/deployment_config.hpp"
 #include "quant/json.hpp"
 
 #include <cstdint>
@@ -30,19 +31,6 @@ std::vector<PlannedOrder> plan_orders(double position, double signal, double qty
 
 // Throws Error{invalid_argument} unless signal is exactly -1, 0 or 1 (seed §4 "signal validation").
 void validate_signal(double signal);
-
-struct RiskLimits {
-    double max_position_usd = 10000;              // |position after the order| * price
-    int max_daily_trades = 10;                    // orders per deployment per UTC day
-    double stop_loss_pct = 5.0;                   // flatten when the unrealised loss passes it
-    std::optional<double> max_order_notional;     // per order (qty * price)
-    std::optional<double> max_order_qty;
-    int max_orders_per_minute = 6;                // throttle
-    int max_consecutive_rejects = 3;              // then pause until a person re-enables
-};
-
-// Parses risk_limits of a Deployment JSON (missing keys take the defaults above).
-RiskLimits parse_risk_limits(const Json& doc);
 
 // What the worker knows when it checks one order. An unknown fact is nullopt, and an unknown
 // fact the check needs fails closed.

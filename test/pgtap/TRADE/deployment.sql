@@ -20,7 +20,9 @@ SELECT is((SELECT quant.get_deployment(did)->'enabled' FROM ids), 'true'::jsonb,
 SELECT is((SELECT quant.get_deployment(did)->>'schedule' FROM ids), 'daily_close', 'schedule defaults to daily_close');
 SELECT is((SELECT quant.get_deployment(did)->>'portfolio' FROM ids), 'DEFAULT', 'portfolio defaults to DEFAULT');
 SELECT is((SELECT quant.get_deployment(did)->'risk_limits' FROM ids),
-          '{"max_position_usd": 10000.0, "max_daily_trades": 10, "stop_loss_pct": 5.0}'::jsonb, 'risk limits default 10000 / 10 / 5%');
+          '{"max_position_usd": 10000.0, "max_daily_trades": 10, "stop_loss_pct": 5.0,
+            "max_orders_per_minute": 6, "max_consecutive_rejects": 3}'::jsonb,
+          'risk limits default 10000 / 10 / 5%, 6 orders a minute, pause after 3 rejects');
 SELECT is((SELECT quant.get_deployment(did)->>'strategy_version' FROM ids), '1', 'pins the current version');
 SELECT is((SELECT quant.get_deployment(did)->'recent_trades' FROM ids), '[]'::jsonb, 'get_deployment has recent_trades');
 SELECT is((SELECT pg_typeof(qty)::text FROM trade.deployment d JOIN ids i ON i.did = d.deployment_id), 'numeric', 'qty is NUMERIC');
@@ -32,7 +34,8 @@ SELECT is((SELECT quant.get_deployment(did)->>'strategy_version' FROM ids), '1',
 -- update: kill switch, qty, risk limits merged, schedule
 SELECT is((SELECT quant.update_deployment(did, '{"enabled": false}')->>'status' FROM ids), 'disabled', 'the kill switch disables');
 SELECT is((SELECT quant.update_deployment(did, '{"qty": 50, "risk_limits": {"max_daily_trades": 3}, "schedule": "hourly"}')->'risk_limits' FROM ids),
-          '{"max_position_usd": 10000.0, "max_daily_trades": 3, "stop_loss_pct": 5.0}'::jsonb, 'risk limits are merged');
+          '{"max_position_usd": 10000.0, "max_daily_trades": 3, "stop_loss_pct": 5.0,
+            "max_orders_per_minute": 6, "max_consecutive_rejects": 3}'::jsonb, 'risk limits are merged');
 SELECT is((SELECT count(*)::int FROM trade.audit a JOIN ids i ON a.entity_id = i.did), 3, 'deploy and each update audited');
 SELECT is((SELECT (old_value->>'qty')::numeric || '->' || (new_value->>'qty')::numeric FROM trade.audit a JOIN ids i ON a.entity_id = i.did
            WHERE action = 'update' ORDER BY at DESC LIMIT 1), '100->50', 'the audit row holds old and new');
