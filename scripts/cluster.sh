@@ -188,6 +188,9 @@ cmd_setup() {
         quant_log "extension $ext $available created"
     fi
 
+    # The live loop's pg_cron jobs (quant_daily_close_<MARKET>, quant_hourly), when pg_cron is here.
+    "${q[@]}" -c "DO \$\$BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') AND to_regprocedure('quant.install_schedules()') IS NOT NULL THEN PERFORM quant.install_schedules(); END IF; END\$\$" || quant_die "quant.install_schedules() failed"
+
     # Sample data (quant.load_bars_csv is idempotent and reads the file as the server).
     local data
     data="$(quant_pg_readable_dir "$QUANT_REPO/data")"

@@ -46,9 +46,18 @@ CREATE TABLE trade.signal (
     signal         numeric NOT NULL CHECK (signal IN (-1, 0, 1)),
     evaluation     jsonb,
     created_at     timestamptz NOT NULL DEFAULT now(),
+    strategy_version integer,
+    ticker         text,
+    status         text NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'PROCESSING', 'DONE', 'REJECTED')),
+    processed_at   timestamptz,
     UNIQUE (deployment_id, bar_ts)
 );
-COMMENT ON TABLE trade.signal IS 'One evaluated signal per deployment and bar (the duplicate guard), written by the live loop.';
+CREATE INDEX signal_pending_idx ON trade.signal (created_at) WHERE status = 'PENDING';
+COMMENT ON TABLE trade.signal IS 'One evaluated signal per deployment and bar (the duplicate guard), written by the live loop (quant.run_schedule, quant.run_deployment) and NOTIFYed on channel quant_signal (payload: signal_id).';
+COMMENT ON COLUMN trade.signal.evaluation IS 'The whole quant.evaluate_config result: ticker, bar_ts, signal, conjunction, substrategies [{id, indicator, signal_func, window, value, position}] (the seed''s signal log)';
+COMMENT ON COLUMN trade.signal.strategy_version IS 'The strategy version evaluated (the deployment''s pinned version at the time)';
+COMMENT ON COLUMN trade.signal.ticker IS 'The data ticker the strategy was evaluated on (md.bar), not the broker symbol';
+COMMENT ON COLUMN trade.signal.status IS 'PENDING until quant-worker claims it (FOR UPDATE SKIP LOCKED), then PROCESSING, DONE or REJECTED';
 
 CREATE TABLE trade.log (
     log_id         uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
@@ -63,10 +72,14 @@ CREATE TABLE trade.log (
     order_id       text,
     success        boolean NOT NULL,
     message        text,
-    created_at     timestamptz NOT NULL DEFAULT now()
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    reason         text,
+    bar_ts         timestamptz
 );
 CREATE INDEX log_deployment_idx ON trade.log (deployment_id, ts);
 COMMENT ON TABLE trade.log IS 'The execution log (seed 7): BUY, SELL, HOLD or REJECTED (with the reason in message), per deployment.';
+COMMENT ON COLUMN trade.log.reason IS 'For REJECTED rows, a reason code to query by (the live loop writes stale_bar, insufficient_history, no_bars, error); the text is in message';
+COMMENT ON COLUMN trade.log.bar_ts IS 'The bar the row is about, when known (e.g. the stale bar of a stale_bar rejection)';
 
 DO $$
 DECLARE

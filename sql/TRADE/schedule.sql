@@ -1,0 +1,351 @@
+-- The live loop's first half (issue 4, "Scheduling"): pg_cron calls quant.run_schedule, which
+-- evaluates every enabled deployment on that schedule with the backtest's code
+-- (quant.evaluate_config on the deployment's PINNED strategy version), writes one trade.signal
+-- row per (deployment, bar) with the indicator values and positions of each substrategy,
+-- status PENDING, and NOTIFYs channel quant_signal with the signal id; quant-worker (a later
+-- part of issue 4) LISTENs, claims the PENDING rows and trades them.
+--
+-- Guards, each giving a trade.log row action REJECTED with a reason code and no signal:
+--   stale_bar             the latest bar is older than risk_limits.max_bar_age_hours (default
+--                         per schedule: daily_close 96 h, to cover weekends; hourly 2 h; manual
+--                         96 h). JSON null turns the check off, paper deployments only (the
+--                         validator refuses it for paper=false; here it falls back to the
+--                         default for a live row, failing closed).
+--   insufficient_history  the indicators are undefined at the latest bar (too few bars, or
+--                         the strategy's signal is NULL there).
+--   no_bars               the strategy's data ticker has no bars in md.bar.
+--   error                 anything else the evaluation raised (the message is kept).
+-- Duplicate guard: trade.signal is unique per (deployment_id, bar_ts); a bar that already has
+-- a signal is not evaluated again and writes nothing (ON CONFLICT DO NOTHING covers a race).
+-- Isolation of failures: every deployment is evaluated in its own subtransaction, so one
+-- failing deployment is logged and the run goes on.
+
+-- ---- internals ----
+CREATE FUNCTION trade.signal_json(g trade.signal) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object(
+        'signal_id', g.signal_id, 'deployment_id', g.deployment_id, 'signal', g.signal::integer, 'bar_ts', g.bar_ts,
+        'status', g.status, 'strategy_version', g.strategy_version, 'ticker', g.ticker,
+        'conjunction', g.evaluation->'conjunction',
+        'substrategies', coalesce(g.evaluation->'substrategies', '[]'::jsonb),
+        'created_at', g.created_at, 'processed_at', g.processed_at);
+$$;
+COMMENT ON FUNCTION trade.signal_json(trade.signal) IS
+  'Internal: a trade.signal row as JSON: signal_id, deployment_id, signal, bar_ts, status, strategy_version, ticker, conjunction, substrategies [{id, indicator, signal_func, window, value, position}], created_at, processed_at.';
+
+CREATE FUNCTION trade.log_json(l trade.log) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object(
+        'log_id', l.log_id, 'deployment_id', l.deployment_id, 'signal_id', l.signal_id, 'timestamp', l.ts,
+        'action', l.action, 'qty', l.qty, 'price', l.price, 'success', l.success, 'message', l.message,
+        'reason', l.reason, 'order_id', l.order_id, 'signal_value', l.signal_value, 'bar_ts', l.bar_ts);
+$$;
+COMMENT ON FUNCTION trade.log_json(trade.log) IS
+  'Internal: a trade.log row as JSON: log_id, deployment_id, signal_id, timestamp, action, qty, price, success, message, reason, order_id, signal_value, bar_ts.';
+
+CREATE FUNCTION trade.default_max_bar_age_hours(schedule text) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE schedule WHEN 'hourly' THEN 2.0 ELSE 96.0 END::double precision;
+$$;
+COMMENT ON FUNCTION trade.default_max_bar_age_hours(text) IS
+  'The stale-bar limit when risk_limits.max_bar_age_hours is not given: hourly 2 h; daily_close and manual 96 h (a Friday bar is still fresh on Monday''s run).';
+
+CREATE FUNCTION trade.max_bar_age_hours(d trade.deployment) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN NOT coalesce(d.risk_limits ? 'max_bar_age_hours', false)
+            THEN trade.default_max_bar_age_hours(d.schedule)
+        WHEN jsonb_typeof(d.risk_limits->'max_bar_age_hours') = 'number'
+            THEN (d.risk_limits->>'max_bar_age_hours')::double precision
+        WHEN d.paper THEN NULL  -- JSON null: the check is off (paper only)
+        ELSE trade.default_max_bar_age_hours(d.schedule)  -- never off for live: fail closed
+    END;
+$$;
+COMMENT ON FUNCTION trade.max_bar_age_hours(trade.deployment) IS
+  'Internal: the stale-bar limit of a deployment in hours, NULL when the check is off (max_bar_age_hours null on a paper deployment).';
+
+CREATE FUNCTION trade.run_one(d trade.deployment) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v bt.strategy_version;
+    latest timestamptz;
+    max_age double precision;
+    ev jsonb;
+    g trade.signal;
+    l trade.log;
+    reason text;
+    msg text;
+    st text;
+BEGIN
+    BEGIN  -- a subtransaction: whatever fails here is rolled back and logged below
+        SELECT * INTO v FROM bt.strategy_version x
+        WHERE x.strategy_id = d.strategy_id AND x.version = d.strategy_version AND x.user_id = d.user_id;
+        IF v.strategy_id IS NULL THEN
+            RAISE EXCEPTION 'strategy % version % not found', d.strategy_id, d.strategy_version USING ERRCODE = 'P0002';
+        END IF;
+        SELECT max(b.ts) INTO latest FROM md.bar b WHERE b.ticker = v.config->>'ticker';
+        max_age := trade.max_bar_age_hours(d);
+        IF latest IS NULL THEN
+            reason := 'no_bars';
+            msg := format('no bars: ticker %s has no bars in md.bar', v.config->>'ticker');
+        ELSIF max_age IS NOT NULL AND now() - latest > max_age * interval '1 hour' THEN
+            reason := 'stale_bar';
+            msg := format('stale bar: the latest %s bar is %s, %s hours old, over max_bar_age_hours %s',
+                          v.config->>'ticker', latest,
+                          round((extract(epoch FROM now() - latest) / 3600)::numeric, 1), max_age);
+        ELSE
+            SELECT * INTO g FROM trade.signal x WHERE x.deployment_id = d.deployment_id AND x.bar_ts = latest;
+            IF g.signal_id IS NOT NULL THEN
+                RETURN trade.signal_json(g) || '{"outcome": "DUPLICATE"}';  -- the duplicate guard
+            END IF;
+            -- the same code as the backtest, on every bar up to the latest one
+            ev := quant.evaluate_config(v.config, latest);
+            IF jsonb_typeof(ev->'signal') IS DISTINCT FROM 'number' THEN
+                reason := 'insufficient_history';
+                msg := format('insufficient history: the indicators of strategy %s version %s are undefined at the %s bar of %s',
+                              d.strategy_id, d.strategy_version, v.config->>'ticker', latest);
+            ELSE
+                INSERT INTO trade.signal (deployment_id, user_id, bar_ts, signal, evaluation, strategy_version, ticker)
+                VALUES (d.deployment_id, d.user_id, (ev->>'bar_ts')::timestamptz, (ev->>'signal')::numeric, ev,
+                        d.strategy_version, v.config->>'ticker')
+                ON CONFLICT (deployment_id, bar_ts) DO NOTHING
+                RETURNING * INTO g;
+                IF g.signal_id IS NULL THEN  -- a concurrent run wrote it first
+                    SELECT * INTO g FROM trade.signal x
+                    WHERE x.deployment_id = d.deployment_id AND x.bar_ts = (ev->>'bar_ts')::timestamptz;
+                    RETURN trade.signal_json(g) || '{"outcome": "DUPLICATE"}';
+                END IF;
+                PERFORM pg_catalog.pg_notify('quant_signal', g.signal_id::text);
+                RETURN trade.signal_json(g) || '{"outcome": "SIGNAL"}';
+            END IF;
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+        IF st = '22000' AND msg LIKE '%needs at least%' THEN
+            reason := 'insufficient_history';
+            msg := 'insufficient history: ' || msg;
+        ELSIF st = 'P0002' AND msg LIKE '%has no bars%' THEN
+            reason := 'no_bars';
+            msg := 'no bars: ' || msg;
+        ELSE
+            reason := 'error';
+            msg := format('evaluation failed (SQLSTATE %s): %s', st, msg);
+        END IF;
+    END;
+    INSERT INTO trade.log (deployment_id, user_id, action, success, message, reason, bar_ts)
+    VALUES (d.deployment_id, d.user_id, 'REJECTED', false, msg, reason, latest)
+    RETURNING * INTO l;
+    RETURN trade.log_json(l) || '{"outcome": "REJECTED"}';
+END
+$$;
+COMMENT ON FUNCTION trade.run_one(trade.deployment) IS
+  'Internal: evaluates one deployment now (its pinned strategy version on the latest bar of the strategy''s ticker) in a subtransaction. Returns the new signal (outcome SIGNAL, NOTIFYed on quant_signal), the existing one for an already evaluated bar (outcome DUPLICATE, nothing written), or the REJECTED trade.log row (outcome REJECTED, with reason and message).';
+
+-- ---- the API ----
+CREATE FUNCTION quant.run_deployment(id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.run_deployment';
+    d trade.deployment := trade.own_deployment(id, fn, false);
+BEGIN
+    IF NOT d.enabled THEN
+        RAISE EXCEPTION '%: deployment % is %', fn, id, CASE WHEN d.stopped_at IS NULL THEN 'disabled' ELSE 'stopped' END
+            USING ERRCODE = '55000', COLUMN = 'deployment_id',
+                  HINT = CASE WHEN d.stopped_at IS NULL THEN 'enable it: quant.update_deployment(id, ''{"enabled": true}'')'
+                              ELSE 'a stopped deployment stays stopped; deploy anew' END;
+    END IF;
+    RETURN trade.run_one(d);
+END
+$$;
+COMMENT ON FUNCTION quant.run_deployment(uuid) IS
+  'Evaluates a deployment of the current user now, whatever its schedule (how manual deployments run): the new signal row (outcome SIGNAL, NOTIFYed on quant_signal), the existing one when this bar was already evaluated (outcome DUPLICATE, nothing written), or the rejection (outcome REJECTED, action, reason, message: stale_bar, insufficient_history, no_bars, error). P0002 when not yours; 55000 when disabled or stopped.';
+
+CREATE FUNCTION trade.run_schedule_for(schedule text, market text) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.run_schedule';
+    prev_user text := pg_catalog.current_setting('quant.user', true);
+    d trade.deployment;
+    r jsonb;
+    written integer := 0;
+BEGIN
+    IF schedule IS NULL THEN
+        RAISE EXCEPTION '%: schedule must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'schedule';
+    END IF;
+    IF schedule NOT IN ('daily_close', 'hourly') THEN
+        RAISE EXCEPTION '%: unknown schedule "%"', fn, schedule
+            USING ERRCODE = '22023', COLUMN = 'schedule',
+                  HINT = 'valid schedules: daily_close, hourly (manual deployments run on quant.run_deployment(id))';
+    END IF;
+    IF market IS NOT NULL AND NOT EXISTS (SELECT 1 FROM refdata.market m WHERE m.market = run_schedule_for.market) THEN
+        RAISE EXCEPTION '%: unknown market "%"', fn, market
+            USING ERRCODE = '22023', COLUMN = 'market',
+                  HINT = 'valid markets: ' || (SELECT string_agg(m.market, ', ' ORDER BY m.market) FROM refdata.market m);
+    END IF;
+    -- every user's deployments: the caller is pg_cron's job owner, not a quant user
+    FOR d IN SELECT * FROM trade.deployment t
+             WHERE t.schedule = run_schedule_for.schedule AND t.enabled AND t.stopped_at IS NULL
+               AND (run_schedule_for.market IS NULL OR t.market = run_schedule_for.market)
+             ORDER BY t.user_id, t.deployment_id
+    LOOP
+        BEGIN
+            -- act as the deployment's owner: RLS and the quant.* functions see that user
+            PERFORM pg_catalog.set_config('quant.user', d.user_id, true);
+            r := trade.run_one(d);
+            IF r->>'outcome' = 'SIGNAL' THEN
+                written := written + 1;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            -- run_one logs its own failures; this only guards the loop against the unexpected
+            RAISE WARNING '%: deployment % failed: %', fn, d.deployment_id, SQLERRM;
+        END;
+    END LOOP;
+    PERFORM pg_catalog.set_config('quant.user', coalesce(prev_user, ''), true);
+    RETURN written;
+END
+$$;
+COMMENT ON FUNCTION trade.run_schedule_for(text, text) IS
+  'Internal: the body of quant.run_schedule (all markets when market is NULL).';
+REVOKE ALL ON FUNCTION trade.run_schedule_for(text, text) FROM PUBLIC;
+
+CREATE FUNCTION quant.run_schedule(schedule text) RETURNS integer
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT trade.run_schedule_for(schedule, NULL);
+$$;
+COMMENT ON FUNCTION quant.run_schedule(text) IS
+  'Evaluates every enabled, not stopped deployment of every user on a schedule (daily_close or hourly), each as its owner and in its own subtransaction: one trade.signal row (PENDING, NOTIFY quant_signal) per deployment and new bar, or a REJECTED trade.log row with the reason. Returns the number of signals written. SECURITY DEFINER, for pg_cron (quant.install_schedules) and administrators only: not granted to PUBLIC or quant_app.';
+REVOKE ALL ON FUNCTION quant.run_schedule(text) FROM PUBLIC;
+
+CREATE FUNCTION quant.run_schedule(schedule text, market text) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF market IS NULL THEN
+        RAISE EXCEPTION 'quant.run_schedule: market must not be NULL' USING ERRCODE = '22004', COLUMN = 'market',
+                  HINT = 'quant.run_schedule(schedule) runs every market';
+    END IF;
+    RETURN trade.run_schedule_for(schedule, upper(market));
+END
+$$;
+COMMENT ON FUNCTION quant.run_schedule(text, text) IS
+  'quant.run_schedule for the deployments of one market only (refdata.market): the per-market daily_close pg_cron jobs call it after that market''s close. Returns the number of signals written. SECURITY DEFINER, not granted to PUBLIC or quant_app.';
+REVOKE ALL ON FUNCTION quant.run_schedule(text, text) FROM PUBLIC;
+
+CREATE FUNCTION quant.deployment_signals(id uuid) RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment := trade.own_deployment(id, 'quant.deployment_signals', false);
+BEGIN
+    RETURN QUERY
+        SELECT trade.signal_json(g) FROM trade.signal g
+        WHERE g.deployment_id = d.deployment_id AND g.user_id = d.user_id
+        ORDER BY g.bar_ts DESC, g.signal_id DESC;
+END
+$$;
+COMMENT ON FUNCTION quant.deployment_signals(uuid) IS
+  'The signals of a deployment of the current user, newest bar first: signal_id, signal (-1, 0, 1), bar_ts, status, strategy_version, ticker, conjunction, substrategies [{id, indicator, signal_func, window, value, position}], created_at, processed_at. P0002 when not yours.';
+
+CREATE FUNCTION quant.deployment_trades(id uuid) RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment := trade.own_deployment(id, 'quant.deployment_trades', false);
+BEGIN
+    RETURN QUERY
+        SELECT trade.log_json(l) FROM trade.log l
+        WHERE l.deployment_id = d.deployment_id AND l.user_id = d.user_id
+        ORDER BY l.ts DESC, l.log_id DESC;
+END
+$$;
+COMMENT ON FUNCTION quant.deployment_trades(uuid) IS
+  'The execution log of a deployment of the current user, newest first: action (BUY, SELL, HOLD, REJECTED), qty, price, success, message, reason, order_id, timestamp, signal_value, signal_id, bar_ts. P0002 when not yours.';
+
+GRANT EXECUTE ON FUNCTION quant.run_deployment(uuid), quant.deployment_signals(uuid), quant.deployment_trades(uuid)
+  TO quant_app;
+
+-- ---- pg_cron jobs ----
+-- Not created by CREATE EXTENSION: pg_cron may be missing, or live in another database
+-- (cron.database_name). scripts/cluster.sh setup calls this when pg_cron is installed.
+CREATE FUNCTION quant.install_schedules()
+RETURNS TABLE (jobname text, schedule text, command text, jobid bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m refdata.market;
+    jobs text[][] := ARRAY[]::text[][];
+    j text[];
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'quant.install_schedules: pg_cron is not installed in this database'
+            USING ERRCODE = '55000',
+                  HINT = 'shared_preload_libraries = ''pg_cron'', cron.database_name = this database, then CREATE EXTENSION pg_cron';
+    END IF;
+    -- daily_close: one job per market, after its close (UTC; see refdata.market for DST)
+    FOR m IN SELECT * FROM refdata.market ORDER BY market LOOP
+        jobs := jobs || ARRAY[['quant_daily_close_' || m.market, m.run_cron,
+                               format('SELECT quant.run_schedule(%L, %L)', 'daily_close', m.market)]];
+    END LOOP;
+    jobs := jobs || ARRAY[['quant_hourly', '0 * * * *', 'SELECT quant.run_schedule(''hourly'')']];
+    -- pg_cron's run log grows without bound (nothing cleans it): keep a week
+    jobs := jobs || ARRAY[['quant_cron_cleanup', '17 3 * * *',
+                           'DELETE FROM cron.job_run_details WHERE end_time < now() - interval ''7 days''']];
+    -- RESERVED, the minute slot: quant-worker's stop-loss check (issue 4, risk checks) runs
+    -- every minute against the latest price, e.g.
+    --   'quant_stop_loss', '* * * * *', 'SELECT quant.check_stop_losses()'
+    -- Add it here when that function exists (pg_cron 1.4: a minute is the finest grain).
+    FOREACH j SLICE 1 IN ARRAY jobs LOOP
+        jobname := j[1];
+        schedule := j[2];
+        command := j[3];
+        -- cron.schedule(name, ...) updates the job of that name: installing twice is harmless
+        EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid USING jobname, schedule, command;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION quant.install_schedules() IS
+  'Creates (or updates) the pg_cron jobs of the live loop, in UTC: quant_daily_close_<MARKET> per refdata.market (US 21:05 Mon-Fri, HK 08:05 Mon-Fri, CRYPTO 00:05 daily), quant_hourly (minute 0), quant_cron_cleanup (cron.job_run_details older than 7 days). Idempotent. Needs pg_cron in this database (55000 otherwise) and the right to call cron.schedule. Returns the jobs.';
+REVOKE ALL ON FUNCTION quant.install_schedules() FROM PUBLIC;
+
+CREATE FUNCTION quant.uninstall_schedules() RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer := 0;
+    name text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
+        RETURN 0;
+    END IF;
+    FOR name IN EXECUTE 'SELECT jobname FROM cron.job WHERE jobname LIKE ''quant\_%'' ORDER BY jobname' LOOP
+        EXECUTE 'SELECT cron.unschedule($1)' USING name;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION quant.uninstall_schedules() IS
+  'Removes the pg_cron jobs named quant_* of the calling database role (those quant.install_schedules made). Returns how many.';
+REVOKE ALL ON FUNCTION quant.uninstall_schedules() FROM PUBLIC;
