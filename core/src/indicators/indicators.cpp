@@ -3,14 +3,21 @@
 #include "quant/cancel.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace quant::indicators {
 
 namespace {
 
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+constexpr double inf = std::numeric_limits<double>::infinity();
 
 // Rolling sums are kept relative to `shift`, re-based from the window at this period (or every
 // n bars for longer windows): amortised O(1), and the error never accumulates.
@@ -32,98 +39,224 @@ inline bool needs_rebase(bool with_variance, double s1, double s2, double mag1, 
     return with_variance && mag2 > max_error_growth * (s2 - s1 * s1 * (1.0 / n));
 }
 
-// The batch kernel of every rolling mean and variance: reads the value leaving the window from
-// the input array, so there is no ring buffer. Non-finite values poison the window they are in.
+// Batch kernels run in blocks of this many bars (or one window, if longer): per-block scratch
+// stays in L1/L2 instead of full-length temporaries.
+constexpr std::size_t min_block = 512;
+
+std::size_t block_size(std::size_t w) { return std::max(min_block, w); }
+
+// The state of one rolling mean (and variance) over the last n values, relative to `shift`.
+// The streaming RollingMoments does the same arithmetic in the same order, so batch and streaming
+// agree bit for bit. Each bar moves the sums by (entering - leaving) in one addition, so the
+// loop-carried dependency is one add per sum per bar.
 template <bool WithVariance>
-void rolling_moments(std::span<const double> x, int n, std::span<double> mean, std::span<double> var) {
-    const std::size_t size = x.size();
-    const auto w = static_cast<std::size_t>(n);
-    const double inv_n = 1.0 / n;
+struct Sums {
     double shift = 0.0;
-    for (double v : x) {
-        if (std::isfinite(v)) {
-            shift = v;
-            break;
-        }
-    }
-    double s1 = 0.0, s2 = 0.0, mag1 = 0.0, mag2 = 0.0;
-    int non_finite = 0, run = 0, since_rebase = 0;
-    const int period = rebase_period(n);
-    for (std::size_t t = 0; t < size; ++t) {
-        const double v = x[t];
-        if (std::isfinite(v)) {
-            const double d = v - shift;
-            s1 += d;
-            mag1 += std::fabs(d);
-            if constexpr (WithVariance) {
-                s2 += d * d;
-                mag2 += d * d;
+    double s1 = 0.0, s2 = 0.0;      // sums of (x - shift), (x - shift)^2 over the finite values
+    double mag1 = 0.0, mag2 = 0.0;  // |terms| added or removed since the last re-base
+    double last = 0.0;              // the previous value (for the equal run)
+    int non_finite = 0;             // non-finite values in the window
+    int run = 0;                    // length of the run of equal values ending at this bar
+    int since_rebase = 0;
+    bool shift_set = false;
+
+    // Checked: non-finite values are skipped (and counted). Unchecked: the caller guarantees that
+    // the window holds no non-finite value; one entering would turn mag1 non-finite, which the
+    // caller checks before any re-base and at the end of its block.
+    template <bool Checked>
+    void move(double in, double out, bool has_out) {
+        if constexpr (Checked) {
+            if (!shift_set && std::isfinite(in)) {  // the first finite value: a shift near the data
+                shift = in;
+                shift_set = true;
             }
-        } else {
-            ++non_finite;
         }
-        run = (t > 0 && v == x[t - 1]) ? run + 1 : 1;
-        if (t >= w) {
-            const double old = x[t - w];
-            if (std::isfinite(old)) {
-                const double d = old - shift;
-                s1 -= d;
-                mag1 += std::fabs(d);
-                if constexpr (WithVariance) {
-                    s2 -= d * d;
-                    mag2 += d * d;
-                }
-            } else {
+        double din = in - shift;
+        double dout = out - shift;
+        if constexpr (Checked) {
+            if (!std::isfinite(in)) {
+                din = 0.0;
+                ++non_finite;
+            }
+            if (!has_out) {
+                dout = 0.0;
+            } else if (!std::isfinite(out)) {
+                dout = 0.0;
                 --non_finite;
             }
         }
+        s1 += din - dout;
+        mag1 += std::fabs(din) + std::fabs(dout);
+        if constexpr (WithVariance) {
+            const double a = din * din, b = dout * dout;
+            s2 += a - b;
+            mag2 += a + b;
+        }
+    }
+
+    void track_run(double in, bool first) {
+        run = (!first && in == last) ? run + 1 : 1;
+        last = in;
+    }
+
+    // Re-base on the window's mean: recompute the sums exactly over values get(first..last).
+    template <bool Checked, typename Get>
+    void rebase(const Get& get, std::size_t first, std::size_t last_index) {
+        since_rebase = 0;
+        double sum = 0.0;
+        int count = 0;
+        for (std::size_t i = first; i <= last_index; ++i) {
+            const double v = get(i);
+            if (!Checked || std::isfinite(v)) {
+                sum += v;
+                ++count;
+            }
+        }
+        if (count > 0) shift = sum / count;
+        s1 = s2 = mag1 = 0.0;
+        for (std::size_t i = first; i <= last_index; ++i) {
+            const double v = get(i);
+            if (!Checked || std::isfinite(v)) {
+                const double d = v - shift;
+                s1 += d;
+                mag1 += std::fabs(d);
+                if constexpr (WithVariance) s2 += d * d;
+            }
+        }
+        mag2 = s2;
+    }
+
+    // The bookkeeping after the sums moved at bar t. Unchecked: false if the sums are poisoned.
+    template <bool Checked, typename Get>
+    bool settle(const Get& get, std::size_t t, std::size_t w, int n, int period) {
         ++since_rebase;
-        if (t + 1 >= w && (since_rebase >= period || needs_rebase(WithVariance, s1, s2, mag1, mag2, shift, n))) {
-            // Re-base on the window's mean: recompute the sums exactly over the window.
-            since_rebase = 0;
-            double sum = 0.0;
-            int count = 0;
-            for (std::size_t i = t + 1 - w; i <= t; ++i) {
-                if (std::isfinite(x[i])) {
-                    sum += x[i];
-                    ++count;
-                }
+        if (t + 1 >= w &&
+            (since_rebase >= period || needs_rebase(WithVariance, s1, s2, mag1, mag2, shift, n))) {
+            if constexpr (!Checked) {
+                if (!std::isfinite(mag1 + mag2)) return false;
             }
-            if (count > 0) shift = sum / count;
-            s1 = s2 = mag1 = 0.0;
-            for (std::size_t i = t + 1 - w; i <= t; ++i) {
-                if (std::isfinite(x[i])) {
-                    const double d = x[i] - shift;
-                    s1 += d;
-                    mag1 += std::fabs(d);
-                    if constexpr (WithVariance) s2 += d * d;
-                }
-            }
-            mag2 = s2;
+            rebase<Checked>(get, t + 1 - w, t);
         }
-        if (t + 1 < w || non_finite > 0) {
-            mean[t] = nan;
-            if constexpr (WithVariance) var[t] = nan;
-        } else if (run >= n) {  // n equal values: exactly that value, exactly no spread
-            mean[t] = v;
-            if constexpr (WithVariance) var[t] = n > 1 ? 0.0 : nan;
-        } else {
-            mean[t] = shift + s1 * inv_n;
-            if constexpr (WithVariance) {
-                const double m2 = s2 - s1 * s1 * inv_n;
-                var[t] = n > 1 ? std::max(0.0, m2) / (n - 1) : nan;
+        return true;
+    }
+
+    double mean(double inv_n) const { return shift + s1 * inv_n; }
+    double centred_m2(double inv_n) const { return s2 - s1 * s1 * inv_n; }
+};
+
+// The rolling kernel of L series at once (L = 2: RSI's gains and losses), reading value i of
+// series j through src(j, i), which is valid for every i <= the current bar (the value leaving the
+// window is read again, so there is no ring buffer). emit(t, sums, values, defined) writes bar t;
+// `defined` is false while the window is short or holds a non-finite value.
+//
+// Bars run in blocks. A block whose first window is clean runs the unchecked loop (no isfinite
+// branch per bar); if a non-finite value turns up inside it (the sums' magnitude turns
+// non-finite), the block is redone from its saved state with the checked loop, which is the
+// reference: both loops do the same arithmetic on finite values.
+template <bool WithVariance, int L, typename Src, typename Emit, typename Prepare, typename Finish>
+void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, const Prepare& prepare,
+                 const Finish& finish) {
+    const auto w = static_cast<std::size_t>(n);
+    const int period = rebase_period(n);
+    std::array<Sums<WithVariance>, L> sums{};
+
+    auto bar = [&]<bool Checked>(std::size_t t) -> bool {
+        std::array<double, L> v;
+        for (int j = 0; j < L; ++j) {
+            auto& s = sums[static_cast<std::size_t>(j)];
+            v[static_cast<std::size_t>(j)] = src(j, t);
+            const bool has_out = Checked ? t >= w : true;
+            const double out = has_out ? src(j, t - w) : 0.0;
+            s.template move<Checked>(v[static_cast<std::size_t>(j)], out, has_out);
+            s.track_run(v[static_cast<std::size_t>(j)], Checked ? t == 0 : false);
+            if (!s.template settle<Checked>([&](std::size_t i) { return src(j, i); }, t, w, n, period)) return false;
+        }
+        bool defined = true;
+        if constexpr (Checked) {
+            defined = t + 1 >= w;
+            for (const auto& s : sums) defined = defined && s.non_finite == 0;
+        }
+        emit(t, sums, v, defined);
+        return true;
+    };
+    auto dirty = [&] {
+        for (const auto& s : sums) {
+            if (s.non_finite > 0) return true;
+        }
+        return false;
+    };
+
+    const std::size_t block = block_size(w);
+    for (std::size_t b = 0; b < size; b += block) {
+        const std::size_t e = std::min(size, b + block);
+        prepare(b, e);
+        std::size_t t = b;
+        while (t < e && (t < w || dirty())) bar.template operator()<true>(t++);
+        if (t < e) {
+            const auto saved = sums;
+            const std::size_t start = t;
+            bool clean = true;
+            for (; t < e && clean; ++t) clean = bar.template operator()<false>(t);
+            for (const auto& s : sums) clean = clean && std::isfinite(s.mag1 + s.mag2);
+            if (!clean) {
+                sums = saved;
+                for (t = start; t < e; ++t) bar.template operator()<true>(t);
             }
         }
+        finish(b, e);
     }
 }
 
-double rsi_from_means(double up, double down) { return 100.0 - 100.0 / (1.0 + up / down); }
+constexpr auto no_prepare = [](std::size_t, std::size_t) {};
+constexpr auto no_finish = [](std::size_t, std::size_t) {};
+
+// 100 - 100/(1 + U/D), in one division: 100*U/(U+D) is the same number wherever U+D is finite and
+// positive (the exact quotient, rounded twice instead of four times); elsewhere (0/0, infinities,
+// NaN) the defining formula. "+ 0.0" keeps the defining formula's sign of zero.
+double rsi_from_means(double up, double down) {
+    const double sum = up + down;
+    if (sum > 0.0 && sum <= std::numeric_limits<double>::max()) return 100.0 * (up / sum) + 0.0;
+    return 100.0 - 100.0 / (1.0 + up / down);
+}
 
 }  // namespace
 
 // ---- batch -----------------------------------------------------------------------------------
 
-void sma(std::span<const double> x, int n, std::span<double> out) { rolling_moments<false>(x, n, out, {}); }
+namespace {
+
+// out[i] = num[i] / sqrt(den[i]) for den >= 0 or NaN, two at a time (sqrt and division are
+// correctly rounded either way; std::sqrt's errno path keeps the compiler from vectorising it).
+void div_sqrt(double* num, const double* den, std::size_t count) {
+    std::size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 2 <= count; i += 2) {
+        _mm_storeu_pd(num + i, _mm_div_pd(_mm_loadu_pd(num + i), _mm_sqrt_pd(_mm_loadu_pd(den + i))));
+    }
+#endif
+    for (; i < count; ++i) num[i] = num[i] / std::sqrt(den[i]);
+}
+
+template <bool WithVariance>
+using SumsArray = std::array<Sums<WithVariance>, 1>;
+
+}  // namespace
+
+void sma(std::span<const double> x, int n, std::span<double> out) {
+    if (n < 1) {
+        std::fill(out.begin(), out.end(), nan);
+        return;
+    }
+    const double inv_n = 1.0 / n;
+    const double* px = x.data();
+    double* po = out.data();
+    run_rolling<false, 1>(
+        x.size(), n, [px](int, std::size_t i) { return px[i]; },
+        [po, n, inv_n](std::size_t t, const SumsArray<false>& s, const std::array<double, 1>& v, bool defined) {
+            po[t] = !defined ? nan : s[0].run >= n ? v[0] : s[0].mean(inv_n);
+        },
+        no_prepare, no_finish);
+}
 
 void ema(std::span<const double> x, int n, std::span<double> out) {
     const double a = 2.0 / (n + 1.0);
@@ -145,63 +278,202 @@ void ema(std::span<const double> x, int n, std::span<double> out) {
 void rsi(std::span<const double> x, int n, std::span<double> out) {
     const std::size_t size = x.size();
     if (size == 0) return;
-    std::vector<double> up(size), down(size), up_mean(size), down_mean(size);
-    up[0] = down[0] = nan;  // no delta before the first bar
-    for (std::size_t t = 1; t < size; ++t) {
-        const double d = x[t] - x[t - 1];
-        up[t] = std::isnan(d) ? nan : std::max(d, 0.0);
-        down[t] = std::isnan(d) ? nan : std::max(-d, 0.0);
+    if (n < 1) {
+        std::fill(out.begin(), out.end(), nan);
+        return;
     }
-    rolling_moments<false>(up, n, up_mean, {});
-    rolling_moments<false>(down, n, down_mean, {});
-    for (std::size_t t = 0; t < size; ++t) out[t] = rsi_from_means(up_mean[t], down_mean[t]);
+    const double inv_n = 1.0 / n;
+    const double* px = x.data();
+    double* po = out.data();
+    std::vector<double> down(block_size(static_cast<std::size_t>(n)));
+    double* pd = down.data();
+    std::size_t base = 0;
+    // Series 0: gains max(d, 0); series 1: losses max(-d, 0); d = x[i] - x[i-1], none at i = 0.
+    // max(NaN, 0) is NaN, as the definition wants.
+    auto src = [px](int j, std::size_t i) {
+        if (i == 0) return nan;
+        const double d = px[i] - px[i - 1];
+        return std::max(j == 0 ? d : -d, 0.0);
+    };
+    auto mean_of = [n, inv_n](const Sums<false>& s, double v, bool defined) {
+        return !defined ? nan : s.run >= n ? v : s.mean(inv_n);
+    };
+    run_rolling<false, 2>(
+        size, n, src,
+        [&](std::size_t t, const std::array<Sums<false>, 2>& s, const std::array<double, 2>& v, bool defined) {
+            // Either mean NaN (a short or poisoned window) makes the RSI NaN.
+            po[t] = mean_of(s[0], v[0], defined);
+            pd[t - base] = mean_of(s[1], v[1], defined);
+        },
+        [&](std::size_t b, std::size_t) { base = b; },
+        [&](std::size_t b, std::size_t e) {
+            for (std::size_t t = b; t < e; ++t) po[t] = rsi_from_means(po[t], pd[t - b]);
+        });
 }
 
 void rsi_wilder(std::span<const double> x, int n, std::span<double> out) {
-    RsiWilder r(n);
-    for (std::size_t t = 0; t < x.size(); ++t) out[t] = r.update(x[t]);
+    const std::size_t size = x.size();
+    if (size == 0) return;
+    if (n < 1) {
+        std::fill(out.begin(), out.end(), nan);
+        return;
+    }
+    // The seed (a simple mean of the first n deltas) as the streaming form computes it.
+    RsiWilder seed(n);
+    const auto w = static_cast<std::size_t>(n);
+    std::size_t t = 0;
+    for (; t < size && t <= w; ++t) out[t] = seed.update(x[t]);
+    if (t >= size) return;
+    // Then avg = avg*(n-1)/n + g/n, two bars per step: the step from bar t-1 to t+1 is one
+    // multiply-add on the dependency chain (b^2 * avg + (b*c*g_t + c*g_{t+1})), bar t is computed
+    // beside it. Both averages are sums of non-negative terms, so the reassociation costs at most
+    // a few ulps.
+    const double c = 1.0 / n;
+    const double b = (n - 1.0) * c;
+    const double b2 = b * b, bc = b * c;
+    double up = seed.avg_gain(), dn = seed.avg_loss();
+    std::vector<double> downs(std::min(size - t, block_size(w)));
+    const double* px = x.data();
+    for (std::size_t blk = t; blk < size; blk += downs.size()) {
+        const std::size_t e = std::min(size, blk + downs.size());
+        std::size_t i = blk;
+        for (; i + 2 <= e; i += 2) {
+            const double d0 = px[i] - px[i - 1], d1 = px[i + 1] - px[i];
+            const double g0 = std::max(d0, 0.0), l0 = std::max(-d0, 0.0);
+            const double g1 = std::max(d1, 0.0), l1 = std::max(-d1, 0.0);
+            out[i] = b * up + c * g0;
+            downs[i - blk] = b * dn + c * l0;
+            up = b2 * up + (bc * g0 + c * g1);
+            dn = b2 * dn + (bc * l0 + c * l1);
+            out[i + 1] = up;
+            downs[i + 1 - blk] = dn;
+        }
+        for (; i < e; ++i) {
+            const double d = px[i] - px[i - 1];
+            up = b * up + c * std::max(d, 0.0);
+            dn = b * dn + c * std::max(-d, 0.0);
+            out[i] = up;
+            downs[i - blk] = dn;
+        }
+        for (std::size_t j = blk; j < e; ++j) out[j] = rsi_from_means(out[j], downs[j - blk]);
+    }
 }
 
 void bollinger(std::span<const double> x, int n, std::span<double> out) {
-    std::vector<double> mean(x.size()), var(x.size());
-    rolling_moments<true>(x, n, mean, var);
-    for (std::size_t t = 0; t < x.size(); ++t) out[t] = (x[t] - mean[t]) / std::sqrt(var[t]);
+    if (n < 2) {  // no sample standard deviation of one value
+        std::fill(out.begin(), out.end(), nan);
+        return;
+    }
+    const double inv_n = 1.0 / n;
+    const double inv_nm1 = 1.0 / (n - 1);
+    const double* px = x.data();
+    double* po = out.data();
+    std::vector<double> var(block_size(static_cast<std::size_t>(n)));
+    double* pv = var.data();
+    std::size_t base = 0;
+    run_rolling<true, 1>(
+        x.size(), n, [px](int, std::size_t i) { return px[i]; },
+        [&](std::size_t t, const SumsArray<true>& s, const std::array<double, 1>& v, bool defined) {
+            // z = (x - mean) / sqrt(var); NaN for n equal values (0/0), as the definition gives.
+            if (!defined || s[0].run >= n) {
+                po[t] = nan;
+                pv[t - base] = 1.0;
+            } else {
+                po[t] = v[0] - s[0].mean(inv_n);
+                pv[t - base] = std::max(0.0, s[0].centred_m2(inv_n)) * inv_nm1;
+            }
+        },
+        [&](std::size_t b, std::size_t) { base = b; },
+        [&](std::size_t b, std::size_t e) { div_sqrt(po + b, pv, e - b); });
 }
 
 namespace {
 
-// Rolling max (or min) over arrays with a monotonic deque of indices.
-template <typename Better>
-void rolling_extremum(std::span<const double> x, int n, std::span<double> out, Better better) {
-    std::vector<std::size_t> q(x.size());
-    std::size_t qh = 0, qt = 0;
-    const auto w = static_cast<std::size_t>(n);
-    std::size_t last_nan = std::numeric_limits<std::size_t>::max();
-    for (std::size_t t = 0; t < x.size(); ++t) {
-        const double v = x[t];
-        if (std::isnan(v)) {
-            last_nan = t;
-            qh = qt = 0;
-        } else {
-            while (qt > qh && !better(x[q[qt - 1]], v)) --qt;
-            q[qt++] = t;
-            while (q[qh] + w <= t) ++qh;
+// Rolling max (or min) of x over windows of w, for bars [b, e) in order, with the van Herk /
+// Gil-Werman scheme: a running prefix extremum within each aligned block of w bars and the suffix
+// extrema of the previous block; each bar costs a few max/min operations and no data-dependent
+// branch. NaN inputs are skipped in the extrema and poison every window they are in.
+template <bool IsMax>
+class BlockExtremum {
+public:
+    BlockExtremum(std::span<const double> x, std::size_t w) : x_(x), w_(w), suffix_(w + 1, identity) {}
+
+    // The extremum of x[t-w+1..t] (NaN while the window is short or holds a NaN); t in order.
+    double next(std::size_t t) {
+        if (pos_ == w_) {  // a new block: suffix extrema of the finished one
+            pos_ = 0;
+            double acc = identity;
+            for (std::size_t j = w_; j-- > 0;) {
+                acc = better(acc, clean(x_[t - w_ + j]));
+                suffix_[j] = acc;
+            }
+            prefix_ = identity;
         }
-        const bool nan_in_window = last_nan != std::numeric_limits<std::size_t>::max() && last_nan + w > t;
-        out[t] = (t + 1 < w || nan_in_window) ? nan : x[q[qh]];
+        const double v = x_[t];
+        if (std::isnan(v)) last_nan_ = t;
+        prefix_ = better(prefix_, clean(v));
+        const double m = better(suffix_[pos_ + 1], prefix_);
+        ++pos_;
+        const bool nan_in_window = last_nan_ != none && last_nan_ + w_ > t;
+        return (t + 1 < w_ || nan_in_window) ? nan : m;
     }
-}
+
+private:
+    static constexpr double identity = IsMax ? -inf : inf;
+    static constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+    static double clean(double v) { return std::isnan(v) ? identity : v; }
+    static double better(double a, double b) {
+        if constexpr (IsMax) {
+            return a < b ? b : a;
+        } else {
+            return b < a ? b : a;
+        }
+    }
+    std::span<const double> x_;
+    std::size_t w_;
+    std::vector<double> suffix_;
+    double prefix_ = identity;
+    std::size_t pos_ = 0;
+    std::size_t last_nan_ = none;
+};
 
 }  // namespace
 
 void stochastic(std::span<const double> high, std::span<const double> low, std::span<const double> close, int n,
                 std::span<double> out) {
     const std::size_t size = close.size();
-    std::vector<double> hh(size), ll(size), k(size);
-    rolling_extremum(high, n, hh, [](double a, double b) { return a > b; });
-    rolling_extremum(low, n, ll, [](double a, double b) { return a < b; });
-    for (std::size_t t = 0; t < size; ++t) k[t] = 100.0 * (close[t] - ll[t]) / (hh[t] - ll[t]);
-    rolling_moments<false>(k, n, out, {});
+    if (n < 1) {
+        std::fill(out.begin(), out.end(), nan);
+        return;
+    }
+    const auto w = static_cast<std::size_t>(n);
+    const double inv_n = 1.0 / n;
+    const std::size_t block = block_size(w);
+    // %K of bars [b - w, e) of the current block (the window and the value leaving it), then
+    // %D = the rolling mean of %K, in one pass.
+    std::vector<double> k(w + block), range(block);
+    BlockExtremum<true> hh(high, w);
+    BlockExtremum<false> ll(low, w);
+    double* pk = k.data();
+    double* po = out.data();
+    std::size_t base = 0;  // k[i + w - base] is %K of bar i
+    run_rolling<false, 1>(
+        size, n, [&](int, std::size_t i) { return pk[i + w - base]; },
+        [po, n, inv_n](std::size_t t, const SumsArray<false>& s, const std::array<double, 1>& v, bool defined) {
+            po[t] = !defined ? nan : s[0].run >= n ? v[0] : s[0].mean(inv_n);
+        },
+        [&](std::size_t b, std::size_t e) {
+            if (b > 0) std::memmove(pk, pk + block, w * sizeof(double));  // the last window of %K
+            base = b;
+            double* kb = pk + w;
+            for (std::size_t t = b; t < e; ++t) {
+                const double h = hh.next(t), l = ll.next(t);
+                kb[t - b] = close[t] - l;
+                range[t - b] = h - l;
+            }
+            for (std::size_t i = 0; i < e - b; ++i) kb[i] = 100.0 * kb[i] / range[i];
+        },
+        no_finish);
 }
 
 void sma_distance(std::span<const double> x, int n, std::span<double> out) {
@@ -223,27 +495,26 @@ void RollingMoments::push(double x) {
         shift_ = x;
         shift_set_ = true;
     }
-    if (std::isfinite(x)) {
-        const double d = x - shift_;
-        s1_ += d;
-        s2_ += d * d;
-        mag1_ += std::fabs(d);
-        mag2_ += d * d;
-    } else {
+    // The arithmetic of the batch kernel (Sums::move), in the same order.
+    const bool has_old = seen_ >= static_cast<std::size_t>(n_);
+    const double old = has_old ? buf_[head_] : 0.0;
+    double din = x - shift_;
+    double dout = old - shift_;
+    if (!std::isfinite(x)) {
+        din = 0.0;
         ++nan_count_;
     }
-    if (seen_ >= static_cast<std::size_t>(n_)) {
-        const double old = buf_[head_];
-        if (std::isfinite(old)) {
-            const double d = old - shift_;
-            s1_ -= d;
-            s2_ -= d * d;
-            mag1_ += std::fabs(d);
-            mag2_ += d * d;
-        } else {
-            --nan_count_;
-        }
+    if (!has_old) {
+        dout = 0.0;
+    } else if (!std::isfinite(old)) {
+        dout = 0.0;
+        --nan_count_;
     }
+    s1_ += din - dout;
+    mag1_ += std::fabs(din) + std::fabs(dout);
+    const double a = din * din, b = dout * dout;
+    s2_ += a - b;
+    mag2_ += a + b;
     buf_[head_] = x;
     head_ = head_ + 1 == buf_.size() ? 0 : head_ + 1;
     equal_run_ = (seen_ > 0 && x == last_) ? equal_run_ + 1 : 1;
@@ -293,6 +564,12 @@ double RollingMoments::sample_variance() const {
     return std::max(0.0, s2_ - s1_ * s1_ * (1.0 / n_)) / (n_ - 1);
 }
 
+double RollingMoments::zscore(double x) const {
+    if (!ready() || nan_count_ > 0 || n_ < 2 || equal_run_ >= n_) return nan;  // n equal values: 0/0
+    const double inv_n = 1.0 / n_;
+    return (x - (shift_ + s1_ * inv_n)) / std::sqrt(std::max(0.0, s2_ - s1_ * s1_ * inv_n) * (1.0 / (n_ - 1)));
+}
+
 Ema::Ema(int n) : alpha_(2.0 / (n + 1.0)), value_(nan) {}
 
 double Ema::update(double x) {
@@ -335,15 +612,18 @@ double RsiWilder::update(double x) {
         avg_gain_ /= n_;
         avg_loss_ /= n_;
     } else {
-        avg_gain_ = (avg_gain_ * (n_ - 1) + gain) / n_;
-        avg_loss_ = (avg_loss_ * (n_ - 1) + loss) / n_;
+        // avg*(n-1)/n + g/n with the constants precomputed (no division per bar).
+        const double c = 1.0 / n_;
+        const double b = (n_ - 1.0) * c;
+        avg_gain_ = b * avg_gain_ + c * gain;
+        avg_loss_ = b * avg_loss_ + c * loss;
     }
     return rsi_from_means(avg_gain_, avg_loss_);
 }
 
 double Bollinger::update(double x) {
     m_.push(x);
-    return (x - m_.mean()) / std::sqrt(m_.sample_variance());
+    return m_.zscore(x);
 }
 
 double RollingExtremum::update(double x) {

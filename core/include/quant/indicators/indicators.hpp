@@ -35,6 +35,8 @@ public:
     void push(double x);
     double mean() const;
     double sample_variance() const;
+    // (x - mean) / sqrt(sample variance), computed as the batch bollinger() computes it.
+    double zscore(double x) const;
     bool ready() const { return seen_ >= static_cast<std::size_t>(n_); }
 
 private:
@@ -87,6 +89,8 @@ class RsiWilder {
 public:
     explicit RsiWilder(int n) : n_(n) {}
     double update(double x);
+    double avg_gain() const { return avg_gain_; }
+    double avg_loss() const { return avg_loss_; }
 private:
     int n_;
     int deltas_ = 0;
