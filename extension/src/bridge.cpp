@@ -316,3 +316,9 @@ QuantStatus quant_deployment_normalize_json(const char* json, size_t len, char**
 }
 
 }  // extern "C"
+
+extern "C" QuantStatus quant_strategy_to_json(const QuantStrategy* s, char** json_out, size_t* len_out,
+                                              QuantError* err) {
+    *json_out = nullptr;
+    return guard(err, [&] { *json_out = malloc_copy(quant::to_json(s->config).dump(), len_out); });
+}

@@ -143,6 +143,10 @@ QuantStatus quant_strategy_normalize_json(const char *json, size_t len, char **j
 QuantStatus quant_deployment_normalize_json(const char *json, size_t len, char **json_out, size_t *len_out,
                                             QuantError *err);
 
+/* The normalised Strategy JSON of a parsed strategy (quant_strategy_parse; its warnings stay
+ * readable through quant_strategy_warning) as JSON text (malloc'd, free with quant_free). */
+QuantStatus quant_strategy_to_json(const QuantStrategy *s, char **json_out, size_t *len_out, QuantError *err);
+
 #ifdef __cplusplus
 }
 #endif

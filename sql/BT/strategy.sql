@@ -114,6 +114,15 @@ AS $$
 $$;
 COMMENT ON FUNCTION bt.current_version(bt.strategy) IS 'Internal: the current version row of a strategy.';
 
+-- quant.normalize_strategy with the name of the API function the user called: the validator's
+-- warnings (a price-level indicator with a band signal, ...) are NOTICEs "fn: substrategies[i]: ...".
+CREATE FUNCTION bt.normalize_strategy(config jsonb, fn text) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'quant_normalize_strategy'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION bt.normalize_strategy(jsonb, text) IS
+  'Internal: quant.normalize_strategy whose warnings (NOTICEs) and errors name fn, the calling API function.';
+GRANT EXECUTE ON FUNCTION bt.normalize_strategy(jsonb, text) TO quant_app;
+
 CREATE FUNCTION bt.normalized_config(config jsonb, fn text) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
@@ -122,10 +131,10 @@ BEGIN
     IF config IS NULL THEN
         RAISE EXCEPTION '%: config must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'config';
     END IF;
-    RETURN quant.normalize_strategy(config);
+    RETURN bt.normalize_strategy(config, fn);
 END
 $$;
-COMMENT ON FUNCTION bt.normalized_config(jsonb, text) IS 'Internal: quant.normalize_strategy with a NULL check naming the caller.';
+COMMENT ON FUNCTION bt.normalized_config(jsonb, text) IS 'Internal: quant.normalize_strategy with a NULL check naming the caller; the validator''s warnings are NOTICEs naming it too.';
 
 -- Adds version s.current_version + 1 (the caller holds the row lock) unless the parameters
 -- equal the current version's; a changed name alone renames without a new version.
@@ -180,7 +189,9 @@ BEGIN
         -- the one-click flow posts a StrategyConfig that may carry its id: create or update it
         SELECT * INTO s FROM bt.strategy t WHERE t.strategy_id = id AND t.user_id = me AND t.deleted_at IS NULL;
         IF s.strategy_id IS NOT NULL THEN
-            RETURN quant.update_strategy(id, config);
+            -- what quant.update_strategy(id, config) does, without validating (and warning) twice
+            s := bt.own_strategy(id, fn, true);
+            RETURN bt.new_version(s, cfg);
         END IF;
     ELSE
         -- a duplicate submission returns the existing strategy (same user, same parameters)

@@ -2,7 +2,7 @@
 -- neither see nor change anything of the first through any function (even as a superuser),
 -- nor through the tables as the application role quant_app (row-level security with FORCE).
 BEGIN;
-SELECT plan(45);
+SELECT plan(53);
 SET LOCAL client_min_messages = warning;
 
 CREATE FUNCTION pg_temp.sqlstate_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
@@ -98,6 +98,34 @@ SELECT is((SELECT quant.get_strategy(sid)->>'name' FROM a), 'rsi_reversion_14_30
 SELECT is((SELECT quant.get_deployment(did)->>'status' FROM a), 'active', 'alice: deployment still active');
 SELECT is((SELECT jsonb_array_length(quant.get_deployment(did)->'recent_trades') FROM a), 1, 'alice: one trade');
 SELECT is((SELECT count(*)::int FROM quant.list_results((SELECT sid FROM a))), 1, 'alice: one result');
+
+-- API keys and the audit trail in the matrix
+SELECT quant.create_api_key('tap_iso_alice', 'iso') AS alice_key \gset
+SELECT quant.set_user('tap_iso_bob') \gset
+SELECT is((SELECT count(*)::int FROM quant.list_api_keys(true)), 0, 'bob: list_api_keys is empty');
+SELECT is(pg_temp.sqlstate_of(format('SELECT quant.revoke_api_key(%L::uuid)', substr(:'alice_key', 4, 32))), 'P0002',
+          'bob: revoke_api_key of alice''s key not found');
+SELECT is(pg_temp.sqlstate_of($$SELECT quant.create_api_key('tap_iso_alice')$$), '00000',
+          'a superuser session is an administrator (it may create keys for anyone)');
+SELECT is((SELECT count(*)::int FROM quant.audit_trail((SELECT sid FROM a))), 0, 'bob: audit_trail of alice''s strategy is empty');
+SET LOCAL ROLE quant_app;
+SELECT (SELECT count(*) FROM trade.api_key) AS bob_keys,
+       pg_temp.sqlstate_of($$SELECT quant.create_api_key('tap_iso_alice')$$) AS bob_app_create \gset
+RESET ROLE;
+SELECT is(:bob_keys::int, 0, 'quant_app as bob: no API key row of alice');
+SELECT is(:'bob_app_create'::text, '42501', 'quant_app as bob: no key for alice');
+SELECT quant.set_user('tap_iso_alice') \gset
+SELECT is(quant.authenticate_api_key(:'alice_key'), 'tap_iso_alice', 'alice: her key still works');
+
+-- psql ergonomics: every function, table and view of the extension has a COMMENT
+SELECT is((SELECT count(*)::int FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'quant'
+           WHERE d.deptype = 'e'
+             AND ((d.classid = 'pg_proc'::regclass AND obj_description(d.objid, 'pg_proc') IS NULL)
+               OR (d.classid = 'pg_class'::regclass
+                   AND (SELECT c.relkind FROM pg_class c WHERE c.oid = d.objid) IN ('r', 'v', 'm')
+                   AND obj_description(d.objid, 'pg_class') IS NULL)
+               OR (d.classid = 'pg_namespace'::regclass AND obj_description(d.objid, 'pg_namespace') IS NULL))),
+          0, 'every function, table, view and schema of the extension has a COMMENT');
 
 SELECT * FROM finish();
 ROLLBACK;

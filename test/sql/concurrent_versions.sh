@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Two (and then eight) sessions update one strategy at the same time: the row lock in
-# quant.update_strategy must give versions n+1 and n+2, never two n+1.
+# quant.update_strategy must give versions n+1 and n+2, never two n+1. Then the validator's
+# warnings as NOTICEs of create_strategy / update_strategy (which pgTAP cannot see).
 # Needs PG* pointing at a database with quant installed. Last line: "N passed, N failed".
 set -uo pipefail
 USER_NAME="conc_$(date +%s)_$RANDOM"
@@ -54,6 +55,22 @@ stored="$("${PSQL[@]}" -c "SELECT quant.set_user('$USER_NAME')" \
 check "stored versions: 11 rows, 11 distinct, max 11" "11/11/11" "$stored"
 current="$("${PSQL[@]}" -c "SELECT quant.set_user('$USER_NAME')" -c "SELECT quant.get_strategy('$sid')->>'version'" | tail -n 1)"
 check "current version is 11" 11 "$current"
+
+# The validator's warnings reach the caller as NOTICEs naming the function, once per call.
+warn_cfg='{"ticker":"MSFT","trading_period":252,"substrategies":[{"indicator":"get_sma","signal_func":"momentum_band_signal","window":14,"signal":0}]}'
+warn_re='NOTICE:  quant.%s: substrategies\[0\]: get_sma is a price level'
+notices() { # notices SQL...: the stderr of the statements, as the user
+    psql -X -q -t -A -c "SELECT quant.set_user('$USER_NAME')" "$@" 2>&1 >/dev/null
+}
+out="$(notices -c "SELECT quant.create_strategy('$warn_cfg') IS NOT NULL")"
+check "create_strategy: the warning is one NOTICE naming it" 1 "$(grep -c "$(printf "$warn_re" create_strategy)" <<<"$out")"
+wid="$("${PSQL[@]}" -c "SELECT quant.set_user('$USER_NAME')" -c "SELECT quant.create_strategy('$warn_cfg')->>'strategy_id'" 2>/dev/null | tail -n 1)"
+out="$(notices -c "SELECT quant.update_strategy('$wid', '$warn_cfg') IS NOT NULL")"
+check "update_strategy: the warning is one NOTICE naming it" 1 "$(grep -c "$(printf "$warn_re" update_strategy)" <<<"$out")"
+out="$(notices -c "SELECT quant.create_strategy(jsonb_set('$warn_cfg', '{strategy_id}', to_jsonb('$wid'::text))) IS NOT NULL")"
+check "create_strategy of an own strategy_id (an update): still one NOTICE" 1 "$(grep -c 'NOTICE:  quant\.[a-z_]*: substrategies\[0\]' <<<"$out")"
+out="$(notices -c "SELECT quant.create_strategy('$(cfg 30)') IS NOT NULL")"
+check "a config without warnings raises no NOTICE" 0 "$(grep -c NOTICE <<<"$out")"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

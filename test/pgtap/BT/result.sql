@@ -1,6 +1,6 @@
 -- quant.store_result / list_results: happy path, each invalid field, NULLs, nothing stored on failure.
 BEGIN;
-SELECT plan(16);
+SELECT plan(24);
 SET LOCAL client_min_messages = warning;
 SELECT quant.set_user('tap_result_alice') \gset
 CREATE TEMP TABLE ids AS SELECT (quant.create_strategy(
@@ -27,6 +27,16 @@ SELECT throws_like($$SELECT quant.store_result(id, '{"metrics":{},"data_range":{
 SELECT throws_ok($$SELECT quant.store_result(id, '{"metrics":{},"fee_bps":-1}') FROM ids$$, '22023', NULL, 'negative fee_bps: 22023');
 SELECT throws_ok($$SELECT quant.store_result(quant.uuid_generate_v7(), '{"metrics":{}}')$$, 'P0002', NULL, 'unknown strategy: P0002');
 SELECT is((SELECT count(*)::int FROM bt.result WHERE user_id = 'tap_result_alice'), 2, 'failed calls stored nothing');
+
+-- more NULLs and fields; a deleted strategy takes no result
+SELECT throws_ok($$SELECT * FROM quant.list_results(NULL)$$, '22004', NULL, 'list_results(NULL): 22004');
+SELECT throws_ok($$SELECT * FROM quant.list_results(quant.uuid_generate_v7())$$, 'P0002', NULL, 'list_results of an unknown strategy: P0002');
+SELECT throws_like($$SELECT quant.store_result(id, '{"metrics":{},"version":7}') FROM ids$$, '%version%', 'an unknown version is named');
+SELECT throws_like($$SELECT quant.store_result(id, '{"metrics":{},"walk_forward":[1]}') FROM ids$$, '%walk_forward%', 'walk_forward must be an object');
+SELECT throws_like($$SELECT quant.store_result(id, '{"metrics":{},"strategy_id":"00000000-0000-7000-8000-000000000000"}') FROM ids$$, '%strategy_id%', 'another strategy_id in the result is named');
+SELECT throws_ok($$SELECT quant.store_result(id, '[1]') FROM ids$$, '22023', NULL, 'a result that is not an object: 22023');
+SELECT lives_ok($$SELECT quant.delete_strategy(id) FROM ids$$, 'delete the strategy');
+SELECT throws_ok($$SELECT quant.store_result(id, '{"metrics":{}}') FROM ids$$, 'P0002', NULL, 'a deleted strategy takes no result (P0002)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,7 +1,7 @@
 -- quant.create/list/get/update/delete_strategy, strategy_versions, evaluate: happy paths,
 -- versioning and its hash, each invalid field, NULL arguments, and nothing stored on failure.
 BEGIN;
-SELECT plan(47);
+SELECT plan(62);
 SET LOCAL client_min_messages = warning;
 
 CREATE TEMP TABLE cfg AS SELECT
@@ -92,6 +92,44 @@ SELECT is((SELECT count(*)::int FROM quant.list_strategies()), 0, 'a deleted str
 SELECT is((SELECT count(*)::int FROM bt.strategy_version v JOIN ids i ON i.id = v.strategy_id), 4, 'its versions stay');
 SELECT throws_ok($$SELECT quant.update_strategy(id, (SELECT v1 FROM cfg)) FROM ids WHERE name = 's'$$, 'P0002', NULL,
                  'a deleted strategy cannot be updated');
+
+
+-- NULL arguments of the other functions
+SELECT throws_ok($$SELECT quant.delete_strategy(NULL)$$, '22004', NULL, 'delete NULL: 22004');
+SELECT throws_ok($$SELECT quant.strategy_versions(NULL)$$, '22004', NULL, 'strategy_versions NULL: 22004');
+SELECT throws_ok($$SELECT quant.evaluate(NULL)$$, '22004', NULL, 'evaluate NULL: 22004');
+SELECT throws_ok($$SELECT quant.delete_strategy(quant.uuid_generate_v7())$$, 'P0002', NULL, 'delete unknown id: P0002');
+SELECT throws_ok($$SELECT quant.evaluate(id) FROM ids WHERE name = 's'$$, 'P0002', NULL, 'a deleted strategy cannot be evaluated');
+SELECT lives_ok($$SELECT quant.delete_strategy(id) FROM ids WHERE name = 's'$$, 'deleting twice is fine');
+
+-- a strategy with a running deployment cannot be deleted (55006); stopped, it can
+INSERT INTO ids SELECT 'd', (quant.create_strategy(jsonb_set(v2, '{substrategies,0,window}', '30'))->>'strategy_id')::uuid FROM cfg;
+INSERT INTO ids SELECT 'dep', (quant.deploy(jsonb_build_object('strategy_id', id, 'qty', 1))->>'deployment_id')::uuid FROM ids WHERE name = 'd';
+SELECT throws_ok($$SELECT quant.delete_strategy(id) FROM ids WHERE name = 'd'$$, '55006', NULL, 'delete with a running deployment: 55006');
+SELECT is((SELECT deleted_at FROM bt.strategy s JOIN ids i ON i.id = s.strategy_id AND i.name = 'd'), NULL, '... and it stays');
+SELECT lives_ok($$SELECT quant.stop_deployment(id) FROM ids WHERE name = 'dep'$$, 'stop the deployment');
+SELECT ok((SELECT quant.delete_strategy(id) ? 'deleted_at' FROM ids WHERE name = 'd'), '... then the strategy can be deleted');
+
+-- failing calls write no audit row either
+SELECT is((SELECT count(*)::int FROM trade.audit WHERE user_id = 'tap_strategy_alice' AND entity = 'strategy'),
+          (SELECT count(*)::int FROM trade.audit WHERE user_id = 'tap_strategy_alice' AND entity = 'strategy'
+           AND action IN ('create', 'new_version', 'rename', 'delete')), 'only successful changes are audited');
+SELECT is((SELECT count(*)::int FROM trade.audit WHERE user_id = 'tap_strategy_alice' AND entity = 'strategy'), 8,
+          'create, rename, 3 new versions, delete; create and delete of the second');
+
+-- the validator's warnings do not stop a strategy (they are NOTICEs naming the function:
+-- test/sql/concurrent_versions.sh checks the text)
+SELECT lives_ok($$SELECT quant.create_strategy('{"ticker":"MSFT","trading_period":252,"substrategies":[{"indicator":"get_sma","signal_func":"momentum_band_signal","window":14,"signal":0}]}')$$,
+                'a config with a warning is stored');
+SELECT is(quant.normalize_strategy('{"ticker":"MSFT","trading_period":252,"substrategies":[{"indicator":"get_sma","signal_func":"momentum_band_signal","window":14,"signal":0}]}') - 'name',
+          '{"version": 1, "ticker": "MSFT", "conjunction": "AND", "trading_period": 252, "fill_delay_bars": 0, "substrategies": [{"id": 1, "indicator": "get_sma", "signal_func": "momentum_band_signal", "window": 14, "signal": 0.0, "data_column": "v"}]}'::jsonb,
+          'normalize_strategy still returns the normalised config');
+
+-- another user's strategy_id in create_strategy changes nothing of theirs
+SELECT quant.set_user('tap_strategy_bob') \gset
+SELECT throws_ok($$SELECT quant.create_strategy((SELECT v1 FROM cfg) || jsonb_build_object('strategy_id', id)) FROM ids WHERE name = 'd'$$,
+                 '22023', NULL, 'bob: create with alice''s strategy_id is refused');
+SELECT quant.set_user('tap_strategy_alice') \gset
 
 SELECT * FROM finish();
 ROLLBACK;

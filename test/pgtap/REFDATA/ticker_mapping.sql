@@ -1,6 +1,6 @@
 -- refdata.ticker_mapping: shared and own mappings, and how quant.deploy uses them.
 BEGIN;
-SELECT plan(12);
+SELECT plan(16);
 SET LOCAL client_min_messages = warning;
 SELECT quant.set_user('tap_map_alice') \gset
 CREATE TEMP TABLE ids AS SELECT (quant.create_strategy(
@@ -24,6 +24,12 @@ SELECT throws_ok($$SELECT quant.set_ticker_mapping(NULL, 'FUTU', 'X', 'US')$$, '
 SELECT quant.set_user('tap_map_bob') \gset
 SELECT is((SELECT count(*)::int FROM quant.list_ticker_mappings() m WHERE NOT (m->>'shared')::boolean), 0,
           'another user does not see my mappings');
+
+SELECT quant.set_user('tap_map_alice') \gset
+SELECT throws_ok($$SELECT quant.set_ticker_mapping('MSFT', NULL, 'X', 'US')$$, '22004', NULL, 'NULL broker: 22004');
+SELECT throws_ok($$SELECT quant.set_ticker_mapping('MSFT', 'FUTU', NULL, 'US')$$, '22004', NULL, 'NULL broker_ticker: 22004');
+SELECT throws_ok($$SELECT quant.set_ticker_mapping('MSFT', 'FUTU', 'X', NULL)$$, '22004', NULL, 'NULL market: 22004');
+SELECT is((SELECT count(*)::int FROM refdata.ticker_mapping WHERE user_id = 'tap_map_alice'), 2, 'failed calls stored nothing');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,7 +1,7 @@
 -- quant.deploy / list / get / update / stop_deployment: defaults, pinning, the kill switch,
 -- each invalid field, NULLs, audit, and nothing stored on failure.
 BEGIN;
-SELECT plan(30);
+SELECT plan(41);
 SET LOCAL client_min_messages = warning;
 SELECT quant.set_user('tap_deploy_alice') \gset
 CREATE TEMP TABLE ids AS SELECT (quant.create_strategy(
@@ -56,6 +56,21 @@ SELECT is((SELECT count(*)::int FROM trade.deployment WHERE user_id = 'tap_deplo
 -- stop: disabled with a time, never deleted
 SELECT is((SELECT quant.stop_deployment(did)->>'status' FROM ids), 'stopped', 'stop_deployment stops');
 SELECT is((SELECT count(*)::int FROM quant.list_deployments(true)), 1, 'the stopped deployment is kept (include_stopped)');
+
+-- NULL ids, a stopped deployment stays stopped, failing updates change and audit nothing
+SELECT throws_ok($$SELECT quant.get_deployment(NULL)$$, '22004', NULL, 'get_deployment(NULL): 22004');
+SELECT throws_ok($$SELECT quant.stop_deployment(NULL)$$, '22004', NULL, 'stop_deployment(NULL): 22004');
+SELECT throws_ok($$SELECT quant.update_deployment(NULL, '{"enabled": true}')$$, '22004', NULL, 'update_deployment(NULL, ...): 22004');
+SELECT throws_ok($$SELECT quant.get_deployment(quant.uuid_generate_v7())$$, 'P0002', NULL, 'get an unknown deployment: P0002');
+SELECT throws_ok($$SELECT quant.update_deployment(did, '{"enabled": true}') FROM ids$$, '55000', NULL, 'a stopped deployment cannot be re-enabled: 55000');
+SELECT is((SELECT quant.stop_deployment(did)->>'stopped_at' FROM ids), (SELECT quant.get_deployment(did)->>'stopped_at' FROM ids), 'stopping twice changes nothing');
+UPDATE ids SET did = (quant.deploy(jsonb_build_object('strategy_id', sid, 'qty', 7))->>'deployment_id')::uuid;
+SELECT count(*) AS audit_before FROM trade.audit WHERE user_id = 'tap_deploy_alice' \gset
+SELECT throws_like($$SELECT quant.update_deployment(did, '{"qty": -1}') FROM ids$$, '%qty%', 'update with a bad qty names it');
+SELECT throws_like($$SELECT quant.update_deployment(did, '{"risk_limits": {"stop_loss_pct": "five"}}') FROM ids$$, '%stop_loss_pct%', 'update with a bad risk limit names it');
+SELECT throws_ok($$SELECT quant.update_deployment(did, '[]') FROM ids$$, '22023', NULL, 'a patch that is not an object: 22023');
+SELECT is((SELECT quant.get_deployment(did)->>'qty' FROM ids), '7', 'failed updates changed nothing');
+SELECT is((SELECT count(*) FROM trade.audit WHERE user_id = 'tap_deploy_alice'), :audit_before::bigint, '... and audited nothing');
 
 SELECT * FROM finish();
 ROLLBACK;
