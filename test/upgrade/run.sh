@@ -205,6 +205,24 @@ check_works() {
         "4"
 }
 
+# A released version's script is frozen: the install script generated for the current version
+# must equal its released copy when there is one (a change needs a new version and an upgrade).
+check_frozen() {
+    local v generated
+    v="$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$CONTROL")"
+    generated="$REPO/extension/sql/quant--$v.sql"
+    if [ -f "$RELEASED_DIR/quant--$v.sql" ] && [ -f "$generated" ]; then
+        if cmp -s "$generated" "$RELEASED_DIR/quant--$v.sql"; then
+            pass "released $v is not edited: the generated install script equals sql/released/quant--$v.sql"
+        else
+            fail "released $v is not edited: the generated install script equals sql/released/quant--$v.sql" \
+                "$(diff -u "$RELEASED_DIR/quant--$v.sql" "$generated" | head -n 20)
+bump default_version in extension/quant.control and write extension/sql/quant--$v--<new>.sql"
+        fi
+    fi
+}
+
 main
+check_frozen
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
