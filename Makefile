@@ -67,7 +67,7 @@ status:
 psql:
 	scripts/cluster.sh psql
 
-test: deps build install fuzz-build
+test: deps build install fuzz-build tidy
 	scripts/test.sh
 
 # The libFuzzer targets need clang for the core too: a build directory of their own.

@@ -79,10 +79,10 @@ std::vector<T> parse_axis(const Json& v, const std::string& field, Read read) {
         for (std::size_t i = 0; i < v.size(); ++i) out.push_back(read(v[i], field + "[" + std::to_string(i) + "]"));
     } else if (v.is_object()) {
         for (const auto& [key, value] : v.items()) {
-            if (key != "min" && key != "max" && key != "step") fail(field + "." + key, "unknown field", "min, max, step");
+            if (key != "min" && key != "max" && key != "step") fail(field + '.' + key, "unknown field", "min, max, step");
         }
         for (const char* key : {"min", "max", "step"}) {
-            if (!v.contains(key)) fail(field + "." + key, "is required", "a range is {\"min\", \"max\", \"step\"}");
+            if (!v.contains(key)) fail(field + "." + key, "is required", R"(a range is {"min", "max", "step"})");
         }
         const double lo = number(v["min"], field + ".min");
         const double hi = number(v["max"], field + ".max");
@@ -214,9 +214,9 @@ ParamGrid parse_grid(const Json& grid, const StrategyConfig& cfg) {
         const std::string at = grid.is_array() ? "grid[" + std::to_string(j) + "]" : "grid." + std::to_string(sub.id);
         const Json empty = Json::object();
         const Json& e = entries[j] != nullptr ? *entries[j] : empty;
-        if (!e.is_object()) fail(at, "must be an object with \"window\" and/or \"signal\"");
+        if (!e.is_object()) fail(at, R"(must be an object with "window" and/or "signal")");
         for (const auto& [key, value] : e.items()) {
-            if (key != "window" && key != "signal") fail(at + "." + key, "unknown field", "window, signal");
+            if (key != "window" && key != "signal") fail(at + '.' + key, "unknown field", "window, signal");
         }
         const int floor = sub.indicator->window_floor;
         out.windows.push_back(e.contains("window")

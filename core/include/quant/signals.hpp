@@ -59,9 +59,10 @@ inline PositionCode combine_codes(Conjunction conj, const PositionCode* codes, s
         longs += codes[j] > 0;
         shorts += codes[j] < 0;
     }
-    if (conj == Conjunction::any) return longs > 0 ? 1 : (shorts > 0 ? -1 : 0);
+    constexpr PositionCode long_code = 1, flat_code = 0, short_code = -1;
+    if (conj == Conjunction::any) return longs > 0 ? long_code : (shorts > 0 ? short_code : flat_code);
     const std::size_t voters = k - first;
-    return longs == voters ? 1 : (shorts == voters ? -1 : 0);
+    return longs == voters ? long_code : (shorts == voters ? short_code : flat_code);
 }
 
 // The same on positions as doubles (NaN for undefined).
