@@ -93,17 +93,107 @@ std::vector<double> price_changes(std::span<const double> price) {
     return out;
 }
 
-void signal_codes(const SubStrategy& sub, std::span<const double> indicator, std::span<PositionCode> out) {
-    const SignalKind kind = sub.signal_func->kind;
-    const bool long_only = sub.signal_func->long_only;
-    const double s = sub.signal;
-    for (std::size_t t = 0; t < indicator.size(); ++t) {
-        out[t] = position_code(apply_signal_func(kind, long_only, indicator[t], s));
+namespace {
+
+// One signal rule over a whole series, the rule chosen once (not per bar); the same tests as
+// apply_signal_func (the long test first), written so the compiler can use conditional moves.
+template <typename Rule>
+void codes_loop(std::span<const double> x, bool long_only, std::span<PositionCode> out, Rule rule) {
+    const PositionCode floor = long_only ? 0 : -1;
+    for (std::size_t t = 0; t < x.size(); ++t) {
+        const double v = x[t];
+        const PositionCode c = std::max(rule(v), floor);
+        out[t] = std::isnan(v) ? undefined_position : c;
     }
 }
 
+}  // namespace
+
+void signal_codes(const SubStrategy& sub, std::span<const double> indicator, std::span<PositionCode> out) {
+    const bool long_only = sub.signal_func->long_only;
+    const double s = sub.signal;
+    const double lo = -s, hi = 100.0 - s;
+    const auto pick = [](bool up, bool down) -> PositionCode {
+        return up ? PositionCode{1} : (down ? PositionCode{-1} : PositionCode{0});
+    };
+    switch (sub.signal_func->kind) {
+        case SignalKind::momentum_band:
+            codes_loop(indicator, long_only, out, [&](double v) { return pick(v > s, v < lo); });
+            break;
+        case SignalKind::reversion_band:
+            codes_loop(indicator, long_only, out, [&](double v) { return pick(v < lo, v > s); });
+            break;
+        case SignalKind::momentum_bounded:
+            codes_loop(indicator, long_only, out, [&](double v) { return pick(v > s, v < hi); });
+            break;
+        case SignalKind::reversion_bounded:
+            codes_loop(indicator, long_only, out, [&](double v) { return pick(v < hi, v > s); });
+            break;
+    }
+}
+
+namespace {
+
+// The scoring loop where nothing is NaN: from the first bar whose previous position is defined,
+// every position and every price change is, so the loop has no NaN branch. It does the generic
+// loop's arithmetic in the generic loop's order, so the metrics are the same to the bit. Returns
+// false (the generic loop then runs) when a gap or a non-finite change makes it not apply.
+bool score_without_gaps(const ScoreInput& in, BacktestSummary& out) {
+    const std::size_t n = in.price.size();
+    const auto delay = static_cast<std::size_t>(in.fill_delay_bars);
+    const auto decided = in.decided;
+    std::size_t first = 0;
+    while (first < n && decided[first] == undefined_position) ++first;
+    const std::size_t start = first + delay + 1;  // the first bar with a defined previous position
+    if (start >= n) return false;
+    for (std::size_t t = first; t < n; ++t) {
+        if (decided[t] == undefined_position) return false;
+    }
+    const auto change = in.change;
+    for (std::size_t t = start; t < n; ++t) {
+        if (!std::isfinite(change[t])) return false;
+    }
+    const double fee = in.fee_bps / 10000.0;
+    double held_prev = decided[start - 1 - delay];
+    double total = 0.0, peak = -std::numeric_limits<double>::infinity();
+    double max_dd = -std::numeric_limits<double>::infinity(), changes = 0.0;
+    const auto step = [&](std::size_t t) {
+        const double held = decided[t - delay];
+        const double trade = std::fabs(held - held_prev);
+        const double pnl = held_prev * change[t] - trade * fee;
+        changes += trade;
+        total += pnl;
+        peak = std::max(peak, total);
+        max_dd = std::max(max_dd, peak - total);
+        held_prev = held;
+        return pnl;
+    };
+    const std::size_t scored_from = std::max(start, in.first_scored);
+    std::size_t t = start;
+    for (; t < std::min(scored_from, n); ++t) step(t);
+    RunningStats scored;
+    for (; t < n; ++t) scored.add(step(t));
+    Equity eq;
+    eq.total = total;
+    eq.peak = peak;
+    eq.max_dd = max_dd;
+    eq.any = true;
+    out.metrics = finish_metrics(scored, eq, in.trading_period, total);
+    out.buy_hold = Metrics{nan, nan, nan, nan, nan};
+    out.last_position = position_value(decided[n - 1]);
+    out.bars = n;
+    out.position_changes = static_cast<std::size_t>(changes);
+    return true;
+}
+
+}  // namespace
+
 BacktestSummary score_positions(const ScoreInput& in, BacktestSeries* series) {
     const std::size_t n = in.price.size();
+    if (series == nullptr && !in.score_buy_hold && !in.change.empty()) {
+        BacktestSummary fast;
+        if (score_without_gaps(in, fast)) return fast;
+    }
     if (series != nullptr) {
         for (auto* col : {&series->price, &series->position, &series->pnl, &series->cumulative, &series->drawdown,
                           &series->buy_hold_pnl, &series->buy_hold_cumulative, &series->buy_hold_drawdown}) {

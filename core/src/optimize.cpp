@@ -91,10 +91,15 @@ std::vector<T> parse_axis(const Json& v, const std::string& field, Read read) {
         if (hi < lo) fail(field + ".max", "must be at least min (" + v["min"].dump() + "), got " + v["max"].dump());
         // Inclusive of max even when (max-min)/step is 10.999999999 in floating point.
         const double steps = std::floor((hi - lo) / step + 1e-9);
-        if (steps + 1 > static_cast<double>(max_values_per_axis)) {
+        if (!(steps + 1 <= static_cast<double>(max_values_per_axis))) {  // also inf and NaN
+            char big[32];
+            std::snprintf(big, sizeof big, "%.3g", steps + 1);
+            const std::string count = steps + 1 < 1e15 ? std::to_string(static_cast<long long>(steps + 1))
+                                      : std::isfinite(steps) ? std::string(big)
+                                                             : std::string("more than 1e+308");
             throw Error(ErrorCode::limit_exceeded, field,
-                        field + ": the range has " + std::to_string(static_cast<long long>(steps + 1)) +
-                            " values, over the limit of " + std::to_string(max_values_per_axis));
+                        field + ": the range has " + count + " values, over the limit of " +
+                            std::to_string(max_values_per_axis));
         }
         for (long long i = 0; i <= static_cast<long long>(steps); ++i) {
             out.push_back(read(Json(snap(lo + static_cast<double>(i) * step)), field));
@@ -337,6 +342,7 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
     std::mutex merge;
     std::vector<CellResult> top;
     std::size_t valid = 0, evaluated = 0;
+    const std::size_t kept = std::max<std::size_t>(options.top_n, 1);  // the best is kept even for top_n 0
 
     const auto work = [&](bool main_thread) {
         std::vector<CellResult> local_top;
@@ -407,14 +413,14 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
                 if (options.keep_cells) result.cells[c] = cell;
                 if (ok) {
                     ++local_valid;
-                    keep_top(local_top, std::move(cell), options.objective, options.top_n);
+                    keep_top(local_top, std::move(cell), options.objective, kept);
                 }
             }
         }
         std::lock_guard<std::mutex> lock(merge);
         valid += local_valid;
         evaluated += local_evaluated;
-        for (auto& c : local_top) keep_top(top, std::move(c), options.objective, options.top_n);
+        for (auto& c : local_top) keep_top(top, std::move(c), options.objective, kept);
     };
 
     std::vector<std::thread> helpers;
@@ -442,11 +448,12 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
     }
     result.valid = valid;
     result.evaluated = evaluated;
-    result.top = std::move(top);
-    if (!result.top.empty()) {  // the best one's buy-and-hold metrics (not scored during the search)
-        auto& best = result.top.front();
-        best.summary = run_backtest(with_cell(cfg, best), bars, options.fee_bps);
+    if (!top.empty()) {  // the best one, with its buy-and-hold metrics (not scored during the search)
+        result.best = top.front();
+        result.best->summary = run_backtest(with_cell(cfg, *result.best), bars, options.fee_bps);
     }
+    top.resize(std::min(top.size(), options.top_n));
+    result.top = std::move(top);
     return result;
 }
 
@@ -461,12 +468,12 @@ Json optimize_json(const StrategyConfig& cfg, const OptimizeResult& r, const Opt
              {"valid", r.valid},
              {"fee_bps", options.fee_bps},
              {"ticker", cfg.ticker},
-             {"best", r.top.empty() ? Json(nullptr) : cell_json(cfg, r.top.front(), true)},
+             {"best", r.best ? cell_json(cfg, *r.best, true) : Json(nullptr)},
              {"top", top}};
-    if (!r.top.empty()) {
-        out["data_range"] = Json{{"start", format_date(r.top.front().summary.first_ts)},
-                                 {"end", format_date(r.top.front().summary.last_ts)}};
-        out["bars"] = r.top.front().summary.bars;
+    if (r.best) {
+        out["data_range"] = Json{{"start", format_date(r.best->summary.first_ts)},
+                                 {"end", format_date(r.best->summary.last_ts)}};
+        out["bars"] = r.best->summary.bars;
     }
     if (options.keep_cells) {
         Json cells = Json::array();
@@ -532,14 +539,14 @@ Json walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const BarSer
              {"split_at", format_timestamp(bars.ts.empty() ? 0 : bars.ts[split])},
              {"warmup", options.warmup == Warmup::restart ? "restart" : "full"},
              {"fee_bps", options.fee_bps}};
-    if (is.top.empty()) {
+    if (!is.best) {
         for (const char* key : {"best_window", "best_signal", "is_sharpe", "oos_sharpe", "overfitting_ratio"}) {
             out[key] = nullptr;
         }
         out["best"] = nullptr;
         return out;
     }
-    const CellResult& best = is.top.front();
+    const CellResult& best = *is.best;
     const StrategyConfig best_cfg = with_cell(cfg, best);
     Metrics oos, oos_bh;
     std::size_t oos_bars = 0;

@@ -110,6 +110,22 @@ char* malloc_copy(const std::string& s, std::size_t* len) {
     return p;
 }
 
+// The grid document, with errors inside it named from "grid" ("grid[0].signal[0]").
+quant::Json parse_grid_json(const char* grid_json, size_t grid_len) {
+    try {
+        return quant::parse_json(std::string_view(grid_json, grid_len));
+    } catch (const quant::Error& e) {
+        if (e.field().empty()) throw;
+        const std::string sep = e.field().front() == '[' ? "" : ".";
+        throw quant::Error(e.code(), "grid" + sep + e.field(), "grid" + sep + e.what(), e.hint());
+    }
+}
+
+std::function<bool(std::size_t, std::size_t)> progress_of(const QuantSearchOptions* o) {
+    if (o->progress == nullptr) return {};
+    return [o](std::size_t done, std::size_t total) { return o->progress(o->progress_ctx, done, total) == 0; };
+}
+
 }  // namespace
 
 extern "C" {
@@ -177,17 +193,12 @@ QuantStatus quant_run_evaluate_json(const QuantStrategy* s, const QuantBars* bar
     });
 }
 
-std::function<bool(std::size_t, std::size_t)> progress_of(const QuantSearchOptions* o) {
-    if (o->progress == nullptr) return {};
-    return [o](std::size_t done, std::size_t total) { return o->progress(o->progress_ctx, done, total) == 0; };
-}
-
 QuantStatus quant_run_optimize_json(const QuantStrategy* s, const char* grid_json, size_t grid_len,
                                     const QuantBars* bars, const QuantSearchOptions* options, char** json_out,
                                     size_t* len_out, QuantError* err) {
     *json_out = nullptr;
     return guard(err, [&] {
-        const auto grid = quant::parse_grid(quant::parse_json(std::string_view(grid_json, grid_len)), s->config);
+        const auto grid = quant::parse_grid(parse_grid_json(grid_json, grid_len), s->config);
         quant::OptimizeOptions opt;
         opt.fee_bps = options->fee_bps;
         if (options->objective != nullptr) opt.objective = quant::parse_objective(options->objective);
@@ -212,7 +223,7 @@ QuantStatus quant_run_walk_forward_json(const QuantStrategy* s, const char* grid
                                         char** json_out, size_t* len_out, QuantError* err) {
     *json_out = nullptr;
     return guard(err, [&] {
-        const auto grid = quant::parse_grid(quant::parse_json(std::string_view(grid_json, grid_len)), s->config);
+        const auto grid = quant::parse_grid(parse_grid_json(grid_json, grid_len), s->config);
         quant::WalkForwardOptions opt;
         opt.fee_bps = options->fee_bps;
         opt.split_ratio = options->split_ratio;

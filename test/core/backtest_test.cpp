@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -323,3 +324,63 @@ TEST(Backtest, InsufficientAndNoData) {
 }
 
 }  // namespace
+
+// The optimizer scores cells without buy-and-hold through the loop without NaN branches; it must
+// give the generic loop's metrics to the bit, on every golden config and fill delay.
+TEST(ScorePositions, TheLoopWithoutGapsEqualsTheGenericLoopToTheBit) {
+    const std::string root = QUANT_TEST_DATA_DIR;
+    std::ifstream in(root + "/test/golden/golden_backtests.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto doc = quant::Json::parse(text.str());
+    int checked = 0;
+    for (const auto& c : doc["cases"]) {
+        std::ifstream data(root + "/data/" + c["data"].get<std::string>());
+        std::stringstream csv;
+        csv << data.rdbuf();
+        const auto bars = quant::read_bars_csv(csv.str());
+        for (int delay : {0, 1, 3}) {
+            auto cfg = quant::parse_strategy_config(c["config"]);
+            cfg.fill_delay_bars = delay;
+            const std::size_t n = bars.close.size();
+            std::vector<quant::PositionCode> codes(n * cfg.substrategies.size()), decided(n);
+            std::vector<double> ind(n);
+            for (std::size_t j = 0; j < cfg.substrategies.size(); ++j) {
+                const auto& s = cfg.substrategies[j];
+                s.indicator->compute(bars.view(), s.data_column, s.window, ind);
+                quant::signal_codes(s, ind, std::span<quant::PositionCode>(codes).subspan(j * n, n));
+            }
+            for (std::size_t t = 0; t < n; ++t) {
+                std::array<quant::PositionCode, 16> bar{};
+                for (std::size_t j = 0; j < cfg.substrategies.size(); ++j) bar[j] = codes[j * n + t];
+                decided[t] = quant::combine_codes(cfg.conjunction, bar.data(), cfg.substrategies.size());
+            }
+            const auto change = quant::price_changes(bars.close);
+            quant::ScoreInput si;
+            si.decided = decided;
+            si.price = bars.close;
+            si.change = change;
+            si.fill_delay_bars = delay;
+            si.trading_period = cfg.trading_period;
+            si.first_scored = static_cast<std::size_t>(cfg.max_window());
+            si.fee_bps = c["fee_bps"].get<double>();
+            si.score_buy_hold = true;
+            const auto generic = quant::score_positions(si);
+            si.score_buy_hold = false;
+            const auto fast = quant::score_positions(si);
+            const auto same = [](double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; };
+            const auto& g = generic.metrics;
+            const auto& f = fast.metrics;
+            EXPECT_TRUE(same(g.total_return, f.total_return) && same(g.annualized_return, f.annualized_return) &&
+                        same(g.sharpe_ratio, f.sharpe_ratio) && same(g.max_drawdown, f.max_drawdown) &&
+                        same(g.calmar_ratio, f.calmar_ratio))
+                << c["config"].dump() << " delay " << delay;
+            EXPECT_EQ(generic.position_changes, fast.position_changes);
+            EXPECT_TRUE(same(generic.last_position, fast.last_position));
+            // and both equal run_backtest
+            EXPECT_TRUE(same(quant::run_backtest(cfg, bars.view(), si.fee_bps).metrics.sharpe_ratio, f.sharpe_ratio));
+            ++checked;
+        }
+    }
+    EXPECT_EQ(checked, 68 * 3);
+}

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,7 +59,8 @@ struct CellResult {
 
 struct OptimizeResult {
     std::size_t grid_size = 0, evaluated = 0, valid = 0;
-    std::vector<CellResult> top;    // best first; top.front() is the best
+    std::optional<CellResult> best;  // none when no cell has a valid objective
+    std::vector<CellResult> top;    // best first, top_n at most
     std::vector<CellResult> cells;  // every cell in grid order, when keep_cells
     Objective objective = Objective::sharpe_ratio;
 };
