@@ -21,10 +21,10 @@ set -euo pipefail
 # exported; its pid goes to .run/<name>.pid and its output to .run/<name>.log.
 # A service whose executable does not exist yet is skipped with a note.
 SERVICES=(
-    # TODO(worker): enable once quant-worker exists (make install puts it in /usr/local/bin):
-    # "worker|/usr/local/bin/quant-worker"
-    # TODO(http): enable once quant-http exists; it serves /api/v1 and the web UI:
-    # "http|/usr/local/bin/quant-http --listen 127.0.0.1:8080"
+    # quant-worker: the live loop's executor (LISTEN quant_signal, risk checks, paper broker)
+    "worker|/usr/local/bin/quant-worker"
+    # quant-http: the Trade API over HTTP (/api/v1), on QUANT_HTTP_ADDR (default 127.0.0.1:8000)
+    "http|/usr/local/bin/quant-http"
 )
 # ---------------------------------------------------------------------------------------
 
@@ -203,6 +203,9 @@ SQL
     if [ "$data" != "$QUANT_REPO/data" ]; then rm -rf "$data"; fi
     [ "$rc" -eq 0 ] || quant_die "loading the sample data failed"
     quant_log "sample data loaded: $("${q[@]}" -Atc "SELECT string_agg(ticker || '=' || n, ' ') FROM (SELECT ticker, count(*) n FROM md.bar GROUP BY 1 ORDER BY 1) s" 2>/dev/null || echo '?')"
+
+    # The live loop's sample: user demo's RSI strategy on TTRC deployed on PAPER, run once (idempotent).
+    "${q[@]}" -Atc "SELECT CASE WHEN to_regprocedure('quant.install_sample_deployment()') IS NOT NULL THEN quant.install_sample_deployment()::text END" >/dev/null || quant_die "quant.install_sample_deployment() failed"
 }
 
 pg_sharedir() { "$QUANT_PGBIN/pg_config" --sharedir 2>/dev/null || echo /usr/share/postgresql/15; }

@@ -14,6 +14,8 @@ PACKAGES=(
     nlohmann-json3-dev libpq-dev libsodium-dev libssl-dev libcpp-httplib-dev
     # test and benchmark frameworks
     librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
+    # HTTP load generator (bench/http_bench.sh)
+    wrk
     # test scripts (standard library only)
     python3
 )

@@ -1,0 +1,327 @@
+#include "openapi.hpp"
+
+#include "routes.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace quant::http {
+
+namespace {
+
+using nlohmann::json;
+
+json ref(const std::string& name) { return {{"$ref", "#/components/schemas/" + name}}; }
+
+// Schemas of the JSON the SQL functions take and return. Only the keys a client relies on are
+// listed (required), the rest is open (additionalProperties): the SQL functions are the
+// authority on validation, this describes their shapes.
+json schemas() {
+    const json num_or_null = {{"type", json::array({"number", "null"})}};
+    const json str = {{"type", "string"}};
+    const json uuid = {{"type", "string"}, {"format", "uuid"}};
+    const json metrics = {{"type", "object"},
+                          {"properties",
+                           {{"total_return", num_or_null},
+                            {"annualized_return", num_or_null},
+                            {"sharpe_ratio", num_or_null},
+                            {"max_drawdown", num_or_null},
+                            {"calmar_ratio", num_or_null}}}};
+    json s;
+    s["Metrics"] = metrics;
+    s["SubStrategy"] = {{"type", "object"},
+                        {"required", {"indicator", "signal_func", "window", "signal"}},
+                        {"properties",
+                         {{"id", {{"type", "integer"}}},
+                          {"indicator", str},
+                          {"signal_func", str},
+                          {"window", {{"type", "integer"}}},
+                          {"signal", {{"type", "number"}}},
+                          {"data_column", str}}}};
+    s["StrategyConfig"] = {{"type", "object"},
+                           {"required", {"ticker", "substrategies"}},
+                           {"properties",
+                            {{"strategy_id", uuid},
+                             {"name", str},
+                             {"ticker", str},
+                             {"conjunction", {{"type", "string"}, {"enum", {"AND", "OR"}}}},
+                             {"trading_period", {{"type", "integer"}}},
+                             {"substrategies", {{"type", "array"}, {"items", ref("SubStrategy")}}}}}};
+    s["Strategy"] = {{"type", "object"},
+                     {"required", {"strategy_id", "name", "version", "ticker", "substrategies", "created_at"}},
+                     {"properties",
+                      {{"strategy_id", uuid},
+                       {"name", str},
+                       {"version", {{"type", "integer"}}},
+                       {"ticker", str},
+                       {"conjunction", {{"type", "string"}, {"enum", {"AND", "OR"}}}},
+                       {"trading_period", {{"type", "integer"}}},
+                       {"substrategies", {{"type", "array"}, {"items", ref("SubStrategy")}}},
+                       {"created_at", str},
+                       {"updated_at", str},
+                       {"deleted_at", {{"type", json::array({"string", "null"})}}},
+                       {"latest_result", {{"type", json::array({"object", "null"})}}}}}};
+    s["BacktestResults"] = {{"type", "object"},
+                            {"required", {"metrics"}},
+                            {"properties",
+                             {{"strategy_id", uuid},
+                              {"result_id", uuid},
+                              {"run_at", str},
+                              {"data_range",
+                               {{"type", "object"}, {"properties", {{"start", str}, {"end", str}}}}},
+                              {"ticker_backtested", str},
+                              {"fee_bps", {{"type", "number"}}},
+                              {"metrics", ref("Metrics")},
+                              {"buy_hold_metrics", ref("Metrics")},
+                              {"walk_forward", {{"type", json::array({"object", "null"})}}}}}};
+    const json risk = {{"type", "object"},
+                       {"properties",
+                        {{"max_position_usd", {{"type", "number"}}},
+                         {"max_daily_trades", {{"type", "integer"}}},
+                         {"stop_loss_pct", {{"type", "number"}}}}}};
+    s["RiskLimits"] = risk;
+    s["DeploymentConfig"] = {
+        {"type", "object"},
+        {"required", {"strategy_id", "qty"}},
+        {"properties",
+         {{"strategy_id", uuid},
+          {"strategy_version", {{"type", "integer"}}},
+          {"portfolio", str},
+          {"broker", {{"type", "string"}, {"enum", {"PAPER", "BYBIT", "FUTU"}}}},
+          {"ticker", str},
+          {"qty", {{"type", "number"}}},
+          {"paper", {{"type", "boolean"}}},
+          {"market", {{"type", "string"}, {"enum", {"US", "HK", "CRYPTO"}}}},
+          {"schedule", {{"type", "string"}, {"enum", {"daily_close", "hourly", "manual"}}}},
+          {"enabled", {{"type", "boolean"}}},
+          {"risk_limits", ref("RiskLimits")},
+          {"confirm_live", {{"type", "boolean"}, {"description", "required (true) with paper=false"}}},
+          {"trade_password", {{"type", "string"}, {"description", "required with paper=false; never stored"}}}}}};
+    s["DeploymentPatch"] = {{"type", "object"},
+                            {"additionalProperties", false},
+                            {"properties",
+                             {{"enabled", {{"type", "boolean"}}},
+                              {"qty", {{"type", "number"}}},
+                              {"risk_limits", ref("RiskLimits")},
+                              {"schedule", {{"type", "string"}, {"enum", {"daily_close", "hourly", "manual"}}}},
+                              {"portfolio", str},
+                              {"paper", {{"type", "boolean"}}},
+                              {"confirm_live", {{"type", "boolean"}}},
+                              {"trade_password", str}}}};
+    s["Deployment"] = {{"type", "object"},
+                       {"required", {"deployment_id", "strategy_id", "user", "broker", "ticker", "qty", "paper",
+                                     "status", "risk_limits"}},
+                       {"properties",
+                        {{"deployment_id", uuid},
+                         {"strategy_id", uuid},
+                         {"strategy_version", {{"type", "integer"}}},
+                         {"user", str},
+                         {"portfolio", str},
+                         {"broker", str},
+                         {"ticker", str},
+                         {"market", str},
+                         {"qty", {{"type", "number"}}},
+                         {"paper", {{"type", "boolean"}}},
+                         {"schedule", str},
+                         {"enabled", {{"type", "boolean"}}},
+                         {"status", {{"type", "string"}, {"enum", {"active", "disabled", "stopped"}}}},
+                         {"risk_limits", ref("RiskLimits")},
+                         {"recent_trades", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+                         {"last_signal", {{"type", json::array({"object", "null"})}}}}}};
+    s["Trade"] = {{"type", "object"},
+                  {"required", {"log_id", "deployment_id", "action", "success"}},
+                  {"properties",
+                   {{"log_id", uuid},
+                    {"deployment_id", uuid},
+                    {"action", {{"type", "string"}, {"enum", {"BUY", "SELL", "HOLD", "REJECTED"}}}},
+                    {"success", {{"type", "boolean"}}}}}};
+    s["Signal"] = {{"type", "object"},
+                   {"required", {"signal_id", "deployment_id", "signal", "bar_ts"}},
+                   {"properties",
+                    {{"signal_id", uuid},
+                     {"deployment_id", uuid},
+                     {"signal", {{"type", "integer"}, {"enum", {-1, 0, 1}}}},
+                     {"bar_ts", str}}}};
+    s["RunResult"] = {{"type", "object"},
+                      {"description", "the new or existing signal (outcome SIGNAL or DUPLICATE) or the rejection"},
+                      {"properties",
+                       {{"outcome", {{"type", "string"}, {"enum", {"SIGNAL", "DUPLICATE", "REJECTED"}}}}}}};
+    s["OptimizeResult"] = {{"type", "object"},
+                           {"required", {"best", "top", "grid_size", "evaluated", "valid", "search"}},
+                           {"properties",
+                            {{"best", {{"type", json::array({"object", "null"})}}},
+                             {"top", {{"type", "array"}}},
+                             {"grid_size", {{"type", "integer"}}},
+                             {"evaluated", {{"type", "integer"}}},
+                             {"valid", {{"type", "integer"}}},
+                             {"search", str}}}};
+    s["WalkForwardResult"] = {{"type", "object"},
+                              {"required", {"best_window", "best_signal", "is_sharpe", "oos_sharpe", "overfitting_ratio"}},
+                              {"properties",
+                               {{"best_window", {{"type", json::array({"integer", "null"})}}},
+                                {"best_signal", num_or_null},
+                                {"is_sharpe", num_or_null},
+                                {"oos_sharpe", num_or_null},
+                                {"overfitting_ratio", num_or_null}}}};
+    s["Indicator"] = {{"type", "object"},
+                      {"required", {"name", "description"}},
+                      {"properties", {{"name", str}, {"description", str}, {"bounded", {{"type", "boolean"}}}}}};
+    s["SignalFunction"] = {{"type", "object"},
+                           {"required", {"name", "description"}},
+                           {"properties", {{"name", str}, {"description", str}, {"kind", str}}}};
+    s["TickerMapping"] = {{"type", "object"},
+                          {"required", {"data_ticker", "broker", "broker_ticker", "market", "shared"}},
+                          {"properties",
+                           {{"data_ticker", str},
+                            {"broker", str},
+                            {"broker_ticker", str},
+                            {"market", str},
+                            {"shared", {{"type", "boolean"}}}}}};
+    s["Health"] = {{"type", "object"}, {"required", {"status"}}, {"properties", {{"status", str}}}};
+    s["Problem"] = {{"type", "object"},
+                    {"description", "RFC 9457 problem details"},
+                    {"required", {"type", "title", "status", "detail", "request_id"}},
+                    {"properties",
+                     {{"type", str},
+                      {"title", str},
+                      {"status", {{"type", "integer"}}},
+                      {"detail", str},
+                      {"instance", str},
+                      {"field", {{"type", "string"}, {"description", "the offending field (SQL COLUMN)"}}},
+                      {"hint", {{"type", "string"}, {"description", "valid values or the way out"}}},
+                      {"request_id", str}}}};
+    return s;
+}
+
+json json_type_schema(JsonType t) {
+    switch (t) {
+        case JsonType::object: return {{"type", "object"}};
+        case JsonType::array_or_object: return {{"type", json::array({"array", "object"})}};
+        case JsonType::number: return {{"type", "number"}};
+        case JsonType::integer: return {{"type", "integer"}};
+        case JsonType::string: return {{"type", "string"}};
+        case JsonType::boolean: return {{"type", "boolean"}};
+    }
+    return json::object();
+}
+
+json problem_response(const char* description) {
+    return {{"description", description},
+            {"content", {{"application/problem+json", {{"schema", ref("Problem")}}}}}};
+}
+
+}  // namespace
+
+std::string openapi_document() {
+    json doc;
+    doc["openapi"] = "3.1.0";
+    doc["info"] = {{"title", "quant Trade API"},
+                   {"version", "0.1.0"},
+                   {"description",
+                    "The Trade API (seed section 2) over HTTP: each operation calls one SQL function of the quant "
+                    "extension as the API key's user. Errors are RFC 9457 problem details."}};
+    doc["servers"] = json::array({{{"url", "/"}}});
+    json comps;
+    comps["schemas"] = schemas();
+    comps["securitySchemes"] = {{"apiKey", {{"type", "http"}, {"scheme", "bearer"},
+                                            {"description", "an API key from quant.create_api_key(user)"}}}};
+    json paths = json::object();
+    for (const auto& r : routes()) {
+        json op;
+        // a readable, unique id: the SQL function's (or view's) name, or the operational path
+        op["operationId"] = r.builtin == Builtin::none ? r.target.substr(r.target.find('.') + 1)
+                                                       : r.path.substr(r.path.rfind('/') + 1);
+        op["summary"] = r.summary;
+        op["tags"] = json::array({r.tag});
+        if (r.builtin == Builtin::none) {
+            op["x-sql-function"] = r.target;
+            op["security"] = json::array({{{"apiKey", json::array()}}});
+        } else {
+            op["security"] = json::array();
+        }
+        json params = json::array();
+        json body_props = json::object();
+        json body_required = json::array();
+        json body_schema;
+        for (const auto& p : r.params) {
+            switch (p.source) {
+                case Source::path_id:
+                    params.push_back({{"name", "id"},
+                                      {"in", "path"},
+                                      {"required", true},
+                                      {"description", p.description + "; not a UUID: 404"},
+                                      {"schema", {{"type", "string"}, {"format", "uuid"}}}});
+                    break;
+                case Source::query:
+                    params.push_back({{"name", p.name},
+                                      {"in", "query"},
+                                      {"required", p.required},
+                                      {"description", p.description},
+                                      {"schema", json_type_schema(p.type)}});
+                    break;
+                case Source::body: body_schema = ref(r.request_schema); break;
+                case Source::body_field: {
+                    json f = p.name == "config" ? ref("StrategyConfig") : json_type_schema(p.type);
+                    f["description"] = p.description;
+                    body_props[p.name] = f;
+                    if (p.required) body_required.push_back(p.name);
+                    break;
+                }
+            }
+        }
+        if (!body_props.empty()) {
+            comps["schemas"][r.request_schema] = {{"type", "object"},
+                                                  {"additionalProperties", false},
+                                                  {"required", body_required},
+                                                  {"properties", body_props}};
+            body_schema = ref(r.request_schema);
+        }
+        if (!params.empty()) op["parameters"] = params;
+        if (!body_schema.is_null()) {
+            op["requestBody"] = {{"required", true}, {"content", {{"application/json", {{"schema", body_schema}}}}}};
+        }
+        json ok_schema;
+        if (!r.response_schema.empty()) {
+            ok_schema = r.shape == Shape::one ? ref(r.response_schema)
+                                              : json{{"type", "array"}, {"items", ref(r.response_schema)}};
+        }
+        json responses;
+        const std::string code = std::to_string(r.status);
+        if (r.builtin == Builtin::metrics) {
+            responses[code] = {{"description", "Prometheus text format 0.0.4"},
+                               {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}};
+        } else if (r.builtin == Builtin::openapi) {
+            responses[code] = {{"description", "this document"},
+                               {"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}};
+        } else {
+            responses[code] = {{"description", "success"},
+                               {"content", {{"application/json", {{"schema", ok_schema}}}}}};
+        }
+        if (r.builtin == Builtin::readyz) responses["503"] = problem_response("the database is not reachable");
+        if (r.authenticated()) {
+            if (r.has_body()) {
+                responses["400"] = problem_response("malformed JSON, NULL or malformed value (22P02, 22004)");
+                responses["413"] = problem_response("body over the size or nesting limit, or a grid too big (54000)");
+                responses["422"] = problem_response("an invalid field value (22023) or too little data (22000)");
+            } else {
+                responses["400"] = problem_response("a malformed query parameter");
+            }
+            responses["401"] = problem_response("missing, malformed, unknown or revoked API key");
+            if (r.live_switch) {
+                responses["403"] = problem_response("the live gate refused (42501): confirm_live and trade_password");
+            }
+            responses["404"] = problem_response("not found (also another user's object, or an id that is not a UUID)");
+            responses["409"] = problem_response("a state conflict (55000, 55006) or a concurrent change");
+            responses["429"] = problem_response("rate limit of the API key (see Retry-After)");
+            responses["503"] = problem_response("timed out (57014), or the database is unavailable");
+        }
+        op["responses"] = responses;
+        std::string method = r.method;
+        for (auto& c : method) c = static_cast<char>(c | 0x20);
+        paths[r.path][method] = op;
+    }
+    doc["paths"] = paths;
+    doc["components"] = comps;
+    return doc.dump(2);
+}
+
+}  // namespace quant::http
