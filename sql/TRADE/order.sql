@@ -1,0 +1,410 @@
+-- The live loop's second half (issue 4, items 2, 4, 5): order intents, fills and positions as
+-- quant-worker books them, and the SQL the worker calls. See worker/README.md for the protocol.
+--
+-- The order intent (trade."order") is inserted with a deterministic client order id
+-- (quant::client_order_id(deployment, signal, leg), UNIQUE here: the database half of the
+-- duplicate guard) and committed with synchronous_commit = on BEFORE the order is sent; its
+-- status then moves NEW -> SENT (acknowledged, not final) -> FILLED | REJECTED | CANCELLED, or
+-- UNKNOWN (the broker does not know an order we sent: fail closed, a person looks).
+-- trade.signal gets the claim columns (claimed_by, claimed_at, attempts) here, because the
+-- claim protocol is the worker's.
+
+ALTER TABLE trade.signal
+    ADD COLUMN claimed_by text,
+    ADD COLUMN claimed_at timestamptz,
+    ADD COLUMN attempts integer NOT NULL DEFAULT 0;
+COMMENT ON COLUMN trade.signal.claimed_by IS 'The quant-worker (QUANT_WORKER_ID) that claimed the signal (status PROCESSING)';
+COMMENT ON COLUMN trade.signal.claimed_at IS 'When it was claimed: a PROCESSING claim older than the worker''s lease (60 s) may be claimed again (its worker died)';
+COMMENT ON COLUMN trade.signal.attempts IS 'How often the signal was claimed; at 5 the next claim gives up (REJECTED, reason error)';
+
+CREATE TABLE trade."order" (
+    order_id         uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
+    client_order_id  text NOT NULL UNIQUE,
+    deployment_id    uuid NOT NULL REFERENCES trade.deployment (deployment_id),
+    signal_id        uuid NOT NULL REFERENCES trade.signal (signal_id),
+    user_id          text NOT NULL,
+    leg              text NOT NULL CHECK (leg IN ('close', 'open')),
+    side             text NOT NULL CHECK (side IN ('BUY', 'SELL')),
+    qty              numeric NOT NULL CHECK (qty > 0),
+    reduce_only      boolean NOT NULL DEFAULT false,
+    symbol           text NOT NULL,
+    broker           text NOT NULL,
+    order_type       text NOT NULL DEFAULT 'MARKET',
+    status           text NOT NULL DEFAULT 'NEW'
+                     CHECK (status IN ('NEW', 'SENT', 'FILLED', 'REJECTED', 'CANCELLED', 'UNKNOWN')),
+    broker_order_id  text,
+    filled_qty       numeric NOT NULL DEFAULT 0,
+    avg_fill_price   numeric,
+    fee              numeric NOT NULL DEFAULT 0,
+    worker_id        text,
+    created_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    sent_at          timestamptz,
+    resolved_at      timestamptz,
+    reason           text,
+    UNIQUE (signal_id, leg)
+);
+CREATE INDEX order_deployment_idx ON trade."order" (deployment_id, created_at);
+CREATE INDEX order_open_idx ON trade."order" (created_at) WHERE status IN ('NEW', 'SENT', 'UNKNOWN');
+COMMENT ON TABLE trade."order" IS 'Order intents of the live loop: inserted (NEW) and committed before the send, then resolved with the broker (FILLED, REJECTED, CANCELLED; SENT while open; UNKNOWN when the broker does not know it). One per (signal, leg).';
+COMMENT ON COLUMN trade."order".client_order_id IS 'Deterministic idempotency key (deployment, signal, leg; 36 characters): the broker de-duplicates on it and reconciliation looks the order up by it';
+COMMENT ON COLUMN trade."order".leg IS 'close: flattens the opposite side first (reduce-only); open: moves towards signal x qty';
+
+CREATE TABLE trade.fill (
+    fill_id          uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
+    order_id         uuid NOT NULL UNIQUE REFERENCES trade."order" (order_id),
+    deployment_id    uuid NOT NULL REFERENCES trade.deployment (deployment_id),
+    user_id          text NOT NULL,
+    client_order_id  text NOT NULL,
+    side             text NOT NULL CHECK (side IN ('BUY', 'SELL')),
+    qty              numeric NOT NULL CHECK (qty > 0),
+    price            numeric NOT NULL CHECK (price > 0),
+    fee              numeric NOT NULL DEFAULT 0,
+    ts               timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX fill_deployment_idx ON trade.fill (deployment_id, ts);
+COMMENT ON TABLE trade.fill IS 'Fills of trade."order" rows as the broker reported them (one per market order)';
+
+CREATE TABLE trade.position (
+    deployment_id  uuid PRIMARY KEY REFERENCES trade.deployment (deployment_id),
+    user_id        text NOT NULL,
+    symbol         text NOT NULL,
+    qty            numeric NOT NULL DEFAULT 0,
+    avg_price      numeric,
+    realized_pnl   numeric NOT NULL DEFAULT 0,
+    updated_at     timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE trade.position IS 'The position of each deployment as booked from its fills (signed qty, average entry price, realised P&L); the broker''s report is authoritative and must agree';
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['order', 'fill', 'position'] LOOP
+        EXECUTE format('ALTER TABLE trade.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE trade.%I FORCE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY %I ON trade.%I USING (user_id = pg_catalog.current_setting(''quant.user'', true)) '
+                       'WITH CHECK (user_id = pg_catalog.current_setting(''quant.user'', true))', t || '_own', t);
+        PERFORM pg_catalog.pg_extension_config_dump(format('trade.%I', t)::regclass, '');
+    END LOOP;
+END
+$$;
+-- the REST layer reads them; only quant-worker writes
+GRANT SELECT ON trade."order", trade.fill, trade.position TO quant_app;
+
+-- ---- the worker's SQL (quant-worker calls these; not granted to quant_app) ----
+
+CREATE FUNCTION trade.worker_claim(worker text, lease_seconds double precision DEFAULT 60,
+                                   max_attempts integer DEFAULT 5) RETURNS trade.signal
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lease constant interval := make_interval(secs => lease_seconds);
+    cand record;
+    g trade.signal;
+BEGIN
+    IF worker IS NULL OR worker = '' THEN
+        RAISE EXCEPTION 'trade.worker_claim: worker must not be empty' USING ERRCODE = '22004';
+    END IF;
+    FOR cand IN
+        SELECT s.signal_id, s.deployment_id FROM trade.signal s
+        WHERE s.status = 'PENDING'
+           OR (s.status = 'PROCESSING' AND (s.claimed_by = worker OR s.claimed_at IS NULL OR s.claimed_at < now() - lease))
+        ORDER BY s.created_at, s.signal_id
+        LIMIT 200
+    LOOP
+        SELECT * INTO g FROM trade.signal s
+        WHERE s.signal_id = cand.signal_id
+          AND (s.status = 'PENDING'
+               OR (s.status = 'PROCESSING' AND (s.claimed_by = worker OR s.claimed_at IS NULL OR s.claimed_at < now() - lease)))
+        FOR UPDATE SKIP LOCKED;
+        CONTINUE WHEN g.signal_id IS NULL;
+        -- one signal of a deployment at a time: its position is read, then changed
+        IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended(cand.deployment_id::text, 4242)) THEN
+            CONTINUE;
+        END IF;
+        CONTINUE WHEN EXISTS (
+            SELECT 1 FROM trade.signal o
+            WHERE o.deployment_id = g.deployment_id AND o.signal_id <> g.signal_id AND o.status = 'PROCESSING'
+              AND o.claimed_by IS DISTINCT FROM worker AND o.claimed_at >= now() - lease);
+        IF g.attempts >= max_attempts THEN
+            UPDATE trade.signal s SET status = 'REJECTED', processed_at = now() WHERE s.signal_id = g.signal_id;
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
+            VALUES (g.deployment_id, g.signal_id, g.user_id, g.signal, 'REJECTED', false,
+                    format('gave up on the signal after %s claims (see the worker''s log)', g.attempts), 'error', g.bar_ts);
+            CONTINUE;
+        END IF;
+        UPDATE trade.signal s SET status = 'PROCESSING', claimed_by = worker, claimed_at = now(), attempts = s.attempts + 1
+         WHERE s.signal_id = g.signal_id
+        RETURNING * INTO g;
+        RETURN g;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION trade.worker_claim(text, double precision, integer) IS
+  'quant-worker: claims the oldest PENDING signal (or a PROCESSING one whose claim is this worker''s own or older than the lease) with FOR UPDATE SKIP LOCKED, one signal per deployment at a time; sets PROCESSING, claimed_by, claimed_at, attempts + 1. After max_attempts claims it gives up (REJECTED, reason error). NULL when there is nothing to do. SECURITY DEFINER (sees every user''s signals).';
+REVOKE ALL ON FUNCTION trade.worker_claim(text, double precision, integer) FROM PUBLIC;
+
+CREATE FUNCTION trade.worker_open_orders(worker text, lease_seconds double precision DEFAULT 60)
+RETURNS SETOF trade."order"
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT o.* FROM trade."order" o JOIN trade.signal s ON s.signal_id = o.signal_id
+    WHERE o.status IN ('NEW', 'SENT', 'UNKNOWN')
+      AND (s.status <> 'PROCESSING' OR s.claimed_by = worker OR s.claimed_at IS NULL
+           OR s.claimed_at < now() - make_interval(secs => lease_seconds))
+    ORDER BY o.created_at, o.order_id;
+$$;
+COMMENT ON FUNCTION trade.worker_open_orders(text, double precision) IS
+  'quant-worker''s reconciliation: every order not in a terminal state (NEW, SENT, UNKNOWN) that no other live worker is working on (its signal is not PROCESSING under another worker''s unexpired claim). SECURITY DEFINER (every user''s orders).';
+REVOKE ALL ON FUNCTION trade.worker_open_orders(text, double precision) FROM PUBLIC;
+
+CREATE FUNCTION trade.worker_context(sid uuid, for_leg text DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g trade.signal;
+    d trade.deployment;
+    px record;
+    since timestamptz;
+BEGIN
+    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = sid;
+    IF g.signal_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = g.deployment_id;
+    SELECT b.close, b.ts INTO px FROM md.bar b WHERE b.ticker = g.ticker ORDER BY b.ts DESC LIMIT 1;
+    -- repeated rejects count since the last success, or since the deployment was last changed
+    -- (re-enabling it is a change): the pause ends when a person acts
+    SELECT max(l.ts) INTO since FROM trade.log l WHERE l.deployment_id = d.deployment_id AND l.success;
+    since := greatest(coalesce(since, '-infinity'), d.updated_at);
+    RETURN jsonb_build_object(
+        'signal_id', g.signal_id, 'deployment_id', d.deployment_id, 'user_id', g.user_id, 'signal', g.signal,
+        'bar_ts', g.bar_ts, 'data_ticker', g.ticker, 'status', g.status, 'claimed_by', g.claimed_by,
+        'symbol', d.ticker, 'broker', d.broker, 'qty', d.qty,
+        'enabled', coalesce(d.enabled AND d.stopped_at IS NULL, false),
+        'risk_limits', d.risk_limits,
+        'price', px.close, 'price_ts', px.ts,
+        'trades_today', (SELECT count(*) FROM trade."order" o
+                         WHERE o.deployment_id = d.deployment_id AND o.status <> 'REJECTED'
+                           AND o.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),
+        'orders_last_minute', (SELECT count(*) FROM trade."order" o
+                               WHERE o.deployment_id = d.deployment_id AND o.created_at > now() - interval '1 minute'),
+        'consecutive_rejects', (SELECT count(*) FROM trade.log l
+                                WHERE l.deployment_id = d.deployment_id AND l.action = 'REJECTED'
+                                  AND l.signal_id IS NOT NULL AND l.ts > since),
+        'leg_acted', EXISTS (SELECT 1 FROM trade."order" o WHERE o.signal_id = g.signal_id AND o.leg = for_leg),
+        'signal_orders', (SELECT count(*) FROM trade."order" o WHERE o.signal_id = g.signal_id),
+        'open_orders', (SELECT coalesce(jsonb_agg(o.client_order_id ORDER BY o.created_at), '[]'::jsonb)
+                        FROM trade."order" o
+                        WHERE o.deployment_id = d.deployment_id AND o.status IN ('NEW', 'SENT', 'UNKNOWN')));
+END
+$$;
+COMMENT ON FUNCTION trade.worker_context(uuid, text) IS
+  'quant-worker: what it needs to know about a signal before an order (the database''s half of the risk facts): the signal, its deployment (enabled = not disabled and not stopped, qty, risk_limits, broker symbol), the latest price of the data ticker, trades today (UTC, not rejected), orders in the last minute, REJECTED rows since the last success or change, whether the leg was already acted on, and the deployment''s open orders.';
+
+CREATE FUNCTION trade.worker_insert_intent(sid uuid, leg text, client_order_id text, side text, qty numeric,
+                                           reduce_only boolean, worker text) RETURNS trade."order"
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g trade.signal;
+    d trade.deployment;
+    o trade."order";
+BEGIN
+    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = sid;
+    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = g.deployment_id;
+    INSERT INTO trade."order" (client_order_id, deployment_id, signal_id, user_id, leg, side, qty, reduce_only, symbol,
+                               broker, worker_id)
+    VALUES (client_order_id, d.deployment_id, g.signal_id, g.user_id, leg, side, qty, reduce_only, d.ticker, d.broker,
+            worker)
+    RETURNING * INTO o;  -- 23505 when this client order id (or leg of the signal) exists: never twice
+    RETURN o;
+END
+$$;
+COMMENT ON FUNCTION trade.worker_insert_intent(uuid, text, text, text, numeric, boolean, text) IS
+  'quant-worker: the order intent (status NEW) of one leg of a signal; the caller commits it with synchronous_commit = on before sending. 23505 when the client order id exists (never sent twice).';
+
+CREATE FUNCTION trade.worker_log(sid uuid, action text, reason text, message text, qty numeric DEFAULT NULL,
+                                 finish text DEFAULT NULL) RETURNS trade.log
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g trade.signal;
+    l trade.log;
+BEGIN
+    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = sid;
+    INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, success, message, reason, bar_ts)
+    VALUES (g.deployment_id, g.signal_id, g.user_id, g.signal, action, qty, action <> 'REJECTED', message, reason, g.bar_ts)
+    RETURNING * INTO l;
+    IF finish IS NOT NULL THEN
+        UPDATE trade.signal s SET status = finish, processed_at = now() WHERE s.signal_id = sid;
+    END IF;
+    RETURN l;
+END
+$$;
+COMMENT ON FUNCTION trade.worker_log(uuid, text, text, text, numeric, text) IS
+  'quant-worker: a trade.log row about a signal (HOLD, or REJECTED with a reason code such as kill_switch, max_position, cash, duplicate), and optionally the signal''s final status (DONE or REJECTED).';
+
+CREATE FUNCTION trade.worker_finish(sid uuid, finish text) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE trade.signal s SET status = finish, processed_at = now() WHERE s.signal_id = sid;
+$$;
+COMMENT ON FUNCTION trade.worker_finish(uuid, text) IS 'quant-worker: a signal''s final status (DONE or REJECTED), or PENDING to hand it back.';
+
+CREATE FUNCTION trade.worker_record_outcome(coid text, status text, broker_order_id text, filled_qty numeric,
+                                            fill_price numeric, fee numeric, message text, finish text DEFAULT NULL)
+RETURNS trade."order"
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o trade."order";
+    g trade.signal;
+    p trade.position;
+    pa record;
+    delta numeric;
+BEGIN
+    SELECT * INTO o FROM trade."order" x WHERE x.client_order_id = coid FOR UPDATE;
+    IF o.order_id IS NULL THEN
+        RAISE EXCEPTION 'trade.worker_record_outcome: no order with client id %', coid USING ERRCODE = 'P0002';
+    END IF;
+    IF status NOT IN ('SENT', 'FILLED', 'REJECTED', 'CANCELLED', 'UNKNOWN') THEN
+        RAISE EXCEPTION 'trade.worker_record_outcome: bad status %', status USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = o.signal_id;
+    IF o.status NOT IN ('FILLED', 'REJECTED', 'CANCELLED') THEN  -- a terminal outcome is recorded once
+        UPDATE trade."order" x
+           SET status = worker_record_outcome.status,
+               broker_order_id = coalesce(worker_record_outcome.broker_order_id, x.broker_order_id),
+               filled_qty = coalesce(worker_record_outcome.filled_qty, 0),
+               avg_fill_price = worker_record_outcome.fill_price,
+               fee = coalesce(worker_record_outcome.fee, 0),
+               sent_at = coalesce(x.sent_at, clock_timestamp()),
+               resolved_at = CASE WHEN worker_record_outcome.status IN ('FILLED', 'REJECTED', 'CANCELLED')
+                                  THEN clock_timestamp() END,
+               reason = message
+         WHERE x.order_id = o.order_id
+        RETURNING * INTO o;
+        IF status = 'FILLED' AND coalesce(filled_qty, 0) > 0 THEN
+            INSERT INTO trade.fill (order_id, deployment_id, user_id, client_order_id, side, qty, price, fee)
+            VALUES (o.order_id, o.deployment_id, o.user_id, o.client_order_id, o.side, filled_qty, fill_price,
+                    coalesce(fee, 0));
+            delta := CASE WHEN o.side = 'BUY' THEN filled_qty ELSE -filled_qty END;
+            SELECT * INTO p FROM trade.position x WHERE x.deployment_id = o.deployment_id FOR UPDATE;
+            pa := quant.position_after(p.qty, p.avg_price, delta, fill_price);
+            IF p.deployment_id IS NULL THEN
+                INSERT INTO trade.position (deployment_id, user_id, symbol, qty, avg_price, realized_pnl)
+                VALUES (o.deployment_id, o.user_id, o.symbol, pa.new_qty, pa.new_avg_price, pa.realized);
+            ELSE
+                UPDATE trade.position x
+                   SET qty = pa.new_qty, avg_price = pa.new_avg_price, realized_pnl = x.realized_pnl + pa.realized,
+                       updated_at = clock_timestamp()
+                 WHERE x.deployment_id = o.deployment_id;
+            END IF;
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, price, order_id,
+                                   success, message, bar_ts)
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, o.side, filled_qty, fill_price, o.client_order_id,
+                    true, message, g.bar_ts);
+        ELSIF status IN ('REJECTED', 'CANCELLED') THEN
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
+                                   message, reason, bar_ts)
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty, o.client_order_id, false,
+                    message, CASE status WHEN 'REJECTED' THEN 'broker_rejected' ELSE 'broker_cancelled' END, g.bar_ts);
+        ELSIF status = 'UNKNOWN' THEN
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
+                                   message, reason, bar_ts)
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty, o.client_order_id, false,
+                    message, 'unknown_order', g.bar_ts);
+        END IF;
+    END IF;
+    IF finish IS NOT NULL THEN
+        UPDATE trade.signal s SET status = finish, processed_at = now() WHERE s.signal_id = o.signal_id;
+    END IF;
+    RETURN o;
+END
+$$;
+COMMENT ON FUNCTION trade.worker_record_outcome(text, text, text, numeric, numeric, numeric, text, text) IS
+  'quant-worker: the broker''s answer for an order, in one transaction: the order''s status (SENT, FILLED, REJECTED, CANCELLED, UNKNOWN), for a fill trade.fill, trade.position and a BUY/SELL trade.log row (order_id = the client order id), for a rejection a REJECTED row (reason broker_rejected); optionally the signal''s final status. A terminal outcome is recorded once (a second call changes nothing).';
+
+-- ---- reading it (the current user's) ----
+CREATE FUNCTION quant.deployment_orders(id uuid) RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment := trade.own_deployment(id, 'quant.deployment_orders', false);
+BEGIN
+    RETURN QUERY
+        SELECT jsonb_build_object('order_id', o.order_id, 'client_order_id', o.client_order_id, 'signal_id', o.signal_id,
+                                  'leg', o.leg, 'side', o.side, 'qty', o.qty, 'symbol', o.symbol, 'status', o.status,
+                                  'filled_qty', o.filled_qty, 'avg_fill_price', o.avg_fill_price, 'fee', o.fee,
+                                  'created_at', o.created_at, 'sent_at', o.sent_at, 'resolved_at', o.resolved_at,
+                                  'reason', o.reason)
+        FROM trade."order" o WHERE o.deployment_id = d.deployment_id AND o.user_id = d.user_id
+        ORDER BY o.created_at DESC, o.order_id DESC;
+END
+$$;
+COMMENT ON FUNCTION quant.deployment_orders(uuid) IS
+  'The orders quant-worker sent for a deployment of the current user, newest first: client_order_id, leg, side, qty, status, fill price and fee, times. P0002 when not yours.';
+
+CREATE FUNCTION quant.deployment_position(id uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment := trade.own_deployment(id, 'quant.deployment_position', false);
+    p trade.position;
+BEGIN
+    SELECT * INTO p FROM trade.position x WHERE x.deployment_id = d.deployment_id AND x.user_id = d.user_id;
+    RETURN jsonb_build_object('deployment_id', d.deployment_id, 'symbol', coalesce(p.symbol, d.ticker),
+                              'qty', coalesce(p.qty, 0), 'avg_price', p.avg_price,
+                              'realized_pnl', coalesce(p.realized_pnl, 0), 'updated_at', p.updated_at);
+END
+$$;
+COMMENT ON FUNCTION quant.deployment_position(uuid) IS
+  'The booked position of a deployment of the current user: symbol, qty (signed), avg_price, realized_pnl. P0002 when not yours.';
+GRANT EXECUTE ON FUNCTION quant.deployment_orders(uuid), quant.deployment_position(uuid) TO quant_app;
+
+-- ---- make run: a sample deployment so a new user sees the loop ----
+CREATE FUNCTION quant.install_sample_deployment() RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    prev_user text := pg_catalog.current_setting('quant.user', true);
+    cfg constant jsonb := '{"name": "demo RSI reversion", "ticker": "TTRC", "trading_period": 252,
+        "substrategies": [{"indicator": "get_rsi", "signal_func": "reversion_bounded_signal", "window": 14, "signal": 30}]}';
+    sid uuid;
+    did uuid;
+    r jsonb;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM md.bar b WHERE b.ticker = 'TTRC') THEN
+        RETURN jsonb_build_object('outcome', 'SKIPPED', 'message', 'no TTRC bars loaded');
+    END IF;
+    PERFORM quant.set_user('demo', true);
+    sid := (quant.create_strategy(cfg)->>'strategy_id')::uuid;  -- the same parameters return the existing one
+    SELECT d.deployment_id INTO did FROM trade.deployment d
+    WHERE d.user_id = 'demo' AND d.strategy_id = sid AND d.enabled AND d.stopped_at IS NULL
+    ORDER BY d.created_at LIMIT 1;
+    IF did IS NULL THEN
+        -- paper, and the sample bars end in 2006: the stale-bar check off (allowed for paper only)
+        did := (quant.deploy(jsonb_build_object('strategy_id', sid, 'broker', 'PAPER', 'qty', 10,
+                                                'schedule', 'daily_close',
+                                                'risk_limits', '{"max_bar_age_hours": null}'::jsonb))->>'deployment_id')::uuid;
+    END IF;
+    r := quant.run_deployment(did);
+    PERFORM pg_catalog.set_config('quant.user', coalesce(prev_user, ''), true);
+    RETURN jsonb_build_object('user', 'demo', 'strategy_id', sid, 'deployment_id', did, 'run', r);
+END
+$$;
+COMMENT ON FUNCTION quant.install_sample_deployment() IS
+  'make run: for user demo, a sample RSI strategy on TTRC deployed on PAPER (daily_close, qty 10, max_bar_age_hours null) and one quant.run_deployment, so a signal exists for quant-worker. Idempotent (an existing deployment is reused; the duplicate guard writes no second signal).';
+REVOKE ALL ON FUNCTION quant.install_sample_deployment() FROM PUBLIC;

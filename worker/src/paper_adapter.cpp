@@ -1,0 +1,148 @@
+#include "paper_adapter.hpp"
+
+#include "log.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace worker {
+namespace {
+
+constexpr const char* order_columns =
+    "client_order_id, order_id, symbol, side, qty, filled_qty, fill_price, fee, status, reason";
+
+double number(const Result& r, int row, const char* col) {
+    const auto v = r.opt(row, col);
+    return v ? std::strtod(v->c_str(), nullptr) : 0.0;
+}
+
+quant::OrderResult order_from(const Result& r, int row) {
+    quant::OrderResult o;
+    o.client_order_id = r.get(row, "client_order_id");
+    o.broker_order_id = r.get(row, "order_id");
+    o.symbol = r.get(row, "symbol");
+    o.side = r.get(row, "side") == "SELL" ? quant::Side::sell : quant::Side::buy;
+    o.qty = number(r, row, "qty");
+    o.filled_qty = number(r, row, "filled_qty");
+    o.avg_price = number(r, row, "fill_price");
+    o.fee = number(r, row, "fee");
+    o.state = quant::parse_order_state(r.get(row, "status"));
+    o.message = r.get(row, "reason");
+    return o;
+}
+
+Param opt_number(const std::optional<double>& v) {
+    if (!v) return std::nullopt;
+    return format_number(*v);
+}
+
+}  // namespace
+
+void PaperGateway::ensure() {
+    if (conn_.ok()) return;
+    try {
+        conn_.open(conninfo_, application_name_);
+        log_info("broker_connected", {{"broker", "PAPER"}});
+    } catch (const DbError& e) {
+        throw quant::BrokerError(std::string("paper broker not reachable: ") + e.what());
+    }
+}
+
+Result PaperGateway::call(const std::string& sql, const std::vector<Param>& params) {
+    ensure();
+    try {
+        return conn_.exec(sql, params);
+    } catch (const DbError& e) {
+        if (e.connection_lost()) conn_.close();
+        else conn_.rollback_quietly();
+        throw quant::BrokerError(std::string("paper broker: ") + e.what());
+    }
+}
+
+void PaperAdapter::connect() {
+    gw_.call("SELECT account FROM paper.open_account($1, $2, $3, $4, $5)",
+             {account_, user_id_, opt_number(cfg_.paper_starting_cash), opt_number(cfg_.paper_slippage_bps),
+              opt_number(cfg_.paper_fee_bps)});
+    connected_ = true;
+}
+
+void PaperAdapter::require_connected() const {
+    if (!is_connected()) throw quant::BrokerError("paper broker: not connected");
+}
+
+quant::OrderResult PaperAdapter::place_order(std::string_view symbol, double qty, quant::Side side,
+                                             std::string_view client_order_id, std::string_view order_type,
+                                             std::optional<double> price) {
+    require_connected();
+    const Result r = gw_.call(std::string("SELECT ") + order_columns +
+                                  " FROM paper.place_order($1, $2, $3, $4, $5::numeric, $6, $7::numeric)",
+                              {account_, std::string(client_order_id), std::string(symbol),
+                               std::string(quant::side_name(side)), format_number(qty), std::string(order_type),
+                               opt_number(price)});
+    if (r.rows() != 1) throw quant::BrokerError("paper broker: place_order returned no order");
+    quant::OrderResult o = order_from(r, 0);
+    // validate the broker's answer before anyone trusts it
+    if (o.client_order_id != client_order_id) throw quant::BrokerError("paper broker: answer for another client id");
+    return o;
+}
+
+std::vector<quant::PositionInfo> PaperAdapter::get_positions() {
+    require_connected();
+    const Result r = gw_.call("SELECT symbol, qty, avg_price FROM paper.get_positions($1)", {account_});
+    std::vector<quant::PositionInfo> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        out.push_back({r.get(i, "symbol"), number(r, i, "qty"), number(r, i, "avg_price")});
+    }
+    return out;
+}
+
+std::vector<quant::OrderResult> PaperAdapter::get_orders() {
+    require_connected();
+    const Result r = gw_.call(std::string("SELECT ") + order_columns + " FROM paper.get_orders($1)", {account_});
+    std::vector<quant::OrderResult> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(order_from(r, i));
+    return out;
+}
+
+quant::AccountInfo PaperAdapter::get_account_info() {
+    require_connected();
+    const Result r = gw_.call("SELECT account, cash, starting_cash FROM paper.get_account($1) WHERE account IS NOT NULL",
+                              {account_});
+    if (r.rows() != 1) throw quant::BrokerError("paper broker: account " + account_ + " does not exist");
+    quant::AccountInfo a;
+    a.account = r.get(0, "account");
+    a.cash = number(r, 0, "cash");
+    a.starting_cash = number(r, 0, "starting_cash");
+    return a;
+}
+
+std::optional<quant::OrderResult> PaperAdapter::order_by_client_id(std::string_view client_order_id) {
+    require_connected();
+    const Result r = gw_.call(std::string("SELECT ") + order_columns +
+                                  " FROM paper.get_order($1) WHERE order_id IS NOT NULL",
+                              {std::string(client_order_id)});
+    if (r.rows() == 0) return std::nullopt;
+    return order_from(r, 0);
+}
+
+std::vector<quant::BarData> PaperAdapter::fetch_bars(std::string_view symbol, std::size_t limit) {
+    require_connected();
+    const Result r = gw_.call(
+        "SELECT (extract(epoch FROM ts) * 1000000)::bigint AS ts_us, open, high, low, close, volume FROM md.bar "
+        "WHERE ticker = $1 ORDER BY ts DESC LIMIT $2",
+        {std::string(symbol), std::to_string(limit)});
+    std::vector<quant::BarData> out;
+    for (int i = r.rows() - 1; i >= 0; --i) {
+        quant::BarData b;
+        b.ts_us = std::strtoll(r.get(i, "ts_us").c_str(), nullptr, 10);
+        b.open = number(r, i, "open");
+        b.high = number(r, i, "high");
+        b.low = number(r, i, "low");
+        b.close = number(r, i, "close");
+        b.volume = number(r, i, "volume");
+        out.push_back(b);
+    }
+    return out;
+}
+
+}  // namespace worker

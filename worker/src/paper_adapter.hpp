@@ -1,0 +1,56 @@
+// PaperAdapter: the TradeAdapter of the embedded paper broker (sql/PAPER/broker.sql). Its
+// gateway is a database connection of its own (PaperGateway), shared by the adapters of every
+// paper account; an adapter is one account (= one deployment).
+#pragma once
+#include "config.hpp"
+#include "pg.hpp"
+#include "quant/trade_adapter.hpp"
+
+#include <string>
+
+namespace worker {
+
+class PaperGateway {
+public:
+    PaperGateway(std::string conninfo, std::string application_name)
+        : conninfo_(std::move(conninfo)), application_name_(std::move(application_name)) {}
+    // Opens the connection when it is not up; throws quant::BrokerError when it cannot.
+    void ensure();
+    bool ok() const { return conn_.ok(); }
+    void close() { conn_.close(); }
+    // Runs a statement at the broker; a failure is a BrokerError (and drops a lost connection).
+    Result call(const std::string& sql, const std::vector<Param>& params);
+
+private:
+    std::string conninfo_;
+    std::string application_name_;
+    Conn conn_;
+};
+
+class PaperAdapter final : public quant::TradeAdapter {
+public:
+    PaperAdapter(PaperGateway& gateway, std::string account, std::string user_id, const Config& cfg)
+        : gw_(gateway), account_(std::move(account)), user_id_(std::move(user_id)), cfg_(cfg) {}
+
+    void connect() override;
+    void disconnect() override { connected_ = false; }
+    bool is_connected() const override { return connected_ && gw_.ok(); }
+    quant::OrderResult place_order(std::string_view symbol, double qty, quant::Side side,
+                                   std::string_view client_order_id, std::string_view order_type = "MARKET",
+                                   std::optional<double> price = std::nullopt) override;
+    std::vector<quant::PositionInfo> get_positions() override;
+    std::vector<quant::OrderResult> get_orders() override;
+    quant::AccountInfo get_account_info() override;
+    std::optional<quant::OrderResult> order_by_client_id(std::string_view client_order_id) override;
+    std::vector<quant::BarData> fetch_bars(std::string_view symbol, std::size_t limit) override;
+
+private:
+    void require_connected() const;
+    PaperGateway& gw_;
+    std::string account_;
+    std::string user_id_;
+    const Config& cfg_;
+    bool connected_ = false;
+};
+
+}  // namespace worker

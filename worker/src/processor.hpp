@@ -1,0 +1,52 @@
+// The signal processor and reconciliation of quant-worker: everything between "a signal is
+// PENDING" and "its orders are booked". Synchronous; the caller (main.cpp's state machine)
+// owns the connections and decides when to call.
+#pragma once
+#include "config.hpp"
+#include "paper_adapter.hpp"
+#include "pg.hpp"
+#include "quant/json.hpp"
+#include "quant/trade_adapter.hpp"
+
+#include <memory>
+#include <string>
+
+namespace worker {
+
+class Processor {
+public:
+    Processor(const Config& cfg, Conn& work, PaperGateway& paper) : cfg_(cfg), work_(work), paper_(paper) {}
+
+    // Claims one signal and processes it. false when nothing was claimable.
+    // Throws DbError (work connection) or quant::BrokerError (broker): the caller reconnects
+    // and reconciles; the claim stays, so the signal is taken up again.
+    bool process_next();
+
+    // Resolves every order not in a terminal state with its broker, by client order id; hands
+    // the signals of the resolved orders back (PENDING) so they are finished at once.
+    void reconcile_all();
+
+private:
+    struct OpenOrder {
+        std::string client_order_id, deployment_id, signal_id, user_id, status, symbol, side, broker;
+        double qty = 0;
+    };
+
+    void process_signal(const std::string& signal_id, const std::string& user_id);
+    quant::Json context(const std::string& signal_id, const std::string& leg);
+    void set_user(const std::string& user_id);
+    std::unique_ptr<quant::TradeAdapter> adapter_for(const std::string& broker, const std::string& deployment_id,
+                                                     const std::string& user_id);
+    void reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o);
+    void record_outcome(const std::string& client_order_id, const quant::OrderResult& r, const char* finish);
+    void mark(const std::string& client_order_id, const char* status, const std::string& message);
+    void log_row(const std::string& signal_id, const char* action, const std::string& reason,
+                 const std::string& message, std::optional<double> qty, const char* finish);
+    void crash_point(const char* where) const;
+
+    const Config& cfg_;
+    Conn& work_;
+    PaperGateway& paper_;
+};
+
+}  // namespace worker
