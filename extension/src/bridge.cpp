@@ -8,6 +8,7 @@
 #include "quant/indicators/registry.hpp"
 #include "quant/optimize.hpp"
 #include "quant/strategy_config.hpp"
+#include "quant/trading.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -332,4 +333,14 @@ extern "C" QuantStatus quant_strategy_to_json(const QuantStrategy* s, char** jso
                                               QuantError* err) {
     *json_out = nullptr;
     return guard(err, [&] { *json_out = malloc_copy(quant::to_json(s->config).dump(), len_out); });
+}
+
+// ---- the live loop's rules (fmgr_trading.c) ----
+
+extern "C" QuantStatus quant_stop_loss_triggered(double position, double average_price, double last_price,
+                                                 double stop_loss_pct, int* out, QuantError* err) {
+    *out = 0;
+    return guard(err, [&] {
+        *out = quant::stop_loss_triggered(position, average_price, last_price, stop_loss_pct) ? 1 : 0;
+    });
 }

@@ -147,6 +147,14 @@ QuantStatus quant_deployment_normalize_json(const char *json, size_t len, char *
  * readable through quant_strategy_warning) as JSON text (malloc'd, free with quant_free). */
 QuantStatus quant_strategy_to_json(const QuantStrategy *s, char **json_out, size_t *len_out, QuantError *err);
 
+
+/* ---- the live loop's rules (fmgr_trading.c) ---- */
+
+/* quant::stop_loss_triggered: *out = 1 when a position's unrealised loss is past stop_loss_pct
+ * of its entry value (0 for a flat position or a non-positive price or limit). */
+QuantStatus quant_stop_loss_triggered(double position, double average_price, double last_price,
+                                      double stop_loss_pct, int *out, QuantError *err);
+
 #ifdef __cplusplus
 }
 #endif

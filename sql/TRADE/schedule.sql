@@ -118,7 +118,7 @@ BEGIN
                 INSERT INTO trade.signal (deployment_id, user_id, bar_ts, signal, evaluation, strategy_version, ticker)
                 VALUES (d.deployment_id, d.user_id, (ev->>'bar_ts')::timestamptz, (ev->>'signal')::numeric, ev,
                         d.strategy_version, v.config->>'ticker')
-                ON CONFLICT (deployment_id, bar_ts) DO NOTHING
+                ON CONFLICT (deployment_id, bar_ts, source) DO NOTHING  -- source: sql/TRADE/stop_loss.sql
                 RETURNING * INTO g;
                 IF g.signal_id IS NULL THEN  -- a concurrent run wrote it first
                     SELECT * INTO g FROM trade.signal x
@@ -310,10 +310,9 @@ BEGIN
     -- pg_cron's run log grows without bound (nothing cleans it): keep a week
     jobs := jobs || ARRAY[['quant_cron_cleanup', '17 3 * * *',
                            'DELETE FROM cron.job_run_details WHERE end_time < now() - interval ''7 days''']];
-    -- RESERVED, the minute slot: quant-worker's stop-loss check (issue 4, risk checks) runs
-    -- every minute against the latest price, e.g.
-    --   'quant_stop_loss', '* * * * *', 'SELECT quant.check_stop_losses()'
-    -- Add it here when that function exists (pg_cron 1.4: a minute is the finest grain).
+    -- the stop loss, every minute against the latest price (sql/TRADE/stop_loss.sql; pg_cron
+    -- 1.4: a minute is the finest grain)
+    jobs := jobs || ARRAY[['quant_stop_loss', '* * * * *', 'SELECT quant.check_stop_losses()']];
     FOREACH j SLICE 1 IN ARRAY jobs LOOP
         jobname := j[1];
         schedule := j[2];
@@ -325,7 +324,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION quant.install_schedules() IS
-  'Creates (or updates) the pg_cron jobs of the live loop, in UTC: quant_daily_close_<MARKET> per refdata.market (US 21:05 Mon-Fri, HK 08:05 Mon-Fri, CRYPTO 00:05 daily), quant_hourly (minute 0), quant_cron_cleanup (cron.job_run_details older than 7 days). Idempotent. Needs pg_cron in this database (55000 otherwise) and the right to call cron.schedule. Returns the jobs.';
+  'Creates (or updates) the pg_cron jobs of the live loop, in UTC: quant_daily_close_<MARKET> per refdata.market (US 21:05 Mon-Fri, HK 08:05 Mon-Fri, CRYPTO 00:05 daily), quant_hourly (minute 0), quant_stop_loss (every minute: quant.check_stop_losses), quant_cron_cleanup (cron.job_run_details older than 7 days). Idempotent. Needs pg_cron in this database (55000 otherwise) and the right to call cron.schedule. Returns the jobs.';
 REVOKE ALL ON FUNCTION quant.install_schedules() FROM PUBLIC;
 
 CREATE FUNCTION quant.uninstall_schedules() RETURNS integer

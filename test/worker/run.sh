@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # quant-worker's acceptance tests (issue 4): end to end, the risk checks, crash safety at every
-# QUANT_WORKER_CRASH_AT point, two workers at once, a dropped LISTEN connection, SIGTERM.
+# QUANT_WORKER_CRASH_AT point, two workers at once, a dropped LISTEN connection, SIGTERM; the
+# minute stop loss, fail-closed checks, and the database stopped -m immediate mid-stream.
 # Needs PG* pointing at a database with quant installed and the TTRC sample bars loaded (as
 # scripts/test-in-cluster.sh prepares it; test/sql/worker.sh starts this), and a built
 # quant-worker ($QUANT_WORKER_BIN, else build/worker/quant-worker, else quant-worker on PATH).
@@ -19,4 +20,17 @@ if [ -z "$bin" ] || [ ! -x "$bin" ]; then
     exit 1
 fi
 export QUANT_WORKER_BIN="$bin"
-exec python3 "$here/worker_test.py"
+# worker_test.py (end to end, risk checks, SIGKILL crash points, two workers), then live_test.py
+# (the minute stop loss, fail-closed checks, pg_ctl stop -m immediate mid-stream); one total.
+p=0 f=0 rc=0
+for t in worker_test.py live_test.py; do
+    out="$(mktemp)"
+    python3 "$here/$t" | tee "$out" || rc=1
+    counts="$(grep -v '^[[:space:]]*$' "$out" | tail -n 1 | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p')"
+    rm -f "$out"
+    if [ -z "$counts" ]; then f=$((f + 1)); echo "# $t: no summary line"; continue; fi
+    read -r tp tf <<<"$counts"
+    p=$((p + tp)) f=$((f + tf))
+done
+echo "$p passed, $f failed"
+[ "$f" -eq 0 ] && [ "$rc" -eq 0 ]
