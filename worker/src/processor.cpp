@@ -1,3 +1,4 @@
+#include <cmath>
 #include "processor.hpp"
 
 #include "log.hpp"
@@ -193,7 +194,7 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
     try {
         quant::validate_signal(signal);
         const auto f = facts_of(ctx);
-        if (!f.position) {
+        if (!f.position || !std::isfinite(*f.position)) {
             // nothing to plan from: let the checks say why (kill switch, connection, position)
             quant::PlannedOrder probe{quant::Side::buy, qty > 0 ? qty : 1.0, false, "open"};
             const auto d = quant::check_order(probe, limits, f);
