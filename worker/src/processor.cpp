@@ -1,4 +1,3 @@
-#include <cmath>
 #include "processor.hpp"
 
 #include "log.hpp"
@@ -7,6 +6,7 @@
 #include "quant/trading.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 
