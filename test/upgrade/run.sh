@@ -107,6 +107,17 @@ SQL
 INSERT_BARS="INSERT INTO md.bar (ticker, ts, open, high, low, close, volume) VALUES
   ('UPG', '2024-01-02', 10, 11, 9, 10.5, 100), ('UPG', '2024-01-03', 10.5, 12, 10, 11.5, 200),
   ('UPG', '2024-01-04', 11.5, 12.5, 11, 12, 150), ('UPG', '2024-01-05', 12, 13, 11.5, 12.5, 170)"
+# A user's strategy (with a stored result) and deployment, created through the API of the old
+# version, must survive the upgrade (issue 3: "upgrades ... with data in place").
+INSERT_USER_DATA="SELECT quant.set_user('upg_user');
+SELECT quant.store_result((s->>'strategy_id')::uuid, quant.backtest(s, 0)),
+       quant.deploy(jsonb_build_object('strategy_id', s->>'strategy_id', 'broker', 'PAPER', 'ticker', 'UPG',
+                                       'market', 'US', 'qty', 1))
+  FROM quant.create_strategy('{\"ticker\":\"UPG\",\"trading_period\":252,\"substrategies\":[{\"indicator\":\"get_sma_distance\",\"signal_func\":\"momentum_band_signal\",\"window\":2,\"signal\":0}]}') s"
+USER_DATA_SQL="SELECT quant.set_user('upg_user') IS NOT NULL, (SELECT count(*) FROM quant.list_strategies()),
+       (SELECT count(*) FROM quant.list_deployments()),
+       (SELECT count(*) FROM quant.list_strategies() s, quant.list_results((s->>'strategy_id')::uuid))"
+USER_DATA_WANT="t|1|1|1"
 BARS_SQL="SELECT string_agg(ticker || ' ' || ts::date || ' ' || close, ', ' ORDER BY ts) FROM md.bar WHERE ticker = 'UPG'"
 BARS_WANT="UPG 2024-01-02 10.5, UPG 2024-01-03 11.5, UPG 2024-01-04 12, UPG 2024-01-05 12.5"
 
@@ -175,10 +186,12 @@ main() {
         new_db "$db" || { fail "create database $db"; continue; }
         run "$db" "CREATE EXTENSION quant VERSION '$v'" "$v: CREATE EXTENSION quant VERSION '$v'" || continue
         run "$db" "$INSERT_BARS" "$v: insert bars into md.bar"
+        run "$db" "$INSERT_USER_DATA" "$v: a user's strategy, result and deployment in place"
         run "$db" "ALTER EXTENSION quant UPDATE" "$v: ALTER EXTENSION quant UPDATE" || continue
         check "$v: after the update, extversion = default_version" \
             "$(q "$db" "SELECT extversion FROM pg_extension WHERE extname = 'quant'" 2>&1)" "$default_version"
         check "$v: after the update, the bars are still there" "$(q "$db" "$BARS_SQL" 2>&1)" "$BARS_WANT"
+        check "$v: after the update, the user's data is still there" "$(q "$db" "$USER_DATA_SQL" 2>&1)" "$USER_DATA_WANT"
         check_objects "$db" "$v: after the update"
         check_works "$db" "$v: after the update"
         run "$db" "ALTER EXTENSION quant UPDATE" "$v: a second ALTER EXTENSION quant UPDATE is a no-op"
