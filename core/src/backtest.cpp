@@ -188,6 +188,93 @@ bool score_without_gaps(const ScoreInput& in, BacktestSummary& out) {
 
 }  // namespace
 
+bool score_lanes(std::span<const std::span<const PositionCode>> decided, const ScoreInput& shared,
+                 std::span<BacktestSummary> out) {
+    constexpr std::size_t width = max_score_lanes;
+    const std::size_t lanes = decided.size();
+    if (lanes == 0 || lanes > width || shared.change.empty()) return false;
+    const std::size_t n = shared.price.size();
+    const auto delay = static_cast<std::size_t>(shared.fill_delay_bars);
+    // The same conditions as score_without_gaps, and the same first defined bar in every lane.
+    std::size_t first = 0;
+    while (first < n && decided[0][first] == undefined_position) ++first;
+    const std::size_t start = first + delay + 1;
+    if (start >= n) return false;
+    for (std::size_t l = 0; l < lanes; ++l) {
+        if (first > 0 && decided[l][first - 1] != undefined_position) return false;
+        for (std::size_t t = first; t < n; ++t) {
+            if (decided[l][t] == undefined_position) return false;
+        }
+    }
+    const auto change = shared.change;
+    for (std::size_t t = start; t < n; ++t) {
+        if (!std::isfinite(change[t])) return false;
+    }
+    // Lanes past `lanes` repeat lane 0; their results are dropped.
+    std::array<const PositionCode*, width> code{};
+    for (std::size_t l = 0; l < width; ++l) code[l] = decided[l < lanes ? l : 0].data();
+    const double fee = shared.fee_bps / 10000.0;
+    const double inf = std::numeric_limits<double>::infinity();
+    std::array<double, width> held_prev{}, total{}, peak{}, max_dd{}, changes{}, pnl{};
+    std::array<double, width> shift{}, s1{}, s2{};
+    for (std::size_t l = 0; l < width; ++l) {
+        held_prev[l] = code[l][start - 1 - delay];
+        peak[l] = -inf;
+        max_dd[l] = -inf;
+    }
+    // The arithmetic of score_without_gaps, lane by lane: independent chains, run side by side.
+    const auto step = [&](std::size_t t) {
+        const double chg = change[t];
+        for (std::size_t l = 0; l < width; ++l) {
+            const double held = code[l][t - delay];
+            const double trade = std::fabs(held - held_prev[l]);
+            pnl[l] = held_prev[l] * chg - trade * fee;
+            changes[l] += trade;
+            total[l] += pnl[l];
+            peak[l] = std::max(peak[l], total[l]);
+            max_dd[l] = std::max(max_dd[l], peak[l] - total[l]);
+            held_prev[l] = held;
+        }
+    };
+    const std::size_t scored_from = std::max(start, shared.first_scored);
+    std::size_t t = start;
+    for (; t < std::min(scored_from, n); ++t) step(t);
+    std::size_t count = 0;
+    if (t < n) {  // the first scored value is each lane's shift (RunningStats::add)
+        step(t++);
+        for (std::size_t l = 0; l < width; ++l) shift[l] = pnl[l];
+        count = 1;
+    }
+    for (; t < n; ++t) {
+        step(t);
+        for (std::size_t l = 0; l < width; ++l) {
+            const double d = pnl[l] - shift[l];
+            s1[l] += d;
+            s2[l] += d * d;
+        }
+        ++count;
+    }
+    for (std::size_t l = 0; l < lanes; ++l) {
+        RunningStats scored;
+        scored.count = count;
+        scored.shift = shift[l];
+        scored.s1 = s1[l];
+        scored.s2 = s2[l];
+        Equity eq;
+        eq.total = total[l];
+        eq.peak = peak[l];
+        eq.max_dd = max_dd[l];
+        eq.any = true;
+        BacktestSummary& o = out[l];
+        o.metrics = finish_metrics(scored, eq, shared.trading_period, total[l]);
+        o.buy_hold = Metrics{nan, nan, nan, nan, nan};
+        o.last_position = position_value(decided[l][n - 1]);
+        o.bars = n;
+        o.position_changes = static_cast<std::size_t>(changes[l]);
+    }
+    return true;
+}
+
 BacktestSummary score_positions(const ScoreInput& in, BacktestSeries* series) {
     const std::size_t n = in.price.size();
     if (series == nullptr && !in.score_buy_hold && !in.change.empty()) {

@@ -308,9 +308,11 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
                         " MiB, over the limit of 1024 MiB",
                     "search fewer windows or signals, or a shorter date range");
     }
-    // codes[j][wi * S_j + si]: substrategy j's positions at window wi and signal si.
+    // codes[j][wi * S_j + si]: substrategy j's positions at window wi and signal si. With one
+    // substrategy they are made per window inside the search instead (one window's positions stay
+    // in cache while its cells are scored).
     std::vector<std::vector<std::vector<PositionCode>>> codes(k);
-    {
+    if (k > 1) {
         std::vector<double> indicator(n);
         for (std::size_t j = 0; j < k; ++j) {
             SubStrategy sub = cfg.substrategies[j];
@@ -336,7 +338,8 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
 
     unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
     threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, cells / 64)));
-    constexpr std::size_t chunk = 64;
+    // With one substrategy a chunk is one window: all its signal thresholds.
+    const std::size_t chunk = k == 1 ? grid.signals[0].size() : 64;
     std::atomic<std::size_t> next{0};
     std::atomic<bool> stop{false};
     std::mutex merge;
@@ -348,8 +351,14 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
         std::vector<CellResult> local_top;
         std::size_t local_valid = 0, local_evaluated = 0;
         std::array<const PositionCode*, max_substrategies> columns{};
+        std::vector<double> window_indicator(k == 1 ? n : 0);
+        std::vector<std::vector<PositionCode>> window_codes(k == 1 ? grid.signals[0].size() : 0,
+                                                            std::vector<PositionCode>(n));
         std::array<std::size_t, max_substrategies> wi{}, si{};
-        std::vector<PositionCode> decided(k > 1 ? n : 0);
+        std::array<std::vector<PositionCode>, max_score_lanes> decided;
+        if (k > 1) {
+            for (auto& d : decided) d.resize(n);
+        }
         std::array<PositionCode, max_substrategies> bar{};
         auto last_report = std::chrono::steady_clock::now();
         while (!stop.load(std::memory_order_relaxed)) {
@@ -366,54 +375,91 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
             const std::size_t begin = next.fetch_add(chunk);
             if (begin >= cells) break;
             const std::size_t end = std::min(cells, begin + chunk);
-            for (std::size_t c = begin; c < end; ++c) {
-                // Grid order: substrategy 0 most significant; window before signal.
-                std::size_t rest = c;
-                for (std::size_t j = k; j-- > 0;) {
-                    si[j] = rest % grid.signals[j].size();
-                    rest /= grid.signals[j].size();
-                    wi[j] = rest % grid.windows[j].size();
-                    rest /= grid.windows[j].size();
+            if (k == 1) {  // this chunk's window: its indicator once, its positions per threshold
+                SubStrategy sub = cfg.substrategies[0];
+                sub.window = grid.windows[0][begin / chunk];
+                sub.indicator->compute(bars, sub.data_column, sub.window, window_indicator);
+                for (std::size_t i = 0; i < chunk; ++i) {
+                    sub.signal = grid.signals[0][i];
+                    signal_codes(sub, window_indicator, window_codes[i]);
                 }
-                int widest = 0;
-                for (std::size_t j = 0; j < k; ++j) {
-                    columns[j] = codes[j][wi[j] * grid.signals[j].size() + si[j]].data();
-                    widest = std::max(widest, grid.windows[j][wi[j]]);
-                }
-                std::span<const PositionCode> combined(columns[0], n);
-                if (k > 1) {
-                    for (std::size_t t = 0; t < n; ++t) {
-                        for (std::size_t j = 0; j < k; ++j) bar[j] = columns[j][t];
-                        decided[t] = combine_codes(cfg.conjunction, bar.data(), k);
+            }
+            // Cells in groups of max_score_lanes, scored side by side when they share their
+            // first defined bar and widest window (neighbours in grid order usually do).
+            for (std::size_t g = begin; g < end; g += max_score_lanes) {
+                const std::size_t lanes = std::min(max_score_lanes, end - g);
+                std::array<std::span<const PositionCode>, max_score_lanes> combined{};
+                std::array<int, max_score_lanes> widest{};
+                std::array<std::array<std::size_t, max_substrategies>, max_score_lanes> lane_wi{}, lane_si{};
+                for (std::size_t l = 0; l < lanes; ++l) {
+                    // Grid order: substrategy 0 most significant; window before signal.
+                    std::size_t rest = g + l;
+                    for (std::size_t j = k; j-- > 0;) {
+                        si[j] = rest % grid.signals[j].size();
+                        rest /= grid.signals[j].size();
+                        wi[j] = rest % grid.windows[j].size();
+                        rest /= grid.windows[j].size();
                     }
-                    combined = decided;
+                    lane_wi[l] = wi;
+                    lane_si[l] = si;
+                    widest[l] = 0;
+                    for (std::size_t j = 0; j < k; ++j) {
+                        columns[j] = k == 1 ? window_codes[si[0]].data()
+                                            : codes[j][wi[j] * grid.signals[j].size() + si[j]].data();
+                        widest[l] = std::max(widest[l], grid.windows[j][wi[j]]);
+                    }
+                    combined[l] = std::span<const PositionCode>(columns[0], n);
+                    if (k > 1) {
+                        auto& buffer = decided[l];
+                        for (std::size_t t = 0; t < n; ++t) {
+                            for (std::size_t j = 0; j < k; ++j) bar[j] = columns[j][t];
+                            buffer[t] = combine_codes(cfg.conjunction, bar.data(), k);
+                        }
+                        combined[l] = buffer;
+                    }
                 }
                 ScoreInput in;
-                in.decided = combined;
                 in.price = bars.close;
                 in.change = change;
                 in.fill_delay_bars = cfg.fill_delay_bars;
                 in.trading_period = cfg.trading_period;
-                in.first_scored = static_cast<std::size_t>(widest);
                 in.fee_bps = options.fee_bps;
                 in.score_buy_hold = options.keep_cells;
-                CellResult cell;
-                cell.index = c;
-                cell.summary = score_positions(in);
-                cell.summary.first_ts = bars.ts.empty() ? 0 : bars.ts.front();
-                cell.summary.last_ts = bars.ts.empty() ? 0 : bars.ts.back();
-                ++local_evaluated;
-                const bool ok = !std::isnan(objective_value(cell.summary.metrics, options.objective));
-                if (ok || options.keep_cells) {
-                    for (std::size_t j = 0; j < k; ++j) {
-                        cell.window.push_back(grid.windows[j][wi[j]]);
-                        cell.signal.push_back(grid.signals[j][si[j]]);
-                    }
+                std::array<BacktestSummary, max_score_lanes> scored{};
+                bool side_by_side = !options.keep_cells && lanes > 1 &&
+                                    std::all_of(widest.begin(), widest.begin() + static_cast<std::ptrdiff_t>(lanes),
+                                                [&](int w) { return w == widest[0]; });
+                if (side_by_side) {
+                    in.first_scored = static_cast<std::size_t>(widest[0]);
+                    side_by_side = score_lanes(std::span<const std::span<const PositionCode>>(combined.data(), lanes),
+                                               in, scored);
                 }
-                if (options.keep_cells) result.cells[c] = cell;
-                if (ok) {
-                    ++local_valid;
-                    keep_top(local_top, std::move(cell), options.objective, kept);
+                for (std::size_t l = 0; l < lanes; ++l) {
+                    const std::size_t c = g + l;
+                    CellResult cell;
+                    cell.index = c;
+                    if (side_by_side) {
+                        cell.summary = scored[l];
+                    } else {
+                        in.decided = combined[l];
+                        in.first_scored = static_cast<std::size_t>(widest[l]);
+                        cell.summary = score_positions(in);
+                    }
+                    cell.summary.first_ts = bars.ts.empty() ? 0 : bars.ts.front();
+                    cell.summary.last_ts = bars.ts.empty() ? 0 : bars.ts.back();
+                    ++local_evaluated;
+                    const bool ok = !std::isnan(objective_value(cell.summary.metrics, options.objective));
+                    if (ok || options.keep_cells) {
+                        for (std::size_t j = 0; j < k; ++j) {
+                            cell.window.push_back(grid.windows[j][lane_wi[l][j]]);
+                            cell.signal.push_back(grid.signals[j][lane_si[l][j]]);
+                        }
+                    }
+                    if (options.keep_cells) result.cells[c] = cell;
+                    if (ok) {
+                        ++local_valid;
+                        keep_top(local_top, std::move(cell), options.objective, kept);
+                    }
                 }
             }
         }

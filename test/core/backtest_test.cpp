@@ -384,3 +384,66 @@ TEST(ScorePositions, TheLoopWithoutGapsEqualsTheGenericLoopToTheBit) {
     }
     EXPECT_EQ(checked, 68 * 3);
 }
+
+// Cells scored side by side (score_lanes) get exactly what score_positions gives each alone.
+TEST(ScorePositions, LanesEqualOneByOneToTheBit) {
+    const std::string root = QUANT_TEST_DATA_DIR;
+    std::ifstream in(root + "/test/golden/golden_backtests.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto doc = quant::Json::parse(text.str());
+    const auto same = [](double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; };
+    int checked = 0;
+    for (const auto& c : doc["cases"]) {
+        auto cfg = quant::parse_strategy_config(c["config"]);
+        if (cfg.substrategies.size() != 1) continue;
+        std::ifstream data(root + "/data/" + c["data"].get<std::string>());
+        std::stringstream csv;
+        csv << data.rdbuf();
+        const auto bars = quant::read_bars_csv(csv.str());
+        const std::size_t n = bars.close.size();
+        std::vector<double> ind(n);
+        const auto& sub0 = cfg.substrategies[0];
+        sub0.indicator->compute(bars.view(), sub0.data_column, sub0.window, ind);
+        // four thresholds of the same indicator: four lanes with the same first defined bar
+        std::array<std::vector<quant::PositionCode>, 4> codes;
+        std::array<std::span<const quant::PositionCode>, 4> lanes;
+        const double factors[4] = {1.0, 0.5, 2.0, 0.0};
+        for (std::size_t l = 0; l < 4; ++l) {
+            auto sub = sub0;
+            sub.signal = sub0.signal * factors[l];
+            codes[l].resize(n);
+            quant::signal_codes(sub, ind, codes[l]);
+            lanes[l] = codes[l];
+        }
+        const auto change = quant::price_changes(bars.close);
+        for (int delay : {0, 2}) {
+            quant::ScoreInput si;
+            si.price = bars.close;
+            si.change = change;
+            si.fill_delay_bars = delay;
+            si.trading_period = cfg.trading_period;
+            si.first_scored = static_cast<std::size_t>(sub0.window);
+            si.fee_bps = c["fee_bps"].get<double>();
+            si.score_buy_hold = false;
+            for (std::size_t count : {4u, 3u, 1u}) {
+                std::array<quant::BacktestSummary, 4> together{};
+                ASSERT_TRUE(quant::score_lanes(std::span<const std::span<const quant::PositionCode>>(lanes.data(), count),
+                                               si, together));
+                for (std::size_t l = 0; l < count; ++l) {
+                    si.decided = lanes[l];
+                    const auto alone = quant::score_positions(si);
+                    const auto& a = alone.metrics;
+                    const auto& b = together[l].metrics;
+                    EXPECT_TRUE(same(a.total_return, b.total_return) && same(a.annualized_return, b.annualized_return) &&
+                                same(a.sharpe_ratio, b.sharpe_ratio) && same(a.max_drawdown, b.max_drawdown) &&
+                                same(a.calmar_ratio, b.calmar_ratio))
+                        << c["config"].dump() << " lane " << l << " delay " << delay;
+                    EXPECT_EQ(alone.position_changes, together[l].position_changes);
+                    ++checked;
+                }
+            }
+        }
+    }
+    EXPECT_GT(checked, 400);
+}

@@ -60,6 +60,14 @@ struct ScoreInput {
     bool score_buy_hold = true;  // false leaves buy_hold NaN (the optimizer scores it for the best only)
 };
 BacktestSummary score_positions(const ScoreInput& in, BacktestSeries* series = nullptr);
+
+// Up to max_score_lanes cells scored side by side (independent dependency chains run in parallel)
+// with the metrics score_positions gives each of them, to the bit, without buy-and-hold. They share
+// everything in `shared` but `decided`. Returns false, scoring nothing, when a lane has a gap, a
+// change is not finite, or the lanes' first defined bars differ: score them one by one then.
+inline constexpr std::size_t max_score_lanes = 4;
+bool score_lanes(std::span<const std::span<const PositionCode>> decided, const ScoreInput& shared,
+                 std::span<BacktestSummary> out);
 // change[t] = price[t]/price[t-1] - 1, NaN at t = 0.
 std::vector<double> price_changes(std::span<const double> price);
 

@@ -144,40 +144,87 @@ struct Sums {
     double centred_m2(double inv_n) const { return s2 - s1 * s1 * inv_n; }
 };
 
+// The re-base test of a whole chunk of unchecked bars at once. needs_rebase at bar t is
+//   mag1(t) > G * |s1(t) + shift*n|   or   mag2(t) > G * (s2(t) - s1(t)*s1(t)*(1/n)),
+// every quantity computed in doubles exactly as written. Within a chunk (no re-base, so the shift
+// is fixed) mag1 and mag2 only grow: they are rounded sums of non-negative terms, and rounding is
+// monotone. And x -> fl(|x + shift*n|) is monotone on each side of -shift*n, so over the chunk's
+// bars the smallest right-hand side is taken at the smallest or largest s1 (if both lie on the same
+// side; if not, the level may have crossed zero and the chunk is redone). So, with the chunk's
+// extremes of s1 and its minimum of the centred m2 (tracked per bar: two min/max, plus one min
+// on the expression Bollinger computes anyway), "mag(end) <= G * min" proves that the per-bar
+// test fired at no bar of the chunk: the same decision as the per-bar rule, not an approximation.
+// Anything else (a spike, a drift, a non-finite value: NaN compares false) redoes the chunk with
+// the per-bar loop.
+struct ChunkBounds {
+    double s1_lo = inf, s1_hi = -inf;  // extremes of s1 over the chunk's bars
+    double m2_lo = inf;                // minimum of s2 - s1*s1*(1/n) (with variance)
+};
+
+template <bool WithVariance>
+bool chunk_may_need_rebase(const Sums<WithVariance>& s, const ChunkBounds& c, int n) {
+    const double off = s.shift * n;
+    const double lo = c.s1_lo + off, hi = c.s1_hi + off;
+    const bool one_side = (lo > 0.0 && hi > 0.0) || (lo < 0.0 && hi < 0.0);
+    const double level = std::min(std::fabs(lo), std::fabs(hi));
+    bool ok = one_side && s.mag1 <= max_error_growth * level;
+    if constexpr (WithVariance) ok = ok && s.mag2 <= max_error_growth * c.m2_lo;
+    return !ok;
+}
+
 // The rolling kernel of L series at once (L = 2: RSI's gains and losses), reading value i of
 // series j through src(j, i), which is valid for every i <= the current bar (the value leaving the
 // window is read again, so there is no ring buffer). emit(t, sums, values, defined) writes bar t;
 // `defined` is false while the window is short or holds a non-finite value.
 //
-// Bars run in blocks. A block whose first window is clean runs the unchecked loop (no isfinite
-// branch per bar); if a non-finite value turns up inside it (the sums' magnitude turns
-// non-finite), the block is redone from its saved state with the checked loop, which is the
-// reference: both loops do the same arithmetic on finite values.
+// Bars run in blocks, and inside a block in chunks that end at the next periodic re-base (at most
+// max(n, 128) bars). A chunk whose first window is clean runs the unchecked loop: no isfinite
+// branch and no re-base test per bar, only the moves, the equal run and emit. At its end one test
+// (may_need_rebase) proves that the per-bar re-base test would not have fired at any of its bars,
+// and the periodic re-base (if due) is done before the chunk's last bar is emitted, as the per-bar
+// loop does. If the proof fails (a spike, a level drift, or a non-finite value, which makes the
+// magnitudes non-finite), the chunk is redone from its saved state by the checked per-bar loop,
+// the reference: both loops do the same arithmetic on finite values, so the results are the same
+// bits as the per-bar rule (and as the streaming RollingMoments).
 template <bool WithVariance, int L, typename Src, typename Emit, typename Prepare, typename Finish>
 void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, const Prepare& prepare,
                  const Finish& finish) {
     const auto w = static_cast<std::size_t>(n);
     const int period = rebase_period(n);
+    const double inv_n = 1.0 / n;
     std::array<Sums<WithVariance>, L> sums{};
 
-    auto bar = [&]<bool Checked>(std::size_t t) -> bool {
+    auto checked_bar = [&](std::size_t t) {
         std::array<double, L> v;
         for (int j = 0; j < L; ++j) {
             auto& s = sums[static_cast<std::size_t>(j)];
             v[static_cast<std::size_t>(j)] = src(j, t);
-            const bool has_out = Checked ? t >= w : true;
+            const bool has_out = t >= w;
             const double out = has_out ? src(j, t - w) : 0.0;
-            s.template move<Checked>(v[static_cast<std::size_t>(j)], out, has_out);
-            s.track_run(v[static_cast<std::size_t>(j)], Checked ? t == 0 : false);
-            if (!s.template settle<Checked>([&](std::size_t i) { return src(j, i); }, t, w, n, period)) return false;
+            s.template move<true>(v[static_cast<std::size_t>(j)], out, has_out);
+            s.track_run(v[static_cast<std::size_t>(j)], t == 0);
+            s.template settle<true>([&](std::size_t i) { return src(j, i); }, t, w, n, period);
         }
-        bool defined = true;
-        if constexpr (Checked) {
-            defined = t + 1 >= w;
-            for (const auto& s : sums) defined = defined && s.non_finite == 0;
-        }
+        bool defined = t + 1 >= w;
+        for (const auto& s : sums) defined = defined && s.non_finite == 0;
         emit(t, sums, v, defined);
-        return true;
+    };
+    // Unchecked: the moves of bar t without the re-base test (t >= w), tracking the chunk's bounds.
+    std::array<ChunkBounds, L> bounds;
+    auto fast_move = [&](std::size_t t) {
+        std::array<double, L> v;
+        for (int j = 0; j < L; ++j) {
+            auto& s = sums[static_cast<std::size_t>(j)];
+            auto& c = bounds[static_cast<std::size_t>(j)];
+            v[static_cast<std::size_t>(j)] = src(j, t);
+            s.template move<false>(v[static_cast<std::size_t>(j)], src(j, t - w), true);
+            s.track_run(v[static_cast<std::size_t>(j)], false);
+            ++s.since_rebase;
+            c.s1_lo = std::min(c.s1_lo, s.s1);
+            c.s1_hi = std::max(c.s1_hi, s.s1);
+            if constexpr (WithVariance) c.m2_lo = std::min(c.m2_lo, s.centred_m2(inv_n));
+        }
+        return v;
     };
     auto dirty = [&] {
         for (const auto& s : sums) {
@@ -191,17 +238,37 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
         const std::size_t e = std::min(size, b + block);
         prepare(b, e);
         std::size_t t = b;
-        while (t < e && (t < w || dirty())) bar.template operator()<true>(t++);
-        if (t < e) {
+        while (t < e) {
+            if (t < w || dirty()) {
+                checked_bar(t++);
+                continue;
+            }
+            // The chunk [t, stop): up to and including the bar of the next periodic re-base.
+            int left = period;
+            for (const auto& s : sums) left = std::min(left, period - s.since_rebase);
+            const std::size_t stop = std::min(e, t + static_cast<std::size_t>(std::max(left, 1)));
             const auto saved = sums;
             const std::size_t start = t;
-            bool clean = true;
-            for (; t < e && clean; ++t) clean = bar.template operator()<false>(t);
-            for (const auto& s : sums) clean = clean && std::isfinite(s.mag1 + s.mag2);
-            if (!clean) {
-                sums = saved;
-                for (t = start; t < e; ++t) bar.template operator()<true>(t);
+            bounds = {};
+            for (; t + 1 < stop; ++t) emit(t, sums, fast_move(t), true);
+            const auto v = fast_move(t);
+            bool redo = false;
+            for (int j = 0; j < L; ++j) {
+                redo = redo || chunk_may_need_rebase(sums[static_cast<std::size_t>(j)], bounds[static_cast<std::size_t>(j)], n);
             }
+            if (redo) {
+                sums = saved;
+                for (t = start; t < stop; ++t) checked_bar(t);
+                continue;
+            }
+            for (int j = 0; j < L; ++j) {
+                auto& s = sums[static_cast<std::size_t>(j)];
+                if (s.since_rebase >= period) {
+                    s.template rebase<false>([&](std::size_t i) { return src(j, i); }, t + 1 - w, t);
+                }
+            }
+            emit(t, sums, v, true);
+            ++t;
         }
         finish(b, e);
     }
@@ -235,6 +302,28 @@ void div_sqrt(double* num, const double* den, std::size_t count) {
     }
 #endif
     for (; i < count; ++i) num[i] = num[i] / std::sqrt(den[i]);
+}
+
+// out[i] = rsi_from_means(out[i], down[i]), two at a time where both sums U+D are finite and
+// positive (100*(U/(U+D)) + 0: the same operations, so the same bits), one at a time elsewhere.
+void rsi_from_means_block(double* out, const double* down, std::size_t count) {
+    std::size_t i = 0;
+#if defined(__SSE2__)
+    const __m128d hundred = _mm_set1_pd(100.0), zero = _mm_setzero_pd();
+    const __m128d top = _mm_set1_pd(std::numeric_limits<double>::max());
+    for (; i + 2 <= count; i += 2) {
+        const __m128d u = _mm_loadu_pd(out + i);
+        const __m128d sum = _mm_add_pd(u, _mm_loadu_pd(down + i));
+        const __m128d good = _mm_and_pd(_mm_cmpgt_pd(sum, zero), _mm_cmple_pd(sum, top));
+        if (_mm_movemask_pd(good) == 3) {
+            _mm_storeu_pd(out + i, _mm_add_pd(_mm_mul_pd(hundred, _mm_div_pd(u, sum)), zero));
+        } else {
+            out[i] = rsi_from_means(out[i], down[i]);
+            out[i + 1] = rsi_from_means(out[i + 1], down[i + 1]);
+        }
+    }
+#endif
+    for (; i < count; ++i) out[i] = rsi_from_means(out[i], down[i]);
 }
 
 template <bool WithVariance>
@@ -307,7 +396,7 @@ void rsi(std::span<const double> x, int n, std::span<double> out) {
         },
         [&](std::size_t b, std::size_t) { base = b; },
         [&](std::size_t b, std::size_t e) {
-            for (std::size_t t = b; t < e; ++t) po[t] = rsi_from_means(po[t], pd[t - b]);
+            rsi_from_means_block(po + b, pd, e - b);
         });
 }
 
@@ -355,7 +444,7 @@ void rsi_wilder(std::span<const double> x, int n, std::span<double> out) {
             out[i] = up;
             downs[i - blk] = dn;
         }
-        for (std::size_t j = blk; j < e; ++j) out[j] = rsi_from_means(out[j], downs[j - blk]);
+        rsi_from_means_block(out.data() + blk, downs.data(), e - blk);
     }
 }
 
