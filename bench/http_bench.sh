@@ -10,7 +10,8 @@
 #   POST /api/v1/backtest          vs  SELECT quant.backtest(config)          (pgbench, quant_app)
 # pgbench runs as quant_app with quant.user set at connection start: the same role and row-level
 # security as the server's connections, one statement per call. The server adds per request:
-# HTTP parsing, BEGIN, authenticate_api_key + set_user + statement_timeout, COMMIT (one pipeline).
+# HTTP parsing, BEGIN, authenticate_api_key + set_user + statement_timeout, COMMIT (one pipeline;
+# the key check and the call are prepared statements of the pooled connection).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 secs=${1:-10}

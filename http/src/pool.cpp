@@ -2,7 +2,9 @@
 
 #include <libpq-fe.h>
 
+#include <cstdio>
 #include <iostream>
+#include <iterator>
 
 namespace quant::http {
 
@@ -40,6 +42,7 @@ void ignore_notice(void* /*arg*/, const char* /*message*/) {}
 constexpr const char* kAuthSql =
     "SELECT quant.set_user(quant.authenticate_api_key($1), true), "
     "pg_catalog.set_config('statement_timeout', $2, true)";
+constexpr const char* kAuthName = "quant_http_auth";
 
 }  // namespace
 
@@ -56,30 +59,56 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
         out.error.message = "connection not usable";
         return out;
     }
-    const std::string timeout = std::to_string(statement_timeout_ms);
-    const char* auth_values[2] = {api_key.c_str(), timeout.c_str()};
-    std::vector<const char*> values;
-    std::vector<int> lengths;
-    values.reserve(params.size());
-    for (const auto& p : params) {
-        values.push_back(p ? p->c_str() : nullptr);
-        lengths.push_back(p ? static_cast<int>(p->size()) : 0);
+    char timeout[16];
+    std::snprintf(timeout, sizeof timeout, "%d", statement_timeout_ms);
+    const char* auth_values[2] = {api_key.c_str(), timeout};
+    const char* values_small[8];
+    std::vector<const char*> values_big;
+    const char** values = values_small;
+    if (params.size() > std::size(values_small)) {
+        values_big.resize(params.size());
+        values = values_big.data();
     }
-    bool sent = PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
-                PQsendQueryParams(conn_, kAuthSql, 2, nullptr, auth_values, nullptr, nullptr, 0) == 1 &&
-                PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                                  lengths.data(), nullptr, 0) == 1 &&
-                PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
-                PQpipelineSync(conn_) == 1 && PQflush(conn_) == 0;
+    for (std::size_t i = 0; i < params.size(); ++i) values[i] = params[i] ? params[i]->c_str() : nullptr;
+    const int n_params = static_cast<int>(params.size());
+
+    // The statement name of this call; a new one is parsed in this pipeline, just before its
+    // first execution (after the key check, so that an unknown key is still 401 first).
+    auto named = prepared_.find(sql);
+    const bool prepare_call = named == prepared_.end();
+    const std::string call_name = prepare_call ? "quant_http_" + std::to_string(prepared_.size()) : named->second;
+    const bool prepare_auth = !auth_prepared_;
+
+    // Each step answers one result (then a NULL); the sync answers PGRES_PIPELINE_SYNC.
+    enum Step { prepare_auth_step, begin_step, auth_step, prepare_call_step, call_step, commit_step };
+    Step steps[6];
+    int n_steps = 0;
+    bool sent = true;
+    if (prepare_auth) {
+        sent = sent && PQsendPrepare(conn_, kAuthName, kAuthSql, 2, nullptr) == 1;
+        steps[n_steps++] = prepare_auth_step;
+    }
+    sent = sent && PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    steps[n_steps++] = begin_step;
+    sent = sent && PQsendQueryPrepared(conn_, kAuthName, 2, auth_values, nullptr, nullptr, 0) == 1;
+    steps[n_steps++] = auth_step;
+    if (prepare_call) {
+        sent = sent && PQsendPrepare(conn_, call_name.c_str(), sql.c_str(), n_params, nullptr) == 1;
+        steps[n_steps++] = prepare_call_step;
+    }
+    sent = sent && PQsendQueryPrepared(conn_, call_name.c_str(), n_params, values, nullptr, nullptr, 0) == 1;
+    steps[n_steps++] = call_step;
+    sent = sent && PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    steps[n_steps++] = commit_step;
+    sent = sent && PQpipelineSync(conn_) == 1 && PQflush(conn_) == 0;
     if (!sent) {
         out.error.message = PQerrorMessage(conn_);
         return out;  // the connection is dropped by the pool (not ok) or reset below
     }
-    // Results: BEGIN, auth, call, COMMIT (each followed by a NULL), then the sync.
-    enum Step { begin_step, auth_step, call_step, commit_step, done };
-    int step = begin_step;
+    int at = 0;  // index into steps of the result being read
     bool failed = false;
     bool auth_failed = false;
+    bool stale_statement = false;
     int nulls_in_a_row = 0;
     while (true) {
         PGresult* raw = PQgetResult(conn_);
@@ -90,7 +119,7 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
                 out.error = SqlError{"", PQerrorMessage(conn_), "", ""};
                 break;
             }
-            ++step;
+            ++at;
             continue;
         }
         nulls_in_a_row = 0;
@@ -98,6 +127,7 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
         const auto st = PQresultStatus(raw);
         if (st == PGRES_PIPELINE_SYNC) break;
         if (st == PGRES_PIPELINE_ABORTED) continue;
+        const Step step = at < n_steps ? steps[at] : commit_step;
         if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR || st == PGRES_BAD_RESPONSE) {
             if (failed) continue;
             failed = true;
@@ -106,10 +136,16 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
                 out.error.sqlstate != "57P01") {
                 auth_failed = true;  // authenticate_api_key gave NULL (set_user: 22004) or refused
             }
+            // a prepared statement gone or outdated (e.g. a function's result type changed)
+            stale_statement = out.error.sqlstate == "26000" || out.error.sqlstate == "0A000";
             continue;
         }
-        if (step == auth_step && st == PGRES_TUPLES_OK && PQntuples(raw) == 1 && !PQgetisnull(raw, 0, 0)) {
-            out.user = PQgetvalue(raw, 0, 0);
+        if (step == prepare_auth_step && st == PGRES_COMMAND_OK) {
+            auth_prepared_ = true;
+        } else if (step == prepare_call_step && st == PGRES_COMMAND_OK) {
+            prepared_.emplace(sql, call_name);
+        } else if (step == auth_step && st == PGRES_TUPLES_OK && PQntuples(raw) == 1 && !PQgetisnull(raw, 0, 0)) {
+            out.user.assign(PQgetvalue(raw, 0, 0), static_cast<std::size_t>(PQgetlength(raw, 0, 0)));
         } else if (step == call_step && st == PGRES_TUPLES_OK) {
             const int n = PQntuples(raw);
             out.rows.reserve(static_cast<std::size_t>(n));
@@ -124,6 +160,11 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
     }
     if (ok()) PQexitPipelineMode(conn_);
     if (ok() && PQtransactionStatus(conn_) != PQTRANS_IDLE) exec_ok(conn_, "ROLLBACK");
+    if (stale_statement && ok()) {  // parse everything again on the next requests
+        exec_ok(conn_, "DEALLOCATE ALL");
+        prepared_.clear();
+        auth_prepared_ = false;
+    }
     if (!failed) {
         out.kind = CallResult::Kind::ok;
     } else if (auth_failed) {

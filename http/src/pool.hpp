@@ -1,7 +1,9 @@
 // The libpq connection pool and the one way a request reaches the SQL API:
 //   BEGIN; SELECT quant.set_user(quant.authenticate_api_key($1), true), <statement_timeout>;
 //   SELECT <function>($1..); COMMIT;
-// sent as one pipeline (one round trip), parameters always out of line (PQexecParams style).
+// sent as one pipeline (one round trip), parameters always out of line. The key check and each
+// route's call are named prepared statements of the connection (parsed once per connection,
+// the Parse travelling in the first request's own pipeline).
 #pragma once
 
 #include "problem.hpp"
@@ -12,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 struct pg_conn;
@@ -41,6 +44,8 @@ public:
 
 private:
     pg_conn* conn_;
+    bool auth_prepared_ = false;
+    std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
 };
 
 class Pool {

@@ -117,8 +117,8 @@ std::vector<Route> build() {
     return r;
 }
 
-// Segment-wise match; "{id}" matches one non-empty segment.
-bool path_matches(std::string_view pattern, std::string_view path, std::string& id) {
+// Segment-wise match; "{id}" matches one non-empty segment (its text in id, not copied).
+bool path_matches(std::string_view pattern, std::string_view path, std::string_view& id) {
     std::size_t i = 0;
     std::size_t j = 0;
     while (i < pattern.size() && j < path.size()) {
@@ -126,7 +126,7 @@ bool path_matches(std::string_view pattern, std::string_view path, std::string& 
             const std::size_t end = path.find('/', j);
             const std::size_t stop = end == std::string_view::npos ? path.size() : end;
             if (stop == j) return false;
-            id = std::string(path.substr(j, stop - j));
+            id = path.substr(j, stop - j);
             i += 4;
             j = stop;
             continue;
@@ -158,13 +158,14 @@ const Route* match_route(std::string_view method, std::string_view path, std::st
     allowed_methods.clear();
     const Route* found = nullptr;
     for (const auto& r : routes()) {
-        std::string seg;
+        std::string_view seg;
         if (!path_matches(r.path, path, seg)) continue;
         path_known = true;
-        allowed_methods += (allowed_methods.empty() ? "" : ", ") + r.method;
+        if (!allowed_methods.empty()) allowed_methods += ", ";
+        allowed_methods += r.method;
         if (found == nullptr && r.method == method) {
             found = &r;
-            id = std::move(seg);
+            id.assign(seg);
         }
     }
     return found;
