@@ -183,7 +183,8 @@ unix_us_bound(TimestampTz ts, bool after)
 }
 
 void
-quant_load_bars(FunctionCallInfo fcinfo, const char *ticker, int from_argno, int to_argno, QuantBars *out)
+quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int from_argno, int to_argno,
+				QuantBars *out)
 {
 	bool		has_from = from_argno >= 0 && !PG_ARGISNULL(from_argno);
 	bool		has_to = to_argno >= 0 && !PG_ARGISNULL(to_argno);
@@ -261,4 +262,10 @@ quant_load_bars(FunctionCallInfo fcinfo, const char *ticker, int from_argno, int
 	out->close = all.close + first;
 	out->volume = all.volume + first;
 	out->n = last - first;
+	if (out->n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("%s: ticker \"%s\" has no bars in md.bar in the requested range", fn, ticker),
+				 errhint("load bars with quant.load_bars_csv(ticker, path) or COPY into md.bar"),
+				 err_generic_string(PG_DIAG_COLUMN_NAME, "ticker")));
 }

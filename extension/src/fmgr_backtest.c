@@ -13,15 +13,7 @@
 static void
 load_strategy_bars(FunctionCallInfo fcinfo, const char *fn, QuantStrategy *strategy, QuantBars *bars)
 {
-	const char *ticker = quant_strategy_ticker(strategy);
-
-	quant_load_bars(fcinfo, ticker, 2, 3, bars);
-	if (bars->n == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("%s: ticker \"%s\" has no bars in md.bar in the requested range", fn, ticker),
-				 errhint("load bars with quant.load_bars_csv(ticker, path) or COPY into md.bar"),
-				 err_generic_string(PG_DIAG_COLUMN_NAME, "ticker")));
+	quant_load_bars(fcinfo, fn, quant_strategy_ticker(strategy), 2, 3, bars);
 }
 
 PG_FUNCTION_INFO_V1(quant_backtest);
@@ -58,13 +50,7 @@ quant_evaluate_config(PG_FUNCTION_ARGS)
 	size_t		len;
 
 	/* the live signal sees every bar up to to_ts (NULL: the latest) */
-	quant_load_bars(fcinfo, quant_strategy_ticker(strategy), -1, 1, &bars);
-	if (bars.n == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("%s: ticker \"%s\" has no bars in md.bar", fn, quant_strategy_ticker(strategy)),
-				 errhint("load bars with quant.load_bars_csv(ticker, path) or COPY into md.bar"),
-				 err_generic_string(PG_DIAG_COLUMN_NAME, "ticker")));
+	quant_load_bars(fcinfo, fn, quant_strategy_ticker(strategy), -1, 1, &bars);
 	if (quant_run_evaluate_json(strategy, &bars, &json, &len, &err) != QUANT_OK)
 		quant_report(&err, fn);
 	quant_own(json, quant_free);

@@ -9,16 +9,6 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
-static void
-no_bars_error(const char *fn, const char *ticker)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_NO_DATA_FOUND),
-			 errmsg("%s: ticker \"%s\" has no bars in md.bar in the requested range", fn, ticker),
-			 errhint("load bars with quant.load_bars_csv(ticker, path) or COPY into md.bar"),
-			 err_generic_string(PG_DIAG_COLUMN_NAME, "ticker")));
-}
-
 PG_FUNCTION_INFO_V1(quant_indicator_series);
 Datum
 quant_indicator_series(PG_FUNCTION_ARGS)
@@ -45,9 +35,7 @@ quant_indicator_series(PG_FUNCTION_ARGS)
 
 	if (quant_indicator_check(indicator, window, column, 0, &err) != QUANT_OK)
 		quant_report(&err, fn);
-	quant_load_bars(fcinfo, ticker, 4, 5, &bars);
-	if (bars.n == 0)
-		no_bars_error(fn, ticker);
+	quant_load_bars(fcinfo, fn, ticker, 4, 5, &bars);
 	if (quant_indicator_check(indicator, window, column, bars.n, &err) != QUANT_OK)
 		quant_report(&err, fn);
 

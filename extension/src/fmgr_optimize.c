@@ -58,14 +58,7 @@ static void
 strategy_bars(FunctionCallInfo fcinfo, const char *fn, QuantStrategy *strategy, int from_argno, int to_argno,
 			  QuantBars *bars)
 {
-	quant_load_bars(fcinfo, quant_strategy_ticker(strategy), from_argno, to_argno, bars);
-	if (bars->n == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("%s: ticker \"%s\" has no bars in md.bar in the requested range", fn,
-						quant_strategy_ticker(strategy)),
-				 errhint("load bars with quant.load_bars_csv(ticker, path) or COPY into md.bar"),
-				 err_generic_string(PG_DIAG_COLUMN_NAME, "ticker")));
+	quant_load_bars(fcinfo, fn, quant_strategy_ticker(strategy), from_argno, to_argno, bars);
 }
 
 static Datum

@@ -29,10 +29,11 @@ QuantStrategy *quant_strategy_arg(FunctionCallInfo fcinfo, int argno, const char
 /* A fee in basis points: finite, 0..10000. */
 double quant_fee_arg(FunctionCallInfo fcinfo, int argno, const char *fn);
 
-/* Loads the bars of `ticker` (optionally bounded, NULL = open) from md.bar through SPI, in
- * time order, into arrays allocated in the current memory context. Cached per call site
- * (fn_extra) for the rest of the query, so a query over many configs reads each ticker once. */
-void quant_load_bars(FunctionCallInfo fcinfo, const char *ticker, int from_argno, int to_argno, QuantBars *out);
+/* The bars of `ticker` in [from_ts, to_ts] (argument numbers; -1 or NULL = open), in time order,
+ * from md.bar through SPI and the per-backend bar cache (bars.c). None is an ERROR P0002 naming
+ * the ticker, raised here for every caller. */
+void quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int from_argno, int to_argno,
+					 QuantBars *out);
 
 /* The Unix-epoch microseconds of a TimestampTz and back. */
 #define QUANT_UNIX_EPOCH_OFFSET_US (INT64CONST(946684800) * USECS_PER_SEC)
