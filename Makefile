@@ -19,7 +19,7 @@ SRC_DIRS   := $(wildcard core extension worker http test bench fuzz)
 
 EXT_MAKE = $(MAKE) -C extension PG_CONFIG=$(PG_CONFIG) $(EXT_MAKE_ARGS)
 
-.PHONY: help deps configure build install run stop status psql test fuzz-build bench format tidy clean distclean
+.PHONY: help deps configure build install run stop status psql test fuzz-build bench format format-check tidy clean distclean
 
 help:
 	@echo "make deps      install the Debian packages (scripts/install-deps.sh; no-op when present)"
@@ -30,7 +30,7 @@ help:
 	@echo "make status    what is running;  make psql: a psql shell on the database"
 	@echo "make test      deps + build + install, then every test suite (scripts/test.sh)"
 	@echo "make bench     build, then run $(BUILD_DIR)/bench/bench_*"
-	@echo "make format    clang-format -i;  make tidy: clang-tidy over core/"
+	@echo "make format    clang-format -i;  make format-check: fail on unformatted files;  make tidy: clang-tidy"
 	@echo "make clean     remove $(BUILD_DIR)/ and the extension's build products"
 	@echo "make distclean clean, stop the cluster and delete .run/ (the local database!)"
 	@echo "Environment: DB_URL (use that server instead of the local cluster), QUANT_PGPORT (default 54329)"
@@ -67,7 +67,7 @@ status:
 psql:
 	scripts/cluster.sh psql
 
-test: deps build install fuzz-build tidy
+test: deps format-check build install fuzz-build tidy
 	scripts/test.sh
 
 # The libFuzzer targets need clang for the core too: a build directory of their own.
@@ -83,11 +83,15 @@ bench: build
 	  if [ -f "$$b" ] && [ -x "$$b" ]; then found=1; echo "== $$b"; "$$b"; fi; \
 	done; if [ $$found -eq 0 ]; then echo "no $(BUILD_DIR)/bench/bench_* executables"; fi
 
+# The C and C++ sources under version control (the extension's have their own .clang-format).
+FORMAT_FILES = git ls-files -- '*.c' '*.h' '*.cpp' '*.hpp' '*.cc'
+
 format:
-	@files=$$( { if [ -n "$(SRC_DIRS)" ]; then find $(SRC_DIRS) -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' -o -name '*.cc' \); fi; \
-	             find . -maxdepth 1 -type f \( -name '*.cpp' -o -name '*.hpp' \); } | sort); \
-	if [ -n "$$files" ]; then echo "$$files" | xargs clang-format -i && echo "formatted $$(echo "$$files" | wc -l) files"; \
-	else echo "nothing to format"; fi
+	@$(FORMAT_FILES) | xargs clang-format -i && echo "formatted $$($(FORMAT_FILES) | wc -l) files"
+
+# Fails on any file clang-format would change (part of make test).
+format-check:
+	@$(FORMAT_FILES) | xargs clang-format --dry-run -Werror && echo "format-check: $$($(FORMAT_FILES) | wc -l) files clean"
 
 tidy: configure
 	@files=$$( [ -d core ] && find core -type f \( -name '*.cpp' -o -name '*.cc' \) | sort || true); \

@@ -1,10 +1,6 @@
 // ns per bar per substrategy of the core backtest (run_backtest: indicators, signals, combined
 // position, pnl and both metric sets) on 2,500 and 1,048,576-bar random walks, with 1 and 2
 // substrategies; beside it, the indicator kernels alone, so the cost of the rest is visible.
-#include "quant/backtest.hpp"
-#include "quant/indicators/indicators.hpp"
-#include "quant/strategy_config.hpp"
-
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -14,12 +10,17 @@
 #include <string_view>
 #include <vector>
 
+#include "quant/backtest.hpp"
+#include "quant/indicators/indicators.hpp"
+#include "quant/strategy_config.hpp"
+
 namespace {
 
 // A seeded random walk (1% moves), high/low around open/close; one per length.
 const quant::OwnedBars& random_walk(std::size_t n) {
     static std::map<std::size_t, quant::OwnedBars> cache;
-    if (auto it = cache.find(n); it != cache.end()) return it->second;
+    if (auto it = cache.find(n); it != cache.end())
+        return it->second;
     quant::OwnedBars bars;
     bars.reserve(n);
     std::mt19937_64 rng(42);
@@ -55,8 +56,8 @@ const char* const configs[] = {
 void finish(benchmark::State& state, std::size_t bars, std::size_t substrategies) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(bars));
     const double units = static_cast<double>(bars * substrategies) * 1e-9;
-    state.counters["ns_per_bar_per_sub"] =
-        benchmark::Counter(units, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    state.counters["ns_per_bar_per_sub"] = benchmark::Counter(
+        units, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 void backtest(benchmark::State& state) {

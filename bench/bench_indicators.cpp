@@ -2,9 +2,6 @@
 // forms: the batch kernel, the streaming struct, and a naive O(n*w) recomputation of the
 // definition (backtest-semantics.md) in the same run, so ratios survive a noisy machine.
 // Counter ns_per_bar = wall time / bars processed.
-#include "quant/bars.hpp"
-#include "quant/indicators/indicators.hpp"
-
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -13,6 +10,9 @@
 #include <map>
 #include <random>
 #include <vector>
+
+#include "quant/bars.hpp"
+#include "quant/indicators/indicators.hpp"
 
 namespace {
 
@@ -24,7 +24,8 @@ constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 // A seeded random walk (1% moves), high/low around open/close; one per length.
 const quant::OwnedBars& random_walk(std::size_t n) {
     static std::map<std::size_t, quant::OwnedBars> cache;
-    if (auto it = cache.find(n); it != cache.end()) return it->second;
+    if (auto it = cache.find(n); it != cache.end())
+        return it->second;
     quant::OwnedBars bars;
     bars.reserve(n);
     std::mt19937_64 rng(42);
@@ -43,9 +44,9 @@ const quant::OwnedBars& random_walk(std::size_t n) {
 void finish(benchmark::State& state, std::size_t n) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(n));
     // (seconds per iteration) / (bars per iteration) in ns.
-    state.counters["ns_per_bar"] = benchmark::Counter(static_cast<double>(n) * 1e-9,
-                                                      benchmark::Counter::kIsIterationInvariantRate |
-                                                          benchmark::Counter::kInvert);
+    state.counters["ns_per_bar"] =
+        benchmark::Counter(static_cast<double>(n) * 1e-9,
+                           benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 // ---- naive O(n*w) forms of the definitions --------------------------------------------------------
@@ -58,7 +59,8 @@ void naive_sma(Span x, int n, std::span<double> out) {
             continue;
         }
         double sum = 0.0;
-        for (std::size_t i = t + 1 - w; i <= t; ++i) sum += x[i];
+        for (std::size_t i = t + 1 - w; i <= t; ++i)
+            sum += x[i];
         out[t] = sum / n;
     }
 }
@@ -66,7 +68,8 @@ void naive_sma(Span x, int n, std::span<double> out) {
 // EMA has no window to rescan: its reference is the textbook recursion.
 void naive_ema(Span x, int n, std::span<double> out) {
     const double a = 2.0 / (n + 1.0);
-    for (std::size_t t = 0; t < x.size(); ++t) out[t] = t == 0 ? x[0] : a * x[t] + (1.0 - a) * out[t - 1];
+    for (std::size_t t = 0; t < x.size(); ++t)
+        out[t] = t == 0 ? x[0] : a * x[t] + (1.0 - a) * out[t - 1];
 }
 
 void naive_rsi(Span x, int n, std::span<double> out) {
@@ -120,10 +123,12 @@ void naive_bollinger(Span x, int n, std::span<double> out) {
             continue;
         }
         double sum = 0.0;
-        for (std::size_t i = t + 1 - w; i <= t; ++i) sum += x[i];
+        for (std::size_t i = t + 1 - w; i <= t; ++i)
+            sum += x[i];
         const double mean = sum / n;
         double ss = 0.0;
-        for (std::size_t i = t + 1 - w; i <= t; ++i) ss += (x[i] - mean) * (x[i] - mean);
+        for (std::size_t i = t + 1 - w; i <= t; ++i)
+            ss += (x[i] - mean) * (x[i] - mean);
         out[t] = (x[t] - mean) / std::sqrt(ss / (n - 1));
     }
 }
@@ -146,12 +151,14 @@ void naive_stochastic(Span high, Span low, Span close, int n, std::span<double> 
 
 void naive_sma_distance(Span x, int n, std::span<double> out) {
     naive_sma(x, n, out);
-    for (std::size_t t = 0; t < x.size(); ++t) out[t] = x[t] / out[t] - 1.0;
+    for (std::size_t t = 0; t < x.size(); ++t)
+        out[t] = x[t] / out[t] - 1.0;
 }
 
 void naive_ema_distance(Span x, int n, std::span<double> out) {
     naive_ema(x, n, out);
-    for (std::size_t t = 0; t < x.size(); ++t) out[t] = x[t] / out[t] - 1.0;
+    for (std::size_t t = 0; t < x.size(); ++t)
+        out[t] = x[t] / out[t] - 1.0;
 }
 
 // ---- benchmark bodies -------------------------------------------------------------------------------
@@ -193,7 +200,8 @@ void streaming_close(benchmark::State& state) {
     std::vector<double> out(n);
     for (auto _ : state) {
         Streaming s(window);
-        for (std::size_t t = 0; t < n; ++t) out[t] = s.update(bars.close[t]);
+        for (std::size_t t = 0; t < n; ++t)
+            out[t] = s.update(bars.close[t]);
         benchmark::DoNotOptimize(out.data());
         benchmark::ClobberMemory();
     }
@@ -206,7 +214,8 @@ void streaming_stochastic(benchmark::State& state) {
     std::vector<double> out(n);
     for (auto _ : state) {
         ind::Stochastic s(window);
-        for (std::size_t t = 0; t < n; ++t) out[t] = s.update(bars.high[t], bars.low[t], bars.close[t]);
+        for (std::size_t t = 0; t < n; ++t)
+            out[t] = s.update(bars.high[t], bars.low[t], bars.close[t]);
         benchmark::DoNotOptimize(out.data());
         benchmark::ClobberMemory();
     }

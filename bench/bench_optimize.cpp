@@ -8,10 +8,6 @@
 //           signals 50..100 step 5 (33 x 11); target <= 2 s.
 // Counters: ms per search (the iteration time), us_per_cell and ns_per_cell_bar.
 // The SQL end-to-end figures of the same two searches: bench/sql_optimize.sh.
-#include "quant/bars.hpp"
-#include "quant/optimize.hpp"
-#include "quant/strategy_config.hpp"
-
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -20,6 +16,10 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+
+#include "quant/bars.hpp"
+#include "quant/optimize.hpp"
+#include "quant/strategy_config.hpp"
 
 namespace {
 
@@ -30,11 +30,13 @@ const quant::OwnedBars& ttrc() {
     static const quant::OwnedBars bars = [] {
         const std::string path = std::string(QUANT_SOURCE_DIR) + "/data/ttrc_daily_ohlcv.csv";
         std::ifstream in(path);
-        if (!in) throw std::runtime_error("cannot read " + path);
+        if (!in)
+            throw std::runtime_error("cannot read " + path);
         std::stringstream text;
         text << in.rdbuf();
         const quant::OwnedBars all = quant::read_bars_csv(text.str());
-        if (all.close.size() < last_bars) throw std::runtime_error("fewer bars than expected in " + path);
+        if (all.close.size() < last_bars)
+            throw std::runtime_error("fewer bars than expected in " + path);
         quant::OwnedBars tail;
         tail.reserve(last_bars);
         for (std::size_t t = all.close.size() - last_bars; t < all.close.size(); ++t) {
@@ -83,14 +85,15 @@ void optimize(benchmark::State& state) {
         auto result = quant::optimize(cfg, grid, view, options);
         benchmark::DoNotOptimize(result);
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(s.cells));
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
+                            static_cast<std::int64_t>(s.cells));
     state.counters["cells"] = static_cast<double>(s.cells);
-    state.counters["us_per_cell"] = benchmark::Counter(static_cast<double>(s.cells) * 1e-6,
-                                                       benchmark::Counter::kIsIterationInvariantRate |
-                                                           benchmark::Counter::kInvert);
-    state.counters["ns_per_cell_bar"] = benchmark::Counter(static_cast<double>(s.cells * view.size()) * 1e-9,
-                                                           benchmark::Counter::kIsIterationInvariantRate |
-                                                               benchmark::Counter::kInvert);
+    state.counters["us_per_cell"] =
+        benchmark::Counter(static_cast<double>(s.cells) * 1e-6,
+                           benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    state.counters["ns_per_cell_bar"] =
+        benchmark::Counter(static_cast<double>(s.cells * view.size()) * 1e-9,
+                           benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 // Wall time: with 2 threads the CPU time of the calling thread alone would understate the cost.

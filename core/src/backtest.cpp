@@ -1,12 +1,12 @@
 #include "quant/backtest.hpp"
 
-#include "quant/cancel.hpp"
-#include "quant/error.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
+
+#include "quant/cancel.hpp"
+#include "quant/error.hpp"
 
 namespace quant {
 
@@ -21,8 +21,10 @@ struct RunningStats {
     std::size_t count = 0;
     double shift = 0.0, s1 = 0.0, s2 = 0.0;
     void add(double v) {
-        if (std::isnan(v)) return;
-        if (count == 0) shift = v;
+        if (std::isnan(v))
+            return;
+        if (count == 0)
+            shift = v;
         const double d = v - shift;
         s1 += d;
         s2 += d * d;
@@ -30,7 +32,8 @@ struct RunningStats {
     }
     double average() const { return count > 0 ? shift + s1 / static_cast<double>(count) : nan; }
     double stddev() const {
-        if (count < 2) return nan;
+        if (count < 2)
+            return nan;
         const double m2 = s2 - s1 * s1 / static_cast<double>(count);
         return std::sqrt(std::max(0.0, m2) / static_cast<double>(count - 1));
     }
@@ -50,18 +53,21 @@ struct Equity {
         peak = std::max(peak, total);
         cumulative = total;
         drawdown = peak - total;
-        if (std::isnan(max_dd) || drawdown > max_dd) max_dd = drawdown;
+        if (std::isnan(max_dd) || drawdown > max_dd)
+            max_dd = drawdown;
     }
 };
 
-Metrics finish_metrics(const RunningStats& scored, const Equity& eq, int trading_period, double last_cumulative) {
+Metrics finish_metrics(const RunningStats& scored, const Equity& eq, int trading_period,
+                       double last_cumulative) {
     Metrics m;
     m.total_return = last_cumulative;
     m.annualized_return = scored.average() * trading_period;
     const double sd = scored.stddev();
     m.sharpe_ratio = (std::isnan(sd) || sd == 0.0) ? nan : scored.average() / sd * std::sqrt(trading_period);
     m.max_drawdown = eq.max_dd;
-    m.calmar_ratio = (std::isnan(m.max_drawdown) || m.max_drawdown == 0.0) ? nan : m.annualized_return / m.max_drawdown;
+    m.calmar_ratio =
+        (std::isnan(m.max_drawdown) || m.max_drawdown == 0.0) ? nan : m.annualized_return / m.max_drawdown;
     return m;
 }
 
@@ -75,7 +81,8 @@ void check_bars_for(const StrategyConfig& cfg, const BarSeries& bars) {
     }
     for (std::size_t i = 0; i < cfg.substrategies.size(); ++i) {
         const auto& s = cfg.substrategies[i];
-        const auto first = static_cast<std::size_t>(s.indicator->first_defined(s.window)) + cfg.fill_delay_bars;
+        const auto first =
+            static_cast<std::size_t>(s.indicator->first_defined(s.window)) + cfg.fill_delay_bars;
         if (first + 1 > n) {
             throw Error(ErrorCode::insufficient_data, "substrategies[" + std::to_string(i) + "].window",
                         "substrategies[" + std::to_string(i) + "].window: " + std::string(s.indicator->name) +
@@ -89,7 +96,8 @@ void check_bars_for(const StrategyConfig& cfg, const BarSeries& bars) {
 
 std::vector<double> price_changes(std::span<const double> price) {
     std::vector<double> out(price.size(), nan);
-    for (std::size_t t = 1; t < price.size(); ++t) out[t] = price[t] / price[t - 1] - 1.0;
+    for (std::size_t t = 1; t < price.size(); ++t)
+        out[t] = price[t] / price[t - 1] - 1.0;
     return out;
 }
 
@@ -121,13 +129,13 @@ void signal_codes(const SubStrategy& sub, std::span<const double> indicator, std
             codes_loop(indicator, long_only, out, [&](double v) { return pick(v > s, v < lo); });
             break;
         case SignalKind::reversion_band:
-            codes_loop(indicator, long_only, out, [&](double v) { return pick(v < lo, v > s); });
+            codes_loop(indicator, long_only, out, [&](double v) { return pick(v<lo, v> s); });
             break;
         case SignalKind::momentum_bounded:
             codes_loop(indicator, long_only, out, [&](double v) { return pick(v > s, v < hi); });
             break;
         case SignalKind::reversion_bounded:
-            codes_loop(indicator, long_only, out, [&](double v) { return pick(v < hi, v > s); });
+            codes_loop(indicator, long_only, out, [&](double v) { return pick(v<hi, v> s); });
             break;
     }
 }
@@ -143,15 +151,19 @@ bool score_without_gaps(const ScoreInput& in, BacktestSummary& out) {
     const auto delay = static_cast<std::size_t>(in.fill_delay_bars);
     const auto decided = in.decided;
     std::size_t first = 0;
-    while (first < n && decided[first] == undefined_position) ++first;
+    while (first < n && decided[first] == undefined_position)
+        ++first;
     const std::size_t start = first + delay + 1;  // the first bar with a defined previous position
-    if (start >= n) return false;
+    if (start >= n)
+        return false;
     for (std::size_t t = first; t < n; ++t) {
-        if (decided[t] == undefined_position) return false;
+        if (decided[t] == undefined_position)
+            return false;
     }
     const auto change = in.change;
     for (std::size_t t = start; t < n; ++t) {
-        if (!std::isfinite(change[t])) return false;
+        if (!std::isfinite(change[t]))
+            return false;
     }
     const double fee = in.fee_bps / 10000.0;
     double held_prev = decided[start - 1 - delay];
@@ -170,9 +182,11 @@ bool score_without_gaps(const ScoreInput& in, BacktestSummary& out) {
     };
     const std::size_t scored_from = std::max(start, in.first_scored);
     std::size_t t = start;
-    for (; t < std::min(scored_from, n); ++t) step(t);
+    for (; t < std::min(scored_from, n); ++t)
+        step(t);
     RunningStats scored;
-    for (; t < n; ++t) scored.add(step(t));
+    for (; t < n; ++t)
+        scored.add(step(t));
     Equity eq;
     eq.total = total;
     eq.peak = peak;
@@ -192,27 +206,34 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
                  std::span<BacktestSummary> out) {
     constexpr std::size_t width = max_score_lanes;
     const std::size_t lanes = decided.size();
-    if (lanes == 0 || lanes > width || shared.change.empty()) return false;
+    if (lanes == 0 || lanes > width || shared.change.empty())
+        return false;
     const std::size_t n = shared.price.size();
     const auto delay = static_cast<std::size_t>(shared.fill_delay_bars);
     // The same conditions as score_without_gaps, and the same first defined bar in every lane.
     std::size_t first = 0;
-    while (first < n && decided[0][first] == undefined_position) ++first;
+    while (first < n && decided[0][first] == undefined_position)
+        ++first;
     const std::size_t start = first + delay + 1;
-    if (start >= n) return false;
+    if (start >= n)
+        return false;
     for (std::size_t l = 0; l < lanes; ++l) {
-        if (first > 0 && decided[l][first - 1] != undefined_position) return false;
+        if (first > 0 && decided[l][first - 1] != undefined_position)
+            return false;
         for (std::size_t t = first; t < n; ++t) {
-            if (decided[l][t] == undefined_position) return false;
+            if (decided[l][t] == undefined_position)
+                return false;
         }
     }
     const auto change = shared.change;
     for (std::size_t t = start; t < n; ++t) {
-        if (!std::isfinite(change[t])) return false;
+        if (!std::isfinite(change[t]))
+            return false;
     }
     // Lanes past `lanes` repeat lane 0; their results are dropped.
     std::array<const PositionCode*, width> code{};
-    for (std::size_t l = 0; l < width; ++l) code[l] = decided[l < lanes ? l : 0].data();
+    for (std::size_t l = 0; l < width; ++l)
+        code[l] = decided[l < lanes ? l : 0].data();
     const double fee = shared.fee_bps / 10000.0;
     const double inf = std::numeric_limits<double>::infinity();
     std::array<double, width> held_prev{}, total{}, peak{}, max_dd{}, changes{}, pnl{};
@@ -238,11 +259,13 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
     };
     const std::size_t scored_from = std::max(start, shared.first_scored);
     std::size_t t = start;
-    for (; t < std::min(scored_from, n); ++t) step(t);
+    for (; t < std::min(scored_from, n); ++t)
+        step(t);
     std::size_t count = 0;
     if (t < n) {  // the first scored value is each lane's shift (RunningStats::add)
         step(t++);
-        for (std::size_t l = 0; l < width; ++l) shift[l] = pnl[l];
+        for (std::size_t l = 0; l < width; ++l)
+            shift[l] = pnl[l];
         count = 1;
     }
     for (; t < n; ++t) {
@@ -279,11 +302,13 @@ BacktestSummary score_positions(const ScoreInput& in, BacktestSeries* series) {
     const std::size_t n = in.price.size();
     if (series == nullptr && !in.score_buy_hold && !in.change.empty()) {
         BacktestSummary fast;
-        if (score_without_gaps(in, fast)) return fast;
+        if (score_without_gaps(in, fast))
+            return fast;
     }
     if (series != nullptr) {
-        for (auto* col : {&series->price, &series->position, &series->pnl, &series->cumulative, &series->drawdown,
-                          &series->buy_hold_pnl, &series->buy_hold_cumulative, &series->buy_hold_drawdown}) {
+        for (auto* col :
+             {&series->price, &series->position, &series->pnl, &series->cumulative, &series->drawdown,
+              &series->buy_hold_pnl, &series->buy_hold_cumulative, &series->buy_hold_drawdown}) {
             col->assign(n, nan);
         }
     }
@@ -303,13 +328,16 @@ BacktestSummary score_positions(const ScoreInput& in, BacktestSeries* series) {
         const double chg = precomputed ? in.change[t] : (t > 0 ? price[t] / price[t - 1] - 1.0 : nan);
         const double trade = std::fabs(held - held_prev);
         const double pnl = held_prev * chg - trade * fee;
-        if (trade > 0.0) changes += trade;
+        if (trade > 0.0)
+            changes += trade;
         eq.add(pnl, cumulative, drawdown);
-        if (t >= in.first_scored) scored.add(pnl);
+        if (t >= in.first_scored)
+            scored.add(pnl);
         if (with_buy_hold) {
             const double bh = std::isnan(held_prev) ? nan : chg;
             bh_eq.add(bh, bh_cumulative, bh_drawdown);
-            if (t >= in.first_scored) bh_scored.add(bh);
+            if (t >= in.first_scored)
+                bh_scored.add(bh);
             if (series != nullptr) {
                 series->price[t] = price[t];
                 series->position[t] = held;
@@ -353,13 +381,15 @@ BacktestSummary run_backtest(const StrategyConfig& cfg, const BarSeries& bars, d
     std::vector<PositionCode> decided(n);
     std::array<PositionCode, max_substrategies> bar{};
     for (std::size_t t = 0; t < n; ++t) {
-        for (std::size_t j = 0; j < k; ++j) bar[j] = codes[j * n + t];
+        for (std::size_t j = 0; j < k; ++j)
+            bar[j] = codes[j * n + t];
         decided[t] = combine_codes(cfg.conjunction, bar.data(), k);
     }
     if (series != nullptr) {
         series->substrategy_position.assign(k, std::vector<double>(n));
         for (std::size_t j = 0; j < k; ++j) {
-            for (std::size_t t = 0; t < n; ++t) series->substrategy_position[j][t] = position_value(codes[j * n + t]);
+            for (std::size_t t = 0; t < n; ++t)
+                series->substrategy_position[j][t] = position_value(codes[j * n + t]);
         }
     }
     ScoreInput in;
@@ -401,7 +431,8 @@ Metrics compute_metrics(std::span<const double> pnl, std::size_t first_scored, i
     double cumulative = nan, drawdown = nan;
     for (std::size_t t = 0; t < pnl.size(); ++t) {
         eq.add(pnl[t], cumulative, drawdown);
-        if (t >= first_scored) scored.add(pnl[t]);
+        if (t >= first_scored)
+            scored.add(pnl[t]);
     }
     return finish_metrics(scored, eq, trading_period, cumulative);
 }
@@ -426,7 +457,8 @@ Json live_signal_json(const StrategyConfig& cfg, const LiveSignal& live) {
                             {"position", json_number(live.position[j])}});
     }
     Json out = Json::object();
-    if (!cfg.strategy_id.empty()) out["strategy_id"] = cfg.strategy_id;
+    if (!cfg.strategy_id.empty())
+        out["strategy_id"] = cfg.strategy_id;
     out["ticker"] = cfg.ticker;
     out["bar_ts"] = format_timestamp(live.bar_ts);
     out["signal"] = json_number(live.signal);
@@ -438,7 +470,8 @@ Json live_signal_json(const StrategyConfig& cfg, const LiveSignal& live) {
 Json backtest_results_json(const StrategyConfig& cfg, const BacktestSummary& s, double fee_bps,
                            std::int64_t run_at_unix_micros) {
     Json out = Json::object();
-    if (!cfg.strategy_id.empty()) out["strategy_id"] = cfg.strategy_id;
+    if (!cfg.strategy_id.empty())
+        out["strategy_id"] = cfg.strategy_id;
     out["run_at"] = format_timestamp(run_at_unix_micros);
     out["data_range"] = Json{{"start", format_date(s.first_ts)}, {"end", format_date(s.last_ts)}};
     out["ticker_backtested"] = cfg.ticker;
@@ -448,8 +481,10 @@ Json backtest_results_json(const StrategyConfig& cfg, const BacktestSummary& s, 
     out["bars"] = s.bars;
     out["last_position"] = json_number(s.last_position);
     out["position_changes"] = s.position_changes;
-    if (cfg.fill_delay_bars != 0) out["fill_delay_bars"] = cfg.fill_delay_bars;
-    if (!cfg.warnings.empty()) out["warnings"] = cfg.warnings;
+    if (cfg.fill_delay_bars != 0)
+        out["fill_delay_bars"] = cfg.fill_delay_bars;
+    if (!cfg.warnings.empty())
+        out["warnings"] = cfg.warnings;
     return out;
 }
 

@@ -1,21 +1,26 @@
 #include "quant/bars.hpp"
 
-#include "quant/error.hpp"
-
 #include <charconv>
 #include <cstdio>
 #include <string>
+
+#include "quant/error.hpp"
 
 namespace quant {
 
 std::span<const double> BarSeries::column(Column c) const noexcept {
     switch (c) {
         case Column::v:
-        case Column::close: return close;
-        case Column::open: return open;
-        case Column::high: return high;
-        case Column::low: return low;
-        case Column::volume: return volume;
+        case Column::close:
+            return close;
+        case Column::open:
+            return open;
+        case Column::high:
+            return high;
+        case Column::low:
+            return low;
+        case Column::volume:
+            return volume;
     }
     return close;
 }
@@ -64,14 +69,17 @@ void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) {
 
 constexpr std::int64_t micros_per_day = 86400LL * 1000000LL;
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+    return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 double parse_double(std::string_view s, std::size_t line, const char* col) {
     double v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || p != s.data() + s.size()) {
-        throw Error(ErrorCode::invalid_argument, col,
-                    "line " + std::to_string(line) + ": " + col + " is not a number: \"" + std::string(s) + "\"");
+        throw Error(
+            ErrorCode::invalid_argument, col,
+            "line " + std::to_string(line) + ": " + col + " is not a number: \"" + std::string(s) + "\"");
     }
     return v;
 }
@@ -83,18 +91,22 @@ OwnedBars read_bars_csv(std::string_view text) {
     std::size_t pos = 0, line_no = 0;
     while (pos < text.size()) {
         std::size_t end = text.find('\n', pos);
-        if (end == std::string_view::npos) end = text.size();
+        if (end == std::string_view::npos)
+            end = text.size();
         std::string_view line = text.substr(pos, end - pos);
         pos = end + 1;
         ++line_no;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.empty() || line_no == 1) continue;  // header
+        if (!line.empty() && line.back() == '\r')
+            line.remove_suffix(1);
+        if (line.empty() || line_no == 1)
+            continue;  // header
         std::string_view f[6];
         std::size_t start = 0;
         for (int i = 0; i < 6; ++i) {
             std::size_t comma = line.find(',', start);
             if (comma == std::string_view::npos && i < 5) {
-                throw Error(ErrorCode::invalid_argument, "", "line " + std::to_string(line_no) + ": expected 6 columns");
+                throw Error(ErrorCode::invalid_argument, "",
+                            "line " + std::to_string(line_no) + ": expected 6 columns");
             }
             f[i] = line.substr(start, (i < 5 ? comma : line.size()) - start);
             start = comma + 1;
@@ -102,7 +114,8 @@ OwnedBars read_bars_csv(std::string_view text) {
         int y = 0;
         unsigned mo = 0, d = 0;
         if (f[0].size() < 10 || std::sscanf(std::string(f[0]).c_str(), "%d-%u-%u", &y, &mo, &d) != 3) {
-            throw Error(ErrorCode::invalid_argument, "date", "line " + std::to_string(line_no) + ": bad date");
+            throw Error(ErrorCode::invalid_argument, "date",
+                        "line " + std::to_string(line_no) + ": bad date");
         }
         bars.push_back(days_from_civil(y, mo, d) * micros_per_day, parse_double(f[1], line_no, "open"),
                        parse_double(f[2], line_no, "high"), parse_double(f[3], line_no, "low"),

@@ -18,6 +18,8 @@ ScopedInterruptCheck::ScopedInterruptCheck(InterruptCheck check) noexcept : prev
     current_check = check;
 }
 
-ScopedInterruptCheck::~ScopedInterruptCheck() { current_check = previous_; }
+ScopedInterruptCheck::~ScopedInterruptCheck() {
+    current_check = previous_;
+}
 
 }  // namespace quant

@@ -1,15 +1,14 @@
 #include "quant/deployment_config.hpp"
 
-#include "quant/error.hpp"
-
-#include "json_fields.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cmath>
 #include <limits>
 #include <optional>
+
+#include "json_fields.hpp"
+#include "quant/error.hpp"
 
 namespace quant {
 
@@ -22,13 +21,15 @@ using fields::reject_unknown_keys;
 using fields::shown;
 using fields::type_name;
 
-constexpr std::array<std::string_view, 17> top_level_keys{
-    "deployment_id", "strategy_id", "strategy_version", "portfolio", "user",          "broker",
-    "ticker",        "qty",         "paper",            "market",    "schedule",      "enabled",
-    "risk_limits",   "confirm_live", "trade_password",  "created_at", "updated_at"};
+constexpr std::array<std::string_view, 17> top_level_keys{"deployment_id", "strategy_id",  "strategy_version",
+                                                          "portfolio",     "user",         "broker",
+                                                          "ticker",        "qty",          "paper",
+                                                          "market",        "schedule",     "enabled",
+                                                          "risk_limits",   "confirm_live", "trade_password",
+                                                          "created_at",    "updated_at"};
 constexpr std::array<std::string_view, 8> risk_limit_keys{
-    "max_position_usd", "max_daily_trades",      "stop_loss_pct",          "max_bar_age_hours",
-    "max_order_notional", "max_order_qty",       "max_orders_per_minute", "max_consecutive_rejects"};
+    "max_position_usd",   "max_daily_trades", "stop_loss_pct",         "max_bar_age_hours",
+    "max_order_notional", "max_order_qty",    "max_orders_per_minute", "max_consecutive_rejects"};
 constexpr std::array<std::string_view, 3> brokers{"PAPER", "BYBIT", "FUTU"};
 constexpr std::array<std::string_view, 3> schedules{"daily_close", "hourly", "manual"};
 constexpr std::array<std::string_view, 3> markets{"US", "HK", "CRYPTO"};
@@ -39,8 +40,10 @@ bool given(const Json& obj, std::string_view key) {
     return it != obj.end() && !it->is_null();
 }
 
-std::string get_string(const Json& v, const std::string& field, std::size_t max_len, const std::string& hint = {}) {
-    if (!v.is_string()) fail(field, "must be a string, got " + type_name(v), hint);
+std::string get_string(const Json& v, const std::string& field, std::size_t max_len,
+                       const std::string& hint = {}) {
+    if (!v.is_string())
+        fail(field, "must be a string, got " + type_name(v), hint);
     auto s = v.get<std::string>();
     if (s.empty() || s.size() > max_len) {
         fail(field, "must be 1 to " + std::to_string(max_len) + " characters", hint);
@@ -49,22 +52,27 @@ std::string get_string(const Json& v, const std::string& field, std::size_t max_
 }
 
 bool get_bool(const Json& v, const std::string& field) {
-    if (!v.is_boolean()) fail(field, "must be true or false, got " + type_name(v), "true, false");
+    if (!v.is_boolean())
+        fail(field, "must be true or false, got " + type_name(v), "true, false");
     return v.get<bool>();
 }
 
 double get_number(const Json& v, const std::string& field, const std::string& hint) {
-    if (!v.is_number()) fail(field, "must be a number, got " + type_name(v), hint);
+    if (!v.is_number())
+        fail(field, "must be a number, got " + type_name(v), hint);
     const double d = v.get<double>();
-    if (!std::isfinite(d)) fail(field, "must be finite, got " + shown(v), hint);
+    if (!std::isfinite(d))
+        fail(field, "must be finite, got " + shown(v), hint);
     return d;
 }
 
 int get_int(const Json& v, const std::string& field, long long lo, long long hi, const std::string& hint) {
     const double d = get_number(v, field, hint);
-    if (d != std::floor(d)) fail(field, "must be an integer, got " + shown(v), hint);
+    if (d != std::floor(d))
+        fail(field, "must be an integer, got " + shown(v), hint);
     if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
-        fail(field, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + shown(v),
+        fail(field,
+             "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + shown(v),
              hint);
     }
     return static_cast<int>(d);
@@ -72,7 +80,8 @@ int get_int(const Json& v, const std::string& field, long long lo, long long hi,
 
 std::string get_uuid(const Json& v, const std::string& field, const std::string& hint) {
     std::string s = get_string(v, field, 36, hint);
-    if (!is_uuid(s)) fail(field, "must be a UUID, got \"" + s + "\"", hint);
+    if (!is_uuid(s))
+        fail(field, "must be a UUID, got \"" + s + "\"", hint);
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
     return s;
 }
@@ -104,8 +113,8 @@ RiskLimits parse_risk_limits(const Json& r) {
         out.max_position_usd = get_number(r["max_position_usd"], "risk_limits.max_position_usd",
                                           "a positive amount in USD, default 10000");
         if (out.max_position_usd <= 0 || out.max_position_usd > max_deployment_qty) {
-            fail("risk_limits.max_position_usd", "must be greater than 0 and at most 1e12, got " +
-                                                     shown(r["max_position_usd"]),
+            fail("risk_limits.max_position_usd",
+                 "must be greater than 0 and at most 1e12, got " + shown(r["max_position_usd"]),
                  "a positive amount in USD, default 10000");
         }
     }
@@ -117,8 +126,8 @@ RiskLimits parse_risk_limits(const Json& r) {
         out.stop_loss_pct = get_number(r["stop_loss_pct"], "risk_limits.stop_loss_pct",
                                        "a percentage above 0 and at most 100, default 5.0");
         if (out.stop_loss_pct <= 0 || out.stop_loss_pct > 100) {
-            fail("risk_limits.stop_loss_pct", "must be greater than 0 and at most 100, got " +
-                                                  shown(r["stop_loss_pct"]),
+            fail("risk_limits.stop_loss_pct",
+                 "must be greater than 0 and at most 100, got " + shown(r["stop_loss_pct"]),
                  "a percentage above 0 and at most 100, default 5.0");
         }
     }
@@ -128,27 +137,32 @@ RiskLimits parse_risk_limits(const Json& r) {
         if (it->is_null()) {
             out.max_bar_age_hours = std::numeric_limits<double>::quiet_NaN();
         } else {
-            const std::string hint = "hours (above 0, at most 1000000), or null to turn the check off (paper only); "
-                                     "default 96 for daily_close, 2 for hourly";
+            const std::string hint =
+                "hours (above 0, at most 1000000), or null to turn the check off (paper only); "
+                "default 96 for daily_close, 2 for hourly";
             out.max_bar_age_hours = get_number(*it, "risk_limits.max_bar_age_hours", hint);
             if (out.max_bar_age_hours <= 0 || out.max_bar_age_hours > 1000000) {
-                fail("risk_limits.max_bar_age_hours", "must be greater than 0 and at most 1000000, got " + shown(*it),
-                     hint);
+                fail("risk_limits.max_bar_age_hours",
+                     "must be greater than 0 and at most 1000000, got " + shown(*it), hint);
             }
         }
     }
     const auto optional_positive = [&](const char* key, const char* hint) -> std::optional<double> {
-        if (!given(r, key)) return std::nullopt;
+        if (!given(r, key))
+            return std::nullopt;
         const std::string field = std::string("risk_limits.") + key;
         const double v = get_number(r[key], field, hint);
-        if (v <= 0) fail(field, "must be greater than 0, got " + shown(r[key]), hint);
+        if (v <= 0)
+            fail(field, "must be greater than 0, got " + shown(r[key]), hint);
         return v;
     };
-    out.max_order_notional = optional_positive("max_order_notional", "the largest order value in USD; leave it out for none");
-    out.max_order_qty = optional_positive("max_order_qty", "the largest order quantity; leave it out for none");
+    out.max_order_notional =
+        optional_positive("max_order_notional", "the largest order value in USD; leave it out for none");
+    out.max_order_qty =
+        optional_positive("max_order_qty", "the largest order quantity; leave it out for none");
     if (given(r, "max_orders_per_minute")) {
-        out.max_orders_per_minute = get_int(r["max_orders_per_minute"], "risk_limits.max_orders_per_minute", 1, 10000,
-                                            "orders per minute per deployment, default 6");
+        out.max_orders_per_minute = get_int(r["max_orders_per_minute"], "risk_limits.max_orders_per_minute",
+                                            1, 10000, "orders per minute per deployment, default 6");
     }
     if (given(r, "max_consecutive_rejects")) {
         out.max_consecutive_rejects =
@@ -158,19 +172,21 @@ RiskLimits parse_risk_limits(const Json& r) {
     return out;
 }
 
-
 DeploymentConfig parse_deployment_config(const Json& doc) {
     if (!doc.is_object()) {
-        throw Error(ErrorCode::invalid_config, "", "a deployment config must be a JSON object, got " + type_name(doc),
+        throw Error(ErrorCode::invalid_config, "",
+                    "a deployment config must be a JSON object, got " + type_name(doc),
                     "fields: " + join(top_level_keys));
     }
     reject_unknown_keys(doc, top_level_keys, "");
     DeploymentConfig cfg;
 
     if (given(doc, "deployment_id")) {
-        cfg.deployment_id = get_uuid(doc["deployment_id"], "deployment_id", "leave it out to have one generated");
+        cfg.deployment_id =
+            get_uuid(doc["deployment_id"], "deployment_id", "leave it out to have one generated");
     }
-    if (!given(doc, "strategy_id")) fail("strategy_id", "is required", "the id of a strategy of yours");
+    if (!given(doc, "strategy_id"))
+        fail("strategy_id", "is required", "the id of a strategy of yours");
     cfg.strategy_id = get_uuid(doc["strategy_id"], "strategy_id", "the id of a strategy of yours");
     if (given(doc, "strategy_version")) {
         cfg.strategy_version = get_int(doc["strategy_version"], "strategy_version", 1, 1000000000,
@@ -179,40 +195,55 @@ DeploymentConfig parse_deployment_config(const Json& doc) {
     if (given(doc, "portfolio")) {
         cfg.portfolio = get_string(doc["portfolio"], "portfolio", 64, "a portfolio label, default DEFAULT");
     }
-    if (given(doc, "user")) cfg.user = get_string(doc["user"], "user", 64, "your user name, or leave it out");
-    if (given(doc, "broker")) cfg.broker = get_enum(doc["broker"], "broker", brokers, true, "brokers");
+    if (given(doc, "user"))
+        cfg.user = get_string(doc["user"], "user", 64, "your user name, or leave it out");
+    if (given(doc, "broker"))
+        cfg.broker = get_enum(doc["broker"], "broker", brokers, true, "brokers");
     if (given(doc, "ticker")) {
-        cfg.ticker = get_string(doc["ticker"], "ticker", 64,
-                                "the broker's symbol, e.g. \"US.AAPL\"; leave it out to use the ticker mapping");
+        cfg.ticker =
+            get_string(doc["ticker"], "ticker", 64,
+                       "the broker's symbol, e.g. \"US.AAPL\"; leave it out to use the ticker mapping");
     }
-    if (given(doc, "market")) cfg.market = get_enum(doc["market"], "market", markets, true, "markets");
+    if (given(doc, "market"))
+        cfg.market = get_enum(doc["market"], "market", markets, true, "markets");
 
-    const std::string qty_hint = "a positive position size per signal; whole shares for US and HK, decimals for CRYPTO";
-    if (!given(doc, "qty")) fail("qty", "is required", qty_hint);
+    const std::string qty_hint =
+        "a positive position size per signal; whole shares for US and HK, decimals for CRYPTO";
+    if (!given(doc, "qty"))
+        fail("qty", "is required", qty_hint);
     cfg.qty = get_number(doc["qty"], "qty", qty_hint);
     if (cfg.qty <= 0 || cfg.qty > max_deployment_qty) {
         fail("qty", "must be greater than 0 and at most 1e12, got " + shown(doc["qty"]), qty_hint);
     }
     if ((cfg.market == "US" || cfg.market == "HK") && cfg.qty != std::floor(cfg.qty)) {
-        fail("qty", "must be a whole number of shares for market " + cfg.market + ", got " + shown(doc["qty"]),
+        fail("qty",
+             "must be a whole number of shares for market " + cfg.market + ", got " + shown(doc["qty"]),
              qty_hint);
     }
 
-    if (given(doc, "paper")) cfg.paper = get_bool(doc["paper"], "paper");
-    if (given(doc, "schedule")) cfg.schedule = get_enum(doc["schedule"], "schedule", schedules, false, "schedules");
-    if (given(doc, "enabled")) cfg.enabled = get_bool(doc["enabled"], "enabled");
-    if (given(doc, "risk_limits")) cfg.risk_limits = parse_risk_limits(doc["risk_limits"]);
-    if (given(doc, "confirm_live")) cfg.confirm_live = get_bool(doc["confirm_live"], "confirm_live");
+    if (given(doc, "paper"))
+        cfg.paper = get_bool(doc["paper"], "paper");
+    if (given(doc, "schedule"))
+        cfg.schedule = get_enum(doc["schedule"], "schedule", schedules, false, "schedules");
+    if (given(doc, "enabled"))
+        cfg.enabled = get_bool(doc["enabled"], "enabled");
+    if (given(doc, "risk_limits"))
+        cfg.risk_limits = parse_risk_limits(doc["risk_limits"]);
+    if (given(doc, "confirm_live"))
+        cfg.confirm_live = get_bool(doc["confirm_live"], "confirm_live");
     if (given(doc, "trade_password")) {
         if (!doc["trade_password"].is_string()) {
             fail("trade_password", "must be a string, got " + type_name(doc["trade_password"]));
         }
         const auto n = doc["trade_password"].get_ref<const std::string&>().size();
-        if (n == 0 || n > 1024) fail("trade_password", "must be 1 to 1024 characters");
+        if (n == 0 || n > 1024)
+            fail("trade_password", "must be 1 to 1024 characters");
         cfg.has_trade_password = true;
     }
-    if (!cfg.paper && cfg.risk_limits.has_max_bar_age_hours && std::isnan(cfg.risk_limits.max_bar_age_hours)) {
-        fail("risk_limits.max_bar_age_hours", "null (no stale-bar check) is allowed for paper deployments only",
+    if (!cfg.paper && cfg.risk_limits.has_max_bar_age_hours &&
+        std::isnan(cfg.risk_limits.max_bar_age_hours)) {
+        fail("risk_limits.max_bar_age_hours",
+             "null (no stale-bar check) is allowed for paper deployments only",
              "give a number of hours, or leave it out for the schedule's default (96 daily_close, 2 hourly)");
     }
     if (cfg.broker == "PAPER" && !cfg.paper) {
@@ -222,33 +253,44 @@ DeploymentConfig parse_deployment_config(const Json& doc) {
     return cfg;
 }
 
-DeploymentConfig parse_deployment_config(std::string_view text) { return parse_deployment_config(parse_json(text)); }
+DeploymentConfig parse_deployment_config(std::string_view text) {
+    return parse_deployment_config(parse_json(text));
+}
 
 Json to_json(const DeploymentConfig& cfg) {
     Json out = Json::object();
-    if (!cfg.deployment_id.empty()) out["deployment_id"] = cfg.deployment_id;
+    if (!cfg.deployment_id.empty())
+        out["deployment_id"] = cfg.deployment_id;
     out["strategy_id"] = cfg.strategy_id;
-    if (cfg.strategy_version > 0) out["strategy_version"] = cfg.strategy_version;
+    if (cfg.strategy_version > 0)
+        out["strategy_version"] = cfg.strategy_version;
     out["portfolio"] = cfg.portfolio;
-    if (!cfg.user.empty()) out["user"] = cfg.user;
+    if (!cfg.user.empty())
+        out["user"] = cfg.user;
     out["broker"] = cfg.broker;
-    if (!cfg.ticker.empty()) out["ticker"] = cfg.ticker;
-    out["qty"] = cfg.qty == std::floor(cfg.qty) && std::fabs(cfg.qty) < 9e15 ? Json(static_cast<long long>(cfg.qty))
-                                                                              : Json(cfg.qty);
+    if (!cfg.ticker.empty())
+        out["ticker"] = cfg.ticker;
+    out["qty"] = cfg.qty == std::floor(cfg.qty) && std::fabs(cfg.qty) < 9e15
+                     ? Json(static_cast<long long>(cfg.qty))
+                     : Json(cfg.qty);
     out["paper"] = cfg.paper;
-    if (!cfg.market.empty()) out["market"] = cfg.market;
+    if (!cfg.market.empty())
+        out["market"] = cfg.market;
     out["schedule"] = cfg.schedule;
     out["enabled"] = cfg.enabled;
     out["risk_limits"] = Json{{"max_position_usd", cfg.risk_limits.max_position_usd},
                               {"max_daily_trades", cfg.risk_limits.max_daily_trades},
                               {"stop_loss_pct", cfg.risk_limits.stop_loss_pct}};
-    if (cfg.risk_limits.max_order_notional) out["risk_limits"]["max_order_notional"] = *cfg.risk_limits.max_order_notional;
-    if (cfg.risk_limits.max_order_qty) out["risk_limits"]["max_order_qty"] = *cfg.risk_limits.max_order_qty;
+    if (cfg.risk_limits.max_order_notional)
+        out["risk_limits"]["max_order_notional"] = *cfg.risk_limits.max_order_notional;
+    if (cfg.risk_limits.max_order_qty)
+        out["risk_limits"]["max_order_qty"] = *cfg.risk_limits.max_order_qty;
     out["risk_limits"]["max_orders_per_minute"] = cfg.risk_limits.max_orders_per_minute;
     out["risk_limits"]["max_consecutive_rejects"] = cfg.risk_limits.max_consecutive_rejects;
     if (cfg.risk_limits.has_max_bar_age_hours) {
-        out["risk_limits"]["max_bar_age_hours"] =
-            std::isnan(cfg.risk_limits.max_bar_age_hours) ? Json(nullptr) : Json(cfg.risk_limits.max_bar_age_hours);
+        out["risk_limits"]["max_bar_age_hours"] = std::isnan(cfg.risk_limits.max_bar_age_hours)
+                                                      ? Json(nullptr)
+                                                      : Json(cfg.risk_limits.max_bar_age_hours);
     }
     return out;
 }

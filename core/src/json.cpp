@@ -1,9 +1,9 @@
 #include "quant/json.hpp"
 
-#include "quant/error.hpp"
-
 #include <string>
 #include <vector>
+
+#include "quant/error.hpp"
 
 namespace quant {
 
@@ -57,7 +57,8 @@ private:
         std::string key;
     };
     bool value() {
-        if (!stack_.empty() && stack_.back().is_array) ++stack_.back().index;
+        if (!stack_.empty() && stack_.back().is_array)
+            ++stack_.back().index;
         return true;
     }
     bool close() {
@@ -93,9 +94,10 @@ Json parse_json(std::string_view text, const JsonLimits& limits) {
         PathTracker tracker;
         Json::sax_parse(text.begin(), text.end(), &tracker);
         const std::string field = tracker.path();
-        throw Error(ErrorCode::invalid_config, field,
-                    (field.empty() ? std::string("value") : field) + ": number out of range (beyond +/-1.7e308)",
-                    "a finite number");
+        throw Error(
+            ErrorCode::invalid_config, field,
+            (field.empty() ? std::string("value") : field) + ": number out of range (beyond +/-1.7e308)",
+            "a finite number");
     }
 }
 

@@ -1,7 +1,6 @@
 #include "quant/optimize.hpp"
 
-#include "quant/cancel.hpp"
-#include "quant/error.hpp"
+#include <pthread.h>
 
 #include <algorithm>
 #include <array>
@@ -15,8 +14,10 @@
 #include <limits>
 #include <mutex>
 #include <set>
-#include <pthread.h>
 #include <thread>
+
+#include "quant/cancel.hpp"
+#include "quant/error.hpp"
 
 namespace quant {
 
@@ -37,18 +38,22 @@ double snap(double v) {
 }
 
 double number(const Json& v, const std::string& field) {
-    if (!v.is_number()) fail(field, "must be a number, got " + v.dump());
+    if (!v.is_number())
+        fail(field, "must be a number, got " + v.dump());
     const double d = v.get<double>();
-    if (!std::isfinite(d)) fail(field, "must be finite");
+    if (!std::isfinite(d))
+        fail(field, "must be finite");
     return d;
 }
 
 int window_value(const Json& v, const std::string& field, int floor) {
     const double d = number(v, field);
-    if (d != std::floor(d)) fail(field, "must be an integer, got " + v.dump());
+    if (d != std::floor(d))
+        fail(field, "must be an integer, got " + v.dump());
     if (d < floor || d > max_window) {
-        fail(field, "must be between " + std::to_string(floor) + " and " + std::to_string(max_window) + ", got " +
-                        v.dump(),
+        fail(field,
+             "must be between " + std::to_string(floor) + " and " + std::to_string(max_window) + ", got " +
+                 v.dump(),
              "the indicator's window floor is " + std::to_string(floor));
     }
     return static_cast<int>(d);
@@ -60,7 +65,8 @@ void dedupe(std::vector<T>& values) {
     std::set<T> seen;
     std::vector<T> out;
     for (const T& v : values) {
-        if (seen.insert(v).second) out.push_back(v);
+        if (seen.insert(v).second)
+            out.push_back(v);
     }
     values.swap(out);
 }
@@ -70,25 +76,31 @@ template <typename T, typename Read>
 std::vector<T> parse_axis(const Json& v, const std::string& field, Read read) {
     std::vector<T> out;
     if (v.is_array()) {
-        if (v.empty()) fail(field, "must not be an empty list");
+        if (v.empty())
+            fail(field, "must not be an empty list");
         if (v.size() > max_values_per_axis) {
             throw Error(ErrorCode::limit_exceeded, field,
                         field + ": " + std::to_string(v.size()) + " values is over the limit of " +
                             std::to_string(max_values_per_axis));
         }
-        for (std::size_t i = 0; i < v.size(); ++i) out.push_back(read(v[i], field + "[" + std::to_string(i) + "]"));
+        for (std::size_t i = 0; i < v.size(); ++i)
+            out.push_back(read(v[i], field + "[" + std::to_string(i) + "]"));
     } else if (v.is_object()) {
         for (const auto& [key, value] : v.items()) {
-            if (key != "min" && key != "max" && key != "step") fail(field + '.' + key, "unknown field", "min, max, step");
+            if (key != "min" && key != "max" && key != "step")
+                fail(field + '.' + key, "unknown field", "min, max, step");
         }
         for (const char* key : {"min", "max", "step"}) {
-            if (!v.contains(key)) fail(field + "." + key, "is required", R"(a range is {"min", "max", "step"})");
+            if (!v.contains(key))
+                fail(field + "." + key, "is required", R"(a range is {"min", "max", "step"})");
         }
         const double lo = number(v["min"], field + ".min");
         const double hi = number(v["max"], field + ".max");
         const double step = number(v["step"], field + ".step");
-        if (step <= 0.0) fail(field + ".step", "must be greater than 0, got " + v["step"].dump());
-        if (hi < lo) fail(field + ".max", "must be at least min (" + v["min"].dump() + "), got " + v["max"].dump());
+        if (step <= 0.0)
+            fail(field + ".step", "must be greater than 0, got " + v["step"].dump());
+        if (hi < lo)
+            fail(field + ".max", "must be at least min (" + v["min"].dump() + "), got " + v["max"].dump());
         // Inclusive of max even when (max-min)/step is 10.999999999 in floating point.
         const double steps = std::floor((hi - lo) / step + 1e-9);
         if (!(steps + 1 <= static_cast<double>(max_values_per_axis))) {  // also inf and NaN
@@ -112,16 +124,19 @@ std::vector<T> parse_axis(const Json& v, const std::string& field, Read read) {
 }
 
 bool better(Objective o, double a, std::size_t ia, double b, std::size_t ib) {
-    if (a != b) return objective_minimised(o) ? a < b : a > b;
+    if (a != b)
+        return objective_minimised(o) ? a < b : a > b;
     return ia < ib;  // ties: the earlier cell in grid order
 }
 
 void keep_top(std::vector<CellResult>& top, CellResult cell, Objective o, std::size_t n) {
     const double v = objective_value(cell.summary.metrics, o);
-    if (n == 0) return;
+    if (n == 0)
+        return;
     if (top.size() == n) {
         const auto& worst = top.back();
-        if (!better(o, v, cell.index, objective_value(worst.summary.metrics, o), worst.index)) return;
+        if (!better(o, v, cell.index, objective_value(worst.summary.metrics, o), worst.index))
+            return;
         top.pop_back();
     }
     auto at = std::find_if(top.begin(), top.end(), [&](const CellResult& c) {
@@ -130,13 +145,16 @@ void keep_top(std::vector<CellResult>& top, CellResult cell, Objective o, std::s
     top.insert(at, std::move(cell));
 }
 
-Json metrics_or_null(const Metrics& m) { return metrics_json(m); }
+Json metrics_or_null(const Metrics& m) {
+    return metrics_json(m);
+}
 
 Json cell_json(const StrategyConfig& cfg, const CellResult& c, bool with_config) {
     Json subs = Json::array();
     StrategyConfig best = cfg;
     for (std::size_t j = 0; j < cfg.substrategies.size(); ++j) {
-        subs.push_back(Json{{"id", cfg.substrategies[j].id}, {"window", c.window[j]}, {"signal", c.signal[j]}});
+        subs.push_back(
+            Json{{"id", cfg.substrategies[j].id}, {"window", c.window[j]}, {"signal", c.signal[j]}});
         best.substrategies[j].window = c.window[j];
         best.substrategies[j].signal = c.signal[j];
     }
@@ -172,15 +190,16 @@ StrategyConfig with_cell(const StrategyConfig& cfg, const CellResult& c) {
 
 BarSeries slice(const BarSeries& b, std::size_t from, std::size_t to) {
     const std::size_t len = to - from;
-    return {b.ts.subspan(from, len),   b.open.subspan(from, len),  b.high.subspan(from, len),
-            b.low.subspan(from, len),  b.close.subspan(from, len), b.volume.subspan(from, len)};
+    return {b.ts.subspan(from, len),  b.open.subspan(from, len),  b.high.subspan(from, len),
+            b.low.subspan(from, len), b.close.subspan(from, len), b.volume.subspan(from, len)};
 }
 
 }  // namespace
 
 std::size_t ParamGrid::size() const {
     std::size_t n = 1;
-    for (std::size_t j = 0; j < windows.size(); ++j) n *= windows[j].size() * signals[j].size();
+    for (std::size_t j = 0; j < windows.size(); ++j)
+        n *= windows[j].size() * signals[j].size();
     return n;
 }
 
@@ -192,7 +211,8 @@ ParamGrid parse_grid(const Json& grid, const StrategyConfig& cfg) {
             fail("grid", "must have one entry per substrategy (" + std::to_string(k) + "), got " +
                              std::to_string(grid.size()));
         }
-        for (std::size_t j = 0; j < k; ++j) entries[j] = &grid[j];
+        for (std::size_t j = 0; j < k; ++j)
+            entries[j] = &grid[j];
     } else if (grid.is_object()) {
         for (const auto& [key, value] : grid.items()) {
             bool found = false;
@@ -204,7 +224,8 @@ ParamGrid parse_grid(const Json& grid, const StrategyConfig& cfg) {
             }
             if (!found) {
                 std::string ids;
-                for (const auto& s : cfg.substrategies) ids += (ids.empty() ? "" : ", ") + std::to_string(s.id);
+                for (const auto& s : cfg.substrategies)
+                    ids += (ids.empty() ? "" : ", ") + std::to_string(s.id);
                 fail("grid." + key, "no substrategy has this id", "substrategy ids: " + ids);
             }
         }
@@ -216,12 +237,15 @@ ParamGrid parse_grid(const Json& grid, const StrategyConfig& cfg) {
     double cells = 1.0;
     for (std::size_t j = 0; j < k; ++j) {
         const auto& sub = cfg.substrategies[j];
-        const std::string at = grid.is_array() ? "grid[" + std::to_string(j) + "]" : "grid." + std::to_string(sub.id);
+        const std::string at =
+            grid.is_array() ? "grid[" + std::to_string(j) + "]" : "grid." + std::to_string(sub.id);
         const Json empty = Json::object();
         const Json& e = entries[j] != nullptr ? *entries[j] : empty;
-        if (!e.is_object()) fail(at, R"(must be an object with "window" and/or "signal")");
+        if (!e.is_object())
+            fail(at, R"(must be an object with "window" and/or "signal")");
         for (const auto& [key, value] : e.items()) {
-            if (key != "window" && key != "signal") fail(at + '.' + key, "unknown field", "window, signal");
+            if (key != "window" && key != "signal")
+                fail(at + '.' + key, "unknown field", "window, signal");
         }
         const int floor = sub.indicator->window_floor;
         out.windows.push_back(e.contains("window")
@@ -236,8 +260,8 @@ ParamGrid parse_grid(const Json& grid, const StrategyConfig& cfg) {
     }
     if (cells > static_cast<double>(max_grid_cells)) {
         throw Error(ErrorCode::limit_exceeded, "grid",
-                    "grid: " + std::to_string(static_cast<long long>(cells)) + " cells is over the limit of " +
-                        std::to_string(max_grid_cells),
+                    "grid: " + std::to_string(static_cast<long long>(cells)) +
+                        " cells is over the limit of " + std::to_string(max_grid_cells),
                     "search fewer windows or signals, or split the search");
     }
     return out;
@@ -246,36 +270,50 @@ ParamGrid parse_grid(const Json& grid, const StrategyConfig& cfg) {
 Objective parse_objective(std::string_view name) {
     for (Objective o : {Objective::total_return, Objective::annualized_return, Objective::sharpe_ratio,
                         Objective::max_drawdown, Objective::calmar_ratio}) {
-        if (objective_name(o) == name) return o;
+        if (objective_name(o) == name)
+            return o;
     }
-    throw Error(ErrorCode::invalid_argument, "objective", "objective: unknown metric \"" + std::string(name) + "\"",
+    throw Error(ErrorCode::invalid_argument, "objective",
+                "objective: unknown metric \"" + std::string(name) + "\"",
                 "valid objectives: total_return, annualized_return, sharpe_ratio, max_drawdown (minimised), "
                 "calmar_ratio");
 }
 
 std::string_view objective_name(Objective o) {
     switch (o) {
-        case Objective::total_return: return "total_return";
-        case Objective::annualized_return: return "annualized_return";
-        case Objective::sharpe_ratio: return "sharpe_ratio";
-        case Objective::max_drawdown: return "max_drawdown";
-        case Objective::calmar_ratio: return "calmar_ratio";
+        case Objective::total_return:
+            return "total_return";
+        case Objective::annualized_return:
+            return "annualized_return";
+        case Objective::sharpe_ratio:
+            return "sharpe_ratio";
+        case Objective::max_drawdown:
+            return "max_drawdown";
+        case Objective::calmar_ratio:
+            return "calmar_ratio";
     }
     return "sharpe_ratio";
 }
 
 double objective_value(const Metrics& m, Objective o) {
     switch (o) {
-        case Objective::total_return: return m.total_return;
-        case Objective::annualized_return: return m.annualized_return;
-        case Objective::sharpe_ratio: return m.sharpe_ratio;
-        case Objective::max_drawdown: return m.max_drawdown;
-        case Objective::calmar_ratio: return m.calmar_ratio;
+        case Objective::total_return:
+            return m.total_return;
+        case Objective::annualized_return:
+            return m.annualized_return;
+        case Objective::sharpe_ratio:
+            return m.sharpe_ratio;
+        case Objective::max_drawdown:
+            return m.max_drawdown;
+        case Objective::calmar_ratio:
+            return m.calmar_ratio;
     }
     return nan;
 }
 
-bool objective_minimised(Objective o) { return o == Objective::max_drawdown; }
+bool objective_minimised(Objective o) {
+    return o == Objective::max_drawdown;
+}
 
 OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
                         const OptimizeOptions& options) {
@@ -283,15 +321,17 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
     const std::size_t n = bars.size();
     const std::size_t cells = grid.size();
     if (options.keep_cells && cells > 100'000) {
-        throw Error(ErrorCode::limit_exceeded, "include_cells",
-                    "include_cells: " + std::to_string(cells) + " cells is over the limit of 100000 for listing",
-                    "ask for the top cells instead (top_n)");
+        throw Error(
+            ErrorCode::limit_exceeded, "include_cells",
+            "include_cells: " + std::to_string(cells) + " cells is over the limit of 100000 for listing",
+            "ask for the top cells instead (top_n)");
     }
     // Every window must be computable on these bars: the largest one per substrategy decides.
     {
         StrategyConfig widest = cfg;
         for (std::size_t j = 0; j < k; ++j) {
-            widest.substrategies[j].window = *std::max_element(grid.windows[j].begin(), grid.windows[j].end());
+            widest.substrategies[j].window =
+                *std::max_element(grid.windows[j].begin(), grid.windows[j].end());
         }
         check_bars_for(widest, bars);
     }
@@ -334,9 +374,11 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
     OptimizeResult result;
     result.grid_size = cells;
     result.objective = options.objective;
-    if (options.keep_cells) result.cells.resize(cells);
+    if (options.keep_cells)
+        result.cells.resize(cells);
 
-    unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+    unsigned threads =
+        options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
     threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, cells / 64)));
     // With one substrategy a chunk is one window: all its signal thresholds.
     const std::size_t chunk = k == 1 ? grid.signals[0].size() : 64;
@@ -357,7 +399,8 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
         std::array<std::size_t, max_substrategies> wi{}, si{};
         std::array<std::vector<PositionCode>, max_score_lanes> decided;
         if (k > 1) {
-            for (auto& d : decided) d.resize(n);
+            for (auto& d : decided)
+                d.resize(n);
         }
         std::array<PositionCode, max_substrategies> bar{};
         auto last_report = std::chrono::steady_clock::now();
@@ -373,7 +416,8 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
                 }
             }
             const std::size_t begin = next.fetch_add(chunk);
-            if (begin >= cells) break;
+            if (begin >= cells)
+                break;
             const std::size_t end = std::min(cells, begin + chunk);
             if (k == 1) {  // this chunk's window: its indicator once, its positions per threshold
                 SubStrategy sub = cfg.substrategies[0];
@@ -412,7 +456,8 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
                     if (k > 1) {
                         auto& buffer = decided[l];
                         for (std::size_t t = 0; t < n; ++t) {
-                            for (std::size_t j = 0; j < k; ++j) bar[j] = columns[j][t];
+                            for (std::size_t j = 0; j < k; ++j)
+                                bar[j] = columns[j][t];
                             buffer[t] = combine_codes(cfg.conjunction, bar.data(), k);
                         }
                         combined[l] = buffer;
@@ -426,13 +471,14 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
                 in.fee_bps = options.fee_bps;
                 in.score_buy_hold = options.keep_cells;
                 std::array<BacktestSummary, max_score_lanes> scored{};
-                bool side_by_side = !options.keep_cells && lanes > 1 &&
-                                    std::all_of(widest.begin(), widest.begin() + static_cast<std::ptrdiff_t>(lanes),
-                                                [&](int w) { return w == widest[0]; });
+                bool side_by_side =
+                    !options.keep_cells && lanes > 1 &&
+                    std::all_of(widest.begin(), widest.begin() + static_cast<std::ptrdiff_t>(lanes),
+                                [&](int w) { return w == widest[0]; });
                 if (side_by_side) {
                     in.first_scored = static_cast<std::size_t>(widest[0]);
-                    side_by_side = score_lanes(std::span<const std::span<const PositionCode>>(combined.data(), lanes),
-                                               in, scored);
+                    side_by_side = score_lanes(
+                        std::span<const std::span<const PositionCode>>(combined.data(), lanes), in, scored);
                 }
                 for (std::size_t l = 0; l < lanes; ++l) {
                     const std::size_t c = g + l;
@@ -455,7 +501,8 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
                             cell.signal.push_back(grid.signals[j][lane_si[l][j]]);
                         }
                     }
-                    if (options.keep_cells) result.cells[c] = cell;
+                    if (options.keep_cells)
+                        result.cells[c] = cell;
                     if (ok) {
                         ++local_valid;
                         keep_top(local_top, std::move(cell), options.objective, kept);
@@ -466,7 +513,8 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
         std::lock_guard<std::mutex> lock(merge);
         valid += local_valid;
         evaluated += local_evaluated;
-        for (auto& c : local_top) keep_top(top, std::move(c), options.objective, kept);
+        for (auto& c : local_top)
+            keep_top(top, std::move(c), options.objective, kept);
     };
 
     std::vector<std::thread> helpers;
@@ -488,9 +536,11 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
         errors[0] = std::current_exception();
         stop = true;
     }
-    for (auto& t : helpers) t.join();
+    for (auto& t : helpers)
+        t.join();
     for (auto& e : errors) {
-        if (e) std::rethrow_exception(e);
+        if (e)
+            std::rethrow_exception(e);
     }
     result.valid = valid;
     result.evaluated = evaluated;
@@ -505,7 +555,8 @@ OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const 
 
 Json optimize_json(const StrategyConfig& cfg, const OptimizeResult& r, const OptimizeOptions& options) {
     Json top = Json::array();
-    for (const auto& c : r.top) top.push_back(cell_json(cfg, c, false));
+    for (const auto& c : r.top)
+        top.push_back(cell_json(cfg, c, false));
     Json out{{"search", "exhaustive"},
              {"objective", objective_name(r.objective)},
              {"objective_direction", objective_minimised(r.objective) ? "min" : "max"},
@@ -523,24 +574,29 @@ Json optimize_json(const StrategyConfig& cfg, const OptimizeResult& r, const Opt
     }
     if (options.keep_cells) {
         Json cells = Json::array();
-        for (const auto& c : r.cells) cells.push_back(cell_json(cfg, c, false));
+        for (const auto& c : r.cells)
+            cells.push_back(cell_json(cfg, c, false));
         out["cells"] = std::move(cells);
     }
     return out;
 }
 
 Warmup parse_warmup(std::string_view name) {
-    if (name == "restart") return Warmup::restart;
-    if (name == "full") return Warmup::full;
-    throw Error(ErrorCode::invalid_argument, "warmup", "warmup: unknown mode \"" + std::string(name) + "\"",
-                "restart (indicators restart on each slice, as the original) or full (indicators over the whole "
-                "series, scored from the split on)");
+    if (name == "restart")
+        return Warmup::restart;
+    if (name == "full")
+        return Warmup::full;
+    throw Error(
+        ErrorCode::invalid_argument, "warmup", "warmup: unknown mode \"" + std::string(name) + "\"",
+        "restart (indicators restart on each slice, as the original) or full (indicators over the whole "
+        "series, scored from the split on)");
 }
 
 Json walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
                   const WalkForwardOptions& options) {
     if (!std::isfinite(options.split_ratio) || options.split_ratio <= 0.0 || options.split_ratio >= 1.0) {
-        throw Error(ErrorCode::invalid_argument, "split_ratio", "split_ratio: must be strictly between 0 and 1",
+        throw Error(ErrorCode::invalid_argument, "split_ratio",
+                    "split_ratio: must be strictly between 0 and 1",
                     "0.5 splits the bars in half: in-sample before, out-of-sample from there on");
     }
     const std::size_t n = bars.size();
@@ -555,7 +611,8 @@ Json walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const BarSer
     const auto in_range = [&](const BarSeries& part, const char* which) {
         StrategyConfig widest = cfg;
         for (std::size_t j = 0; j < cfg.substrategies.size(); ++j) {
-            widest.substrategies[j].window = *std::max_element(grid.windows[j].begin(), grid.windows[j].end());
+            widest.substrategies[j].window =
+                *std::max_element(grid.windows[j].begin(), grid.windows[j].end());
         }
         try {
             check_bars_for(widest, part);
@@ -566,7 +623,8 @@ Json walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const BarSer
         }
     };
     in_range(in_sample, "in-sample");
-    if (options.warmup == Warmup::restart) in_range(out_sample, "out-of-sample");
+    if (options.warmup == Warmup::restart)
+        in_range(out_sample, "out-of-sample");
 
     OptimizeOptions opt;
     opt.fee_bps = options.fee_bps;
@@ -586,7 +644,8 @@ Json walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const BarSer
              {"warmup", options.warmup == Warmup::restart ? "restart" : "full"},
              {"fee_bps", options.fee_bps}};
     if (!is.best) {
-        for (const char* key : {"best_window", "best_signal", "is_sharpe", "oos_sharpe", "overfitting_ratio"}) {
+        for (const char* key :
+             {"best_window", "best_signal", "is_sharpe", "oos_sharpe", "overfitting_ratio"}) {
             out[key] = nullptr;
         }
         out["best"] = nullptr;
@@ -612,23 +671,24 @@ Json walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const BarSer
         oos_bars = n - split;
     }
     const double is_sharpe = best.summary.metrics.sharpe_ratio;
-    const double ratio = (std::isnan(is_sharpe) || is_sharpe == 0.0) ? nan : 1.0 - oos.sharpe_ratio / is_sharpe;
+    const double ratio =
+        (std::isnan(is_sharpe) || is_sharpe == 0.0) ? nan : 1.0 - oos.sharpe_ratio / is_sharpe;
     out["best_window"] = best.window.front();
     out["best_signal"] = best.signal.front();
     out["is_sharpe"] = json_number(is_sharpe);
     out["oos_sharpe"] = json_number(oos.sharpe_ratio);
     out["overfitting_ratio"] = json_number(ratio);
     out["best"] = cell_json(cfg, best, true);
-    out["in_sample"] = Json{{"metrics", metrics_json(best.summary.metrics)},
-                            {"buy_hold_metrics", metrics_json(best.summary.buy_hold)},
-                            {"bars", split},
-                            {"data_range",
-                             {{"start", format_date(bars.ts.front())}, {"end", format_date(bars.ts[split - 1])}}}};
-    out["out_of_sample"] = Json{{"metrics", metrics_json(oos)},
-                                {"buy_hold_metrics", metrics_json(oos_bh)},
-                                {"bars", oos_bars},
-                                {"data_range",
-                                 {{"start", format_date(bars.ts[split])}, {"end", format_date(bars.ts.back())}}}};
+    out["in_sample"] = Json{
+        {"metrics", metrics_json(best.summary.metrics)},
+        {"buy_hold_metrics", metrics_json(best.summary.buy_hold)},
+        {"bars", split},
+        {"data_range", {{"start", format_date(bars.ts.front())}, {"end", format_date(bars.ts[split - 1])}}}};
+    out["out_of_sample"] =
+        Json{{"metrics", metrics_json(oos)},
+             {"buy_hold_metrics", metrics_json(oos_bh)},
+             {"bars", oos_bars},
+             {"data_range", {{"start", format_date(bars.ts[split])}, {"end", format_date(bars.ts.back())}}}};
     return out;
 }
 

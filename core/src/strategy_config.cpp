@@ -1,15 +1,14 @@
 #include "quant/strategy_config.hpp"
 
-#include "quant/error.hpp"
-
-#include "json_fields.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <set>
+
+#include "json_fields.hpp"
+#include "quant/error.hpp"
 
 namespace quant {
 
@@ -25,19 +24,22 @@ using fields::type_name;
 // The last four are what quant.get_strategy adds to a stored strategy: accepted (and ignored) so
 // that its output is a valid config as it stands.
 constexpr std::array<std::string_view, 15> top_level_keys{
-    "strategy_id", "name", "version", "created_at", "updated_at", "ticker", "conjunction",
-    "trading_period", "substrategies", "fill_delay_bars", "description", "user_id", "versions",
-    "deleted_at", "latest_result"};
-constexpr std::array<std::string_view, 6> substrategy_keys{"id",     "indicator",  "signal_func",
-                                                           "window", "signal", "data_column"};
+    "strategy_id", "name",        "version",        "created_at",    "updated_at",
+    "ticker",      "conjunction", "trading_period", "substrategies", "fill_delay_bars",
+    "description", "user_id",     "versions",       "deleted_at",    "latest_result"};
+constexpr std::array<std::string_view, 6> substrategy_keys{"id",     "indicator", "signal_func",
+                                                           "window", "signal",    "data_column"};
 
 // An integer in [lo, hi]; integral floats (20.0) are accepted, strings are not.
-int get_int(const Json& v, const std::string& field, long long lo, long long hi, const std::string& hint = {}) {
+int get_int(const Json& v, const std::string& field, long long lo, long long hi,
+            const std::string& hint = {}) {
     double d = 0;
     if (v.is_number_integer() || v.is_number_unsigned()) {
         if (v.is_number_unsigned() && v.get<unsigned long long>() > static_cast<unsigned long long>(hi)) {
-            fail(field, "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi) +
-                            ", got " + shown(v), hint);
+            fail(field,
+                 "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                     ", got " + shown(v),
+                 hint);
         }
         d = static_cast<double>(v.get<long long>());
     } else if (v.is_number_float()) {
@@ -49,14 +51,17 @@ int get_int(const Json& v, const std::string& field, long long lo, long long hi,
         fail(field, "must be an integer, got " + type_name(v), hint);
     }
     if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
-        fail(field, "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
-                        shown(v), hint);
+        fail(field,
+             "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
+                 shown(v),
+             hint);
     }
     return static_cast<int>(d);
 }
 
 std::string get_string(const Json& v, const std::string& field, const std::string& hint = {}) {
-    if (!v.is_string()) fail(field, "must be a string, got " + type_name(v), hint);
+    if (!v.is_string())
+        fail(field, "must be a string, got " + type_name(v), hint);
     return v.get<std::string>();
 }
 
@@ -68,23 +73,31 @@ Column parse_column(const std::string& name, const std::string& field) {
                                                                                  {"close", Column::close},
                                                                                  {"volume", Column::volume}}};
     for (const auto& [n, c] : columns) {
-        if (n == name) return c;
+        if (n == name)
+            return c;
     }
-    fail(field, "unknown data column \"" + name + "\"", "valid data columns: " + std::string(column_names_hint));
+    fail(field, "unknown data column \"" + name + "\"",
+         "valid data columns: " + std::string(column_names_hint));
 }
 
 Conjunction parse_conjunction(std::string name) {
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
-    if (name == "AND") return Conjunction::all;
-    if (name == "OR") return Conjunction::any;
-    if (name == "FILTER") return Conjunction::filter;
+    if (name == "AND")
+        return Conjunction::all;
+    if (name == "OR")
+        return Conjunction::any;
+    if (name == "FILTER")
+        return Conjunction::filter;
     fail("conjunction", "unknown conjunction \"" + name + "\"", "valid conjunctions: AND, OR, FILTER");
 }
 
 std::string_view short_indicator_name(std::string_view name) {
-    if (name == "get_bollinger_band") return "bollinger";
-    if (name == "get_stochastic_oscillator") return "stochastic";
-    if (name.starts_with("get_")) name.remove_prefix(4);
+    if (name == "get_bollinger_band")
+        return "bollinger";
+    if (name == "get_stochastic_oscillator")
+        return "stochastic";
+    if (name.starts_with("get_"))
+        name.remove_prefix(4);
     return name;
 }
 
@@ -93,22 +106,27 @@ std::string float_repr(double v) {
     char buf[64];
     auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
     std::string s(buf, p);
-    if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+    if (s.find_first_of(".eEn") == std::string::npos)
+        s += ".0";
     return s;
 }
 
 SubStrategy parse_substrategy(const Json& s, std::size_t index, std::vector<std::string>& warnings) {
     const std::string at = "substrategies[" + std::to_string(index) + "]";
-    if (!s.is_object()) fail(at, "must be an object, got " + type_name(s));
+    if (!s.is_object())
+        fail(at, "must be an object, got " + type_name(s));
     reject_unknown_keys(s, substrategy_keys, at + ".");
     SubStrategy sub;
     sub.id = s.contains("id") ? get_int(s["id"], at + ".id", 1, 1000000) : static_cast<int>(index) + 1;
 
-    if (!s.contains("indicator")) fail(at + ".indicator", "is required", "valid indicators: " + indicator_names());
-    const std::string ind = get_string(s["indicator"], at + ".indicator", "valid indicators: " + indicator_names());
+    if (!s.contains("indicator"))
+        fail(at + ".indicator", "is required", "valid indicators: " + indicator_names());
+    const std::string ind =
+        get_string(s["indicator"], at + ".indicator", "valid indicators: " + indicator_names());
     sub.indicator = find_indicator(ind);
     if (sub.indicator == nullptr) {
-        fail(at + ".indicator", "unknown indicator \"" + ind + "\"", "valid indicators: " + indicator_names());
+        fail(at + ".indicator", "unknown indicator \"" + ind + "\"",
+             "valid indicators: " + indicator_names());
     }
 
     if (!s.contains("signal_func")) {
@@ -125,14 +143,18 @@ SubStrategy parse_substrategy(const Json& s, std::size_t index, std::vector<std:
     const int floor = sub.indicator->window_floor;
     const std::string window_hint = std::string(sub.indicator->name) + " needs a window of at least " +
                                     std::to_string(floor) + " (at most " + std::to_string(max_window) + ")";
-    if (!s.contains("window")) fail(at + ".window", "is required", window_hint);
+    if (!s.contains("window"))
+        fail(at + ".window", "is required", window_hint);
     sub.window = get_int(s["window"], at + ".window", floor, max_window, window_hint);
 
-    if (!s.contains("signal")) fail(at + ".signal", "is required", "a finite number: the signal threshold");
+    if (!s.contains("signal"))
+        fail(at + ".signal", "is required", "a finite number: the signal threshold");
     const Json& sig = s["signal"];
-    if (!sig.is_number()) fail(at + ".signal", "must be a number, got " + type_name(sig), "a finite number");
+    if (!sig.is_number())
+        fail(at + ".signal", "must be a number, got " + type_name(sig), "a finite number");
     sub.signal = sig.get<double>();
-    if (!std::isfinite(sub.signal)) fail(at + ".signal", "must be finite, got " + shown(sig), "a finite number");
+    if (!std::isfinite(sub.signal))
+        fail(at + ".signal", "must be finite, got " + shown(sig), "a finite number");
 
     sub.data_column = s.contains("data_column")
                           ? parse_column(get_string(s["data_column"], at + ".data_column",
@@ -143,21 +165,23 @@ SubStrategy parse_substrategy(const Json& s, std::size_t index, std::vector<std:
     const auto& info = *sub.indicator;
     const auto& fn = *sub.signal_func;
     if (info.price_level && !fn.for_bounded) {
-        warnings.push_back(at + ": " + std::string(info.name) +
-                           " is a price level, so a band signal at " + float_repr(sub.signal) +
+        warnings.push_back(at + ": " + std::string(info.name) + " is a price level, so a band signal at " +
+                           float_repr(sub.signal) +
                            " is on the same side on almost every bar (like buy and hold); consider " +
                            std::string(info.name) + "_distance");
     } else if (info.bounded && !fn.for_bounded) {
-        warnings.push_back(at + ": " + std::string(info.name) + " is bounded 0..100 but " + std::string(fn.name) +
-                           " compares it with +/-" + float_repr(sub.signal) +
+        warnings.push_back(at + ": " + std::string(info.name) + " is bounded 0..100 but " +
+                           std::string(fn.name) + " compares it with +/-" + float_repr(sub.signal) +
                            "; a *_bounded_signal is probably meant");
     } else if (!info.bounded && fn.for_bounded) {
         warnings.push_back(at + ": " + std::string(info.name) + " is not bounded 0..100 but " +
-                           std::string(fn.name) + " compares it with 100-s; a *_band_signal is probably meant");
+                           std::string(fn.name) +
+                           " compares it with 100-s; a *_band_signal is probably meant");
     }
     if (info.reads_hlc && s.contains("data_column") && sub.data_column != Column::v &&
         sub.data_column != Column::close) {
-        warnings.push_back(at + ": " + std::string(info.name) + " reads high/low/close and ignores data_column");
+        warnings.push_back(at + ": " + std::string(info.name) +
+                           " reads high/low/close and ignores data_column");
     }
     return sub;
 }
@@ -166,19 +190,22 @@ SubStrategy parse_substrategy(const Json& s, std::size_t index, std::vector<std:
 
 int StrategyConfig::max_window() const {
     int w = 0;
-    for (const auto& s : substrategies) w = std::max(w, s.window);
+    for (const auto& s : substrategies)
+        w = std::max(w, s.window);
     return w;
 }
 
 int StrategyConfig::warmup_bars() const {
     int w = 0;
-    for (const auto& s : substrategies) w = std::max(w, s.indicator->first_defined(s.window));
+    for (const auto& s : substrategies)
+        w = std::max(w, s.indicator->first_defined(s.window));
     return w + fill_delay_bars;
 }
 
 StrategyConfig parse_strategy_config(const Json& doc) {
     if (!doc.is_object()) {
-        throw Error(ErrorCode::invalid_config, "", "a strategy config must be a JSON object, got " + type_name(doc),
+        throw Error(ErrorCode::invalid_config, "",
+                    "a strategy config must be a JSON object, got " + type_name(doc),
                     "fields: " + join(top_level_keys));
     }
     reject_unknown_keys(doc, top_level_keys, "");
@@ -204,13 +231,15 @@ StrategyConfig parse_strategy_config(const Json& doc) {
         fail("ticker", "is required", "the data-source symbol whose bars are in md.bar, e.g. \"BTC-USD\"");
     }
     cfg.ticker = get_string(doc["ticker"], "ticker");
-    if (cfg.ticker.empty() || cfg.ticker.size() > 64) fail("ticker", "must be 1 to 64 characters");
+    if (cfg.ticker.empty() || cfg.ticker.size() > 64)
+        fail("ticker", "must be 1 to 64 characters");
 
     if (doc.contains("conjunction") && !doc["conjunction"].is_null()) {
         cfg.conjunction = parse_conjunction(get_string(doc["conjunction"], "conjunction", "AND, OR, FILTER"));
     }
     if (!doc.contains("trading_period")) {
-        fail("trading_period", "is required", "bars per year for annualising: 252 (equity days), 365 (crypto days)");
+        fail("trading_period", "is required",
+             "bars per year for annualising: 252 (equity days), 365 (crypto days)");
     }
     cfg.trading_period = get_int(doc["trading_period"], "trading_period", 1, max_trading_period,
                                  "bars per year: 252 (equity days), 365 (crypto days), 8760 (crypto hours)");
@@ -219,9 +248,11 @@ StrategyConfig parse_strategy_config(const Json& doc) {
                                       "0 fills at the signal's own close, 1 at the next bar's close");
     }
 
-    if (!doc.contains("substrategies")) fail("substrategies", "is required", "an array of 1 to 16 substrategies");
+    if (!doc.contains("substrategies"))
+        fail("substrategies", "is required", "an array of 1 to 16 substrategies");
     const Json& subs = doc["substrategies"];
-    if (!subs.is_array()) fail("substrategies", "must be an array, got " + type_name(subs));
+    if (!subs.is_array())
+        fail("substrategies", "must be an array, got " + type_name(subs));
     if (subs.empty() || subs.size() > static_cast<std::size_t>(max_substrategies)) {
         fail("substrategies", "must hold 1 to " + std::to_string(max_substrategies) + " substrategies, got " +
                                   std::to_string(subs.size()));
@@ -237,29 +268,41 @@ StrategyConfig parse_strategy_config(const Json& doc) {
     if (cfg.conjunction == Conjunction::filter && cfg.substrategies.size() < 2) {
         fail("conjunction", "FILTER needs at least 2 substrategies (a gate and one or more voters)");
     }
-    if (cfg.name.empty()) cfg.name = default_strategy_name(cfg);
+    if (cfg.name.empty())
+        cfg.name = default_strategy_name(cfg);
     return cfg;
 }
 
-StrategyConfig parse_strategy_config(std::string_view text) { return parse_strategy_config(parse_json(text)); }
+StrategyConfig parse_strategy_config(std::string_view text) {
+    return parse_strategy_config(parse_json(text));
+}
 
 std::string_view conjunction_name(Conjunction c) {
     switch (c) {
-        case Conjunction::all: return "AND";
-        case Conjunction::any: return "OR";
-        case Conjunction::filter: return "FILTER";
+        case Conjunction::all:
+            return "AND";
+        case Conjunction::any:
+            return "OR";
+        case Conjunction::filter:
+            return "FILTER";
     }
     return "AND";
 }
 
 std::string_view column_name(Column c) {
     switch (c) {
-        case Column::v: return "v";
-        case Column::open: return "open";
-        case Column::high: return "high";
-        case Column::low: return "low";
-        case Column::close: return "close";
-        case Column::volume: return "volume";
+        case Column::v:
+            return "v";
+        case Column::open:
+            return "open";
+        case Column::high:
+            return "high";
+        case Column::low:
+            return "low";
+        case Column::close:
+            return "close";
+        case Column::volume:
+            return "volume";
     }
     return "v";
 }
@@ -275,12 +318,14 @@ std::string default_strategy_name(const StrategyConfig& cfg) {
         }
         std::string_view fn = s.signal_func->name;
         std::string kind(fn.substr(0, fn.find('_')));
-        if (s.signal_func->long_only) kind += "_long";
-        name += std::string(short_indicator_name(s.indicator->name)) + "_" + kind + "_" + std::to_string(s.window) +
-                "_" + float_repr(s.signal);
+        if (s.signal_func->long_only)
+            kind += "_long";
+        name += std::string(short_indicator_name(s.indicator->name)) + "_" + kind + "_" +
+                std::to_string(s.window) + "_" + float_repr(s.signal);
     }
     // Names are at most 200 characters; a long generated one keeps its start and says so.
-    if (name.size() > max_name_length) name = name.substr(0, max_name_length - 3) + "...";
+    if (name.size() > max_name_length)
+        name = name.substr(0, max_name_length - 3) + "...";
     return name;
 }
 
@@ -295,7 +340,8 @@ Json to_json(const StrategyConfig& cfg) {
                             {"data_column", column_name(s.data_column)}});
     }
     Json out = Json::object();
-    if (!cfg.strategy_id.empty()) out["strategy_id"] = cfg.strategy_id;
+    if (!cfg.strategy_id.empty())
+        out["strategy_id"] = cfg.strategy_id;
     out["name"] = cfg.name;
     out["version"] = cfg.version;
     out["ticker"] = cfg.ticker;

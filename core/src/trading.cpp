@@ -1,17 +1,20 @@
 #include "quant/trading.hpp"
 
-#include "quant/error.hpp"
-
 #include <cmath>
+
+#include "quant/error.hpp"
 
 namespace quant {
 
-std::string_view side_name(Side s) { return s == Side::buy ? "BUY" : "SELL"; }
+std::string_view side_name(Side s) {
+    return s == Side::buy ? "BUY" : "SELL";
+}
 
 void validate_signal(double signal) {
     if (!(signal == -1.0 || signal == 0.0 || signal == 1.0)) {
         throw Error(ErrorCode::invalid_argument, "signal",
-                    "signal: must be -1, 0 or 1, got " + (std::isnan(signal) ? std::string("NaN") : Json(signal).dump()),
+                    "signal: must be -1, 0 or 1, got " +
+                        (std::isnan(signal) ? std::string("NaN") : Json(signal).dump()),
                     "signals are positions: -1 short, 0 flat, 1 long");
     }
 }
@@ -26,12 +29,14 @@ std::vector<PlannedOrder> plan_orders(double position, double signal, double qty
     }
     const double target = signal * qty;
     std::vector<PlannedOrder> plan;
-    if (position == target) return plan;
+    if (position == target)
+        return plan;
     const bool opposite = (position > 0 && target < 0) || (position < 0 && target > 0);
     if (opposite || target == 0.0) {
         // Flatten first: a reduce-only leg that never flips the position by itself.
         plan.push_back({position > 0 ? Side::sell : Side::buy, std::fabs(position), true, "close"});
-        if (target != 0.0) plan.push_back({target > 0 ? Side::buy : Side::sell, std::fabs(target), false, "open"});
+        if (target != 0.0)
+            plan.push_back({target > 0 ? Side::buy : Side::sell, std::fabs(target), false, "open"});
         return plan;
     }
     const double diff = target - position;  // same side (or flat -> target)
@@ -42,22 +47,29 @@ std::vector<PlannedOrder> plan_orders(double position, double signal, double qty
 
 namespace {
 
-RiskDecision reject(std::string code, std::string message) { return {false, std::move(code), std::move(message)}; }
+RiskDecision reject(std::string code, std::string message) {
+    return {false, std::move(code), std::move(message)};
+}
 
 }  // namespace
 
 RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, const RiskFacts& facts) {
-    if (!facts.enabled) return reject("kill_switch", "deployment is disabled (kill switch)");
-    if (facts.already_acted) return reject("duplicate", "this signal was already acted on (duplicate guard)");
-    if (!facts.broker_connected) return reject("connection", "broker is not reachable (connection check)");
+    if (!facts.enabled)
+        return reject("kill_switch", "deployment is disabled (kill switch)");
+    if (facts.already_acted)
+        return reject("duplicate", "this signal was already acted on (duplicate guard)");
+    if (!facts.broker_connected)
+        return reject("connection", "broker is not reachable (connection check)");
     if (facts.consecutive_rejects >= limits.max_consecutive_rejects) {
         return reject("paused", "paused after " + std::to_string(facts.consecutive_rejects) +
                                     " consecutive rejects; re-enable the deployment to resume");
     }
-    if (!(order.qty > 0.0) || !std::isfinite(order.qty)) return reject("invalid_order", "order quantity is not positive");
+    if (!(order.qty > 0.0) || !std::isfinite(order.qty))
+        return reject("invalid_order", "order quantity is not positive");
     if (facts.trades_today >= limits.max_daily_trades) {
-        return reject("max_daily_trades", "max_daily_trades reached: " + std::to_string(facts.trades_today) + " of " +
-                                              std::to_string(limits.max_daily_trades) + " today (UTC)");
+        return reject("max_daily_trades", "max_daily_trades reached: " + std::to_string(facts.trades_today) +
+                                              " of " + std::to_string(limits.max_daily_trades) +
+                                              " today (UTC)");
     }
     if (facts.orders_last_minute >= limits.max_orders_per_minute) {
         return reject("throttle", "order rate limit: " + std::to_string(facts.orders_last_minute) +
@@ -66,7 +78,8 @@ RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, co
     if (!facts.position.has_value() || !std::isfinite(*facts.position)) {
         return reject("unknown_position", "the current position is unknown (fail closed)");
     }
-    if (order.reduce_only) return {true, "", ""};  // an exit is never trapped by the checks below
+    if (order.reduce_only)
+        return {true, "", ""};  // an exit is never trapped by the checks below
 
     if (!facts.price.has_value() || !(*facts.price > 0.0) || !std::isfinite(*facts.price)) {
         return reject("unknown_price", "no valid latest price (fail closed)");
@@ -78,13 +91,15 @@ RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, co
                                            Json(*limits.max_order_qty).dump());
     }
     if (limits.max_order_notional && notional > *limits.max_order_notional) {
-        return reject("max_order_notional", "order notional " + Json(notional).dump() + " > max_order_notional " +
+        return reject("max_order_notional", "order notional " + Json(notional).dump() +
+                                                " > max_order_notional " +
                                                 Json(*limits.max_order_notional).dump());
     }
     const double after = *facts.position + (order.side == Side::buy ? order.qty : -order.qty);
     if (std::fabs(after) * price > limits.max_position_usd) {
-        return reject("max_position", "position value after the order " + Json(std::fabs(after) * price).dump() +
-                                          " > max_position_usd " + Json(limits.max_position_usd).dump());
+        return reject("max_position", "position value after the order " +
+                                          Json(std::fabs(after) * price).dump() + " > max_position_usd " +
+                                          Json(limits.max_position_usd).dump());
     }
     if (order.side == Side::buy) {  // a sell that opens a short needs margin, not cash: checked by the broker
         if (!facts.cash.has_value() || !std::isfinite(*facts.cash)) {
@@ -99,17 +114,20 @@ RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, co
 }
 
 bool stop_loss_triggered(double position, double average_price, double last_price, double stop_loss_pct) {
-    if (position == 0.0 || !(average_price > 0.0) || !(last_price > 0.0) || !(stop_loss_pct > 0.0)) return false;
+    if (position == 0.0 || !(average_price > 0.0) || !(last_price > 0.0) || !(stop_loss_pct > 0.0))
+        return false;
     const double move = (last_price - average_price) / average_price;  // signed return of a long
     const double loss = position > 0 ? -move : move;
     return loss * 100.0 > stop_loss_pct;
 }
 
-std::string client_order_id(std::string_view deployment_id, std::string_view signal_id, std::string_view leg) {
+std::string client_order_id(std::string_view deployment_id, std::string_view signal_id,
+                            std::string_view leg) {
     const auto tail = [](std::string_view id) {
         std::string hex;
         for (char c : id) {
-            if (c != '-') hex += c;
+            if (c != '-')
+                hex += c;
         }
         return hex.size() > 16 ? hex.substr(hex.size() - 16) : hex;
     };

@@ -8,11 +8,11 @@
 QuantStrategy *
 quant_strategy_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
 {
-	Jsonb	   *jb;
-	char	   *text;
+	Jsonb *jb;
+	char *text;
 	QuantStrategy *strategy;
-	QuantError	err;
-	int			i;
+	QuantError err;
+	int i;
 
 	quant_require_arg(fcinfo, argno, fn, "config");
 	jb = PG_GETARG_JSONB_P(argno);
@@ -29,15 +29,14 @@ quant_strategy_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
 double
 quant_fee_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
 {
-	double		fee;
+	double fee;
 
 	quant_require_arg(fcinfo, argno, fn, "fee_bps");
 	fee = PG_GETARG_FLOAT8(argno);
 	if (!isfinite(fee) || fee < 0.0 || fee > 10000.0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s: fee_bps must be a finite number between 0 and 10000, got %g", fn, fee),
-				 errhint("fees are in basis points: 5 means 0.05%% per unit of position traded"),
-				 err_generic_string(PG_DIAG_COLUMN_NAME, "fee_bps")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("%s: fee_bps must be a finite number between 0 and 10000, got %g", fn, fee),
+		                errhint("fees are in basis points: 5 means 0.05%% per unit of position traded"),
+		                err_generic_string(PG_DIAG_COLUMN_NAME, "fee_bps")));
 	return fee;
 }

@@ -21,12 +21,12 @@
 
 typedef struct BarCacheEntry
 {
-	MemoryContext mcxt;			/* owns everything below; NULL = free slot */
-	char	   *ticker;
-	int64		version;
+	MemoryContext mcxt; /* owns everything below; NULL = free slot */
+	char *ticker;
+	int64 version;
 	TransactionId xmin;
-	uint64		last_used;
-	QuantBars	bars;
+	uint64 last_used;
+	QuantBars bars;
 } BarCacheEntry;
 
 /* In TopMemoryContext (via each entry's own context): it must outlive queries. */
@@ -36,19 +36,18 @@ static uint64 bar_cache_clock = 0;
 static SPIPlanPtr bars_plan = NULL;
 static SPIPlanPtr version_plan = NULL;
 
-static const char *bars_sql =
-	"SELECT ts, open, high, low, close, volume FROM md.bar"
-	" WHERE ticker OPERATOR(pg_catalog.=) $1 ORDER BY ts";
+static const char *bars_sql = "SELECT ts, open, high, low, close, volume FROM md.bar"
+                              " WHERE ticker OPERATOR(pg_catalog.=) $1 ORDER BY ts";
 static const char *version_sql =
-	"SELECT version, xmin FROM md.bar_version WHERE ticker OPERATOR(pg_catalog.=) $1";
+    "SELECT version, xmin FROM md.bar_version WHERE ticker OPERATOR(pg_catalog.=) $1";
 
 static SPIPlanPtr
 kept_plan(SPIPlanPtr *slot, const char *sql)
 {
 	if (*slot == NULL)
 	{
-		Oid			types[1] = {TEXTOID};
-		SPIPlanPtr	plan = SPI_prepare(sql, 1, types);
+		Oid types[1] = {TEXTOID};
+		SPIPlanPtr plan = SPI_prepare(sql, 1, types);
 
 		if (plan == NULL)
 			elog(ERROR, "quant: cannot prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
@@ -61,8 +60,8 @@ kept_plan(SPIPlanPtr *slot, const char *sql)
 static double
 column_value(HeapTuple tup, TupleDesc desc, int col)
 {
-	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+	bool isnull;
+	Datum d = SPI_getbinval(tup, desc, col, &isnull);
 
 	return isnull ? NAN : DatumGetFloat8(d);
 }
@@ -71,23 +70,19 @@ column_value(HeapTuple tup, TupleDesc desc, int col)
 static void
 read_bars(const char *ticker, MemoryContext mcxt, QuantBars *out)
 {
-	Datum		values[1] = {CStringGetTextDatum(ticker)};
-	int			rc = SPI_execute_plan(kept_plan(&bars_plan, bars_sql), values, NULL, true, 0);
-	uint64		n,
-				i;
-	int64	   *ts;
-	double	   *open,
-			   *high,
-			   *low,
-			   *close,
-			   *volume;
+	Datum values[1] = {CStringGetTextDatum(ticker)};
+	int rc = SPI_execute_plan(kept_plan(&bars_plan, bars_sql), values, NULL, true, 0);
+	uint64 n, i;
+	int64 *ts;
+	double *open, *high, *low, *close, *volume;
 
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "quant: reading md.bar failed: %s", SPI_result_code_string(rc));
 	n = SPI_processed;
 	if (n > (uint64) (MaxAllocSize / sizeof(double)) - 1)
-		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						errmsg("quant: ticker \"%s\" has too many bars (%llu)", ticker, (unsigned long long) n)));
+		ereport(ERROR,
+		        (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		         errmsg("quant: ticker \"%s\" has too many bars (%llu)", ticker, (unsigned long long) n)));
 	ts = MemoryContextAlloc(mcxt, sizeof(int64) * (n + 1));
 	open = MemoryContextAlloc(mcxt, sizeof(double) * (n + 1));
 	high = MemoryContextAlloc(mcxt, sizeof(double) * (n + 1));
@@ -96,9 +91,9 @@ read_bars(const char *ticker, MemoryContext mcxt, QuantBars *out)
 	volume = MemoryContextAlloc(mcxt, sizeof(double) * (n + 1));
 	for (i = 0; i < n; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
+		HeapTuple tup = SPI_tuptable->vals[i];
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		bool isnull;
 
 		ts[i] = QUANT_TO_UNIX_US(DatumGetTimestampTz(SPI_getbinval(tup, desc, 1, &isnull)));
 		open[i] = column_value(tup, desc, 2);
@@ -120,9 +115,9 @@ read_bars(const char *ticker, MemoryContext mcxt, QuantBars *out)
 static bool
 read_version(const char *ticker, int64 *version, TransactionId *xmin)
 {
-	Datum		values[1] = {CStringGetTextDatum(ticker)};
-	int			rc = SPI_execute_plan(kept_plan(&version_plan, version_sql), values, NULL, true, 1);
-	bool		isnull;
+	Datum values[1] = {CStringGetTextDatum(ticker)};
+	int rc = SPI_execute_plan(kept_plan(&version_plan, version_sql), values, NULL, true, 1);
+	bool isnull;
 
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "quant: reading md.bar_version failed: %s", SPI_result_code_string(rc));
@@ -137,7 +132,7 @@ static BarCacheEntry *
 cache_slot_for_insert(void)
 {
 	BarCacheEntry *victim = &bar_cache[0];
-	int			i;
+	int i;
 
 	for (i = 0; i < BAR_CACHE_ENTRIES; i++)
 	{
@@ -155,12 +150,11 @@ cache_slot_for_insert(void)
 static size_t
 lower_bound(const int64 *ts, size_t n, int64 key)
 {
-	size_t		lo = 0,
-				hi = n;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi)
 	{
-		size_t		mid = lo + (hi - lo) / 2;
+		size_t mid = lo + (hi - lo) / 2;
 
 		if (ts[mid] < key)
 			lo = mid + 1;
@@ -184,18 +178,17 @@ unix_us_bound(TimestampTz ts, bool after)
 
 void
 quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int from_argno, int to_argno,
-				QuantBars *out)
+                QuantBars *out)
 {
-	bool		has_from = from_argno >= 0 && !PG_ARGISNULL(from_argno);
-	bool		has_to = to_argno >= 0 && !PG_ARGISNULL(to_argno);
-	QuantBars	all;
+	bool has_from = from_argno >= 0 && !PG_ARGISNULL(from_argno);
+	bool has_to = to_argno >= 0 && !PG_ARGISNULL(to_argno);
+	QuantBars all;
 	BarCacheEntry *hit = NULL;
-	int64		version = 0;
+	int64 version = 0;
 	TransactionId xmin = InvalidTransactionId;
-	bool		cacheable;
-	size_t		first,
-				last;
-	int			i;
+	bool cacheable;
+	size_t first, last;
+	int i;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "quant: SPI_connect failed");
@@ -219,13 +212,13 @@ quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int
 		if (cacheable && all.n > 0 && all.n <= BAR_CACHE_MAX_BARS)
 		{
 			BarCacheEntry *e = cache_slot_for_insert();
-			MemoryContext mcxt = AllocSetContextCreate(TopMemoryContext, "quant bar cache",
-													   ALLOCSET_DEFAULT_SIZES);
-			size_t		bytes = sizeof(double) * all.n;
-			int64	   *ts = MemoryContextAlloc(mcxt, bytes);
-			double	   *cols[5];
+			MemoryContext mcxt =
+			    AllocSetContextCreate(TopMemoryContext, "quant bar cache", ALLOCSET_DEFAULT_SIZES);
+			size_t bytes = sizeof(double) * all.n;
+			int64 *ts = MemoryContextAlloc(mcxt, bytes);
+			double *cols[5];
 			const double *src[5] = {all.open, all.high, all.low, all.close, all.volume};
-			int			c;
+			int c;
 
 			memcpy(ts, all.ts, bytes);
 			for (c = 0; c < 5; c++)
@@ -243,7 +236,7 @@ quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int
 			e->bars.close = cols[3];
 			e->bars.volume = cols[4];
 			e->bars.n = all.n;
-			e->mcxt = mcxt;		/* last: the slot is valid from here on */
+			e->mcxt = mcxt; /* last: the slot is valid from here on */
 			hit = e;
 		}
 	}
@@ -251,7 +244,8 @@ quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int
 		hit->last_used = ++bar_cache_clock;
 	SPI_finish();
 
-	first = has_from ? lower_bound(all.ts, all.n, unix_us_bound(PG_GETARG_TIMESTAMPTZ(from_argno), false)) : 0;
+	first =
+	    has_from ? lower_bound(all.ts, all.n, unix_us_bound(PG_GETARG_TIMESTAMPTZ(from_argno), false)) : 0;
 	last = has_to ? lower_bound(all.ts, all.n, unix_us_bound(PG_GETARG_TIMESTAMPTZ(to_argno), true)) : all.n;
 	if (last < first)
 		last = first;
@@ -263,9 +257,8 @@ quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int
 	out->volume = all.volume + first;
 	out->n = last - first;
 	if (out->n == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("%s: ticker \"%s\" has no bars in md.bar in the requested range", fn, ticker),
-				 errhint("load bars with quant.load_bars_csv(ticker, path) or COPY into md.bar"),
-				 err_generic_string(PG_DIAG_COLUMN_NAME, "ticker")));
+		ereport(ERROR, (errcode(ERRCODE_NO_DATA_FOUND),
+		                errmsg("%s: ticker \"%s\" has no bars in md.bar in the requested range", fn, ticker),
+		                errhint("load bars with quant.load_bars_csv(ticker, path) or COPY into md.bar"),
+		                err_generic_string(PG_DIAG_COLUMN_NAME, "ticker")));
 }

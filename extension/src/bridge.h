@@ -14,146 +14,154 @@
 #include <stdint.h>
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
-/* The core's error codes (quant::ErrorCode), plus success. */
-typedef enum QuantStatus {
-    QUANT_OK = 0,
-    QUANT_INVALID_CONFIG,
-    QUANT_MALFORMED_JSON,
-    QUANT_LIMIT_EXCEEDED,
-    QUANT_NO_DATA,
-    QUANT_INSUFFICIENT_DATA,
-    QUANT_INVALID_ARGUMENT,
-    QUANT_CANCELLED,
-    QUANT_OUT_OF_MEMORY,
-    QUANT_INTERNAL
-} QuantStatus;
+	/* The core's error codes (quant::ErrorCode), plus success. */
+	typedef enum QuantStatus
+	{
+		QUANT_OK = 0,
+		QUANT_INVALID_CONFIG,
+		QUANT_MALFORMED_JSON,
+		QUANT_LIMIT_EXCEEDED,
+		QUANT_NO_DATA,
+		QUANT_INSUFFICIENT_DATA,
+		QUANT_INVALID_ARGUMENT,
+		QUANT_CANCELLED,
+		QUANT_OUT_OF_MEMORY,
+		QUANT_INTERNAL
+	} QuantStatus;
 
-typedef struct QuantError {
-    QuantStatus status;
-    char field[256];    /* JSON path or argument name; empty if none */
-    char message[1024];
-    char hint[1024];
-} QuantError;
+	typedef struct QuantError
+	{
+		QuantStatus status;
+		char field[256]; /* JSON path or argument name; empty if none */
+		char message[1024];
+		char hint[1024];
+	} QuantError;
 
-/* Columns of one ticker's bars in time order; ts in microseconds since the Unix epoch. */
-typedef struct QuantBars {
-    const int64_t *ts;
-    const double *open, *high, *low, *close, *volume;
-    size_t n;
-} QuantBars;
+	/* Columns of one ticker's bars in time order; ts in microseconds since the Unix epoch. */
+	typedef struct QuantBars
+	{
+		const int64_t *ts;
+		const double *open, *high, *low, *close, *volume;
+		size_t n;
+	} QuantBars;
 
-/* Called by long loops; non-zero means "stop" (the extension passes InterruptPending). */
-void quant_set_interrupt_check(int (*check)(void));
+	/* Called by long loops; non-zero means "stop" (the extension passes InterruptPending). */
+	void quant_set_interrupt_check(int (*check)(void));
 
-/* ---- Strategy JSON ---- */
-typedef struct QuantStrategy QuantStrategy; /* a parsed, validated StrategyConfig */
+	/* ---- Strategy JSON ---- */
+	typedef struct QuantStrategy QuantStrategy; /* a parsed, validated StrategyConfig */
 
-QuantStatus quant_strategy_parse(const char *json, size_t len, QuantStrategy **out, QuantError *err);
-void quant_strategy_free(void *strategy);
-const char *quant_strategy_ticker(const QuantStrategy *s);
-int quant_strategy_substrategy_count(const QuantStrategy *s);
-int quant_strategy_warning_count(const QuantStrategy *s);
-const char *quant_strategy_warning(const QuantStrategy *s, int i);
+	QuantStatus quant_strategy_parse(const char *json, size_t len, QuantStrategy **out, QuantError *err);
+	void quant_strategy_free(void *strategy);
+	const char *quant_strategy_ticker(const QuantStrategy *s);
+	int quant_strategy_substrategy_count(const QuantStrategy *s);
+	int quant_strategy_warning_count(const QuantStrategy *s);
+	const char *quant_strategy_warning(const QuantStrategy *s, int i);
 
-/* BacktestResults JSON text (malloc'd, free with quant_free). */
-QuantStatus quant_run_backtest_json(const QuantStrategy *s, const QuantBars *bars, double fee_bps,
-                                int64_t run_at_unix_us, char **json_out, size_t *len_out, QuantError *err);
+	/* BacktestResults JSON text (malloc'd, free with quant_free). */
+	QuantStatus quant_run_backtest_json(const QuantStrategy *s, const QuantBars *bars, double fee_bps,
+	                                    int64_t run_at_unix_us, char **json_out, size_t *len_out,
+	                                    QuantError *err);
 
-/* The per-bar columns: every array has bars->n elements, indicator/position have k*n
- * (substrategy-major), all allocated by the caller. */
-typedef struct QuantSeriesOut {
-    double *price, *position, *pnl, *cumulative, *drawdown, *buy_hold_cumulative, *buy_hold_drawdown;
-    double *indicator;
-    double *substrategy_position;
-} QuantSeriesOut;
+	/* The per-bar columns: every array has bars->n elements, indicator/position have k*n
+	 * (substrategy-major), all allocated by the caller. */
+	typedef struct QuantSeriesOut
+	{
+		double *price, *position, *pnl, *cumulative, *drawdown, *buy_hold_cumulative, *buy_hold_drawdown;
+		double *indicator;
+		double *substrategy_position;
+	} QuantSeriesOut;
 
-QuantStatus quant_run_backtest_series(const QuantStrategy *s, const QuantBars *bars, double fee_bps,
-                                  QuantSeriesOut *out, QuantError *err);
+	QuantStatus quant_run_backtest_series(const QuantStrategy *s, const QuantBars *bars, double fee_bps,
+	                                      QuantSeriesOut *out, QuantError *err);
 
-/* The live signal on the latest bar as JSON text {ticker, bar_ts, signal, substrategies:
- * [{id, indicator, signal_func, window, value, position}]} (malloc'd, free with quant_free). */
-QuantStatus quant_run_evaluate_json(const QuantStrategy *s, const QuantBars *bars, char **json_out,
-                                    size_t *len_out, QuantError *err);
+	/* The live signal on the latest bar as JSON text {ticker, bar_ts, signal, substrategies:
+	 * [{id, indicator, signal_func, window, value, position}]} (malloc'd, free with quant_free). */
+	QuantStatus quant_run_evaluate_json(const QuantStrategy *s, const QuantBars *bars, char **json_out,
+	                                    size_t *len_out, QuantError *err);
 
-/* Progress of a long search, called on the calling thread every few seconds; return non-zero
- * to stop (the search then fails with QUANT_CANCELLED). */
-typedef int (*QuantProgress)(void *ctx, uint64_t done, uint64_t total);
+	/* Progress of a long search, called on the calling thread every few seconds; return non-zero
+	 * to stop (the search then fails with QUANT_CANCELLED). */
+	typedef int (*QuantProgress)(void *ctx, uint64_t done, uint64_t total);
 
-typedef struct QuantSearchOptions {
-    double fee_bps;
-    const char *objective; /* a metric key; NULL = sharpe_ratio */
-    int top_n;
-    int include_cells;
-    int threads;           /* 0 = one per core */
-    double split_ratio;    /* walk-forward */
-    const char *warmup;    /* walk-forward: "restart" or "full" */
-    QuantProgress progress;
-    void *progress_ctx;
-} QuantSearchOptions;
+	typedef struct QuantSearchOptions
+	{
+		double fee_bps;
+		const char *objective; /* a metric key; NULL = sharpe_ratio */
+		int top_n;
+		int include_cells;
+		int threads;        /* 0 = one per core */
+		double split_ratio; /* walk-forward */
+		const char *warmup; /* walk-forward: "restart" or "full" */
+		QuantProgress progress;
+		void *progress_ctx;
+	} QuantSearchOptions;
 
-/* quant.optimize / quant.walk_forward: results as JSON text (malloc'd, free with quant_free). */
-QuantStatus quant_run_optimize_json(const QuantStrategy *s, const char *grid_json, size_t grid_len,
-                                    const QuantBars *bars, const QuantSearchOptions *options, char **json_out,
-                                    size_t *len_out, QuantError *err);
-QuantStatus quant_run_walk_forward_json(const QuantStrategy *s, const char *grid_json, size_t grid_len,
-                                        const QuantBars *bars, const QuantSearchOptions *options,
-                                        char **json_out, size_t *len_out, QuantError *err);
+	/* quant.optimize / quant.walk_forward: results as JSON text (malloc'd, free with quant_free). */
+	QuantStatus quant_run_optimize_json(const QuantStrategy *s, const char *grid_json, size_t grid_len,
+	                                    const QuantBars *bars, const QuantSearchOptions *options,
+	                                    char **json_out, size_t *len_out, QuantError *err);
+	QuantStatus quant_run_walk_forward_json(const QuantStrategy *s, const char *grid_json, size_t grid_len,
+	                                        const QuantBars *bars, const QuantSearchOptions *options,
+	                                        char **json_out, size_t *len_out, QuantError *err);
 
-/* ---- indicators ---- */
+	/* ---- indicators ---- */
 
-/* Checks the indicator name, the window against its floor and the data column;
- * nbars > 0 also checks that the indicator becomes defined within nbars. */
-QuantStatus quant_indicator_check(const char *indicator, int window, const char *data_column, size_t nbars,
-                                  QuantError *err);
-/* Over bars (data_column selects the factor; stochastic reads high/low/close). */
-QuantStatus quant_indicator_on_bars(const char *indicator, const QuantBars *bars, const char *data_column,
-                                    int window, double *out, QuantError *err);
+	/* Checks the indicator name, the window against its floor and the data column;
+	 * nbars > 0 also checks that the indicator becomes defined within nbars. */
+	QuantStatus quant_indicator_check(const char *indicator, int window, const char *data_column,
+	                                  size_t nbars, QuantError *err);
+	/* Over bars (data_column selects the factor; stochastic reads high/low/close). */
+	QuantStatus quant_indicator_on_bars(const char *indicator, const QuantBars *bars, const char *data_column,
+	                                    int window, double *out, QuantError *err);
 
-/* ---- the registry, for the REFDATA catalog ---- */
-typedef struct QuantIndicatorInfo {
-    const char *name, *description;
-    int bounded, price_level, reads_hlc, window_floor;
-    double window_min, window_max, window_step, signal_min, signal_max, signal_step;
-} QuantIndicatorInfo;
+	/* ---- the registry, for the REFDATA catalog ---- */
+	typedef struct QuantIndicatorInfo
+	{
+		const char *name, *description;
+		int bounded, price_level, reads_hlc, window_floor;
+		double window_min, window_max, window_step, signal_min, signal_max, signal_step;
+	} QuantIndicatorInfo;
 
-typedef struct QuantSignalFuncInfo {
-    const char *name, *description, *kind;
-    int long_only, for_bounded;
-} QuantSignalFuncInfo;
+	typedef struct QuantSignalFuncInfo
+	{
+		const char *name, *description, *kind;
+		int long_only, for_bounded;
+	} QuantSignalFuncInfo;
 
-int quant_indicator_count(void);
-void quant_indicator_info(int i, QuantIndicatorInfo *out);
-int quant_signal_func_count(void);
-void quant_signal_func_info(int i, QuantSignalFuncInfo *out);
+	int quant_indicator_count(void);
+	void quant_indicator_info(int i, QuantIndicatorInfo *out);
+	int quant_signal_func_count(void);
+	void quant_signal_func_info(int i, QuantSignalFuncInfo *out);
 
-void quant_free(void *p);
+	void quant_free(void *p);
 
+	/* ---- the registry of strategies and deployments (fmgr_registry.c) ---- */
 
-/* ---- the registry of strategies and deployments (fmgr_registry.c) ---- */
+	/* The normalised Strategy JSON (defaults filled, name generated when empty) as JSON text
+	 * (malloc'd, free with quant_free). */
+	QuantStatus quant_strategy_normalize_json(const char *json, size_t len, char **json_out, size_t *len_out,
+	                                          QuantError *err);
+	/* The normalised Deployment JSON (seed 1.2 defaults; confirm_live/trade_password dropped) as
+	 * JSON text (malloc'd, free with quant_free). */
+	QuantStatus quant_deployment_normalize_json(const char *json, size_t len, char **json_out,
+	                                            size_t *len_out, QuantError *err);
 
-/* The normalised Strategy JSON (defaults filled, name generated when empty) as JSON text
- * (malloc'd, free with quant_free). */
-QuantStatus quant_strategy_normalize_json(const char *json, size_t len, char **json_out, size_t *len_out,
-                                          QuantError *err);
-/* The normalised Deployment JSON (seed 1.2 defaults; confirm_live/trade_password dropped) as
- * JSON text (malloc'd, free with quant_free). */
-QuantStatus quant_deployment_normalize_json(const char *json, size_t len, char **json_out, size_t *len_out,
-                                            QuantError *err);
+	/* The normalised Strategy JSON of a parsed strategy (quant_strategy_parse; its warnings stay
+	 * readable through quant_strategy_warning) as JSON text (malloc'd, free with quant_free). */
+	QuantStatus quant_strategy_to_json(const QuantStrategy *s, char **json_out, size_t *len_out,
+	                                   QuantError *err);
 
-/* The normalised Strategy JSON of a parsed strategy (quant_strategy_parse; its warnings stay
- * readable through quant_strategy_warning) as JSON text (malloc'd, free with quant_free). */
-QuantStatus quant_strategy_to_json(const QuantStrategy *s, char **json_out, size_t *len_out, QuantError *err);
+	/* ---- the live loop's rules (fmgr_trading.c) ---- */
 
-
-/* ---- the live loop's rules (fmgr_trading.c) ---- */
-
-/* quant::stop_loss_triggered: *out = 1 when a position's unrealised loss is past stop_loss_pct
- * of its entry value (0 for a flat position or a non-positive price or limit). */
-QuantStatus quant_stop_loss_triggered(double position, double average_price, double last_price,
-                                      double stop_loss_pct, int *out, QuantError *err);
+	/* quant::stop_loss_triggered: *out = 1 when a position's unrealised loss is past stop_loss_pct
+	 * of its entry value (0 for a flat position or a non-positive price or limit). */
+	QuantStatus quant_stop_loss_triggered(double position, double average_price, double last_price,
+	                                      double stop_loss_pct, int *out, QuantError *err);
 
 #ifdef __cplusplus
 }

@@ -35,25 +35,23 @@ quant_report(const QuantError *err, const char *fn)
 {
 	if (err->status == QUANT_CANCELLED)
 		CHECK_FOR_INTERRUPTS(); /* raises the cancel or termination that stopped the engine */
-	ereport(ERROR,
-			(errcode(sqlstate_of(err->status)),
-			 errmsg("%s: %s", fn, err->message),
-			 err->hint[0] ? errhint("%s", err->hint) : 0,
-			 err->field[0] ? err_generic_string(PG_DIAG_COLUMN_NAME, err->field) : 0));
+	ereport(ERROR, (errcode(sqlstate_of(err->status)), errmsg("%s: %s", fn, err->message),
+	                err->hint[0] ? errhint("%s", err->hint) : 0,
+	                err->field[0] ? err_generic_string(PG_DIAG_COLUMN_NAME, err->field) : 0));
 	pg_unreachable();
 }
 
 typedef struct Owned
 {
 	MemoryContextCallback cb;
-	void	   *p;
-	void		(*free_fn) (void *);
+	void *p;
+	void (*free_fn)(void *);
 } Owned;
 
 static void
 free_owned(void *arg)
 {
-	Owned	   *o = (Owned *) arg;
+	Owned *o = (Owned *) arg;
 
 	if (o->p)
 		o->free_fn(o->p);
@@ -63,7 +61,7 @@ free_owned(void *arg)
 void
 quant_own(void *p, void (*free_fn)(void *))
 {
-	Owned	   *o = palloc(sizeof(Owned));
+	Owned *o = palloc(sizeof(Owned));
 
 	o->p = p;
 	o->free_fn = free_fn;
@@ -77,7 +75,6 @@ quant_require_arg(FunctionCallInfo fcinfo, int argno, const char *fn, const char
 {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s: %s must not be NULL", fn, argname),
-				 err_generic_string(PG_DIAG_COLUMN_NAME, argname)));
+		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s: %s must not be NULL", fn, argname),
+		         err_generic_string(PG_DIAG_COLUMN_NAME, argname)));
 }

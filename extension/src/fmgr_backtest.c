@@ -3,12 +3,12 @@
 
 #include <math.h>
 
+#include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
-#include "access/xact.h"
-#include "catalog/pg_type.h"
 
 static void
 load_strategy_bars(FunctionCallInfo fcinfo, const char *fn, QuantStrategy *strategy, QuantBars *bars)
@@ -22,16 +22,16 @@ quant_backtest(PG_FUNCTION_ARGS)
 {
 	const char *fn = "quant.backtest";
 	QuantStrategy *strategy = quant_strategy_arg(fcinfo, 0, fn);
-	double		fee = quant_fee_arg(fcinfo, 1, fn);
-	QuantBars	bars;
-	QuantError	err;
-	char	   *json;
-	size_t		len;
-	Datum		result;
+	double fee = quant_fee_arg(fcinfo, 1, fn);
+	QuantBars bars;
+	QuantError err;
+	char *json;
+	size_t len;
+	Datum result;
 
 	load_strategy_bars(fcinfo, fn, strategy, &bars);
-	if (quant_run_backtest_json(strategy, &bars, fee, QUANT_TO_UNIX_US(GetCurrentTransactionStartTimestamp()), &json,
-							&len, &err) != QUANT_OK)
+	if (quant_run_backtest_json(strategy, &bars, fee, QUANT_TO_UNIX_US(GetCurrentTransactionStartTimestamp()),
+	                            &json, &len, &err) != QUANT_OK)
 		quant_report(&err, fn);
 	quant_own(json, quant_free);
 	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
@@ -44,10 +44,10 @@ quant_evaluate_config(PG_FUNCTION_ARGS)
 {
 	const char *fn = "quant.evaluate_config";
 	QuantStrategy *strategy = quant_strategy_arg(fcinfo, 0, fn);
-	QuantBars	bars;
-	QuantError	err;
-	char	   *json;
-	size_t		len;
+	QuantBars bars;
+	QuantError err;
+	char *json;
+	size_t len;
 
 	/* the live signal sees every bar up to to_ts (NULL: the latest) */
 	quant_load_bars(fcinfo, fn, quant_strategy_ticker(strategy), -1, 1, &bars);
@@ -60,11 +60,11 @@ quant_evaluate_config(PG_FUNCTION_ARGS)
 static Datum
 nullable_array(const double *values, int n, bool *isnull)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * n);
-	bool	   *nulls = palloc(sizeof(bool) * n);
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-	int			i;
+	Datum *elems = palloc(sizeof(Datum) * n);
+	bool *nulls = palloc(sizeof(bool) * n);
+	int dims[1] = {n};
+	int lbs[1] = {1};
+	int i;
 
 	for (i = 0; i < n; i++)
 	{
@@ -73,7 +73,7 @@ nullable_array(const double *values, int n, bool *isnull)
 	}
 	*isnull = false;
 	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, FLOAT8OID, sizeof(float8),
-											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	                                          FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
 PG_FUNCTION_INFO_V1(quant_backtest_series);
@@ -83,16 +83,14 @@ quant_backtest_series(PG_FUNCTION_ARGS)
 	const char *fn = "quant.backtest_series";
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	QuantStrategy *strategy = quant_strategy_arg(fcinfo, 0, fn);
-	double		fee = quant_fee_arg(fcinfo, 1, fn);
-	QuantBars	bars;
-	QuantError	err;
+	double fee = quant_fee_arg(fcinfo, 1, fn);
+	QuantBars bars;
+	QuantError err;
 	QuantSeriesOut out;
-	size_t		n,
-				i;
-	int			k = quant_strategy_substrategy_count(strategy),
-				j;
-	double	   *ind_row = palloc(sizeof(double) * k);
-	double	   *pos_row = palloc(sizeof(double) * k);
+	size_t n, i;
+	int k = quant_strategy_substrategy_count(strategy), j;
+	double *ind_row = palloc(sizeof(double) * k);
+	double *pos_row = palloc(sizeof(double) * k);
 
 	load_strategy_bars(fcinfo, fn, strategy, &bars);
 	n = bars.n;
@@ -111,11 +109,16 @@ quant_backtest_series(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	for (i = 0; i < n; i++)
 	{
-		double		cols[7] = {out.price[i], out.position[i], out.pnl[i], out.cumulative[i], out.drawdown[i],
-		out.buy_hold_cumulative[i], out.buy_hold_drawdown[i]};
-		Datum		row[10];
-		bool		nulls[10];
-		int			c;
+		double cols[7] = {out.price[i],
+		                  out.position[i],
+		                  out.pnl[i],
+		                  out.cumulative[i],
+		                  out.drawdown[i],
+		                  out.buy_hold_cumulative[i],
+		                  out.buy_hold_drawdown[i]};
+		Datum row[10];
+		bool nulls[10];
+		int c;
 
 		row[0] = TimestampTzGetDatum(QUANT_FROM_UNIX_US(bars.ts[i]));
 		nulls[0] = false;

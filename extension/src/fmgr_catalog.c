@@ -7,7 +7,7 @@
 
 PG_MODULE_MAGIC;
 
-void		_PG_init(void);
+void _PG_init(void);
 
 static int
 interrupt_pending(void)
@@ -26,14 +26,14 @@ Datum
 quant_indicator_catalog(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			i;
+	int i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (i = 0; i < quant_indicator_count(); i++)
 	{
 		QuantIndicatorInfo e;
-		Datum		row[12];
-		bool		nulls[12] = {0};
+		Datum row[12];
+		bool nulls[12] = {0};
 
 		quant_indicator_info(i, &e);
 		row[0] = CStringGetTextDatum(e.name);
@@ -58,14 +58,14 @@ Datum
 quant_signal_func_catalog(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			i;
+	int i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (i = 0; i < quant_signal_func_count(); i++)
 	{
 		QuantSignalFuncInfo e;
-		Datum		row[5];
-		bool		nulls[5] = {0};
+		Datum row[5];
+		bool nulls[5] = {0};
 
 		quant_signal_func_info(i, &e);
 		row[0] = CStringGetTextDatum(e.name);

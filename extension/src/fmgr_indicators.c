@@ -15,14 +15,12 @@ quant_indicator_series(PG_FUNCTION_ARGS)
 {
 	const char *fn = "quant.indicator_series";
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *ticker,
-			   *indicator,
-			   *column;
-	int			window;
-	QuantBars	bars;
-	QuantError	err;
-	double	   *values;
-	size_t		i;
+	char *ticker, *indicator, *column;
+	int window;
+	QuantBars bars;
+	QuantError err;
+	double *values;
+	size_t i;
 
 	quant_require_arg(fcinfo, 0, fn, "ticker");
 	quant_require_arg(fcinfo, 1, fn, "indicator");
@@ -46,8 +44,8 @@ quant_indicator_series(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	for (i = 0; i < bars.n; i++)
 	{
-		Datum		row[2];
-		bool		nulls[2] = {false, false};
+		Datum row[2];
+		bool nulls[2] = {false, false};
 
 		row[0] = TimestampTzGetDatum(QUANT_FROM_UNIX_US(bars.ts[i]));
 		row[1] = Float8GetDatum(values[i]);
@@ -61,27 +59,27 @@ quant_indicator_series(PG_FUNCTION_ARGS)
 static double *
 float8_array_arg(FunctionCallInfo fcinfo, int argno, const char *fn, const char *argname, int *n)
 {
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *nulls;
-	double	   *out;
-	int			i;
+	ArrayType *arr;
+	Datum *elems;
+	bool *nulls;
+	double *out;
+	int i;
 
 	quant_require_arg(fcinfo, argno, fn, argname);
 	arr = PG_GETARG_ARRAYTYPE_P(argno);
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-						errmsg("%s: %s must be a one-dimensional array", fn, argname),
-						err_generic_string(PG_DIAG_COLUMN_NAME, argname)));
+		                errmsg("%s: %s must be a one-dimensional array", fn, argname),
+		                err_generic_string(PG_DIAG_COLUMN_NAME, argname)));
 	deconstruct_array(arr, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, n);
 	out = palloc(sizeof(double) * (*n + 1));
 	for (i = 0; i < *n; i++)
 	{
 		if (nulls[i])
 			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-							errmsg("%s: %s[%d] is NULL", fn, argname, i + 1),
-							errhint("remove or fill missing values first, e.g. with coalesce()"),
-							err_generic_string(PG_DIAG_COLUMN_NAME, argname)));
+			                errmsg("%s: %s[%d] is NULL", fn, argname, i + 1),
+			                errhint("remove or fill missing values first, e.g. with coalesce()"),
+			                err_generic_string(PG_DIAG_COLUMN_NAME, argname)));
 		out[i] = DatumGetFloat8(elems[i]);
 	}
 	return out;
@@ -90,11 +88,11 @@ float8_array_arg(FunctionCallInfo fcinfo, int argno, const char *fn, const char 
 static Datum
 float8_array_result(const double *values, int n)
 {
-	Datum	   *elems = palloc(sizeof(Datum) * (n + 1));
-	bool	   *nulls = palloc(sizeof(bool) * (n + 1));
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-	int			i;
+	Datum *elems = palloc(sizeof(Datum) * (n + 1));
+	bool *nulls = palloc(sizeof(bool) * (n + 1));
+	int dims[1] = {n};
+	int lbs[1] = {1};
+	int i;
 
 	for (i = 0; i < n; i++)
 	{
@@ -104,7 +102,7 @@ float8_array_result(const double *values, int n)
 	if (n == 0)
 		return PointerGetDatum(construct_empty_array(FLOAT8OID));
 	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, FLOAT8OID, sizeof(float8),
-											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	                                          FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
 /* values[], window -> values[]: undefined bars are NULL; an array shorter than the warm-up is
@@ -112,11 +110,11 @@ float8_array_result(const double *values, int n)
 static Datum
 array_indicator(FunctionCallInfo fcinfo, const char *fn, const char *indicator)
 {
-	int			n;
-	double	   *x = float8_array_arg(fcinfo, 0, fn, "x", &n);
-	double	   *out = palloc(sizeof(double) * (n + 1));
-	QuantBars	bars = {NULL, x, x, x, x, x, (size_t) n};
-	QuantError	err;
+	int n;
+	double *x = float8_array_arg(fcinfo, 0, fn, "x", &n);
+	double *out = palloc(sizeof(double) * (n + 1));
+	QuantBars bars = {NULL, x, x, x, x, x, (size_t) n};
+	QuantError err;
 
 	quant_require_arg(fcinfo, 1, fn, "window");
 	if (quant_indicator_check(indicator, PG_GETARG_INT32(1), NULL, 0, &err) != QUANT_OK)
@@ -126,9 +124,12 @@ array_indicator(FunctionCallInfo fcinfo, const char *fn, const char *indicator)
 	PG_RETURN_DATUM(float8_array_result(out, n));
 }
 
-#define QUANT_ARRAY_INDICATOR(cname, sqlname, indicator) \
-	PG_FUNCTION_INFO_V1(cname); \
-	Datum cname(PG_FUNCTION_ARGS) { return array_indicator(fcinfo, sqlname, indicator); }
+#define QUANT_ARRAY_INDICATOR(cname, sqlname, indicator)                                                     \
+	PG_FUNCTION_INFO_V1(cname);                                                                              \
+	Datum cname(PG_FUNCTION_ARGS)                                                                            \
+	{                                                                                                        \
+		return array_indicator(fcinfo, sqlname, indicator);                                                  \
+	}
 
 QUANT_ARRAY_INDICATOR(quant_sma_array, "quant.sma", "get_sma")
 QUANT_ARRAY_INDICATOR(quant_ema_array, "quant.ema", "get_ema")
@@ -143,21 +144,19 @@ Datum
 quant_stochastic_array(PG_FUNCTION_ARGS)
 {
 	const char *fn = "quant.stochastic";
-	int			nh,
-				nl,
-				nc;
-	double	   *high = float8_array_arg(fcinfo, 0, fn, "high", &nh);
-	double	   *low = float8_array_arg(fcinfo, 1, fn, "low", &nl);
-	double	   *close = float8_array_arg(fcinfo, 2, fn, "close", &nc);
-	double	   *out;
-	QuantBars	bars;
-	QuantError	err;
+	int nh, nl, nc;
+	double *high = float8_array_arg(fcinfo, 0, fn, "high", &nh);
+	double *low = float8_array_arg(fcinfo, 1, fn, "low", &nl);
+	double *close = float8_array_arg(fcinfo, 2, fn, "close", &nc);
+	double *out;
+	QuantBars bars;
+	QuantError err;
 
 	quant_require_arg(fcinfo, 3, fn, "window");
 	if (nh != nc || nl != nc)
 		ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-						errmsg("%s: high, low and close must have the same length, got %d, %d and %d", fn, nh, nl,
-							   nc)));
+		                errmsg("%s: high, low and close must have the same length, got %d, %d and %d", fn, nh,
+		                       nl, nc)));
 	if (quant_indicator_check("get_stochastic_oscillator", PG_GETARG_INT32(3), NULL, 0, &err) != QUANT_OK)
 		quant_report(&err, fn);
 	out = palloc(sizeof(double) * (nc + 1));
@@ -168,7 +167,8 @@ quant_stochastic_array(PG_FUNCTION_ARGS)
 	bars.close = close;
 	bars.volume = close;
 	bars.n = (size_t) nc;
-	if (quant_indicator_on_bars("get_stochastic_oscillator", &bars, "v", PG_GETARG_INT32(3), out, &err) != QUANT_OK)
+	if (quant_indicator_on_bars("get_stochastic_oscillator", &bars, "v", PG_GETARG_INT32(3), out, &err) !=
+	    QUANT_OK)
 		quant_report(&err, fn);
 	PG_RETURN_DATUM(float8_array_result(out, nc));
 }

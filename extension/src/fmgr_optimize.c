@@ -9,7 +9,7 @@
 typedef struct Progress
 {
 	const char *fn;
-	ErrorData  *error;			/* an ERROR raised while reporting, re-thrown after the search */
+	ErrorData *error; /* an ERROR raised while reporting, re-thrown after the search */
 } Progress;
 
 /*
@@ -20,15 +20,15 @@ typedef struct Progress
 static int
 report_progress(void *ctx, uint64_t done, uint64_t total)
 {
-	Progress   *p = (Progress *) ctx;
+	Progress *p = (Progress *) ctx;
 	MemoryContext mcxt = CurrentMemoryContext;
 	volatile int stop = 0;
 
 	PG_TRY();
 	{
 		ereport(NOTICE,
-				(errmsg("%s: %llu of %llu cells (%.0f%%)", p->fn, (unsigned long long) done,
-						(unsigned long long) total, total ? 100.0 * (double) done / (double) total : 100.0)));
+		        (errmsg("%s: %llu of %llu cells (%.0f%%)", p->fn, (unsigned long long) done,
+		                (unsigned long long) total, total ? 100.0 * (double) done / (double) total : 100.0)));
 	}
 	PG_CATCH();
 	{
@@ -44,8 +44,8 @@ report_progress(void *ctx, uint64_t done, uint64_t total)
 static char *
 grid_arg(FunctionCallInfo fcinfo, int argno, const char *fn, size_t *len)
 {
-	Jsonb	   *jb;
-	char	   *text;
+	Jsonb *jb;
+	char *text;
 
 	quant_require_arg(fcinfo, argno, fn, "grid");
 	jb = PG_GETARG_JSONB_P(argno);
@@ -56,7 +56,7 @@ grid_arg(FunctionCallInfo fcinfo, int argno, const char *fn, size_t *len)
 
 static void
 strategy_bars(FunctionCallInfo fcinfo, const char *fn, QuantStrategy *strategy, int from_argno, int to_argno,
-			  QuantBars *bars)
+              QuantBars *bars)
 {
 	quant_load_bars(fcinfo, fn, quant_strategy_ticker(strategy), from_argno, to_argno, bars);
 }
@@ -79,15 +79,15 @@ quant_optimize(PG_FUNCTION_ARGS)
 {
 	const char *fn = "quant.optimize";
 	QuantStrategy *strategy = quant_strategy_arg(fcinfo, 0, fn);
-	size_t		grid_len;
-	char	   *grid = grid_arg(fcinfo, 1, fn, &grid_len);
+	size_t grid_len;
+	char *grid = grid_arg(fcinfo, 1, fn, &grid_len);
 	QuantSearchOptions options;
-	Progress	progress = {fn, NULL};
-	QuantBars	bars;
-	QuantError	err;
+	Progress progress = {fn, NULL};
+	QuantBars bars;
+	QuantError err;
 	QuantStatus status;
-	char	   *json = NULL;
-	size_t		len;
+	char *json = NULL;
+	size_t len;
 
 	memset(&options, 0, sizeof(options));
 	options.fee_bps = quant_fee_arg(fcinfo, 2, fn);
@@ -113,15 +113,15 @@ quant_walk_forward(PG_FUNCTION_ARGS)
 {
 	const char *fn = "quant.walk_forward";
 	QuantStrategy *strategy = quant_strategy_arg(fcinfo, 0, fn);
-	size_t		grid_len;
-	char	   *grid = grid_arg(fcinfo, 1, fn, &grid_len);
+	size_t grid_len;
+	char *grid = grid_arg(fcinfo, 1, fn, &grid_len);
 	QuantSearchOptions options;
-	Progress	progress = {fn, NULL};
-	QuantBars	bars;
-	QuantError	err;
+	Progress progress = {fn, NULL};
+	QuantBars bars;
+	QuantError err;
 	QuantStatus status;
-	char	   *json = NULL;
-	size_t		len;
+	char *json = NULL;
+	size_t len;
 
 	memset(&options, 0, sizeof(options));
 	quant_require_arg(fcinfo, 2, fn, "split_ratio");

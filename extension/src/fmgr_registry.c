@@ -16,8 +16,8 @@
 #include "storage/ipc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/snapmgr.h"
 #include "utils/jsonb.h"
+#include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
 /* ---- UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then 12 bits of sub-millisecond time
@@ -27,20 +27,19 @@ Datum
 quant_uuid_generate_v7(PG_FUNCTION_ARGS)
 {
 	static int64 last_us = 0;
-	pg_uuid_t  *uuid = palloc(UUID_LEN);
+	pg_uuid_t *uuid = palloc(UUID_LEN);
 	struct timeval tv;
-	int64		us;
-	uint64		ms;
-	uint32		sub;
+	int64 us;
+	uint64 ms;
+	uint32 sub;
 
 	if (!pg_strong_random(uuid->data, UUID_LEN))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("quant.uuid_generate_v7: could not generate random values")));
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+		                errmsg("quant.uuid_generate_v7: could not generate random values")));
 	gettimeofday(&tv, NULL);
 	us = (int64) tv.tv_sec * 1000000 + tv.tv_usec;
 	if (us <= last_us)
-		us = last_us + 1;		/* monotonic within the backend, even if the clock steps back */
+		us = last_us + 1; /* monotonic within the backend, even if the clock steps back */
 	last_us = us;
 	ms = (uint64) (us / 1000);
 	sub = (uint32) (((us % 1000) * 4096) / 1000); /* 0..4095 */
@@ -58,16 +57,16 @@ quant_uuid_generate_v7(PG_FUNCTION_ARGS)
 }
 
 /* ---- normalisation through the core validator ---- */
-typedef QuantStatus (*NormalizeFn) (const char *, size_t, char **, size_t *, QuantError *);
+typedef QuantStatus (*NormalizeFn)(const char *, size_t, char **, size_t *, QuantError *);
 
 static Datum
 normalize(FunctionCallInfo fcinfo, const char *fn, NormalizeFn normalize_fn)
 {
-	Jsonb	   *jb;
-	char	   *text;
-	char	   *json;
-	size_t		len;
-	QuantError	err;
+	Jsonb *jb;
+	char *text;
+	char *json;
+	size_t len;
+	QuantError err;
 
 	quant_require_arg(fcinfo, 0, fn, "config");
 	jb = PG_GETARG_JSONB_P(0);
@@ -88,9 +87,9 @@ quant_normalize_strategy(PG_FUNCTION_ARGS)
 {
 	const char *fn = "quant.normalize_strategy";
 	QuantStrategy *strategy;
-	char	   *json;
-	size_t		len;
-	QuantError	err;
+	char *json;
+	size_t len;
+	QuantError err;
 
 	if (PG_NARGS() > 1 && !PG_ARGISNULL(1))
 		fn = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -115,22 +114,19 @@ Datum
 quant_random_bytes(PG_FUNCTION_ARGS)
 {
 	const char *fn = "trade.random_bytes";
-	int32		n;
-	bytea	   *out;
+	int32 n;
+	bytea *out;
 
 	quant_require_arg(fcinfo, 0, fn, "n");
 	n = PG_GETARG_INT32(0);
 	if (n < 1 || n > 1024)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s: n must be 1 to 1024, got %d", fn, n),
-				 err_generic_string(PG_DIAG_COLUMN_NAME, "n")));
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s: n must be 1 to 1024, got %d", fn, n),
+		         err_generic_string(PG_DIAG_COLUMN_NAME, "n")));
 	out = palloc(VARHDRSZ + n);
 	SET_VARSIZE(out, VARHDRSZ + n);
 	if (!pg_strong_random(VARDATA(out), n))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("%s: could not generate random values", fn)));
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("%s: could not generate random values", fn)));
 	PG_RETURN_BYTEA_P(out);
 }
 
@@ -141,9 +137,9 @@ Datum
 quant_hmac_sha256(PG_FUNCTION_ARGS)
 {
 	const char *fn = "trade.hmac_sha256";
-	bytea	   *key;
-	text	   *message;
-	bytea	   *out;
+	bytea *key;
+	text *message;
+	bytea *out;
 	crypto_auth_hmacsha256_state state;
 
 	quant_require_arg(fcinfo, 0, fn, "key");
@@ -153,13 +149,12 @@ quant_hmac_sha256(PG_FUNCTION_ARGS)
 	sodium_ready(fn);
 	out = palloc(VARHDRSZ + crypto_auth_hmacsha256_BYTES);
 	SET_VARSIZE(out, VARHDRSZ + crypto_auth_hmacsha256_BYTES);
-	if (crypto_auth_hmacsha256_init(&state, (const unsigned char *) VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)) != 0 ||
-		crypto_auth_hmacsha256_update(&state, (const unsigned char *) VARDATA_ANY(message),
-									  VARSIZE_ANY_EXHDR(message)) != 0 ||
-		crypto_auth_hmacsha256_final(&state, (unsigned char *) VARDATA(out)) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("%s: HMAC-SHA-256 failed", fn)));
+	if (crypto_auth_hmacsha256_init(&state, (const unsigned char *) VARDATA_ANY(key),
+	                                VARSIZE_ANY_EXHDR(key)) != 0 ||
+	    crypto_auth_hmacsha256_update(&state, (const unsigned char *) VARDATA_ANY(message),
+	                                  VARSIZE_ANY_EXHDR(message)) != 0 ||
+	    crypto_auth_hmacsha256_final(&state, (unsigned char *) VARDATA(out)) != 0)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("%s: HMAC-SHA-256 failed", fn)));
 	sodium_memzero(&state, sizeof(state));
 	PG_RETURN_BYTEA_P(out);
 }
@@ -169,8 +164,8 @@ PG_FUNCTION_INFO_V1(quant_bytea_equal_ct);
 Datum
 quant_bytea_equal_ct(PG_FUNCTION_ARGS)
 {
-	bytea	   *a;
-	bytea	   *b;
+	bytea *a;
+	bytea *b;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_BOOL(false);
@@ -192,8 +187,7 @@ sodium_ready(const char *fn)
 		return;
 	if (sodium_init() < 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("%s: libsodium could not be initialised", fn)));
+		        (errcode(ERRCODE_INTERNAL_ERROR), errmsg("%s: libsodium could not be initialised", fn)));
 	ready = true;
 }
 
@@ -202,18 +196,17 @@ Datum
 quant_trade_password_hash(PG_FUNCTION_ARGS)
 {
 	const char *fn = "quant.trade_password_hash";
-	text	   *pw;
-	char		hash[crypto_pwhash_STRBYTES];
+	text *pw;
+	char hash[crypto_pwhash_STRBYTES];
 
 	quant_require_arg(fcinfo, 0, fn, "password");
 	pw = PG_GETARG_TEXT_PP(0);
 	sodium_ready(fn);
 	/* OWASP's Argon2id floor is 19 MiB and 2 passes; INTERACTIVE is 64 MiB and 2 passes. */
 	if (crypto_pwhash_str(hash, VARDATA_ANY(pw), VARSIZE_ANY_EXHDR(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-						  crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+	                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("%s: out of memory while hashing the password", fn)));
+		        (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("%s: out of memory while hashing the password", fn)));
 	PG_RETURN_TEXT_P(cstring_to_text(hash));
 }
 
@@ -222,8 +215,8 @@ Datum
 quant_trade_password_verify(PG_FUNCTION_ARGS)
 {
 	const char *fn = "quant.trade_password_verify";
-	char	   *hash;
-	text	   *pw;
+	char *hash;
+	text *pw;
 
 	quant_require_arg(fcinfo, 0, fn, "hash");
 	quant_require_arg(fcinfo, 1, fn, "password");
@@ -247,10 +240,10 @@ PGDLLEXPORT void quant_live_gate_failure_main(Datum arg);
 void
 quant_live_gate_failure_main(Datum arg)
 {
-	char		user[GATE_USER_LEN];
-	char		reason[GATE_REASON_LEN];
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
+	char user[GATE_USER_LEN];
+	char reason[GATE_REASON_LEN];
+	Oid types[2] = {TEXTOID, TEXTOID};
+	Datum values[2];
 
 	memcpy(user, MyBgworkerEntry->bgw_extra, GATE_USER_LEN);
 	user[GATE_USER_LEN - 1] = '\0';
@@ -269,8 +262,8 @@ quant_live_gate_failure_main(Datum arg)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	values[0] = CStringGetTextDatum(user);
 	values[1] = CStringGetTextDatum(reason);
-	if (SPI_execute_with_args("SELECT trade.record_live_gate_failure($1, $2)", 2, types, values, NULL, false, 1) !=
-		SPI_OK_SELECT)
+	if (SPI_execute_with_args("SELECT trade.record_live_gate_failure($1, $2)", 2, types, values, NULL, false,
+	                          1) != SPI_OK_SELECT)
 		elog(ERROR, "quant live gate: recording the failure failed");
 	SPI_finish();
 	PopActiveSnapshot();
@@ -282,8 +275,8 @@ PG_FUNCTION_INFO_V1(quant_record_live_gate_failure_autonomous);
 Datum
 quant_record_live_gate_failure_autonomous(PG_FUNCTION_ARGS)
 {
-	char	   *user = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *reason = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char *user = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char *reason = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 
@@ -301,6 +294,6 @@ quant_record_live_gate_failure_autonomous(PG_FUNCTION_ARGS)
 	strlcpy(worker.bgw_extra + GATE_USER_LEN, reason, GATE_REASON_LEN);
 
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
-		PG_RETURN_BOOL(false);	/* no free worker slot: the caller records it in its own transaction */
+		PG_RETURN_BOOL(false); /* no free worker slot: the caller records it in its own transaction */
 	PG_RETURN_BOOL(WaitForBackgroundWorkerShutdown(handle) == BGWH_STOPPED);
 }

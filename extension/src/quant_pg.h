@@ -13,7 +13,7 @@
 #include "bridge.h"
 
 /* Raises the ERROR for a failed bridge call: one SQLSTATE per core error (errors.c). */
-void		quant_report(const QuantError *err, const char *fn) pg_attribute_noreturn();
+void quant_report(const QuantError *err, const char *fn) pg_attribute_noreturn();
 
 /* Frees p with free_fn when the current memory context is reset or deleted, so bridge memory
  * is released even when an ERROR unwinds the call. */
@@ -32,13 +32,13 @@ double quant_fee_arg(FunctionCallInfo fcinfo, int argno, const char *fn);
 /* The bars of `ticker` in [from_ts, to_ts] (argument numbers; -1 or NULL = open), in time order,
  * from md.bar through SPI and the per-backend bar cache (bars.c). None is an ERROR P0002 naming
  * the ticker, raised here for every caller. */
-void quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int from_argno, int to_argno,
-					 QuantBars *out);
+void quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int from_argno,
+                     int to_argno, QuantBars *out);
 
 /* The Unix-epoch microseconds of a TimestampTz and back. */
 #define QUANT_UNIX_EPOCH_OFFSET_US (INT64CONST(946684800) * USECS_PER_SEC)
 #define QUANT_TO_UNIX_US(ts) ((int64) (ts) + QUANT_UNIX_EPOCH_OFFSET_US)
-#define QUANT_FROM_UNIX_US(us) ((TimestampTz) ((us) - QUANT_UNIX_EPOCH_OFFSET_US))
+#define QUANT_FROM_UNIX_US(us) ((TimestampTz) ((us) -QUANT_UNIX_EPOCH_OFFSET_US))
 
 /* A double as a nullable SQL value: NaN is NULL. */
 #define QUANT_IS_NULL_DOUBLE(v) isnan(v)

@@ -1,16 +1,16 @@
 // quant-http: the Trade API over HTTP. Reads its settings (config.cpp), opens the database
 // pool, serves until SIGTERM or SIGINT, then finishes the requests in flight and exits 0.
-#include "config.hpp"
-#include "pool.hpp"
-#include "server.hpp"
-
 #include <httplib.h>
+#include <pthread.h>
 
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <pthread.h>
 #include <thread>
+
+#include "config.hpp"
+#include "pool.hpp"
+#include "server.hpp"
 
 int main(int argc, char** argv) {
     quant::http::Config config;

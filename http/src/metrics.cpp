@@ -10,7 +10,8 @@ namespace {
 std::string label(const std::string& v) {
     std::string out;
     for (char c : v) {
-        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\\' || c == '"')
+            out += '\\';
         if (c == '\n') {
             out += "\\n";
             continue;
@@ -27,7 +28,8 @@ void Metrics::observe(const std::string& route, int status, double seconds) {
     ++requests_[{route, status}];
     Histogram& h = latency_[route];
     for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-        if (seconds <= kBuckets[i]) ++h.counts[i];
+        if (seconds <= kBuckets[i])
+            ++h.counts[i];
     }
     ++h.count;
     h.sum += seconds;
@@ -49,25 +51,28 @@ std::string Metrics::render(int pool_size, int pool_in_use, int in_flight) const
     o << "# HELP quant_http_requests_total HTTP requests answered, by route and status.\n"
          "# TYPE quant_http_requests_total counter\n";
     for (const auto& [k, n] : requests_) {
-        o << "quant_http_requests_total{route=\"" << label(k.first) << "\",status=\"" << k.second << "\"} " << n
-          << '\n';
+        o << "quant_http_requests_total{route=\"" << label(k.first) << "\",status=\"" << k.second << "\"} "
+          << n << '\n';
     }
     o << "# HELP quant_http_request_duration_seconds Time from routing to the response, by route.\n"
          "# TYPE quant_http_request_duration_seconds histogram\n";
     for (const auto& [route, h] : latency_) {
         const std::string r = label(route);
         for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-            o << "quant_http_request_duration_seconds_bucket{route=\"" << r << "\",le=\"" << kBuckets[i] << "\"} "
-              << h.counts[i] << '\n';
+            o << "quant_http_request_duration_seconds_bucket{route=\"" << r << "\",le=\"" << kBuckets[i]
+              << "\"} " << h.counts[i] << '\n';
         }
-        o << "quant_http_request_duration_seconds_bucket{route=\"" << r << "\",le=\"+Inf\"} " << h.count << '\n'
+        o << "quant_http_request_duration_seconds_bucket{route=\"" << r << "\",le=\"+Inf\"} " << h.count
+          << '\n'
           << "quant_http_request_duration_seconds_sum{route=\"" << r << "\"} " << h.sum << '\n'
           << "quant_http_request_duration_seconds_count{route=\"" << r << "\"} " << h.count << '\n';
     }
     o << "# HELP quant_http_errors_total Error responses, by problem type.\n"
          "# TYPE quant_http_errors_total counter\n";
-    for (const auto& [t, n] : errors_) o << "quant_http_errors_total{type=\"" << label(t) << "\"} " << n << '\n';
-    o << "# HELP quant_http_rate_limited_total Requests refused by a rate limit (key: per API key; live: switches "
+    for (const auto& [t, n] : errors_)
+        o << "quant_http_errors_total{type=\"" << label(t) << "\"} " << n << '\n';
+    o << "# HELP quant_http_rate_limited_total Requests refused by a rate limit (key: per API key; live: "
+         "switches "
          "to live trading).\n"
          "# TYPE quant_http_rate_limited_total counter\n";
     for (const auto& [t, n] : limited_) {

@@ -1,8 +1,8 @@
 #include "openapi.hpp"
 
-#include "routes.hpp"
-
 #include <nlohmann/json.hpp>
+
+#include "routes.hpp"
 
 namespace quant::http {
 
@@ -10,7 +10,9 @@ namespace {
 
 using nlohmann::json;
 
-json ref(const std::string& name) { return {{"$ref", "#/components/schemas/" + name}}; }
+json ref(const std::string& name) {
+    return {{"$ref", "#/components/schemas/" + name}};
+}
 
 // Schemas of the JSON the SQL functions take and return. Only the keys a client relies on are
 // listed (required), the rest is open (additionalProperties): the SQL functions are the
@@ -46,33 +48,34 @@ json schemas() {
                              {"conjunction", {{"type", "string"}, {"enum", {"AND", "OR"}}}},
                              {"trading_period", {{"type", "integer"}}},
                              {"substrategies", {{"type", "array"}, {"items", ref("SubStrategy")}}}}}};
-    s["Strategy"] = {{"type", "object"},
-                     {"required", {"strategy_id", "name", "version", "ticker", "substrategies", "created_at"}},
-                     {"properties",
-                      {{"strategy_id", uuid},
-                       {"name", str},
-                       {"version", {{"type", "integer"}}},
-                       {"ticker", str},
-                       {"conjunction", {{"type", "string"}, {"enum", {"AND", "OR"}}}},
-                       {"trading_period", {{"type", "integer"}}},
-                       {"substrategies", {{"type", "array"}, {"items", ref("SubStrategy")}}},
-                       {"created_at", str},
-                       {"updated_at", str},
-                       {"deleted_at", {{"type", json::array({"string", "null"})}}},
-                       {"latest_result", {{"type", json::array({"object", "null"})}}}}}};
-    s["BacktestResults"] = {{"type", "object"},
-                            {"required", {"metrics"}},
-                            {"properties",
-                             {{"strategy_id", uuid},
-                              {"result_id", uuid},
-                              {"run_at", str},
-                              {"data_range",
-                               {{"type", "object"}, {"properties", {{"start", str}, {"end", str}}}}},
-                              {"ticker_backtested", str},
-                              {"fee_bps", {{"type", "number"}}},
-                              {"metrics", ref("Metrics")},
-                              {"buy_hold_metrics", ref("Metrics")},
-                              {"walk_forward", {{"type", json::array({"object", "null"})}}}}}};
+    s["Strategy"] = {
+        {"type", "object"},
+        {"required", {"strategy_id", "name", "version", "ticker", "substrategies", "created_at"}},
+        {"properties",
+         {{"strategy_id", uuid},
+          {"name", str},
+          {"version", {{"type", "integer"}}},
+          {"ticker", str},
+          {"conjunction", {{"type", "string"}, {"enum", {"AND", "OR"}}}},
+          {"trading_period", {{"type", "integer"}}},
+          {"substrategies", {{"type", "array"}, {"items", ref("SubStrategy")}}},
+          {"created_at", str},
+          {"updated_at", str},
+          {"deleted_at", {{"type", json::array({"string", "null"})}}},
+          {"latest_result", {{"type", json::array({"object", "null"})}}}}}};
+    s["BacktestResults"] = {
+        {"type", "object"},
+        {"required", {"metrics"}},
+        {"properties",
+         {{"strategy_id", uuid},
+          {"result_id", uuid},
+          {"run_at", str},
+          {"data_range", {{"type", "object"}, {"properties", {{"start", str}, {"end", str}}}}},
+          {"ticker_backtested", str},
+          {"fee_bps", {{"type", "number"}}},
+          {"metrics", ref("Metrics")},
+          {"buy_hold_metrics", ref("Metrics")},
+          {"walk_forward", {{"type", json::array({"object", "null"})}}}}}};
     const json risk = {{"type", "object"},
                        {"properties",
                         {{"max_position_usd", {{"type", "number"}}},
@@ -95,21 +98,24 @@ json schemas() {
           {"enabled", {{"type", "boolean"}}},
           {"risk_limits", ref("RiskLimits")},
           {"confirm_live", {{"type", "boolean"}, {"description", "required (true) with paper=false"}}},
-          {"trade_password", {{"type", "string"}, {"description", "required with paper=false; never stored"}}}}}};
-    s["DeploymentPatch"] = {{"type", "object"},
-                            {"additionalProperties", false},
-                            {"properties",
-                             {{"enabled", {{"type", "boolean"}}},
-                              {"qty", {{"type", "number"}}},
-                              {"risk_limits", ref("RiskLimits")},
-                              {"schedule", {{"type", "string"}, {"enum", {"daily_close", "hourly", "manual"}}}},
-                              {"portfolio", str},
-                              {"paper", {{"type", "boolean"}}},
-                              {"confirm_live", {{"type", "boolean"}}},
-                              {"trade_password", str}}}};
+          {"trade_password",
+           {{"type", "string"}, {"description", "required with paper=false; never stored"}}}}}};
+    s["DeploymentPatch"] = {
+        {"type", "object"},
+        {"additionalProperties", false},
+        {"properties",
+         {{"enabled", {{"type", "boolean"}}},
+          {"qty", {{"type", "number"}}},
+          {"risk_limits", ref("RiskLimits")},
+          {"schedule", {{"type", "string"}, {"enum", {"daily_close", "hourly", "manual"}}}},
+          {"portfolio", str},
+          {"paper", {{"type", "boolean"}}},
+          {"confirm_live", {{"type", "boolean"}}},
+          {"trade_password", str}}}};
     s["Deployment"] = {{"type", "object"},
-                       {"required", {"deployment_id", "strategy_id", "user", "broker", "ticker", "qty", "paper",
-                                     "status", "risk_limits"}},
+                       {"required",
+                        {"deployment_id", "strategy_id", "user", "broker", "ticker", "qty", "paper", "status",
+                         "risk_limits"}},
                        {"properties",
                         {{"deployment_id", uuid},
                          {"strategy_id", uuid},
@@ -141,10 +147,10 @@ json schemas() {
                      {"deployment_id", uuid},
                      {"signal", {{"type", "integer"}, {"enum", {-1, 0, 1}}}},
                      {"bar_ts", str}}}};
-    s["RunResult"] = {{"type", "object"},
-                      {"description", "the new or existing signal (outcome SIGNAL or DUPLICATE) or the rejection"},
-                      {"properties",
-                       {{"outcome", {{"type", "string"}, {"enum", {"SIGNAL", "DUPLICATE", "REJECTED"}}}}}}};
+    s["RunResult"] = {
+        {"type", "object"},
+        {"description", "the new or existing signal (outcome SIGNAL or DUPLICATE) or the rejection"},
+        {"properties", {{"outcome", {{"type", "string"}, {"enum", {"SIGNAL", "DUPLICATE", "REJECTED"}}}}}}};
     s["OptimizeResult"] = {{"type", "object"},
                            {"required", {"best", "top", "grid_size", "evaluated", "valid", "search"}},
                            {"properties",
@@ -154,17 +160,19 @@ json schemas() {
                              {"evaluated", {{"type", "integer"}}},
                              {"valid", {{"type", "integer"}}},
                              {"search", str}}}};
-    s["WalkForwardResult"] = {{"type", "object"},
-                              {"required", {"best_window", "best_signal", "is_sharpe", "oos_sharpe", "overfitting_ratio"}},
-                              {"properties",
-                               {{"best_window", {{"type", json::array({"integer", "null"})}}},
-                                {"best_signal", num_or_null},
-                                {"is_sharpe", num_or_null},
-                                {"oos_sharpe", num_or_null},
-                                {"overfitting_ratio", num_or_null}}}};
-    s["Indicator"] = {{"type", "object"},
-                      {"required", {"name", "description"}},
-                      {"properties", {{"name", str}, {"description", str}, {"bounded", {{"type", "boolean"}}}}}};
+    s["WalkForwardResult"] = {
+        {"type", "object"},
+        {"required", {"best_window", "best_signal", "is_sharpe", "oos_sharpe", "overfitting_ratio"}},
+        {"properties",
+         {{"best_window", {{"type", json::array({"integer", "null"})}}},
+          {"best_signal", num_or_null},
+          {"is_sharpe", num_or_null},
+          {"oos_sharpe", num_or_null},
+          {"overfitting_ratio", num_or_null}}}};
+    s["Indicator"] = {
+        {"type", "object"},
+        {"required", {"name", "description"}},
+        {"properties", {{"name", str}, {"description", str}, {"bounded", {{"type", "boolean"}}}}}};
     s["SignalFunction"] = {{"type", "object"},
                            {"required", {"name", "description"}},
                            {"properties", {{"name", str}, {"description", str}, {"kind", str}}}};
@@ -194,12 +202,18 @@ json schemas() {
 
 json json_type_schema(JsonType t) {
     switch (t) {
-        case JsonType::object: return {{"type", "object"}};
-        case JsonType::array_or_object: return {{"type", json::array({"array", "object"})}};
-        case JsonType::number: return {{"type", "number"}};
-        case JsonType::integer: return {{"type", "integer"}};
-        case JsonType::string: return {{"type", "string"}};
-        case JsonType::boolean: return {{"type", "boolean"}};
+        case JsonType::object:
+            return {{"type", "object"}};
+        case JsonType::array_or_object:
+            return {{"type", json::array({"array", "object"})}};
+        case JsonType::number:
+            return {{"type", "number"}};
+        case JsonType::integer:
+            return {{"type", "integer"}};
+        case JsonType::string:
+            return {{"type", "string"}};
+        case JsonType::boolean:
+            return {{"type", "boolean"}};
     }
     return json::object();
 }
@@ -214,16 +228,19 @@ json problem_response(const char* description) {
 std::string openapi_document() {
     json doc;
     doc["openapi"] = "3.1.0";
-    doc["info"] = {{"title", "quant Trade API"},
-                   {"version", "0.1.0"},
-                   {"description",
-                    "The Trade API (seed section 2) over HTTP: each operation calls one SQL function of the quant "
-                    "extension as the API key's user. Errors are RFC 9457 problem details."}};
+    doc["info"] = {
+        {"title", "quant Trade API"},
+        {"version", "0.1.0"},
+        {"description",
+         "The Trade API (seed section 2) over HTTP: each operation calls one SQL function of the quant "
+         "extension as the API key's user. Errors are RFC 9457 problem details."}};
     doc["servers"] = json::array({{{"url", "/"}}});
     json comps;
     comps["schemas"] = schemas();
-    comps["securitySchemes"] = {{"apiKey", {{"type", "http"}, {"scheme", "bearer"},
-                                            {"description", "an API key from quant.create_api_key(user)"}}}};
+    comps["securitySchemes"] = {{"apiKey",
+                                 {{"type", "http"},
+                                  {"scheme", "bearer"},
+                                  {"description", "an API key from quant.create_api_key(user)"}}}};
     json paths = json::object();
     for (const auto& r : routes()) {
         json op;
@@ -258,12 +275,15 @@ std::string openapi_document() {
                                       {"description", p.description},
                                       {"schema", json_type_schema(p.type)}});
                     break;
-                case Source::body: body_schema = ref(r.request_schema); break;
+                case Source::body:
+                    body_schema = ref(r.request_schema);
+                    break;
                 case Source::body_field: {
                     json f = p.name == "config" ? ref("StrategyConfig") : json_type_schema(p.type);
                     f["description"] = p.description;
                     body_props[p.name] = f;
-                    if (p.required) body_required.push_back(p.name);
+                    if (p.required)
+                        body_required.push_back(p.name);
                     break;
                 }
             }
@@ -275,9 +295,11 @@ std::string openapi_document() {
                                                   {"properties", body_props}};
             body_schema = ref(r.request_schema);
         }
-        if (!params.empty()) op["parameters"] = params;
+        if (!params.empty())
+            op["parameters"] = params;
         if (!body_schema.is_null()) {
-            op["requestBody"] = {{"required", true}, {"content", {{"application/json", {{"schema", body_schema}}}}}};
+            op["requestBody"] = {{"required", true},
+                                 {"content", {{"application/json", {{"schema", body_schema}}}}}};
         }
         json ok_schema;
         if (!r.response_schema.empty()) {
@@ -296,27 +318,33 @@ std::string openapi_document() {
             responses[code] = {{"description", "success"},
                                {"content", {{"application/json", {{"schema", ok_schema}}}}}};
         }
-        if (r.builtin == Builtin::readyz) responses["503"] = problem_response("the database is not reachable");
+        if (r.builtin == Builtin::readyz)
+            responses["503"] = problem_response("the database is not reachable");
         if (r.authenticated()) {
             if (r.has_body()) {
                 responses["400"] = problem_response("malformed JSON, NULL or malformed value (22P02, 22004)");
-                responses["413"] = problem_response("body over the size or nesting limit, or a grid too big (54000)");
-                responses["422"] = problem_response("an invalid field value (22023) or too little data (22000)");
+                responses["413"] =
+                    problem_response("body over the size or nesting limit, or a grid too big (54000)");
+                responses["422"] =
+                    problem_response("an invalid field value (22023) or too little data (22000)");
             } else {
                 responses["400"] = problem_response("a malformed query parameter");
             }
             responses["401"] = problem_response("missing, malformed, unknown or revoked API key");
             if (r.live_switch) {
-                responses["403"] = problem_response("the live gate refused (42501): confirm_live and trade_password");
+                responses["403"] =
+                    problem_response("the live gate refused (42501): confirm_live and trade_password");
             }
-            responses["404"] = problem_response("not found (also another user's object, or an id that is not a UUID)");
+            responses["404"] =
+                problem_response("not found (also another user's object, or an id that is not a UUID)");
             responses["409"] = problem_response("a state conflict (55000, 55006) or a concurrent change");
             responses["429"] = problem_response("rate limit of the API key (see Retry-After)");
             responses["503"] = problem_response("timed out (57014), or the database is unavailable");
         }
         op["responses"] = responses;
         std::string method = r.method;
-        for (auto& c : method) c = static_cast<char>(c | 0x20);
+        for (auto& c : method)
+            c = static_cast<char>(c | 0x20);
         paths[r.path][method] = op;
     }
     doc["paths"] = paths;

@@ -25,7 +25,8 @@ SqlError error_of(const PGresult* r, const pg_conn* c) {
     e.message = field(PG_DIAG_MESSAGE_PRIMARY);
     e.hint = field(PG_DIAG_MESSAGE_HINT);
     e.column = field(PG_DIAG_COLUMN_NAME);
-    if (e.message.empty() && c != nullptr) e.message = PQerrorMessage(c);
+    if (e.message.empty() && c != nullptr)
+        e.message = PQerrorMessage(c);
     return e;
 }
 
@@ -46,11 +47,17 @@ constexpr const char* kAuthName = "quant_http_auth";
 
 }  // namespace
 
-Connection::~Connection() { PQfinish(conn_); }
+Connection::~Connection() {
+    PQfinish(conn_);
+}
 
-bool Connection::ok() const { return PQstatus(conn_) == CONNECTION_OK; }
+bool Connection::ok() const {
+    return PQstatus(conn_) == CONNECTION_OK;
+}
 
-bool Connection::ping() { return ok() && exec_ok(conn_, "SELECT 1"); }
+bool Connection::ping() {
+    return ok() && exec_ok(conn_, "SELECT 1");
+}
 
 CallResult Connection::call(const std::string& api_key, int statement_timeout_ms, const std::string& sql,
                             const std::vector<std::optional<std::string>>& params) {
@@ -69,14 +76,16 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
         values_big.resize(params.size());
         values = values_big.data();
     }
-    for (std::size_t i = 0; i < params.size(); ++i) values[i] = params[i] ? params[i]->c_str() : nullptr;
+    for (std::size_t i = 0; i < params.size(); ++i)
+        values[i] = params[i] ? params[i]->c_str() : nullptr;
     const int n_params = static_cast<int>(params.size());
 
     // The statement name of this call; a new one is parsed in this pipeline, just before its
     // first execution (after the key check, so that an unknown key is still 401 first).
     auto named = prepared_.find(sql);
     const bool prepare_call = named == prepared_.end();
-    const std::string call_name = prepare_call ? "quant_http_" + std::to_string(prepared_.size()) : named->second;
+    const std::string call_name =
+        prepare_call ? "quant_http_" + std::to_string(prepared_.size()) : named->second;
     const bool prepare_auth = !auth_prepared_;
 
     // Each step answers one result (then a NULL); the sync answers PGRES_PIPELINE_SYNC.
@@ -125,15 +134,18 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
         nulls_in_a_row = 0;
         ResultGuard g{raw};
         const auto st = PQresultStatus(raw);
-        if (st == PGRES_PIPELINE_SYNC) break;
-        if (st == PGRES_PIPELINE_ABORTED) continue;
+        if (st == PGRES_PIPELINE_SYNC)
+            break;
+        if (st == PGRES_PIPELINE_ABORTED)
+            continue;
         const Step step = at < n_steps ? steps[at] : commit_step;
         if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR || st == PGRES_BAD_RESPONSE) {
-            if (failed) continue;
+            if (failed)
+                continue;
             failed = true;
             out.error = error_of(raw, conn_);
-            if (step == auth_step && !out.error.sqlstate.empty() && out.error.sqlstate.compare(0, 2, "08") != 0 &&
-                out.error.sqlstate != "57P01") {
+            if (step == auth_step && !out.error.sqlstate.empty() &&
+                out.error.sqlstate.compare(0, 2, "08") != 0 && out.error.sqlstate != "57P01") {
                 auth_failed = true;  // authenticate_api_key gave NULL (set_user: 22004) or refused
             }
             // a prepared statement gone or outdated (e.g. a function's result type changed)
@@ -144,7 +156,8 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
             auth_prepared_ = true;
         } else if (step == prepare_call_step && st == PGRES_COMMAND_OK) {
             prepared_.emplace(sql, call_name);
-        } else if (step == auth_step && st == PGRES_TUPLES_OK && PQntuples(raw) == 1 && !PQgetisnull(raw, 0, 0)) {
+        } else if (step == auth_step && st == PGRES_TUPLES_OK && PQntuples(raw) == 1 &&
+                   !PQgetisnull(raw, 0, 0)) {
             out.user.assign(PQgetvalue(raw, 0, 0), static_cast<std::size_t>(PQgetlength(raw, 0, 0)));
         } else if (step == call_step && st == PGRES_TUPLES_OK) {
             const int n = PQntuples(raw);
@@ -153,13 +166,16 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
                 if (PQgetisnull(raw, i, 0)) {
                     out.rows.emplace_back("null");
                 } else {
-                    out.rows.emplace_back(PQgetvalue(raw, i, 0), static_cast<std::size_t>(PQgetlength(raw, i, 0)));
+                    out.rows.emplace_back(PQgetvalue(raw, i, 0),
+                                          static_cast<std::size_t>(PQgetlength(raw, i, 0)));
                 }
             }
         }
     }
-    if (ok()) PQexitPipelineMode(conn_);
-    if (ok() && PQtransactionStatus(conn_) != PQTRANS_IDLE) exec_ok(conn_, "ROLLBACK");
+    if (ok())
+        PQexitPipelineMode(conn_);
+    if (ok() && PQtransactionStatus(conn_) != PQTRANS_IDLE)
+        exec_ok(conn_, "ROLLBACK");
     if (stale_statement && ok()) {  // parse everything again on the next requests
         exec_ok(conn_, "DEALLOCATE ALL");
         prepared_.clear();
@@ -182,7 +198,8 @@ Pool::Pool(std::string conninfo, int size) : conninfo_(std::move(conninfo)), siz
 Pool::~Pool() = default;
 
 Pool::Lease::~Lease() {
-    if (pool_ != nullptr && conn_) pool_->release(std::move(conn_));
+    if (pool_ != nullptr && conn_)
+        pool_->release(std::move(conn_));
 }
 
 int Pool::in_use() const {
@@ -201,9 +218,10 @@ std::unique_ptr<Connection> Pool::connect(std::string& error) {
     // Run as the application role (owns nothing, no BYPASSRLS) so that row-level security
     // applies: a superuser or a member of quant_app switches to it.
     {
-        ResultGuard g{PQexec(c,
-                             "SELECT current_user = 'quant_app' OR NOT (r.rolsuper OR pg_has_role('quant_app', 'MEMBER')) "
-                             "FROM pg_roles r WHERE r.rolname = current_user")};
+        ResultGuard g{PQexec(
+            c,
+            "SELECT current_user = 'quant_app' OR NOT (r.rolsuper OR pg_has_role('quant_app', 'MEMBER')) "
+            "FROM pg_roles r WHERE r.rolname = current_user")};
         if (PQresultStatus(g.r) != PGRES_TUPLES_OK || PQntuples(g.r) != 1) {
             error = "cannot read the login role: " + std::string(PQerrorMessage(c));
             return nullptr;
@@ -221,7 +239,8 @@ std::unique_ptr<Connection> Pool::connect(std::string& error) {
 std::string Pool::check() {
     std::string error;
     auto c = connect(error);
-    if (!c) return error;
+    if (!c)
+        return error;
     std::lock_guard lock(mu_);
     idle_.push_back(std::move(c));
     ++open_;

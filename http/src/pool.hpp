@@ -6,8 +6,6 @@
 // the Parse travelling in the first request's own pipeline).
 #pragma once
 
-#include "problem.hpp"
-
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -17,15 +15,17 @@
 #include <unordered_map>
 #include <vector>
 
+#include "problem.hpp"
+
 struct pg_conn;
 
 namespace quant::http {
 
 struct CallResult {
     enum class Kind { ok, unauthenticated, sql_error, unavailable } kind = Kind::unavailable;
-    std::string user;                // the key's user (kind ok or sql_error)
-    std::vector<std::string> rows;   // column 0 of each row as text; "null" for SQL NULL
-    SqlError error;                  // kind sql_error (and unavailable, with the reason)
+    std::string user;               // the key's user (kind ok or sql_error)
+    std::vector<std::string> rows;  // column 0 of each row as text; "null" for SQL NULL
+    SqlError error;                 // kind sql_error (and unavailable, with the reason)
 };
 
 class Connection {
@@ -82,7 +82,7 @@ private:
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::vector<std::unique_ptr<Connection>> idle_;
-    int open_ = 0;    // connections that exist (idle + leased + being opened)
+    int open_ = 0;  // connections that exist (idle + leased + being opened)
     int leased_ = 0;
 };
 

@@ -12,12 +12,12 @@ struct SqlError {
     std::string sqlstate;  // empty: the connection failed
     std::string message;   // the primary message (quant's functions name the field in it)
     std::string hint;
-    std::string column;    // PG_DIAG_COLUMN_NAME: the field
+    std::string column;  // PG_DIAG_COLUMN_NAME: the field
 };
 
 struct Problem {
-    int status = 0;  // 0: no problem
-    std::string type;   // a stable slug, e.g. "invalid-value"; the document's type is a URI of it
+    int status = 0;    // 0: no problem
+    std::string type;  // a stable slug, e.g. "invalid-value"; the document's type is a URI of it
     std::string title;
     std::string detail;
     std::string field;

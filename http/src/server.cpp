@@ -1,17 +1,17 @@
 #include "server.hpp"
 
-#include "openapi.hpp"
-#include "problem.hpp"
-#include "quant/error.hpp"
-#include "quant/json.hpp"
-#include "routes.hpp"
-
 #include <httplib.h>
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <random>
+
+#include "openapi.hpp"
+#include "problem.hpp"
+#include "quant/error.hpp"
+#include "quant/json.hpp"
+#include "routes.hpp"
 
 namespace quant::http {
 
@@ -20,11 +20,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 bool is_uuid(std::string_view s) {
-    if (s.size() != 36) return false;
+    if (s.size() != 36)
+        return false;
     for (std::size_t i = 0; i < s.size(); ++i) {
         const char c = s[i];
         if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-') return false;
+            if (c != '-')
+                return false;
         } else if (!std::isxdigit(static_cast<unsigned char>(c))) {
             return false;
         }
@@ -47,8 +49,7 @@ std::string new_request_id() {
 // A caller's X-Request-Id is kept when it is short and plain (it goes into the log).
 std::string request_id_of(const httplib::Request& req) {
     const std::string given = req.get_header_value("X-Request-Id");
-    if (!given.empty() && given.size() <= 64 &&
-        std::all_of(given.begin(), given.end(), [](char c) {
+    if (!given.empty() && given.size() <= 64 && std::all_of(given.begin(), given.end(), [](char c) {
             return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
         })) {
         return given;
@@ -58,12 +59,18 @@ std::string request_id_of(const httplib::Request& req) {
 
 const char* type_name(JsonType t) {
     switch (t) {
-        case JsonType::object: return "a JSON object";
-        case JsonType::array_or_object: return "a JSON array or object";
-        case JsonType::number: return "a number";
-        case JsonType::integer: return "an integer";
-        case JsonType::string: return "a string";
-        case JsonType::boolean: return "true or false";
+        case JsonType::object:
+            return "a JSON object";
+        case JsonType::array_or_object:
+            return "a JSON array or object";
+        case JsonType::number:
+            return "a number";
+        case JsonType::integer:
+            return "an integer";
+        case JsonType::string:
+            return "a string";
+        case JsonType::boolean:
+            return "true or false";
     }
     return "?";
 }
@@ -72,23 +79,29 @@ const char* type_name(JsonType t) {
 bool member_text(const Json& v, JsonType t, std::string& out) {
     switch (t) {
         case JsonType::object:
-            if (!v.is_object()) return false;
+            if (!v.is_object())
+                return false;
             break;
         case JsonType::array_or_object:
-            if (!v.is_object() && !v.is_array()) return false;
+            if (!v.is_object() && !v.is_array())
+                return false;
             break;
         case JsonType::number:
-            if (!v.is_number()) return false;
+            if (!v.is_number())
+                return false;
             break;
         case JsonType::integer:
-            if (!v.is_number_integer()) return false;
+            if (!v.is_number_integer())
+                return false;
             break;
         case JsonType::string:
-            if (!v.is_string()) return false;
+            if (!v.is_string())
+                return false;
             out = v.get<std::string>();
             return true;
         case JsonType::boolean:
-            if (!v.is_boolean()) return false;
+            if (!v.is_boolean())
+                return false;
             break;
     }
     out = v.dump();
@@ -102,7 +115,8 @@ void log_line(const char* fmt, const std::string& a, const std::string& b) {
 std::string utc_now() {
     const auto now = std::chrono::system_clock::now();
     const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
     std::tm tm{};
     gmtime_r(&t, &tm);
     char buf[80];
@@ -168,37 +182,40 @@ void Api::install(httplib::Server& svr) {
     });
     // Errors cpp-httplib answers itself (bad request line or headers, a body over the payload
     // limit, a method it does not know): problem+json too.
-    svr.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
-                                                                      httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        Exchange ex{req, res, nullptr};
-        const int status = res.status;
-        if (status == 413) {
-            ex.problem = make_problem(413, "limit-exceeded",
-                                      "the body is over the limit of " + std::to_string(config_.max_body_bytes) +
-                                          " bytes");
-        } else if (status == 404) {
-            ex.problem = make_problem(404, "not-found", "no such route");
-        } else {
-            ex.problem = make_problem(status >= 400 && status < 600 ? status : 400, "malformed",
-                                      "the request could not be read");
-            ex.problem.title = status == 400 ? "Bad request" : ex.problem.title;
-        }
-        finish(ex);
-        return httplib::Server::HandlerResponse::Handled;
-    }));
-    svr.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-        Exchange ex{req, res, nullptr};
-        try {
-            if (ep) std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-            ex.detail_for_log = e.what();
-        } catch (...) {
-            ex.detail_for_log = "unknown exception";
-        }
-        ex.problem = make_problem(500, "internal", "internal error");
-        finish(ex);
-    });
+    svr.set_error_handler(
+        httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+            if (!res.body.empty())
+                return httplib::Server::HandlerResponse::Unhandled;
+            Exchange ex{req, res, nullptr};
+            const int status = res.status;
+            if (status == 413) {
+                ex.problem = make_problem(
+                    413, "limit-exceeded",
+                    "the body is over the limit of " + std::to_string(config_.max_body_bytes) + " bytes");
+            } else if (status == 404) {
+                ex.problem = make_problem(404, "not-found", "no such route");
+            } else {
+                ex.problem = make_problem(status >= 400 && status < 600 ? status : 400, "malformed",
+                                          "the request could not be read");
+                ex.problem.title = status == 400 ? "Bad request" : ex.problem.title;
+            }
+            finish(ex);
+            return httplib::Server::HandlerResponse::Handled;
+        }));
+    svr.set_exception_handler(
+        [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+            Exchange ex{req, res, nullptr};
+            try {
+                if (ep)
+                    std::rethrow_exception(ep);
+            } catch (const std::exception& e) {
+                ex.detail_for_log = e.what();
+            } catch (...) {
+                ex.detail_for_log = "unknown exception";
+            }
+            ex.problem = make_problem(500, "internal", "internal error");
+            finish(ex);
+        });
 }
 
 void Api::handle(Exchange& ex) {
@@ -218,10 +235,11 @@ void Api::handle(Exchange& ex) {
     if (route == nullptr) {
         if (path_known) {
             res.set_header("Allow", allowed);
-            ex.problem = make_problem(405, "method-not-allowed", req.method + " is not allowed here",
-                                      {}, "allowed: " + allowed);
+            ex.problem = make_problem(405, "method-not-allowed", req.method + " is not allowed here", {},
+                                      "allowed: " + allowed);
         } else {
-            ex.problem = make_problem(404, "not-found", "no such route", {}, "GET /api/v1/openapi.json lists them");
+            ex.problem =
+                make_problem(404, "not-found", "no such route", {}, "GET /api/v1/openapi.json lists them");
         }
         return;
     }
@@ -253,17 +271,19 @@ void Api::handle(Exchange& ex) {
             res.status = 200;
             res.set_content(openapi_, "application/json");
             return;
-        case Builtin::none: break;
+        case Builtin::none:
+            break;
     }
 
     // 1. who: the key (checked in SQL, in the request's own transaction)
     const std::string key = bearer_key(req.get_header_value("Authorization"));
     if (key.empty()) {
         res.set_header("WWW-Authenticate", "Bearer");
-        ex.problem = make_problem(401, "unauthenticated",
-                                  req.has_header("Authorization") ? "the Authorization header is not \"Bearer <key>\""
-                                                                  : "an API key is required",
-                                  {}, "Authorization: Bearer <key from quant.create_api_key>");
+        ex.problem =
+            make_problem(401, "unauthenticated",
+                         req.has_header("Authorization") ? "the Authorization header is not \"Bearer <key>\""
+                                                         : "an API key is required",
+                         {}, "Authorization: Bearer <key from quant.create_api_key>");
         return;
     }
     double retry = 0;
@@ -300,11 +320,11 @@ void Api::handle(Exchange& ex) {
             ex.problem = make_problem(400, "malformed", "the body could not be read");
             return;
         }
-        if (too_large || res.status == 413) {  // 413: cpp-httplib saw a Content-Length over the limit
+        if (too_large || res.status == 413) {       // 413: cpp-httplib saw a Content-Length over the limit
             res.set_header("Connection", "close");  // the rest of the body is not read
-            ex.problem = make_problem(413, "limit-exceeded",
-                                      "the body is over the limit of " + std::to_string(config_.max_body_bytes) +
-                                          " bytes");
+            ex.problem = make_problem(
+                413, "limit-exceeded",
+                "the body is over the limit of " + std::to_string(config_.max_body_bytes) + " bytes");
             return;
         }
         try {
@@ -313,7 +333,8 @@ void Api::handle(Exchange& ex) {
             if (e.code() == ErrorCode::limit_exceeded) {
                 ex.problem = make_problem(413, "limit-exceeded", e.what());
             } else if (e.code() == ErrorCode::malformed_json) {
-                ex.problem = make_problem(400, "malformed", body.empty() ? "a JSON body is required" : e.what());
+                ex.problem =
+                    make_problem(400, "malformed", body.empty() ? "a JSON body is required" : e.what());
             } else {
                 ex.problem = make_problem(422, "invalid-value", e.what(), e.field(), e.hint());
             }
@@ -328,8 +349,8 @@ void Api::handle(Exchange& ex) {
             if (it != doc.end() && it->is_boolean() && !it->get<bool>() && !live_limit_.take(key, retry)) {
                 metrics_.rate_limited("live");
                 res.set_header("Retry-After", std::to_string(static_cast<long>(retry) + 1));
-                ex.problem = make_problem(429, "rate-limited", "too many requests to trade live for this API key",
-                                          "paper");
+                ex.problem = make_problem(429, "rate-limited",
+                                          "too many requests to trade live for this API key", "paper");
                 return;
             }
         }
@@ -361,9 +382,10 @@ void Api::handle(Exchange& ex) {
                 }
                 std::string text;
                 if (!member_text(*it, p.type, text)) {
-                    ex.problem = make_problem(422, "invalid-value",
-                                              p.name + ": must be " + type_name(p.type) + ", got " + it->type_name(),
-                                              p.name, p.description);
+                    ex.problem =
+                        make_problem(422, "invalid-value",
+                                     p.name + ": must be " + type_name(p.type) + ", got " + it->type_name(),
+                                     p.name, p.description);
                     return;
                 }
                 present.push_back(&p);
@@ -371,7 +393,8 @@ void Api::handle(Exchange& ex) {
                 break;
             }
             case Source::query: {
-                if (!req.has_param(p.name)) break;
+                if (!req.has_param(p.name))
+                    break;
                 std::string v = req.get_param_value(p.name);
                 if (p.type == JsonType::boolean && v != "true" && v != "false") {
                     ex.problem = make_problem(400, "malformed", p.name + ": must be true or false", p.name);
@@ -386,23 +409,27 @@ void Api::handle(Exchange& ex) {
     if (envelope) {
         for (const auto& [k, v] : doc.items()) {
             bool known = false;
-            for (const auto& p : route->params) known = known || (p.source == Source::body_field && p.name == k);
+            for (const auto& p : route->params)
+                known = known || (p.source == Source::body_field && p.name == k);
             if (!known) {
                 std::string names;
                 for (const auto& p : route->params) {
-                    if (p.source == Source::body_field) names += (names.empty() ? "" : ", ") + p.name;
+                    if (p.source == Source::body_field)
+                        names += (names.empty() ? "" : ", ") + p.name;
                 }
-                ex.problem = make_problem(422, "invalid-value", k.substr(0, 64) + ": unknown member", k.substr(0, 64),
-                                          "members: " + names);
+                ex.problem = make_problem(422, "invalid-value", k.substr(0, 64) + ": unknown member",
+                                          k.substr(0, 64), "members: " + names);
                 return;
             }
         }
     }
     for (const auto& [k, v] : req.params) {
         bool known = false;
-        for (const auto& p : route->params) known = known || (p.source == Source::query && p.name == k);
+        for (const auto& p : route->params)
+            known = known || (p.source == Source::query && p.name == k);
         if (!known) {
-            ex.problem = make_problem(400, "malformed", k.substr(0, 64) + ": unknown query parameter", k.substr(0, 64));
+            ex.problem = make_problem(400, "malformed", k.substr(0, 64) + ": unknown query parameter",
+                                      k.substr(0, 64));
             return;
         }
     }
@@ -415,7 +442,8 @@ void Api::handle(Exchange& ex) {
         ex.problem = make_problem(503, "unavailable", "no database connection is available; retry later");
         return;
     }
-    const int timeout = route->long_running ? config_.long_statement_timeout_ms : config_.statement_timeout_ms;
+    const int timeout =
+        route->long_running ? config_.long_statement_timeout_ms : config_.statement_timeout_ms;
     CallResult r = lease->call(key, timeout, call_sql(*route, present), values);
     switch (r.kind) {
         case CallResult::Kind::ok: {
@@ -425,11 +453,13 @@ void Api::handle(Exchange& ex) {
                 out = r.rows.empty() ? "null" : std::move(r.rows.front());
             } else {
                 std::size_t n = 2;
-                for (const auto& row : r.rows) n += row.size() + 1;
+                for (const auto& row : r.rows)
+                    n += row.size() + 1;
                 out.reserve(n);
                 out += '[';
                 for (std::size_t i = 0; i < r.rows.size(); ++i) {
-                    if (i > 0) out += ',';
+                    if (i > 0)
+                        out += ',';
                     out += r.rows[i];
                 }
                 out += ']';
@@ -441,13 +471,15 @@ void Api::handle(Exchange& ex) {
         }
         case CallResult::Kind::unauthenticated:
             res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
-            ex.problem = make_problem(401, "unauthenticated", "the API key is not valid (unknown, wrong or revoked)");
+            ex.problem =
+                make_problem(401, "unauthenticated", "the API key is not valid (unknown, wrong or revoked)");
             return;
         case CallResult::Kind::sql_error:
             ex.user = r.user;
             ex.problem = problem_from_sql(r.error);
             ex.detail_for_log = r.error.sqlstate + " " + r.error.message;
-            if (ex.problem.status == 503) res.set_header("Retry-After", "1");
+            if (ex.problem.status == 503)
+                res.set_header("Retry-After", "1");
             return;
         case CallResult::Kind::unavailable:
             ex.detail_for_log = r.error.message;
@@ -459,7 +491,8 @@ void Api::handle(Exchange& ex) {
 
 void Api::finish(Exchange& ex) {
     auto& res = ex.res;
-    if (ex.request_id.empty()) ex.request_id = request_id_of(ex.req);
+    if (ex.request_id.empty())
+        ex.request_id = request_id_of(ex.req);
     res.set_header("X-Request-Id", ex.request_id);
     if (!config_.cors_origin.empty()) {
         res.set_header("Access-Control-Allow-Origin", config_.cors_origin);
@@ -477,9 +510,11 @@ void Api::finish(Exchange& ex) {
         std::snprintf(tail, sizeof tail, " %d %zu %.3fms", res.status, res.body.size(), seconds * 1000.0);
         std::string line = utc_now() + " " + ex.request_id + " " + ex.req.remote_addr + " " + ex.user + " " +
                            ex.req.method + " " + ex.req.path.substr(0, 200) + tail;
-        if (!ex.detail_for_log.empty()) line += " (" + ex.detail_for_log.substr(0, 300) + ")";
+        if (!ex.detail_for_log.empty())
+            line += " (" + ex.detail_for_log.substr(0, 300) + ")";
         for (auto& c : line) {
-            if (static_cast<unsigned char>(c) < 0x20) c = ' ';  // one line per request, whatever the path holds
+            if (static_cast<unsigned char>(c) < 0x20)
+                c = ' ';  // one line per request, whatever the path holds
         }
         log_line("%s%s\n", line, "");
     }

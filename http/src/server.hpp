@@ -2,13 +2,13 @@
 // limits, parameter types), one SQL call, and the response, problem+json, access log and metrics.
 #pragma once
 
+#include <atomic>
+#include <string>
+
 #include "auth.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
 #include "pool.hpp"
-
-#include <atomic>
-#include <string>
 
 namespace httplib {
 class Server;

@@ -3,8 +3,6 @@
 // the five metrics on small series, the fill delay as a manual shift, backtest/live parity, and
 // the errors for too few bars.
 #include "quant/backtest.hpp"
-#include "quant/error.hpp"
-#include "quant/strategy_config.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,6 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "quant/error.hpp"
+#include "quant/strategy_config.hpp"
+
 namespace {
 
 using quant::Json;
@@ -23,7 +24,8 @@ using Series = std::vector<double>;
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
 bool close_enough(double want, double got) {
-    if (std::isnan(want) || std::isnan(got)) return std::isnan(want) && std::isnan(got);
+    if (std::isnan(want) || std::isnan(got))
+        return std::isnan(want) && std::isnan(got);
     const double diff = std::fabs(want - got);
     return diff <= 1e-12 || diff <= 1e-9 * std::fabs(want);
 }
@@ -31,8 +33,8 @@ bool close_enough(double want, double got) {
 void expect_series(const Series& want, const Series& got, const std::string& what) {
     ASSERT_EQ(want.size(), got.size()) << what;
     for (std::size_t t = 0; t < want.size(); ++t) {
-        EXPECT_TRUE(close_enough(want[t], got[t])) << what << " bar " << t << " expected " << want[t] << " got "
-                                                   << got[t];
+        EXPECT_TRUE(close_enough(want[t], got[t]))
+            << what << " bar " << t << " expected " << want[t] << " got " << got[t];
     }
 }
 
@@ -45,7 +47,9 @@ quant::OwnedBars bars_of(const Series& close) {
     return b;
 }
 
-quant::StrategyConfig config(const std::string& text) { return quant::parse_strategy_config(std::string_view(text)); }
+quant::StrategyConfig config(const std::string& text) {
+    return quant::parse_strategy_config(std::string_view(text));
+}
 
 // ---- the independent computation of backtest-semantics.md ------------------------------------------
 
@@ -67,7 +71,8 @@ void mean_sd(const Series& x, std::size_t first, double& mean, double& sd) {
     mean = count > 0 ? sum / static_cast<double>(count) : nan;
     double ss = 0.0;
     for (std::size_t t = first; t < x.size(); ++t) {
-        if (!std::isnan(x[t])) ss += (x[t] - mean) * (x[t] - mean);
+        if (!std::isnan(x[t]))
+            ss += (x[t] - mean) * (x[t] - mean);
     }
     sd = count > 1 ? std::sqrt(ss / static_cast<double>(count - 1)) : nan;
 }
@@ -78,16 +83,19 @@ void equity(const Series& pnl, Series& cumu, Series& dd, double& max_dd) {
     max_dd = nan;
     double total = 0.0, peak = -std::numeric_limits<double>::infinity();
     for (std::size_t t = 0; t < pnl.size(); ++t) {
-        if (std::isnan(pnl[t])) continue;  // a NaN bar stays NaN, the next continues the total
+        if (std::isnan(pnl[t]))
+            continue;  // a NaN bar stays NaN, the next continues the total
         total += pnl[t];
         peak = std::max(peak, total);
         cumu[t] = total;
         dd[t] = peak - total;
-        if (std::isnan(max_dd) || dd[t] > max_dd) max_dd = dd[t];
+        if (std::isnan(max_dd) || dd[t] > max_dd)
+            max_dd = dd[t];
     }
 }
 
-quant::Metrics metrics_of(const Series& pnl, const Series& cumu, double max_dd, std::size_t first, int period) {
+quant::Metrics metrics_of(const Series& pnl, const Series& cumu, double max_dd, std::size_t first,
+                          int period) {
     quant::Metrics m;
     double mean = nan, sd = nan;
     mean_sd(pnl, first, mean, sd);
@@ -122,8 +130,8 @@ Expected expected_from(const Series& price, const Series& held, double fee_bps, 
 }
 
 void expect_metrics(const quant::Metrics& want, const quant::Metrics& got, const std::string& what) {
-    EXPECT_TRUE(close_enough(want.total_return, got.total_return)) << what << " total_return " << want.total_return
-                                                                   << " vs " << got.total_return;
+    EXPECT_TRUE(close_enough(want.total_return, got.total_return))
+        << what << " total_return " << want.total_return << " vs " << got.total_return;
     EXPECT_TRUE(close_enough(want.annualized_return, got.annualized_return))
         << what << " annualized_return " << want.annualized_return << " vs " << got.annualized_return;
     EXPECT_TRUE(close_enough(want.sharpe_ratio, got.sharpe_ratio))
@@ -134,12 +142,13 @@ void expect_metrics(const quant::Metrics& want, const quant::Metrics& got, const
         << what << " calmar_ratio " << want.calmar_ratio << " vs " << got.calmar_ratio;
 }
 
-void expect_backtest(const quant::StrategyConfig& cfg, const Series& price, const Series& held, double fee_bps,
-                     const std::string& what) {
+void expect_backtest(const quant::StrategyConfig& cfg, const Series& price, const Series& held,
+                     double fee_bps, const std::string& what) {
     const auto bars = bars_of(price);
     quant::BacktestSeries s;
     const auto summary = quant::run_backtest(cfg, bars.view(), fee_bps, &s);
-    const auto e = expected_from(price, held, fee_bps, static_cast<std::size_t>(cfg.max_window()), cfg.trading_period);
+    const auto e =
+        expected_from(price, held, fee_bps, static_cast<std::size_t>(cfg.max_window()), cfg.trading_period);
     expect_series(held, s.position, what + " position");
     expect_series(e.pnl, s.pnl, what + " pnl");
     expect_series(e.cumu, s.cumulative, what + " cumulative");
@@ -151,9 +160,10 @@ void expect_backtest(const quant::StrategyConfig& cfg, const Series& price, cons
     expect_metrics(e.buy_hold, summary.buy_hold, what + " buy_hold_metrics");
     EXPECT_EQ(summary.bars, price.size());
     // compute_metrics over the pnl column gives the same metrics.
-    expect_metrics(e.metrics, quant::compute_metrics(e.pnl, static_cast<std::size_t>(cfg.max_window()),
-                                                     cfg.trading_period),
-                   what + " compute_metrics");
+    expect_metrics(
+        e.metrics,
+        quant::compute_metrics(e.pnl, static_cast<std::size_t>(cfg.max_window()), cfg.trading_period),
+        what + " compute_metrics");
 }
 
 // A window-1 SMA is the price itself, so the positions can be read off the prices by hand:
@@ -221,7 +231,8 @@ TEST(Backtest, WarmupBarsAreNotScored) {
 
 // fill_delay_bars = 1 holds the decision of the bar before: the same as shifting P by one bar.
 TEST(Backtest, FillDelayIsAManualShift) {
-    const std::string text = R"({"ticker": "T", "trading_period": 252, "fill_delay_bars": 1, "substrategies": [
+    const std::string text =
+        R"({"ticker": "T", "trading_period": 252, "fill_delay_bars": 1, "substrategies": [
         {"indicator": "get_bollinger_band", "signal_func": "reversion_band_signal", "window": 5, "signal": 0.5}]})";
     const auto delayed = config(text);
     Json doc = Json::parse(text);
@@ -238,7 +249,8 @@ TEST(Backtest, FillDelayIsAManualShift) {
     const auto r_now = quant::run_backtest(immediate, bars.view(), 5.0, &now);
     const auto r_later = quant::run_backtest(delayed, bars.view(), 5.0, &later);
     Series shifted(price.size(), nan);
-    for (std::size_t t = 1; t < price.size(); ++t) shifted[t] = now.position[t - 1];
+    for (std::size_t t = 1; t < price.size(); ++t)
+        shifted[t] = now.position[t - 1];
     expect_backtest(delayed, price, shifted, 5.0, "fill_delay_bars=1");
     EXPECT_EQ(r_now.last_position, r_later.last_position);  // both report the latest decision
     // Bar 0 of the delayed run has nothing to hold yet.
@@ -258,7 +270,8 @@ TEST(Backtest, LiveSignalEqualsLastPosition) {
     const std::string root = QUANT_TEST_DATA_DIR;
     const auto golden = Json::parse(read_file(root + "/test/golden/golden_backtests.json"));
     std::vector<Json> configs;
-    for (const auto& c : golden["cases"]) configs.push_back(c["config"]);
+    for (const auto& c : golden["cases"])
+        configs.push_back(c["config"]);
     configs.push_back(Json::parse(R"({"ticker": "T", "trading_period": 252, "conjunction": "FILTER",
         "fill_delay_bars": 2, "substrategies": [
         {"indicator": "get_rsi_wilder", "signal_func": "momentum_bounded_signal", "window": 14, "signal": 55},
@@ -272,7 +285,8 @@ TEST(Backtest, LiveSignalEqualsLastPosition) {
         for (std::size_t len : {full.close.size(), std::size_t{400}, std::size_t{250}}) {
             quant::OwnedBars bars;
             for (std::size_t t = 0; t < len; ++t) {
-                bars.push_back(full.ts[t], full.open[t], full.high[t], full.low[t], full.close[t], full.volume[t]);
+                bars.push_back(full.ts[t], full.open[t], full.high[t], full.low[t], full.close[t],
+                               full.volume[t]);
             }
             const auto backtest = quant::run_backtest(cfg, bars.view(), 5.0);
             const auto live = quant::evaluate_live(cfg, bars.view());
@@ -296,8 +310,8 @@ void expect_error(const quant::StrategyConfig& cfg, const quant::OwnedBars& bars
             } else {
                 (void)quant::evaluate_live(cfg, bars.view());
             }
-            ADD_FAILURE() << (which == 0 ? "run_backtest" : "evaluate_live") << " accepted " << bars.close.size()
-                          << " bars";
+            ADD_FAILURE() << (which == 0 ? "run_backtest" : "evaluate_live") << " accepted "
+                          << bars.close.size() << " bars";
         } catch (const quant::Error& e) {
             EXPECT_EQ(e.code(), code) << e.what();
             EXPECT_EQ(e.field(), field) << e.what();
@@ -310,15 +324,18 @@ TEST(Backtest, InsufficientAndNoData) {
         {"indicator": "get_sma", "signal_func": "momentum_band_signal", "window": 3, "signal": 0},
         {"indicator": "get_bollinger_band", "signal_func": "momentum_band_signal", "window": 20, "signal": 1}]})");
     Series price(19);
-    for (std::size_t t = 0; t < price.size(); ++t) price[t] = 100.0 + static_cast<double>(t % 3);
+    for (std::size_t t = 0; t < price.size(); ++t)
+        price[t] = 100.0 + static_cast<double>(t % 3);
     // Bollinger(20) is first defined on bar 19: 19 bars are one too few, for substrategy 1.
     expect_error(cfg, bars_of(price), quant::ErrorCode::insufficient_data, "substrategies[1].window");
     price.push_back(101.0);
     EXPECT_NO_THROW((void)quant::run_backtest(cfg, bars_of(price).view(), 0.0));
     // A fill delay needs that many more bars.
-    const auto delayed = config(R"({"ticker": "T", "trading_period": 252, "fill_delay_bars": 1, "substrategies": [
+    const auto delayed =
+        config(R"({"ticker": "T", "trading_period": 252, "fill_delay_bars": 1, "substrategies": [
         {"indicator": "get_rsi", "signal_func": "momentum_bounded_signal", "window": 14, "signal": 70}]})");
-    expect_error(delayed, bars_of(Series(15, 1.0)), quant::ErrorCode::insufficient_data, "substrategies[0].window");
+    expect_error(delayed, bars_of(Series(15, 1.0)), quant::ErrorCode::insufficient_data,
+                 "substrategies[0].window");
     EXPECT_NO_THROW((void)quant::run_backtest(delayed, bars_of(Series(16, 1.0)).view(), 0.0));
     expect_error(cfg, quant::OwnedBars{}, quant::ErrorCode::no_data, "ticker");
 }
@@ -352,7 +369,8 @@ TEST(ScorePositions, TheLoopWithoutGapsEqualsTheGenericLoopToTheBit) {
             }
             for (std::size_t t = 0; t < n; ++t) {
                 std::array<quant::PositionCode, 16> bar{};
-                for (std::size_t j = 0; j < cfg.substrategies.size(); ++j) bar[j] = codes[j * n + t];
+                for (std::size_t j = 0; j < cfg.substrategies.size(); ++j)
+                    bar[j] = codes[j * n + t];
                 decided[t] = quant::combine_codes(cfg.conjunction, bar.data(), cfg.substrategies.size());
             }
             const auto change = quant::price_changes(bars.close);
@@ -371,14 +389,16 @@ TEST(ScorePositions, TheLoopWithoutGapsEqualsTheGenericLoopToTheBit) {
             const auto same = [](double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; };
             const auto& g = generic.metrics;
             const auto& f = fast.metrics;
-            EXPECT_TRUE(same(g.total_return, f.total_return) && same(g.annualized_return, f.annualized_return) &&
+            EXPECT_TRUE(same(g.total_return, f.total_return) &&
+                        same(g.annualized_return, f.annualized_return) &&
                         same(g.sharpe_ratio, f.sharpe_ratio) && same(g.max_drawdown, f.max_drawdown) &&
                         same(g.calmar_ratio, f.calmar_ratio))
                 << c["config"].dump() << " delay " << delay;
             EXPECT_EQ(generic.position_changes, fast.position_changes);
             EXPECT_TRUE(same(generic.last_position, fast.last_position));
             // and both equal run_backtest
-            EXPECT_TRUE(same(quant::run_backtest(cfg, bars.view(), si.fee_bps).metrics.sharpe_ratio, f.sharpe_ratio));
+            EXPECT_TRUE(
+                same(quant::run_backtest(cfg, bars.view(), si.fee_bps).metrics.sharpe_ratio, f.sharpe_ratio));
             ++checked;
         }
     }
@@ -396,7 +416,8 @@ TEST(ScorePositions, LanesEqualOneByOneToTheBit) {
     int checked = 0;
     for (const auto& c : doc["cases"]) {
         auto cfg = quant::parse_strategy_config(c["config"]);
-        if (cfg.substrategies.size() != 1) continue;
+        if (cfg.substrategies.size() != 1)
+            continue;
         std::ifstream data(root + "/data/" + c["data"].get<std::string>());
         std::stringstream csv;
         csv << data.rdbuf();
@@ -428,16 +449,18 @@ TEST(ScorePositions, LanesEqualOneByOneToTheBit) {
             si.score_buy_hold = false;
             for (std::size_t count : {4u, 3u, 1u}) {
                 std::array<quant::BacktestSummary, 4> together{};
-                ASSERT_TRUE(quant::score_lanes(std::span<const std::span<const quant::PositionCode>>(lanes.data(), count),
-                                               si, together));
+                ASSERT_TRUE(quant::score_lanes(
+                    std::span<const std::span<const quant::PositionCode>>(lanes.data(), count), si,
+                    together));
                 for (std::size_t l = 0; l < count; ++l) {
                     si.decided = lanes[l];
                     const auto alone = quant::score_positions(si);
                     const auto& a = alone.metrics;
                     const auto& b = together[l].metrics;
-                    EXPECT_TRUE(same(a.total_return, b.total_return) && same(a.annualized_return, b.annualized_return) &&
-                                same(a.sharpe_ratio, b.sharpe_ratio) && same(a.max_drawdown, b.max_drawdown) &&
-                                same(a.calmar_ratio, b.calmar_ratio))
+                    EXPECT_TRUE(same(a.total_return, b.total_return) &&
+                                same(a.annualized_return, b.annualized_return) &&
+                                same(a.sharpe_ratio, b.sharpe_ratio) &&
+                                same(a.max_drawdown, b.max_drawdown) && same(a.calmar_ratio, b.calmar_ratio))
                         << c["config"].dump() << " lane " << l << " delay " << delay;
                     EXPECT_EQ(alone.position_changes, together[l].position_changes);
                     ++checked;

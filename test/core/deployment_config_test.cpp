@@ -1,15 +1,18 @@
 // DeploymentConfig (seed §1.2): defaults, each invalid field named with its hint, and the
 // live-gate inputs never echoed.
 #include "quant/deployment_config.hpp"
-#include "quant/error.hpp"
 
 #include <gtest/gtest.h>
+
+#include "quant/error.hpp"
 
 namespace {
 
 const char* const sid = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
 
-quant::Json minimal() { return quant::Json{{"strategy_id", sid}, {"qty", 100}}; }
+quant::Json minimal() {
+    return quant::Json{{"strategy_id", sid}, {"qty", 100}};
+}
 
 // Parses doc and returns the error's field, failing the test when it parses.
 quant::Error error_of(const quant::Json& doc) {

@@ -1,12 +1,12 @@
 // Every golden value of ../shared/golden (copied into test/golden) through the core engine.
-#include "quant/backtest.hpp"
-#include "quant/indicators/registry.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
 #include <sstream>
+
+#include "quant/backtest.hpp"
+#include "quant/indicators/registry.hpp"
 
 namespace {
 
@@ -20,13 +20,17 @@ std::string read_file(const std::string& path) {
 const std::string root = QUANT_TEST_DATA_DIR;
 
 bool close_enough(double expected, double actual) {
-    if (std::isnan(expected) || std::isnan(actual)) return std::isnan(expected) && std::isnan(actual);
-    if (std::isinf(expected) || std::isinf(actual)) return expected == actual;
+    if (std::isnan(expected) || std::isnan(actual))
+        return std::isnan(expected) && std::isnan(actual);
+    if (std::isinf(expected) || std::isinf(actual))
+        return expected == actual;
     const double diff = std::fabs(expected - actual);
     return diff <= 1e-12 || diff <= 1e-9 * std::fabs(expected);
 }
 
-double json_double(const quant::Json& v) { return v.is_null() ? std::nan("") : v.get<double>(); }
+double json_double(const quant::Json& v) {
+    return v.is_null() ? std::nan("") : v.get<double>();
+}
 
 TEST(Golden, Backtests) {
     const auto doc = quant::Json::parse(read_file(root + "/test/golden/golden_backtests.json"));
@@ -38,7 +42,8 @@ TEST(Golden, Backtests) {
         const auto s = quant::run_backtest(cfg, bars.view(), fee);
         const auto& e = c["expected"];
         const std::string label = c["config"].dump() + " fee=" + std::to_string(fee);
-        for (const auto& [key, m] : {std::pair{"metrics", s.metrics}, std::pair{"buy_hold_metrics", s.buy_hold}}) {
+        for (const auto& [key, m] :
+             {std::pair{"metrics", s.metrics}, std::pair{"buy_hold_metrics", s.buy_hold}}) {
             const auto got = quant::metrics_json(m);
             for (const auto& [mk, mv] : e[key].items()) {
                 EXPECT_TRUE(close_enough(json_double(mv), json_double(got[mk])))
@@ -62,7 +67,8 @@ TEST(Golden, Indicators) {
     {
         std::stringstream hs(line);
         std::string h;
-        while (std::getline(hs, h, ',')) header.push_back(h);
+        while (std::getline(hs, h, ','))
+            header.push_back(h);
     }
     const std::map<std::string, std::string> names{{"sma", "get_sma"},
                                                    {"ema", "get_ema"},
@@ -82,8 +88,10 @@ TEST(Golden, Indicators) {
         std::vector<std::string> f;
         std::stringstream ls(line);
         std::string cell;
-        while (std::getline(ls, cell, ',')) f.push_back(cell);
-        while (f.size() < header.size()) f.emplace_back();
+        while (std::getline(ls, cell, ','))
+            f.push_back(cell);
+        while (f.size() < header.size())
+            f.emplace_back();
         for (std::size_t c = 2; c < header.size(); ++c) {
             const double expected = f[c].empty() ? std::nan("") : std::stod(f[c]);
             ASSERT_TRUE(close_enough(expected, computed[c][row]))

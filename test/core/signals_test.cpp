@@ -1,9 +1,7 @@
 // The signal functions and conjunctions of backtest-semantics.md (core/include/quant/signals.hpp):
 // every registry signal function against the table, NaN and boundary equality (v == s) included,
 // and combine_positions for AND/OR/FILTER over every input of 1, 2 and 3 positions.
-#include "quant/indicators/registry.hpp"
 #include "quant/signals.hpp"
-#include "quant/strategy_config.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +9,9 @@
 #include <limits>
 #include <string>
 #include <vector>
+
+#include "quant/indicators/registry.hpp"
+#include "quant/strategy_config.hpp"
 
 namespace {
 
@@ -24,13 +25,17 @@ double signal(std::string_view name, double v, double s) {
     return quant::apply_signal_func(f->kind, f->long_only, v, s);
 }
 
-bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+bool same(double a, double b) {
+    return (std::isnan(a) && std::isnan(b)) || a == b;
+}
 
 // The table of backtest-semantics.md, written out: the long test first, then the short test.
 double reference(const std::string& name, double v, double s) {
-    if (std::isnan(v)) return nan;
+    if (std::isnan(v))
+        return nan;
     const bool long_only = name.ends_with("_long_only");
-    const std::string base = long_only ? name.substr(0, name.size() - std::string("_long_only").size()) : name;
+    const std::string base =
+        long_only ? name.substr(0, name.size() - std::string("_long_only").size()) : name;
     double p = 0.0;
     if (base == "momentum_band_signal") {
         p = v > s ? 1.0 : v < -s ? -1.0 : 0.0;
@@ -56,7 +61,8 @@ TEST(Signals, RegistryHasTheEightFunctions) {
                                             "momentum_bounded_signal_long_only",
                                             "reversion_bounded_signal_long_only"};
     ASSERT_EQ(quant::signal_func_registry().size(), expected.size());
-    for (const auto& name : expected) EXPECT_NE(quant::find_signal_func(name), nullptr) << name;
+    for (const auto& name : expected)
+        EXPECT_NE(quant::find_signal_func(name), nullptr) << name;
     EXPECT_EQ(quant::find_signal_func("momentum"), nullptr);
     EXPECT_EQ(quant::find_signal_func(""), nullptr);
 }
@@ -69,12 +75,28 @@ TEST(Signals, EveryFunctionMatchesTheTable) {
     for (const auto& info : quant::signal_func_registry()) {
         const std::string name(info.name);
         for (double s : thresholds) {
-            std::vector<double> values{nan, inf, -inf, 0.0, -0.0, s, -s, 100.0 - s, s + 1e-9, s - 1e-9, -s + 1e-9,
-                                       -s - 1e-9, 100.0 - s + 1e-9, 100.0 - s - 1e-9, 50.0, 1e300, -1e300};
+            std::vector<double> values{nan,
+                                       inf,
+                                       -inf,
+                                       0.0,
+                                       -0.0,
+                                       s,
+                                       -s,
+                                       100.0 - s,
+                                       s + 1e-9,
+                                       s - 1e-9,
+                                       -s + 1e-9,
+                                       -s - 1e-9,
+                                       100.0 - s + 1e-9,
+                                       100.0 - s - 1e-9,
+                                       50.0,
+                                       1e300,
+                                       -1e300};
             for (double v : values) {
                 const double got = quant::apply_signal_func(info.kind, info.long_only, v, s);
                 EXPECT_TRUE(same(reference(name, v, s), got))
-                    << name << "(v=" << v << ", s=" << s << ") expected " << reference(name, v, s) << " got " << got;
+                    << name << "(v=" << v << ", s=" << s << ") expected " << reference(name, v, s) << " got "
+                    << got;
                 ++checked;
             }
         }
@@ -143,26 +165,32 @@ double and_of(const std::vector<double>& p) {
 
 double combined(Conjunction conj, const std::vector<double>& p) {
     for (double v : p) {
-        if (std::isnan(v)) return nan;
+        if (std::isnan(v))
+            return nan;
     }
-    if (p.size() == 1) return p[0];
-    if (conj == Conjunction::all) return and_of(p);
+    if (p.size() == 1)
+        return p[0];
+    if (conj == Conjunction::all)
+        return and_of(p);
     if (conj == Conjunction::any) {
         bool some_long = false, some_short = false;
         for (double v : p) {
             some_long = some_long || v == 1.0;
             some_short = some_short || v == -1.0;
         }
-        if (some_long) return 1.0;  // a conflict is +1
+        if (some_long)
+            return 1.0;  // a conflict is +1
         return some_short ? -1.0 : 0.0;
     }
-    if (p[0] == 0.0) return 0.0;  // FILTER: a zero gate blocks, -1 and +1 pass
+    if (p[0] == 0.0)
+        return 0.0;  // FILTER: a zero gate blocks, -1 and +1 pass
     return and_of(std::vector<double>(p.begin() + 1, p.end()));
 }
 
 std::string show(const std::vector<double>& p) {
     std::string s = "[";
-    for (double v : p) s += (s.size() > 1 ? ", " : "") + std::to_string(v);
+    for (double v : p)
+        s += (s.size() > 1 ? ", " : "") + std::to_string(v);
     return s + "]";
 }
 
@@ -174,22 +202,27 @@ TEST(Combine, EveryInputOfOneTwoAndThreePositions) {
             std::vector<std::size_t> idx(k, 0);
             while (true) {
                 std::vector<double> p;
-                for (std::size_t i : idx) p.push_back(values[i]);
+                for (std::size_t i : idx)
+                    p.push_back(values[i]);
                 const double want = combined(conj, p);
                 const double got = quant::combine_positions(conj, p);
-                EXPECT_TRUE(same(want, got)) << quant::conjunction_name(conj) << " " << show(p) << " expected "
-                                             << want << " got " << got;
+                EXPECT_TRUE(same(want, got)) << quant::conjunction_name(conj) << " " << show(p)
+                                             << " expected " << want << " got " << got;
                 ++checked;
                 std::size_t j = 0;
-                while (j < k && ++idx[j] == values.size()) idx[j++] = 0;
-                if (j == k) break;
+                while (j < k && ++idx[j] == values.size())
+                    idx[j++] = 0;
+                if (j == k)
+                    break;
             }
         }
     }
     EXPECT_EQ(checked, 3 * (4 + 16 + 64));
 }
 
-double combine(Conjunction conj, std::vector<double> p) { return quant::combine_positions(conj, p); }
+double combine(Conjunction conj, std::vector<double> p) {
+    return quant::combine_positions(conj, p);
+}
 
 TEST(Combine, ByHand) {
     // One substrategy: its own position, whatever the conjunction.

@@ -1,9 +1,6 @@
 // parse_strategy_config, the one validator (core/include/quant/strategy_config.hpp): a table of
 // bad inputs, each with its error code, the JSON path of the field and the hint; defaults,
 // generated names, warnings, the to_json round trip; and parse_json's limits.
-#include "quant/error.hpp"
-#include "quant/indicators/registry.hpp"
-#include "quant/json.hpp"
 #include "quant/strategy_config.hpp"
 
 #include <gtest/gtest.h>
@@ -12,6 +9,10 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "quant/error.hpp"
+#include "quant/indicators/registry.hpp"
+#include "quant/json.hpp"
 
 namespace {
 
@@ -60,7 +61,8 @@ std::vector<std::string> split_names(const std::string& list) {
     std::stringstream ss(list);
     std::string item;
     while (std::getline(ss, item, ',')) {
-        while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+        while (!item.empty() && item.front() == ' ')
+            item.erase(0, 1);
         out.push_back(item);
     }
     return out;
@@ -74,72 +76,142 @@ std::vector<BadInput> bad_inputs() {
         return with([&](Json& d) { d["substrategies"][0][key] = value; });
     };
     return {
-        {"unknown indicator", sub0("indicator", "get_macd"), ErrorCode::invalid_config, "substrategies[0].indicator",
-         indicators},
-        {"indicator not a string", sub0("indicator", 3), ErrorCode::invalid_config, "substrategies[0].indicator",
-         indicators},
+        {"unknown indicator", sub0("indicator", "get_macd"), ErrorCode::invalid_config,
+         "substrategies[0].indicator", indicators},
+        {"indicator not a string", sub0("indicator", 3), ErrorCode::invalid_config,
+         "substrategies[0].indicator", indicators},
         {"unknown signal_func", sub0("signal_func", "momentum"), ErrorCode::invalid_config,
          "substrategies[0].signal_func", signal_funcs},
         {"unknown data_column", sub0("data_column", "vwap"), ErrorCode::invalid_config,
          "substrategies[0].data_column", columns},
-        {"unknown conjunction", with([](Json& d) { d["conjunction"] = "XOR"; }), ErrorCode::invalid_config,
-         "conjunction", {"AND", "OR", "FILTER"}},
+        {"unknown conjunction",
+         with([](Json& d) { d["conjunction"] = "XOR"; }),
+         ErrorCode::invalid_config,
+         "conjunction",
+         {"AND", "OR", "FILTER"}},
         {"window 0", sub0("window", 0), ErrorCode::invalid_config, "substrategies[0].window", {"at least 2"}},
         {"window -1", sub0("window", -1), ErrorCode::invalid_config, "substrategies[0].window", {"at least"}},
-        {"window 1.5", sub0("window", 1.5), ErrorCode::invalid_config, "substrategies[0].window", {"at least"}},
-        {"window \"20\"", sub0("window", "20"), ErrorCode::invalid_config, "substrategies[0].window", {"at least"}},
-        {"window 1 for bollinger", sub0("window", 1), ErrorCode::invalid_config, "substrategies[0].window",
+        {"window 1.5",
+         sub0("window", 1.5),
+         ErrorCode::invalid_config,
+         "substrategies[0].window",
+         {"at least"}},
+        {"window \"20\"",
+         sub0("window", "20"),
+         ErrorCode::invalid_config,
+         "substrategies[0].window",
+         {"at least"}},
+        {"window 1 for bollinger",
+         sub0("window", 1),
+         ErrorCode::invalid_config,
+         "substrategies[0].window",
          {"get_bollinger_band", "at least 2"}},
-        {"window above the maximum", sub0("window", 100001), ErrorCode::invalid_config, "substrategies[0].window",
+        {"window above the maximum",
+         sub0("window", 100001),
+         ErrorCode::invalid_config,
+         "substrategies[0].window",
          {"100000"}},
-        {"window 2^64", R"({"ticker": "X", "trading_period": 252, "substrategies": [{"indicator": "get_sma",
+        {"window 2^64",
+         R"({"ticker": "X", "trading_period": 252, "substrategies": [{"indicator": "get_sma",
            "signal_func": "momentum_band_signal", "window": 18446744073709551615, "signal": 0}]})",
-         ErrorCode::invalid_config, "substrategies[0].window", {}},
-        {"missing window", with([](Json& d) { d["substrategies"][0].erase("window"); }), ErrorCode::invalid_config,
-         "substrategies[0].window", {}},
-        {"signal 1e400 (not finite)", R"({"ticker": "X", "trading_period": 252, "substrategies": [{"indicator":
+         ErrorCode::invalid_config,
+         "substrategies[0].window",
+         {}},
+        {"missing window",
+         with([](Json& d) { d["substrategies"][0].erase("window"); }),
+         ErrorCode::invalid_config,
+         "substrategies[0].window",
+         {}},
+        {"signal 1e400 (not finite)",
+         R"({"ticker": "X", "trading_period": 252, "substrategies": [{"indicator":
            "get_sma", "signal_func": "momentum_band_signal", "window": 5, "signal": 1e400}]})",
-         ErrorCode::invalid_config, "substrategies[0].signal", {"finite"},
+         ErrorCode::invalid_config,
+         "substrategies[0].signal",
+         {"finite"},
          // Once a bug: nlohmann's json::out_of_range (406) escaped parse_json (found by the fuzzer).
          {}},
         {"signal a string", sub0("signal", "1.0"), ErrorCode::invalid_config, "substrategies[0].signal", {}},
-        {"missing signal", with([](Json& d) { d["substrategies"][0].erase("signal"); }), ErrorCode::invalid_config,
-         "substrategies[0].signal", {}},
+        {"missing signal",
+         with([](Json& d) { d["substrategies"][0].erase("signal"); }),
+         ErrorCode::invalid_config,
+         "substrategies[0].signal",
+         {}},
         {"missing ticker", with([](Json& d) { d.erase("ticker"); }), ErrorCode::invalid_config, "ticker", {}},
-        {"null ticker", with([](Json& d) { d["ticker"] = nullptr; }), ErrorCode::invalid_config, "ticker", {}},
+        {"null ticker",
+         with([](Json& d) { d["ticker"] = nullptr; }),
+         ErrorCode::invalid_config,
+         "ticker",
+         {}},
         {"empty ticker", with([](Json& d) { d["ticker"] = ""; }), ErrorCode::invalid_config, "ticker", {}},
-        {"empty substrategies", with([](Json& d) { d["substrategies"] = Json::array(); }),
-         ErrorCode::invalid_config, "substrategies", {}},
-        {"substrategies not an array", with([](Json& d) { d["substrategies"] = Json::object(); }),
-         ErrorCode::invalid_config, "substrategies", {}},
-        {"substrategy not an object", with([](Json& d) { d["substrategies"][0] = 5; }), ErrorCode::invalid_config,
-         "substrategies[0]", {}},
-        {"17 substrategies", with([](Json& d) {
-             for (int i = 0; i < 16; ++i) d["substrategies"].push_back(d["substrategies"][0]);
+        {"empty substrategies",
+         with([](Json& d) { d["substrategies"] = Json::array(); }),
+         ErrorCode::invalid_config,
+         "substrategies",
+         {}},
+        {"substrategies not an array",
+         with([](Json& d) { d["substrategies"] = Json::object(); }),
+         ErrorCode::invalid_config,
+         "substrategies",
+         {}},
+        {"substrategy not an object",
+         with([](Json& d) { d["substrategies"][0] = 5; }),
+         ErrorCode::invalid_config,
+         "substrategies[0]",
+         {}},
+        {"17 substrategies",
+         with([](Json& d) {
+             for (int i = 0; i < 16; ++i)
+                 d["substrategies"].push_back(d["substrategies"][0]);
          }),
-         ErrorCode::invalid_config, "substrategies", {}},
+         ErrorCode::invalid_config,
+         "substrategies",
+         {}},
         {"config an array", "[1, 2]", ErrorCode::invalid_config, "", {"ticker", "substrategies"}},
         {"config a string", "\"get_sma\"", ErrorCode::invalid_config, "", {"ticker"}},
         {"config null", "null", ErrorCode::invalid_config, "", {}},
-        {"unknown key windw", with([](Json& d) { d["substrategies"][0]["windw"] = 20; }), ErrorCode::invalid_config,
-         "substrategies[0].windw", {"window", "indicator", "signal_func", "signal", "data_column", "id"}},
-        {"unknown top-level key", with([](Json& d) { d["tickr"] = "X"; }), ErrorCode::invalid_config, "tickr",
+        {"unknown key windw",
+         with([](Json& d) { d["substrategies"][0]["windw"] = 20; }),
+         ErrorCode::invalid_config,
+         "substrategies[0].windw",
+         {"window", "indicator", "signal_func", "signal", "data_column", "id"}},
+        {"unknown top-level key",
+         with([](Json& d) { d["tickr"] = "X"; }),
+         ErrorCode::invalid_config,
+         "tickr",
          {"ticker", "substrategies", "trading_period"}},
-        {"duplicate ids", with([](Json& d) {
+        {"duplicate ids",
+         with([](Json& d) {
              d["substrategies"][0]["id"] = 7;
              d["substrategies"].push_back(d["substrategies"][0]);
          }),
-         ErrorCode::invalid_config, "substrategies[1].id", {}},
-        {"FILTER with one substrategy", with([](Json& d) { d["conjunction"] = "FILTER"; }), ErrorCode::invalid_config,
-         "conjunction", {}},
-        {"trading_period 0", with([](Json& d) { d["trading_period"] = 0; }), ErrorCode::invalid_config,
-         "trading_period", {"252"}},
-        {"missing trading_period", with([](Json& d) { d.erase("trading_period"); }), ErrorCode::invalid_config,
-         "trading_period", {"252"}},
-        {"fill_delay_bars -1", with([](Json& d) { d["fill_delay_bars"] = -1; }), ErrorCode::invalid_config,
-         "fill_delay_bars", {}},
-        {"strategy_id not a UUID", with([](Json& d) { d["strategy_id"] = "auto-generated-uuid"; }),
-         ErrorCode::invalid_config, "strategy_id", {}},
+         ErrorCode::invalid_config,
+         "substrategies[1].id",
+         {}},
+        {"FILTER with one substrategy",
+         with([](Json& d) { d["conjunction"] = "FILTER"; }),
+         ErrorCode::invalid_config,
+         "conjunction",
+         {}},
+        {"trading_period 0",
+         with([](Json& d) { d["trading_period"] = 0; }),
+         ErrorCode::invalid_config,
+         "trading_period",
+         {"252"}},
+        {"missing trading_period",
+         with([](Json& d) { d.erase("trading_period"); }),
+         ErrorCode::invalid_config,
+         "trading_period",
+         {"252"}},
+        {"fill_delay_bars -1",
+         with([](Json& d) { d["fill_delay_bars"] = -1; }),
+         ErrorCode::invalid_config,
+         "fill_delay_bars",
+         {}},
+        {"strategy_id not a UUID",
+         with([](Json& d) { d["strategy_id"] = "auto-generated-uuid"; }),
+         ErrorCode::invalid_config,
+         "strategy_id",
+         {}},
         {"not JSON", "{\"ticker\": ", ErrorCode::malformed_json, "", {}},
         {"trailing garbage", minimal().dump() + " x", ErrorCode::malformed_json, "", {}},
         {"empty text", "", ErrorCode::malformed_json, "", {}},
@@ -148,12 +220,14 @@ std::vector<BadInput> bad_inputs() {
 
 TEST(StrategyConfig, BadInputsThrowTheRightError) {
     for (const auto& c : bad_inputs()) {
-        SCOPED_TRACE(c.label + ": " + c.text + (c.known_bug.empty() ? "" : "\nKNOWN CORE BUG: " + c.known_bug));
+        SCOPED_TRACE(c.label + ": " + c.text +
+                     (c.known_bug.empty() ? "" : "\nKNOWN CORE BUG: " + c.known_bug));
         try {
             const auto cfg = quant::parse_strategy_config(std::string_view(c.text));
             ADD_FAILURE() << "accepted";
         } catch (const quant::Error& e) {
-            EXPECT_EQ(quant::error_code_name(e.code()), std::string(quant::error_code_name(c.code))) << e.what();
+            EXPECT_EQ(quant::error_code_name(e.code()), std::string(quant::error_code_name(c.code)))
+                << e.what();
             EXPECT_EQ(e.field(), c.field) << e.what();
             for (const auto& h : c.hint_has) {
                 EXPECT_NE(e.hint().find(h), std::string::npos) << "hint \"" << e.hint() << "\" lacks " << h;
@@ -249,7 +323,8 @@ TEST(StrategyConfig, ToJsonRoundTrips) {
     doc["substrategies"][1]["data_column"] = "high";
     doc["substrategies"][1]["signal"] = 0.1;  // not exact in binary: must survive the round trip
     expect_round_trip(quant::parse_strategy_config(std::string_view(doc.dump())));
-    const auto golden = Json::parse(read_file(std::string(QUANT_TEST_DATA_DIR) + "/test/golden/golden_backtests.json"));
+    const auto golden =
+        Json::parse(read_file(std::string(QUANT_TEST_DATA_DIR) + "/test/golden/golden_backtests.json"));
     int n = 0;
     for (const auto& c : golden["cases"]) {
         expect_round_trip(quant::parse_strategy_config(c["config"]));
@@ -299,7 +374,8 @@ TEST(ParseJson, NestedHundredThousandDeep) {
     const std::size_t depth = 100000;
     expect_limit_exceeded(std::string(depth, '[') + std::string(depth, ']'));
     std::string objects;
-    for (std::size_t i = 0; i < depth; ++i) objects += "{\"a\":";
+    for (std::size_t i = 0; i < depth; ++i)
+        objects += "{\"a\":";
     objects += "1" + std::string(depth, '}');
     expect_limit_exceeded(objects);
     // Unterminated: still refused for depth, not read to the end.

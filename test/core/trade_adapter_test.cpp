@@ -39,11 +39,13 @@ public:
     void connect() override { up = true; }
     void disconnect() override { up = false; }
     bool is_connected() const override { return up; }
-    quant::OrderResult place_order(std::string_view symbol, double qty, quant::Side side, std::string_view coid,
-                                   std::string_view, std::optional<double>) override {
-        if (!up) throw quant::BrokerError("down");
+    quant::OrderResult place_order(std::string_view symbol, double qty, quant::Side side,
+                                   std::string_view coid, std::string_view, std::optional<double>) override {
+        if (!up)
+            throw quant::BrokerError("down");
         auto it = orders.find(std::string(coid));
-        if (it != orders.end()) return it->second;
+        if (it != orders.end())
+            return it->second;
         quant::OrderResult r;
         r.client_order_id = coid;
         r.symbol = symbol;
@@ -59,7 +61,8 @@ public:
     quant::AccountInfo get_account_info() override { return {}; }
     std::optional<quant::OrderResult> order_by_client_id(std::string_view coid) override {
         auto it = orders.find(std::string(coid));
-        if (it == orders.end()) return std::nullopt;
+        if (it == orders.end())
+            return std::nullopt;
         return it->second;
     }
     std::vector<quant::BarData> fetch_bars(std::string_view, std::size_t) override { return {}; }

@@ -1,11 +1,12 @@
 // plan_orders (seed §5 apply_signal) and the risk checks (seed §4), against hand-worked cases.
-#include "quant/error.hpp"
 #include "quant/trading.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
+
+#include "quant/error.hpp"
 
 namespace {
 
@@ -15,8 +16,8 @@ using quant::Side;
 std::string show(const std::vector<PlannedOrder>& plan) {
     std::string s;
     for (const auto& o : plan) {
-        s += std::string(quant::side_name(o.side)) + " " + std::to_string(o.qty) + (o.reduce_only ? " reduce " : " ") +
-             o.leg + "; ";
+        s += std::string(quant::side_name(o.side)) + " " + std::to_string(o.qty) +
+             (o.reduce_only ? " reduce " : " ") + o.leg + "; ";
     }
     return s;
 }
@@ -56,7 +57,8 @@ TEST(PlanOrders, EveryPositionToEverySignal) {
         }
         // The plan lands exactly on signal * qty.
         double after = c.position;
-        for (const auto& o : got) after += o.side == Side::buy ? o.qty : -o.qty;
+        for (const auto& o : got)
+            after += o.side == Side::buy ? o.qty : -o.qty;
         EXPECT_DOUBLE_EQ(after, c.signal * q);
     }
 }
@@ -165,7 +167,8 @@ TEST(RiskChecks, ParseRiskLimits) {
     EXPECT_EQ(r.max_orders_per_minute, 6);
     EXPECT_EQ(r.max_consecutive_rejects, 3);
     EXPECT_THROW(quant::parse_risk_limits(quant::Json::parse(R"({"max_position_usd": -1})")), quant::Error);
-    EXPECT_THROW(quant::parse_risk_limits(quant::Json::parse(R"({"max_position_usd": "lots"})")), quant::Error);
+    EXPECT_THROW(quant::parse_risk_limits(quant::Json::parse(R"({"max_position_usd": "lots"})")),
+                 quant::Error);
     EXPECT_THROW(quant::parse_risk_limits(quant::Json::parse(R"({"max_order_qty": 0})")), quant::Error);
 }
 

@@ -1,25 +1,28 @@
 #include "config.hpp"
 
+#include <unistd.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string_view>
-#include <unistd.h>
 
 namespace worker {
 namespace {
 
 std::optional<std::string> env(const char* name) {
     const char* v = std::getenv(name);
-    if (v == nullptr || *v == '\0') return std::nullopt;
+    if (v == nullptr || *v == '\0')
+        return std::nullopt;
     return std::string(v);
 }
 
 double env_number(const char* name, double fallback, double lo, double hi) {
     const auto v = env(name);
-    if (!v) return fallback;
+    if (!v)
+        return fallback;
     char* end = nullptr;
     const double x = std::strtod(v->c_str(), &end);
     if (end == v->c_str() || *end != '\0' || !std::isfinite(x) || x < lo || x > hi) {
@@ -30,7 +33,8 @@ double env_number(const char* name, double fallback, double lo, double hi) {
 }
 
 std::optional<double> env_optional(const char* name, double lo, double hi) {
-    if (!env(name)) return std::nullopt;
+    if (!env(name))
+        return std::nullopt;
     return env_number(name, 0, lo, hi);
 }
 
@@ -44,24 +48,30 @@ std::string format_number(double v) {
 
 Config load_config() {
     Config c;
-    if (auto v = env("DB_URL")) c.conninfo = *v;
+    if (auto v = env("DB_URL"))
+        c.conninfo = *v;
     c.poll_ms = static_cast<int>(env_number("QUANT_WORKER_POLL_MS", 1000, 10, 3600000));
     if (auto v = env("QUANT_WORKER_ID")) {
         c.worker_id = *v;
     } else {
         char host[256] = {0};
-        if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+        if (gethostname(host, sizeof host - 1) != 0)
+            host[0] = '\0';
         c.worker_id = std::string(host[0] ? host : "worker") + "-" + std::to_string(getpid());
     }
-    if (c.worker_id.size() > 200) throw std::runtime_error("QUANT_WORKER_ID: at most 200 characters");
-    if (auto v = env("QUANT_WORKER_LOG_LEVEL")) c.log_level = parse_level(*v);
+    if (c.worker_id.size() > 200)
+        throw std::runtime_error("QUANT_WORKER_ID: at most 200 characters");
+    if (auto v = env("QUANT_WORKER_LOG_LEVEL"))
+        c.log_level = parse_level(*v);
     c.lease_s = env_number("QUANT_WORKER_LEASE_S", 60, 0.1, 86400);
     c.max_attempts = static_cast<int>(env_number("QUANT_WORKER_MAX_ATTEMPTS", 5, 1, 1000));
     if (auto v = env("QUANT_WORKER_CRASH_AT")) {
         const std::string_view s = *v;
         if (s != "after_claim" && s != "after_intent" && s != "after_send" && s != "before_outcome") {
-            throw std::runtime_error("QUANT_WORKER_CRASH_AT: one of after_claim, after_intent, after_send, "
-                                     "before_outcome (test only), got \"" + *v + "\"");
+            throw std::runtime_error(
+                "QUANT_WORKER_CRASH_AT: one of after_claim, after_intent, after_send, "
+                "before_outcome (test only), got \"" +
+                *v + "\"");
         }
         c.crash_at = *v;
     }

@@ -1,21 +1,22 @@
 // The worker's configuration, from the environment (see worker/README.md).
 #pragma once
-#include "log.hpp"
-
 #include <optional>
 #include <string>
+
+#include "log.hpp"
 
 namespace worker {
 
 struct Config {
-    std::string conninfo;        // DB_URL; empty: libpq's PG* variables
-    int poll_ms = 1000;          // QUANT_WORKER_POLL_MS: the safety-net poll when no NOTIFY comes
-    std::string worker_id;       // QUANT_WORKER_ID (unique per running worker); default <host>-<pid>
+    std::string conninfo;           // DB_URL; empty: libpq's PG* variables
+    int poll_ms = 1000;             // QUANT_WORKER_POLL_MS: the safety-net poll when no NOTIFY comes
+    std::string worker_id;          // QUANT_WORKER_ID (unique per running worker); default <host>-<pid>
     Level log_level = Level::info;  // QUANT_WORKER_LOG_LEVEL: debug, info, warn, error
-    double lease_s = 60;         // QUANT_WORKER_LEASE_S: a claim older than this is another worker's to take
-    int max_attempts = 5;        // QUANT_WORKER_MAX_ATTEMPTS: claims of one signal before giving up
-    int reconnect_max_ms = 5000; // backoff cap between reconnect attempts
-    std::string crash_at;        // QUANT_WORKER_CRASH_AT (TEST ONLY): after_claim, after_intent, after_send, before_outcome
+    double lease_s = 60;          // QUANT_WORKER_LEASE_S: a claim older than this is another worker's to take
+    int max_attempts = 5;         // QUANT_WORKER_MAX_ATTEMPTS: claims of one signal before giving up
+    int reconnect_max_ms = 5000;  // backoff cap between reconnect attempts
+    std::string
+        crash_at;  // QUANT_WORKER_CRASH_AT (TEST ONLY): after_claim, after_intent, after_send, before_outcome
     std::optional<double> paper_starting_cash;  // QUANT_PAPER_STARTING_CASH for new paper accounts
     std::optional<double> paper_slippage_bps;   // QUANT_PAPER_SLIPPAGE_BPS for new paper accounts
     std::optional<double> paper_fee_bps;        // QUANT_PAPER_FEE_BPS for new paper accounts

@@ -23,26 +23,35 @@ std::string now_iso() {
 }
 }  // namespace
 
-void set_log_level(Level level) { g_level = level; }
+void set_log_level(Level level) {
+    g_level = level;
+}
 
 Level parse_level(std::string_view name) {
-    if (name == "debug") return Level::debug;
-    if (name == "warn" || name == "warning") return Level::warn;
-    if (name == "error") return Level::error;
+    if (name == "debug")
+        return Level::debug;
+    if (name == "warn" || name == "warning")
+        return Level::warn;
+    if (name == "error")
+        return Level::error;
     return Level::info;
 }
 
-bool log_enabled(Level level) { return static_cast<int>(level) >= static_cast<int>(g_level); }
+bool log_enabled(Level level) {
+    return static_cast<int>(level) >= static_cast<int>(g_level);
+}
 
 void log_event(Level level, std::string_view event, const quant::Json& fields) {
-    if (!log_enabled(level)) return;
+    if (!log_enabled(level))
+        return;
     static constexpr const char* names[] = {"debug", "info", "warn", "error"};
     quant::Json line = quant::Json::object();
     line["ts"] = now_iso();
     line["level"] = names[static_cast<int>(level)];
     line["event"] = std::string(event);
     if (fields.is_object()) {
-        for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = it.value();
+        for (auto it = fields.begin(); it != fields.end(); ++it)
+            line[it.key()] = it.value();
     }
     const std::string text = line.dump(-1, ' ', false, quant::Json::error_handler_t::replace) + "\n";
     std::fwrite(text.data(), 1, text.size(), stderr);

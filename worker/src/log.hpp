@@ -1,8 +1,8 @@
 // Structured logging: one JSON object per line on stderr, {"ts", "level", "event", ...fields}.
 #pragma once
-#include "quant/json.hpp"
-
 #include <string_view>
+
+#include "quant/json.hpp"
 
 namespace worker {
 
@@ -14,9 +14,17 @@ bool log_enabled(Level level);
 // fields must be a JSON object (or null); ts, level and event are added
 void log_event(Level level, std::string_view event, const quant::Json& fields = nullptr);
 
-inline void log_debug(std::string_view e, const quant::Json& f = nullptr) { log_event(Level::debug, e, f); }
-inline void log_info(std::string_view e, const quant::Json& f = nullptr) { log_event(Level::info, e, f); }
-inline void log_warn(std::string_view e, const quant::Json& f = nullptr) { log_event(Level::warn, e, f); }
-inline void log_error(std::string_view e, const quant::Json& f = nullptr) { log_event(Level::error, e, f); }
+inline void log_debug(std::string_view e, const quant::Json& f = nullptr) {
+    log_event(Level::debug, e, f);
+}
+inline void log_info(std::string_view e, const quant::Json& f = nullptr) {
+    log_event(Level::info, e, f);
+}
+inline void log_warn(std::string_view e, const quant::Json& f = nullptr) {
+    log_event(Level::warn, e, f);
+}
+inline void log_error(std::string_view e, const quant::Json& f = nullptr) {
+    log_event(Level::error, e, f);
+}
 
 }  // namespace worker

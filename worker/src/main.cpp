@@ -11,18 +11,19 @@
 //
 // WAITING is the only place the worker blocks: poll() on the listener's socket with the poll
 // interval as timeout. SIGTERM/SIGINT set a flag; the current signal is finished, then exit 0.
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
 #include "config.hpp"
 #include "log.hpp"
 #include "paper_adapter.hpp"
 #include "pg.hpp"
 #include "processor.hpp"
 #include "quant/trade_adapter.hpp"
-
-#include <algorithm>
-#include <cerrno>
-#include <csignal>
-#include <cstring>
-#include <poll.h>
 
 namespace {
 
@@ -49,18 +50,24 @@ enum class State { connecting, backoff, reconciling, draining, waiting };
 
 const char* state_name(State s) {
     switch (s) {
-    case State::connecting: return "connecting";
-    case State::backoff: return "backoff";
-    case State::reconciling: return "reconciling";
-    case State::draining: return "draining";
-    case State::waiting: return "waiting";
+        case State::connecting:
+            return "connecting";
+        case State::backoff:
+            return "backoff";
+        case State::reconciling:
+            return "reconciling";
+        case State::draining:
+            return "draining";
+        case State::waiting:
+            return "waiting";
     }
     return "?";
 }
 
 // Drains the listener's notifications; false when the connection is gone.
 bool drain_notifies(worker::Conn& listener, int& count) {
-    if (PQconsumeInput(listener.raw()) == 0) return false;
+    if (PQconsumeInput(listener.raw()) == 0)
+        return false;
     while (PGnotify* n = PQnotifies(listener.raw())) {
         ++count;
         worker::log_debug("notify", {{"channel", n->relname}, {"payload", n->extra ? n->extra : ""}});
@@ -71,7 +78,8 @@ bool drain_notifies(worker::Conn& listener, int& count) {
 
 // Sleeps up to ms, returning early on a signal.
 void sleep_ms(int ms) {
-    if (g_stop) return;
+    if (g_stop)
+        return;
     poll(nullptr, 0, ms);
 }
 
@@ -81,11 +89,12 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--help" || a == "-h") {
-            std::fputs("quant-worker: the live loop's executor (see worker/README.md).\n"
-                       "Environment: DB_URL (or PG*), QUANT_WORKER_POLL_MS (1000), QUANT_WORKER_ID,\n"
-                       "QUANT_WORKER_LOG_LEVEL (info), QUANT_WORKER_LEASE_S (60), QUANT_WORKER_MAX_ATTEMPTS (5),\n"
-                       "QUANT_PAPER_STARTING_CASH, QUANT_PAPER_SLIPPAGE_BPS, QUANT_PAPER_FEE_BPS.\n",
-                       stdout);
+            std::fputs(
+                "quant-worker: the live loop's executor (see worker/README.md).\n"
+                "Environment: DB_URL (or PG*), QUANT_WORKER_POLL_MS (1000), QUANT_WORKER_ID,\n"
+                "QUANT_WORKER_LOG_LEVEL (info), QUANT_WORKER_LEASE_S (60), QUANT_WORKER_MAX_ATTEMPTS (5),\n"
+                "QUANT_PAPER_STARTING_CASH, QUANT_PAPER_SLIPPAGE_BPS, QUANT_PAPER_FEE_BPS.\n",
+                stdout);
             return 0;
         }
         std::fprintf(stderr, "quant-worker: unknown argument %s (try --help)\n", a.c_str());
@@ -100,7 +109,9 @@ int main(int argc, char** argv) {
     }
     worker::set_log_level(cfg.log_level);
     install_handlers();
-    worker::log_info("start", {{"worker_id", cfg.worker_id}, {"poll_ms", cfg.poll_ms}, {"lease_s", cfg.lease_s},
+    worker::log_info("start", {{"worker_id", cfg.worker_id},
+                               {"poll_ms", cfg.poll_ms},
+                               {"lease_s", cfg.lease_s},
                                {"crash_at", cfg.crash_at}});
 
     worker::Conn listener;
@@ -122,55 +133,63 @@ int main(int argc, char** argv) {
         worker::log_debug("state", {{"state", state_name(state)}});
         try {
             switch (state) {
-            case State::backoff:
-                sleep_ms(backoff_ms);
-                backoff_ms = std::min(backoff_ms * 2, cfg.reconnect_max_ms);
-                state = State::connecting;
-                break;
-            case State::connecting:
-                // LISTEN first, then reconcile and catch up: nothing committed after this is missed
-                listener.open(cfg.conninfo, "quant-worker-listen");
-                listener.exec("LISTEN quant_signal");
-                work.open(cfg.conninfo, "quant-worker");
-                paper.ensure();
-                worker::log_info("connected", {{"worker_id", cfg.worker_id}, {"backend_pid", PQbackendPID(work.raw())}});
-                backoff_ms = 100;
-                state = State::reconciling;
-                break;
-            case State::reconciling:
-                processor.reconcile_all();
-                state = State::draining;  // the catch-up scan
-                break;
-            case State::draining: {
-                int notes = 0;
-                while (!g_stop && processor.process_next()) {
-                    if (!drain_notifies(listener, notes)) throw worker::DbError("listener lost", "08006", true);
+                case State::backoff:
+                    sleep_ms(backoff_ms);
+                    backoff_ms = std::min(backoff_ms * 2, cfg.reconnect_max_ms);
+                    state = State::connecting;
+                    break;
+                case State::connecting:
+                    // LISTEN first, then reconcile and catch up: nothing committed after this is missed
+                    listener.open(cfg.conninfo, "quant-worker-listen");
+                    listener.exec("LISTEN quant_signal");
+                    work.open(cfg.conninfo, "quant-worker");
+                    paper.ensure();
+                    worker::log_info("connected", {{"worker_id", cfg.worker_id},
+                                                   {"backend_pid", PQbackendPID(work.raw())}});
+                    backoff_ms = 100;
+                    state = State::reconciling;
+                    break;
+                case State::reconciling:
+                    processor.reconcile_all();
+                    state = State::draining;  // the catch-up scan
+                    break;
+                case State::draining: {
+                    int notes = 0;
+                    while (!g_stop && processor.process_next()) {
+                        if (!drain_notifies(listener, notes))
+                            throw worker::DbError("listener lost", "08006", true);
+                    }
+                    if (!drain_notifies(listener, notes))
+                        throw worker::DbError("listener lost", "08006", true);
+                    state = State::waiting;
+                    break;
                 }
-                if (!drain_notifies(listener, notes)) throw worker::DbError("listener lost", "08006", true);
-                state = State::waiting;
-                break;
-            }
-            case State::waiting: {
-                struct pollfd pfd{listener.socket(), POLLIN, 0};
-                const int rc = poll(&pfd, 1, cfg.poll_ms);
-                if (rc < 0 && errno == EINTR) break;  // a signal: the loop condition decides
-                int notes = 0;
-                if (rc > 0 && !drain_notifies(listener, notes)) {
-                    throw worker::DbError("listener lost", "08006", true);
+                case State::waiting: {
+                    struct pollfd pfd {
+                        listener.socket(), POLLIN, 0
+                    };
+                    const int rc = poll(&pfd, 1, cfg.poll_ms);
+                    if (rc < 0 && errno == EINTR)
+                        break;  // a signal: the loop condition decides
+                    int notes = 0;
+                    if (rc > 0 && !drain_notifies(listener, notes)) {
+                        throw worker::DbError("listener lost", "08006", true);
+                    }
+                    if (rc == 0 && PQstatus(listener.raw()) != CONNECTION_OK) {
+                        throw worker::DbError("listener lost", "08006", true);
+                    }
+                    state = State::draining;  // on a NOTIFY, and on every poll timeout (the safety net)
+                    break;
                 }
-                if (rc == 0 && PQstatus(listener.raw()) != CONNECTION_OK) {
-                    throw worker::DbError("listener lost", "08006", true);
-                }
-                state = State::draining;  // on a NOTIFY, and on every poll timeout (the safety net)
-                break;
-            }
             }
         } catch (const worker::DbError& e) {
             work.rollback_quietly();
             if (e.connection_lost() || !work.ok() || !listener.ok()) {
                 drop_all("database", e.what());
             } else {
-                worker::log_error("db_error", {{"state", state_name(state)}, {"sqlstate", e.sqlstate()}, {"error", e.what()}});
+                worker::log_error(
+                    "db_error",
+                    {{"state", state_name(state)}, {"sqlstate", e.sqlstate()}, {"error", e.what()}});
                 sleep_ms(cfg.poll_ms);
                 state = State::reconciling;
             }

@@ -1,9 +1,9 @@
 #include "paper_adapter.hpp"
 
-#include "log.hpp"
-
 #include <algorithm>
 #include <cstdlib>
+
+#include "log.hpp"
 
 namespace worker {
 namespace {
@@ -32,14 +32,16 @@ quant::OrderResult order_from(const Result& r, int row) {
 }
 
 Param opt_number(const std::optional<double>& v) {
-    if (!v) return std::nullopt;
+    if (!v)
+        return std::nullopt;
     return format_number(*v);
 }
 
 }  // namespace
 
 void PaperGateway::ensure() {
-    if (conn_.ok()) return;
+    if (conn_.ok())
+        return;
     try {
         conn_.open(conninfo_, application_name_);
         log_info("broker_connected", {{"broker", "PAPER"}});
@@ -53,8 +55,10 @@ Result PaperGateway::call(const std::string& sql, const std::vector<Param>& para
     try {
         return conn_.exec(sql, params);
     } catch (const DbError& e) {
-        if (e.connection_lost()) conn_.close();
-        else conn_.rollback_quietly();
+        if (e.connection_lost())
+            conn_.close();
+        else
+            conn_.rollback_quietly();
         throw quant::BrokerError(std::string("paper broker: ") + e.what());
     }
 }
@@ -67,22 +71,25 @@ void PaperAdapter::connect() {
 }
 
 void PaperAdapter::require_connected() const {
-    if (!is_connected()) throw quant::BrokerError("paper broker: not connected");
+    if (!is_connected())
+        throw quant::BrokerError("paper broker: not connected");
 }
 
 quant::OrderResult PaperAdapter::place_order(std::string_view symbol, double qty, quant::Side side,
                                              std::string_view client_order_id, std::string_view order_type,
                                              std::optional<double> price) {
     require_connected();
-    const Result r = gw_.call(std::string("SELECT ") + order_columns +
-                                  " FROM paper.place_order($1, $2, $3, $4, $5::numeric, $6, $7::numeric)",
-                              {account_, std::string(client_order_id), std::string(symbol),
-                               std::string(quant::side_name(side)), format_number(qty), std::string(order_type),
-                               opt_number(price)});
-    if (r.rows() != 1) throw quant::BrokerError("paper broker: place_order returned no order");
+    const Result r = gw_.call(
+        std::string("SELECT ") + order_columns +
+            " FROM paper.place_order($1, $2, $3, $4, $5::numeric, $6, $7::numeric)",
+        {account_, std::string(client_order_id), std::string(symbol), std::string(quant::side_name(side)),
+         format_number(qty), std::string(order_type), opt_number(price)});
+    if (r.rows() != 1)
+        throw quant::BrokerError("paper broker: place_order returned no order");
     quant::OrderResult o = order_from(r, 0);
     // validate the broker's answer before anyone trusts it
-    if (o.client_order_id != client_order_id) throw quant::BrokerError("paper broker: answer for another client id");
+    if (o.client_order_id != client_order_id)
+        throw quant::BrokerError("paper broker: answer for another client id");
     return o;
 }
 
@@ -98,17 +105,21 @@ std::vector<quant::PositionInfo> PaperAdapter::get_positions() {
 
 std::vector<quant::OrderResult> PaperAdapter::get_orders() {
     require_connected();
-    const Result r = gw_.call(std::string("SELECT ") + order_columns + " FROM paper.get_orders($1)", {account_});
+    const Result r =
+        gw_.call(std::string("SELECT ") + order_columns + " FROM paper.get_orders($1)", {account_});
     std::vector<quant::OrderResult> out;
-    for (int i = 0; i < r.rows(); ++i) out.push_back(order_from(r, i));
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back(order_from(r, i));
     return out;
 }
 
 quant::AccountInfo PaperAdapter::get_account_info() {
     require_connected();
-    const Result r = gw_.call("SELECT account, cash, starting_cash FROM paper.get_account($1) WHERE account IS NOT NULL",
-                              {account_});
-    if (r.rows() != 1) throw quant::BrokerError("paper broker: account " + account_ + " does not exist");
+    const Result r =
+        gw_.call("SELECT account, cash, starting_cash FROM paper.get_account($1) WHERE account IS NOT NULL",
+                 {account_});
+    if (r.rows() != 1)
+        throw quant::BrokerError("paper broker: account " + account_ + " does not exist");
     quant::AccountInfo a;
     a.account = r.get(0, "account");
     a.cash = number(r, 0, "cash");
@@ -118,17 +129,19 @@ quant::AccountInfo PaperAdapter::get_account_info() {
 
 std::optional<quant::OrderResult> PaperAdapter::order_by_client_id(std::string_view client_order_id) {
     require_connected();
-    const Result r = gw_.call(std::string("SELECT ") + order_columns +
-                                  " FROM paper.get_order($1) WHERE order_id IS NOT NULL",
-                              {std::string(client_order_id)});
-    if (r.rows() == 0) return std::nullopt;
+    const Result r = gw_.call(
+        std::string("SELECT ") + order_columns + " FROM paper.get_order($1) WHERE order_id IS NOT NULL",
+        {std::string(client_order_id)});
+    if (r.rows() == 0)
+        return std::nullopt;
     return order_from(r, 0);
 }
 
 std::vector<quant::BarData> PaperAdapter::fetch_bars(std::string_view symbol, std::size_t limit) {
     require_connected();
     const Result r = gw_.call(
-        "SELECT (extract(epoch FROM ts) * 1000000)::bigint AS ts_us, open, high, low, close, volume FROM md.bar "
+        "SELECT (extract(epoch FROM ts) * 1000000)::bigint AS ts_us, open, high, low, close, volume FROM "
+        "md.bar "
         "WHERE ticker = $1 ORDER BY ts DESC LIMIT $2",
         {std::string(symbol), std::to_string(limit)});
     std::vector<quant::BarData> out;

@@ -2,11 +2,11 @@
 // gateway is a database connection of its own (PaperGateway), shared by the adapters of every
 // paper account; an adapter is one account (= one deployment).
 #pragma once
+#include <string>
+
 #include "config.hpp"
 #include "pg.hpp"
 #include "quant/trade_adapter.hpp"
-
-#include <string>
 
 namespace worker {
 

@@ -43,9 +43,12 @@ public:
 
     int rows() const { return r_ ? PQntuples(r_) : 0; }
     bool is_null(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
-    std::string get(int row, int col) const { return is_null(row, col) ? std::string() : PQgetvalue(r_, row, col); }
+    std::string get(int row, int col) const {
+        return is_null(row, col) ? std::string() : PQgetvalue(r_, row, col);
+    }
     std::optional<std::string> opt(int row, int col) const {
-        if (row >= rows() || is_null(row, col)) return std::nullopt;
+        if (row >= rows() || is_null(row, col))
+            return std::nullopt;
         return std::string(PQgetvalue(r_, row, col));
     }
     PGresult* raw() const { return r_; }
@@ -55,7 +58,8 @@ public:
 
 private:
     void clear() {
-        if (r_) PQclear(r_);
+        if (r_)
+            PQclear(r_);
         r_ = nullptr;
     }
     PGresult* r_ = nullptr;

@@ -1,14 +1,14 @@
 #include "processor.hpp"
 
-#include "log.hpp"
-#include "quant/deployment_config.hpp"
-#include "quant/error.hpp"
-#include "quant/trading.hpp"
-
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+
+#include "log.hpp"
+#include "quant/deployment_config.hpp"
+#include "quant/error.hpp"
+#include "quant/trading.hpp"
 
 namespace worker {
 namespace {
@@ -17,7 +17,8 @@ using Clock = std::chrono::steady_clock;
 
 std::optional<double> json_double(const quant::Json& j, const char* key) {
     const auto it = j.find(key);
-    if (it == j.end() || !it->is_number()) return std::nullopt;
+    if (it == j.end() || !it->is_number())
+        return std::nullopt;
     return it->get<double>();
 }
 
@@ -50,13 +51,16 @@ void Processor::set_user(const std::string& user_id) {
 
 quant::Json Processor::context(const std::string& signal_id, const std::string& leg) {
     const Result r = work_.exec("SELECT trade.worker_context($1, $2)", {signal_id, leg});
-    if (r.rows() != 1 || r.is_null(0, 0)) return nullptr;
+    if (r.rows() != 1 || r.is_null(0, 0))
+        return nullptr;
     return quant::parse_json(r.get(0, 0));
 }
 
-std::unique_ptr<quant::TradeAdapter> Processor::adapter_for(const std::string& broker, const std::string& deployment_id,
+std::unique_ptr<quant::TradeAdapter> Processor::adapter_for(const std::string& broker,
+                                                            const std::string& deployment_id,
                                                             const std::string& user_id) {
-    if (broker == "PAPER") return std::make_unique<PaperAdapter>(paper_, deployment_id, user_id, cfg_);
+    if (broker == "PAPER")
+        return std::make_unique<PaperAdapter>(paper_, deployment_id, user_id, cfg_);
     return nullptr;  // BYBIT, FUTU: no adapter yet, so the connection check fails closed
 }
 
@@ -67,21 +71,25 @@ void Processor::log_row(const std::string& signal_id, const char* action, const 
                 qty ? Param(format_number(*qty)) : Param(), finish ? Param(finish) : Param()});
 }
 
-void Processor::record_outcome(const std::string& client_order_id, const quant::OrderResult& r, const char* finish) {
+void Processor::record_outcome(const std::string& client_order_id, const quant::OrderResult& r,
+                               const char* finish) {
     std::string status(quant::order_state_name(r.state));
-    if (r.state == quant::OrderState::new_order) status = "SENT";  // acknowledged, not final
+    if (r.state == quant::OrderState::new_order)
+        status = "SENT";  // acknowledged, not final
     std::string message = r.message;
     if (r.state == quant::OrderState::filled) {
-        message = std::string(quant::side_name(r.side)) + " " + format_number(r.filled_qty) + " " + r.symbol + " @ " +
-                  format_number(r.avg_price) + " (fee " + format_number(r.fee) + ")";
+        message = std::string(quant::side_name(r.side)) + " " + format_number(r.filled_qty) + " " + r.symbol +
+                  " @ " + format_number(r.avg_price) + " (fee " + format_number(r.fee) + ")";
     } else if (message.empty()) {
         message = "broker answered " + status;
     }
     work_.exec("BEGIN");
-    work_.exec("SELECT status FROM trade.worker_record_outcome($1, $2, $3, $4::numeric, $5::numeric, $6::numeric, $7, $8)",
-               {client_order_id, status, r.broker_order_id.empty() ? Param() : Param(r.broker_order_id),
-                format_number(r.filled_qty), r.avg_price > 0 ? Param(format_number(r.avg_price)) : Param(),
-                format_number(r.fee), message, finish ? Param(finish) : Param()});
+    work_.exec(
+        "SELECT status FROM trade.worker_record_outcome($1, $2, $3, $4::numeric, $5::numeric, $6::numeric, "
+        "$7, $8)",
+        {client_order_id, status, r.broker_order_id.empty() ? Param() : Param(r.broker_order_id),
+         format_number(r.filled_qty), r.avg_price > 0 ? Param(format_number(r.avg_price)) : Param(),
+         format_number(r.fee), message, finish ? Param(finish) : Param()});
     crash_point("before_outcome");
     work_.exec("COMMIT");
 }
@@ -95,9 +103,11 @@ bool Processor::process_next() {
     const Result r = work_.exec(
         "SELECT signal_id, user_id, attempts FROM trade.worker_claim($1, $2, $3) WHERE signal_id IS NOT NULL",
         {cfg_.worker_id, format_number(cfg_.lease_s), std::to_string(cfg_.max_attempts)});
-    if (r.rows() == 0) return false;
+    if (r.rows() == 0)
+        return false;
     const std::string signal_id = r.get(0, "signal_id");
-    log_info("signal_claimed", {{"signal_id", signal_id}, {"user", r.get(0, "user_id")},
+    log_info("signal_claimed", {{"signal_id", signal_id},
+                                {"user", r.get(0, "user_id")},
                                 {"attempt", std::atoi(r.get(0, "attempts").c_str())}});
     crash_point("after_claim");
     process_signal(signal_id, r.get(0, "user_id"));
@@ -134,9 +144,15 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
             "FROM trade.\"order\" WHERE deployment_id = $1 AND status IN ('NEW', 'SENT')",
             {deployment_id});
         for (int i = 0; i < open.rows(); ++i) {
-            OpenOrder o{open.get(i, "client_order_id"), open.get(i, "deployment_id"), open.get(i, "signal_id"),
-                        open.get(i, "user_id"), open.get(i, "status"), open.get(i, "symbol"), open.get(i, "side"),
-                        open.get(i, "broker"), std::strtod(open.get(i, "qty").c_str(), nullptr)};
+            OpenOrder o{open.get(i, "client_order_id"),
+                        open.get(i, "deployment_id"),
+                        open.get(i, "signal_id"),
+                        open.get(i, "user_id"),
+                        open.get(i, "status"),
+                        open.get(i, "symbol"),
+                        open.get(i, "side"),
+                        open.get(i, "broker"),
+                        std::strtod(open.get(i, "qty").c_str(), nullptr)};
             reconcile_order(*adapter, o);
         }
         ctx = context(signal_id, "");
@@ -146,9 +162,10 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
     try {
         limits = quant::parse_risk_limits(ctx["risk_limits"]);
     } catch (const std::exception& e) {
-        log_row(signal_id, "REJECTED", "invalid_risk_limits", std::string("risk_limits: ") + e.what(), std::nullopt,
-                "REJECTED");
-        log_warn("signal_rejected", {{"signal_id", signal_id}, {"code", "invalid_risk_limits"}, {"error", e.what()}});
+        log_row(signal_id, "REJECTED", "invalid_risk_limits", std::string("risk_limits: ") + e.what(),
+                std::nullopt, "REJECTED");
+        log_warn("signal_rejected",
+                 {{"signal_id", signal_id}, {"code", "invalid_risk_limits"}, {"error", e.what()}});
         return;
     }
     const double signal = json_double(ctx, "signal").value_or(std::nan(""));
@@ -160,7 +177,8 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
     auto gather = [&]() {
         cash.reset();
         position.reset();
-        if (!adapter || !connected) return;
+        if (!adapter || !connected)
+            return;
         try {
             cash = adapter->get_account_info().cash;
             position = quant::position_in(adapter->get_positions(), symbol);
@@ -184,10 +202,14 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         f.consecutive_rejects = json_int(c, "consecutive_rejects");
         return f;
     };
-    auto reject = [&](const std::string& code, const std::string& message, std::optional<double> q, bool any_done) {
+    auto reject = [&](const std::string& code, const std::string& message, std::optional<double> q,
+                      bool any_done) {
         log_row(signal_id, "REJECTED", code, message, q, any_done ? "DONE" : "REJECTED");
-        log_info("signal_rejected", {{"signal_id", signal_id}, {"deployment_id", deployment_id}, {"code", code},
-                                     {"message", message}, {"ms", ms_since(t0)}});
+        log_info("signal_rejected", {{"signal_id", signal_id},
+                                     {"deployment_id", deployment_id},
+                                     {"code", code},
+                                     {"message", message},
+                                     {"ms", ms_since(t0)}});
     };
 
     std::vector<quant::PlannedOrder> plan;
@@ -199,7 +221,8 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
             quant::PlannedOrder probe{quant::Side::buy, qty > 0 ? qty : 1.0, false, "open"};
             const auto d = quant::check_order(probe, limits, f);
             reject(d.allowed ? "unknown_position" : d.code,
-                   d.allowed ? "the current position is unknown (fail closed)" : d.message, std::nullopt, false);
+                   d.allowed ? "the current position is unknown (fail closed)" : d.message, std::nullopt,
+                   false);
             return;
         }
         plan = quant::plan_orders(*f.position, signal, qty);
@@ -212,11 +235,13 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         if (json_int(ctx, "signal_orders") > 0) {
             // taken up again after a crash: its orders are booked, the position is at target
             work_.exec("SELECT trade.worker_finish($1, 'DONE')", {signal_id});
-            log_info("signal_done", {{"signal_id", signal_id}, {"note", "already acted on"}, {"ms", ms_since(t0)}});
+            log_info("signal_done",
+                     {{"signal_id", signal_id}, {"note", "already acted on"}, {"ms", ms_since(t0)}});
         } else {
-            log_row(signal_id, "HOLD", "", "position " + format_number(*position) + " is already at signal x qty",
-                    0.0, "DONE");
-            log_info("signal_hold", {{"signal_id", signal_id}, {"deployment_id", deployment_id}, {"ms", ms_since(t0)}});
+            log_row(signal_id, "HOLD", "",
+                    "position " + format_number(*position) + " is already at signal x qty", 0.0, "DONE");
+            log_info("signal_hold",
+                     {{"signal_id", signal_id}, {"deployment_id", deployment_id}, {"ms", ms_since(t0)}});
         }
         return;
     }
@@ -225,13 +250,14 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
     for (std::size_t i = 0; i < plan.size(); ++i) {
         const auto& leg = plan[i];
         const bool last = i + 1 == plan.size();
-        if (i > 0) gather();  // the previous leg moved cash and position
+        if (i > 0)
+            gather();  // the previous leg moved cash and position
         const quant::Json c = context(signal_id, leg.leg);
         const auto decision = quant::check_order(leg, limits, facts_of(c));
         if (!decision.allowed) {
             reject(decision.code,
-                   decision.message + " (" + std::string(quant::side_name(leg.side)) + " " + format_number(leg.qty) +
-                       " " + symbol + ", " + leg.leg + " leg)",
+                   decision.message + " (" + std::string(quant::side_name(leg.side)) + " " +
+                       format_number(leg.qty) + " " + symbol + ", " + leg.leg + " leg)",
                    leg.qty, any_done);
             return;
         }
@@ -241,34 +267,46 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
             work_.exec("BEGIN");
             work_.exec("SET LOCAL synchronous_commit = on");
             work_.exec("SELECT order_id FROM trade.worker_insert_intent($1, $2, $3, $4, $5::numeric, $6, $7)",
-                       {signal_id, leg.leg, coid, std::string(quant::side_name(leg.side)), format_number(leg.qty),
-                        leg.reduce_only ? "true" : "false", cfg_.worker_id});
+                       {signal_id, leg.leg, coid, std::string(quant::side_name(leg.side)),
+                        format_number(leg.qty), leg.reduce_only ? "true" : "false", cfg_.worker_id});
             work_.exec("COMMIT");
         } catch (const DbError& e) {
             work_.rollback_quietly();
-            if (e.sqlstate() != "23505") throw;
-            reject("duplicate", "an order with client id " + coid + " exists already (duplicate guard)", leg.qty,
-                   any_done);
+            if (e.sqlstate() != "23505")
+                throw;
+            reject("duplicate", "an order with client id " + coid + " exists already (duplicate guard)",
+                   leg.qty, any_done);
             return;
         }
-        log_info("order_intent", {{"signal_id", signal_id}, {"client_order_id", coid}, {"side", quant::side_name(leg.side)},
-                                  {"qty", leg.qty}, {"leg", leg.leg}});
+        log_info("order_intent", {{"signal_id", signal_id},
+                                  {"client_order_id", coid},
+                                  {"side", quant::side_name(leg.side)},
+                                  {"qty", leg.qty},
+                                  {"leg", leg.leg}});
         crash_point("after_intent");
         const auto ts = Clock::now();
-        const quant::OrderResult res = adapter->place_order(symbol, leg.qty, leg.side, coid);  // BrokerError: in doubt
+        const quant::OrderResult res =
+            adapter->place_order(symbol, leg.qty, leg.side, coid);  // BrokerError: in doubt
         const double send_ms = ms_since(ts);
         crash_point("after_send");
         const bool filled = res.state == quant::OrderState::filled;
         const bool terminal = quant::is_terminal(res.state);
         const char* finish = nullptr;
-        if (terminal && (last || !filled)) finish = (filled || any_done) ? "DONE" : "REJECTED";
+        if (terminal && (last || !filled))
+            finish = (filled || any_done) ? "DONE" : "REJECTED";
         record_outcome(coid, res, finish);
-        log_info("order_result", {{"signal_id", signal_id}, {"client_order_id", coid},
-                                  {"status", quant::order_state_name(res.state)}, {"filled_qty", res.filled_qty},
-                                  {"price", res.avg_price}, {"message", res.message}, {"send_ms", send_ms},
+        log_info("order_result", {{"signal_id", signal_id},
+                                  {"client_order_id", coid},
+                                  {"status", quant::order_state_name(res.state)},
+                                  {"filled_qty", res.filled_qty},
+                                  {"price", res.avg_price},
+                                  {"message", res.message},
+                                  {"send_ms", send_ms},
                                   {"ms", ms_since(t0)}});
-        if (!terminal) return;  // open at the broker: reconciliation finishes it
-        if (!filled) return;
+        if (!terminal)
+            return;  // open at the broker: reconciliation finishes it
+        if (!filled)
+            return;
         any_done = true;
     }
 }
@@ -281,7 +319,8 @@ void Processor::reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o
         } else if (o.status != "SENT") {
             mark(o.client_order_id, "SENT", "open at the broker");
         }
-        log_info("reconciled", {{"client_order_id", o.client_order_id}, {"was", o.status},
+        log_info("reconciled", {{"client_order_id", o.client_order_id},
+                                {"was", o.status},
                                 {"broker", quant::order_state_name(found->state)}});
         return;
     }
@@ -290,14 +329,18 @@ void Processor::reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o
         const auto side = o.side == "SELL" ? quant::Side::sell : quant::Side::buy;
         const auto res = adapter.place_order(o.symbol, o.qty, side, o.client_order_id);
         record_outcome(o.client_order_id, res, nullptr);
-        log_info("reconciled", {{"client_order_id", o.client_order_id}, {"was", "NEW"}, {"action", "sent now"},
+        log_info("reconciled", {{"client_order_id", o.client_order_id},
+                                {"was", "NEW"},
+                                {"action", "sent now"},
                                 {"broker", quant::order_state_name(res.state)}});
         return;
     }
     if (o.status != "UNKNOWN") {
-        mark(o.client_order_id, "UNKNOWN", "the broker does not know this " + o.status + " order (fail closed)");
+        mark(o.client_order_id, "UNKNOWN",
+             "the broker does not know this " + o.status + " order (fail closed)");
     }
-    log_error("reconcile_unknown", {{"client_order_id", o.client_order_id}, {"was", o.status},
+    log_error("reconcile_unknown", {{"client_order_id", o.client_order_id},
+                                    {"was", o.status},
                                     {"note", "the broker has no such order; the deployment stays blocked"}});
 }
 
@@ -308,9 +351,15 @@ void Processor::reconcile_all() {
         {cfg_.worker_id, format_number(cfg_.lease_s)});
     int resolved = 0;
     for (int i = 0; i < r.rows(); ++i) {
-        OpenOrder o{r.get(i, "client_order_id"), r.get(i, "deployment_id"), r.get(i, "signal_id"),
-                    r.get(i, "user_id"), r.get(i, "status"), r.get(i, "symbol"), r.get(i, "side"),
-                    r.get(i, "broker"), std::strtod(r.get(i, "qty").c_str(), nullptr)};
+        OpenOrder o{r.get(i, "client_order_id"),
+                    r.get(i, "deployment_id"),
+                    r.get(i, "signal_id"),
+                    r.get(i, "user_id"),
+                    r.get(i, "status"),
+                    r.get(i, "symbol"),
+                    r.get(i, "side"),
+                    r.get(i, "broker"),
+                    std::strtod(r.get(i, "qty").c_str(), nullptr)};
         set_user(o.user_id);
         auto adapter = adapter_for(o.broker, o.deployment_id, o.user_id);
         if (!adapter) {
@@ -321,8 +370,9 @@ void Processor::reconcile_all() {
         reconcile_order(*adapter, o);
         ++resolved;
         // hand the signal back so that it is finished now rather than after the lease
-        work_.exec("UPDATE trade.signal SET status = 'PENDING' WHERE signal_id = $1 AND status = 'PROCESSING'",
-                   {o.signal_id});
+        work_.exec(
+            "UPDATE trade.signal SET status = 'PENDING' WHERE signal_id = $1 AND status = 'PROCESSING'",
+            {o.signal_id});
     }
     log_info("reconcile_done", {{"open_orders", r.rows()}, {"resolved", resolved}});
 }

@@ -2,14 +2,14 @@
 // PENDING" and "its orders are booked". Synchronous; the caller (main.cpp's state machine)
 // owns the connections and decides when to call.
 #pragma once
+#include <memory>
+#include <string>
+
 #include "config.hpp"
 #include "paper_adapter.hpp"
 #include "pg.hpp"
 #include "quant/json.hpp"
 #include "quant/trade_adapter.hpp"
-
-#include <memory>
-#include <string>
 
 namespace worker {
 
@@ -35,7 +35,8 @@ private:
     void process_signal(const std::string& signal_id, const std::string& user_id);
     quant::Json context(const std::string& signal_id, const std::string& leg);
     void set_user(const std::string& user_id);
-    std::unique_ptr<quant::TradeAdapter> adapter_for(const std::string& broker, const std::string& deployment_id,
+    std::unique_ptr<quant::TradeAdapter> adapter_for(const std::string& broker,
+                                                     const std::string& deployment_id,
                                                      const std::string& user_id);
     void reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o);
     void record_outcome(const std::string& client_order_id, const quant::OrderResult& r, const char* finish);

@@ -1,13 +1,13 @@
 // The backtest of backtest-semantics.md: indicators -> signals -> combined position -> pnl ->
 // metrics. One code path for the backtest and the live signal (the last position).
 #pragma once
-#include "quant/no_postgres.hpp"
-#include "quant/bars.hpp"
-#include "quant/json.hpp"
-#include "quant/strategy_config.hpp"
-
 #include <cstdint>
 #include <vector>
+
+#include "quant/bars.hpp"
+#include "quant/json.hpp"
+#include "quant/no_postgres.hpp"
+#include "quant/strategy_config.hpp"
 
 namespace quant {
 
@@ -28,7 +28,7 @@ struct BacktestSummary {
 struct BacktestSeries {
     std::vector<double> price, position, pnl, cumulative, drawdown, buy_hold_pnl, buy_hold_cumulative,
         buy_hold_drawdown;
-    std::vector<std::vector<double>> indicator;           // [substrategy][bar]
+    std::vector<std::vector<double>> indicator;             // [substrategy][bar]
     std::vector<std::vector<double>> substrategy_position;  // [substrategy][bar]
 };
 

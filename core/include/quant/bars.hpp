@@ -1,14 +1,14 @@
 // A bar series: columns of one ticker in time order, viewed (not owned) by the engine so that
 // the extension can hand over arrays it loaded through SPI without a copy.
 #pragma once
-#include "quant/no_postgres.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "quant/no_postgres.hpp"
 
 namespace quant {
 

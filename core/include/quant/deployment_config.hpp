@@ -1,12 +1,12 @@
 // DeploymentConfig (seed §1.2): where and how a strategy trades. Parsing, validation and the
 // normalised form; the one validator for SQL (extension), the worker and the REST layer.
 #pragma once
-#include "quant/no_postgres.hpp"
-#include "quant/json.hpp"
-
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "quant/json.hpp"
+#include "quant/no_postgres.hpp"
 
 namespace quant {
 
@@ -19,11 +19,11 @@ struct RiskLimits {
     // schedule's default (daily_close 96, hourly 2); given as JSON null (has_ = true, value
     // NaN) turns the check off, allowed for paper deployments only (historical sample data).
     bool has_max_bar_age_hours = false;
-    double max_bar_age_hours = 0.0;     // NaN: null (off); meaningful only when has_ is true
+    double max_bar_age_hours = 0.0;            // NaN: null (off); meaningful only when has_ is true
     std::optional<double> max_order_notional;  // per order (qty * price); none when not given
     std::optional<double> max_order_qty;
-    int max_orders_per_minute = 6;      // the order-rate throttle
-    int max_consecutive_rejects = 3;    // then the deployment pauses until a person re-enables it
+    int max_orders_per_minute = 6;    // the order-rate throttle
+    int max_consecutive_rejects = 3;  // then the deployment pauses until a person re-enables it
 };
 
 // risk_limits of a Deployment JSON (missing keys take the defaults above). The worker reads a
@@ -31,20 +31,20 @@ struct RiskLimits {
 RiskLimits parse_risk_limits(const Json& doc);
 
 struct DeploymentConfig {
-    std::string deployment_id;   // empty when not given (the database generates it)
-    std::string strategy_id;     // required: the StrategyConfig it trades
-    int strategy_version = 0;    // 0: not given (deploy pins the current version)
+    std::string deployment_id;  // empty when not given (the database generates it)
+    std::string strategy_id;    // required: the StrategyConfig it trades
+    int strategy_version = 0;   // 0: not given (deploy pins the current version)
     std::string portfolio = "DEFAULT";
-    std::string user;            // empty when not given; deploy requires the current user
+    std::string user;  // empty when not given; deploy requires the current user
     std::string broker = "PAPER";
-    std::string ticker;          // broker symbol; empty: filled from refdata.ticker_mapping
-    std::string market;          // empty: filled from refdata.ticker_mapping
+    std::string ticker;  // broker symbol; empty: filled from refdata.ticker_mapping
+    std::string market;  // empty: filled from refdata.ticker_mapping
     // Position size per signal unit. Decimal on purpose (crypto trades fractions); US and HK
     // take whole shares, so a fractional qty is refused there.
     double qty = 0.0;
-    bool paper = true;           // paper-first (seed §4)
+    bool paper = true;  // paper-first (seed §4)
     std::string schedule = "daily_close";
-    bool enabled = true;         // the kill switch
+    bool enabled = true;  // the kill switch
     RiskLimits risk_limits;
     // The live gate's inputs (seed §4.1): accepted, checked by the caller, never stored or
     // echoed by to_json().

@@ -1,10 +1,10 @@
 // The one error type of the core. Each code maps to one SQLSTATE in the extension
 // (extension/src/errors.cpp) and to one HTTP status in the REST layer.
 #pragma once
-#include "quant/no_postgres.hpp"
-
 #include <stdexcept>
 #include <string>
+
+#include "quant/no_postgres.hpp"
 
 namespace quant {
 

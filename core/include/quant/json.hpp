@@ -1,12 +1,11 @@
 // JSON in: one parser with limits, so a deep or huge document is refused before it costs
 // anything. Every Strategy/Deployment JSON that enters the system goes through parse_json().
 #pragma once
-#include "quant/no_postgres.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string_view>
+
+#include "quant/no_postgres.hpp"
 
 namespace quant {
 
@@ -21,6 +20,8 @@ struct JsonLimits {
 Json parse_json(std::string_view text, const JsonLimits& limits = {});
 
 // Doubles as JSON: NaN and infinities become null (JSON has no such numbers).
-inline Json json_number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+inline Json json_number(double v) {
+    return std::isfinite(v) ? Json(v) : Json(nullptr);
+}
 
 }  // namespace quant

@@ -1,17 +1,17 @@
 // Grid search and walk-forward (seed §1.3 `walk_forward`), exhaustive: every cell of the grid
-// is evaluated with the backtest's own stages (signal_codes, combine_codes, score_positions), so a cell's metrics are
-// bit-for-bit those of quant.backtest with the same parameters.
+// is evaluated with the backtest's own stages (signal_codes, combine_codes, score_positions), so a cell's
+// metrics are bit-for-bit those of quant.backtest with the same parameters.
 #pragma once
-#include "quant/no_postgres.hpp"
-#include "quant/backtest.hpp"
-#include "quant/json.hpp"
-#include "quant/strategy_config.hpp"
-
 #include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "quant/backtest.hpp"
+#include "quant/json.hpp"
+#include "quant/no_postgres.hpp"
+#include "quant/strategy_config.hpp"
 
 namespace quant {
 
@@ -60,8 +60,8 @@ struct CellResult {
 struct OptimizeResult {
     std::size_t grid_size = 0, evaluated = 0, valid = 0;
     std::optional<CellResult> best;  // none when no cell has a valid objective
-    std::vector<CellResult> top;    // best first, top_n at most
-    std::vector<CellResult> cells;  // every cell in grid order, when keep_cells
+    std::vector<CellResult> top;     // best first, top_n at most
+    std::vector<CellResult> cells;   // every cell in grid order, when keep_cells
     Objective objective = Objective::sharpe_ratio;
 };
 

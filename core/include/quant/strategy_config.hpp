@@ -1,14 +1,14 @@
 // StrategyConfig (seed §1.1): parsing, validation and the normalised form. The one validator:
 // SQL (extension), the worker and the REST layer all call parse_strategy_config().
 #pragma once
-#include "quant/no_postgres.hpp"
+#include <string>
+#include <vector>
+
 #include "quant/bars.hpp"
 #include "quant/indicators/registry.hpp"
 #include "quant/json.hpp"
+#include "quant/no_postgres.hpp"
 #include "quant/signals.hpp"
-
-#include <string>
-#include <vector>
 
 namespace quant {
 

@@ -8,15 +8,15 @@
 // BrokerError. The outcome of a place_order that threw is UNKNOWN: the caller must not re-send
 // blindly, but look the order up by its client order id (order_by_client_id) once connected.
 #pragma once
-#include "quant/no_postgres.hpp"
-#include "quant/trading.hpp"
-
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "quant/no_postgres.hpp"
+#include "quant/trading.hpp"
 
 namespace quant {
 
@@ -30,23 +30,34 @@ enum class OrderState { new_order, sent, filled, rejected, cancelled, unknown };
 
 inline std::string_view order_state_name(OrderState s) {
     switch (s) {
-    case OrderState::new_order: return "NEW";
-    case OrderState::sent: return "SENT";
-    case OrderState::filled: return "FILLED";
-    case OrderState::rejected: return "REJECTED";
-    case OrderState::cancelled: return "CANCELLED";
-    case OrderState::unknown: break;
+        case OrderState::new_order:
+            return "NEW";
+        case OrderState::sent:
+            return "SENT";
+        case OrderState::filled:
+            return "FILLED";
+        case OrderState::rejected:
+            return "REJECTED";
+        case OrderState::cancelled:
+            return "CANCELLED";
+        case OrderState::unknown:
+            break;
     }
     return "UNKNOWN";
 }
 
 // "NEW", "SENT", ... back to the enum; anything else is unknown (fail closed).
 inline OrderState parse_order_state(std::string_view s) {
-    if (s == "NEW") return OrderState::new_order;
-    if (s == "SENT") return OrderState::sent;
-    if (s == "FILLED") return OrderState::filled;
-    if (s == "REJECTED") return OrderState::rejected;
-    if (s == "CANCELLED") return OrderState::cancelled;
+    if (s == "NEW")
+        return OrderState::new_order;
+    if (s == "SENT")
+        return OrderState::sent;
+    if (s == "FILLED")
+        return OrderState::filled;
+    if (s == "REJECTED")
+        return OrderState::rejected;
+    if (s == "CANCELLED")
+        return OrderState::cancelled;
     return OrderState::unknown;
 }
 
@@ -65,7 +76,7 @@ struct OrderResult {
     double avg_price = 0;   // of the fills; 0 when none
     double fee = 0;
     OrderState state = OrderState::unknown;
-    std::string message;    // the broker's reason for a rejection, or a summary
+    std::string message;  // the broker's reason for a rejection, or a summary
 };
 
 struct PositionInfo {
@@ -76,7 +87,7 @@ struct PositionInfo {
 
 struct AccountInfo {
     std::string account;
-    double cash = 0;        // available for buys
+    double cash = 0;  // available for buys
     double starting_cash = 0;
     std::string currency = "USD";
 };
@@ -97,8 +108,8 @@ public:
     // A MARKET order unless order_type says otherwise (price: the limit). The broker
     // de-duplicates on client_order_id where it can; the result carries the broker's state
     // (REJECTED with its reason is an answer, not an error).
-    virtual OrderResult place_order(std::string_view symbol, double qty, Side side, std::string_view client_order_id,
-                                    std::string_view order_type = "MARKET",
+    virtual OrderResult place_order(std::string_view symbol, double qty, Side side,
+                                    std::string_view client_order_id, std::string_view order_type = "MARKET",
                                     std::optional<double> price = std::nullopt) = 0;
     // The broker's complete position report: a symbol missing from it is flat.
     virtual std::vector<PositionInfo> get_positions() = 0;
@@ -115,7 +126,8 @@ public:
 inline double position_in(const std::vector<PositionInfo>& report, std::string_view symbol) {
     double qty = 0;
     for (const auto& p : report) {
-        if (p.symbol == symbol) qty += p.qty;
+        if (p.symbol == symbol)
+            qty += p.qty;
     }
     return qty;
 }

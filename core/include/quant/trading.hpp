@@ -3,15 +3,15 @@
 // one through. No I/O: the worker gathers the facts (cash, position, price, counts) and records
 // every decision.
 #pragma once
-#include "quant/no_postgres.hpp"
-#include "quant/deployment_config.hpp"
-#include "quant/json.hpp"
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "quant/deployment_config.hpp"
+#include "quant/json.hpp"
+#include "quant/no_postgres.hpp"
 
 namespace quant {
 
@@ -35,13 +35,13 @@ void validate_signal(double signal);
 // What the worker knows when it checks one order. An unknown fact is nullopt, and an unknown
 // fact the check needs fails closed.
 struct RiskFacts {
-    bool enabled = false;                     // the kill switch
-    bool broker_connected = false;            // connection check
-    bool already_acted = false;               // duplicate guard: this signal was acted on
-    std::optional<double> price;              // latest price of the instrument
-    std::optional<double> cash;               // available cash at the broker
-    std::optional<double> position;           // current position (signed qty)
-    int trades_today = 0;                     // this deployment's orders this UTC day
+    bool enabled = false;            // the kill switch
+    bool broker_connected = false;   // connection check
+    bool already_acted = false;      // duplicate guard: this signal was acted on
+    std::optional<double> price;     // latest price of the instrument
+    std::optional<double> cash;      // available cash at the broker
+    std::optional<double> position;  // current position (signed qty)
+    int trades_today = 0;            // this deployment's orders this UTC day
     int orders_last_minute = 0;
     int consecutive_rejects = 0;
 };

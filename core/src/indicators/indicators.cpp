@@ -1,12 +1,12 @@
 #include "quant/indicators/indicators.hpp"
 
-#include "quant/cancel.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
+
+#include "quant/cancel.hpp"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -23,7 +23,9 @@ constexpr double inf = std::numeric_limits<double>::infinity();
 // n bars for longer windows): amortised O(1), and the error never accumulates.
 constexpr int min_rebase_period = 128;
 
-int rebase_period(int n) { return std::max(n, min_rebase_period); }
+int rebase_period(int n) {
+    return std::max(n, min_rebase_period);
+}
 
 // Rounding error in the shifted sums grows with the magnitude of every term added or removed
 // since the last re-base (mag1, mag2); once that magnitude outgrows the sums themselves by this
@@ -32,9 +34,11 @@ int rebase_period(int n) { return std::max(n, min_rebase_period); }
 // on ordinary series.
 constexpr double max_error_growth = 1e6;
 
-inline bool needs_rebase(bool with_variance, double s1, double s2, double mag1, double mag2, double shift, int n) {
+inline bool needs_rebase(bool with_variance, double s1, double s2, double mag1, double mag2, double shift,
+                         int n) {
     const double level = std::fabs(s1 + shift * n);  // n * |mean|
-    if (mag1 > max_error_growth * level) return true;
+    if (mag1 > max_error_growth * level)
+        return true;
     // Against the centred sum of squares, not s2: a stale shift inflates s2 itself.
     return with_variance && mag2 > max_error_growth * (s2 - s1 * s1 * (1.0 / n));
 }
@@ -43,7 +47,9 @@ inline bool needs_rebase(bool with_variance, double s1, double s2, double mag1, 
 // stays in L1/L2 instead of full-length temporaries.
 constexpr std::size_t min_block = 512;
 
-std::size_t block_size(std::size_t w) { return std::max(min_block, w); }
+std::size_t block_size(std::size_t w) {
+    return std::max(min_block, w);
+}
 
 // The state of one rolling mean (and variance) over the last n values, relative to `shift`.
 // The streaming RollingMoments does the same arithmetic in the same order, so batch and streaming
@@ -112,7 +118,8 @@ struct Sums {
                 ++count;
             }
         }
-        if (count > 0) shift = sum / count;
+        if (count > 0)
+            shift = sum / count;
         s1 = s2 = mag1 = 0.0;
         for (std::size_t i = first; i <= last_index; ++i) {
             const double v = get(i);
@@ -120,7 +127,8 @@ struct Sums {
                 const double d = v - shift;
                 s1 += d;
                 mag1 += std::fabs(d);
-                if constexpr (WithVariance) s2 += d * d;
+                if constexpr (WithVariance)
+                    s2 += d * d;
             }
         }
         mag2 = s2;
@@ -133,7 +141,8 @@ struct Sums {
         if (t + 1 >= w &&
             (since_rebase >= period || needs_rebase(WithVariance, s1, s2, mag1, mag2, shift, n))) {
             if constexpr (!Checked) {
-                if (!std::isfinite(mag1 + mag2)) return false;
+                if (!std::isfinite(mag1 + mag2))
+                    return false;
             }
             rebase<Checked>(get, t + 1 - w, t);
         }
@@ -168,7 +177,8 @@ bool chunk_may_need_rebase(const Sums<WithVariance>& s, const ChunkBounds& c, in
     const bool one_side = (lo > 0.0 && hi > 0.0) || (lo < 0.0 && hi < 0.0);
     const double level = std::min(std::fabs(lo), std::fabs(hi));
     bool ok = one_side && s.mag1 <= max_error_growth * level;
-    if constexpr (WithVariance) ok = ok && s.mag2 <= max_error_growth * c.m2_lo;
+    if constexpr (WithVariance)
+        ok = ok && s.mag2 <= max_error_growth * c.m2_lo;
     return !ok;
 }
 
@@ -206,7 +216,8 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
             s.template settle<true>([&](std::size_t i) { return src(j, i); }, t, w, n, period);
         }
         bool defined = t + 1 >= w;
-        for (const auto& s : sums) defined = defined && s.non_finite == 0;
+        for (const auto& s : sums)
+            defined = defined && s.non_finite == 0;
         emit(t, sums, v, defined);
     };
     // Unchecked: the moves of bar t without the re-base test (t >= w), tracking the chunk's bounds.
@@ -222,13 +233,15 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
             ++s.since_rebase;
             c.s1_lo = std::min(c.s1_lo, s.s1);
             c.s1_hi = std::max(c.s1_hi, s.s1);
-            if constexpr (WithVariance) c.m2_lo = std::min(c.m2_lo, s.centred_m2(inv_n));
+            if constexpr (WithVariance)
+                c.m2_lo = std::min(c.m2_lo, s.centred_m2(inv_n));
         }
         return v;
     };
     auto dirty = [&] {
         for (const auto& s : sums) {
-            if (s.non_finite > 0) return true;
+            if (s.non_finite > 0)
+                return true;
         }
         return false;
     };
@@ -245,20 +258,24 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
             }
             // The chunk [t, stop): up to and including the bar of the next periodic re-base.
             int left = period;
-            for (const auto& s : sums) left = std::min(left, period - s.since_rebase);
+            for (const auto& s : sums)
+                left = std::min(left, period - s.since_rebase);
             const std::size_t stop = std::min(e, t + static_cast<std::size_t>(std::max(left, 1)));
             const auto saved = sums;
             const std::size_t start = t;
             bounds = {};
-            for (; t + 1 < stop; ++t) emit(t, sums, fast_move(t), true);
+            for (; t + 1 < stop; ++t)
+                emit(t, sums, fast_move(t), true);
             const auto v = fast_move(t);
             bool redo = false;
             for (int j = 0; j < L; ++j) {
-                redo = redo || chunk_may_need_rebase(sums[static_cast<std::size_t>(j)], bounds[static_cast<std::size_t>(j)], n);
+                redo = redo || chunk_may_need_rebase(sums[static_cast<std::size_t>(j)],
+                                                     bounds[static_cast<std::size_t>(j)], n);
             }
             if (redo) {
                 sums = saved;
-                for (t = start; t < stop; ++t) checked_bar(t);
+                for (t = start; t < stop; ++t)
+                    checked_bar(t);
                 continue;
             }
             for (int j = 0; j < L; ++j) {
@@ -282,7 +299,8 @@ constexpr auto no_finish = [](std::size_t, std::size_t) {};
 // NaN) the defining formula. "+ 0.0" keeps the defining formula's sign of zero.
 double rsi_from_means(double up, double down) {
     const double sum = up + down;
-    if (sum > 0.0 && sum <= std::numeric_limits<double>::max()) return 100.0 * (up / sum) + 0.0;
+    if (sum > 0.0 && sum <= std::numeric_limits<double>::max())
+        return 100.0 * (up / sum) + 0.0;
     return 100.0 - 100.0 / (1.0 + up / down);
 }
 
@@ -301,7 +319,8 @@ void div_sqrt(double* num, const double* den, std::size_t count) {
         _mm_storeu_pd(num + i, _mm_div_pd(_mm_loadu_pd(num + i), _mm_sqrt_pd(_mm_loadu_pd(den + i))));
     }
 #endif
-    for (; i < count; ++i) num[i] = num[i] / std::sqrt(den[i]);
+    for (; i < count; ++i)
+        num[i] = num[i] / std::sqrt(den[i]);
 }
 
 // out[i] = rsi_from_means(out[i], down[i]), two at a time where both sums U+D are finite and
@@ -323,7 +342,8 @@ void rsi_from_means_block(double* out, const double* down, std::size_t count) {
         }
     }
 #endif
-    for (; i < count; ++i) out[i] = rsi_from_means(out[i], down[i]);
+    for (; i < count; ++i)
+        out[i] = rsi_from_means(out[i], down[i]);
 }
 
 template <bool WithVariance>
@@ -341,9 +361,10 @@ void sma(std::span<const double> x, int n, std::span<double> out) {
     double* po = out.data();
     run_rolling<false, 1>(
         x.size(), n, [px](int, std::size_t i) { return px[i]; },
-        [po, n, inv_n](std::size_t t, const SumsArray<false>& s, const std::array<double, 1>& v, bool defined) {
-            po[t] = !defined ? nan : s[0].run >= n ? v[0] : s[0].mean(inv_n);
-        },
+        [po, n, inv_n](std::size_t t, const SumsArray<false>& s, const std::array<double, 1>& v,
+                       bool defined) { po[t] = !defined        ? nan
+                                               : s[0].run >= n ? v[0]
+                                                               : s[0].mean(inv_n); },
         no_prepare, no_finish);
 }
 
@@ -366,7 +387,8 @@ void ema(std::span<const double> x, int n, std::span<double> out) {
 
 void rsi(std::span<const double> x, int n, std::span<double> out) {
     const std::size_t size = x.size();
-    if (size == 0) return;
+    if (size == 0)
+        return;
     if (n < 1) {
         std::fill(out.begin(), out.end(), nan);
         return;
@@ -380,7 +402,8 @@ void rsi(std::span<const double> x, int n, std::span<double> out) {
     // Series 0: gains max(d, 0); series 1: losses max(-d, 0); d = x[i] - x[i-1], none at i = 0.
     // max(NaN, 0) is NaN, as the definition wants.
     auto src = [px](int j, std::size_t i) {
-        if (i == 0) return nan;
+        if (i == 0)
+            return nan;
         const double d = px[i] - px[i - 1];
         return std::max(j == 0 ? d : -d, 0.0);
     };
@@ -389,20 +412,20 @@ void rsi(std::span<const double> x, int n, std::span<double> out) {
     };
     run_rolling<false, 2>(
         size, n, src,
-        [&](std::size_t t, const std::array<Sums<false>, 2>& s, const std::array<double, 2>& v, bool defined) {
+        [&](std::size_t t, const std::array<Sums<false>, 2>& s, const std::array<double, 2>& v,
+            bool defined) {
             // Either mean NaN (a short or poisoned window) makes the RSI NaN.
             po[t] = mean_of(s[0], v[0], defined);
             pd[t - base] = mean_of(s[1], v[1], defined);
         },
         [&](std::size_t b, std::size_t) { base = b; },
-        [&](std::size_t b, std::size_t e) {
-            rsi_from_means_block(po + b, pd, e - b);
-        });
+        [&](std::size_t b, std::size_t e) { rsi_from_means_block(po + b, pd, e - b); });
 }
 
 void rsi_wilder(std::span<const double> x, int n, std::span<double> out) {
     const std::size_t size = x.size();
-    if (size == 0) return;
+    if (size == 0)
+        return;
     if (n < 1) {
         std::fill(out.begin(), out.end(), nan);
         return;
@@ -411,8 +434,10 @@ void rsi_wilder(std::span<const double> x, int n, std::span<double> out) {
     RsiWilder seed(n);
     const auto w = static_cast<std::size_t>(n);
     std::size_t t = 0;
-    for (; t < size && t <= w; ++t) out[t] = seed.update(x[t]);
-    if (t >= size) return;
+    for (; t < size && t <= w; ++t)
+        out[t] = seed.update(x[t]);
+    if (t >= size)
+        return;
     // Then avg = avg*(n-1)/n + g/n, two bars per step: the step from bar t-1 to t+1 is one
     // multiply-add on the dependency chain (b^2 * avg + (b*c*g_t + c*g_{t+1})), bar t is computed
     // beside it. Both averages are sums of non-negative terms, so the reassociation costs at most
@@ -499,7 +524,8 @@ public:
             prefix_ = identity;
         }
         const double v = x_[t];
-        if (std::isnan(v)) last_nan_ = t;
+        if (std::isnan(v))
+            last_nan_ = t;
         prefix_ = better(prefix_, clean(v));
         const double m = better(suffix_[pos_ + 1], prefix_);
         ++pos_;
@@ -528,8 +554,8 @@ private:
 
 }  // namespace
 
-void stochastic(std::span<const double> high, std::span<const double> low, std::span<const double> close, int n,
-                std::span<double> out) {
+void stochastic(std::span<const double> high, std::span<const double> low, std::span<const double> close,
+                int n, std::span<double> out) {
     const std::size_t size = close.size();
     if (n < 1) {
         std::fill(out.begin(), out.end(), nan);
@@ -548,11 +574,13 @@ void stochastic(std::span<const double> high, std::span<const double> low, std::
     std::size_t base = 0;  // k[i + w - base] is %K of bar i
     run_rolling<false, 1>(
         size, n, [&](int, std::size_t i) { return pk[i + w - base]; },
-        [po, n, inv_n](std::size_t t, const SumsArray<false>& s, const std::array<double, 1>& v, bool defined) {
-            po[t] = !defined ? nan : s[0].run >= n ? v[0] : s[0].mean(inv_n);
-        },
+        [po, n, inv_n](std::size_t t, const SumsArray<false>& s, const std::array<double, 1>& v,
+                       bool defined) { po[t] = !defined        ? nan
+                                               : s[0].run >= n ? v[0]
+                                                               : s[0].mean(inv_n); },
         [&](std::size_t b, std::size_t e) {
-            if (b > 0) std::memmove(pk, pk + block, w * sizeof(double));  // the last window of %K
+            if (b > 0)
+                std::memmove(pk, pk + block, w * sizeof(double));  // the last window of %K
             base = b;
             double* kb = pk + w;
             for (std::size_t t = b; t < e; ++t) {
@@ -560,19 +588,22 @@ void stochastic(std::span<const double> high, std::span<const double> low, std::
                 kb[t - b] = close[t] - l;
                 range[t - b] = h - l;
             }
-            for (std::size_t i = 0; i < e - b; ++i) kb[i] = 100.0 * kb[i] / range[i];
+            for (std::size_t i = 0; i < e - b; ++i)
+                kb[i] = 100.0 * kb[i] / range[i];
         },
         no_finish);
 }
 
 void sma_distance(std::span<const double> x, int n, std::span<double> out) {
     sma(x, n, out);
-    for (std::size_t t = 0; t < x.size(); ++t) out[t] = x[t] / out[t] - 1.0;
+    for (std::size_t t = 0; t < x.size(); ++t)
+        out[t] = x[t] / out[t] - 1.0;
 }
 
 void ema_distance(std::span<const double> x, int n, std::span<double> out) {
     ema(x, n, out);
-    for (std::size_t t = 0; t < x.size(); ++t) out[t] = x[t] / out[t] - 1.0;
+    for (std::size_t t = 0; t < x.size(); ++t)
+        out[t] = x[t] / out[t] - 1.0;
 }
 
 // ---- streaming -------------------------------------------------------------------------------
@@ -610,7 +641,8 @@ void RollingMoments::push(double x) {
     last_ = x;
     ++seen_;
     ++since_rebase_;
-    if (ready() && (since_rebase_ >= rebase_period(n_) || needs_rebase(true, s1_, s2_, mag1_, mag2_, shift_, n_))) {
+    if (ready() &&
+        (since_rebase_ >= rebase_period(n_) || needs_rebase(true, s1_, s2_, mag1_, mag2_, shift_, n_))) {
         rebase();
     }
 }
@@ -627,7 +659,8 @@ void RollingMoments::rebase() {
             ++count;
         }
     }
-    if (count > 0) shift_ = sum / count;
+    if (count > 0)
+        shift_ = sum / count;
     s1_ = s2_ = mag1_ = 0.0;
     for (std::size_t i = 0; i < buf_.size(); ++i) {
         const double v = buf_[(head_ + i) % buf_.size()];
@@ -642,27 +675,34 @@ void RollingMoments::rebase() {
 }
 
 double RollingMoments::mean() const {
-    if (!ready() || nan_count_ > 0) return nan;
-    if (equal_run_ >= n_) return last_;
+    if (!ready() || nan_count_ > 0)
+        return nan;
+    if (equal_run_ >= n_)
+        return last_;
     return shift_ + s1_ * (1.0 / n_);
 }
 
 double RollingMoments::sample_variance() const {
-    if (!ready() || nan_count_ > 0 || n_ < 2) return nan;
-    if (equal_run_ >= n_) return 0.0;
+    if (!ready() || nan_count_ > 0 || n_ < 2)
+        return nan;
+    if (equal_run_ >= n_)
+        return 0.0;
     return std::max(0.0, s2_ - s1_ * s1_ * (1.0 / n_)) / (n_ - 1);
 }
 
 double RollingMoments::zscore(double x) const {
-    if (!ready() || nan_count_ > 0 || n_ < 2 || equal_run_ >= n_) return nan;  // n equal values: 0/0
+    if (!ready() || nan_count_ > 0 || n_ < 2 || equal_run_ >= n_)
+        return nan;  // n equal values: 0/0
     const double inv_n = 1.0 / n_;
-    return (x - (shift_ + s1_ * inv_n)) / std::sqrt(std::max(0.0, s2_ - s1_ * s1_ * inv_n) * (1.0 / (n_ - 1)));
+    return (x - (shift_ + s1_ * inv_n)) /
+           std::sqrt(std::max(0.0, s2_ - s1_ * s1_ * inv_n) * (1.0 / (n_ - 1)));
 }
 
 Ema::Ema(int n) : alpha_(2.0 / (n + 1.0)), value_(nan) {}
 
 double Ema::update(double x) {
-    if (std::isnan(x)) return nan;
+    if (std::isnan(x))
+        return nan;
     value_ = started_ ? (1.0 - alpha_) * value_ + alpha_ * x : x;
     started_ = true;
     return value_;
@@ -697,7 +737,8 @@ double RsiWilder::update(double x) {
     if (deltas_ <= n_) {  // the seed: a simple mean of the first n deltas
         avg_gain_ += gain;
         avg_loss_ += loss;
-        if (deltas_ < n_) return nan;
+        if (deltas_ < n_)
+            return nan;
         avg_gain_ /= n_;
         avg_loss_ /= n_;
     } else {
@@ -722,9 +763,11 @@ double RollingExtremum::update(double x) {
         last_nan_ = t;
         q_.clear();
     } else {
-        while (!q_.empty() && !(is_max_ ? q_.back().second > x : q_.back().second < x)) q_.pop_back();
+        while (!q_.empty() && !(is_max_ ? q_.back().second > x : q_.back().second < x))
+            q_.pop_back();
         q_.emplace_back(t, x);
-        while (q_.front().first + w <= t) q_.pop_front();
+        while (q_.front().first + w <= t)
+            q_.pop_front();
     }
     const bool nan_in_window = last_nan_ != static_cast<std::size_t>(-1) && last_nan_ + w > t;
     return (t + 1 < w || nan_in_window) ? nan : q_.front().second;

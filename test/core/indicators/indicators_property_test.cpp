@@ -5,9 +5,6 @@
 //
 // Prices are generated on a dyadic grid (integers / 64) so that adding a grid constant is exact:
 // the invariance properties then test the algorithm, not the rounding of the inputs.
-#include "quant/indicators/indicators.hpp"
-#include "quant/indicators/registry.hpp"
-
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -19,6 +16,9 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "quant/indicators/indicators.hpp"
+#include "quant/indicators/registry.hpp"
 
 namespace {
 
@@ -43,7 +43,8 @@ std::vector<long long> gen_walk_ints(std::size_t len, bool spikes) {
     out.reserve(len);
     for (int s : steps) {
         p += s;
-        if (p < 1) p = 1 - (p - 1);
+        if (p < 1)
+            p = 1 - (p - 1);
         out.push_back(p);
     }
     if (spikes && len > 0) {
@@ -70,14 +71,17 @@ Hlc gen_hlc(std::size_t len, double scale, bool spikes = false) {
     return out;
 }
 
-
-double gen_scale() { return *rc::gen::element(1.0, 0.37, 3.1, 1e3, 1e-3); }
+double gen_scale() {
+    return *rc::gen::element(1.0, 0.37, 3.1, 1e3, 1e-3);
+}
 
 // ---- comparison ------------------------------------------------------------------------------
 
 bool near(double want, double got, double rel, double abs) {
-    if (std::isnan(want) || std::isnan(got)) return std::isnan(want) && std::isnan(got);
-    if (std::isinf(want) || std::isinf(got)) return want == got;
+    if (std::isnan(want) || std::isnan(got))
+        return std::isnan(want) && std::isnan(got);
+    if (std::isinf(want) || std::isinf(got))
+        return want == got;
     return std::fabs(want - got) <= abs + rel * std::max(std::fabs(want), std::fabs(got));
 }
 
@@ -89,12 +93,15 @@ void require_near(const Series& want, const Series& got, double rel, double abs,
         if (!near(want[t], got[t], rel, abs + (slack != nullptr ? (*slack)[t] : 0.0))) {
             std::ostringstream msg;
             msg.precision(17);
-            msg << what << ": bar " << t << " of " << want.size() << " expected " << want[t] << " got " << got[t];
+            msg << what << ": bar " << t << " of " << want.size() << " expected " << want[t] << " got "
+                << got[t];
             if (input != nullptr) {
                 msg << "\ninput (close):";
-                for (double v : *input) msg << ' ' << v;
+                for (double v : *input)
+                    msg << ' ' << v;
             }
-            if (slack != nullptr) msg << " (slack " << (*slack)[t] << ")";
+            if (slack != nullptr)
+                msg << " (slack " << (*slack)[t] << ")";
             RC_FAIL(msg.str());
         }
     }
@@ -103,12 +110,12 @@ void require_near(const Series& want, const Series& got, double rel, double abs,
 // ---- the indicators under one signature --------------------------------------------------------
 
 struct Indicator {
-    const char* name;      // registry name
+    const char* name;  // registry name
     int window_floor;
     // Tolerances against the naive recomputation: relative, absolute (in the indicator's units).
     double rel, abs;
-    bool price_units;      // SMA/EMA: shifts and scales with the prices
-    bool invariant;        // RSI, stochastic, Bollinger: unchanged by a shift
+    bool price_units;  // SMA/EMA: shifts and scales with the prices
+    bool invariant;    // RSI, stochastic, Bollinger: unchanged by a shift
     std::function<void(const Hlc&, int, Series&)> batch;
     std::function<Series(const Hlc&, int)> streaming;
 };
@@ -117,20 +124,22 @@ template <typename Streaming>
 Series stream_close(const Hlc& p, int n) {
     Streaming s(n);
     Series out;
-    for (double x : p.close) out.push_back(s.update(x));
+    for (double x : p.close)
+        out.push_back(s.update(x));
     return out;
 }
 
 const std::vector<Indicator>& indicators() {
     static const std::vector<Indicator> all{
-        {"get_sma", 1, 1e-12, 0.0, true, false, [](const Hlc& p, int n, Series& o) { ind::sma(p.close, n, o); },
-         stream_close<ind::Sma>},
-        {"get_ema", 1, 1e-12, 0.0, true, false, [](const Hlc& p, int n, Series& o) { ind::ema(p.close, n, o); },
-         stream_close<ind::Ema>},
-        {"get_rsi", 2, 0.0, 1e-9, false, true, [](const Hlc& p, int n, Series& o) { ind::rsi(p.close, n, o); },
-         stream_close<ind::Rsi>},
+        {"get_sma", 1, 1e-12, 0.0, true, false,
+         [](const Hlc& p, int n, Series& o) { ind::sma(p.close, n, o); }, stream_close<ind::Sma>},
+        {"get_ema", 1, 1e-12, 0.0, true, false,
+         [](const Hlc& p, int n, Series& o) { ind::ema(p.close, n, o); }, stream_close<ind::Ema>},
+        {"get_rsi", 2, 0.0, 1e-9, false, true,
+         [](const Hlc& p, int n, Series& o) { ind::rsi(p.close, n, o); }, stream_close<ind::Rsi>},
         {"get_rsi_wilder", 2, 0.0, 1e-9, false, true,
-         [](const Hlc& p, int n, Series& o) { ind::rsi_wilder(p.close, n, o); }, stream_close<ind::RsiWilder>},
+         [](const Hlc& p, int n, Series& o) { ind::rsi_wilder(p.close, n, o); },
+         stream_close<ind::RsiWilder>},
         {"get_bollinger_band", 2, 1e-9, 1e-9, false, true,
          [](const Hlc& p, int n, Series& o) { ind::bollinger(p.close, n, o); }, stream_close<ind::Bollinger>},
         {"get_stochastic_oscillator", 2, 0.0, 1e-9, false, true,
@@ -138,20 +147,24 @@ const std::vector<Indicator>& indicators() {
          [](const Hlc& p, int n) {
              ind::Stochastic s(n);
              Series out;
-             for (std::size_t t = 0; t < p.close.size(); ++t) out.push_back(s.update(p.high[t], p.low[t], p.close[t]));
+             for (std::size_t t = 0; t < p.close.size(); ++t)
+                 out.push_back(s.update(p.high[t], p.low[t], p.close[t]));
              return out;
          }},
         {"get_sma_distance", 1, 1e-9, 1e-12, false, false,
-         [](const Hlc& p, int n, Series& o) { ind::sma_distance(p.close, n, o); }, stream_close<ind::SmaDistance>},
+         [](const Hlc& p, int n, Series& o) { ind::sma_distance(p.close, n, o); },
+         stream_close<ind::SmaDistance>},
         {"get_ema_distance", 1, 1e-9, 1e-12, false, false,
-         [](const Hlc& p, int n, Series& o) { ind::ema_distance(p.close, n, o); }, stream_close<ind::EmaDistance>},
+         [](const Hlc& p, int n, Series& o) { ind::ema_distance(p.close, n, o); },
+         stream_close<ind::EmaDistance>},
     };
     return all;
 }
 
 const Indicator& by_name(const std::string& name) {
     for (const auto& i : indicators()) {
-        if (name == i.name) return i;
+        if (name == i.name)
+            return i;
     }
     throw std::logic_error("no indicator " + name);
 }
@@ -166,14 +179,16 @@ Series batch(const Indicator& i, const Hlc& p, int n) {
 
 bool window_has_nan(const Series& x, std::size_t t, int n) {
     for (std::size_t i = t + 1 - static_cast<std::size_t>(n); i <= t; ++i) {
-        if (std::isnan(x[i])) return true;
+        if (std::isnan(x[i]))
+            return true;
     }
     return false;
 }
 
 bool window_constant(const Series& x, std::size_t t, int n) {
     for (std::size_t i = t + 1 - static_cast<std::size_t>(n); i <= t; ++i) {
-        if (x[i] != x[t]) return false;
+        if (x[i] != x[t])
+            return false;
     }
     return true;
 }
@@ -181,18 +196,22 @@ bool window_constant(const Series& x, std::size_t t, int n) {
 // Mean of x[t-n+1..t]. The exact mean of n equal values is that value (a summed-then-divided
 // mean of 0.1, 0.1, 0.1 is not), and the definition's z-score of a constant window is 0/0.
 double naive_mean(const Series& x, std::size_t t, int n) {
-    if (window_constant(x, t, n)) return x[t];
+    if (window_constant(x, t, n))
+        return x[t];
     double sum = 0.0;
-    for (std::size_t i = t + 1 - static_cast<std::size_t>(n); i <= t; ++i) sum += x[i];
+    for (std::size_t i = t + 1 - static_cast<std::size_t>(n); i <= t; ++i)
+        sum += x[i];
     return sum / n;
 }
 
 // Two-pass sample standard deviation (divisor n-1).
 double naive_sd(const Series& x, std::size_t t, int n) {
-    if (n < 2) return nan;
+    if (n < 2)
+        return nan;
     const double m = naive_mean(x, t, n);
     double ss = 0.0;
-    for (std::size_t i = t + 1 - static_cast<std::size_t>(n); i <= t; ++i) ss += (x[i] - m) * (x[i] - m);
+    for (std::size_t i = t + 1 - static_cast<std::size_t>(n); i <= t; ++i)
+        ss += (x[i] - m) * (x[i] - m);
     return std::sqrt(ss / (n - 1));
 }
 
@@ -207,7 +226,8 @@ Series bollinger_slack(const Series& x, int n) {
     const double eps = std::numeric_limits<double>::epsilon();
     for (std::size_t t = static_cast<std::size_t>(n) - 1; t < x.size(); ++t) {
         double top = 0.0;
-        for (std::size_t i = t + 1 - static_cast<std::size_t>(n); i <= t; ++i) top = std::max(top, std::fabs(x[i]));
+        for (std::size_t i = t + 1 - static_cast<std::size_t>(n); i <= t; ++i)
+            top = std::max(top, std::fabs(x[i]));
         out[t] = 16.0 * eps * top / naive_sd(x, t, n) * (1.0 + std::sqrt(static_cast<double>(n)));
     }
     return out;
@@ -216,7 +236,8 @@ Series bollinger_slack(const Series& x, int n) {
 Series naive_sma(const Series& x, int n) {
     Series out(x.size(), nan);
     for (std::size_t t = 0; t < x.size(); ++t) {
-        if (t + 1 >= static_cast<std::size_t>(n) && !window_has_nan(x, t, n)) out[t] = naive_mean(x, t, n);
+        if (t + 1 >= static_cast<std::size_t>(n) && !window_has_nan(x, t, n))
+            out[t] = naive_mean(x, t, n);
     }
     return out;
 }
@@ -227,13 +248,16 @@ Series naive_ema(const Series& x, int n) {
     Series out(x.size(), nan);
     for (std::size_t t = 0; t < x.size(); ++t) {
         double e = std::pow(1.0 - a, static_cast<double>(t)) * x[0];
-        for (std::size_t i = 1; i <= t; ++i) e += a * std::pow(1.0 - a, static_cast<double>(t - i)) * x[i];
+        for (std::size_t i = 1; i <= t; ++i)
+            e += a * std::pow(1.0 - a, static_cast<double>(t - i)) * x[i];
         out[t] = e;
     }
     return out;
 }
 
-double rsi_of(double up, double down) { return 100.0 - 100.0 / (1.0 + up / down); }
+double rsi_of(double up, double down) {
+    return 100.0 - 100.0 / (1.0 + up / down);
+}
 
 Series naive_rsi(const Series& x, int n) {
     Series out(x.size(), nan);
@@ -294,26 +318,36 @@ Series naive_stochastic(const Hlc& p, int n) {
     }
     Series d(p.close.size(), nan);
     for (std::size_t t = 2 * w - 2; t < p.close.size(); ++t) {
-        if (!window_has_nan(k, t, n)) d[t] = naive_mean(k, t, n);
+        if (!window_has_nan(k, t, n))
+            d[t] = naive_mean(k, t, n);
     }
     return d;
 }
 
 Series distance(const Series& x, const Series& avg) {
     Series out(x.size());
-    for (std::size_t t = 0; t < x.size(); ++t) out[t] = x[t] / avg[t] - 1.0;
+    for (std::size_t t = 0; t < x.size(); ++t)
+        out[t] = x[t] / avg[t] - 1.0;
     return out;
 }
 
 Series naive(const std::string& name, const Hlc& p, int n) {
-    if (name == "get_sma") return naive_sma(p.close, n);
-    if (name == "get_ema") return naive_ema(p.close, n);
-    if (name == "get_rsi") return naive_rsi(p.close, n);
-    if (name == "get_rsi_wilder") return naive_rsi_wilder(p.close, n);
-    if (name == "get_bollinger_band") return naive_bollinger(p.close, n);
-    if (name == "get_stochastic_oscillator") return naive_stochastic(p, n);
-    if (name == "get_sma_distance") return distance(p.close, naive_sma(p.close, n));
-    if (name == "get_ema_distance") return distance(p.close, naive_ema(p.close, n));
+    if (name == "get_sma")
+        return naive_sma(p.close, n);
+    if (name == "get_ema")
+        return naive_ema(p.close, n);
+    if (name == "get_rsi")
+        return naive_rsi(p.close, n);
+    if (name == "get_rsi_wilder")
+        return naive_rsi_wilder(p.close, n);
+    if (name == "get_bollinger_band")
+        return naive_bollinger(p.close, n);
+    if (name == "get_stochastic_oscillator")
+        return naive_stochastic(p, n);
+    if (name == "get_sma_distance")
+        return distance(p.close, naive_sma(p.close, n));
+    if (name == "get_ema_distance")
+        return distance(p.close, naive_ema(p.close, n));
     throw std::logic_error("no naive " + name);
 }
 
@@ -329,7 +363,8 @@ const std::vector<std::string> names{"get_sma",
 Hlc transformed(const Hlc& p, double k, double c) {
     Hlc out = p;
     for (Series* s : {&out.high, &out.low, &out.close}) {
-        for (double& v : *s) v = v * k + c;
+        for (double& v : *s)
+            v = v * k + c;
     }
     return out;
 }
@@ -362,7 +397,8 @@ RC_GTEST_PROP(IndicatorProperties, BatchEqualsNaive, ()) {
     const auto len = *rc::gen::inRange<std::size_t>(0, 400);
     const Hlc p = gen_hlc(len, gen_scale());
     RC_TAG(i.name);
-    const Series slack = i.name == std::string("get_bollinger_band") ? bollinger_slack(p.close, n) : Series(len, 0.0);
+    const Series slack =
+        i.name == std::string("get_bollinger_band") ? bollinger_slack(p.close, n) : Series(len, 0.0);
     require_near(naive(i.name, p, n), batch(i, p, n), i.rel, i.abs, std::string(i.name) + " batch vs naive",
                  &p.close, &slack);
 }
@@ -375,15 +411,16 @@ RC_GTEST_PROP(IndicatorProperties, BatchEqualsNaive, ()) {
 // catastrophically for up to 128 bars (Bollinger off by 30% or -inf, RSI by 1e-6).
 RC_GTEST_PROP(IndicatorProperties, BatchEqualsNaiveAfterJumps, ()) {
     const auto& i = by_name(*rc::gen::element<std::string>("get_sma", "get_bollinger_band", "get_rsi",
-                                                            "get_stochastic_oscillator", "get_sma_distance"));
+                                                           "get_stochastic_oscillator", "get_sma_distance"));
     const int n = *rc::gen::inRange(i.window_floor, 31);
     const auto len = *rc::gen::inRange<std::size_t>(1, 600);
     const Hlc p = gen_hlc(len, 1.0, true);
     RC_TAG(i.name);
     const Series want = naive(i.name, p, n);
-    const Series slack = i.name == std::string("get_bollinger_band") ? bollinger_slack(p.close, n) : Series(len, 0.0);
-    require_near(want, batch(i, p, n), i.rel * 1000, i.abs * 1000, std::string(i.name) + " batch vs naive after a jump",
-                 &p.close, &slack);
+    const Series slack =
+        i.name == std::string("get_bollinger_band") ? bollinger_slack(p.close, n) : Series(len, 0.0);
+    require_near(want, batch(i, p, n), i.rel * 1000, i.abs * 1000,
+                 std::string(i.name) + " batch vs naive after a jump", &p.close, &slack);
     require_near(want, i.streaming(p, n), i.rel * 1000, i.abs * 1000,
                  std::string(i.name) + " streaming vs naive after a jump", &p.close, &slack);
 }
@@ -400,15 +437,17 @@ TEST(IndicatorProperties, RollingMomentsAfterSpike) {
     EXPECT_NEAR(z[3], -1.0 / std::sqrt(2.0), 1e-9) << "batch bollinger, bar 3";
     ind::Bollinger s(2);
     Series streamed;
-    for (double v : x) streamed.push_back(s.update(v));
+    for (double v : x)
+        streamed.push_back(s.update(v));
     EXPECT_NEAR(streamed[2], -1.0 / std::sqrt(2.0), 1e-9) << "streaming bollinger, bar 2";
     EXPECT_NEAR(streamed[3], -1.0 / std::sqrt(2.0), 1e-9) << "streaming bollinger, bar 3";
 }
 
 // Adding c to every price: RSI, stochastic and Bollinger are unchanged, SMA/EMA move by c.
 RC_GTEST_PROP(IndicatorProperties, ShiftInvariance, ()) {
-    const auto& i = by_name(*rc::gen::element<std::string>("get_sma", "get_ema", "get_rsi", "get_rsi_wilder",
-                                                            "get_bollinger_band", "get_stochastic_oscillator"));
+    const auto& i =
+        by_name(*rc::gen::element<std::string>("get_sma", "get_ema", "get_rsi", "get_rsi_wilder",
+                                               "get_bollinger_band", "get_stochastic_oscillator"));
     const int n = *rc::gen::inRange(i.window_floor, 31);
     const auto len = *rc::gen::inRange<std::size_t>(0, 300);
     const Hlc p = gen_hlc(len, 1.0);
@@ -420,11 +459,13 @@ RC_GTEST_PROP(IndicatorProperties, ShiftInvariance, ()) {
     const Series moved = batch(i, q, n);
     if (i.price_units) {
         Series want = base;
-        for (double& v : want) v += c;
+        for (double& v : want)
+            v += c;
         require_near(want, moved, 1e-12, 1e-12, std::string(i.name) + " shifted by c");
     } else {
         // Bollinger: the z-score of a window of spread sd moves by about eps*(|x|+|c|)/sd.
-        const Series slack = i.name == std::string("get_bollinger_band") ? bollinger_slack(q.close, n) : Series(len, 0.0);
+        const Series slack =
+            i.name == std::string("get_bollinger_band") ? bollinger_slack(q.close, n) : Series(len, 0.0);
         require_near(base, moved, 1e-9, 1e-9, std::string(i.name) + " shifted by c", &p.close, &slack);
     }
 }
@@ -443,25 +484,29 @@ RC_GTEST_PROP(IndicatorProperties, ScaleInvariance, ()) {
     const Series scaled = batch(i, q, n);
     if (i.price_units) {
         Series want = base;
-        for (double& v : want) v *= k;
+        for (double& v : want)
+            v *= k;
         require_near(want, scaled, 1e-12, 0.0, std::string(i.name) + " scaled by k");
     } else {
         // Scaled prices are rounded (relative eps), which a z-score divides by the spread.
-        const Series slack = i.name == std::string("get_bollinger_band") ? bollinger_slack(p.close, n) : Series(len, 0.0);
+        const Series slack =
+            i.name == std::string("get_bollinger_band") ? bollinger_slack(p.close, n) : Series(len, 0.0);
         require_near(base, scaled, 1e-9, 1e-9, std::string(i.name) + " scaled by k", &p.close, &slack);
     }
 }
 
 // RSI (both forms) and the stochastic %D stay within [0, 100] wherever they are defined.
 RC_GTEST_PROP(IndicatorProperties, BoundedWithin0And100, ()) {
-    const auto& i = by_name(*rc::gen::element<std::string>("get_rsi", "get_rsi_wilder", "get_stochastic_oscillator"));
+    const auto& i =
+        by_name(*rc::gen::element<std::string>("get_rsi", "get_rsi_wilder", "get_stochastic_oscillator"));
     const int n = *rc::gen::inRange(i.window_floor, 31);
     const auto len = *rc::gen::inRange<std::size_t>(0, 600);
     const Hlc p = gen_hlc(len, gen_scale(), *rc::gen::arbitrary<bool>());
     RC_TAG(i.name);
     const Series out = batch(i, p, n);
     for (std::size_t t = 0; t < out.size(); ++t) {
-        if (std::isnan(out[t])) continue;
+        if (std::isnan(out[t]))
+            continue;
         if (!(out[t] >= 0.0 && out[t] <= 100.0)) {
             std::ostringstream msg;
             msg.precision(17);

@@ -5,12 +5,12 @@
 // relative to a shift that is re-based from the window every few hundred bars, so there is no
 // raw sum-of-squares cancellation at high price levels and no drift over long series.
 #pragma once
-#include "quant/no_postgres.hpp"
-
 #include <cstddef>
 #include <deque>
 #include <span>
 #include <vector>
+
+#include "quant/no_postgres.hpp"
 
 namespace quant::indicators {
 
@@ -21,7 +21,7 @@ void rsi(std::span<const double> x, int n, std::span<double> out);         // Cu
 void rsi_wilder(std::span<const double> x, int n, std::span<double> out);  // Wilder smoothing
 void bollinger(std::span<const double> x, int n, std::span<double> out);   // z-score, sample SD
 void stochastic(std::span<const double> high, std::span<const double> low, std::span<const double> close,
-                int n, std::span<double> out);  // %D = SMA_n(%K)
+                int n, std::span<double> out);                               // %D = SMA_n(%K)
 void sma_distance(std::span<const double> x, int n, std::span<double> out);  // x/SMA - 1
 void ema_distance(std::span<const double> x, int n, std::span<double> out);  // x/EMA - 1
 
@@ -51,8 +51,8 @@ private:
     double last_ = 0.0;
     double shift_ = 0.0;
     bool shift_set_ = false;
-    double s1_ = 0.0;  // sum of (x - shift)
-    double s2_ = 0.0;  // sum of (x - shift)^2
+    double s1_ = 0.0;    // sum of (x - shift)
+    double s2_ = 0.0;    // sum of (x - shift)^2
     double mag1_ = 0.0;  // sum of |terms| added or removed since the last re-base (error bound)
     double mag2_ = 0.0;
 };
@@ -60,7 +60,11 @@ private:
 class Sma {
 public:
     explicit Sma(int n) : m_(n) {}
-    double update(double x) { m_.push(x); return m_.mean(); }
+    double update(double x) {
+        m_.push(x);
+        return m_.mean();
+    }
+
 private:
     RollingMoments m_;
 };
@@ -69,6 +73,7 @@ class Ema {
 public:
     explicit Ema(int n);
     double update(double x);
+
 private:
     double alpha_;
     double value_;
@@ -79,6 +84,7 @@ class Rsi {
 public:
     explicit Rsi(int n) : gains_(n), losses_(n) {}
     double update(double x);
+
 private:
     RollingMoments gains_, losses_;
     double prev_ = 0.0;
@@ -91,6 +97,7 @@ public:
     double update(double x);
     double avg_gain() const { return avg_gain_; }
     double avg_loss() const { return avg_loss_; }
+
 private:
     int n_;
     int deltas_ = 0;
@@ -103,6 +110,7 @@ class Bollinger {
 public:
     explicit Bollinger(int n) : m_(n) {}
     double update(double x);
+
 private:
     RollingMoments m_;
 };
@@ -112,6 +120,7 @@ class RollingExtremum {
 public:
     RollingExtremum(int n, bool is_max) : n_(n), is_max_(is_max) {}
     double update(double x);
+
 private:
     int n_;
     bool is_max_;
@@ -124,6 +133,7 @@ class Stochastic {
 public:
     explicit Stochastic(int n) : hh_(n, true), ll_(n, false), d_(n) {}
     double update(double high, double low, double close);
+
 private:
     RollingExtremum hh_, ll_;
     RollingMoments d_;
@@ -133,6 +143,7 @@ class SmaDistance {
 public:
     explicit SmaDistance(int n) : sma_(n) {}
     double update(double x) { return x / sma_.update(x) - 1.0; }
+
 private:
     Sma sma_;
 };
@@ -141,6 +152,7 @@ class EmaDistance {
 public:
     explicit EmaDistance(int n) : ema_(n) {}
     double update(double x) { return x / ema_.update(x) - 1.0; }
+
 private:
     Ema ema_;
 };

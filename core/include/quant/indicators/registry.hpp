@@ -2,12 +2,12 @@
 // The REFDATA catalog in SQL is generated from these tables (quant.indicator_catalog()), so the
 // names, floors and default ranges have one source of truth.
 #pragma once
-#include "quant/no_postgres.hpp"
-#include "quant/bars.hpp"
-
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "quant/bars.hpp"
+#include "quant/no_postgres.hpp"
 
 namespace quant {
 
@@ -18,12 +18,12 @@ struct ParamRange {
 struct IndicatorInfo {
     std::string_view name;
     std::string_view description;
-    bool bounded;        // values in 0..100
-    bool price_level;    // values in price units (SMA/EMA): a band threshold means little
-    bool reads_hlc;      // reads high/low/close, ignores data_column
-    int window_floor;    // smallest meaningful window
+    bool bounded;                      // values in 0..100
+    bool price_level;                  // values in price units (SMA/EMA): a band threshold means little
+    bool reads_hlc;                    // reads high/low/close, ignores data_column
+    int window_floor;                  // smallest meaningful window
     int (*first_defined)(int window);  // index of the first defined bar
-    ParamRange window_range;  // the original engine's default grid
+    ParamRange window_range;           // the original engine's default grid
     ParamRange signal_range;
     void (*compute)(const BarSeries& bars, Column column, int window, std::span<double> out);
 };
@@ -45,6 +45,5 @@ const SignalFuncInfo* find_signal_func(std::string_view name);
 // "get_sma, get_ema, ..." for error hints.
 std::string indicator_names();
 std::string signal_func_names();
-
 
 }  // namespace quant
