@@ -93,11 +93,18 @@ format:
 format-check:
 	@$(FORMAT_FILES) | xargs clang-format --dry-run -Werror && echo "format-check: $$($(FORMAT_FILES) | wc -l) files clean"
 
+# clang-tidy (warnings are errors, .clang-tidy) over the C++ of every CMake-built folder, with
+# build/compile_commands.json, and over the extension's C++ bridge with its own flags (PGXS builds it).
+TIDY_DIRS = $(wildcard core pq worker http)
+TIDY_EXT_FLAGS = -std=c++20 -Icore/include -Iextension/src
+
 tidy: configure
-	@files=$$( [ -d core ] && find core -type f \( -name '*.cpp' -o -name '*.cc' \) | sort || true); \
-	if [ -z "$$files" ]; then echo "no core sources: nothing to tidy"; \
-	elif [ ! -f $(BUILD_DIR)/compile_commands.json ]; then echo "no $(BUILD_DIR)/compile_commands.json: nothing to tidy"; \
-	else clang-tidy -p $(BUILD_DIR) --quiet $$files; fi
+	@if [ ! -f $(BUILD_DIR)/compile_commands.json ]; then echo "no $(BUILD_DIR)/compile_commands.json: run make build"; exit 1; fi
+	@files=$$(find $(TIDY_DIRS) -type f \( -name '*.cpp' -o -name '*.cc' \) | sort); \
+	clang-tidy -p $(BUILD_DIR) --quiet --warnings-as-errors='*' $$files
+	@files=$$(find extension/src -type f -name '*.cpp' | sort); \
+	if [ -n "$$files" ]; then clang-tidy --quiet --warnings-as-errors='*' $$files -- $(TIDY_EXT_FLAGS); fi
+	@echo "tidy: clean"
 
 clean:
 	rm -rf $(BUILD_DIR) build-fuzz
