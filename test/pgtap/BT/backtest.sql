@@ -4,34 +4,12 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SELECT plan(213);
+\ir ../helpers.psql
 
 -- ---- helpers (pg_temp, rolled back) -------------------------------------------------------
--- A valid one-substrategy config, with patch merged in at the top level.
-CREATE FUNCTION pg_temp.cfg(patch jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
-  SELECT '{"ticker":"TTRC","conjunction":"AND","trading_period":252,
-           "substrategies":[{"id":1,"indicator":"get_bollinger_band","signal_func":"momentum_band_signal",
-                             "window":20,"signal":1.0,"data_column":"v"}]}'::jsonb || patch $$;
 -- The same config with patch merged into substrategies[0].
 CREATE FUNCTION pg_temp.sub(patch jsonb) RETURNS jsonb LANGUAGE sql AS $$
   SELECT jsonb_set(pg_temp.cfg(), '{substrategies,0}', (pg_temp.cfg()->'substrategies'->0) || patch) $$;
--- The error fields of q: sqlstate, message, column name, hint ('' when unset; NULLs when no error).
-CREATE FUNCTION pg_temp.err(q text, OUT state text, OUT msg text, OUT col text, OUT hint text)
-LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE q;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, col = COLUMN_NAME,
-                          hint = PG_EXCEPTION_HINT;
-END $$;
--- One row of the bad-input table: 4 tests (SQLSTATE, message names the field, COLUMN NAME, alive).
-CREATE FUNCTION pg_temp.bad_input(q text, state text, msg_re text, col text, descr text)
-RETURNS SETOF text LANGUAGE plpgsql AS $$
-BEGIN
-  RETURN NEXT throws_ok(q, state, NULL, descr || ': SQLSTATE ' || state);
-  RETURN NEXT throws_matching(q, msg_re, descr || ': message names the field');
-  RETURN NEXT is((pg_temp.err(q)).col, col, descr || ': COLUMN NAME is "' || col || '"');
-  RETURN NEXT lives_ok('SELECT 1', descr || ': backend still alive');
-END $$;
 
 -- ---- types_check -----------------------------------------------------------------------------------
 SELECT has_function('quant', 'backtest',

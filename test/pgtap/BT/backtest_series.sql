@@ -6,26 +6,9 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SELECT plan(137);
+\ir ../helpers.psql
 
 -- ---- helpers ---------------------------------------------------------------------------------
-CREATE FUNCTION pg_temp.cfg(patch jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
-  SELECT '{"ticker":"TTRC","conjunction":"AND","trading_period":252,
-           "substrategies":[{"id":1,"indicator":"get_bollinger_band","signal_func":"momentum_band_signal",
-                             "window":20,"signal":1.0,"data_column":"v"}]}'::jsonb || patch $$;
-CREATE FUNCTION pg_temp.err_col(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE c text;
-BEGIN
-  EXECUTE q;
-  RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS c = COLUMN_NAME;
-  RETURN c;
-END $$;
--- equal to 1e-9 relative (1e-12 absolute near zero); NULL equals NULL
-CREATE FUNCTION pg_temp.close_to(a float8, b float8) RETURNS boolean LANGUAGE sql AS $$
-  SELECT (a IS NULL AND b IS NULL)
-      OR (a IS NOT NULL AND b IS NOT NULL
-          AND (a = b OR abs(a - b) <= greatest(1e-12, 1e-9 * greatest(abs(a), abs(b))))) $$;
 -- 9 tests (10 when fill_delay_bars is 0): every metric of quant.backtest recomputed from the series.
 CREATE FUNCTION pg_temp.agrees(c jsonb, fee float8, f timestamptz, t timestamptz, descr text)
 RETURNS SETOF text LANGUAGE plpgsql AS $$

@@ -7,13 +7,9 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SELECT plan(345);
+\ir ../helpers.psql
 
 -- ---- helpers (pg_temp, rolled back) -------------------------------------------------------
--- One substrategy (Bollinger, window floor 2).
-CREATE FUNCTION pg_temp.cfg(patch jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
-  SELECT '{"ticker":"TTRC","conjunction":"AND","trading_period":252,
-           "substrategies":[{"id":1,"indicator":"get_bollinger_band","signal_func":"momentum_band_signal",
-                             "window":20,"signal":1.0,"data_column":"v"}]}'::jsonb || patch $$;
 -- Two substrategies (Bollinger id 1, RSI id 2).
 CREATE FUNCTION pg_temp.cfg2() RETURNS jsonb LANGUAGE sql AS $$
   SELECT '{"ticker":"TTRC","conjunction":"AND","trading_period":252,
@@ -26,24 +22,6 @@ CREATE FUNCTION pg_temp.cfg_floor1() RETURNS jsonb LANGUAGE sql AS $$
   SELECT '{"ticker":"TTRC","conjunction":"AND","trading_period":252,
            "substrategies":[{"id":1,"indicator":"get_sma_distance","signal_func":"momentum_band_signal",
                              "window":20,"signal":0.01}]}'::jsonb $$;
--- The error fields of q: sqlstate, message, column name, hint ('' when unset; NULLs when no error).
-CREATE FUNCTION pg_temp.err(q text, OUT state text, OUT msg text, OUT col text, OUT hint text)
-LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE q;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, col = COLUMN_NAME,
-                          hint = PG_EXCEPTION_HINT;
-END $$;
--- One row of the bad-input table: 4 tests (SQLSTATE, message names the field, COLUMN NAME, alive).
-CREATE FUNCTION pg_temp.bad_input(q text, state text, msg_re text, col text, descr text)
-RETURNS SETOF text LANGUAGE plpgsql AS $$
-BEGIN
-  RETURN NEXT throws_ok(q, state, NULL, descr || ': SQLSTATE ' || state);
-  RETURN NEXT throws_matching(q, msg_re, descr || ': message names the field');
-  RETURN NEXT is((pg_temp.err(q)).col, col, descr || ': COLUMN NAME is "' || col || '"');
-  RETURN NEXT lives_ok('SELECT 1', descr || ': backend still alive');
-END $$;
 -- Seconds q takes (its error, if any, swallowed).
 CREATE FUNCTION pg_temp.seconds(q text) RETURNS double precision LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz := clock_timestamp();

@@ -4,16 +4,8 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SELECT plan(108);
+\ir ../helpers.psql
 
-CREATE FUNCTION pg_temp.err_col(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE c text;
-BEGIN
-  EXECUTE q;
-  RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS c = COLUMN_NAME;
-  RETURN c;
-END $$;
 -- the result of q as text, or its error
 CREATE FUNCTION pg_temp.res(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;

@@ -4,16 +4,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SELECT plan(63);
-
-CREATE FUNCTION pg_temp.err_col(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE c text;
-BEGIN
-  EXECUTE q;
-  RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS c = COLUMN_NAME;
-  RETURN c;
-END $$;
+\ir ../helpers.psql
 
 -- the number of rows of q, or its error
 CREATE FUNCTION pg_temp.n_rows(q text) RETURNS text LANGUAGE plpgsql AS $$

@@ -3,24 +3,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SELECT plan(42);
-
-CREATE FUNCTION pg_temp.hint(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE h text;
-BEGIN
-  EXECUTE q;
-  RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
-  RETURN h;
-END $$;
--- the error of q as 'SQLSTATE: message', or 'ok'
-CREATE FUNCTION pg_temp.outcome(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE q;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\ir ../helpers.psql
 
 -- ---- types_check ---------------------------------------------------------------------------
 SELECT has_function('quant', 'indicator_catalog', '{}'::name[], 'quant.indicator_catalog() exists');
