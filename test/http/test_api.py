@@ -17,30 +17,21 @@ import sys
 import tempfile
 import threading
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import quanttest  # noqa: E402  (test/lib: psql, the tally, the last line)
 
 BIN = sys.argv[1]
 RUN = secrets.token_hex(4)
 ALICE, BOB, CAROL = f"http_alice_{RUN}", f"http_bob_{RUN}", f"http_carol_{RUN}"
-passed = failed = 0
+T = quanttest.Tally(tap=True)
 
 
 def check(name, cond, info=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}" + (f"  # {str(info)[:400]}" if info != "" else ""))
-    return cond
+    return T.check(cond, name, str(info)[:400] if info != "" else "")
 
 
 def psql(sql):
-    out = subprocess.run(["psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"psql failed: {out.stderr}")
-    return out.stdout.strip()
+    return quanttest.psql_c(sql).strip()
 
 
 def free_port():
@@ -220,7 +211,7 @@ def main():
                         log, re.M) is not None, log[-800:])
         check("access log: no API key in it", alice not in log and bob not in log)
         for s in (srv, strict):
-            os.unlink(s.log.name) if failed == 0 else print(f"# server log kept: {s.log.name}")
+            os.unlink(s.log.name) if T.failed == 0 else print(f"# server log kept: {s.log.name}")
 
 
 def run(srv, strict, alice, bob, carol, doomed):
@@ -615,5 +606,4 @@ if __name__ == "__main__":
         import traceback
         traceback.print_exc()
         check("the test ran to the end", False, e)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(T.summary())

@@ -383,15 +383,14 @@ def main():
                 p.wait()
         q(f"UPDATE trade.deployment SET enabled = false, stopped_at = now() WHERE user_id = '{user}' "
           f"AND stopped_at IS NULL")
-    if wt.failed:
+    if wt.T.failed:
         print(f"# worker logs: {wt.LOGDIR}")
         for name in sorted(os.listdir(wt.LOGDIR)):
             lines = open(os.path.join(wt.LOGDIR, name)).read().splitlines()
             errs = [x for x in lines if '"level":"error"' in x or '"level":"warn"' in x][-5:]
             for x in errs:
                 print(f"# {name}: {x}")
-    print(f"{wt.passed} passed, {wt.failed} failed")
-    return 1 if wt.failed else 0
+    return wt.T.summary()
 
 
 if __name__ == "__main__":

@@ -16,23 +16,18 @@ import sys
 import tempfile
 import time
 import uuid
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import quanttest  # noqa: E402  (test/lib: psql, the tally, the last line)
 
 BIN = os.environ["QUANT_WORKER_BIN"]
 LOGDIR = tempfile.mkdtemp(prefix="quant_worker_test_")
 RUN = uuid.uuid4().hex[:8]
-passed = 0
-failed = 0
+T = quanttest.Tally(tap=True)
 workers = []
 
 
 def check(desc, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok - {desc}", flush=True)
-    else:
-        failed += 1
-        print(f"not ok - {desc}" + (f": {detail}" if detail else ""), flush=True)
+    T.check(ok, desc, detail)
 
 
 def eq(desc, want, got):
@@ -41,23 +36,13 @@ def eq(desc, want, got):
 
 def q(sql, user=None):
     """Runs SQL as the superuser (optionally as quant user `user`); returns the last line."""
-    cmd = ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"]
-    if user:
-        cmd += ["-c", f"SELECT quant.set_user('{user}')"]
-    cmd += ["-c", sql]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"psql failed: {r.stderr.strip()}\nSQL: {sql}")
-    lines = [line for line in r.stdout.splitlines() if line.strip() != ""]
+    out = quanttest.psql_c(*([f"SELECT quant.set_user('{user}')"] if user else []), sql)
+    lines = [line for line in out.splitlines() if line.strip() != ""]
     return lines[-1] if lines else ""
 
 
 def qrows(sql):
-    r = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"psql failed: {r.stderr.strip()}\nSQL: {sql}")
-    return [line.split("|") for line in r.stdout.splitlines() if line.strip() != ""]
+    return [line.split("|") for line in quanttest.psql_c(sql).splitlines() if line.strip() != ""]
 
 
 def start_worker(name, **env):
@@ -395,15 +380,14 @@ def main():
         # no worker of ours is left; everything the workers did is checked above
         q(f"UPDATE trade.deployment SET enabled = false, stopped_at = now() WHERE user_id = '{user}' "
           f"AND stopped_at IS NULL")
-    if failed:
+    if T.failed:
         print(f"# worker logs: {LOGDIR}")
         for name in sorted(os.listdir(LOGDIR)):
             lines = open(os.path.join(LOGDIR, name)).read().splitlines()
             errs = [x for x in lines if '"level":"error"' in x or '"level":"warn"' in x][-5:]
             for x in errs:
                 print(f"# {name}: {x}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return T.summary()
 
 
 if __name__ == "__main__":
