@@ -18,6 +18,8 @@ PACKAGES=(
     wrk
     # test scripts (standard library only)
     python3
+    # curl: the README's REST walk-through; git: the upgrade test rebuilds released versions from history
+    curl ca-certificates git
 )
 
 missing=()
