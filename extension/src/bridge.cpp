@@ -7,6 +7,7 @@
 #include "quant/error.hpp"
 #include "quant/indicators/registry.hpp"
 #include "quant/optimize.hpp"
+#include "quant/params.hpp"
 #include "quant/strategy_config.hpp"
 #include "quant/trading.hpp"
 
@@ -126,24 +127,7 @@ indicator_or_throw(const char *name)
 quant::Column
 column_or_throw(const char *name)
 {
-	// The same names the Strategy JSON accepts, validated by the one parser.
-	quant::Json probe = {{"ticker", "x"},
-	                     {"trading_period", 252},
-	                     {"substrategies",
-	                      {{{"indicator", "get_sma"},
-	                        {"signal_func", "momentum_band_signal"},
-	                        {"window", 1},
-	                        {"signal", 0},
-	                        {"data_column", name}}}}};
-	try
-	{
-		return quant::parse_strategy_config(probe).substrategies[0].data_column;
-	}
-	catch (const quant::Error &e)
-	{
-		throw quant::Error(quant::ErrorCode::invalid_argument, "data_column",
-		                   std::string("data_column: unknown data column \"") + name + "\"", e.hint());
-	}
+	return quant::parse_column(name, "data_column", quant::ErrorCode::invalid_argument);
 }
 
 char *
@@ -304,19 +288,9 @@ extern "C"
 			             opt.fee_bps = options->fee_bps;
 			             if (options->objective != nullptr)
 				             opt.objective = quant::parse_objective(options->objective);
-			             if (options->top_n < 0 || options->top_n > 1000)
-			             {
-				             throw quant::Error(quant::ErrorCode::invalid_argument, "top_n",
-				                                "top_n: must be between 0 and 1000");
-			             }
-			             opt.top_n = static_cast<std::size_t>(options->top_n);
+			             opt.top_n = quant::check_top_n(options->top_n);
 			             opt.keep_cells = options->include_cells != 0;
-			             if (options->threads < 0 || options->threads > 64)
-			             {
-				             throw quant::Error(quant::ErrorCode::invalid_argument, "threads",
-				                                "threads: must be between 0 (one per core) and 64");
-			             }
-			             opt.threads = static_cast<unsigned>(options->threads);
+			             opt.threads = quant::check_threads(options->threads);
 			             opt.progress = progress_of(options);
 			             const auto result = quant::optimize(s->config, grid, view(bars), opt);
 			             *json_out =
@@ -339,15 +313,11 @@ extern "C"
 			             opt.split_ratio = options->split_ratio;
 			             opt.warmup =
 			                 quant::parse_warmup(options->warmup != nullptr ? options->warmup : "restart");
-			             if (options->threads < 0 || options->threads > 64)
-			             {
-				             throw quant::Error(quant::ErrorCode::invalid_argument, "threads",
-				                                "threads: must be between 0 (one per core) and 64");
-			             }
-			             opt.threads = static_cast<unsigned>(options->threads);
+			             opt.threads = quant::check_threads(options->threads);
 			             opt.progress = progress_of(options);
-			             *json_out = malloc_copy(quant::walk_forward(s->config, grid, view(bars), opt).dump(),
-			                                     len_out);
+			             const auto result = quant::walk_forward(s->config, grid, view(bars), opt);
+			             *json_out =
+			                 malloc_copy(quant::walk_forward_json(s->config, result, opt).dump(), len_out);
 		             });
 	}
 
@@ -359,16 +329,7 @@ extern "C"
 		             [&]
 		             {
 			             const auto &info = indicator_or_throw(indicator);
-			             if (window < info.window_floor || window > quant::max_window)
-			             {
-				             throw quant::Error(
-				                 quant::ErrorCode::invalid_argument, "window",
-				                 "window: must be an integer between " + std::to_string(info.window_floor) +
-				                     " and " + std::to_string(quant::max_window) + " for " +
-				                     std::string(info.name) + ", got " + std::to_string(window),
-				                 std::string(info.name) + " needs a window of at least " +
-				                     std::to_string(info.window_floor));
-			             }
+			             quant::check_window(info, window, "window", quant::ErrorCode::invalid_argument);
 			             if (data_column != nullptr)
 				             column_or_throw(data_column);
 			             if (nbars > 0 && static_cast<std::size_t>(info.first_defined(window)) + 1 > nbars)
