@@ -17,7 +17,7 @@ PACKAGES=(
     # HTTP load generator (bench/http_bench.sh)
     wrk
     # test scripts (standard library only)
-    python3
+    python3 python3-jsonschema
 )
 
 missing=()
