@@ -16,7 +16,7 @@ PACKAGES=(
     librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
     # HTTP load generator (bench/http_bench.sh)
     wrk
-    # test scripts (standard library only)
+    # test scripts (the standard library; jsonschema for test/core/config_schema_examples.py)
     python3 python3-jsonschema
 )
 
