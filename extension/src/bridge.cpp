@@ -3,9 +3,12 @@
 
 #include "quant/backtest.hpp"
 #include "quant/cancel.hpp"
+#include "quant/catalog.hpp"
+#include "quant/config_schema.hpp"
 #include "quant/deployment_config.hpp"
 #include "quant/error.hpp"
 #include "quant/indicators/registry.hpp"
+#include "quant/live_rules.hpp"
 #include "quant/optimize.hpp"
 #include "quant/params.hpp"
 #include "quant/strategy_config.hpp"
@@ -14,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <new>
 
 struct QuantStrategy
@@ -469,4 +473,166 @@ quant_stop_loss_triggered(double position, double average_price, double last_pri
 	return guard(
 	    err, [&]
 	    { *out = quant::stop_loss_triggered(position, average_price, last_price, stop_loss_pct) ? 1 : 0; });
+}
+
+extern "C" QuantStatus
+quant_max_bar_age_hours(const char *risk_limits, size_t len, const char *schedule, int paper, double *out,
+                        QuantError *err)
+{
+	*out = std::numeric_limits<double>::quiet_NaN();
+	return guard(err,
+	             [&]
+	             {
+		             const quant::RiskLimits limits =
+		                 risk_limits == nullptr ? quant::RiskLimits{}
+		                                        : quant::parse_risk_limits(
+		                                              quant::parse_json(std::string_view(risk_limits, len)));
+		             const auto hours = quant::max_bar_age_hours(limits, schedule, paper != 0);
+		             if (hours)
+			             *out = *hours;
+	             });
+}
+
+extern "C" QuantStatus
+quant_bar_is_stale(int64_t bar_ts_us, int64_t now_us, double max_age_hours, int *out, QuantError *err)
+{
+	*out = 0;
+	return guard(err, [&] { *out = quant::bar_is_stale(bar_ts_us, now_us, max_age_hours) ? 1 : 0; });
+}
+
+extern "C" QuantStatus
+quant_unrealised_loss_pct(double position, double average_price, double last_price, double *out,
+                          QuantError *err)
+{
+	*out = std::numeric_limits<double>::quiet_NaN();
+	return guard(err, [&] { *out = quant::unrealised_loss_pct(position, average_price, last_price); });
+}
+
+extern "C" QuantStatus
+quant_position_after(double qty, double average_price, double delta, double price, double *new_qty,
+                     double *new_avg_price, double *realized, QuantError *err)
+{
+	return guard(err,
+	             [&]
+	             {
+		             const auto p = quant::position_after(qty, average_price, delta, price);
+		             *new_qty = p.qty;
+		             *new_avg_price = p.avg_price;
+		             *realized = p.realized;
+	             });
+}
+
+extern "C" QuantStatus
+quant_risk_limits_json(const char *json, size_t len, char **json_out, size_t *len_out, QuantError *err)
+{
+	*json_out = nullptr;
+	return guard(err,
+	             [&]
+	             {
+		             const auto limits = quant::parse_risk_limits(quant::parse_json(std::string_view(json, len)));
+		             *json_out = malloc_copy(quant::to_json(limits).dump(), len_out);
+	             });
+}
+
+// ---- the catalogs (fmgr_catalog.c); their strings are literals: NUL-terminated, static ----
+
+extern "C" int
+quant_broker_count(void)
+{
+	return static_cast<int>(quant::broker_catalog().size());
+}
+
+extern "C" void
+quant_broker_info(int i, QuantBrokerInfo *out)
+{
+	const auto &e = quant::broker_catalog()[static_cast<std::size_t>(i)];
+	out->name = e.name.data();
+	out->description = e.description.data();
+	out->trades_live = e.trades_live ? 1 : 0;
+}
+
+extern "C" int
+quant_market_count(void)
+{
+	return static_cast<int>(quant::market_catalog().size());
+}
+
+extern "C" void
+quant_market_info(int i, QuantMarketInfo *out)
+{
+	const auto &e = quant::market_catalog()[static_cast<std::size_t>(i)];
+	out->name = e.name.data();
+	out->close_time_utc = e.close_time_utc.data();
+	out->timezone = e.timezone.data();
+	out->local_close = e.local_close.data();
+	out->run_cron = e.run_cron.data();
+	out->description = e.description.data();
+	out->whole_shares = e.whole_shares ? 1 : 0;
+}
+
+extern "C" int
+quant_schedule_count(void)
+{
+	return static_cast<int>(quant::schedule_catalog().size());
+}
+
+extern "C" void
+quant_schedule_info(int i, QuantScheduleInfo *out)
+{
+	const auto &e = quant::schedule_catalog()[static_cast<std::size_t>(i)];
+	out->name = e.name.data();
+	out->description = e.description.data();
+	out->cron = e.cron ? 1 : 0;
+	out->default_max_bar_age_hours = e.default_max_bar_age_hours;
+}
+
+namespace
+{
+
+void
+status_info(std::span<const quant::StatusInfo> table, int i, QuantStatusInfo *out)
+{
+	const auto &e = table[static_cast<std::size_t>(i)];
+	out->name = e.name.data();
+	out->description = e.description.data();
+	out->terminal = e.terminal ? 1 : 0;
+}
+
+} // namespace
+
+extern "C" int
+quant_signal_status_count(void)
+{
+	return static_cast<int>(quant::signal_status_catalog().size());
+}
+
+extern "C" void
+quant_signal_status_info(int i, QuantStatusInfo *out)
+{
+	status_info(quant::signal_status_catalog(), i, out);
+}
+
+extern "C" int
+quant_order_status_count(void)
+{
+	return static_cast<int>(quant::order_status_catalog().size());
+}
+
+extern "C" void
+quant_order_status_info(int i, QuantStatusInfo *out)
+{
+	status_info(quant::order_status_catalog(), i, out);
+}
+
+extern "C" QuantStatus
+quant_config_schema_json(int deployment, char **json_out, size_t *len_out, QuantError *err)
+{
+	*json_out = nullptr;
+	return guard(err,
+	             [&]
+	             {
+		             const auto schema =
+		                 deployment != 0 ? quant::deployment_config_schema() : quant::strategy_config_schema();
+		             *json_out = malloc_copy(schema.dump(), len_out);
+	             });
 }
