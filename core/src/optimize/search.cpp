@@ -69,14 +69,19 @@ class CellScorer {
 public:
     CellScorer(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
                std::span<const double> change, const Codes& codes, const OptimizeOptions& options)
-        : cfg_(cfg), grid_(grid), bars_(bars), codes_(codes), k_(cfg.substrategies.size()), n_(bars.size()) {
+        : cfg_(cfg),
+          grid_(grid),
+          bars_(bars),
+          codes_(codes),
+          k_(cfg.substrategies.size()),
+          n_(bars.size()),
+          lanes_allowed_(!options.keep_cells) {
         in_.price = bars.close;
         in_.change = change;
         in_.fill_delay_bars = cfg.fill_delay_bars;
         in_.trading_period = cfg.trading_period;
         in_.fee_bps = options.fee_bps;
         in_.score_buy_hold = options.keep_cells;
-        lanes_allowed_ = !options.keep_cells;
         if (k_ == 1) {
             window_indicator_.resize(n_);
             window_codes_.assign(grid.signals[0].size(), std::vector<PositionCode>(n_));
@@ -163,8 +168,8 @@ private:
     const BarSeries& bars_;
     const Codes& codes_;
     std::size_t k_, n_;
+    bool lanes_allowed_;
     ScoreInput in_;
-    bool lanes_allowed_ = true;
     std::vector<double> window_indicator_;
     std::vector<std::vector<PositionCode>> window_codes_;
     std::array<std::vector<PositionCode>, max_score_lanes> decided_;
