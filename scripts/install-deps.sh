@@ -16,8 +16,8 @@ PACKAGES=(
     librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
     # HTTP load generator (bench/http_bench.sh)
     wrk
-    # test scripts (standard library only)
-    python3
+    # test scripts (the standard library; jsonschema for test/core/config_schema_examples.py)
+    python3 python3-jsonschema
     # curl: the README's REST walk-through; git: the upgrade test rebuilds released versions from history
     curl ca-certificates git
 )

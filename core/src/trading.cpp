@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "quant/error.hpp"
+#include "quant/live_rules.hpp"
 
 namespace quant {
 
@@ -114,11 +115,8 @@ RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, co
 }
 
 bool stop_loss_triggered(double position, double average_price, double last_price, double stop_loss_pct) {
-    if (position == 0.0 || !(average_price > 0.0) || !(last_price > 0.0) || !(stop_loss_pct > 0.0))
-        return false;
-    const double move = (last_price - average_price) / average_price;  // signed return of a long
-    const double loss = position > 0 ? -move : move;
-    return loss * 100.0 > stop_loss_pct;
+    // NaN (flat, no price) compares false
+    return stop_loss_pct > 0.0 && unrealised_loss_pct(position, average_price, last_price) > stop_loss_pct;
 }
 
 std::string client_order_id(std::string_view deployment_id, std::string_view signal_id,

@@ -5,9 +5,9 @@
 CREATE TABLE refdata.ticker_mapping (
     ticker_mapping_id  uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
     data_ticker        text NOT NULL,
-    broker             text NOT NULL CHECK (broker IN ('PAPER', 'BYBIT', 'FUTU')),
+    broker             text NOT NULL REFERENCES refdata.broker (broker),
     broker_ticker      text NOT NULL,
-    market             text NOT NULL CHECK (market IN ('US', 'HK', 'CRYPTO')),
+    market             text NOT NULL REFERENCES refdata.market (market),
     user_id            text,
     created_at         timestamptz NOT NULL DEFAULT now(),
     updated_at         timestamptz NOT NULL DEFAULT now()
@@ -68,13 +68,13 @@ BEGIN
     IF length(broker_ticker) NOT BETWEEN 1 AND 64 THEN
         RAISE EXCEPTION '%: broker_ticker must be 1 to 64 characters', fn USING ERRCODE = '22023', COLUMN = 'broker_ticker';
     END IF;
-    IF b NOT IN ('PAPER', 'BYBIT', 'FUTU') THEN
+    IF NOT EXISTS (SELECT 1 FROM refdata.broker x WHERE x.broker = b) THEN
         RAISE EXCEPTION '%: broker: unknown broker "%"', fn, broker
-            USING ERRCODE = '22023', COLUMN = 'broker', HINT = 'valid brokers: PAPER, BYBIT, FUTU';
+            USING ERRCODE = '22023', COLUMN = 'broker', HINT = 'valid brokers: ' || refdata.broker_names();
     END IF;
-    IF m NOT IN ('US', 'HK', 'CRYPTO') THEN
+    IF NOT EXISTS (SELECT 1 FROM refdata.market x WHERE x.market = m) THEN
         RAISE EXCEPTION '%: market: unknown market "%"', fn, market
-            USING ERRCODE = '22023', COLUMN = 'market', HINT = 'valid markets: US, HK, CRYPTO';
+            USING ERRCODE = '22023', COLUMN = 'market', HINT = 'valid markets: ' || refdata.market_names();
     END IF;
     INSERT INTO refdata.ticker_mapping AS t (data_ticker, broker, broker_ticker, market, user_id)
     VALUES (set_ticker_mapping.data_ticker, b, set_ticker_mapping.broker_ticker, m, me)

@@ -22,8 +22,7 @@ CREATE TABLE trade."order" (
     symbol           text NOT NULL,
     broker           text NOT NULL,
     order_type       text NOT NULL DEFAULT 'MARKET',
-    status           text NOT NULL DEFAULT 'NEW'
-                     CHECK (status IN ('NEW', 'SENT', 'FILLED', 'REJECTED', 'CANCELLED', 'UNKNOWN')),
+    status           text NOT NULL DEFAULT 'NEW' REFERENCES refdata.order_status (status),
     broker_order_id  text,
     filled_qty       numeric NOT NULL DEFAULT 0,
     avg_fill_price   numeric,
@@ -230,16 +229,20 @@ DECLARE
     p trade.position;
     pa record;
     delta numeric;
+    outcome refdata.order_status;
 BEGIN
     SELECT * INTO o FROM trade."order" x WHERE x.client_order_id = coid FOR UPDATE;
     IF o.order_id IS NULL THEN
         RAISE EXCEPTION 'trade.worker_record_outcome: no order with client id %', coid USING ERRCODE = 'P0002';
     END IF;
-    IF status NOT IN ('SENT', 'FILLED', 'REJECTED', 'CANCELLED', 'UNKNOWN') THEN
+    -- an outcome is any order status but the intent's own (refdata.order_status, the core's list)
+    SELECT * INTO outcome FROM refdata.order_status x WHERE x.status = worker_record_outcome.status AND x.status <> 'NEW';
+    IF outcome.status IS NULL THEN
         RAISE EXCEPTION 'trade.worker_record_outcome: bad status %', status USING ERRCODE = '22023';
     END IF;
     SELECT * INTO g FROM trade.signal s WHERE s.signal_id = o.signal_id;
-    IF o.status NOT IN ('FILLED', 'REJECTED', 'CANCELLED') THEN  -- a terminal outcome is recorded once
+    -- a terminal outcome is recorded once
+    IF NOT (SELECT x.terminal FROM refdata.order_status x WHERE x.status = o.status) THEN
         UPDATE trade."order" x
            SET status = worker_record_outcome.status,
                broker_order_id = coalesce(worker_record_outcome.broker_order_id, x.broker_order_id),
@@ -247,8 +250,7 @@ BEGIN
                avg_fill_price = worker_record_outcome.fill_price,
                fee = coalesce(worker_record_outcome.fee, 0),
                sent_at = coalesce(x.sent_at, clock_timestamp()),
-               resolved_at = CASE WHEN worker_record_outcome.status IN ('FILLED', 'REJECTED', 'CANCELLED')
-                                  THEN clock_timestamp() END,
+               resolved_at = CASE WHEN outcome.terminal THEN clock_timestamp() END,
                reason = message
          WHERE x.order_id = o.order_id
         RETURNING * INTO o;

@@ -100,13 +100,13 @@ SELECT throws_matching($$SELECT * FROM quant.backtest_series(jsonb_set(pg_temp.c
 SELECT throws_ok($$SELECT * FROM quant.backtest_series(jsonb_set(pg_temp.cfg(), '{substrategies,0,window}', '0'))$$,
   '22023', NULL, 'window 0: 22023');
 SELECT throws_ok($$SELECT * FROM quant.backtest_series(jsonb_set(pg_temp.cfg(), '{substrategies,0,window}', '6000'))$$,
-  '22000', NULL, 'window 6000 > bars: 22000');
+  'QA002', NULL, 'window 6000 > bars: QA002');
 SELECT throws_ok($$SELECT * FROM quant.backtest_series(jsonb_set(pg_temp.cfg(), '{substrategies,0,signal}', '"1"'))$$,
   '22023', NULL, 'signal a string: 22023');
-SELECT throws_ok($$SELECT * FROM quant.backtest_series(pg_temp.cfg('{"ticker":"NO_SUCH"}'))$$, 'P0002', NULL,
-  'unknown ticker: P0002');
-SELECT throws_ok($$SELECT * FROM quant.backtest_series(pg_temp.cfg(), 5, '1900-01-01', '1900-12-31')$$, 'P0002', NULL,
-  'no bars in [from_ts, to_ts]: P0002');
+SELECT throws_ok($$SELECT * FROM quant.backtest_series(pg_temp.cfg('{"ticker":"NO_SUCH"}'))$$, 'QA001', NULL,
+  'unknown ticker: QA001');
+SELECT throws_ok($$SELECT * FROM quant.backtest_series(pg_temp.cfg(), 5, '1900-01-01', '1900-12-31')$$, 'QA001', NULL,
+  'no bars in [from_ts, to_ts]: QA001');
 SELECT throws_ok($$SELECT * FROM quant.backtest_series(pg_temp.cfg('{"trading_period":0}'))$$, '22023', NULL,
   'trading_period 0: 22023');
 SELECT throws_ok($$SELECT * FROM quant.backtest_series(pg_temp.cfg('{"substrategies":[]}'))$$, '22023', NULL,
