@@ -129,10 +129,15 @@ class Pq:
             lib.PQgetvalue.restype, lib.PQgetvalue.argtypes = cp, [vp, ctypes.c_int, ctypes.c_int]
             lib.PQclear.argtypes = [vp]
             lib.PQfinish.argtypes = [vp]
+            Pq.notice_t = ctypes.CFUNCTYPE(None, vp, cp)
+            Pq.quiet = Pq.notice_t(lambda arg, msg: None)  # the gate's WARNINGs are expected
+            lib.PQsetNoticeProcessor.restype = vp
+            lib.PQsetNoticeProcessor.argtypes = [vp, Pq.notice_t, vp]
             Pq.lib = lib
         self.conn = Pq.lib.PQconnectdb(conninfo.encode())
         if Pq.lib.PQstatus(self.conn) != 0:
             raise RuntimeError("libpq: " + Pq.lib.PQerrorMessage(self.conn).decode())
+        Pq.lib.PQsetNoticeProcessor(self.conn, Pq.quiet, None)
 
     def exec(self, sql, *params):
         """(sqlstate or None, first value or None) of one statement with bound text parameters."""
@@ -494,6 +499,20 @@ def test_password_log(erin):
     e = err(f"SET log_min_error_statement = warning; SELECT quant.deploy({lit(json.dumps(dep))})", erin)
     check("psql: deploy with a literal password and a bad qty is 22023", e is not None and e.sqlstate == "22023",
           e.text if e else "accepted")
+    # the psql path without a literal (sql/README.md): the password arrives by \copy
+    copy_pw = f"Erin-Copy-Wrong-{RUN}"
+    r = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-v", "VERBOSITY=verbose", "-f", "-"], text=True,
+                       capture_output=True,
+                       input=f"SELECT quant.set_user('{erin}');\nSET log_min_error_statement = warning;\n"
+                             f"CREATE TEMP TABLE pw (p text);\n\\copy pw FROM pstdin\n{copy_pw}\n\\.\n"
+                             f"SELECT quant.set_trade_password('Erin-New-Pw-1', (SELECT p FROM pw));\n")
+    check("psql with \\copy: the password reaches the function (a wrong old_password: 42501)",
+          "ERROR:  42501" in r.stderr, r.stderr)
+    # the documented caveat: an error before any function runs logs the statement, literal and all
+    caveat = f"Erin-Caveat-{RUN}"
+    e = err(f"SELECT quant.set_trade_password({lit(caveat)}, 'x', 'no such argument')", erin)
+    check("psql: a call that matches no function fails before it runs (42883)", e is not None and e.sqlstate == "42883",
+          e.text if e else "accepted")
     if not log:
         skip("the server log holds none of the passwords", "server log not found (set QUANT_TEST_SERVER_LOG)")
         return
@@ -503,9 +522,11 @@ def test_password_log(erin):
         text = f.read().decode("utf-8", "replace")
     check("the server log has this test's refusals (the right log is read)",
           f"live trading refused for user {erin}" in text, f"{log}: {len(text)} new bytes")
-    for pw in (right, wrong, lit_right, lit_wrong):
+    for pw in (right, wrong, lit_right, lit_wrong, copy_pw):
         check(f"the server log does not hold the password {pw}", pw not in text,
               [line for line in text.splitlines() if pw in line][:3])
+    check("...while the caveat's statement is there (the search would see a logged password)", caveat in text,
+          f"{log}: {len(text)} new bytes")
 
 
 def main():
