@@ -11,6 +11,22 @@
 -- ==== wp-d2-risk: risk checks priced on the traded symbol, the live gate's callers and logs, qty bounds, create_strategy's ids ====
 
 -- ---- qty: finite, > 0 and at most 1e12 (quant::max_deployment_qty, the core validator's bound) ----
+-- Rows past the bound (NaN, 1e400: never tradeable) stop the upgrade with their ids, for a person
+-- to fix; nothing is changed behind the owner's back.
+DO $$
+DECLARE
+    bad text;
+BEGIN
+    SELECT string_agg(x.t || ' ' || x.id, ', ') INTO bad FROM (
+        SELECT 'deployment' AS t, d.deployment_id::text AS id FROM trade.deployment d WHERE NOT (d.qty > 0 AND d.qty <= 1e12)
+        UNION ALL SELECT 'order', o.order_id::text FROM trade."order" o WHERE NOT (o.qty > 0 AND o.qty <= 1e12)
+        UNION ALL SELECT 'fill', f.fill_id::text FROM trade.fill f WHERE NOT (f.qty > 0 AND f.qty <= 1e12)) x;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'quant 0.2.0: qty must be greater than 0 and at most 1e12; these rows are not: %', bad
+            USING ERRCODE = '23514', HINT = 'stop those deployments and correct (or delete) the rows, then update again';
+    END IF;
+END
+$$;
 ALTER TABLE trade.deployment DROP CONSTRAINT deployment_qty_check;
 ALTER TABLE trade.deployment ADD CONSTRAINT deployment_qty_check CHECK (qty > 0 AND qty <= 1e12);
 COMMENT ON COLUMN trade.deployment.qty IS 'Position size per signal unit: NUMERIC (whole shares for US and HK, decimals for CRYPTO), greater than 0 and at most 1e12 (the core validator''s bound; NaN and infinity are refused)';
