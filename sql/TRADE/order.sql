@@ -17,7 +17,7 @@ CREATE TABLE trade."order" (
     user_id          text NOT NULL,
     leg              text NOT NULL CHECK (leg IN ('close', 'open')),
     side             text NOT NULL CHECK (side IN ('BUY', 'SELL')),
-    qty              numeric NOT NULL CHECK (qty > 0),
+    qty              numeric NOT NULL CHECK (qty > 0 AND qty <= 1e12),
     reduce_only      boolean NOT NULL DEFAULT false,
     symbol           text NOT NULL,
     broker           text NOT NULL,
@@ -119,6 +119,27 @@ COMMENT ON FUNCTION trade.worker_open_orders(text, double precision) IS
   'quant-worker''s reconciliation: every order not in a terminal state (NEW, SENT, UNKNOWN) that no other live worker is working on (its signal is not PROCESSING under another worker''s unexpired claim). SECURITY DEFINER (every user''s orders).';
 REVOKE ALL ON FUNCTION trade.worker_open_orders(text, double precision) FROM PUBLIC;
 
+CREATE FUNCTION trade.symbol_price(broker text, symbol text, OUT price double precision, OUT price_ts timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF broker = 'PAPER' THEN
+        price := paper.price_of(symbol);  -- the paper broker's own market price (it fills at it)
+        RETURN;
+    END IF;
+    -- other brokers, until their adapters quote: the bars a shared mapping gives the symbol (a
+    -- user's own mapping never chooses how what they trade is priced)
+    SELECT b.close, b.ts INTO price, price_ts
+    FROM refdata.ticker_mapping m
+    CROSS JOIN LATERAL (SELECT x.close, x.ts FROM md.bar x WHERE x.ticker = m.data_ticker ORDER BY x.ts DESC LIMIT 1) b
+    WHERE m.broker = symbol_price.broker AND m.broker_ticker = symbol_price.symbol AND m.user_id IS NULL
+    ORDER BY b.ts DESC LIMIT 1;
+END
+$$;
+COMMENT ON FUNCTION trade.symbol_price(text, text) IS
+  'The market price of a broker symbol, for the risk checks: on PAPER the paper broker''s (paper.price_of; price_ts NULL), elsewhere the latest close of the data ticker a shared mapping maps to the symbol, with its bar time; NULL when unknown (the checks fail closed).';
+
 CREATE FUNCTION trade.worker_context(sid uuid, for_leg text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -134,7 +155,8 @@ BEGIN
         RETURN NULL;
     END IF;
     SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = g.deployment_id;
-    SELECT b.close, b.ts INTO px FROM md.bar b WHERE b.ticker = g.ticker ORDER BY b.ts DESC LIMIT 1;
+    -- the limits are priced on what the broker trades, never on the strategy's data ticker
+    px := trade.symbol_price(d.broker, d.ticker);
     -- repeated rejects count since the last success, or since the deployment was last changed
     -- (re-enabling it is a change): the pause ends when a person acts
     SELECT max(l.ts) INTO since FROM trade.log l WHERE l.deployment_id = d.deployment_id AND l.success;
@@ -145,7 +167,7 @@ BEGIN
         'symbol', d.ticker, 'broker', d.broker, 'qty', d.qty,
         'enabled', coalesce(d.enabled AND d.stopped_at IS NULL, false),
         'risk_limits', d.risk_limits,
-        'price', px.close, 'price_ts', px.ts,
+        'price', px.price, 'price_ts', px.price_ts, 'price_symbol', CASE WHEN px.price IS NOT NULL THEN d.ticker END,
         'trades_today', (SELECT count(*) FROM trade."order" o
                          WHERE o.deployment_id = d.deployment_id AND o.status <> 'REJECTED'
                            AND o.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),
@@ -162,7 +184,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION trade.worker_context(uuid, text) IS
-  'quant-worker: what it needs to know about a signal before an order (the database''s half of the risk facts): the signal, its deployment (enabled = not disabled and not stopped, qty, risk_limits, broker symbol), the latest price of the data ticker, trades today (UTC, not rejected), orders in the last minute, REJECTED rows since the last success or change, whether the leg was already acted on, and the deployment''s open orders.';
+  'quant-worker: what it needs to know about a signal before an order (the database''s half of the risk facts): the signal, its deployment (enabled = not disabled and not stopped, qty, risk_limits, broker symbol), the price of the broker symbol (trade.symbol_price: price, price_ts, and price_symbol = the symbol it is of; the strategy''s data ticker never prices an order), trades today (UTC, not rejected), orders in the last minute, REJECTED rows since the last success or change, whether the leg was already acted on, and the deployment''s open orders.';
 
 CREATE FUNCTION trade.worker_insert_intent(sid uuid, leg text, client_order_id text, side text, qty numeric,
                                            reduce_only boolean, worker text) RETURNS trade."order"

@@ -175,6 +175,7 @@ def test_fail_closed(user):
 
     # connection: a broker without an adapter (BYBIT) is never reachable
     sid = q(f"SELECT quant.create_strategy('{wt.STRATEGY}')->>'strategy_id'", user)
+    q("SELECT quant.set_ticker_mapping('TTRC', 'BYBIT', 'TTRCUSDT', 'CRYPTO')", user)  # deploy needs a mapping
     dep = q(f"SELECT quant.deploy(jsonb_build_object('strategy_id', '{sid}', 'qty', 1, 'schedule', 'manual',"
             f" 'broker', 'BYBIT', 'ticker', 'TTRCUSDT', 'market', 'CRYPTO',"
             f" 'risk_limits', '{{\"max_bar_age_hours\": null}}'::jsonb))->>'deployment_id'", user)

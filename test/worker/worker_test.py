@@ -253,9 +253,15 @@ def test_risk_checks(user):
        q(f"SELECT (SELECT count(*) FROM trade.\"order\" WHERE signal_id = '{s}') || '|' || "
          f"(SELECT count(*) FROM paper.\"order\" p JOIN trade.\"order\" o USING (client_order_id) WHERE o.signal_id = '{s}')"))
 
-    # unknown price: no bar for the signal's data ticker -> fail closed
-    dep = deploy(user)
-    blocked("unknown price (no bars for the data ticker)", dep, 1, "unknown_price", ticker="NO_SUCH_TICKER")
+    # unknown price: no price for the symbol the broker trades -> fail closed (the signal's data
+    # ticker never prices an order)
+    nobars = f"NOBARS{RUN}"
+    sid = q(f"SELECT quant.create_strategy('{STRATEGY.replace('TTRC', nobars)}')->>'strategy_id'", user)
+    dep = q(f"SELECT quant.deploy(jsonb_build_object('strategy_id', '{sid}', 'qty', 10, 'schedule', 'manual',"
+            f" 'ticker', '{nobars}', 'market', 'US', 'risk_limits', '{{\"max_bar_age_hours\": null}}'::jsonb))"
+            f"->>'deployment_id'", user)
+    blocked("unknown price (no bars for the broker symbol)", dep, 1, "unknown_price")
+    q(f"INSERT INTO md.bar (ticker, ts, close) VALUES ('{nobars}', '2001-01-01', 52)")
     passes("known price", dep, 1)
 
     # max order qty and notional

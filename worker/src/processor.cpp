@@ -194,6 +194,8 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         f.broker_connected = connected;
         f.already_acted = c.value("leg_acted", false);
         f.price = json_double(c, "price");
+        f.price_symbol = json_string(c, "price_symbol");  // the checks refuse any but the traded symbol's
+        f.symbol = symbol;
         f.cash = cash;
         // an order in doubt makes the position unknown: fail closed
         f.position = c["open_orders"].empty() ? position : std::nullopt;
