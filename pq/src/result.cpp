@@ -107,7 +107,7 @@ std::optional<double> parse_double(std::string_view text) {
         return HUGE_VAL;
     if (text == "-Infinity")
         return -HUGE_VAL;
-    if (text.empty() || text.size() > 400)
+    if (text.empty())
         return std::nullopt;
     const std::string s(text);  // strtod needs a terminated string
     char* end = nullptr;

@@ -49,7 +49,7 @@ TEST(PqResult, ParseDouble) {
     EXPECT_TRUE(std::isinf(*pq::parse_double("1e400")));  // out of range: not finite, never a wrap
     EXPECT_FALSE(pq::parse_double(""));
     EXPECT_FALSE(pq::parse_double("12abc"));
-    EXPECT_FALSE(pq::parse_double(std::string(500, '9')));
+    EXPECT_TRUE(std::isinf(*pq::parse_double("1" + std::string(400, '0'))));  // numeric 1e400 as text
 }
 
 TEST(PqResult, ParseInt) {
