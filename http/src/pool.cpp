@@ -138,18 +138,18 @@ Pool::Lease Pool::acquire(std::chrono::milliseconds wait, std::string& error) {
     while (idle_.empty() && open_ >= size_) {
         if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() && open_ >= size_) {
             error = "all " + std::to_string(size_) + " database connections are busy";
-            return Lease(nullptr, nullptr);
+            return {nullptr, nullptr};
         }
     }
     if (!idle_.empty()) {
         auto c = std::move(idle_.back());
         idle_.pop_back();
         ++leased_;
-        return Lease(this, std::move(c));
+        return {this, std::move(c)};
     }
     if (std::chrono::steady_clock::now() < retry_at_) {
         error = "database unavailable (retrying shortly): " + last_failure_;
-        return Lease(nullptr, nullptr);
+        return {nullptr, nullptr};
     }
     ++open_;  // open a new one outside the lock
     ++leased_;
@@ -162,11 +162,11 @@ Pool::Lease Pool::acquire(std::chrono::milliseconds wait, std::string& error) {
         last_failure_ = error;
         retry_at_ = std::chrono::steady_clock::now() + backoff_.next();
         cv_.notify_one();
-        return Lease(nullptr, nullptr);
+        return {nullptr, nullptr};
     }
     backoff_.reset();
     retry_at_ = {};
-    return Lease(this, std::move(c));
+    return {this, std::move(c)};
 }
 
 void Pool::release(std::unique_ptr<Connection> c) {

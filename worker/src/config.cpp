@@ -43,7 +43,7 @@ std::optional<double> env_optional(const char* name, double lo, double hi) {
 std::string format_number(double v) {
     char buf[64];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, r.ptr);
+    return {buf, r.ptr};
 }
 
 pq::ConnectOptions connect_options(const Config& cfg, const std::string& application_name) {

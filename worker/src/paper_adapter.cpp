@@ -100,6 +100,7 @@ std::vector<quant::PositionInfo> PaperAdapter::get_positions() {
     require_connected();
     const pq::Result r = gw_.call("paper_get_positions", "SELECT symbol, qty, avg_price FROM paper.get_positions($1)", {account_});
     std::vector<quant::PositionInfo> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {
         out.push_back({r.get(i, "symbol"), number(r, i, "qty"), number(r, i, "avg_price")});
     }
@@ -111,6 +112,7 @@ std::vector<quant::OrderResult> PaperAdapter::get_orders() {
     const pq::Result r =
         gw_.call("paper_get_orders", std::string("SELECT ") + order_columns + " FROM paper.get_orders($1)", {account_});
     std::vector<quant::OrderResult> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i)
         out.push_back(order_from(r, i));
     return out;

@@ -77,6 +77,7 @@ Processor::Context Processor::context(const std::string& signal_id, const std::s
 
 std::vector<Processor::OpenOrder> Processor::open_orders(const pq::Result& r) const {
     std::vector<OpenOrder> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {
         out.push_back({r.get(i, "client_order_id"), r.get(i, "deployment_id"), r.get(i, "signal_id"),
                        r.get(i, "user_id"), r.get(i, "status"), r.get(i, "symbol"), r.get(i, "side"),

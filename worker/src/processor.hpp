@@ -37,7 +37,7 @@ private:
 
     // What trade.worker_context says, with the deployment's qty read apart (as text, so that a
     // value JSON cannot hold, such as 1e400, is refused by the policy instead of the parser).
-    struct Context {
+    struct Context {  // NOLINT(bugprone-exception-escape): nlohmann::json's noexcept moves only assert
         quant::Json facts;         // null: the signal is gone
         std::optional<double> qty;  // nullopt: missing or not a number
     };
