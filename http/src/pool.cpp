@@ -95,6 +95,7 @@ Pool::Pool(std::string conninfo, int size, PoolOptions options) : options_(std::
     connect_options_.lock_timeout_ms = options_.lock_timeout_ms;
     // run as the application role (owns nothing, no BYPASSRLS) so that row-level security applies
     connect_options_.assume_role = options_.role;
+    connect_options_.role_must_exist = true;  // never serve requests as a superuser by accident
     connect_options_.drop_notices = true;  // the validator's advice is for psql users
 }
 

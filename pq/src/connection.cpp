@@ -88,6 +88,8 @@ void Connection::open(const ConnectOptions& o) {
             if (r.get_bool(0, "already").value_or(false)) {
                 role_note_ = "logged in as " + o.assume_role;
             } else if (!r.get_bool(0, "role_exists").value_or(false)) {
+                if (o.role_must_exist)
+                    throw SqlError("42704", "role " + o.assume_role + " does not exist");
                 role_note_ = "role " + o.assume_role + " does not exist: running as the login";
             } else if (!r.get_bool(0, "may").value_or(false)) {
                 role_note_ = "the login is neither a member of " + o.assume_role +

@@ -29,6 +29,7 @@ struct ConnectOptions {
     // SET ROLE to it when the login is a member of it or a superuser; when the role does not
     // exist or the login may not, the connection stays the login (role_note() says why).
     std::string assume_role;
+    bool role_must_exist = false;  // a missing assume_role fails the connect (fail closed)
     bool drop_notices = false;  // NOTICEs are dropped instead of going to stderr
 };
 
