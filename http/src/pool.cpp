@@ -65,7 +65,8 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
             conn_->close();  // the pool drops it
             out.kind = CallResult::Kind::unavailable;
         } else {
-            out.kind = out.error.sqlstate.empty() ? CallResult::Kind::unavailable : CallResult::Kind::sql_error;
+            out.kind =
+                out.error.sqlstate.empty() ? CallResult::Kind::unavailable : CallResult::Kind::sql_error;
         }
         return out;
     }
@@ -96,7 +97,7 @@ Pool::Pool(std::string conninfo, int size, PoolOptions options) : options_(std::
     // run as the application role (owns nothing, no BYPASSRLS) so that row-level security applies
     connect_options_.assume_role = options_.role;
     connect_options_.role_must_exist = true;  // never serve requests as a superuser by accident
-    connect_options_.drop_notices = true;  // the validator's advice is for psql users
+    connect_options_.drop_notices = true;     // the validator's advice is for psql users
 }
 
 Pool::~Pool() = default;

@@ -5,29 +5,17 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "text.hpp"
+
 namespace quant::pq {
 
 namespace {
 
 void drop_notice(void* /*arg*/, const char* /*message*/) {}
 
-std::string trimmed(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-        s.pop_back();
-    return s;
-}
-
 bool succeeded(const PGresult* r) {
     const ExecStatusType st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-}
-
-std::vector<const char*> values_of(const Params& params) {
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params)
-        values.push_back(p ? p->c_str() : nullptr);
-    return values;
 }
 
 }  // namespace
@@ -63,7 +51,7 @@ void Connection::open(const ConnectOptions& o) {
     values.push_back(nullptr);
     c_ = PQconnectdbParams(keys.data(), values.data(), 1);
     if (c_ == nullptr || PQstatus(c_) != CONNECTION_OK) {
-        std::string msg = c_ != nullptr ? trimmed(PQerrorMessage(c_)) : "out of memory";
+        std::string msg = c_ != nullptr ? detail::trimmed(PQerrorMessage(c_)) : "out of memory";
         close();
         throw SqlError("08001", "connection failed: " + msg, true);
     }
@@ -72,16 +60,19 @@ void Connection::open(const ConnectOptions& o) {
     try {
         // Session defaults: a runaway statement or a lock wait ends, whatever the caller forgets.
         if (o.statement_timeout_ms > 0 || o.lock_timeout_ms > 0) {
-            exec("SELECT pg_catalog.set_config('statement_timeout', $1, false), "
-                 "pg_catalog.set_config('lock_timeout', $2, false)",
-                 {std::to_string(std::max(o.statement_timeout_ms, 0)),
-                  std::to_string(std::max(o.lock_timeout_ms, 0))});
+            exec(
+                "SELECT pg_catalog.set_config('statement_timeout', $1, false), "
+                "pg_catalog.set_config('lock_timeout', $2, false)",
+                {std::to_string(std::max(o.statement_timeout_ms, 0)),
+                 std::to_string(std::max(o.lock_timeout_ms, 0))});
         }
         role_note_.clear();
         if (!o.assume_role.empty()) {
             const Result r = exec(
-                "SELECT current_user = $1 AS already, EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) "
-                "AS role_exists, CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) THEN "
+                "SELECT current_user = $1 AS already, EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE "
+                "rolname = $1) "
+                "AS role_exists, CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) "
+                "THEN "
                 "(SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) OR "
                 "pg_catalog.pg_has_role(current_user, $1, 'MEMBER') END AS may",
                 {o.assume_role});
@@ -102,7 +93,8 @@ void Connection::open(const ConnectOptions& o) {
         role_ = exec("SELECT current_user::text").get(0, 0);
     } catch (const SqlError& e) {
         close();
-        throw SqlError(e.sqlstate.empty() ? "08001" : e.sqlstate, "connection set-up failed: " + e.message, true);
+        throw SqlError(e.sqlstate.empty() ? "08001" : e.sqlstate, "connection set-up failed: " + e.message,
+                       true);
     }
 }
 
@@ -121,7 +113,7 @@ SqlError Connection::failure(PGresult* r) const {
 Result Connection::exec(const std::string& sql, const Params& params) {
     if (c_ == nullptr)
         throw SqlError("08003", "not connected", true);
-    const auto values = values_of(params);
+    const auto values = detail::values_of(params);
     Result r(PQexecParams(c_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
                           nullptr, 0));
     if (succeeded(r.raw()))
@@ -138,8 +130,9 @@ Result Connection::exec_prepared(const std::string& name, const std::string& sql
             throw failure(p.raw());
         prepared_.emplace(name, sql);
     }
-    const auto values = values_of(params);
-    Result r(PQexecPrepared(c_, name.c_str(), static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0));
+    const auto values = detail::values_of(params);
+    Result r(PQexecPrepared(c_, name.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                            nullptr, 0));
     if (succeeded(r.raw()))
         return r;
     SqlError e = failure(r.raw());
@@ -184,8 +177,9 @@ Wait Connection::wait_readable(std::chrono::milliseconds timeout) const {
 
 std::vector<Notification> Connection::notifications() {
     if (c_ == nullptr || PQconsumeInput(c_) == 0 || PQstatus(c_) != CONNECTION_OK) {
-        throw SqlError("08006", "listener lost: " + (c_ != nullptr ? trimmed(PQerrorMessage(c_)) : std::string()),
-                       true);
+        throw SqlError(
+            "08006",
+            "listener lost: " + (c_ != nullptr ? detail::trimmed(PQerrorMessage(c_)) : std::string()), true);
     }
     std::vector<Notification> out;
     while (PGnotify* n = PQnotifies(c_)) {

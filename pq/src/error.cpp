@@ -1,16 +1,8 @@
 #include "quant/pq/error.hpp"
 
+#include "text.hpp"
+
 namespace quant::pq {
-
-namespace {
-
-std::string trimmed(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-        s.pop_back();
-    return s;
-}
-
-}  // namespace
 
 bool sqlstate_means_lost(const std::string& sqlstate) {
     return sqlstate.rfind("08", 0) == 0 || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03";
@@ -35,7 +27,7 @@ SqlError error_of(const PGresult* r, const PGconn* c) {
         e.message = PQresultErrorMessage(r);
     if (e.message.empty() && c != nullptr)
         e.message = PQerrorMessage(c);
-    e.message = trimmed(std::move(e.message));
+    e.message = detail::trimmed(std::move(e.message));
     if (e.message.empty())
         e.message = "no answer from the server";
     e.connection_broken = c == nullptr || PQstatus(c) != CONNECTION_OK;

@@ -1,18 +1,8 @@
 #include "quant/pq/pipeline.hpp"
 
+#include "text.hpp"
+
 namespace quant::pq {
-
-namespace {
-
-std::vector<const char*> values_of(const Params& params) {
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params)
-        values.push_back(p ? p->c_str() : nullptr);
-    return values;
-}
-
-}  // namespace
 
 Pipeline::Pipeline(Connection& c) : c_(c) {
     if (!c_.ok() || PQenterPipelineMode(c_.raw()) != 1)
@@ -35,7 +25,7 @@ Pipeline::~Pipeline() {
 }
 
 std::size_t Pipeline::add(const std::string& sql, const Params& params) {
-    const auto values = values_of(params);
+    const auto values = detail::values_of(params);
     if (PQsendQueryParams(c_.raw(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
                           nullptr, nullptr, 0) != 1) {
         send_failed_ = true;
@@ -47,13 +37,14 @@ std::size_t Pipeline::add(const std::string& sql, const Params& params) {
 
 std::size_t Pipeline::add_prepared(const std::string& name, const std::string& sql, const Params& params) {
     if (!c_.is_prepared(name)) {
-        if (PQsendPrepare(c_.raw(), name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr) != 1) {
+        if (PQsendPrepare(c_.raw(), name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr) !=
+            1) {
             send_failed_ = true;
             return steps_++;
         }
         sent_.push_back({Kind::parse, steps_, name, sql});
     }
-    const auto values = values_of(params);
+    const auto values = detail::values_of(params);
     if (PQsendQueryPrepared(c_.raw(), name.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
                             nullptr, 0) != 1) {
         send_failed_ = true;

@@ -74,7 +74,8 @@ TEST(SignalOutcome, UnknownPositionNamesTheFirstFailingCheck) {
 }
 
 TEST(SignalOutcome, HoldOrFinished) {
-    EXPECT_EQ(quant::start_signal(1.0, 10.0, quant::RiskLimits{}, good_facts(10), 0).kind, SignalStart::Kind::hold);
+    EXPECT_EQ(quant::start_signal(1.0, 10.0, quant::RiskLimits{}, good_facts(10), 0).kind,
+              SignalStart::Kind::hold);
     // at target with orders of its own: a crash after the last leg, finished now
     EXPECT_EQ(quant::start_signal(1.0, 10.0, quant::RiskLimits{}, good_facts(10), 2).kind,
               SignalStart::Kind::finished);

@@ -100,8 +100,9 @@ TEST_F(PqServer, ParametersAreValues) {
 
 TEST_F(PqServer, ErrorFields) {
     try {
-        c.exec("DO $$ BEGIN RAISE EXCEPTION 'boom' USING ERRCODE = '22023', DETAIL = 'the detail', "
-               "HINT = 'the hint', COLUMN = 'qty'; END $$");
+        c.exec(
+            "DO $$ BEGIN RAISE EXCEPTION 'boom' USING ERRCODE = '22023', DETAIL = 'the detail', "
+            "HINT = 'the hint', COLUMN = 'qty'; END $$");
         FAIL() << "no error";
     } catch (const pq::SqlError& e) {
         EXPECT_EQ(e.sqlstate, "22023");
@@ -144,7 +145,8 @@ TEST_F(PqServer, PreparedOncePerConnection) {
         EXPECT_EQ(r.get_int(0, 0), i + 1);
     }
     EXPECT_TRUE(c.is_prepared("pq_test_add"));
-    EXPECT_EQ(c.exec("SELECT count(*) FROM pg_prepared_statements WHERE name = 'pq_test_add'").get(0, 0), "1");
+    EXPECT_EQ(c.exec("SELECT count(*) FROM pg_prepared_statements WHERE name = 'pq_test_add'").get(0, 0),
+              "1");
 }
 
 TEST_F(PqServer, StaleStatementIsParsedAgain) {

@@ -112,9 +112,8 @@ TEST(PqConnection, UnreachableServerGivesTheReason) {
 }
 
 TEST(PqLog, Line) {
-    const std::string line =
-        pq::log_line("2026-01-02T03:04:05.000006Z", pq::Level::warn, "disconnected",
-                     {{"reason", "database"}, {"event", "spoofed"}, {"ms", 1.5}});
+    const std::string line = pq::log_line("2026-01-02T03:04:05.000006Z", pq::Level::warn, "disconnected",
+                                          {{"reason", "database"}, {"event", "spoofed"}, {"ms", 1.5}});
     const auto j = nlohmann::json::parse(line);
     EXPECT_EQ(j["ts"], "2026-01-02T03:04:05.000006Z");
     EXPECT_EQ(j["level"], "warn");

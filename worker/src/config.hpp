@@ -9,15 +9,15 @@
 namespace quant::worker {
 
 struct Config {
-    std::string conninfo;                   // DB_URL; empty: libpq's PG* variables
-    int poll_ms = 1000;                     // QUANT_WORKER_POLL_MS: the safety-net poll when no NOTIFY comes
-    std::string worker_id;                  // QUANT_WORKER_ID (unique per running worker); default <host>-<pid>
+    std::string conninfo;   // DB_URL; empty: libpq's PG* variables
+    int poll_ms = 1000;     // QUANT_WORKER_POLL_MS: the safety-net poll when no NOTIFY comes
+    std::string worker_id;  // QUANT_WORKER_ID (unique per running worker); default <host>-<pid>
     pq::Level log_level = pq::Level::info;  // QUANT_WORKER_LOG_LEVEL: debug, info, warn, error
     double lease_s = 60;          // QUANT_WORKER_LEASE_S: a claim older than this is another worker's to take
     int max_attempts = 5;         // QUANT_WORKER_MAX_ATTEMPTS: claims of one signal before giving up
     int reconnect_max_ms = 5000;  // backoff cap between reconnect attempts
-    int statement_timeout_ms = 30000;  // QUANT_WORKER_STATEMENT_TIMEOUT_MS: every connection's default
-    int lock_timeout_ms = 5000;        // QUANT_WORKER_LOCK_TIMEOUT_MS
+    int statement_timeout_ms = 30000;   // QUANT_WORKER_STATEMENT_TIMEOUT_MS: every connection's default
+    int lock_timeout_ms = 5000;         // QUANT_WORKER_LOCK_TIMEOUT_MS
     std::string role = "quant_worker";  // QUANT_WORKER_ROLE: assumed when the login may (empty: none)
     std::string
         crash_at;  // QUANT_WORKER_CRASH_AT (TEST ONLY): after_claim, after_intent, after_send, before_outcome

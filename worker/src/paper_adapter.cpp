@@ -98,7 +98,8 @@ quant::OrderResult PaperAdapter::place_order(std::string_view symbol, double qty
 
 std::vector<quant::PositionInfo> PaperAdapter::get_positions() {
     require_connected();
-    const pq::Result r = gw_.call("paper_get_positions", "SELECT symbol, qty, avg_price FROM paper.get_positions($1)", {account_});
+    const pq::Result r = gw_.call("paper_get_positions",
+                                  "SELECT symbol, qty, avg_price FROM paper.get_positions($1)", {account_});
     std::vector<quant::PositionInfo> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {
@@ -110,7 +111,8 @@ std::vector<quant::PositionInfo> PaperAdapter::get_positions() {
 std::vector<quant::OrderResult> PaperAdapter::get_orders() {
     require_connected();
     const pq::Result r =
-        gw_.call("paper_get_orders", std::string("SELECT ") + order_columns + " FROM paper.get_orders($1)", {account_});
+        gw_.call("paper_get_orders", std::string("SELECT ") + order_columns + " FROM paper.get_orders($1)",
+                 {account_});
     std::vector<quant::OrderResult> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i)
@@ -121,7 +123,8 @@ std::vector<quant::OrderResult> PaperAdapter::get_orders() {
 quant::AccountInfo PaperAdapter::get_account_info() {
     require_connected();
     const pq::Result r =
-        gw_.call("paper_get_account", "SELECT account, cash, starting_cash FROM paper.get_account($1) WHERE account IS NOT NULL",
+        gw_.call("paper_get_account",
+                 "SELECT account, cash, starting_cash FROM paper.get_account($1) WHERE account IS NOT NULL",
                  {account_});
     if (r.rows() != 1)
         throw quant::BrokerError("paper broker: account " + account_ + " does not exist");
@@ -135,7 +138,8 @@ quant::AccountInfo PaperAdapter::get_account_info() {
 std::optional<quant::OrderResult> PaperAdapter::order_by_client_id(std::string_view client_order_id) {
     require_connected();
     const pq::Result r = gw_.call(
-        "paper_get_order", std::string("SELECT ") + order_columns + " FROM paper.get_order($1) WHERE order_id IS NOT NULL",
+        "paper_get_order",
+        std::string("SELECT ") + order_columns + " FROM paper.get_order($1) WHERE order_id IS NOT NULL",
         {std::string(client_order_id)});
     if (r.rows() == 0)
         return std::nullopt;

@@ -59,12 +59,14 @@ void Processor::crash_point(const char* where) const {
 }
 
 void Processor::set_user(const std::string& user_id) {
-    work_.exec_prepared("worker_set_user", "SELECT pg_catalog.set_config('quant.user', $1, false)", {user_id});
+    work_.exec_prepared("worker_set_user", "SELECT pg_catalog.set_config('quant.user', $1, false)",
+                        {user_id});
 }
 
 Processor::Context Processor::context(const std::string& signal_id, const std::string& leg) {
     const pq::Result r = work_.exec_prepared(
-        "worker_context", "SELECT (c - 'qty')::text AS facts, c->>'qty' AS qty FROM trade.worker_context($1, $2) AS t(c)",
+        "worker_context",
+        "SELECT (c - 'qty')::text AS facts, c->>'qty' AS qty FROM trade.worker_context($1, $2) AS t(c)",
         {signal_id, leg});
     Context out;
     if (r.rows() != 1 || r.is_null(0, 0))
@@ -189,11 +191,12 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
     }
     // orders of this deployment left open (a crash, a lost connection): resolve them first
     if (connected && !ctx.facts["open_orders"].empty()) {
-        const pq::Result open = work_.exec_prepared(
-            "worker_deployment_open_orders",
-            std::string("SELECT ") + kOpenOrderColumns +
-                " FROM trade.worker_open_orders($1, $2) WHERE deployment_id = $3 AND status IN ('NEW', 'SENT')",
-            {cfg_.worker_id, format_number(cfg_.lease_s), deployment_id});
+        const pq::Result open =
+            work_.exec_prepared("worker_deployment_open_orders",
+                                std::string("SELECT ") + kOpenOrderColumns +
+                                    " FROM trade.worker_open_orders($1, $2) WHERE deployment_id = $3 AND "
+                                    "status IN ('NEW', 'SENT')",
+                                {cfg_.worker_id, format_number(cfg_.lease_s), deployment_id});
         for (const OpenOrder& o : open_orders(open))
             reconcile_order(*adapter, o);
         ctx = context(signal_id, "");
@@ -253,12 +256,15 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         case quant::SignalStart::Kind::finished:
             // taken up again after a crash: its orders are booked, the position is at target
             work_.exec_prepared("worker_finish", "SELECT trade.worker_finish($1, $2)", {signal_id, "DONE"});
-            log_info("signal_done", {{"signal_id", signal_id}, {"note", "already acted on"}, {"ms", ms_since(t0)}});
+            log_info("signal_done",
+                     {{"signal_id", signal_id}, {"note", "already acted on"}, {"ms", ms_since(t0)}});
             return;
         case quant::SignalStart::Kind::hold:
-            log_row(signal_id, "HOLD", "", "position " + format_number(*position) + " is already at signal x qty",
-                    0.0, quant::SignalFinish::done);
-            log_info("signal_hold", {{"signal_id", signal_id}, {"deployment_id", deployment_id}, {"ms", ms_since(t0)}});
+            log_row(signal_id, "HOLD", "",
+                    "position " + format_number(*position) + " is already at signal x qty", 0.0,
+                    quant::SignalFinish::done);
+            log_info("signal_hold",
+                     {{"signal_id", signal_id}, {"deployment_id", deployment_id}, {"ms", ms_since(t0)}});
             return;
         case quant::SignalStart::Kind::trade:
             break;
@@ -295,8 +301,8 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
             work_.rollback_quietly();
             if (e.sqlstate != "23505")
                 throw;
-            refuse("duplicate", "an order with client id " + coid + " exists already (duplicate guard)", leg.qty,
-                   quant::finish_after_block(any_done), deployment_id);
+            refuse("duplicate", "an order with client id " + coid + " exists already (duplicate guard)",
+                   leg.qty, quant::finish_after_block(any_done), deployment_id);
             return;
         }
         log_info("order_intent", {{"signal_id", signal_id},
@@ -350,7 +356,8 @@ void Processor::reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o
         return;
     }
     if (o.status != "UNKNOWN") {
-        mark(o.client_order_id, "UNKNOWN", "the broker does not know this " + o.status + " order (fail closed)");
+        mark(o.client_order_id, "UNKNOWN",
+             "the broker does not know this " + o.status + " order (fail closed)");
     }
     log_error("reconcile_unknown", {{"client_order_id", o.client_order_id},
                                     {"was", o.status},
@@ -359,7 +366,8 @@ void Processor::reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o
 
 void Processor::reconcile_all() {
     const pq::Result r = work_.exec_prepared(
-        "worker_open_orders", std::string("SELECT ") + kOpenOrderColumns + " FROM trade.worker_open_orders($1, $2)",
+        "worker_open_orders",
+        std::string("SELECT ") + kOpenOrderColumns + " FROM trade.worker_open_orders($1, $2)",
         {cfg_.worker_id, format_number(cfg_.lease_s)});
     int resolved = 0;
     for (const OpenOrder& o : open_orders(r)) {

@@ -9,8 +9,8 @@
 
 #include "config.hpp"
 #include "paper_adapter.hpp"
-#include "quant/pq/connection.hpp"
 #include "quant/json.hpp"
+#include "quant/pq/connection.hpp"
 #include "quant/signal_outcome.hpp"
 #include "quant/trade_adapter.hpp"
 
@@ -18,7 +18,8 @@ namespace quant::worker {
 
 class Processor {
 public:
-    Processor(const Config& cfg, pq::Connection& work, PaperGateway& paper) : cfg_(cfg), work_(work), paper_(paper) {}
+    Processor(const Config& cfg, pq::Connection& work, PaperGateway& paper)
+        : cfg_(cfg), work_(work), paper_(paper) {}
 
     // Claims one signal and processes it. false when nothing was claimable.
     // Throws pq::SqlError (work connection) or quant::BrokerError (broker): the caller reconnects
@@ -37,8 +38,8 @@ private:
 
     // What trade.worker_context says, with the deployment's qty read apart (as text, so that a
     // value JSON cannot hold, such as 1e400, is refused by the policy instead of the parser).
-    struct Context {  // NOLINT(bugprone-exception-escape): nlohmann::json's noexcept moves only assert
-        quant::Json facts;         // null: the signal is gone
+    struct Context {        // NOLINT(bugprone-exception-escape): nlohmann::json's noexcept moves only assert
+        quant::Json facts;  // null: the signal is gone
         std::optional<double> qty;  // nullopt: missing or not a number
     };
 

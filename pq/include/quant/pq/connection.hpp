@@ -30,7 +30,7 @@ struct ConnectOptions {
     // exist or the login may not, the connection stays the login (role_note() says why).
     std::string assume_role;
     bool role_must_exist = false;  // a missing assume_role fails the connect (fail closed)
-    bool drop_notices = false;  // NOTICEs are dropped instead of going to stderr
+    bool drop_notices = false;     // NOTICEs are dropped instead of going to stderr
 };
 
 // Exponential backoff with a cap: the delay before the next reconnect attempt.

@@ -27,9 +27,9 @@ public:
     std::size_t add_prepared(const std::string& name, const std::string& sql, const Params& params = {});
 
     struct Outcome {
-        std::vector<Result> results;        // one per step; empty when it failed or was skipped
-        std::optional<SqlError> error;      // the first error
-        std::size_t failed_step = 0;        // its step (when error)
+        std::vector<Result> results;    // one per step; empty when it failed or was skipped
+        std::optional<SqlError> error;  // the first error
+        std::size_t failed_step = 0;    // its step (when error)
         bool connection_lost() const { return error && error->connection_lost(); }
     };
     // Sends the sync and reads every answer. Call once.

@@ -32,7 +32,9 @@ public:
     std::optional<std::string> opt(int row, int col) const;
     std::optional<std::string> opt(int row, const char* name) const { return opt(row, column(name)); }
     std::optional<double> get_double(int row, int col) const;
-    std::optional<double> get_double(int row, const char* name) const { return get_double(row, column(name)); }
+    std::optional<double> get_double(int row, const char* name) const {
+        return get_double(row, column(name));
+    }
     std::optional<long long> get_int(int row, int col) const;
     std::optional<long long> get_int(int row, const char* name) const { return get_int(row, column(name)); }
     std::optional<bool> get_bool(int row, int col) const;
