@@ -62,7 +62,7 @@ std::string Metrics::render(int pool_size, int pool_in_use, int in_flight, const
             o << "quant_http_request_duration_seconds_bucket{route=\"" << r << "\",le=\"" << kBuckets[i]
               << "\"} " << h.counts[i] << '\n';
         }
-        o << "quant_http_request_duration_seconds_bucket{route=\"" << r << "\",le=\"+Inf\"} " << h.count
+        o << "quant_http_request_duration_seconds_bucket{route=\"" << r << R"(",le="+Inf"} )" << h.count
           << '\n'
           << "quant_http_request_duration_seconds_sum{route=\"" << r << "\"} " << h.sum << '\n'
           << "quant_http_request_duration_seconds_count{route=\"" << r << "\"} " << h.count << '\n';

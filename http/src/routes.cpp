@@ -32,7 +32,7 @@ Param field(const char* name, const char* sql_type, JsonType type, bool required
 std::vector<Route> build() {
     const Param config = field("config", "jsonb", JsonType::object, true, "a StrategyConfig (seed 1.1)");
     const Param grid = field("grid", "jsonb", JsonType::array_or_object, true,
-                             "per substrategy {\"window\": [..] | {min,max,step}, \"signal\": same}");
+                             R"(per substrategy {"window": [..] | {min,max,step}, "signal": same})");
     const Param fee =
         field("fee_bps", "double precision", JsonType::number, false, "fee in basis points (default 5)");
     const Param from =
