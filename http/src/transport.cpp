@@ -313,9 +313,23 @@ private:
             lowest().expires_after(std::chrono::seconds(1));
             stream_.async_shutdown([self = this->shared_from_this()](error_code /*ec*/) {});
         } else {
+            // A lingering close: what the client still sends (the body of a refused request,
+            // say) is read and dropped for a moment, so that the answer is not lost to a reset.
             error_code ec;
             lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+            lowest().expires_after(std::chrono::seconds(2));
+            drain(0);
         }
+    }
+
+    void drain(std::size_t so_far) {
+        constexpr std::size_t kMaxDrained = 8u << 20;
+        buffer_.consume(buffer_.size());
+        stream_.async_read_some(buffer_.prepare(16384),
+                                [self = this->shared_from_this(), so_far](error_code ec, std::size_t n) {
+                                    if (!ec && so_far + n < kMaxDrained)
+                                        self->drain(so_far + n);
+                                });
     }
 
     Shared& shared_;

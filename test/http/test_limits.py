@@ -258,7 +258,8 @@ def connection_caps(srv, servers):
     check("per-address cap: 64 held, the 10 beyond refused with 429",
           held == 64 and refused == [429] * 10, (held, refused))
     check("per-address cap: another address is still served", srv.request("GET", "/healthz").status == 200)
-    small = Server("capped", QUANT_HTTP_MAX_CONNECTIONS=20, QUANT_HTTP_MAX_CONNECTIONS_PER_ADDR=20)
+    small = Server("capped", QUANT_HTTP_MAX_CONNECTIONS=20, QUANT_HTTP_MAX_CONNECTIONS_PER_ADDR=20,
+                   QUANT_HTTP_KEEPALIVE_MAX=3, QUANT_HTTP_KEEPALIVE_S=1)
     servers.append(small)
     time.sleep(0.3)  # the start-up probes' connections are gone
     held, refused = held_and_refused(small.port, "127.0.0.31", 25)
@@ -267,6 +268,47 @@ def connection_caps(srv, servers):
     r = small.metrics()
     check("total cap: counted in metrics", 'quant_http_connections_refused_total{cap="total"} 5' in r.body.decode(),
           r.body[-600:])
+    keep_alive_and_head(small)
+
+
+def keep_alive_and_head(small):
+    c = small.connection()
+    conn_headers = []
+    for _ in range(3):
+        c.request("GET", "/healthz")
+        r = c.getresponse()
+        r.read()
+        conn_headers.append((r.status, (r.getheader("Connection") or "").lower()))
+    c.close()
+    check("keep-alive: at most 3 requests per connection (the third says close)",
+          conn_headers == [(200, ""), (200, ""), (200, "close")], conn_headers)
+    s = connect(small.port, "127.0.0.1")
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.recv(4096)
+    t0 = time.time()
+    try:
+        end = s.recv(10)  # b"": the server closed the idle connection
+    except OSError:
+        end = b""
+    idle = time.time() - t0
+    s.close()
+    check("keep-alive: an idle connection is closed after the idle time (1 s)", end == b"" and idle < 3, idle)
+    many = "".join(f"X-H{i}: v\r\n" for i in range(100))
+    s = connect(small.port, "127.0.0.1")
+    s.sendall(f"GET /healthz HTTP/1.1\r\nHost: x\r\n{many}\r\n".encode())
+    data = s.recv(4096)
+    s.close()
+    check("header count: 100 short fields (under the size limit) -> 431",
+          data.startswith(b"HTTP/1.1 431") and b"header fields" in data, data[:200])
+    s = connect(small.port, "127.0.0.1")
+    s.sendall(b"POST /api/v1/strategies HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Expect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+    first = s.recv(4096)
+    s.sendall(b"{}")
+    second = s.recv(4096)
+    s.close()
+    check("Expect: 100-continue is answered, then the body is read (401: no key)",
+          first.startswith(b"HTTP/1.1 100") and second.startswith(b"HTTP/1.1 401"), (first[:40], second[:40]))
 
 
 def auth_throttle(srv, key, servers):
