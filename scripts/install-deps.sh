@@ -11,7 +11,7 @@ PACKAGES=(
     postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
     libtap-parser-sourcehandler-pgtap-perl
     # libraries
-    nlohmann-json3-dev libpq-dev libsodium-dev libssl-dev libcpp-httplib-dev
+    nlohmann-json3-dev libpq-dev libsodium-dev libssl-dev libboost-dev
     # test and benchmark frameworks
     librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
     # HTTP load generator (bench/http_bench.sh)

@@ -279,6 +279,41 @@ def test_risk_checks(user):
     passes("pause: a change by a person resumes", dep, 1)
 
 
+def test_unusable_qty(user):
+    print("# a deployment qty the worker cannot use: one REJECTED invalid_qty, never a retry loop")
+    for text in ("1e400", "'NaN'", "1e13"):
+        dep = deploy(user)
+        try:
+            q(f"UPDATE trade.deployment SET qty = {text} WHERE deployment_id = '{dep}'")
+        except RuntimeError as e:  # the database refuses it: as good (validated where it is stored)
+            check(f"qty {text}: refused by the database", "violates check constraint" in str(e), str(e))
+            continue
+        s = add_signal(dep, 1)
+        st = wait_final(s)
+        lg = last_log(s)
+        eq(f"qty {text}: REJECTED invalid_qty", ["REJECTED", "REJECTED", "invalid_qty"], [st, lg[0], lg[1]])
+        check(f"qty {text}: the reason says why", "cannot be traded" in lg[2] or "not a number" in lg[2], lg[2])
+        eq(f"qty {text}: claimed once, one log row, no order", "1|1|0",
+           q(f"SELECT (SELECT attempts FROM trade.signal WHERE signal_id = '{s}') || '|' || "
+             f"(SELECT count(*) FROM trade.log WHERE signal_id = '{s}') || '|' || "
+             f"(SELECT count(*) FROM trade.\"order\" WHERE signal_id = '{s}')"))
+
+
+def test_role(main_log):
+    print("# the worker's role: quant_worker when it exists and the login may, else the login (logged)")
+    exists = q("SELECT count(*) FROM pg_roles WHERE rolname = 'quant_worker'") == "1"
+    events = [json.loads(x) for x in open(main_log).read().splitlines() if x.startswith("{")]
+    connected = [e for e in events if e.get("event") == "connected"]
+    check("the worker logged its connection", len(connected) >= 1)
+    if connected:
+        if exists:
+            eq("connected as role quant_worker", "quant_worker", connected[0].get("role"))
+        else:
+            check("no quant_worker role: role_not_assumed logged, running as the login",
+                  any(e.get("event") == "role_not_assumed" for e in events) and
+                  "does not exist" in connected[0].get("role_note", ""), connected[0])
+
+
 def test_crash_safety(user):
     print("# crash safety: SIGKILL at each point, restart without the hook")
     for point in ("after_claim", "after_intent", "after_send", "before_outcome"):
@@ -372,6 +407,8 @@ def main():
         time.sleep(0.5)
         test_end_to_end(user)
         test_risk_checks(user)
+        test_unusable_qty(user)
+        test_role(main_worker.logname)
         stop_worker(main_worker, "the main worker exits 0 on SIGTERM")
         test_crash_safety(user)
         test_two_workers(user)
