@@ -1,7 +1,7 @@
 // ns per bar of every core indicator (window 20) on 2,500 and 1,048,576-bar random walks, in three
-// forms: the batch kernel, the streaming reference of the property tests, and a naive O(n*w) recomputation of the
-// definition (backtest-semantics.md) in the same run, so ratios survive a noisy machine.
-// Counter ns_per_bar = wall time / bars processed.
+// forms: the batch kernel, the streaming reference of the property tests, and a naive O(n*w) recomputation of
+// the definition (backtest-semantics.md) in the same run, so ratios survive a noisy machine. Counter
+// ns_per_bar = wall time / bars processed.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>

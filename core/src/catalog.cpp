@@ -7,7 +7,9 @@ namespace quant {
 namespace {
 
 constexpr std::array<BrokerInfo, 3> brokers{{
-    {.name = "PAPER", .trades_live = false, .description = "the embedded paper broker (simulated fills in the database)"},
+    {.name = "PAPER",
+     .trades_live = false,
+     .description = "the embedded paper broker (simulated fills in the database)"},
     {.name = "BYBIT", .trades_live = true, .description = "Bybit (crypto)"},
     {.name = "FUTU", .trades_live = true, .description = "Futu OpenD (US and HK equities)"},
 }};
@@ -45,7 +47,10 @@ constexpr std::array<ScheduleInfo, 3> schedules{{
      .cron = true,
      .default_max_bar_age_hours = 96.0,
      .description = "after each market's daily close (refdata.market.run_cron)"},
-    {.name = "hourly", .cron = true, .default_max_bar_age_hours = 2.0, .description = "at minute 0 of every hour"},
+    {.name = "hourly",
+     .cron = true,
+     .default_max_bar_age_hours = 2.0,
+     .description = "at minute 0 of every hour"},
     {.name = "manual",
      .cron = false,
      .default_max_bar_age_hours = 96.0,
@@ -53,8 +58,12 @@ constexpr std::array<ScheduleInfo, 3> schedules{{
 }};
 
 constexpr std::array<StatusInfo, 4> signal_statuses{{
-    {.name = "PENDING", .terminal = false, .description = "written by the schedule or the stop loss, not claimed yet"},
-    {.name = "PROCESSING", .terminal = false, .description = "claimed by a quant-worker (claimed_by, claimed_at)"},
+    {.name = "PENDING",
+     .terminal = false,
+     .description = "written by the schedule or the stop loss, not claimed yet"},
+    {.name = "PROCESSING",
+     .terminal = false,
+     .description = "claimed by a quant-worker (claimed_by, claimed_at)"},
     {.name = "DONE", .terminal = true, .description = "acted on: its orders placed, or a HOLD"},
     {.name = "REJECTED", .terminal = true, .description = "refused by a risk check or given up on"},
 }};

@@ -25,13 +25,13 @@ struct FieldSpec {
     double minimum = std::numeric_limits<double>::quiet_NaN();  // NaN: no bound
     double maximum = std::numeric_limits<double>::quiet_NaN();
     bool exclusive_minimum = false;
-    std::size_t min_length = 0;  // strings
-    std::size_t max_length = 0;  // strings; 0: no limit
-    std::size_t min_items = 0;   // arrays
-    std::size_t max_items = 0;   // arrays; 0: no limit
-    std::string_view format{};  // "uuid"
-    std::vector<std::string> (*choices)() = nullptr;  // the valid values
-    bool fold_case = false;                           // choices compared case-insensitively
+    std::size_t min_length = 0;                          // strings
+    std::size_t max_length = 0;                          // strings; 0: no limit
+    std::size_t min_items = 0;                           // arrays
+    std::size_t max_items = 0;                           // arrays; 0: no limit
+    std::string_view format{};                           // "uuid"
+    std::vector<std::string> (*choices)() = nullptr;     // the valid values
+    bool fold_case = false;                              // choices compared case-insensitively
     std::span<const FieldSpec> (*children)() = nullptr;  // an object's keys, or an array's items' keys
     std::string_view description{};
 };

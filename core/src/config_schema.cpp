@@ -13,7 +13,8 @@ namespace {
 using fields::FieldSpec;
 using fields::Type;
 
-constexpr std::string_view uuid_pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+constexpr std::string_view uuid_pattern =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 
 std::string_view type_name(Type t) {
     switch (t) {
@@ -60,7 +61,8 @@ Json field_schema(const FieldSpec& f) {
     if (!f.description.empty())
         out["description"] = f.description;
     if (f.ignored) {  // any value
-        out["description"] = "accepted and ignored (part of a stored strategy as quant.get_strategy returns it)";
+        out["description"] =
+            "accepted and ignored (part of a stored strategy as quant.get_strategy returns it)";
         return out;
     }
     if (f.nullable)

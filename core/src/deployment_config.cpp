@@ -15,13 +15,13 @@ namespace quant {
 
 namespace {
 
-using fields::FieldSpec;
-using fields::Type;
 using fields::fail;
+using fields::FieldSpec;
 using fields::is_uuid;
 using fields::join_keys;
 using fields::reject_unknown_keys;
 using fields::shown;
+using fields::Type;
 using fields::type_name;
 
 std::vector<std::string> broker_choices() {
@@ -73,8 +73,9 @@ const std::array<FieldSpec, 8> risk_limit_table{{
      .minimum = 0,
      .maximum = 1000000,
      .exclusive_minimum = true,
-     .description = "refuse a bar older than this; default per schedule (daily_close 96, hourly 2); null turns "
-                    "the check off (paper only)"},
+     .description =
+         "refuse a bar older than this; default per schedule (daily_close 96, hourly 2); null turns "
+         "the check off (paper only)"},
     {.key = "max_order_notional",
      .type = Type::number,
      .nullable = true,
@@ -106,7 +107,10 @@ const std::array<FieldSpec, 17> deployment_table{{
      .nullable = true,
      .format = "uuid",
      .description = "leave it out to have one generated"},
-    {.key = "strategy_id", .required = true, .format = "uuid", .description = "the id of a strategy of yours"},
+    {.key = "strategy_id",
+     .required = true,
+     .format = "uuid",
+     .description = "the id of a strategy of yours"},
     {.key = "strategy_version",
      .type = Type::integer,
      .nullable = true,
@@ -147,7 +151,10 @@ const std::array<FieldSpec, 17> deployment_table{{
      .choices = schedule_choices,
      .fold_case = true,
      .description = "refdata.schedule; default daily_close"},
-    {.key = "enabled", .type = Type::boolean, .nullable = true, .description = "the kill switch; default true"},
+    {.key = "enabled",
+     .type = Type::boolean,
+     .nullable = true,
+     .description = "the kill switch; default true"},
     {.key = "risk_limits", .type = Type::object, .nullable = true, .children = fields::risk_limit_fields},
     {.key = "confirm_live",
      .type = Type::boolean,
@@ -216,8 +223,8 @@ std::string get_uuid(const Json& v, const std::string& field, const std::string&
 
 // One of `valid`, compared after folding to the list's case (brokers and markets are upper
 // case, schedules lower case).
-std::string get_enum(const Json& v, const std::string& field, const std::vector<std::string>& valid, bool upper,
-                     const std::string& what) {
+std::string get_enum(const Json& v, const std::string& field, const std::vector<std::string>& valid,
+                     bool upper, const std::string& what) {
     std::string names;
     for (const auto& n : valid)
         names += (names.empty() ? "" : ", ") + n;
@@ -245,7 +252,8 @@ std::span<const FieldSpec> risk_limit_fields() {
 RiskLimits parse_risk_limits(const Json& r) {
     RiskLimits out;
     if (!r.is_object()) {
-        fail("risk_limits", "must be an object, got " + type_name(r), "fields: " + join_keys(risk_limit_table));
+        fail("risk_limits", "must be an object, got " + type_name(r),
+             "fields: " + join_keys(risk_limit_table));
     }
     reject_unknown_keys(r, risk_limit_table, "risk_limits.");
     if (given(r, "max_position_usd")) {
@@ -354,7 +362,8 @@ DeploymentConfig parse_deployment_config(const Json& doc) {
     if (cfg.qty <= 0 || cfg.qty > max_deployment_qty) {
         fail("qty", "must be greater than 0 and at most 1e12, got " + shown(doc["qty"]), qty_hint);
     }
-    if (const MarketInfo* m = find_market(cfg.market); m != nullptr && m->whole_shares && cfg.qty != std::floor(cfg.qty)) {
+    if (const MarketInfo* m = find_market(cfg.market);
+        m != nullptr && m->whole_shares && cfg.qty != std::floor(cfg.qty)) {
         fail("qty",
              "must be a whole number of shares for market " + cfg.market + ", got " + shown(doc["qty"]),
              qty_hint);
@@ -391,7 +400,8 @@ DeploymentConfig parse_deployment_config(const Json& doc) {
             if (b.trades_live)
                 live += std::string(live.empty() ? "" : " or ") + std::string(b.name);
         }
-        fail("paper", "must be true for broker " + cfg.broker + " (the embedded paper broker cannot trade live)",
+        fail("paper",
+             "must be true for broker " + cfg.broker + " (the embedded paper broker cannot trade live)",
              "choose broker " + live + " to trade live");
     }
     return cfg;

@@ -66,8 +66,8 @@ void reject_unknown_keys(const Json& obj, const std::array<std::string_view, N>&
 }
 
 // An integer in [lo, hi]; integral floats (20.0) are accepted, strings are not.
-inline int get_int(const Json& v, const std::string& field, long long lo, long long hi, const std::string& hint = {},
-                   ErrorCode code = ErrorCode::invalid_config) {
+inline int get_int(const Json& v, const std::string& field, long long lo, long long hi,
+                   const std::string& hint = {}, ErrorCode code = ErrorCode::invalid_config) {
     const auto out_of_range = [&] {
         fail_as(code, field,
                 "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +

@@ -24,7 +24,8 @@ double sign(double v) {
 std::optional<double> max_bar_age_hours(const RiskLimits& limits, std::string_view schedule, bool paper) {
     const ScheduleInfo* s = find_schedule(schedule);
     if (s == nullptr) {
-        throw Error(ErrorCode::invalid_argument, "schedule", "schedule: unknown schedule \"" + std::string(schedule) + "\"",
+        throw Error(ErrorCode::invalid_argument, "schedule",
+                    "schedule: unknown schedule \"" + std::string(schedule) + "\"",
                     "valid schedules: " + schedule_names());
     }
     if (!limits.has_max_bar_age_hours)
@@ -52,9 +53,9 @@ PositionChange position_after(double qty, double average_price, double delta, do
     PositionChange out;
     out.qty = qty + delta;
     if (qty == 0.0 || sign(qty) == sign(delta)) {  // opening or adding
-        out.avg_price = out.qty == 0.0
-                            ? nan
-                            : (std::fabs(qty) * average_price + std::fabs(delta) * price) / std::fabs(out.qty);
+        out.avg_price =
+            out.qty == 0.0 ? nan
+                           : (std::fabs(qty) * average_price + std::fabs(delta) * price) / std::fabs(out.qty);
         return out;
     }
     const double closing = std::min(std::fabs(qty), std::fabs(delta));
@@ -62,7 +63,8 @@ PositionChange position_after(double qty, double average_price, double delta, do
     if (out.qty == 0.0)
         out.avg_price = nan;
     else
-        out.avg_price = sign(out.qty) == sign(qty) ? average_price : price;  // flipped: the rest opened at price
+        out.avg_price =
+            sign(out.qty) == sign(qty) ? average_price : price;  // flipped: the rest opened at price
     return out;
 }
 

@@ -14,14 +14,14 @@ namespace quant {
 
 namespace {
 
-using fields::FieldSpec;
-using fields::Type;
 using fields::fail;
+using fields::FieldSpec;
 using fields::get_int;
 using fields::is_uuid;
 using fields::join_keys;
 using fields::reject_unknown_keys;
 using fields::shown;
+using fields::Type;
 using fields::type_name;
 
 std::vector<std::string> indicator_choices() {
@@ -98,7 +98,8 @@ const std::array<FieldSpec, 15> strategy_table{{
      .nullable = true,
      .choices = conjunction_choices,
      .fold_case = true,
-     .description = "how substrategy positions combine: AND (default), OR, FILTER (the first gates the rest)"},
+     .description =
+         "how substrategy positions combine: AND (default), OR, FILTER (the first gates the rest)"},
     {.key = "trading_period",
      .type = Type::integer,
      .required = true,
@@ -192,7 +193,8 @@ SubStrategy parse_substrategy(const Json& s, std::size_t index, std::vector<std:
     if (!s.contains("window")) {
         fail(at + ".window", "is required",
              std::string(sub.indicator->name) + " needs a window of at least " +
-                 std::to_string(sub.indicator->window_floor) + " (at most " + std::to_string(max_window) + ")");
+                 std::to_string(sub.indicator->window_floor) + " (at most " + std::to_string(max_window) +
+                 ")");
     }
     sub.window = check_window(*sub.indicator, s["window"], at + ".window", ErrorCode::invalid_config);
 

@@ -529,7 +529,8 @@ quant_risk_limits_json(const char *json, size_t len, char **json_out, size_t *le
 	return guard(err,
 	             [&]
 	             {
-		             const auto limits = quant::parse_risk_limits(quant::parse_json(std::string_view(json, len)));
+		             const auto limits =
+		                 quant::parse_risk_limits(quant::parse_json(std::string_view(json, len)));
 		             *json_out = malloc_copy(quant::to_json(limits).dump(), len_out);
 	             });
 }
@@ -631,8 +632,8 @@ quant_config_schema_json(int deployment, char **json_out, size_t *len_out, Quant
 	return guard(err,
 	             [&]
 	             {
-		             const auto schema =
-		                 deployment != 0 ? quant::deployment_config_schema() : quant::strategy_config_schema();
+		             const auto schema = deployment != 0 ? quant::deployment_config_schema()
+		                                                 : quant::strategy_config_schema();
 		             *json_out = malloc_copy(schema.dump(), len_out);
 	             });
 }

@@ -212,11 +212,12 @@ extern "C"
 	QuantStatus quant_bar_is_stale(int64_t bar_ts_us, int64_t now_us, double max_age_hours, int *out,
 	                               QuantError *err);
 	/* quant::unrealised_loss_pct: NaN for a flat position or a non-positive price. */
-	QuantStatus quant_unrealised_loss_pct(double position, double average_price, double last_price, double *out,
-	                                      QuantError *err);
+	QuantStatus quant_unrealised_loss_pct(double position, double average_price, double last_price,
+	                                      double *out, QuantError *err);
 	/* quant::position_after: avg_price NaN when flat. */
 	QuantStatus quant_position_after(double qty, double average_price, double delta, double price,
-	                                 double *new_qty, double *new_avg_price, double *realized, QuantError *err);
+	                                 double *new_qty, double *new_avg_price, double *realized,
+	                                 QuantError *err);
 	/* The normalised risk_limits (defaults filled) of a risk_limits JSON text, as JSON text
 	 * (malloc'd, free with quant_free). */
 	QuantStatus quant_risk_limits_json(const char *json, size_t len, char **json_out, size_t *len_out,

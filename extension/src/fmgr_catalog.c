@@ -120,9 +120,11 @@ quant_market_catalog(PG_FUNCTION_ARGS)
 
 		quant_market_info(i, &e);
 		row[0] = CStringGetTextDatum(e.name);
-		row[1] = DirectFunctionCall3(time_in, CStringGetDatum(e.close_time_utc), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+		row[1] = DirectFunctionCall3(time_in, CStringGetDatum(e.close_time_utc), ObjectIdGetDatum(InvalidOid),
+		                             Int32GetDatum(-1));
 		row[2] = CStringGetTextDatum(e.timezone);
-		row[3] = DirectFunctionCall3(time_in, CStringGetDatum(e.local_close), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+		row[3] = DirectFunctionCall3(time_in, CStringGetDatum(e.local_close), ObjectIdGetDatum(InvalidOid),
+		                             Int32GetDatum(-1));
 		row[4] = CStringGetTextDatum(e.run_cron);
 		row[5] = CStringGetTextDatum(e.description);
 		row[6] = BoolGetDatum(e.whole_shares != 0);

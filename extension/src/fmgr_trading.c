@@ -51,8 +51,8 @@ quant_max_bar_age_hours_sql(PG_FUNCTION_ARGS)
 		limits = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
 	}
 	schedule = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (quant_max_bar_age_hours(limits, limits ? strlen(limits) : 0, schedule, PG_GETARG_BOOL(2), &hours, &err) !=
-	    QUANT_OK)
+	if (quant_max_bar_age_hours(limits, limits ? strlen(limits) : 0, schedule, PG_GETARG_BOOL(2), &hours,
+	                            &err) != QUANT_OK)
 		quant_report(&err, fn);
 	if (isnan(hours))
 		PG_RETURN_NULL();
@@ -67,8 +67,9 @@ quant_bar_is_stale_sql(PG_FUNCTION_ARGS)
 	int stale = 0;
 	QuantError err;
 
-	if (quant_bar_is_stale(QUANT_TO_UNIX_US(PG_GETARG_TIMESTAMPTZ(0)), QUANT_TO_UNIX_US(PG_GETARG_TIMESTAMPTZ(1)),
-	                       PG_GETARG_FLOAT8(2), &stale, &err) != QUANT_OK)
+	if (quant_bar_is_stale(QUANT_TO_UNIX_US(PG_GETARG_TIMESTAMPTZ(0)),
+	                       QUANT_TO_UNIX_US(PG_GETARG_TIMESTAMPTZ(1)), PG_GETARG_FLOAT8(2), &stale,
+	                       &err) != QUANT_OK)
 		quant_report(&err, "quant.bar_is_stale");
 	PG_RETURN_BOOL(stale != 0);
 }
@@ -81,8 +82,8 @@ quant_unrealised_loss_pct_sql(PG_FUNCTION_ARGS)
 	double loss;
 	QuantError err;
 
-	if (quant_unrealised_loss_pct(PG_GETARG_FLOAT8(0), PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), &loss, &err) !=
-	    QUANT_OK)
+	if (quant_unrealised_loss_pct(PG_GETARG_FLOAT8(0), PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), &loss,
+	                              &err) != QUANT_OK)
 		quant_report(&err, "quant.unrealised_loss_pct");
 	if (isnan(loss))
 		PG_RETURN_NULL();

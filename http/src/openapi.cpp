@@ -72,8 +72,8 @@ json schemas() {
     s["RiskLimits"] = deployment_props["risk_limits"];
     s["DeploymentConfig"] = deployment_config;
     json patch = {{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}};
-    for (const char* key :
-         {"enabled", "qty", "risk_limits", "schedule", "portfolio", "paper", "confirm_live", "trade_password"}) {
+    for (const char* key : {"enabled", "qty", "risk_limits", "schedule", "portfolio", "paper", "confirm_live",
+                            "trade_password"}) {
         patch["properties"][key] = deployment_props[key];
     }
     s["DeploymentPatch"] = patch;
@@ -300,9 +300,9 @@ std::string openapi_document() {
                 responses["403"] =
                     problem_response("the live gate refused (42501): confirm_live and trade_password");
             }
-            responses["404"] =
-                problem_response("not found (also another user's object, an id that is not a UUID, or a ticker without "
-                                 "bars: QA001)");
+            responses["404"] = problem_response(
+                "not found (also another user's object, an id that is not a UUID, or a ticker without "
+                "bars: QA001)");
             responses["409"] = problem_response("a state conflict (55000, 55006) or a concurrent change");
             responses["429"] = problem_response("rate limit of the API key (see Retry-After)");
             responses["503"] = problem_response("timed out (57014), or the database is unavailable");

@@ -31,18 +31,18 @@ Json deployment() {
 // Keys a validator might plausibly accept: the schema's own, what the normalisers and the
 // registry write, and near misses.
 std::set<std::string> candidates(const Json& schema_properties) {
-    std::set<std::string> out{"id",          "config",    "status",        "user_id",     "owner",
-                              "description", "versions",  "deleted_at",    "latest_result", "risk",
-                              "limits",      "max_qty",   "signals",       "windows",     "market_id",
-                              "source",      "live",      "live_since",    "paused",      "strategy",
-                              "bars",        "fee_bps",   "data_range",    "metrics",     "stopped_at",
-                              "Ticker",      "window ",   "max_position",  "stop_loss",   "recent_trades"};
+    std::set<std::string> out{"id",          "config",   "status",       "user_id",       "owner",
+                              "description", "versions", "deleted_at",   "latest_result", "risk",
+                              "limits",      "max_qty",  "signals",      "windows",       "market_id",
+                              "source",      "live",     "live_since",   "paused",        "strategy",
+                              "bars",        "fee_bps",  "data_range",   "metrics",       "stopped_at",
+                              "Ticker",      "window ",  "max_position", "stop_loss",     "recent_trades"};
     for (const auto& [key, value] : schema_properties.items())
         out.insert(key);
-    const Json written[] = {quant::to_json(quant::parse_strategy_config(strategy())),
-                            quant::to_json(quant::parse_strategy_config(strategy())).at("substrategies").at(0),
-                            quant::to_json(quant::parse_deployment_config(deployment())),
-                            quant::to_json(quant::RiskLimits{})};
+    const Json written[] = {
+        quant::to_json(quant::parse_strategy_config(strategy())),
+        quant::to_json(quant::parse_strategy_config(strategy())).at("substrategies").at(0),
+        quant::to_json(quant::parse_deployment_config(deployment())), quant::to_json(quant::RiskLimits{})};
     for (const Json& doc : written) {
         for (const auto& [key, value] : doc.items())
             out.insert(key);
@@ -77,17 +77,21 @@ void expect_same_keys(const Json& base, const Json& object_schema, const std::st
 TEST(ConfigSchema, StrategyKeysAreTheValidatorsKeys) {
     const Json schema = quant::strategy_config_schema();
     const auto parse = [](const Json& d) { return quant::parse_strategy_config(d); };
-    expect_same_keys(strategy(), schema, "", [](Json& d) -> Json& { return d; }, parse);
-    expect_same_keys(strategy(), schema["properties"]["substrategies"]["items"], "substrategies[0].",
-                     [](Json& d) -> Json& { return d["substrategies"][0]; }, parse);
+    expect_same_keys(
+        strategy(), schema, "", [](Json& d) -> Json& { return d; }, parse);
+    expect_same_keys(
+        strategy(), schema["properties"]["substrategies"]["items"], "substrategies[0].",
+        [](Json& d) -> Json& { return d["substrategies"][0]; }, parse);
 }
 
 TEST(ConfigSchema, DeploymentKeysAreTheValidatorsKeys) {
     const Json schema = quant::deployment_config_schema();
     const auto parse = [](const Json& d) { return quant::parse_deployment_config(d); };
-    expect_same_keys(deployment(), schema, "", [](Json& d) -> Json& { return d; }, parse);
-    expect_same_keys(deployment(), schema["properties"]["risk_limits"], "risk_limits.",
-                     [](Json& d) -> Json& { return d["risk_limits"]; }, parse);
+    expect_same_keys(
+        deployment(), schema, "", [](Json& d) -> Json& { return d; }, parse);
+    expect_same_keys(
+        deployment(), schema["properties"]["risk_limits"], "risk_limits.",
+        [](Json& d) -> Json& { return d["risk_limits"]; }, parse);
 }
 
 TEST(ConfigSchema, RequiredKeysAreRequiredByTheValidator) {

@@ -38,7 +38,8 @@ TEST(UnrealisedLoss, LongAndShortAndTheStopLossAgree) {
     EXPECT_TRUE(std::isnan(quant::unrealised_loss_pct(0, 50, 45)));
     EXPECT_TRUE(std::isnan(quant::unrealised_loss_pct(10, 0, 45)));
     for (double last : {40.0, 47.4, 47.5, 47.6, 60.0}) {
-        EXPECT_EQ(quant::stop_loss_triggered(10, 50, last, 5.0), quant::unrealised_loss_pct(10, 50, last) > 5.0)
+        EXPECT_EQ(quant::stop_loss_triggered(10, 50, last, 5.0),
+                  quant::unrealised_loss_pct(10, 50, last) > 5.0)
             << last;
     }
 }

@@ -18,7 +18,9 @@ int main(int argc, char** argv) {
     }
     const std::string what = argv[1], kind = argv[2];
     if (what == "schema") {
-        std::cout << (kind == "strategy" ? quant::strategy_config_schema() : quant::deployment_config_schema()).dump(2)
+        std::cout << (kind == "strategy" ? quant::strategy_config_schema()
+                                         : quant::deployment_config_schema())
+                         .dump(2)
                   << "\n";
         return 0;
     }

@@ -96,6 +96,7 @@ struct WalkForwardResult {
 // Best in-sample cell by Sharpe, scored in and out of sample (backtest-semantics.md).
 WalkForwardResult walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
                                const WalkForwardOptions& options);
-Json walk_forward_json(const StrategyConfig& cfg, const WalkForwardResult& r, const WalkForwardOptions& options);
+Json walk_forward_json(const StrategyConfig& cfg, const WalkForwardResult& r,
+                       const WalkForwardOptions& options);
 
 }  // namespace quant

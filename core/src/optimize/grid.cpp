@@ -155,7 +155,8 @@ ParamGrid parse_grid(const Json& grid, const StrategyConfig& cfg) {
         out.windows.push_back(e.contains("window")
                                   ? parse_axis<int>(e["window"], at + ".window",
                                                     [&indicator](const Json& v, const std::string& f) {
-                                                        return check_window(indicator, v, f, ErrorCode::invalid_config);
+                                                        return check_window(indicator, v, f,
+                                                                            ErrorCode::invalid_config);
                                                     })
                                   : std::vector<int>{sub.window});
         out.signals.push_back(e.contains("signal") ? parse_axis<double>(e["signal"], at + ".signal", number)

@@ -76,7 +76,8 @@ Json optimize_json(const StrategyConfig& cfg, const OptimizeResult& r, const Opt
     return out;
 }
 
-Json walk_forward_json(const StrategyConfig& cfg, const WalkForwardResult& r, const WalkForwardOptions& options) {
+Json walk_forward_json(const StrategyConfig& cfg, const WalkForwardResult& r,
+                       const WalkForwardOptions& options) {
     const OptimizeResult& is = r.in_sample;
     Json out{{"search", "exhaustive"},
              {"grid_size", is.grid_size},
@@ -103,14 +104,16 @@ Json walk_forward_json(const StrategyConfig& cfg, const WalkForwardResult& r, co
     out["oos_sharpe"] = json_number(r.out_of_sample.sharpe_ratio);
     out["overfitting_ratio"] = json_number(r.overfitting_ratio);
     out["best"] = cell_json(cfg, best, true);
-    out["in_sample"] = Json{{"metrics", metrics_json(best.summary.metrics)},
-                            {"buy_hold_metrics", metrics_json(best.summary.buy_hold)},
-                            {"bars", r.split_index},
-                            {"data_range", {{"start", format_date(r.first_ts)}, {"end", format_date(r.in_sample_last_ts)}}}};
-    out["out_of_sample"] = Json{{"metrics", metrics_json(r.out_of_sample)},
-                                {"buy_hold_metrics", metrics_json(r.out_of_sample_buy_hold)},
-                                {"bars", r.out_of_sample_bars},
-                                {"data_range", {{"start", format_date(r.split_ts)}, {"end", format_date(r.last_ts)}}}};
+    out["in_sample"] =
+        Json{{"metrics", metrics_json(best.summary.metrics)},
+             {"buy_hold_metrics", metrics_json(best.summary.buy_hold)},
+             {"bars", r.split_index},
+             {"data_range", {{"start", format_date(r.first_ts)}, {"end", format_date(r.in_sample_last_ts)}}}};
+    out["out_of_sample"] =
+        Json{{"metrics", metrics_json(r.out_of_sample)},
+             {"buy_hold_metrics", metrics_json(r.out_of_sample_buy_hold)},
+             {"bars", r.out_of_sample_bars},
+             {"data_range", {{"start", format_date(r.split_ts)}, {"end", format_date(r.last_ts)}}}};
     return out;
 }
 

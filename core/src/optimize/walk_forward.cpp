@@ -76,7 +76,9 @@ WalkForwardResult walk_forward(const StrategyConfig& cfg, const ParamGrid& grid,
     } else {
         BacktestSeries series;
         run_backtest(best_cfg, bars, options.fee_bps, &series);
-        const auto tail = [&](const std::vector<double>& v) { return std::span<const double>(v).subspan(split); };
+        const auto tail = [&](const std::vector<double>& v) {
+            return std::span<const double>(v).subspan(split);
+        };
         r.out_of_sample = compute_metrics(tail(series.pnl), 0, cfg.trading_period);
         r.out_of_sample_buy_hold = compute_metrics(tail(series.buy_hold_pnl), 0, cfg.trading_period);
         r.out_of_sample_bars = n - split;

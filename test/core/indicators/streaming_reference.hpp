@@ -10,7 +10,6 @@
 
 namespace quant::reference {
 
-
 // Mean and sample variance of the last n values; NaN while fewer than n values were seen or
 // while a NaN is inside the window. A window of n equal values gives exactly that value and 0.
 class RollingMoments {
