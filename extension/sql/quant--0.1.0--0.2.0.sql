@@ -1017,3 +1017,36 @@ END
 $$;
 COMMENT ON FUNCTION quant.create_strategy(jsonb) IS
   'Creates a strategy of the current user from a StrategyConfig (seed 1.1), validated and normalised (name generated when empty), as version 1 with a new id; returns its StrategyConfig JSON. The same parameters as an existing strategy of yours return that strategy; a config carrying the strategy_id of one of yours updates it (quant.update_strategy); any other strategy_id (never used, another user''s, deleted) is ignored with a NOTICE, the same for each, so no answer tells whether it exists.';
+
+-- ==== main: the REST login (quant.login_api_key, quant.authenticated) ====
+
+-- The REST layer's login: the key's user for this transaction, or NULL (never an ERROR for a bad key).
+CREATE FUNCTION quant.login_api_key(key text) RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    u text;
+BEGIN
+    IF key IS NULL THEN
+        RETURN NULL;
+    END IF;
+    u := quant.authenticate_api_key(key);
+    IF u IS NOT NULL THEN
+        PERFORM quant.set_user(u, true);
+    END IF;
+    RETURN u;
+END
+$$;
+COMMENT ON FUNCTION quant.login_api_key(text) IS
+  'For the REST layer: sets the key''s user for the current transaction and returns it; NULL (and no user) for a malformed, unknown, wrong or revoked key, without an ERROR.';
+REVOKE ALL ON FUNCTION quant.login_api_key(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION quant.login_api_key(text) TO quant_app;
+
+CREATE FUNCTION quant.authenticated() RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(current_setting('quant.user', true), '') <> '';
+$$;
+COMMENT ON FUNCTION quant.authenticated() IS 'Whether a user is set for this transaction or session (the REST layer runs a route only then).';

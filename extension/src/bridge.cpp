@@ -137,7 +137,8 @@ column_or_throw(const char *name)
 char *
 malloc_copy(const std::string &s, std::size_t *len)
 {
-	char *p = static_cast<char *>(std::malloc(s.size() + 1));
+	char *p = static_cast<char *>(
+	    std::malloc(s.size() + 1)); // NOLINT(cppcoreguidelines-no-malloc): freed by quant_free from C
 	if (p == nullptr)
 		throw std::bad_alloc();
 	std::memcpy(p, s.data(), s.size());
@@ -178,7 +179,7 @@ extern "C"
 {
 
 	void
-	quant_set_interrupt_check(int (*check)(void))
+	quant_set_interrupt_check(int (*check)())
 	{
 		interrupt_check = check;
 	}
@@ -420,7 +421,7 @@ extern "C"
 	void
 	quant_free(void *p)
 	{
-		std::free(p);
+		std::free(p); // NOLINT(cppcoreguidelines-no-malloc): the C side owns malloc_copy results
 	}
 
 	// ---- the registry of strategies and deployments (fmgr_registry.c) ----

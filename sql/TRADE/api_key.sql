@@ -296,3 +296,34 @@ REVOKE ALL ON FUNCTION quant.authenticate_api_key(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION quant.authenticate_api_key(text) TO quant_app;
 GRANT EXECUTE ON FUNCTION quant.create_api_key(text, text), quant.revoke_api_key(uuid), quant.list_api_keys(boolean)
   TO quant_app, quant_admin;
+
+-- The REST layer's login: the key's user for this transaction, or NULL (never an ERROR for a bad key).
+CREATE FUNCTION quant.login_api_key(key text) RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    u text;
+BEGIN
+    IF key IS NULL THEN
+        RETURN NULL;
+    END IF;
+    u := quant.authenticate_api_key(key);
+    IF u IS NOT NULL THEN
+        PERFORM quant.set_user(u, true);
+    END IF;
+    RETURN u;
+END
+$$;
+COMMENT ON FUNCTION quant.login_api_key(text) IS
+  'For the REST layer: sets the key''s user for the current transaction and returns it; NULL (and no user) for a malformed, unknown, wrong or revoked key, without an ERROR.';
+REVOKE ALL ON FUNCTION quant.login_api_key(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION quant.login_api_key(text) TO quant_app;
+
+CREATE FUNCTION quant.authenticated() RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(current_setting('quant.user', true), '') <> '';
+$$;
+COMMENT ON FUNCTION quant.authenticated() IS 'Whether a user is set for this transaction or session (the REST layer runs a route only then).';
