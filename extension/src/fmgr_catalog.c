@@ -1,25 +1,8 @@
-/* The module's entry, and the REFDATA catalog generated from the engine's own registry. */
+/* The REFDATA catalog generated from the engine's own registry. */
 #include "quant_pg.h"
 
 #include "funcapi.h"
-#include "miscadmin.h"
 #include "utils/builtins.h"
-
-PG_MODULE_MAGIC;
-
-void _PG_init(void);
-
-static int
-interrupt_pending(void)
-{
-	return InterruptPending ? 1 : 0;
-}
-
-void
-_PG_init(void)
-{
-	quant_set_interrupt_check(interrupt_pending);
-}
 
 PG_FUNCTION_INFO_V1(quant_indicator_catalog);
 Datum
