@@ -29,6 +29,10 @@ typedef struct LocalUser
 static LocalUser *local_top = NULL;
 static char session_name[USER_MAX + 1];
 static bool session_set = false;
+/* The session's user before this transaction changed it: an abort puts it back, as for SET. */
+static bool session_changed = false;
+static char session_name_before[USER_MAX + 1];
+static bool session_set_before = false;
 
 const char *
 quant_user_current(void)
@@ -43,12 +47,19 @@ xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			if (session_changed)
+			{
+				strlcpy(session_name, session_name_before, sizeof(session_name));
+				session_set = session_set_before;
+			}
+			/* FALLTHROUGH */
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
 			local_top = NULL; /* its memory goes with TopTransactionContext */
+			session_changed = false;
 			break;
 		default:
 			break;
@@ -120,6 +131,21 @@ set_local(const char *name)
 	strlcpy(u->name, name != NULL ? name : "", sizeof(u->name));
 }
 
+/* A session SET after a SET LOCAL wins, as for settings. */
+static void
+set_session(const char *name)
+{
+	if (!session_changed)
+	{
+		strlcpy(session_name_before, session_name, sizeof(session_name_before));
+		session_set_before = session_set;
+		session_changed = true;
+	}
+	strlcpy(session_name, name != NULL ? name : "", sizeof(session_name));
+	session_set = name != NULL;
+	local_top = NULL;
+}
+
 /* Whether the calling role may act as name: a superuser, a member of quant_admin, the login of
  * that name, or anyone when name is already the current user (that changes nothing). */
 static bool
@@ -161,12 +187,17 @@ quant_set_user(PG_FUNCTION_ARGS)
 	if (is_local)
 		set_local(name);
 	else
-	{
-		strlcpy(session_name, name, sizeof(session_name));
-		session_set = true;
-		local_top = NULL; /* a session SET after a SET LOCAL wins, as for settings */
-	}
+		set_session(name);
 	PG_RETURN_TEXT_P(cstring_to_text(name));
+}
+
+/* quant.reset_user(): no quant user for the session (psql's "log out"). */
+PG_FUNCTION_INFO_V1(quant_reset_user);
+Datum
+quant_reset_user(PG_FUNCTION_ARGS)
+{
+	set_session(NULL);
+	PG_RETURN_VOID();
 }
 
 /* trade.set_transaction_user(user_id): internal (no grants), for SECURITY DEFINER functions
