@@ -1,4 +1,4 @@
--- Users: who the current caller is, and the application role the REST layer connects as.
+-- Users: who the current caller is (the roles are in roles.sql).
 --
 -- The current user is the setting quant.user. psql sets it for the session with
 -- quant.set_user(name); the REST layer sets it per request with quant.set_user(name, true)
@@ -7,22 +7,6 @@
 -- security with FORCE backs that up for the application role quant_app, which owns nothing.
 -- No current user is ERROR 28000 (invalid_authorization_specification), distinct from the live
 -- gate's 42501 (insufficient_privilege): "who are you?" versus "you may not".
-
-CREATE SCHEMA bt;
-CREATE SCHEMA trade;
-COMMENT ON SCHEMA bt IS 'quant: strategies (versioned) and backtest results, one owner per row (user_id)';
-COMMENT ON SCHEMA trade IS 'quant: deployments, the live gate, the audit trail, one owner per row (user_id)';
-
--- The application role: NOLOGIN (a login role is GRANTed it), no BYPASSRLS, owns nothing.
--- Roles are cluster-wide, so a second database's CREATE EXTENSION finds it already there.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'quant_app') THEN
-        CREATE ROLE quant_app NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOBYPASSRLS;
-    END IF;
-END
-$$;
-GRANT USAGE ON SCHEMA quant, md, refdata, bt, trade TO quant_app;
 
 CREATE FUNCTION quant.set_user(name text, is_local boolean DEFAULT false) RETURNS text
 LANGUAGE plpgsql VOLATILE
@@ -67,26 +51,3 @@ COMMENT ON FUNCTION quant.current_user_id() IS
   'The current quant user (the setting quant.user); ERROR 28000 when none is set. Used by every quant.* function and by the row-level security policies.';
 
 GRANT EXECUTE ON FUNCTION quant.set_user(text, boolean), quant.current_user_id() TO quant_app;
-
--- Ids: UUIDv7 (time-ordered, so new rows append to the primary key index).
-CREATE FUNCTION quant.uuid_generate_v7() RETURNS uuid
-AS 'MODULE_PATHNAME', 'quant_uuid_generate_v7'
-LANGUAGE C VOLATILE PARALLEL SAFE;
-COMMENT ON FUNCTION quant.uuid_generate_v7() IS
-  'A new UUIDv7 (RFC 9562): Unix milliseconds, sub-millisecond time, random bits from pg_strong_random. Ids of every quant table.';
-
--- The one validator (core), reached from SQL.
-CREATE FUNCTION quant.normalize_strategy(config jsonb) RETURNS jsonb
-AS 'MODULE_PATHNAME', 'quant_normalize_strategy'
-LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION quant.normalize_strategy(jsonb) IS
-  'A Strategy JSON (seed 1.1) validated and normalised: defaults filled, name generated when empty, fixed keys. ERROR 22023 naming the field, with the valid values as hint.';
-
-CREATE FUNCTION quant.normalize_deployment(config jsonb) RETURNS jsonb
-AS 'MODULE_PATHNAME', 'quant_normalize_deployment'
-LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION quant.normalize_deployment(jsonb) IS
-  'A Deployment JSON (seed 1.2) validated and normalised: paper true, enabled true, schedule daily_close, portfolio DEFAULT, broker PAPER, risk_limits {max_position_usd 10000, max_daily_trades 10, stop_loss_pct 5.0}; confirm_live and trade_password are checked but never returned. ERROR 22023 naming the field, with the valid values as hint.';
-
-GRANT EXECUTE ON FUNCTION quant.uuid_generate_v7(), quant.normalize_strategy(jsonb), quant.normalize_deployment(jsonb)
-  TO quant_app;

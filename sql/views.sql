@@ -8,7 +8,10 @@ SELECT d.deployment_id, d.user_id, s.name AS strategy_name, d.strategy_id, d.str
        d.created_at, d.updated_at, d.stopped_at
 FROM trade.deployment d
 JOIN bt.strategy s ON s.strategy_id = d.strategy_id
-LEFT JOIN LATERAL (SELECT * FROM trade.signal x WHERE x.deployment_id = d.deployment_id
+-- the columns trade.signal had when this view was released (what its * expanded to then)
+LEFT JOIN LATERAL (SELECT x.signal_id, x.deployment_id, x.user_id, x.bar_ts, x.signal, x.evaluation, x.created_at,
+                          x.strategy_version, x.ticker, x.status, x.processed_at
+                     FROM trade.signal x WHERE x.deployment_id = d.deployment_id
                    ORDER BY x.bar_ts DESC LIMIT 1) g ON true
 WHERE d.user_id = pg_catalog.current_setting('quant.user', true);
 COMMENT ON VIEW quant.deployments IS

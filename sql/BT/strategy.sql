@@ -6,6 +6,15 @@
 -- identical parameters returns the current version instead of making a new one. Versions are
 -- never updated or deleted. Every function acts as quant.current_user_id(); another user's
 -- strategy is "not found" (P0002), exactly like a missing one.
+
+-- The one validator (core), reached from SQL.
+CREATE FUNCTION quant.normalize_strategy(config jsonb) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'quant_normalize_strategy'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION quant.normalize_strategy(jsonb) IS
+  'A Strategy JSON (seed 1.1) validated and normalised: defaults filled, name generated when empty, fixed keys. ERROR 22023 naming the field, with the valid values as hint.';
+GRANT EXECUTE ON FUNCTION quant.normalize_strategy(jsonb) TO quant_app;
+
 CREATE TABLE bt.strategy (
     strategy_id      uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
     user_id          text NOT NULL,

@@ -18,8 +18,7 @@
 -- This is the broker's side: the worker reaches it only through its PaperAdapter (its own
 -- connection), like a gateway. Not granted to quant_app.
 
-CREATE SCHEMA paper;
-COMMENT ON SCHEMA paper IS 'quant: the embedded paper broker (accounts, orders, fills, positions); reached by quant-worker''s PaperAdapter';
+-- The schema paper is created in schemas.sql.
 
 -- Signed position arithmetic shared by the broker and the worker's books (trade.position):
 -- the position after a fill of delta (signed) at price, its average entry price and the

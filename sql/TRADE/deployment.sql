@@ -1,8 +1,17 @@
--- Deployments (seed 1.2, 2.2, 7): a strategy version traded on a broker, with the execution log.
+-- Deployments (seed 1.2, 2.2, 7): a strategy version traded on a broker.
 --
 -- A deployment pins one strategy version. update_deployment changes only enabled (the kill
 -- switch), qty, risk_limits, schedule, portfolio and paper (through the live gate); stopping
 -- disables it with a stop time and never deletes it. Every change is in trade.audit (old -> new).
+
+-- The one validator (core), reached from SQL.
+CREATE FUNCTION quant.normalize_deployment(config jsonb) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'quant_normalize_deployment'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION quant.normalize_deployment(jsonb) IS
+  'A Deployment JSON (seed 1.2) validated and normalised: paper true, enabled true, schedule daily_close, portfolio DEFAULT, broker PAPER, risk_limits {max_position_usd 10000, max_daily_trades 10, stop_loss_pct 5.0}; confirm_live and trade_password are checked but never returned. ERROR 22023 naming the field, with the valid values as hint.';
+GRANT EXECUTE ON FUNCTION quant.normalize_deployment(jsonb) TO quant_app;
+
 CREATE TABLE trade.deployment (
     deployment_id     uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
     user_id           text NOT NULL,
@@ -36,66 +45,13 @@ COMMENT ON COLUMN trade.deployment.enabled IS 'The kill switch: false stops new 
 COMMENT ON COLUMN trade.deployment.config IS 'The normalised Deployment JSON (quant.normalize_deployment); never holds confirm_live or trade_password';
 COMMENT ON COLUMN trade.deployment.live_since IS 'When the live gate last let paper=false through';
 
--- The execution log (seed 7 TRADE.LOG) and the signals: the live loop (quant-worker,
--- run_schedule) writes them; here they are read by get_deployment and the views.
-CREATE TABLE trade.signal (
-    signal_id      uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
-    deployment_id  uuid NOT NULL REFERENCES trade.deployment (deployment_id),
-    user_id        text NOT NULL,
-    bar_ts         timestamptz NOT NULL,
-    signal         numeric NOT NULL CHECK (signal IN (-1, 0, 1)),
-    evaluation     jsonb,
-    created_at     timestamptz NOT NULL DEFAULT now(),
-    strategy_version integer,
-    ticker         text,
-    status         text NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'PROCESSING', 'DONE', 'REJECTED')),
-    processed_at   timestamptz,
-    UNIQUE (deployment_id, bar_ts)
-);
-CREATE INDEX signal_pending_idx ON trade.signal (created_at) WHERE status = 'PENDING';
-COMMENT ON TABLE trade.signal IS 'One evaluated signal per deployment and bar (the duplicate guard), written by the live loop (quant.run_schedule, quant.run_deployment) and NOTIFYed on channel quant_signal (payload: signal_id).';
-COMMENT ON COLUMN trade.signal.evaluation IS 'The whole quant.evaluate_config result: ticker, bar_ts, signal, conjunction, substrategies [{id, indicator, signal_func, window, value, position}] (the seed''s signal log)';
-COMMENT ON COLUMN trade.signal.strategy_version IS 'The strategy version evaluated (the deployment''s pinned version at the time)';
-COMMENT ON COLUMN trade.signal.ticker IS 'The data ticker the strategy was evaluated on (md.bar), not the broker symbol';
-COMMENT ON COLUMN trade.signal.status IS 'PENDING until quant-worker claims it (FOR UPDATE SKIP LOCKED), then PROCESSING, DONE or REJECTED';
-
-CREATE TABLE trade.log (
-    log_id         uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
-    deployment_id  uuid NOT NULL REFERENCES trade.deployment (deployment_id),
-    signal_id      uuid REFERENCES trade.signal (signal_id),
-    user_id        text NOT NULL,
-    ts             timestamptz NOT NULL DEFAULT now(),
-    signal_value   numeric,
-    action         text NOT NULL CHECK (action IN ('BUY', 'SELL', 'HOLD', 'REJECTED')),
-    qty            numeric,
-    price          numeric,
-    order_id       text,
-    success        boolean NOT NULL,
-    message        text,
-    created_at     timestamptz NOT NULL DEFAULT now(),
-    reason         text,
-    bar_ts         timestamptz
-);
-CREATE INDEX log_deployment_idx ON trade.log (deployment_id, ts);
-COMMENT ON TABLE trade.log IS 'The execution log (seed 7): BUY, SELL, HOLD or REJECTED (with the reason in message), per deployment.';
-COMMENT ON COLUMN trade.log.reason IS 'For REJECTED rows, a reason code to query by (the live loop writes stale_bar, insufficient_history, no_bars, error); the text is in message';
-COMMENT ON COLUMN trade.log.bar_ts IS 'The bar the row is about, when known (e.g. the stale bar of a stale_bar rejection)';
-
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['deployment', 'signal', 'log'] LOOP
-        EXECUTE format('ALTER TABLE trade.%I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE trade.%I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY %I ON trade.%I USING (user_id = pg_catalog.current_setting(''quant.user'', true)) '
-                       'WITH CHECK (user_id = pg_catalog.current_setting(''quant.user'', true))', t || '_own', t);
-        PERFORM pg_catalog.pg_extension_config_dump('trade.' || t, '');
-    END LOOP;
-END
-$$;
+ALTER TABLE trade.deployment ENABLE ROW LEVEL SECURITY;
+ALTER TABLE trade.deployment FORCE ROW LEVEL SECURITY;
+CREATE POLICY deployment_own ON trade.deployment
+    USING (user_id = pg_catalog.current_setting('quant.user', true))
+    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
+SELECT pg_catalog.pg_extension_config_dump('trade.deployment', '');
 GRANT SELECT, INSERT, UPDATE ON trade.deployment TO quant_app;
-GRANT SELECT, INSERT ON trade.signal, trade.log TO quant_app;
 
 -- ---- internals ----
 CREATE FUNCTION trade.deployment_json(d trade.deployment) RETURNS jsonb

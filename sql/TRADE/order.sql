@@ -6,16 +6,8 @@
 -- duplicate guard) and committed with synchronous_commit = on BEFORE the order is sent; its
 -- status then moves NEW -> SENT (acknowledged, not final) -> FILLED | REJECTED | CANCELLED, or
 -- UNKNOWN (the broker does not know an order we sent: fail closed, a person looks).
--- trade.signal gets the claim columns (claimed_by, claimed_at, attempts) here, because the
--- claim protocol is the worker's.
-
-ALTER TABLE trade.signal
-    ADD COLUMN claimed_by text,
-    ADD COLUMN claimed_at timestamptz,
-    ADD COLUMN attempts integer NOT NULL DEFAULT 0;
-COMMENT ON COLUMN trade.signal.claimed_by IS 'The quant-worker (QUANT_WORKER_ID) that claimed the signal (status PROCESSING)';
-COMMENT ON COLUMN trade.signal.claimed_at IS 'When it was claimed: a PROCESSING claim older than the worker''s lease (60 s) may be claimed again (its worker died)';
-COMMENT ON COLUMN trade.signal.attempts IS 'How often the signal was claimed; at 5 the next claim gives up (REJECTED, reason error)';
+-- The claim columns of trade.signal (claimed_by, claimed_at, attempts) are the worker's
+-- protocol too; fills and positions are in TRADE/fill.sql and TRADE/position.sql.
 
 CREATE TABLE trade."order" (
     order_id         uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
@@ -49,47 +41,14 @@ COMMENT ON TABLE trade."order" IS 'Order intents of the live loop: inserted (NEW
 COMMENT ON COLUMN trade."order".client_order_id IS 'Deterministic idempotency key (deployment, signal, leg; 36 characters): the broker de-duplicates on it and reconciliation looks the order up by it';
 COMMENT ON COLUMN trade."order".leg IS 'close: flattens the opposite side first (reduce-only); open: moves towards signal x qty';
 
-CREATE TABLE trade.fill (
-    fill_id          uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
-    order_id         uuid NOT NULL UNIQUE REFERENCES trade."order" (order_id),
-    deployment_id    uuid NOT NULL REFERENCES trade.deployment (deployment_id),
-    user_id          text NOT NULL,
-    client_order_id  text NOT NULL,
-    side             text NOT NULL CHECK (side IN ('BUY', 'SELL')),
-    qty              numeric NOT NULL CHECK (qty > 0),
-    price            numeric NOT NULL CHECK (price > 0),
-    fee              numeric NOT NULL DEFAULT 0,
-    ts               timestamptz NOT NULL DEFAULT clock_timestamp()
-);
-CREATE INDEX fill_deployment_idx ON trade.fill (deployment_id, ts);
-COMMENT ON TABLE trade.fill IS 'Fills of trade."order" rows as the broker reported them (one per market order)';
-
-CREATE TABLE trade.position (
-    deployment_id  uuid PRIMARY KEY REFERENCES trade.deployment (deployment_id),
-    user_id        text NOT NULL,
-    symbol         text NOT NULL,
-    qty            numeric NOT NULL DEFAULT 0,
-    avg_price      numeric,
-    realized_pnl   numeric NOT NULL DEFAULT 0,
-    updated_at     timestamptz NOT NULL DEFAULT clock_timestamp()
-);
-COMMENT ON TABLE trade.position IS 'The position of each deployment as booked from its fills (signed qty, average entry price, realised P&L); the broker''s report is authoritative and must agree';
-
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['order', 'fill', 'position'] LOOP
-        EXECUTE format('ALTER TABLE trade.%I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE trade.%I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY %I ON trade.%I USING (user_id = pg_catalog.current_setting(''quant.user'', true)) '
-                       'WITH CHECK (user_id = pg_catalog.current_setting(''quant.user'', true))', t || '_own', t);
-        PERFORM pg_catalog.pg_extension_config_dump(format('trade.%I', t)::regclass, '');
-    END LOOP;
-END
-$$;
--- the REST layer reads them; only quant-worker writes
-GRANT SELECT ON trade."order", trade.fill, trade.position TO quant_app;
+ALTER TABLE trade."order" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE trade."order" FORCE ROW LEVEL SECURITY;
+CREATE POLICY order_own ON trade."order"
+    USING (user_id = pg_catalog.current_setting('quant.user', true))
+    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
+SELECT pg_catalog.pg_extension_config_dump('trade."order"', '');
+-- the REST layer reads it; only quant-worker writes
+GRANT SELECT ON trade."order" TO quant_app;
 
 -- ---- the worker's SQL (quant-worker calls these; not granted to quant_app) ----
 
@@ -355,23 +314,7 @@ $$;
 COMMENT ON FUNCTION quant.deployment_orders(uuid) IS
   'The orders quant-worker sent for a deployment of the current user, newest first: client_order_id, leg, side, qty, status, fill price and fee, times. P0002 when not yours.';
 
-CREATE FUNCTION quant.deployment_position(id uuid) RETURNS jsonb
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    d trade.deployment := trade.own_deployment(id, 'quant.deployment_position', false);
-    p trade.position;
-BEGIN
-    SELECT * INTO p FROM trade.position x WHERE x.deployment_id = d.deployment_id AND x.user_id = d.user_id;
-    RETURN jsonb_build_object('deployment_id', d.deployment_id, 'symbol', coalesce(p.symbol, d.ticker),
-                              'qty', coalesce(p.qty, 0), 'avg_price', p.avg_price,
-                              'realized_pnl', coalesce(p.realized_pnl, 0), 'updated_at', p.updated_at);
-END
-$$;
-COMMENT ON FUNCTION quant.deployment_position(uuid) IS
-  'The booked position of a deployment of the current user: symbol, qty (signed), avg_price, realized_pnl. P0002 when not yours.';
-GRANT EXECUTE ON FUNCTION quant.deployment_orders(uuid), quant.deployment_position(uuid) TO quant_app;
+GRANT EXECUTE ON FUNCTION quant.deployment_orders(uuid) TO quant_app;
 
 -- ---- make run: a sample deployment so a new user sees the loop ----
 CREATE FUNCTION quant.install_sample_deployment() RETURNS jsonb

@@ -15,38 +15,12 @@
 --                         the strategy's signal is NULL there).
 --   no_bars               the strategy's data ticker has no bars in md.bar.
 --   error                 anything else the evaluation raised (the message is kept).
--- Duplicate guard: trade.signal is unique per (deployment_id, bar_ts); a bar that already has
--- a signal is not evaluated again and writes nothing (ON CONFLICT DO NOTHING covers a race).
+-- Duplicate guard: a bar that already has a signal (of any source) is not evaluated again and
+-- writes nothing (ON CONFLICT DO NOTHING on trade.signal's unique key covers a race).
 -- Isolation of failures: every deployment is evaluated in its own subtransaction, so one
 -- failing deployment is logged and the run goes on.
 
 -- ---- internals ----
-CREATE FUNCTION trade.signal_json(g trade.signal) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT jsonb_build_object(
-        'signal_id', g.signal_id, 'deployment_id', g.deployment_id, 'signal', g.signal::integer, 'bar_ts', g.bar_ts,
-        'status', g.status, 'strategy_version', g.strategy_version, 'ticker', g.ticker,
-        'conjunction', g.evaluation->'conjunction',
-        'substrategies', coalesce(g.evaluation->'substrategies', '[]'::jsonb),
-        'created_at', g.created_at, 'processed_at', g.processed_at);
-$$;
-COMMENT ON FUNCTION trade.signal_json(trade.signal) IS
-  'Internal: a trade.signal row as JSON: signal_id, deployment_id, signal, bar_ts, status, strategy_version, ticker, conjunction, substrategies [{id, indicator, signal_func, window, value, position}], created_at, processed_at.';
-
-CREATE FUNCTION trade.log_json(l trade.log) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT jsonb_build_object(
-        'log_id', l.log_id, 'deployment_id', l.deployment_id, 'signal_id', l.signal_id, 'timestamp', l.ts,
-        'action', l.action, 'qty', l.qty, 'price', l.price, 'success', l.success, 'message', l.message,
-        'reason', l.reason, 'order_id', l.order_id, 'signal_value', l.signal_value, 'bar_ts', l.bar_ts);
-$$;
-COMMENT ON FUNCTION trade.log_json(trade.log) IS
-  'Internal: a trade.log row as JSON: log_id, deployment_id, signal_id, timestamp, action, qty, price, success, message, reason, order_id, signal_value, bar_ts.';
-
 CREATE FUNCTION trade.default_max_bar_age_hours(schedule text) RETURNS double precision
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp

@@ -11,8 +11,8 @@
 -- legs (so the position, notional and cash checks never trap the exit), intent before send.
 --
 -- Decisions:
---   Duplicate guard. trade.signal gets a column source ('schedule' | 'stop_loss') and its unique
---     key becomes (deployment_id, bar_ts, source): a bar may have its scheduled signal AND one
+--   Duplicate guard. trade.signal's column source ('schedule' | 'stop_loss') is part of its
+--     unique key (deployment_id, bar_ts, source): a bar may have its scheduled signal AND one
 --     stop-loss signal, never two of either. Re-running the check on the same bar writes nothing
 --     (ON CONFLICT DO NOTHING), and while a stop-loss signal of the deployment is still PENDING
 --     or PROCESSING no other is written (a worker that is down does not collect one per bar).
@@ -32,14 +32,6 @@
 --   Disabled or stopped deployments are not checked (the kill switch blocks their orders).
 -- Each deployment is checked as its owner in its own subtransaction: one failing deployment is
 -- a WARNING and never stops the others.
-
-ALTER TABLE trade.signal
-    ADD COLUMN source text NOT NULL DEFAULT 'schedule' CHECK (source IN ('schedule', 'stop_loss'));
-COMMENT ON COLUMN trade.signal.source IS 'Who wrote the signal: schedule (quant.run_schedule, quant.run_deployment: the strategy''s evaluation) or stop_loss (quant.check_stop_losses: a flattening signal 0). Part of the duplicate guard (deployment_id, bar_ts, source)';
-ALTER TABLE trade.signal DROP CONSTRAINT signal_deployment_id_bar_ts_key;
-ALTER TABLE trade.signal ADD CONSTRAINT signal_deployment_id_bar_ts_source_key UNIQUE (deployment_id, bar_ts, source);
-CREATE INDEX signal_stop_loss_open_idx ON trade.signal (deployment_id)
-    WHERE source = 'stop_loss' AND status IN ('PENDING', 'PROCESSING');
 
 CREATE FUNCTION quant.stop_loss_triggered("position" double precision, average_price double precision,
                                           last_price double precision, stop_loss_pct double precision)

@@ -87,7 +87,7 @@ SELECT line FROM (
          || coalesce(' constraints ' || (SELECT string_agg(co.conname || ' ' || pg_get_constraintdef(co.oid), '; '
                                                            ORDER BY co.conname)
                                            FROM pg_constraint co WHERE co.conrelid = c.oid), '')
-         || coalesce(' indexes ' || (SELECT string_agg(pg_get_indexdef(i.indexrelid), '; ' ORDER BY 1)
+         || coalesce(' indexes ' || (SELECT string_agg(pg_get_indexdef(i.indexrelid), '; ' ORDER BY pg_get_indexdef(i.indexrelid))
                                        FROM pg_index i WHERE i.indrelid = c.oid), '')
          || CASE WHEN c.relkind = 'v' THEN ' view_md5 ' || md5(pg_get_viewdef(c.oid)) ELSE '' END
          || ' acl ' || coalesce(c.relacl::text, '-')

@@ -19,16 +19,6 @@
 -- quant.set_user is, for quant, whoever it names. The rule above keeps a REST request (whose
 -- user comes from its key) from minting keys for anyone else.
 
--- The administrators' role: NOLOGIN, owns nothing; cluster-wide, like quant_app.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'quant_admin') THEN
-        CREATE ROLE quant_admin NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
-    END IF;
-END
-$$;
-GRANT USAGE ON SCHEMA quant, trade TO quant_admin;
-
 CREATE TABLE trade.api_key (
     key_id           uuid PRIMARY KEY,
     user_id          text NOT NULL,
