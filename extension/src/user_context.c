@@ -80,6 +80,9 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId 
 	{
 		for (u = local_top; u != NULL && u->subid == mySubid; u = u->prev)
 			u->subid = parentSubid;
+		/* the top entry shadows the parent's own: drop it, so loops over owners stay small */
+		while (local_top != NULL && local_top->prev != NULL && local_top->prev->subid == local_top->subid)
+			local_top->prev = local_top->prev->prev;
 	}
 }
 

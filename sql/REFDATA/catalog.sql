@@ -20,4 +20,3 @@ CREATE VIEW refdata.indicator AS SELECT * FROM quant.indicator_catalog();
 COMMENT ON VIEW refdata.indicator IS 'The indicator catalog (from the engine''s registry).';
 CREATE VIEW refdata.signal_func AS SELECT * FROM quant.signal_func_catalog();
 COMMENT ON VIEW refdata.signal_func IS 'The signal-function catalog (from the engine''s registry).';
-GRANT SELECT ON refdata.indicator, refdata.signal_func TO PUBLIC;

@@ -34,8 +34,6 @@ INSERT INTO refdata.market (market, close_time_utc, timezone, local_close, run_c
     ('CRYPTO', '00:00', 'UTC', '00:00', '5 0 * * *',
      'Crypto (Bybit): trades around the clock; the daily bar closes at 00:00 UTC, every day');
 
-GRANT SELECT ON refdata.market TO quant_app;
-
 CREATE FUNCTION quant.list_markets() RETURNS SETOF jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -46,4 +44,3 @@ AS $$
 $$;
 COMMENT ON FUNCTION quant.list_markets() IS
   'The markets with their daily close (UTC and local), time zone and the pg_cron schedule (UTC) of their daily_close run.';
-GRANT EXECUTE ON FUNCTION quant.list_markets() TO quant_app;

@@ -4,17 +4,18 @@
 -- allows is exactly what sql/privileges.md documents; a grant it does not list fails.
 -- Reads sql/privileges.md from the repository root (pg_prove runs there).
 BEGIN;
-SELECT plan(16);
+SELECT plan(18);
 SET LOCAL client_min_messages = warning;
 
 CREATE TEMP TABLE doc_line (n serial, line text);
 \copy doc_line (line) FROM 'sql/privileges.md' WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')
 
--- | object | PUBLIC | quant_app | quant_worker | quant_admin | why |
+-- | object | PUBLIC | quant_app | quant_worker | quant_admin | SECURITY DEFINER |
 CREATE TEMP TABLE doc AS
 SELECT btrim(replace(split_part(line, '|', 2), '`', '')) AS object,
        btrim(split_part(line, '|', 3)) AS public_, btrim(split_part(line, '|', 4)) AS app,
-       btrim(split_part(line, '|', 5)) AS worker, btrim(split_part(line, '|', 6)) AS admin
+       btrim(split_part(line, '|', 5)) AS worker, btrim(split_part(line, '|', 6)) AS admin,
+       btrim(split_part(line, '|', 7)) = 'yes' AS definer
 FROM doc_line
 WHERE line ~ '^\| *`[a-z_]+\.';
 
@@ -28,14 +29,14 @@ WHERE btrim(p) NOT IN ('', '-');
 
 -- every function, table and view of the extension, named as regprocedure/regclass print them
 CREATE TEMP TABLE ext_object AS
-SELECT p.oid::regprocedure::text AS object, 'f' AS kind, coalesce(p.proacl, acldefault('f', p.proowner)) AS acl,
+SELECT p.oid::regprocedure::text AS object, 'f' AS kind, coalesce(p.proacl, acldefault('f'::"char", p.proowner)) AS acl,
        p.proowner AS owner, p.oid AS oid
 FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'quant')
 UNION ALL
 SELECT c.oid::regclass::text, CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END,
-       coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END, c.relowner)), c.relowner, c.oid
+       coalesce(c.relacl, acldefault((CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END)::"char", c.relowner)), c.relowner, c.oid
 FROM pg_depend d JOIN pg_class c ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'quant')
@@ -109,6 +110,12 @@ SELECT is((SELECT count(*)::int FROM (SELECT relowner AS o FROM pg_class UNION A
                                       UNION ALL SELECT nspowner FROM pg_namespace) x
            WHERE x.o IN (SELECT oid FROM pg_roles WHERE rolname IN ('quant_app', 'quant_worker', 'quant_admin'))),
           0, 'the roles own nothing');
+SELECT is(ARRAY(SELECT e.object FROM ext_object e JOIN pg_proc p ON e.kind = 'f' AND p.oid = e.oid
+                JOIN doc d ON d.object = e.object WHERE p.prosecdef <> d.definer ORDER BY 1), '{}'::text[],
+          'SECURITY DEFINER exactly where documented');
+SELECT is(ARRAY(SELECT e.object FROM ext_object e JOIN pg_proc p ON e.kind = 'f' AND p.oid = e.oid
+                WHERE p.prosecdef AND has_function_privilege('tap_roles_plain', e.oid, 'EXECUTE') ORDER BY 1),
+          '{}'::text[], 'no SECURITY DEFINER function is executable by PUBLIC');
 SELECT is(ARRAY(SELECT e.object FROM ext_object e JOIN pg_proc p ON e.kind = 'f' AND p.oid = e.oid
                 WHERE p.prosecdef AND NOT coalesce(p.proconfig @> '{"search_path=pg_catalog, pg_temp"}', false)
                 ORDER BY 1), '{}'::text[], 'every SECURITY DEFINER function pins search_path = pg_catalog, pg_temp');

@@ -32,12 +32,12 @@ SELECT quant.reset_user() \gset
 
 -- 1. SET quant.user (or set_config) chooses no one
 SET LOCAL ROLE quant_app;
-SET quant.user = 'tap_rp_alice';
-SELECT is(quant.authenticated(), false, 'SET quant.user = alice: still no quant user');
+SET "quant.user" = 'tap_rp_alice';
+SELECT is(quant.authenticated(), false, 'SET "quant.user" = alice: still no quant user');
 SELECT is(pg_temp.sqlstate_of($$SELECT quant.list_deployments()$$), '28000', '... and the API says 28000');
 SELECT set_config('quant.user', 'tap_rp_alice', true) \gset
 SELECT is(quant.authenticated(), false, 'set_config(''quant.user'', alice): still no quant user');
-RESET quant.user;
+RESET "quant.user";
 
 -- 2. quant.set_user is for administrators and the login of that name only
 SELECT is(pg_temp.sqlstate_of($$SELECT quant.set_user('tap_rp_alice')$$), '42501', 'quant_app: set_user(alice) refused (42501)');
@@ -60,7 +60,7 @@ SET LOCAL ROLE quant_app;
 SELECT is(quant.login_api_key(v), 'tap_rp_bob', 'bob logs in with his key') FROM fx WHERE name = 'bob_key';
 SELECT is(pg_temp.sqlstate_of(format($$UPDATE trade.deployment SET paper = false, live_since = now() WHERE deployment_id = %L$$, v)),
           '42501', 'quant_app: UPDATE trade.deployment to live refused') FROM fx WHERE name = 'bob_did';
-SELECT is(pg_temp.sqlstate_of($$INSERT INTO trade.audit (user_id, action, object_type, object_id) VALUES ('tap_rp_bob', 'forged', 'deployment', gen_random_uuid())$$),
+SELECT is(pg_temp.sqlstate_of($$INSERT INTO trade.audit (user_id, entity, action) VALUES ('tap_rp_bob', 'deployment', 'forged')$$),
           '42501', 'quant_app: a forged trade.audit row refused');
 SELECT is(pg_temp.sqlstate_of(format($$INSERT INTO trade.log (deployment_id, user_id, action, success) VALUES (%L, 'tap_rp_bob', 'BUY', true)$$, v)),
           '42501', 'quant_app: a forged trade.log row refused') FROM fx WHERE name = 'bob_did';
