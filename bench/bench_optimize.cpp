@@ -1,4 +1,4 @@
-// Grid search in the core (issue 5): quant::optimize over the last 2,516 TTRC bars
+// Grid search in the core: quant::optimize over the last 2,516 TTRC bars
 // (data/ttrc_daily_ohlcv.csv, 1997-01-02 .. 2006-12-29), fee 5 bps, objective sharpe_ratio,
 // top 10, no cell list, with 1 and 2 threads:
 //   grid 0: 10,000 cells, one substrategy: Bollinger momentum, windows 10..109 x signals

@@ -46,7 +46,7 @@ sid=\$(psql -X -At -f create.sql | tail -n1)
 echo "SELECT quant.get_strategy('\$sid'::uuid);" > get.sql
 port=\$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 QUANT_HTTP_ADDR=127.0.0.1:\$port QUANT_HTTP_ACCESS_LOG=0 QUANT_HTTP_RATE=1000000 QUANT_HTTP_BURST=1000000 \
-  QUANT_HTTP_THREADS=64 QUANT_HTTP_DB_CONNECTIONS=\${QUANT_BENCH_DB_CONNECTIONS:-4} "$bin" 2>server.log &
+  QUANT_HTTP_METRICS_ADDR=off QUANT_HTTP_THREADS=\${QUANT_BENCH_THREADS:-16} QUANT_HTTP_DB_CONNECTIONS=\${QUANT_BENCH_DB_CONNECTIONS:-4} "$bin" 2>server.log &
 srv=\$!
 for _ in \$(seq 50); do curl -sf http://127.0.0.1:\$port/readyz >/dev/null && break; sleep 0.1; done
 url=http://127.0.0.1:\$port

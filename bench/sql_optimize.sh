@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end SQL benchmark of the grid search (issue 5): `SELECT quant.optimize(...)` on the
+# End-to-end SQL benchmark of the grid search: `SELECT quant.optimize(...)` on the
 # 2,516 TTRC bars from 1997-01-01 of md.bar, fee 5 bps, objective sharpe_ratio, top 10, with
 # threads => 1 and threads => 2, through pgbench (one client, one statement per transaction), in
 # a throw-away cluster. The same two searches as bench_optimize:

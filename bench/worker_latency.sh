@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The live loop's latency and throughput (issue 4), against a real database and quant-worker.
+# The live loop's latency and throughput, against a real database and quant-worker.
 #
 #   PG*=... bench/worker_latency.sh [N_SIGNALS]      (default 300)
 #

@@ -11,13 +11,15 @@ PACKAGES=(
     postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
     libtap-parser-sourcehandler-pgtap-perl
     # libraries
-    nlohmann-json3-dev libpq-dev libsodium-dev libssl-dev libcpp-httplib-dev
+    nlohmann-json3-dev libpq-dev libsodium-dev libssl-dev libboost-dev
     # test and benchmark frameworks
     librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
     # HTTP load generator (bench/http_bench.sh)
     wrk
-    # test scripts (standard library only)
-    python3
+    # test scripts (the standard library; jsonschema for test/core/config_schema_examples.py)
+    python3 python3-jsonschema
+    # curl: the README's REST walk-through; git: the upgrade test rebuilds released versions from history
+    curl ca-certificates git
 )
 
 missing=()

@@ -56,11 +56,9 @@ quant_state_dir() {
         local hash
         hash="$(printf '%s' "$QUANT_REPO" | sha1sum | cut -c1-12)"
         dir="/var/lib/quant/$hash"
-        if [ -z "${_QUANT_FALLBACK_SAID:-}" ]; then
-            quant_log "note: the postgres user cannot use $QUANT_RUN_DIR (a parent directory is not" \
-                "traversable, or the socket path is too long); using $dir for the cluster instead"
-            _QUANT_FALLBACK_SAID=1
-        fi
+        # said once, when the fallback is made (every script calls this, often in a subshell)
+        [ -d "$dir" ] || quant_log "note: the postgres user cannot use $QUANT_RUN_DIR (a parent directory is not" \
+            "traversable, or the socket path is too long); using $dir for the cluster instead"
         mkdir -p "$dir"
         chmod 755 /var/lib/quant 2>/dev/null || true
         if quant_is_root; then chown "$QUANT_PG_OS_USER": "$dir"; fi

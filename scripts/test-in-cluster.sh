@@ -84,7 +84,7 @@ run_pgtap() {
 # ---- test/sql scripts ----
 run_sql() {
     local t0=$SECONDS p=0 f=0 script name log rc counts sp sf
-    for script in test/sql/*.sh test/sql/*.py; do
+    for script in test/sql/*.sh test/sql/*.py test/security/replay_*.py; do
         [ -f "$script" ] || continue
         name="$(basename "$script")"
         log="$LOG_DIR/sql-$name.log"

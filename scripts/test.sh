@@ -5,7 +5,7 @@
 # Suites, in order (each is "not present" until its tests exist, which is not a pass):
 #   core     ctest --test-dir build                      (CMake's add_test)
 #   pgtap    pg_prove --recurse --ext .sql test/pgtap    (test/pgtap/<SCHEMA>/*.sql)
-#   sql      test/sql/*.sh, test/sql/*.py                (each prints "N passed, N failed" last)
+#   sql      test/sql/*.sh, test/sql/*.py, test/security/replay_*.py (each prints "N passed, N failed" last)
 #   upgrade  test/upgrade/run.sh                          (prints "N passed, N failed" last)
 #   fuzz     build-fuzz/fuzz/fuzz_*                       (libFuzzer, QUANT_FUZZ_SECONDS each)
 #

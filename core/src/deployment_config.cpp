@@ -7,7 +7,8 @@
 #include <limits>
 #include <optional>
 
-#include "json_fields.hpp"
+#include "config_fields.hpp"
+#include "quant/catalog.hpp"
 #include "quant/error.hpp"
 
 namespace quant {
@@ -15,24 +16,158 @@ namespace quant {
 namespace {
 
 using fields::fail;
+using fields::FieldSpec;
 using fields::is_uuid;
-using fields::join;
+using fields::join_keys;
 using fields::reject_unknown_keys;
 using fields::shown;
+using fields::Type;
 using fields::type_name;
 
-constexpr std::array<std::string_view, 17> top_level_keys{"deployment_id", "strategy_id",  "strategy_version",
-                                                          "portfolio",     "user",         "broker",
-                                                          "ticker",        "qty",          "paper",
-                                                          "market",        "schedule",     "enabled",
-                                                          "risk_limits",   "confirm_live", "trade_password",
-                                                          "created_at",    "updated_at"};
-constexpr std::array<std::string_view, 8> risk_limit_keys{
-    "max_position_usd",   "max_daily_trades", "stop_loss_pct",         "max_bar_age_hours",
-    "max_order_notional", "max_order_qty",    "max_orders_per_minute", "max_consecutive_rejects"};
-constexpr std::array<std::string_view, 3> brokers{"PAPER", "BYBIT", "FUTU"};
-constexpr std::array<std::string_view, 3> schedules{"daily_close", "hourly", "manual"};
-constexpr std::array<std::string_view, 3> markets{"US", "HK", "CRYPTO"};
+std::vector<std::string> broker_choices() {
+    std::vector<std::string> out;
+    for (const auto& b : broker_catalog())
+        out.emplace_back(b.name);
+    return out;
+}
+
+std::vector<std::string> market_choices() {
+    std::vector<std::string> out;
+    for (const auto& m : market_catalog())
+        out.emplace_back(m.name);
+    return out;
+}
+
+std::vector<std::string> schedule_choices() {
+    std::vector<std::string> out;
+    for (const auto& s : schedule_catalog())
+        out.emplace_back(s.name);
+    return out;
+}
+
+// JSON null is "not given" for every key but max_bar_age_hours (null: the check is off).
+const std::array<FieldSpec, 8> risk_limit_table{{
+    {.key = "max_position_usd",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .maximum = max_deployment_qty,
+     .exclusive_minimum = true,
+     .description = "reject an order that would hold more than this (USD); default 10000"},
+    {.key = "max_daily_trades",
+     .type = Type::integer,
+     .nullable = true,
+     .minimum = 1,
+     .maximum = 100000,
+     .description = "reject the trade after this many today (UTC); default 10"},
+    {.key = "stop_loss_pct",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .maximum = 100,
+     .exclusive_minimum = true,
+     .description = "flatten when the unrealised loss passes this percentage; default 5"},
+    {.key = "max_bar_age_hours",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .maximum = 1000000,
+     .exclusive_minimum = true,
+     .description =
+         "refuse a bar older than this; default per schedule (daily_close 96, hourly 2); null turns "
+         "the check off (paper only)"},
+    {.key = "max_order_notional",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .exclusive_minimum = true,
+     .description = "the largest order value (qty x price); none when not given"},
+    {.key = "max_order_qty",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .exclusive_minimum = true,
+     .description = "the largest order quantity; none when not given"},
+    {.key = "max_orders_per_minute",
+     .type = Type::integer,
+     .nullable = true,
+     .minimum = 1,
+     .maximum = 10000,
+     .description = "the order-rate throttle per deployment; default 6"},
+    {.key = "max_consecutive_rejects",
+     .type = Type::integer,
+     .nullable = true,
+     .minimum = 1,
+     .maximum = 10000,
+     .description = "rejects in a row before the deployment pauses; default 3"},
+}};
+
+const std::array<FieldSpec, 17> deployment_table{{
+    {.key = "deployment_id",
+     .nullable = true,
+     .format = "uuid",
+     .description = "leave it out to have one generated"},
+    {.key = "strategy_id",
+     .required = true,
+     .format = "uuid",
+     .description = "the id of a strategy of yours"},
+    {.key = "strategy_version",
+     .type = Type::integer,
+     .nullable = true,
+     .minimum = 1,
+     .maximum = 1000000000,
+     .description = "leave it out to pin the current version"},
+    {.key = "portfolio",
+     .nullable = true,
+     .min_length = 1,
+     .max_length = 64,
+     .description = "a portfolio label, default DEFAULT"},
+    {.key = "user", .nullable = true, .min_length = 1, .max_length = 64, .description = "your user name"},
+    {.key = "broker",
+     .nullable = true,
+     .choices = broker_choices,
+     .fold_case = true,
+     .description = "refdata.broker; default PAPER"},
+    {.key = "ticker",
+     .nullable = true,
+     .min_length = 1,
+     .max_length = 64,
+     .description = "the broker's symbol; leave it out to use refdata.ticker_mapping"},
+    {.key = "qty",
+     .type = Type::number,
+     .required = true,
+     .minimum = 0,
+     .maximum = max_deployment_qty,
+     .exclusive_minimum = true,
+     .description = "position size per signal unit; whole shares for markets that trade them (US, HK)"},
+    {.key = "paper", .type = Type::boolean, .nullable = true, .description = "default true"},
+    {.key = "market",
+     .nullable = true,
+     .choices = market_choices,
+     .fold_case = true,
+     .description = "refdata.market; leave it out to use refdata.ticker_mapping"},
+    {.key = "schedule",
+     .nullable = true,
+     .choices = schedule_choices,
+     .fold_case = true,
+     .description = "refdata.schedule; default daily_close"},
+    {.key = "enabled",
+     .type = Type::boolean,
+     .nullable = true,
+     .description = "the kill switch; default true"},
+    {.key = "risk_limits", .type = Type::object, .nullable = true, .children = fields::risk_limit_fields},
+    {.key = "confirm_live",
+     .type = Type::boolean,
+     .nullable = true,
+     .description = "required (true) with paper=false; never stored"},
+    {.key = "trade_password",
+     .nullable = true,
+     .min_length = 1,
+     .max_length = 1024,
+     .description = "required with paper=false; never stored"},
+    {.key = "created_at", .ignored = true},
+    {.key = "updated_at", .ignored = true},
+}};
 
 // Present and not null: JSON null means "not given" for optional fields.
 bool given(const Json& obj, std::string_view key) {
@@ -88,10 +223,12 @@ std::string get_uuid(const Json& v, const std::string& field, const std::string&
 
 // One of `valid`, compared after folding to the list's case (brokers and markets are upper
 // case, schedules lower case).
-template <std::size_t N>
-std::string get_enum(const Json& v, const std::string& field, const std::array<std::string_view, N>& valid,
+std::string get_enum(const Json& v, const std::string& field, const std::vector<std::string>& valid,
                      bool upper, const std::string& what) {
-    const std::string hint = "valid " + what + ": " + join(valid);
+    std::string names;
+    for (const auto& n : valid)
+        names += (names.empty() ? "" : ", ") + n;
+    const std::string hint = "valid " + what + ": " + names;
     std::string s = get_string(v, field, 64, hint);
     std::transform(s.begin(), s.end(), s.begin(),
                    [upper](unsigned char c) { return upper ? std::toupper(c) : std::tolower(c); });
@@ -103,12 +240,22 @@ std::string get_enum(const Json& v, const std::string& field, const std::array<s
 
 }  // namespace
 
+namespace fields {
+std::span<const FieldSpec> deployment_fields() {
+    return deployment_table;
+}
+std::span<const FieldSpec> risk_limit_fields() {
+    return risk_limit_table;
+}
+}  // namespace fields
+
 RiskLimits parse_risk_limits(const Json& r) {
     RiskLimits out;
     if (!r.is_object()) {
-        fail("risk_limits", "must be an object, got " + type_name(r), "fields: " + join(risk_limit_keys));
+        fail("risk_limits", "must be an object, got " + type_name(r),
+             "fields: " + join_keys(risk_limit_table));
     }
-    reject_unknown_keys(r, risk_limit_keys, "risk_limits.");
+    reject_unknown_keys(r, risk_limit_table, "risk_limits.");
     if (given(r, "max_position_usd")) {
         out.max_position_usd = get_number(r["max_position_usd"], "risk_limits.max_position_usd",
                                           "a positive amount in USD, default 10000");
@@ -176,9 +323,9 @@ DeploymentConfig parse_deployment_config(const Json& doc) {
     if (!doc.is_object()) {
         throw Error(ErrorCode::invalid_config, "",
                     "a deployment config must be a JSON object, got " + type_name(doc),
-                    "fields: " + join(top_level_keys));
+                    "fields: " + join_keys(deployment_table));
     }
-    reject_unknown_keys(doc, top_level_keys, "");
+    reject_unknown_keys(doc, deployment_table, "");
     DeploymentConfig cfg;
 
     if (given(doc, "deployment_id")) {
@@ -198,14 +345,14 @@ DeploymentConfig parse_deployment_config(const Json& doc) {
     if (given(doc, "user"))
         cfg.user = get_string(doc["user"], "user", 64, "your user name, or leave it out");
     if (given(doc, "broker"))
-        cfg.broker = get_enum(doc["broker"], "broker", brokers, true, "brokers");
+        cfg.broker = get_enum(doc["broker"], "broker", broker_choices(), true, "brokers");
     if (given(doc, "ticker")) {
         cfg.ticker =
             get_string(doc["ticker"], "ticker", 64,
                        "the broker's symbol, e.g. \"US.AAPL\"; leave it out to use the ticker mapping");
     }
     if (given(doc, "market"))
-        cfg.market = get_enum(doc["market"], "market", markets, true, "markets");
+        cfg.market = get_enum(doc["market"], "market", market_choices(), true, "markets");
 
     const std::string qty_hint =
         "a positive position size per signal; whole shares for US and HK, decimals for CRYPTO";
@@ -215,7 +362,8 @@ DeploymentConfig parse_deployment_config(const Json& doc) {
     if (cfg.qty <= 0 || cfg.qty > max_deployment_qty) {
         fail("qty", "must be greater than 0 and at most 1e12, got " + shown(doc["qty"]), qty_hint);
     }
-    if ((cfg.market == "US" || cfg.market == "HK") && cfg.qty != std::floor(cfg.qty)) {
+    if (const MarketInfo* m = find_market(cfg.market);
+        m != nullptr && m->whole_shares && cfg.qty != std::floor(cfg.qty)) {
         fail("qty",
              "must be a whole number of shares for market " + cfg.market + ", got " + shown(doc["qty"]),
              qty_hint);
@@ -224,7 +372,7 @@ DeploymentConfig parse_deployment_config(const Json& doc) {
     if (given(doc, "paper"))
         cfg.paper = get_bool(doc["paper"], "paper");
     if (given(doc, "schedule"))
-        cfg.schedule = get_enum(doc["schedule"], "schedule", schedules, false, "schedules");
+        cfg.schedule = get_enum(doc["schedule"], "schedule", schedule_choices(), false, "schedules");
     if (given(doc, "enabled"))
         cfg.enabled = get_bool(doc["enabled"], "enabled");
     if (given(doc, "risk_limits"))
@@ -246,15 +394,38 @@ DeploymentConfig parse_deployment_config(const Json& doc) {
              "null (no stale-bar check) is allowed for paper deployments only",
              "give a number of hours, or leave it out for the schedule's default (96 daily_close, 2 hourly)");
     }
-    if (cfg.broker == "PAPER" && !cfg.paper) {
-        fail("paper", "must be true for broker PAPER (the embedded paper broker cannot trade live)",
-             "choose broker BYBIT or FUTU to trade live");
+    if (!cfg.paper && !find_broker(cfg.broker)->trades_live) {
+        std::string live;
+        for (const auto& b : broker_catalog()) {
+            if (b.trades_live)
+                live += std::string(live.empty() ? "" : " or ") + std::string(b.name);
+        }
+        fail("paper",
+             "must be true for broker " + cfg.broker + " (the embedded paper broker cannot trade live)",
+             "choose broker " + live + " to trade live");
     }
     return cfg;
 }
 
 DeploymentConfig parse_deployment_config(std::string_view text) {
     return parse_deployment_config(parse_json(text));
+}
+
+Json to_json(const RiskLimits& limits) {
+    Json out{{"max_position_usd", limits.max_position_usd},
+             {"max_daily_trades", limits.max_daily_trades},
+             {"stop_loss_pct", limits.stop_loss_pct}};
+    if (limits.max_order_notional)
+        out["max_order_notional"] = *limits.max_order_notional;
+    if (limits.max_order_qty)
+        out["max_order_qty"] = *limits.max_order_qty;
+    out["max_orders_per_minute"] = limits.max_orders_per_minute;
+    out["max_consecutive_rejects"] = limits.max_consecutive_rejects;
+    if (limits.has_max_bar_age_hours) {
+        out["max_bar_age_hours"] =
+            std::isnan(limits.max_bar_age_hours) ? Json(nullptr) : Json(limits.max_bar_age_hours);
+    }
+    return out;
 }
 
 Json to_json(const DeploymentConfig& cfg) {
@@ -278,20 +449,7 @@ Json to_json(const DeploymentConfig& cfg) {
         out["market"] = cfg.market;
     out["schedule"] = cfg.schedule;
     out["enabled"] = cfg.enabled;
-    out["risk_limits"] = Json{{"max_position_usd", cfg.risk_limits.max_position_usd},
-                              {"max_daily_trades", cfg.risk_limits.max_daily_trades},
-                              {"stop_loss_pct", cfg.risk_limits.stop_loss_pct}};
-    if (cfg.risk_limits.max_order_notional)
-        out["risk_limits"]["max_order_notional"] = *cfg.risk_limits.max_order_notional;
-    if (cfg.risk_limits.max_order_qty)
-        out["risk_limits"]["max_order_qty"] = *cfg.risk_limits.max_order_qty;
-    out["risk_limits"]["max_orders_per_minute"] = cfg.risk_limits.max_orders_per_minute;
-    out["risk_limits"]["max_consecutive_rejects"] = cfg.risk_limits.max_consecutive_rejects;
-    if (cfg.risk_limits.has_max_bar_age_hours) {
-        out["risk_limits"]["max_bar_age_hours"] = std::isnan(cfg.risk_limits.max_bar_age_hours)
-                                                      ? Json(nullptr)
-                                                      : Json(cfg.risk_limits.max_bar_age_hours);
-    }
+    out["risk_limits"] = to_json(cfg.risk_limits);
     return out;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cmath>
 #include <string>
 #include <string_view>
 
@@ -23,8 +24,13 @@ std::string join(const std::array<std::string_view, N>& names) {
     return out;
 }
 
+[[noreturn]] inline void fail_as(ErrorCode code, const std::string& field, const std::string& problem,
+                                 std::string hint = {}) {
+    throw Error(code, field, field + ": " + problem, std::move(hint));
+}
+
 [[noreturn]] inline void fail(const std::string& field, const std::string& problem, std::string hint = {}) {
-    throw Error(ErrorCode::invalid_config, field, field + ": " + problem, std::move(hint));
+    fail_as(ErrorCode::invalid_config, field, problem, std::move(hint));
 }
 
 inline std::string type_name(const Json& v) {
@@ -57,6 +63,32 @@ void reject_unknown_keys(const Json& obj, const std::array<std::string_view, N>&
             fail(prefix + key, "unknown field", "valid fields: " + join(known));
         }
     }
+}
+
+// An integer in [lo, hi]; integral floats (20.0) are accepted, strings are not.
+inline int get_int(const Json& v, const std::string& field, long long lo, long long hi,
+                   const std::string& hint = {}, ErrorCode code = ErrorCode::invalid_config) {
+    const auto out_of_range = [&] {
+        fail_as(code, field,
+                "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
+                    shown(v),
+                hint);
+    };
+    double d = 0;
+    if (v.is_number_integer() || v.is_number_unsigned()) {
+        if (v.is_number_unsigned() && v.get<unsigned long long>() > static_cast<unsigned long long>(hi))
+            out_of_range();
+        d = static_cast<double>(v.get<long long>());
+    } else if (v.is_number_float()) {
+        d = v.get<double>();
+        if (!std::isfinite(d) || d != std::floor(d))
+            fail_as(code, field, "must be an integer, got " + shown(v), hint);
+    } else {
+        fail_as(code, field, "must be an integer, got " + type_name(v), hint);
+    }
+    if (d < static_cast<double>(lo) || d > static_cast<double>(hi))
+        out_of_range();
+    return static_cast<int>(d);
 }
 
 inline bool is_uuid(std::string_view s) {

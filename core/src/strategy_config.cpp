@@ -7,7 +7,7 @@
 #include <cmath>
 #include <set>
 
-#include "json_fields.hpp"
+#include "config_fields.hpp"
 #include "quant/error.hpp"
 
 namespace quant {
@@ -15,69 +15,119 @@ namespace quant {
 namespace {
 
 using fields::fail;
+using fields::FieldSpec;
+using fields::get_int;
 using fields::is_uuid;
-using fields::join;
+using fields::join_keys;
 using fields::reject_unknown_keys;
 using fields::shown;
+using fields::Type;
 using fields::type_name;
 
-// The last four are what quant.get_strategy adds to a stored strategy: accepted (and ignored) so
-// that its output is a valid config as it stands.
-constexpr std::array<std::string_view, 15> top_level_keys{
-    "strategy_id", "name",        "version",        "created_at",    "updated_at",
-    "ticker",      "conjunction", "trading_period", "substrategies", "fill_delay_bars",
-    "description", "user_id",     "versions",       "deleted_at",    "latest_result"};
-constexpr std::array<std::string_view, 6> substrategy_keys{"id",     "indicator", "signal_func",
-                                                           "window", "signal",    "data_column"};
-
-// An integer in [lo, hi]; integral floats (20.0) are accepted, strings are not.
-int get_int(const Json& v, const std::string& field, long long lo, long long hi,
-            const std::string& hint = {}) {
-    double d = 0;
-    if (v.is_number_integer() || v.is_number_unsigned()) {
-        if (v.is_number_unsigned() && v.get<unsigned long long>() > static_cast<unsigned long long>(hi)) {
-            fail(field,
-                 "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi) +
-                     ", got " + shown(v),
-                 hint);
-        }
-        d = static_cast<double>(v.get<long long>());
-    } else if (v.is_number_float()) {
-        d = v.get<double>();
-        if (!std::isfinite(d) || d != std::floor(d)) {
-            fail(field, "must be an integer, got " + shown(v), hint);
-        }
-    } else {
-        fail(field, "must be an integer, got " + type_name(v), hint);
-    }
-    if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
-        fail(field,
-             "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
-                 shown(v),
-             hint);
-    }
-    return static_cast<int>(d);
+std::vector<std::string> indicator_choices() {
+    std::vector<std::string> out;
+    for (const auto& i : indicator_registry())
+        out.emplace_back(i.name);
+    return out;
 }
+
+std::vector<std::string> signal_func_choices() {
+    std::vector<std::string> out;
+    for (const auto& f : signal_func_registry())
+        out.emplace_back(f.name);
+    return out;
+}
+
+std::vector<std::string> column_choices() {
+    std::vector<std::string> out;
+    for (auto c : column_names())
+        out.emplace_back(c);
+    return out;
+}
+
+std::vector<std::string> conjunction_choices() {
+    return {"AND", "OR", "FILTER"};
+}
+
+// In the order the hints list them. The ignored keys are what quant.get_strategy adds to a stored
+// strategy, so that its output is a valid config as it stands.
+const std::array<FieldSpec, 6> substrategy_table{{
+    {.key = "id",
+     .type = Type::integer,
+     .minimum = 1,
+     .maximum = 1000000,
+     .description = "unique within the strategy; default: the position in the list, from 1"},
+    {.key = "indicator",
+     .required = true,
+     .choices = indicator_choices,
+     .description = "an indicator of refdata.indicator"},
+    {.key = "signal_func",
+     .required = true,
+     .choices = signal_func_choices,
+     .description = "a signal function of refdata.signal_func"},
+    {.key = "window",
+     .type = Type::integer,
+     .required = true,
+     .minimum = 1,
+     .maximum = max_window,
+     .description = "bars; at least the indicator's window_floor (refdata.indicator)"},
+    {.key = "signal", .type = Type::number, .required = true, .description = "the signal threshold"},
+    {.key = "data_column",
+     .choices = column_choices,
+     .description = "the factor the indicator reads; v (the close) by default"},
+}};
+
+const std::array<FieldSpec, 15> strategy_table{{
+    {.key = "strategy_id",
+     .nullable = true,
+     .format = "uuid",
+     .description = "leave it out to have one generated"},
+    {.key = "name",
+     .nullable = true,
+     .max_length = max_name_length,
+     .description = "generated from the substrategies when not given"},
+    {.key = "version", .type = Type::integer, .nullable = true, .minimum = 1, .maximum = 1000000000},
+    {.key = "created_at", .ignored = true},
+    {.key = "updated_at", .ignored = true},
+    {.key = "ticker",
+     .required = true,
+     .min_length = 1,
+     .max_length = 64,
+     .description = "the data-source symbol whose bars are in md.bar, e.g. BTC-USD"},
+    {.key = "conjunction",
+     .nullable = true,
+     .choices = conjunction_choices,
+     .fold_case = true,
+     .description =
+         "how substrategy positions combine: AND (default), OR, FILTER (the first gates the rest)"},
+    {.key = "trading_period",
+     .type = Type::integer,
+     .required = true,
+     .minimum = 1,
+     .maximum = max_trading_period,
+     .description = "bars per year: 252 (equity days), 365 (crypto days), 8760 (crypto hours)"},
+    {.key = "substrategies",
+     .type = Type::array,
+     .required = true,
+     .min_items = 1,
+     .max_items = max_substrategies,
+     .children = fields::substrategy_fields},
+    {.key = "fill_delay_bars",
+     .type = Type::integer,
+     .minimum = 0,
+     .maximum = max_fill_delay_bars,
+     .description = "0 fills at the signal's own close, 1 at the next bar's close"},
+    {.key = "description", .ignored = true},
+    {.key = "user_id", .ignored = true},
+    {.key = "versions", .ignored = true},
+    {.key = "deleted_at", .ignored = true},
+    {.key = "latest_result", .ignored = true},
+}};
 
 std::string get_string(const Json& v, const std::string& field, const std::string& hint = {}) {
     if (!v.is_string())
         fail(field, "must be a string, got " + type_name(v), hint);
     return v.get<std::string>();
-}
-
-Column parse_column(const std::string& name, const std::string& field) {
-    static constexpr std::array<std::pair<std::string_view, Column>, 6> columns{{{"v", Column::v},
-                                                                                 {"open", Column::open},
-                                                                                 {"high", Column::high},
-                                                                                 {"low", Column::low},
-                                                                                 {"close", Column::close},
-                                                                                 {"volume", Column::volume}}};
-    for (const auto& [n, c] : columns) {
-        if (n == name)
-            return c;
-    }
-    fail(field, "unknown data column \"" + name + "\"",
-         "valid data columns: " + std::string(column_names_hint));
 }
 
 Conjunction parse_conjunction(std::string name) {
@@ -115,7 +165,7 @@ SubStrategy parse_substrategy(const Json& s, std::size_t index, std::vector<std:
     const std::string at = "substrategies[" + std::to_string(index) + "]";
     if (!s.is_object())
         fail(at, "must be an object, got " + type_name(s));
-    reject_unknown_keys(s, substrategy_keys, at + ".");
+    reject_unknown_keys(s, substrategy_table, at + ".");
     SubStrategy sub;
     sub.id = s.contains("id") ? get_int(s["id"], at + ".id", 1, 1000000) : static_cast<int>(index) + 1;
 
@@ -140,12 +190,13 @@ SubStrategy parse_substrategy(const Json& s, std::size_t index, std::vector<std:
              "valid signal functions: " + signal_func_names());
     }
 
-    const int floor = sub.indicator->window_floor;
-    const std::string window_hint = std::string(sub.indicator->name) + " needs a window of at least " +
-                                    std::to_string(floor) + " (at most " + std::to_string(max_window) + ")";
-    if (!s.contains("window"))
-        fail(at + ".window", "is required", window_hint);
-    sub.window = get_int(s["window"], at + ".window", floor, max_window, window_hint);
+    if (!s.contains("window")) {
+        fail(at + ".window", "is required",
+             std::string(sub.indicator->name) + " needs a window of at least " +
+                 std::to_string(sub.indicator->window_floor) + " (at most " + std::to_string(max_window) +
+                 ")");
+    }
+    sub.window = check_window(*sub.indicator, s["window"], at + ".window", ErrorCode::invalid_config);
 
     if (!s.contains("signal"))
         fail(at + ".signal", "is required", "a finite number: the signal threshold");
@@ -159,7 +210,7 @@ SubStrategy parse_substrategy(const Json& s, std::size_t index, std::vector<std:
     sub.data_column = s.contains("data_column")
                           ? parse_column(get_string(s["data_column"], at + ".data_column",
                                                     "valid data columns: " + std::string(column_names_hint)),
-                                         at + ".data_column")
+                                         at + ".data_column", ErrorCode::invalid_config)
                           : Column::v;
 
     const auto& info = *sub.indicator;
@@ -188,6 +239,15 @@ SubStrategy parse_substrategy(const Json& s, std::size_t index, std::vector<std:
 
 }  // namespace
 
+namespace fields {
+std::span<const FieldSpec> strategy_fields() {
+    return strategy_table;
+}
+std::span<const FieldSpec> substrategy_fields() {
+    return substrategy_table;
+}
+}  // namespace fields
+
 int StrategyConfig::max_window() const {
     int w = 0;
     for (const auto& s : substrategies)
@@ -206,9 +266,9 @@ StrategyConfig parse_strategy_config(const Json& doc) {
     if (!doc.is_object()) {
         throw Error(ErrorCode::invalid_config, "",
                     "a strategy config must be a JSON object, got " + type_name(doc),
-                    "fields: " + join(top_level_keys));
+                    "fields: " + join_keys(strategy_table));
     }
-    reject_unknown_keys(doc, top_level_keys, "");
+    reject_unknown_keys(doc, strategy_table, "");
     StrategyConfig cfg;
 
     if (doc.contains("strategy_id") && !doc["strategy_id"].is_null()) {
@@ -287,24 +347,6 @@ std::string_view conjunction_name(Conjunction c) {
             return "FILTER";
     }
     return "AND";
-}
-
-std::string_view column_name(Column c) {
-    switch (c) {
-        case Column::v:
-            return "v";
-        case Column::open:
-            return "open";
-        case Column::high:
-            return "high";
-        case Column::low:
-            return "low";
-        case Column::close:
-            return "close";
-        case Column::volume:
-            return "volume";
-    }
-    return "v";
 }
 
 std::string default_strategy_name(const StrategyConfig& cfg) {

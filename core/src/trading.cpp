@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "quant/error.hpp"
+#include "quant/live_rules.hpp"
 
 namespace quant {
 
@@ -64,8 +65,8 @@ RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, co
         return reject("paused", "paused after " + std::to_string(facts.consecutive_rejects) +
                                     " consecutive rejects; re-enable the deployment to resume");
     }
-    if (!(order.qty > 0.0) || !std::isfinite(order.qty))
-        return reject("invalid_order", "order quantity is not positive");
+    if (!(order.qty > 0.0) || !(order.qty <= max_deployment_qty))
+        return reject("invalid_order", "order quantity is not positive and at most 1e12");
     if (facts.trades_today >= limits.max_daily_trades) {
         return reject("max_daily_trades", "max_daily_trades reached: " + std::to_string(facts.trades_today) +
                                               " of " + std::to_string(limits.max_daily_trades) +
@@ -84,6 +85,13 @@ RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, co
     if (!facts.price.has_value() || !(*facts.price > 0.0) || !std::isfinite(*facts.price)) {
         return reject("unknown_price", "no valid latest price (fail closed)");
     }
+    if (facts.symbol.empty() || facts.price_symbol != facts.symbol) {
+        return reject("price_symbol", "the latest price is of " +
+                                          (facts.price_symbol.empty() ? std::string("an unnamed instrument")
+                                                                      : "\"" + facts.price_symbol + "\"") +
+                                          ", not of the traded symbol \"" + facts.symbol +
+                                          "\" (fail closed)");
+    }
     const double price = *facts.price;
     const double notional = order.qty * price;
     if (limits.max_order_qty && order.qty > *limits.max_order_qty) {
@@ -101,24 +109,32 @@ RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, co
                                           Json(std::fabs(after) * price).dump() + " > max_position_usd " +
                                           Json(limits.max_position_usd).dump());
     }
-    if (order.side == Side::buy) {  // a sell that opens a short needs margin, not cash: checked by the broker
-        if (!facts.cash.has_value() || !std::isfinite(*facts.cash)) {
-            return reject("unknown_cash", "available cash is unknown (fail closed)");
-        }
-        if (notional > *facts.cash) {
+    if (!facts.cash.has_value() || !std::isfinite(*facts.cash)) {
+        return reject("unknown_cash", "available cash is unknown (fail closed)");
+    }
+    if (order.side == Side::buy) {
+        if (!(notional <= *facts.cash)) {
             return reject("cash", "order notional " + Json(notional).dump() + " > available cash " +
                                       Json(*facts.cash).dump());
+        }
+    } else if (after < 0.0) {
+        // the short must be bought back: its proceeds stay, plus the margin on top
+        const double short_value = -after * price;
+        const double needed = (1.0 + facts.short_margin) * short_value;
+        const double cash_after = *facts.cash + notional;
+        if (!(facts.short_margin >= 0.0) || !(cash_after >= needed)) {
+            return reject("margin", "a short worth " + Json(short_value).dump() + " needs cash of " +
+                                        Json(needed).dump() + " after the sale (proceeds plus " +
+                                        Json(facts.short_margin * 100.0).dump() + " % margin), would have " +
+                                        Json(cash_after).dump());
         }
     }
     return {true, "", ""};
 }
 
 bool stop_loss_triggered(double position, double average_price, double last_price, double stop_loss_pct) {
-    if (position == 0.0 || !(average_price > 0.0) || !(last_price > 0.0) || !(stop_loss_pct > 0.0))
-        return false;
-    const double move = (last_price - average_price) / average_price;  // signed return of a long
-    const double loss = position > 0 ? -move : move;
-    return loss * 100.0 > stop_loss_pct;
+    // NaN (flat, no price) compares false
+    return stop_loss_pct > 0.0 && unrealised_loss_pct(position, average_price, last_price) > stop_loss_pct;
 }
 
 std::string client_order_id(std::string_view deployment_id, std::string_view signal_id,

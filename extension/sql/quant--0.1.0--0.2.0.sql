@@ -8,3 +8,1012 @@
 \echo Use "ALTER EXTENSION quant UPDATE" to load this file. \quit
 
 -- ==== wp-a-layout: sql/ laid out by table family (no object changes) ====
+
+-- ==== wp-c-core: catalogs, live rules and config schemas from the core; SQLSTATEs by code ====
+-- The closed lists of core/src/catalog.cpp: brokers, markets (REFDATA/market.sql), schedules, and
+-- the statuses of a signal and of an order. Tables, not views, so that the columns naming them
+-- are foreign keys; filled here from the core's tables, the one list.
+CREATE FUNCTION quant.broker_catalog()
+RETURNS TABLE (broker text, trades_live boolean, description text)
+AS 'MODULE_PATHNAME', 'quant_broker_catalog'
+LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 4;
+COMMENT ON FUNCTION quant.broker_catalog() IS
+  'Every broker the engine knows (core/src/catalog.cpp): trades_live is false for simulation-only brokers (a deployment on them stays paper).';
+
+CREATE FUNCTION quant.market_catalog()
+RETURNS TABLE (market text, close_time_utc time, timezone text, local_close time, run_cron text,
+               description text, whole_shares boolean)
+AS 'MODULE_PATHNAME', 'quant_market_catalog'
+LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 4;
+COMMENT ON FUNCTION quant.market_catalog() IS
+  'Every market the engine knows (core/src/catalog.cpp): its daily close in UTC and local time, the pg_cron schedule of its daily_close run, and whether quantities are whole shares.';
+
+CREATE FUNCTION quant.schedule_catalog()
+RETURNS TABLE (schedule text, cron boolean, default_max_bar_age_hours double precision, description text)
+AS 'MODULE_PATHNAME', 'quant_schedule_catalog'
+LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 4;
+COMMENT ON FUNCTION quant.schedule_catalog() IS
+  'Every deployment schedule (core/src/catalog.cpp): whether pg_cron runs it (quant.run_schedule) and its stale-bar limit when risk_limits.max_bar_age_hours is not given.';
+
+CREATE FUNCTION quant.signal_status_catalog()
+RETURNS TABLE (status text, terminal boolean, description text)
+AS 'MODULE_PATHNAME', 'quant_signal_status_catalog'
+LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 4;
+COMMENT ON FUNCTION quant.signal_status_catalog() IS
+  'The statuses of a trade.signal row (core/src/catalog.cpp); a terminal one never changes again.';
+
+CREATE FUNCTION quant.order_status_catalog()
+RETURNS TABLE (status text, terminal boolean, description text)
+AS 'MODULE_PATHNAME', 'quant_order_status_catalog'
+LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 6;
+COMMENT ON FUNCTION quant.order_status_catalog() IS
+  'The statuses of a trade."order" row (core/src/catalog.cpp); a terminal one never changes again (the broker will not change the order).';
+
+CREATE TABLE refdata.broker (
+    broker       text PRIMARY KEY,
+    trades_live  boolean NOT NULL,
+    description  text NOT NULL
+);
+COMMENT ON TABLE refdata.broker IS 'The brokers (from the engine''s catalog, quant.broker_catalog()): what trade.deployment.broker and refdata.ticker_mapping.broker name.';
+INSERT INTO refdata.broker SELECT * FROM quant.broker_catalog();
+
+CREATE TABLE refdata.schedule (
+    schedule                   text PRIMARY KEY,
+    cron                       boolean NOT NULL,
+    default_max_bar_age_hours  double precision NOT NULL,
+    description                text NOT NULL
+);
+COMMENT ON TABLE refdata.schedule IS 'The deployment schedules (from the engine''s catalog, quant.schedule_catalog()): what trade.deployment.schedule names.';
+INSERT INTO refdata.schedule SELECT * FROM quant.schedule_catalog();
+
+CREATE TABLE refdata.signal_status (
+    status       text PRIMARY KEY,
+    terminal     boolean NOT NULL,
+    description  text NOT NULL
+);
+COMMENT ON TABLE refdata.signal_status IS 'The statuses of a signal (from the engine''s catalog, quant.signal_status_catalog()): what trade.signal.status names.';
+INSERT INTO refdata.signal_status SELECT * FROM quant.signal_status_catalog();
+
+CREATE TABLE refdata.order_status (
+    status       text PRIMARY KEY,
+    terminal     boolean NOT NULL,
+    description  text NOT NULL
+);
+COMMENT ON TABLE refdata.order_status IS 'The statuses of an order (from the engine''s catalog, quant.order_status_catalog()): what trade."order".status names.';
+INSERT INTO refdata.order_status SELECT * FROM quant.order_status_catalog();
+
+GRANT SELECT ON refdata.broker, refdata.schedule, refdata.signal_status, refdata.order_status TO PUBLIC;
+
+-- The JSON Schemas of the Strategy and Deployment JSON, built by the core from the key tables its
+-- validators use (quant.normalize_strategy, quant.normalize_deployment): OpenAPI embeds the same.
+CREATE FUNCTION quant.strategy_config_schema() RETURNS jsonb
+AS 'MODULE_PATHNAME', 'quant_strategy_config_schema'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION quant.strategy_config_schema() IS
+  'The JSON Schema (draft 2020-12) of a StrategyConfig: every key the validator accepts, with types, bounds and the valid names. The validator has the last word (a window''s floor depends on the indicator).';
+CREATE FUNCTION quant.deployment_config_schema() RETURNS jsonb
+AS 'MODULE_PATHNAME', 'quant_deployment_config_schema'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION quant.deployment_config_schema() IS
+  'The JSON Schema (draft 2020-12) of a DeploymentConfig, risk_limits included: every key the validator accepts, with types, bounds and the valid names.';
+
+-- "PAPER, BYBIT, FUTU": the valid names for error hints, in the core's order.
+CREATE FUNCTION refdata.broker_names() RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(c.broker, ', ' ORDER BY c.n)
+    FROM quant.broker_catalog() WITH ORDINALITY AS c(broker, trades_live, description, n);
+$$;
+COMMENT ON FUNCTION refdata.broker_names() IS 'Internal: the broker names for error hints ("PAPER, BYBIT, FUTU"), in the engine''s order.';
+
+CREATE FUNCTION refdata.market_names() RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(c.market, ', ' ORDER BY c.n)
+    FROM quant.market_catalog() WITH ORDINALITY
+         AS c(market, close_time_utc, timezone, local_close, run_cron, description, whole_shares, n);
+$$;
+COMMENT ON FUNCTION refdata.market_names() IS 'Internal: the market names for error hints ("US, HK, CRYPTO"), in the engine''s order.';
+
+-- refdata.market: its rows are the core's market catalog (the same rows 0.1.0 inserted), plus whole_shares
+ALTER TABLE refdata.market ADD COLUMN whole_shares boolean;
+INSERT INTO refdata.market (market, close_time_utc, timezone, local_close, run_cron, description)
+SELECT c.market, c.close_time_utc, c.timezone, c.local_close, c.run_cron, c.description FROM quant.market_catalog() c
+ON CONFLICT (market) DO NOTHING;
+UPDATE refdata.market m SET whole_shares = c.whole_shares FROM quant.market_catalog() c WHERE c.market = m.market;
+ALTER TABLE refdata.market ALTER COLUMN whole_shares SET NOT NULL;
+COMMENT ON COLUMN refdata.market.whole_shares IS 'Quantities are whole shares (a fractional deployment qty is refused), else decimals';
+
+-- the lists named by columns become foreign keys to the catalogs (they were CHECKs)
+ALTER TABLE refdata.ticker_mapping
+    DROP CONSTRAINT ticker_mapping_broker_check, DROP CONSTRAINT ticker_mapping_market_check,
+    ADD CONSTRAINT ticker_mapping_broker_fkey FOREIGN KEY (broker) REFERENCES refdata.broker (broker),
+    ADD CONSTRAINT ticker_mapping_market_fkey FOREIGN KEY (market) REFERENCES refdata.market (market);
+ALTER TABLE trade.deployment
+    DROP CONSTRAINT deployment_broker_check, DROP CONSTRAINT deployment_market_check,
+    DROP CONSTRAINT deployment_schedule_check,
+    ADD CONSTRAINT deployment_broker_fkey FOREIGN KEY (broker) REFERENCES refdata.broker (broker),
+    ADD CONSTRAINT deployment_market_fkey FOREIGN KEY (market) REFERENCES refdata.market (market),
+    ADD CONSTRAINT deployment_schedule_fkey FOREIGN KEY (schedule) REFERENCES refdata.schedule (schedule);
+ALTER TABLE trade.signal
+    DROP CONSTRAINT signal_status_check,
+    ADD CONSTRAINT signal_status_fkey FOREIGN KEY (status) REFERENCES refdata.signal_status (status);
+ALTER TABLE trade."order"
+    DROP CONSTRAINT order_status_check,
+    ADD CONSTRAINT order_status_fkey FOREIGN KEY (status) REFERENCES refdata.order_status (status);
+
+-- the brokers and markets of the ticker mapping from the catalogs
+CREATE OR REPLACE FUNCTION quant.set_ticker_mapping(data_ticker text, broker text, broker_ticker text, market text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    fn constant text := 'quant.set_ticker_mapping';
+    me text := quant.current_user_id();
+    b text := upper(broker);
+    m text := upper(market);
+    r refdata.ticker_mapping;
+BEGIN
+    IF data_ticker IS NULL THEN RAISE EXCEPTION '%: data_ticker must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'data_ticker'; END IF;
+    IF broker IS NULL THEN RAISE EXCEPTION '%: broker must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'broker'; END IF;
+    IF broker_ticker IS NULL THEN RAISE EXCEPTION '%: broker_ticker must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'broker_ticker'; END IF;
+    IF market IS NULL THEN RAISE EXCEPTION '%: market must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'market'; END IF;
+    IF length(data_ticker) NOT BETWEEN 1 AND 64 THEN
+        RAISE EXCEPTION '%: data_ticker must be 1 to 64 characters', fn USING ERRCODE = '22023', COLUMN = 'data_ticker';
+    END IF;
+    IF length(broker_ticker) NOT BETWEEN 1 AND 64 THEN
+        RAISE EXCEPTION '%: broker_ticker must be 1 to 64 characters', fn USING ERRCODE = '22023', COLUMN = 'broker_ticker';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM refdata.broker x WHERE x.broker = b) THEN
+        RAISE EXCEPTION '%: broker: unknown broker "%"', fn, broker
+            USING ERRCODE = '22023', COLUMN = 'broker', HINT = 'valid brokers: ' || refdata.broker_names();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM refdata.market x WHERE x.market = m) THEN
+        RAISE EXCEPTION '%: market: unknown market "%"', fn, market
+            USING ERRCODE = '22023', COLUMN = 'market', HINT = 'valid markets: ' || refdata.market_names();
+    END IF;
+    INSERT INTO refdata.ticker_mapping AS t (data_ticker, broker, broker_ticker, market, user_id)
+    VALUES (set_ticker_mapping.data_ticker, b, set_ticker_mapping.broker_ticker, m, me)
+    ON CONFLICT (data_ticker, broker, coalesce(user_id, ''))
+    DO UPDATE SET broker_ticker = excluded.broker_ticker, market = excluded.market, updated_at = now()
+    RETURNING * INTO r;
+    RETURN jsonb_build_object('data_ticker', r.data_ticker, 'broker', r.broker, 'broker_ticker', r.broker_ticker,
+                              'market', r.market, 'shared', false);
+END
+$$;
+
+-- the stale-bar rule is the core's
+CREATE FUNCTION quant.max_bar_age_hours(risk_limits jsonb, schedule text, paper boolean) RETURNS double precision
+AS 'MODULE_PATHNAME', 'quant_max_bar_age_hours_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION quant.max_bar_age_hours(jsonb, text, boolean) IS
+  'The stale-bar limit of a deployment in hours (the core''s rule): risk_limits.max_bar_age_hours when given, else the schedule''s default (refdata.schedule: daily_close and manual 96, hourly 2); NULL when the check is off (max_bar_age_hours null on a paper deployment; a live one falls back to the default).';
+
+CREATE FUNCTION quant.bar_is_stale(bar_ts timestamptz, at timestamptz, max_age_hours double precision) RETURNS boolean
+AS 'MODULE_PATHNAME', 'quant_bar_is_stale_sql'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION quant.bar_is_stale(timestamptz, timestamptz, double precision) IS
+  'True when a bar stamped bar_ts is more than max_age_hours old at time at (the core''s rule).';
+
+CREATE OR REPLACE FUNCTION trade.max_bar_age_hours(d trade.deployment) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT quant.max_bar_age_hours(d.risk_limits, d.schedule, d.paper);
+$$;
+
+DROP FUNCTION trade.default_max_bar_age_hours(text);
+
+-- run_one tells the core's errors apart by SQLSTATE (QA001 no bars, QA002 insufficient bars)
+CREATE OR REPLACE FUNCTION trade.run_one(d trade.deployment) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v bt.strategy_version;
+    latest timestamptz;
+    max_age double precision;
+    ev jsonb;
+    g trade.signal;
+    l trade.log;
+    reason text;
+    msg text;
+    st text;
+BEGIN
+    BEGIN  -- a subtransaction: whatever fails here is rolled back and logged below
+        SELECT * INTO v FROM bt.strategy_version x
+        WHERE x.strategy_id = d.strategy_id AND x.version = d.strategy_version AND x.user_id = d.user_id;
+        IF v.strategy_id IS NULL THEN
+            RAISE EXCEPTION 'strategy % version % not found', d.strategy_id, d.strategy_version USING ERRCODE = 'P0002';
+        END IF;
+        SELECT max(b.ts) INTO latest FROM md.bar b WHERE b.ticker = v.config->>'ticker';
+        max_age := trade.max_bar_age_hours(d);
+        IF latest IS NULL THEN
+            reason := 'no_bars';
+            msg := format('no bars: ticker %s has no bars in md.bar', v.config->>'ticker');
+        ELSIF max_age IS NOT NULL AND quant.bar_is_stale(latest, now(), max_age) THEN
+            reason := 'stale_bar';
+            msg := format('stale bar: the latest %s bar is %s, %s hours old, over max_bar_age_hours %s',
+                          v.config->>'ticker', latest,
+                          round((extract(epoch FROM now() - latest) / 3600)::numeric, 1), max_age);
+        ELSE
+            SELECT * INTO g FROM trade.signal x WHERE x.deployment_id = d.deployment_id AND x.bar_ts = latest;
+            IF g.signal_id IS NOT NULL THEN
+                RETURN trade.signal_json(g) || '{"outcome": "DUPLICATE"}';  -- the duplicate guard
+            END IF;
+            -- the same code as the backtest, on every bar up to the latest one
+            ev := quant.evaluate_config(v.config, latest);
+            IF jsonb_typeof(ev->'signal') IS DISTINCT FROM 'number' THEN
+                reason := 'insufficient_history';
+                msg := format('insufficient history: the indicators of strategy %s version %s are undefined at the %s bar of %s',
+                              d.strategy_id, d.strategy_version, v.config->>'ticker', latest);
+            ELSE
+                INSERT INTO trade.signal (deployment_id, user_id, bar_ts, signal, evaluation, strategy_version, ticker)
+                VALUES (d.deployment_id, d.user_id, (ev->>'bar_ts')::timestamptz, (ev->>'signal')::numeric, ev,
+                        d.strategy_version, v.config->>'ticker')
+                ON CONFLICT (deployment_id, bar_ts, source) DO NOTHING  -- source: sql/TRADE/stop_loss.sql
+                RETURNING * INTO g;
+                IF g.signal_id IS NULL THEN  -- a concurrent run wrote it first
+                    SELECT * INTO g FROM trade.signal x
+                    WHERE x.deployment_id = d.deployment_id AND x.bar_ts = (ev->>'bar_ts')::timestamptz;
+                    RETURN trade.signal_json(g) || '{"outcome": "DUPLICATE"}';
+                END IF;
+                PERFORM pg_catalog.pg_notify('quant_signal', g.signal_id::text);
+                RETURN trade.signal_json(g) || '{"outcome": "SIGNAL"}';
+            END IF;
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+        IF st = 'QA002' THEN  -- the core's insufficient bars
+            reason := 'insufficient_history';
+            msg := 'insufficient history: ' || msg;
+        ELSIF st = 'QA001' THEN  -- the core's no bars
+            reason := 'no_bars';
+            msg := 'no bars: ' || msg;
+        ELSE
+            reason := 'error';
+            msg := format('evaluation failed (SQLSTATE %s): %s', st, msg);
+        END IF;
+    END;
+    INSERT INTO trade.log (deployment_id, user_id, action, success, message, reason, bar_ts)
+    VALUES (d.deployment_id, d.user_id, 'REJECTED', false, msg, reason, latest)
+    RETURNING * INTO l;
+    RETURN trade.log_json(l) || '{"outcome": "REJECTED"}';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION trade.run_schedule_for(schedule text, market text) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.run_schedule';
+    prev_user text := pg_catalog.current_setting('quant.user', true);
+    d trade.deployment;
+    r jsonb;
+    written integer := 0;
+BEGIN
+    IF schedule IS NULL THEN
+        RAISE EXCEPTION '%: schedule must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'schedule';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM refdata.schedule x WHERE x.schedule = run_schedule_for.schedule AND x.cron) THEN
+        RAISE EXCEPTION '%: unknown schedule "%"', fn, schedule
+            USING ERRCODE = '22023', COLUMN = 'schedule',
+                  HINT = 'valid schedules: ' || (SELECT string_agg(c.schedule, ', ' ORDER BY c.n)
+                                                 FROM quant.schedule_catalog() WITH ORDINALITY
+                                                      AS c(schedule, cron, default_max_bar_age_hours, description, n)
+                                                 WHERE c.cron)
+                         || ' (manual deployments run on quant.run_deployment(id))';
+    END IF;
+    IF market IS NOT NULL AND NOT EXISTS (SELECT 1 FROM refdata.market m WHERE m.market = run_schedule_for.market) THEN
+        RAISE EXCEPTION '%: unknown market "%"', fn, market
+            USING ERRCODE = '22023', COLUMN = 'market',
+                  HINT = 'valid markets: ' || (SELECT string_agg(m.market, ', ' ORDER BY m.market) FROM refdata.market m);
+    END IF;
+    -- every user's deployments: the caller is pg_cron's job owner, not a quant user
+    FOR d IN SELECT * FROM trade.deployment t
+             WHERE t.schedule = run_schedule_for.schedule AND t.enabled AND t.stopped_at IS NULL
+               AND (run_schedule_for.market IS NULL OR t.market = run_schedule_for.market)
+             ORDER BY t.user_id, t.deployment_id
+    LOOP
+        BEGIN
+            -- act as the deployment's owner: RLS and the quant.* functions see that user
+            PERFORM pg_catalog.set_config('quant.user', d.user_id, true);
+            r := trade.run_one(d);
+            IF r->>'outcome' = 'SIGNAL' THEN
+                written := written + 1;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            -- run_one logs its own failures; this only guards the loop against the unexpected
+            RAISE WARNING '%: deployment % failed: %', fn, d.deployment_id, SQLERRM;
+        END;
+    END LOOP;
+    PERFORM pg_catalog.set_config('quant.user', coalesce(prev_user, ''), true);
+    RETURN written;
+END
+$$;
+
+-- the stop-loss default and the loss arithmetic are the core's
+CREATE FUNCTION quant.unrealised_loss_pct("position" double precision, average_price double precision,
+                                          last_price double precision)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'quant_unrealised_loss_pct_sql'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION quant.unrealised_loss_pct(double precision, double precision, double precision) IS
+  'The core''s unrealised loss (quant::unrealised_loss_pct) of a signed position bought at average_price, valued at last_price, in percent of its entry value: positive is a loss. NULL for a flat position or a non-positive price.';
+
+CREATE FUNCTION quant.risk_limits(risk_limits jsonb) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'quant_risk_limits_sql'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION quant.risk_limits(jsonb) IS
+  'A deployment''s risk_limits validated and with the core''s defaults filled (max_position_usd 10000, max_daily_trades 10, stop_loss_pct 5, max_orders_per_minute 6, max_consecutive_rejects 3). ERROR 22023 naming the field.';
+
+CREATE OR REPLACE FUNCTION trade.stop_loss_one(d trade.deployment, p trade.position) RETURNS trade.signal
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    data_ticker text;
+    px record;
+    max_age double precision;
+    -- the core's default when the deployment gives none
+    pct double precision := (quant.risk_limits(d.risk_limits)->>'stop_loss_pct')::double precision;
+    loss_pct numeric;
+    g trade.signal;
+BEGIN
+    SELECT v.config->>'ticker' INTO data_ticker FROM bt.strategy_version v
+    WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version;
+    SELECT b.close, b.ts INTO px FROM md.bar b WHERE b.ticker = data_ticker ORDER BY b.ts DESC LIMIT 1;
+    IF px.ts IS NULL THEN
+        RETURN NULL;  -- no price: nothing to judge (the worker fails closed on the next signal)
+    END IF;
+    max_age := trade.max_bar_age_hours(d);
+    IF max_age IS NOT NULL AND quant.bar_is_stale(px.ts, now(), max_age) THEN
+        RETURN NULL;  -- a stale price is no evidence of a loss now
+    END IF;
+    IF NOT quant.stop_loss_triggered(p.qty, p.avg_price, px.close, pct) THEN
+        RETURN NULL;
+    END IF;
+    IF EXISTS (SELECT 1 FROM trade.signal s
+               WHERE s.deployment_id = d.deployment_id AND s.source = 'stop_loss'
+                 AND s.status IN ('PENDING', 'PROCESSING')) THEN
+        RETURN NULL;  -- the flatten is on its way
+    END IF;
+    loss_pct := round(quant.unrealised_loss_pct(p.qty, p.avg_price, px.close)::numeric, 4);
+    INSERT INTO trade.signal (deployment_id, user_id, bar_ts, signal, evaluation, strategy_version, ticker, source)
+    VALUES (d.deployment_id, d.user_id, px.ts, 0,
+            jsonb_build_object('source', 'stop_loss', 'ticker', data_ticker, 'bar_ts', px.ts, 'signal', 0,
+                               'position', p.qty, 'avg_price', p.avg_price, 'last_price', px.close,
+                               'loss_pct', loss_pct, 'stop_loss_pct', pct),
+            d.strategy_version, data_ticker, 'stop_loss')
+    ON CONFLICT (deployment_id, bar_ts, source) DO NOTHING
+    RETURNING * INTO g;
+    IF g.signal_id IS NULL THEN
+        RETURN NULL;  -- this bar's stop loss was written before: one per deployment and bar
+    END IF;
+    INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, price, success, message,
+                           reason, bar_ts)
+    VALUES (d.deployment_id, g.signal_id, d.user_id, 0, 'HOLD', abs(p.qty), px.close, true,
+            format('stop loss: %s %s bought at %s, now %s (%s bar): a loss of %s%% passes stop_loss_pct %s; flattening (signal %s)',
+                   p.qty, d.ticker, p.avg_price, px.close, px.ts, loss_pct, pct, g.signal_id),
+            'stop_loss', px.ts);
+    PERFORM pg_catalog.pg_notify('quant_signal', g.signal_id::text);
+    RETURN g;
+END
+$$;
+
+-- the signed-position arithmetic is the core's
+CREATE OR REPLACE FUNCTION quant.position_after(qty numeric, avg_price numeric, delta numeric, price numeric,
+                                     OUT new_qty numeric, OUT new_avg_price numeric, OUT realized numeric)
+AS 'MODULE_PATHNAME', 'quant_position_after_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- the order statuses and the terminal rule from the catalog
+CREATE OR REPLACE FUNCTION trade.worker_record_outcome(coid text, status text, broker_order_id text, filled_qty numeric,
+                                            fill_price numeric, fee numeric, message text, finish text DEFAULT NULL)
+RETURNS trade."order"
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o trade."order";
+    g trade.signal;
+    p trade.position;
+    pa record;
+    delta numeric;
+    outcome refdata.order_status;
+BEGIN
+    SELECT * INTO o FROM trade."order" x WHERE x.client_order_id = coid FOR UPDATE;
+    IF o.order_id IS NULL THEN
+        RAISE EXCEPTION 'trade.worker_record_outcome: no order with client id %', coid USING ERRCODE = 'P0002';
+    END IF;
+    -- an outcome is any order status but the intent's own (refdata.order_status, the core's list)
+    SELECT * INTO outcome FROM refdata.order_status x WHERE x.status = worker_record_outcome.status AND x.status <> 'NEW';
+    IF outcome.status IS NULL THEN
+        RAISE EXCEPTION 'trade.worker_record_outcome: bad status %', status USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = o.signal_id;
+    -- a terminal outcome is recorded once
+    IF NOT (SELECT x.terminal FROM refdata.order_status x WHERE x.status = o.status) THEN
+        UPDATE trade."order" x
+           SET status = worker_record_outcome.status,
+               broker_order_id = coalesce(worker_record_outcome.broker_order_id, x.broker_order_id),
+               filled_qty = coalesce(worker_record_outcome.filled_qty, 0),
+               avg_fill_price = worker_record_outcome.fill_price,
+               fee = coalesce(worker_record_outcome.fee, 0),
+               sent_at = coalesce(x.sent_at, clock_timestamp()),
+               resolved_at = CASE WHEN outcome.terminal THEN clock_timestamp() END,
+               reason = message
+         WHERE x.order_id = o.order_id
+        RETURNING * INTO o;
+        IF status = 'FILLED' AND coalesce(filled_qty, 0) > 0 THEN
+            INSERT INTO trade.fill (order_id, deployment_id, user_id, client_order_id, side, qty, price, fee)
+            VALUES (o.order_id, o.deployment_id, o.user_id, o.client_order_id, o.side, filled_qty, fill_price,
+                    coalesce(fee, 0));
+            delta := CASE WHEN o.side = 'BUY' THEN filled_qty ELSE -filled_qty END;
+            SELECT * INTO p FROM trade.position x WHERE x.deployment_id = o.deployment_id FOR UPDATE;
+            pa := quant.position_after(p.qty, p.avg_price, delta, fill_price);
+            IF p.deployment_id IS NULL THEN
+                INSERT INTO trade.position (deployment_id, user_id, symbol, qty, avg_price, realized_pnl)
+                VALUES (o.deployment_id, o.user_id, o.symbol, pa.new_qty, pa.new_avg_price, pa.realized);
+            ELSE
+                UPDATE trade.position x
+                   SET qty = pa.new_qty, avg_price = pa.new_avg_price, realized_pnl = x.realized_pnl + pa.realized,
+                       updated_at = clock_timestamp()
+                 WHERE x.deployment_id = o.deployment_id;
+            END IF;
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, price, order_id,
+                                   success, message, bar_ts)
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, o.side, filled_qty, fill_price, o.client_order_id,
+                    true, message, g.bar_ts);
+        ELSIF status IN ('REJECTED', 'CANCELLED') THEN
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
+                                   message, reason, bar_ts)
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty, o.client_order_id, false,
+                    message, CASE status WHEN 'REJECTED' THEN 'broker_rejected' ELSE 'broker_cancelled' END, g.bar_ts);
+        ELSIF status = 'UNKNOWN' THEN
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
+                                   message, reason, bar_ts)
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty, o.client_order_id, false,
+                    message, 'unknown_order', g.bar_ts);
+        END IF;
+    END IF;
+    IF finish IS NOT NULL THEN
+        UPDATE trade.signal s SET status = finish, processed_at = now() WHERE s.signal_id = o.signal_id;
+    END IF;
+    RETURN o;
+END
+$$;
+
+
+-- ==== wp-d2-risk: risk checks priced on the traded symbol, the live gate's callers and logs, qty bounds, create_strategy's ids ====
+
+-- ---- qty: finite, > 0 and at most 1e12 (quant::max_deployment_qty, the core validator's bound) ----
+-- Rows past the bound (NaN, 1e400: never tradeable) stop the upgrade with their ids, for a person
+-- to fix; nothing is changed behind the owner's back.
+DO $$
+DECLARE
+    bad text;
+BEGIN
+    SELECT string_agg(x.t || ' ' || x.id, ', ') INTO bad FROM (
+        SELECT 'deployment' AS t, d.deployment_id::text AS id FROM trade.deployment d WHERE NOT (d.qty > 0 AND d.qty <= 1e12)
+        UNION ALL SELECT 'order', o.order_id::text FROM trade."order" o WHERE NOT (o.qty > 0 AND o.qty <= 1e12)
+        UNION ALL SELECT 'fill', f.fill_id::text FROM trade.fill f WHERE NOT (f.qty > 0 AND f.qty <= 1e12)) x;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'quant 0.2.0: qty must be greater than 0 and at most 1e12; these rows are not: %', bad
+            USING ERRCODE = '23514', HINT = 'stop those deployments and correct (or delete) the rows, then update again';
+    END IF;
+END
+$$;
+ALTER TABLE trade.deployment DROP CONSTRAINT deployment_qty_check;
+ALTER TABLE trade.deployment ADD CONSTRAINT deployment_qty_check CHECK (qty > 0 AND qty <= 1e12);
+COMMENT ON COLUMN trade.deployment.qty IS 'Position size per signal unit: NUMERIC (whole shares for US and HK, decimals for CRYPTO), greater than 0 and at most 1e12 (the core validator''s bound; NaN and infinity are refused)';
+ALTER TABLE trade."order" DROP CONSTRAINT order_qty_check;
+ALTER TABLE trade."order" ADD CONSTRAINT order_qty_check CHECK (qty > 0 AND qty <= 1e12);
+ALTER TABLE trade.fill DROP CONSTRAINT fill_qty_check;
+ALTER TABLE trade.fill ADD CONSTRAINT fill_qty_check CHECK (qty > 0 AND qty <= 1e12);
+
+-- ---- reports kept out of the server log ----
+CREATE FUNCTION trade.quiet_report(level text, sqlstate text, message text, detail text DEFAULT NULL,
+                                   hint text DEFAULT NULL, column_name text DEFAULT NULL,
+                                   constraint_name text DEFAULT NULL, table_name text DEFAULT NULL,
+                                   schema_name text DEFAULT NULL) RETURNS void
+AS 'MODULE_PATHNAME', 'quant_quiet_report'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION trade.quiet_report(text, text, text, text, text, text, text, text, text) IS
+  'Internal: a WARNING (returns) or an ERROR (raises) with these fields, whose server-log entry has no STATEMENT and no CONTEXT line: for calls that may carry a trade password as a literal in their statement text.';
+
+-- ---- the broker symbols of a data ticker ----
+CREATE FUNCTION refdata.broker_symbols(data_ticker text, broker text) RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(array_agg(DISTINCT x.sym ORDER BY x.sym), '{}')
+    FROM (SELECT t.broker_ticker AS sym FROM refdata.ticker_mapping t
+          WHERE t.data_ticker = broker_symbols.data_ticker AND t.broker = broker_symbols.broker
+            AND (t.user_id IS NULL OR t.user_id = quant.current_user_id())
+          UNION ALL
+          SELECT broker_symbols.data_ticker WHERE broker_symbols.broker = 'PAPER') x;
+$$;
+COMMENT ON FUNCTION refdata.broker_symbols(text, text) IS
+  'The broker symbols the current user may trade a data ticker as on a broker: the shared mapping, their own, and on PAPER the data ticker itself (the paper broker prices it from its own bars).';
+
+CREATE FUNCTION refdata.broker_symbol(data_ticker text, broker text, broker_ticker text, market text, fn text)
+RETURNS refdata.ticker_mapping
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me text := quant.current_user_id();
+    valid text[] := refdata.broker_symbols(data_ticker, broker);
+    r refdata.ticker_mapping;
+BEGIN
+    IF broker_ticker IS NULL THEN
+        r := refdata.resolve_ticker(data_ticker, broker, fn);  -- 22023 naming the missing pair
+    ELSIF broker_ticker <> ALL (valid) THEN
+        RAISE EXCEPTION '%: ticker: "%" on broker % is not a mapping of the strategy''s ticker "%"', fn,
+                        broker_ticker, broker, data_ticker
+            USING ERRCODE = '22023', COLUMN = 'ticker',
+                  HINT = CASE WHEN cardinality(valid) = 0
+                              THEN format('%s has no mapping on %s: leave "ticker" out after adding one with quant.set_ticker_mapping(%L, %L, broker_ticker, market)',
+                                          data_ticker, broker, data_ticker, broker)
+                              ELSE format('valid tickers for %s on %s: %s (leave "ticker" out for the mapping)',
+                                          data_ticker, broker, array_to_string(valid, ', ')) END;
+    ELSE
+        SELECT * INTO r FROM refdata.ticker_mapping t
+        WHERE t.data_ticker = broker_symbol.data_ticker AND t.broker = broker_symbol.broker
+          AND t.broker_ticker = broker_symbol.broker_ticker AND (t.user_id IS NULL OR t.user_id = me)
+        ORDER BY t.user_id NULLS LAST LIMIT 1;
+        IF r.ticker_mapping_id IS NULL THEN  -- PAPER trading the data ticker as it is
+            r.data_ticker := data_ticker;
+            r.broker := broker;
+            r.broker_ticker := broker_ticker;
+            r.market := market;
+            IF market IS NULL THEN
+                RAISE EXCEPTION '%: market: is required for ticker "%" on broker %, which has no ticker mapping', fn,
+                                broker_ticker, broker
+                    USING ERRCODE = '22023', COLUMN = 'market', HINT = 'valid markets: US, HK, CRYPTO';
+            END IF;
+        END IF;
+    END IF;
+    IF market IS NOT NULL AND market <> r.market THEN
+        RAISE EXCEPTION '%: market: "%" is not the market of "%" on broker % (%)', fn, market, r.broker_ticker, broker,
+                        r.market
+            USING ERRCODE = '22023', COLUMN = 'market', HINT = format('leave "market" out, or give %s', r.market);
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION refdata.broker_symbol(text, text, text, text, text) IS
+  'Internal: the mapping a deployment trades: of data_ticker on broker to broker_ticker (the current user''s own first, then the shared one; NULL broker_ticker: resolved), or on PAPER the data ticker itself; ERROR 22023 naming ticker (with the valid symbols) or market when they are not the mapping''s.';
+
+-- ---- the live gate: only the user's own attempts; refusals kept out of the log ----
+CREATE FUNCTION trade.live_gate_caller() RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN pg_catalog.current_setting('role') = 'none' THEN session_user::text
+                ELSE pg_catalog.current_setting('role') END;
+$$;
+COMMENT ON FUNCTION trade.live_gate_caller() IS
+  'Internal: the role that called the live gate (the role set with SET ROLE, else the login), unchanged inside SECURITY DEFINER functions.';
+
+CREATE FUNCTION trade.live_gate_own_attempt(user_id text) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT trade.live_gate_caller() = user_id
+        OR pg_catalog.pg_has_role(trade.live_gate_caller(), 'quant_app', 'MEMBER');
+$$;
+COMMENT ON FUNCTION trade.live_gate_own_attempt(text) IS
+  'Internal: whether the caller acts as user_id by the user''s own authentication: through the REST role quant_app (the user comes from their API key), a login of the same name, or a superuser. Only such attempts may try the trade password, so only they count toward its lockout.';
+
+CREATE OR REPLACE FUNCTION trade.live_gate_refuse(fn text, problem text, hint text, count_failure boolean) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me text := quant.current_user_id();
+BEGIN
+    PERFORM trade.quiet_report('WARNING', '01000', format('%s: live trading refused for user %s: %s', fn, me, problem));
+    IF count_failure AND NOT trade.record_live_gate_failure_autonomous(me, fn || ': ' || problem) THEN
+        PERFORM trade.record_live_gate_failure(me, fn || ': ' || problem);  -- kept only if the caller commits
+    END IF;
+    PERFORM trade.quiet_report('ERROR', '42501', format('%s: live trading refused: %s', fn, problem), NULL, hint);
+END
+$$;
+COMMENT ON FUNCTION trade.live_gate_refuse(text, text, text, boolean) IS 'Internal: logs a live-gate refusal (WARNING), counts wrong passwords, raises 42501; neither report logs the statement (it may hold the password).';
+
+CREATE OR REPLACE FUNCTION trade.live_gate(fn text, ticker text, confirm_live jsonb, password jsonb, deployment_id uuid)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me text := quant.current_user_id();
+    pw trade.trade_password;
+    st record;
+BEGIN
+    IF confirm_live IS NULL OR confirm_live <> 'true'::jsonb THEN
+        PERFORM trade.live_gate_refuse(fn, 'paper=false needs "confirm_live": true',
+            'add "confirm_live": true and "trade_password" to confirm live trading, or keep paper=true', false);
+    END IF;
+    IF password IS NULL OR jsonb_typeof(password) <> 'string' THEN
+        PERFORM trade.live_gate_refuse(fn, 'paper=false needs "trade_password"',
+            'add your trade password as "trade_password" (set it with quant.set_trade_password)', false);
+    END IF;
+    IF NOT trade.live_gate_own_attempt(me) THEN
+        PERFORM trade.live_gate_refuse(fn, 'only ' || me || ' can switch on their live trading',
+            'the user does it through the REST API (their API key) or their own login', false);
+    END IF;
+    SELECT * INTO pw FROM trade.trade_password t WHERE t.user_id = me;
+    IF pw.user_id IS NULL THEN
+        PERFORM trade.live_gate_refuse(fn, 'no trade password is set',
+            'set one with quant.set_trade_password(new_password)', false);
+    END IF;
+    st := trade.live_gate_state(pw);
+    IF st.locked_until > clock_timestamp() THEN
+        PERFORM trade.live_gate_refuse(fn, 'locked after ' || st.failures || ' wrong trade passwords, until '
+                                           || st.locked_until,
+            'wait until then; every attempt while locked is refused', false);
+    END IF;
+    IF NOT trade.trade_password_verify(pw.password_hash, password #>> '{}') THEN
+        PERFORM trade.live_gate_refuse(fn, 'wrong trade password',
+            format('%s failed attempts in a row lock live trading for %s', trade.live_gate_max_failures(),
+                   trade.live_gate_lockout()), true);
+    END IF;
+    IF st.failures > 0 THEN
+        UPDATE trade.trade_password t SET reset_at = clock_timestamp(), updated_at = now() WHERE t.user_id = me;
+    END IF;
+    PERFORM trade.quiet_report('WARNING', '01000', 'LIVE TRADING ENABLED for ' || ticker);
+    PERFORM trade.write_audit('live_gate', deployment_id, 'live_enabled', NULL, NULL,
+                              'LIVE TRADING ENABLED for ' || ticker);
+END
+$$;
+COMMENT ON FUNCTION trade.live_gate(text, text, jsonb, jsonb, uuid) IS
+  'Internal: the live gate of seed 4.1: confirm_live = true and the right trade password, tried by the user themself (trade.live_gate_own_attempt), else ERROR 42501; success logs WARNING "LIVE TRADING ENABLED for {ticker}" and an audit row. No report logs the statement.';
+
+CREATE OR REPLACE FUNCTION quant.set_trade_password(new_password text, old_password text DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.set_trade_password';
+    me text;
+    pw trade.trade_password;
+    st record;
+    e_state text;
+    e_msg text;
+    e_detail text;
+    e_hint text;
+    e_column text;
+BEGIN
+    me := quant.current_user_id();
+    IF new_password IS NULL THEN
+        RAISE EXCEPTION '%: new_password must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'new_password';
+    END IF;
+    IF length(new_password) < 8 OR length(new_password) > 1024 THEN
+        RAISE EXCEPTION '%: new_password must be 8 to 1024 characters', fn
+            USING ERRCODE = '22023', COLUMN = 'new_password', HINT = 'a passphrase of at least 8 characters';
+    END IF;
+    SELECT * INTO pw FROM trade.trade_password t WHERE t.user_id = me;
+    IF pw.user_id IS NOT NULL THEN
+        -- changing it needs the old one, tried by the user themself, under the gate's lockout
+        IF NOT trade.live_gate_own_attempt(me) THEN
+            PERFORM trade.live_gate_refuse(fn, 'only ' || me || ' can change their trade password',
+                                           'an administrator sets only a first password', false);
+        END IF;
+        st := trade.live_gate_state(pw);
+        IF st.locked_until > clock_timestamp() THEN
+            PERFORM trade.live_gate_refuse(fn, 'locked after wrong trade passwords, until ' || st.locked_until,
+                                           'wait until then', false);
+        END IF;
+        IF old_password IS NULL OR NOT trade.trade_password_verify(pw.password_hash, old_password) THEN
+            PERFORM trade.live_gate_refuse(fn, 'old_password is missing or wrong',
+                                           'give the current trade password as old_password', true);
+        END IF;
+        UPDATE trade.trade_password t
+           SET password_hash = trade.trade_password_hash(new_password), reset_at = clock_timestamp(),
+               updated_at = now()
+         WHERE t.user_id = me;
+    ELSE
+        IF NOT (trade.live_gate_own_attempt(me)
+                OR pg_catalog.pg_has_role(trade.live_gate_caller(), 'quant_admin', 'MEMBER')) THEN
+            PERFORM trade.live_gate_refuse(fn, 'a first trade password is set by ' || me || ' or an administrator',
+                                           'through the REST API (the user''s API key), their own login, or quant_admin',
+                                           false);
+        END IF;
+        INSERT INTO trade.trade_password (user_id, password_hash) VALUES (me, trade.trade_password_hash(new_password));
+    END IF;
+    PERFORM trade.write_audit('live_gate', NULL, 'set_trade_password', NULL, NULL,
+                              CASE WHEN pw.user_id IS NULL THEN 'trade password set' ELSE 'trade password changed' END);
+    RETURN jsonb_build_object('user', me, 'set_at', now());
+EXCEPTION WHEN OTHERS THEN
+    -- the passwords may be literals of the statement: never let the log show it
+    GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL,
+                            e_hint = PG_EXCEPTION_HINT, e_column = COLUMN_NAME;
+    PERFORM trade.quiet_report('ERROR', e_state, e_msg, e_detail, e_hint, e_column);
+END
+$$;
+COMMENT ON FUNCTION quant.set_trade_password(text, text) IS
+  'Sets the current user''s trade password (seed 4.1), stored only as an Argon2id hash. A first password: by the user themself (REST with their API key, their own login) or an administrator (quant_admin); changing it needs old_password, tried by the user themself only (a wrong one counts toward the lockout). EXECUTE for quant_app and quant_admin only. Errors never log the statement. Returns {user, set_at}, never the password.';
+REVOKE ALL ON FUNCTION quant.set_trade_password(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION quant.set_trade_password(text, text) TO quant_app, quant_admin;
+
+-- ---- deploy and update: the broker symbol maps the strategy's ticker; quiet errors with a password ----
+CREATE OR REPLACE FUNCTION quant.deploy(deployment jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.deploy';
+    me text;
+    cfg jsonb;
+    s bt.strategy;
+    v bt.strategy_version;
+    ver integer;
+    m refdata.ticker_mapping;
+    d trade.deployment;
+    e_state text;
+    e_msg text;
+    e_detail text;
+    e_hint text;
+    e_column text;
+BEGIN
+    me := quant.current_user_id();
+    PERFORM trade.require_object(deployment, fn, 'deployment');
+    cfg := quant.normalize_deployment(deployment);  -- the one validator: 22023 naming the field
+    IF cfg ? 'user' AND cfg->>'user' <> me THEN
+        RAISE EXCEPTION '%: user: "%" is not the current user', fn, cfg->>'user'
+            USING ERRCODE = '22023', COLUMN = 'user', HINT = 'leave "user" out, or give your own name: ' || me;
+    END IF;
+    IF cfg ? 'deployment_id' THEN
+        RAISE EXCEPTION '%: deployment_id: is assigned by quant', fn
+            USING ERRCODE = '22023', COLUMN = 'deployment_id', HINT = 'leave it out; quant.update_deployment changes a deployment';
+    END IF;
+    s := bt.own_strategy((cfg->>'strategy_id')::uuid, fn, false);
+    ver := coalesce((cfg->>'strategy_version')::integer, s.current_version);
+    SELECT * INTO v FROM bt.strategy_version x WHERE x.strategy_id = s.strategy_id AND x.version = ver;
+    IF v.strategy_id IS NULL THEN
+        RAISE EXCEPTION '%: strategy_version: strategy % has no version %', fn, s.strategy_id, ver
+            USING ERRCODE = '22023', COLUMN = 'strategy_version', HINT = 'versions 1 to ' || s.current_version;
+    END IF;
+    -- what is traded must be the product the pinned version trades: a mapping of its ticker
+    m := refdata.broker_symbol(v.ticker, cfg->>'broker', cfg->>'ticker', cfg->>'market', fn);
+    cfg := cfg || jsonb_build_object('ticker', m.broker_ticker, 'market', m.market);
+    -- validate again with everything filled (whole shares for US and HK)
+    cfg := quant.normalize_deployment(cfg || jsonb_build_object('user', me, 'strategy_version', ver));
+    d.deployment_id := quant.uuid_generate_v7();
+    IF NOT (cfg->>'paper')::boolean THEN
+        PERFORM trade.live_gate(fn, cfg->>'ticker', deployment->'confirm_live', deployment->'trade_password',
+                                d.deployment_id);
+    END IF;
+    INSERT INTO trade.deployment (deployment_id, user_id, strategy_id, strategy_version, portfolio, broker, ticker,
+                                  market, qty, paper, schedule, enabled, risk_limits, config, live_since)
+    VALUES (d.deployment_id, me, s.strategy_id, ver, cfg->>'portfolio', cfg->>'broker', cfg->>'ticker',
+            cfg->>'market', (cfg->>'qty')::numeric, (cfg->>'paper')::boolean, cfg->>'schedule',
+            (cfg->>'enabled')::boolean, cfg->'risk_limits', cfg,
+            CASE WHEN NOT (cfg->>'paper')::boolean THEN now() END)
+    RETURNING * INTO d;
+    PERFORM trade.write_audit('deployment', d.deployment_id, 'deploy', NULL, trade.deployment_json(d));
+    RETURN trade.deployment_json(d);
+EXCEPTION WHEN OTHERS THEN
+    IF jsonb_typeof(deployment) = 'object' AND deployment ? 'trade_password' THEN
+        -- the password may be a literal of the statement: keep the statement out of the log
+        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL,
+                                e_hint = PG_EXCEPTION_HINT, e_column = COLUMN_NAME;
+        PERFORM trade.quiet_report('ERROR', e_state, e_msg, e_detail, e_hint, e_column);
+    END IF;
+    RAISE;
+END
+$$;
+COMMENT ON FUNCTION quant.deploy(jsonb) IS
+  'Deploys a strategy of the current user (seed 1.2 DeploymentConfig): validated, defaults filled (paper true, enabled true, schedule daily_close, portfolio DEFAULT, broker PAPER, risk limits 10000 USD / 10 trades / 5%), pinning strategy_version (default: the current one). ticker (the broker symbol) must be a mapping of the pinned version''s ticker on the broker (refdata.ticker_mapping: shared or the user''s own; on PAPER also the data ticker itself), filled from it with market when omitted; anything else is 22023 naming ticker. paper=false passes the live gate (confirm_live: true and trade_password, else 42501). A call carrying trade_password never logs its statement. Returns the Deployment JSON with deployment_id and status.';
+
+CREATE OR REPLACE FUNCTION quant.update_deployment(id uuid, patch jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.update_deployment';
+    allowed constant text[] := ARRAY['enabled', 'qty', 'risk_limits', 'schedule', 'portfolio', 'paper',
+                                     'confirm_live', 'trade_password'];
+    d trade.deployment;
+    k text;
+    merged jsonb;
+    cfg jsonb;
+    old_json jsonb;
+    going_live boolean;
+    product text;
+    e_state text;
+    e_msg text;
+    e_detail text;
+    e_hint text;
+    e_column text;
+BEGIN
+    IF id IS NULL THEN
+        RAISE EXCEPTION '%: id must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'id';
+    END IF;
+    PERFORM trade.require_object(patch, fn, 'patch');
+    FOR k IN SELECT jsonb_object_keys(patch) LOOP
+        IF k <> ALL (allowed) THEN
+            RAISE EXCEPTION '%: %: cannot be changed by an update', fn, k
+                USING ERRCODE = '22023', COLUMN = k,
+                      HINT = 'changeable fields: ' || array_to_string(allowed, ', ') || '; deploy anew for the rest';
+        END IF;
+    END LOOP;
+    d := trade.own_deployment(id, fn, true);
+    IF d.stopped_at IS NOT NULL THEN
+        RAISE EXCEPTION '%: deployment % was stopped at %', fn, id, d.stopped_at
+            USING ERRCODE = '55000', COLUMN = 'deployment_id', HINT = 'a stopped deployment stays stopped; deploy anew';
+    END IF;
+    merged := d.config || (patch - 'risk_limits');
+    IF jsonb_typeof(patch->'risk_limits') = 'object' THEN
+        merged := merged || jsonb_build_object('risk_limits', (d.config->'risk_limits') || (patch->'risk_limits'));
+    ELSIF patch ? 'risk_limits' THEN
+        merged := merged || jsonb_build_object('risk_limits', patch->'risk_limits');  -- the validator names it
+    END IF;
+    cfg := quant.normalize_deployment(merged);
+    IF (cfg->>'enabled')::boolean THEN
+        -- still trading: the symbol must still be a mapping of the pinned version's ticker
+        -- (switching off is never refused)
+        SELECT v.ticker INTO product FROM bt.strategy_version v
+        WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version;
+        IF d.ticker <> ALL (refdata.broker_symbols(product, d.broker)) THEN
+            RAISE EXCEPTION '%: ticker: "%" on broker % is no longer a mapping of the strategy''s ticker "%"', fn,
+                            d.ticker, d.broker, product
+                USING ERRCODE = '22023', COLUMN = 'ticker',
+                      HINT = 'switch it off ({"enabled": false}) or stop it, and deploy anew on a mapped symbol';
+        END IF;
+    END IF;
+    going_live := d.paper AND NOT (cfg->>'paper')::boolean;
+    IF going_live THEN
+        PERFORM trade.live_gate(fn, d.ticker, patch->'confirm_live', patch->'trade_password', d.deployment_id);
+    END IF;
+    IF cfg = d.config THEN
+        RETURN trade.deployment_json(d);  -- nothing changed: no new audit row
+    END IF;
+    old_json := trade.deployment_json(d);
+    UPDATE trade.deployment t
+       SET qty = (cfg->>'qty')::numeric, paper = (cfg->>'paper')::boolean, schedule = cfg->>'schedule',
+           enabled = (cfg->>'enabled')::boolean, portfolio = cfg->>'portfolio', risk_limits = cfg->'risk_limits',
+           config = cfg, updated_at = now(),
+           live_since = CASE WHEN going_live THEN now() WHEN (cfg->>'paper')::boolean THEN NULL ELSE t.live_since END
+     WHERE t.deployment_id = d.deployment_id
+    RETURNING * INTO d;
+    PERFORM trade.write_audit('deployment', d.deployment_id, 'update', old_json, trade.deployment_json(d));
+    RETURN trade.deployment_json(d);
+EXCEPTION WHEN OTHERS THEN
+    IF jsonb_typeof(patch) = 'object' AND patch ? 'trade_password' THEN
+        -- the password may be a literal of the statement: keep the statement out of the log
+        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL,
+                                e_hint = PG_EXCEPTION_HINT, e_column = COLUMN_NAME;
+        PERFORM trade.quiet_report('ERROR', e_state, e_msg, e_detail, e_hint, e_column);
+    END IF;
+    RAISE;
+END
+$$;
+COMMENT ON FUNCTION quant.update_deployment(uuid, jsonb) IS
+  'Changes a deployment of the current user: enabled (the kill switch), qty, risk_limits (merged), schedule, portfolio, paper (paper=false through the live gate: confirm_live and trade_password in the patch). Any other field is 22023; a stopped deployment is 55000; an update that leaves it enabled is 22023 ticker when its symbol is no longer a mapping of the strategy''s ticker (switching off always works). A patch carrying trade_password never logs its statement. Audited old -> new. Returns the Deployment JSON.';
+
+-- ---- the worker's context: the price of what is traded ----
+CREATE FUNCTION trade.symbol_price(broker text, symbol text, OUT price double precision, OUT price_ts timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF broker = 'PAPER' THEN
+        price := paper.price_of(symbol);  -- the paper broker's own market price (it fills at it)
+        RETURN;
+    END IF;
+    -- other brokers, until their adapters quote: the bars a shared mapping gives the symbol (a
+    -- user's own mapping never chooses how what they trade is priced)
+    SELECT b.close, b.ts INTO price, price_ts
+    FROM refdata.ticker_mapping m
+    CROSS JOIN LATERAL (SELECT x.close, x.ts FROM md.bar x WHERE x.ticker = m.data_ticker ORDER BY x.ts DESC LIMIT 1) b
+    WHERE m.broker = symbol_price.broker AND m.broker_ticker = symbol_price.symbol AND m.user_id IS NULL
+    ORDER BY b.ts DESC LIMIT 1;
+END
+$$;
+COMMENT ON FUNCTION trade.symbol_price(text, text) IS
+  'The market price of a broker symbol, for the risk checks: on PAPER the paper broker''s (paper.price_of; price_ts NULL), elsewhere the latest close of the data ticker a shared mapping maps to the symbol, with its bar time; NULL when unknown (the checks fail closed).';
+
+CREATE OR REPLACE FUNCTION trade.worker_context(sid uuid, for_leg text DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g trade.signal;
+    d trade.deployment;
+    px record;
+    since timestamptz;
+BEGIN
+    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = sid;
+    IF g.signal_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = g.deployment_id;
+    -- the limits are priced on what the broker trades, never on the strategy's data ticker
+    px := trade.symbol_price(d.broker, d.ticker);
+    -- repeated rejects count since the last success, or since the deployment was last changed
+    -- (re-enabling it is a change): the pause ends when a person acts
+    SELECT max(l.ts) INTO since FROM trade.log l WHERE l.deployment_id = d.deployment_id AND l.success;
+    since := greatest(coalesce(since, '-infinity'), d.updated_at);
+    RETURN jsonb_build_object(
+        'signal_id', g.signal_id, 'deployment_id', d.deployment_id, 'user_id', g.user_id, 'signal', g.signal,
+        'bar_ts', g.bar_ts, 'data_ticker', g.ticker, 'status', g.status, 'claimed_by', g.claimed_by,
+        'symbol', d.ticker, 'broker', d.broker, 'qty', d.qty,
+        'enabled', coalesce(d.enabled AND d.stopped_at IS NULL, false),
+        'risk_limits', d.risk_limits,
+        'price', px.price, 'price_ts', px.price_ts, 'price_symbol', CASE WHEN px.price IS NOT NULL THEN d.ticker END,
+        'trades_today', (SELECT count(*) FROM trade."order" o
+                         WHERE o.deployment_id = d.deployment_id AND o.status <> 'REJECTED'
+                           AND o.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),
+        'orders_last_minute', (SELECT count(*) FROM trade."order" o
+                               WHERE o.deployment_id = d.deployment_id AND o.created_at > now() - interval '1 minute'),
+        'consecutive_rejects', (SELECT count(*) FROM trade.log l
+                                WHERE l.deployment_id = d.deployment_id AND l.action = 'REJECTED'
+                                  AND l.signal_id IS NOT NULL AND l.ts > since),
+        'leg_acted', EXISTS (SELECT 1 FROM trade."order" o WHERE o.signal_id = g.signal_id AND o.leg = for_leg),
+        'signal_orders', (SELECT count(*) FROM trade."order" o WHERE o.signal_id = g.signal_id),
+        'open_orders', (SELECT coalesce(jsonb_agg(o.client_order_id ORDER BY o.created_at), '[]'::jsonb)
+                        FROM trade."order" o
+                        WHERE o.deployment_id = d.deployment_id AND o.status IN ('NEW', 'SENT', 'UNKNOWN')));
+END
+$$;
+COMMENT ON FUNCTION trade.worker_context(uuid, text) IS
+  'quant-worker: what it needs to know about a signal before an order (the database''s half of the risk facts): the signal, its deployment (enabled = not disabled and not stopped, qty, risk_limits, broker symbol), the price of the broker symbol (trade.symbol_price: price, price_ts, and price_symbol = the symbol it is of; the strategy''s data ticker never prices an order), trades today (UTC, not rejected), orders in the last minute, REJECTED rows since the last success or change, whether the leg was already acted on, and the deployment''s open orders.';
+
+-- ---- create_strategy: a strategy_id that is not yours is the same as one never used ----
+CREATE OR REPLACE FUNCTION quant.create_strategy(config jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.create_strategy';
+    me text := quant.current_user_id();
+    cfg jsonb := bt.normalized_config(config, fn);
+    hash text := bt.params_hash(cfg);
+    id uuid := (cfg->>'strategy_id')::uuid;
+    s bt.strategy;
+    v bt.strategy_version;
+BEGIN
+    IF id IS NOT NULL THEN
+        -- the one-click flow posts a StrategyConfig that may carry its id: create or update it
+        SELECT * INTO s FROM bt.strategy t WHERE t.strategy_id = id AND t.user_id = me AND t.deleted_at IS NULL;
+        IF s.strategy_id IS NOT NULL THEN
+            -- what quant.update_strategy(id, config) does, without validating (and warning) twice
+            s := bt.own_strategy(id, fn, true);
+            RETURN bt.new_version(s, cfg);
+        END IF;
+        -- not one of yours (never used, another user's, deleted): created anew like a config
+        -- without an id, so the answer never tells whether the id exists
+        RAISE NOTICE '%: strategy_id % is not one of your strategies: a new strategy gets a new id', fn, id;
+    END IF;
+    -- a duplicate submission returns the existing strategy (same user, same parameters)
+    PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || hash, 0));
+    SELECT t.* INTO s FROM bt.strategy t JOIN bt.strategy_version c
+        ON c.strategy_id = t.strategy_id AND c.version = t.current_version
+    WHERE t.user_id = me AND t.deleted_at IS NULL AND c.params_hash = hash
+    ORDER BY t.created_at, t.strategy_id LIMIT 1;
+    IF s.strategy_id IS NOT NULL THEN
+        RETURN bt.strategy_json(s, bt.current_version(s));
+    END IF;
+    INSERT INTO bt.strategy (strategy_id, user_id, name, ticker)
+    VALUES (quant.uuid_generate_v7(), me, cfg->>'name', cfg->>'ticker')
+    RETURNING * INTO s;
+    INSERT INTO bt.strategy_version (strategy_id, version, user_id, name, ticker, conjunction, trading_period,
+                                     config, params_hash)
+    VALUES (s.strategy_id, 1, me, cfg->>'name', cfg->>'ticker', cfg->>'conjunction',
+            (cfg->>'trading_period')::integer, cfg - 'strategy_id' - 'version' - 'created_at' - 'updated_at', hash)
+    RETURNING * INTO v;
+    PERFORM trade.write_audit('strategy', s.strategy_id, 'create', NULL, bt.strategy_json(s, v));
+    RETURN bt.strategy_json(s, v);
+END
+$$;
+COMMENT ON FUNCTION quant.create_strategy(jsonb) IS
+  'Creates a strategy of the current user from a StrategyConfig (seed 1.1), validated and normalised (name generated when empty), as version 1 with a new id; returns its StrategyConfig JSON. The same parameters as an existing strategy of yours return that strategy; a config carrying the strategy_id of one of yours updates it (quant.update_strategy); any other strategy_id (never used, another user''s, deleted) is ignored with a NOTICE, the same for each, so no answer tells whether it exists.';

@@ -257,7 +257,7 @@ quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int
 	out->volume = all.volume + first;
 	out->n = last - first;
 	if (out->n == 0)
-		ereport(ERROR, (errcode(ERRCODE_NO_DATA_FOUND),
+		ereport(ERROR, (errcode(quant_sqlstate_of(QUANT_NO_DATA)),
 		                errmsg("%s: ticker \"%s\" has no bars in md.bar in the requested range", fn, ticker),
 		                errhint("load bars with quant.load_bars_csv(ticker, path) or COPY into md.bar"),
 		                err_generic_string(PG_DIAG_COLUMN_NAME, "ticker")));

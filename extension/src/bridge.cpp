@@ -3,16 +3,21 @@
 
 #include "quant/backtest.hpp"
 #include "quant/cancel.hpp"
+#include "quant/catalog.hpp"
+#include "quant/config_schema.hpp"
 #include "quant/deployment_config.hpp"
 #include "quant/error.hpp"
 #include "quant/indicators/registry.hpp"
+#include "quant/live_rules.hpp"
 #include "quant/optimize.hpp"
+#include "quant/params.hpp"
 #include "quant/strategy_config.hpp"
 #include "quant/trading.hpp"
 
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <new>
 
 struct QuantStrategy
@@ -126,24 +131,7 @@ indicator_or_throw(const char *name)
 quant::Column
 column_or_throw(const char *name)
 {
-	// The same names the Strategy JSON accepts, validated by the one parser.
-	quant::Json probe = {{"ticker", "x"},
-	                     {"trading_period", 252},
-	                     {"substrategies",
-	                      {{{"indicator", "get_sma"},
-	                        {"signal_func", "momentum_band_signal"},
-	                        {"window", 1},
-	                        {"signal", 0},
-	                        {"data_column", name}}}}};
-	try
-	{
-		return quant::parse_strategy_config(probe).substrategies[0].data_column;
-	}
-	catch (const quant::Error &e)
-	{
-		throw quant::Error(quant::ErrorCode::invalid_argument, "data_column",
-		                   std::string("data_column: unknown data column \"") + name + "\"", e.hint());
-	}
+	return quant::parse_column(name, "data_column", quant::ErrorCode::invalid_argument);
 }
 
 char *
@@ -304,19 +292,9 @@ extern "C"
 			             opt.fee_bps = options->fee_bps;
 			             if (options->objective != nullptr)
 				             opt.objective = quant::parse_objective(options->objective);
-			             if (options->top_n < 0 || options->top_n > 1000)
-			             {
-				             throw quant::Error(quant::ErrorCode::invalid_argument, "top_n",
-				                                "top_n: must be between 0 and 1000");
-			             }
-			             opt.top_n = static_cast<std::size_t>(options->top_n);
+			             opt.top_n = quant::check_top_n(options->top_n);
 			             opt.keep_cells = options->include_cells != 0;
-			             if (options->threads < 0 || options->threads > 64)
-			             {
-				             throw quant::Error(quant::ErrorCode::invalid_argument, "threads",
-				                                "threads: must be between 0 (one per core) and 64");
-			             }
-			             opt.threads = static_cast<unsigned>(options->threads);
+			             opt.threads = quant::check_threads(options->threads);
 			             opt.progress = progress_of(options);
 			             const auto result = quant::optimize(s->config, grid, view(bars), opt);
 			             *json_out =
@@ -339,15 +317,11 @@ extern "C"
 			             opt.split_ratio = options->split_ratio;
 			             opt.warmup =
 			                 quant::parse_warmup(options->warmup != nullptr ? options->warmup : "restart");
-			             if (options->threads < 0 || options->threads > 64)
-			             {
-				             throw quant::Error(quant::ErrorCode::invalid_argument, "threads",
-				                                "threads: must be between 0 (one per core) and 64");
-			             }
-			             opt.threads = static_cast<unsigned>(options->threads);
+			             opt.threads = quant::check_threads(options->threads);
 			             opt.progress = progress_of(options);
-			             *json_out = malloc_copy(quant::walk_forward(s->config, grid, view(bars), opt).dump(),
-			                                     len_out);
+			             const auto result = quant::walk_forward(s->config, grid, view(bars), opt);
+			             *json_out =
+			                 malloc_copy(quant::walk_forward_json(s->config, result, opt).dump(), len_out);
 		             });
 	}
 
@@ -359,16 +333,7 @@ extern "C"
 		             [&]
 		             {
 			             const auto &info = indicator_or_throw(indicator);
-			             if (window < info.window_floor || window > quant::max_window)
-			             {
-				             throw quant::Error(
-				                 quant::ErrorCode::invalid_argument, "window",
-				                 "window: must be an integer between " + std::to_string(info.window_floor) +
-				                     " and " + std::to_string(quant::max_window) + " for " +
-				                     std::string(info.name) + ", got " + std::to_string(window),
-				                 std::string(info.name) + " needs a window of at least " +
-				                     std::to_string(info.window_floor));
-			             }
+			             quant::check_window(info, window, "window", quant::ErrorCode::invalid_argument);
 			             if (data_column != nullptr)
 				             column_or_throw(data_column);
 			             if (nbars > 0 && static_cast<std::size_t>(info.first_defined(window)) + 1 > nbars)
@@ -508,4 +473,167 @@ quant_stop_loss_triggered(double position, double average_price, double last_pri
 	return guard(
 	    err, [&]
 	    { *out = quant::stop_loss_triggered(position, average_price, last_price, stop_loss_pct) ? 1 : 0; });
+}
+
+extern "C" QuantStatus
+quant_max_bar_age_hours(const char *risk_limits, size_t len, const char *schedule, int paper, double *out,
+                        QuantError *err)
+{
+	*out = std::numeric_limits<double>::quiet_NaN();
+	return guard(err,
+	             [&]
+	             {
+		             const quant::RiskLimits limits =
+		                 risk_limits == nullptr ? quant::RiskLimits{}
+		                                        : quant::parse_risk_limits(
+		                                              quant::parse_json(std::string_view(risk_limits, len)));
+		             const auto hours = quant::max_bar_age_hours(limits, schedule, paper != 0);
+		             if (hours)
+			             *out = *hours;
+	             });
+}
+
+extern "C" QuantStatus
+quant_bar_is_stale(int64_t bar_ts_us, int64_t now_us, double max_age_hours, int *out, QuantError *err)
+{
+	*out = 0;
+	return guard(err, [&] { *out = quant::bar_is_stale(bar_ts_us, now_us, max_age_hours) ? 1 : 0; });
+}
+
+extern "C" QuantStatus
+quant_unrealised_loss_pct(double position, double average_price, double last_price, double *out,
+                          QuantError *err)
+{
+	*out = std::numeric_limits<double>::quiet_NaN();
+	return guard(err, [&] { *out = quant::unrealised_loss_pct(position, average_price, last_price); });
+}
+
+extern "C" QuantStatus
+quant_position_after(double qty, double average_price, double delta, double price, double *new_qty,
+                     double *new_avg_price, double *realized, QuantError *err)
+{
+	return guard(err,
+	             [&]
+	             {
+		             const auto p = quant::position_after(qty, average_price, delta, price);
+		             *new_qty = p.qty;
+		             *new_avg_price = p.avg_price;
+		             *realized = p.realized;
+	             });
+}
+
+extern "C" QuantStatus
+quant_risk_limits_json(const char *json, size_t len, char **json_out, size_t *len_out, QuantError *err)
+{
+	*json_out = nullptr;
+	return guard(err,
+	             [&]
+	             {
+		             const auto limits =
+		                 quant::parse_risk_limits(quant::parse_json(std::string_view(json, len)));
+		             *json_out = malloc_copy(quant::to_json(limits).dump(), len_out);
+	             });
+}
+
+// ---- the catalogs (fmgr_catalog.c); their strings are literals: NUL-terminated, static ----
+
+extern "C" int
+quant_broker_count(void)
+{
+	return static_cast<int>(quant::broker_catalog().size());
+}
+
+extern "C" void
+quant_broker_info(int i, QuantBrokerInfo *out)
+{
+	const auto &e = quant::broker_catalog()[static_cast<std::size_t>(i)];
+	out->name = e.name.data();
+	out->description = e.description.data();
+	out->trades_live = e.trades_live ? 1 : 0;
+}
+
+extern "C" int
+quant_market_count(void)
+{
+	return static_cast<int>(quant::market_catalog().size());
+}
+
+extern "C" void
+quant_market_info(int i, QuantMarketInfo *out)
+{
+	const auto &e = quant::market_catalog()[static_cast<std::size_t>(i)];
+	out->name = e.name.data();
+	out->close_time_utc = e.close_time_utc.data();
+	out->timezone = e.timezone.data();
+	out->local_close = e.local_close.data();
+	out->run_cron = e.run_cron.data();
+	out->description = e.description.data();
+	out->whole_shares = e.whole_shares ? 1 : 0;
+}
+
+extern "C" int
+quant_schedule_count(void)
+{
+	return static_cast<int>(quant::schedule_catalog().size());
+}
+
+extern "C" void
+quant_schedule_info(int i, QuantScheduleInfo *out)
+{
+	const auto &e = quant::schedule_catalog()[static_cast<std::size_t>(i)];
+	out->name = e.name.data();
+	out->description = e.description.data();
+	out->cron = e.cron ? 1 : 0;
+	out->default_max_bar_age_hours = e.default_max_bar_age_hours;
+}
+
+namespace
+{
+
+void
+status_info(std::span<const quant::StatusInfo> table, int i, QuantStatusInfo *out)
+{
+	const auto &e = table[static_cast<std::size_t>(i)];
+	out->name = e.name.data();
+	out->description = e.description.data();
+	out->terminal = e.terminal ? 1 : 0;
+}
+
+} // namespace
+
+extern "C" int
+quant_signal_status_count(void)
+{
+	return static_cast<int>(quant::signal_status_catalog().size());
+}
+
+extern "C" void
+quant_signal_status_info(int i, QuantStatusInfo *out)
+{
+	status_info(quant::signal_status_catalog(), i, out);
+}
+
+extern "C" int
+quant_order_status_count(void)
+{
+	return static_cast<int>(quant::order_status_catalog().size());
+}
+
+extern "C" void
+quant_order_status_info(int i, QuantStatusInfo *out)
+{
+	status_info(quant::order_status_catalog(), i, out);
+}
+
+extern "C" QuantStatus
+quant_config_schema_json(int deployment, char **json_out, size_t *len_out, QuantError *err)
+{
+	*json_out = nullptr;
+	return guard(err,
+	             [&]
+	             {
+		             const auto schema = deployment != 0 ? quant::deployment_config_schema()
+		                                                 : quant::strategy_config_schema();
+		             *json_out = malloc_copy(schema.dump(), len_out);
+	             });
 }

@@ -138,6 +138,47 @@ extern "C"
 	int quant_signal_func_count(void);
 	void quant_signal_func_info(int i, QuantSignalFuncInfo *out);
 
+	/* ---- the catalogs of quant/catalog.hpp, for the refdata tables (fmgr_catalog.c) ---- */
+	typedef struct QuantBrokerInfo
+	{
+		const char *name, *description;
+		int trades_live;
+	} QuantBrokerInfo;
+
+	typedef struct QuantMarketInfo
+	{
+		const char *name, *close_time_utc, *timezone, *local_close, *run_cron, *description;
+		int whole_shares;
+	} QuantMarketInfo;
+
+	typedef struct QuantScheduleInfo
+	{
+		const char *name, *description;
+		int cron;
+		double default_max_bar_age_hours;
+	} QuantScheduleInfo;
+
+	typedef struct QuantStatusInfo
+	{
+		const char *name, *description;
+		int terminal;
+	} QuantStatusInfo;
+
+	int quant_broker_count(void);
+	void quant_broker_info(int i, QuantBrokerInfo *out);
+	int quant_market_count(void);
+	void quant_market_info(int i, QuantMarketInfo *out);
+	int quant_schedule_count(void);
+	void quant_schedule_info(int i, QuantScheduleInfo *out);
+	int quant_signal_status_count(void);
+	void quant_signal_status_info(int i, QuantStatusInfo *out);
+	int quant_order_status_count(void);
+	void quant_order_status_info(int i, QuantStatusInfo *out);
+
+	/* The JSON Schema of the Strategy (deployment = 0) or Deployment JSON as JSON text (malloc'd,
+	 * free with quant_free). */
+	QuantStatus quant_config_schema_json(int deployment, char **json_out, size_t *len_out, QuantError *err);
+
 	void quant_free(void *p);
 
 	/* ---- the registry of strategies and deployments (fmgr_registry.c) ---- */
@@ -162,6 +203,25 @@ extern "C"
 	 * of its entry value (0 for a flat position or a non-positive price or limit). */
 	QuantStatus quant_stop_loss_triggered(double position, double average_price, double last_price,
 	                                      double stop_loss_pct, int *out, QuantError *err);
+
+	/* quant::max_bar_age_hours: the stale-bar limit of a deployment in hours, NaN when the check is
+	 * off; risk_limits is its JSON text (NULL: none given). */
+	QuantStatus quant_max_bar_age_hours(const char *risk_limits, size_t len, const char *schedule, int paper,
+	                                    double *out, QuantError *err);
+	/* quant::bar_is_stale */
+	QuantStatus quant_bar_is_stale(int64_t bar_ts_us, int64_t now_us, double max_age_hours, int *out,
+	                               QuantError *err);
+	/* quant::unrealised_loss_pct: NaN for a flat position or a non-positive price. */
+	QuantStatus quant_unrealised_loss_pct(double position, double average_price, double last_price,
+	                                      double *out, QuantError *err);
+	/* quant::position_after: avg_price NaN when flat. */
+	QuantStatus quant_position_after(double qty, double average_price, double delta, double price,
+	                                 double *new_qty, double *new_avg_price, double *realized,
+	                                 QuantError *err);
+	/* The normalised risk_limits (defaults filled) of a risk_limits JSON text, as JSON text
+	 * (malloc'd, free with quant_free). */
+	QuantStatus quant_risk_limits_json(const char *json, size_t len, char **json_out, size_t *len_out,
+	                                   QuantError *err);
 
 #ifdef __cplusplus
 }

@@ -1,24 +1,36 @@
-/* The one place where core errors become SQLSTATEs. */
+/*
+ * The one place where core errors become SQLSTATEs: one state per core error code, so SQL tells
+ * them apart by SQLSTATE, never by message text. The quant-specific ones are class QA (README.md,
+ * "SQLSTATEs"); the others keep PostgreSQL's meaning.
+ */
 #include "quant_pg.h"
 
 #include "miscadmin.h"
 
-static int
-sqlstate_of(QuantStatus status)
+/* No bars for the ticker (in the range). Not P0002: plpgsql's own not-found is that. */
+#define QUANT_SQLSTATE_NO_BARS MAKE_SQLSTATE('Q', 'A', '0', '0', '1')
+/* Fewer bars than the strategy's windows need. */
+#define QUANT_SQLSTATE_INSUFFICIENT_BARS MAKE_SQLSTATE('Q', 'A', '0', '0', '2')
+/* A bad argument of a call that is not a config field (indicator, window, objective, top_n...). */
+#define QUANT_SQLSTATE_INVALID_ARGUMENT MAKE_SQLSTATE('Q', 'A', '0', '0', '3')
+
+int
+quant_sqlstate_of(QuantStatus status)
 {
 	switch (status)
 	{
 		case QUANT_INVALID_CONFIG:
-		case QUANT_INVALID_ARGUMENT:
 			return ERRCODE_INVALID_PARAMETER_VALUE; /* 22023 */
+		case QUANT_INVALID_ARGUMENT:
+			return QUANT_SQLSTATE_INVALID_ARGUMENT;
 		case QUANT_MALFORMED_JSON:
 			return ERRCODE_INVALID_TEXT_REPRESENTATION; /* 22P02 */
 		case QUANT_LIMIT_EXCEEDED:
 			return ERRCODE_PROGRAM_LIMIT_EXCEEDED; /* 54000 */
 		case QUANT_NO_DATA:
-			return ERRCODE_NO_DATA_FOUND; /* P0002 */
+			return QUANT_SQLSTATE_NO_BARS;
 		case QUANT_INSUFFICIENT_DATA:
-			return ERRCODE_DATA_EXCEPTION; /* 22000 */
+			return QUANT_SQLSTATE_INSUFFICIENT_BARS;
 		case QUANT_CANCELLED:
 			return ERRCODE_QUERY_CANCELED; /* 57014 */
 		case QUANT_OUT_OF_MEMORY:
@@ -35,7 +47,7 @@ quant_report(const QuantError *err, const char *fn)
 {
 	if (err->status == QUANT_CANCELLED)
 		CHECK_FOR_INTERRUPTS(); /* raises the cancel or termination that stopped the engine */
-	ereport(ERROR, (errcode(sqlstate_of(err->status)), errmsg("%s: %s", fn, err->message),
+	ereport(ERROR, (errcode(quant_sqlstate_of(err->status)), errmsg("%s: %s", fn, err->message),
 	                err->hint[0] ? errhint("%s", err->hint) : 0,
 	                err->field[0] ? err_generic_string(PG_DIAG_COLUMN_NAME, err->field) : 0));
 	pg_unreachable();

@@ -12,6 +12,9 @@
 
 #include "bridge.h"
 
+/* The SQLSTATE of a core error (errors.c: the one map). */
+int quant_sqlstate_of(QuantStatus status);
+
 /* Raises the ERROR for a failed bridge call: one SQLSTATE per core error (errors.c). */
 void quant_report(const QuantError *err, const char *fn) pg_attribute_noreturn();
 
@@ -30,8 +33,8 @@ QuantStrategy *quant_strategy_arg(FunctionCallInfo fcinfo, int argno, const char
 double quant_fee_arg(FunctionCallInfo fcinfo, int argno, const char *fn);
 
 /* The bars of `ticker` in [from_ts, to_ts] (argument numbers; -1 or NULL = open), in time order,
- * from md.bar through SPI and the per-backend bar cache (bars.c). None is an ERROR P0002 naming
- * the ticker, raised here for every caller. */
+ * from md.bar through SPI and the per-backend bar cache (bars.c). None is an ERROR QA001 (no bars)
+ * naming the ticker, raised here for every caller. */
 void quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int from_argno,
                      int to_argno, QuantBars *out);
 

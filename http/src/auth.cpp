@@ -31,13 +31,67 @@ std::string bearer_key(std::string_view h) {
     return token68 ? std::string(key) : std::string();
 }
 
+bool well_formed_key(std::string_view key) {
+    constexpr std::size_t kHex = 32;
+    constexpr std::size_t kSecret = 43;
+    if (key.size() != 3 + kHex + 1 + kSecret || key.substr(0, 3) != "qk_" || key[3 + kHex] != '_')
+        return false;
+    const auto hex = key.substr(3, kHex);
+    const auto secret = key.substr(3 + kHex + 1);
+    return std::all_of(hex.begin(), hex.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }) &&
+           std::all_of(secret.begin(), secret.end(), [](char c) {
+               return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+           });
+}
+
+namespace {
+
+// The maps hold a hash of the key, not the secret itself.
+std::string hashed(const std::string& key) {
+    return std::to_string(std::hash<std::string>{}(key));
+}
+
+}  // namespace
+
+bool RateLimiter::exhausted(const std::string& key, double& retry_after_s) {
+    const auto now = std::chrono::steady_clock::now();
+    const std::lock_guard lock(mu_);
+    const auto it = buckets_.find(hashed(key));
+    if (it == buckets_.end())
+        return false;
+    const double elapsed = std::chrono::duration<double>(now - it->second.at).count();
+    const double tokens = std::min(burst_, it->second.tokens + elapsed * rate_);
+    if (tokens >= 1.0)
+        return false;
+    retry_after_s = (1.0 - tokens) / rate_;
+    return true;
+}
+
+ConcurrencyCap::Ticket ConcurrencyCap::enter(const std::string& key) {
+    std::string id = hashed(key);
+    const std::lock_guard lock(mu_);
+    int& n = running_[id];
+    if (n >= cap_)
+        return {};
+    ++n;
+    return {this, std::move(id)};
+}
+
+ConcurrencyCap::Ticket::~Ticket() {
+    if (owner_ == nullptr)
+        return;
+    const std::lock_guard lock(owner_->mu_);
+    const auto it = owner_->running_.find(id_);
+    if (it != owner_->running_.end() && --it->second <= 0)
+        owner_->running_.erase(it);
+}
+
 bool RateLimiter::take(const std::string& key, double& retry_after_s) {
     const auto now = std::chrono::steady_clock::now();
-    std::lock_guard lock(mu_);
+    const std::lock_guard lock(mu_);
     sweep(now);
-    // The map holds a hash of the key, not the secret itself.
-    const std::string id = std::to_string(std::hash<std::string>{}(key));
-    auto [it, inserted] = buckets_.try_emplace(id, Bucket{burst_, now});
+    auto [it, inserted] = buckets_.try_emplace(hashed(key), Bucket{burst_, now});
     Bucket& b = it->second;
     if (!inserted) {
         const double elapsed = std::chrono::duration<double>(now - b.at).count();

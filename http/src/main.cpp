@@ -1,16 +1,29 @@
-// quant-http: the Trade API over HTTP. Reads its settings (config.cpp), opens the database
-// pool, serves until SIGTERM or SIGINT, then finishes the requests in flight and exits 0.
-#include <httplib.h>
+// quant-http: the Trade API over HTTP(S). Reads its settings (config.cpp), opens the database
+// pool, serves the API and, on its own address, /metrics until SIGTERM or SIGINT, then finishes
+// the requests in flight and exits 0.
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include <csignal>
-#include <cstdio>
 #include <iostream>
-#include <thread>
 
 #include "config.hpp"
 #include "pool.hpp"
 #include "server.hpp"
+#include "transport.hpp"
+
+namespace {
+
+// Idle connections cost a descriptor each: take the hard limit (the caps in Limits bound use).
+void raise_descriptor_limit() {
+    rlimit r{};
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     quant::http::Config config;
@@ -21,13 +34,14 @@ int main(int argc, char** argv) {
         return 2;
     }
     // Signals: SIGPIPE ignored (a client that goes away), SIGTERM/SIGINT blocked in every
-    // thread and taken by one waiter thread, which stops the server.
+    // thread (the transport's threads inherit the mask) and taken here by sigwait.
     std::signal(SIGPIPE, SIG_IGN);
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    raise_descriptor_limit();
 
     quant::http::Pool pool(config.db_conninfo, config.db_connections);
     if (const std::string err = pool.check(); !err.empty()) {
@@ -35,36 +49,37 @@ int main(int argc, char** argv) {
         std::cerr << "quant-http: warning: cannot connect to the database: " << err;
     }
     quant::http::Api api(config, pool);
-
-    httplib::Server svr;
-    const int threads = config.threads;
-    svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-    svr.set_keep_alive_max_count(static_cast<size_t>(config.keep_alive_max));
-    svr.set_keep_alive_timeout(config.keep_alive_timeout_s);
-    svr.set_read_timeout(config.read_timeout_s, 0);
-    svr.set_write_timeout(config.read_timeout_s, 0);
-    svr.set_payload_max_length(config.max_body_bytes);
-    svr.set_tcp_nodelay(true);
-    api.install(svr);
-
-    if (!svr.bind_to_port(config.host, config.port)) {
-        std::cerr << "quant-http: cannot listen on " << config.host << ":" << config.port << '\n';
+    quant::http::Transport transport(config.limits, config.io_threads, config.threads);
+    auto refuse = [&api](const quant::http::Request& req, int status, const std::string& detail,
+                         quant::http::Response& res) { api.refuse(req, status, detail, res); };
+    try {
+        transport.listen(
+            config.host, config.port,
+            [&api](quant::http::Request& req, quant::http::Response& res) { api.serve(req, res); }, refuse,
+            config.tls_cert, config.tls_key);
+        if (config.metrics_enabled) {
+            transport.listen(
+                config.metrics_host, config.metrics_port,
+                [&api, &transport](quant::http::Request& req, quant::http::Response& res) {
+                    api.serve_metrics(req, res, transport.stats());
+                },
+                refuse);
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "quant-http: " << e.what() << '\n';
         return 1;
     }
-    std::thread waiter([&svr, &stop_signals] {
-        int sig = 0;
-        sigwait(&stop_signals, &sig);
-        std::cerr << "quant-http: signal " << sig << ", shutting down\n";
-        svr.stop();
-    });
-    std::cerr << "quant-http: listening on " << config.host << ":" << config.port << " (" << config.threads
-              << " threads, " << config.db_connections << " database connections)\n";
-    const bool ok = svr.listen_after_bind();
-    if (!ok && svr.is_running()) {
-        std::cerr << "quant-http: the server stopped unexpectedly\n";
-        std::_Exit(1);
-    }
-    waiter.join();
+    transport.start();
+    std::cerr << "quant-http: listening on " << (config.tls_cert.empty() ? "http://" : "https://")
+              << config.host << ":" << config.port;
+    if (config.metrics_enabled)
+        std::cerr << ", /metrics on http://" << config.metrics_host << ":" << config.metrics_port;
+    std::cerr << " (" << config.io_threads << " I/O threads, " << config.threads << " workers, "
+              << config.db_connections << " database connections)\n";
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::cerr << "quant-http: signal " << sig << ", shutting down\n";
+    transport.shutdown(std::chrono::milliseconds(config.shutdown_grace_ms));
     std::cerr << "quant-http: stopped\n";
     return 0;
 }

@@ -45,7 +45,7 @@ void Metrics::rate_limited(const std::string& limit) {
     ++limited_[limit];
 }
 
-std::string Metrics::render(int pool_size, int pool_in_use, int in_flight) const {
+std::string Metrics::render(int pool_size, int pool_in_use, int in_flight, const TransportStats& tr) const {
     std::ostringstream o;
     std::lock_guard lock(mu_);
     o << "# HELP quant_http_requests_total HTTP requests answered, by route and status.\n"
@@ -62,7 +62,7 @@ std::string Metrics::render(int pool_size, int pool_in_use, int in_flight) const
             o << "quant_http_request_duration_seconds_bucket{route=\"" << r << "\",le=\"" << kBuckets[i]
               << "\"} " << h.counts[i] << '\n';
         }
-        o << "quant_http_request_duration_seconds_bucket{route=\"" << r << "\",le=\"+Inf\"} " << h.count
+        o << "quant_http_request_duration_seconds_bucket{route=\"" << r << R"(",le="+Inf"} )" << h.count
           << '\n'
           << "quant_http_request_duration_seconds_sum{route=\"" << r << "\"} " << h.sum << '\n'
           << "quant_http_request_duration_seconds_count{route=\"" << r << "\"} " << h.count << '\n';
@@ -90,6 +90,28 @@ std::string Metrics::render(int pool_size, int pool_in_use, int in_flight) const
          "# TYPE quant_http_in_flight gauge\n"
          "quant_http_in_flight "
       << in_flight << '\n';
+    o << "# HELP quant_http_connections_open Client connections open now.\n"
+         "# TYPE quant_http_connections_open gauge\n"
+         "quant_http_connections_open "
+      << tr.open
+      << "\n# HELP quant_http_connections_refused_total Connections refused at accept, by the cap they hit.\n"
+         "# TYPE quant_http_connections_refused_total counter\n"
+         "quant_http_connections_refused_total{cap=\"total\"} "
+      << tr.refused_total << "\nquant_http_connections_refused_total{cap=\"address\"} " << tr.refused_address
+      << "\n# HELP quant_http_deadline_closed_total Connections closed because the request head or body "
+         "missed its deadline.\n"
+         "# TYPE quant_http_deadline_closed_total counter\n"
+         "quant_http_deadline_closed_total{part=\"head\"} "
+      << tr.head_timeouts << "\nquant_http_deadline_closed_total{part=\"body\"} " << tr.body_timeouts
+      << "\n# HELP quant_http_too_large_total Requests refused for the size of their head (431) or body "
+         "(413).\n"
+         "# TYPE quant_http_too_large_total counter\n"
+         "quant_http_too_large_total{part=\"head\"} "
+      << tr.head_too_large << "\nquant_http_too_large_total{part=\"body\"} " << tr.body_too_large
+      << "\n# HELP quant_http_tls_handshake_failures_total TLS handshakes that failed.\n"
+         "# TYPE quant_http_tls_handshake_failures_total counter\n"
+         "quant_http_tls_handshake_failures_total "
+      << tr.tls_failures << '\n';
     return o.str();
 }
 

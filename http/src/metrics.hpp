@@ -1,5 +1,6 @@
 // Prometheus text-format metrics: requests by route and status, latency histogram by route,
-// errors by problem type, rate-limit refusals and the pool's use.
+// errors by problem type, rate-limit refusals, the pool's use and the transport's counters
+// (connections, refusals, deadlines).
 #pragma once
 
 #include <array>
@@ -7,6 +8,8 @@
 #include <mutex>
 #include <string>
 #include <utility>
+
+#include "transport.hpp"
 
 namespace quant::http {
 
@@ -16,7 +19,7 @@ public:
     void observe(const std::string& route, int status, double seconds);
     void error(const std::string& type);
     void rate_limited(const std::string& limit);
-    std::string render(int pool_size, int pool_in_use, int in_flight) const;
+    std::string render(int pool_size, int pool_in_use, int in_flight, const TransportStats& transport) const;
 
 private:
     static constexpr std::array<double, 12> kBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

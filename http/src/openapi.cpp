@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "quant/config_schema.hpp"
 #include "routes.hpp"
 
 namespace quant::http {
@@ -14,9 +15,9 @@ json ref(const std::string& name) {
     return {{"$ref", "#/components/schemas/" + name}};
 }
 
-// Schemas of the JSON the SQL functions take and return. Only the keys a client relies on are
-// listed (required), the rest is open (additionalProperties): the SQL functions are the
-// authority on validation, this describes their shapes.
+// Schemas of the JSON the SQL functions take and return. The Strategy and Deployment configs
+// (and SubStrategy, RiskLimits, DeploymentPatch from them) are the core's schemas, exactly the keys
+// its validators accept; the other shapes list only the keys a client relies on (the rest is open).
 json schemas() {
     const json num_or_null = {{"type", json::array({"number", "null"})}};
     const json str = {{"type", "string"}};
@@ -30,24 +31,12 @@ json schemas() {
                             {"calmar_ratio", num_or_null}}}};
     json s;
     s["Metrics"] = metrics;
-    s["SubStrategy"] = {{"type", "object"},
-                        {"required", {"indicator", "signal_func", "window", "signal"}},
-                        {"properties",
-                         {{"id", {{"type", "integer"}}},
-                          {"indicator", str},
-                          {"signal_func", str},
-                          {"window", {{"type", "integer"}}},
-                          {"signal", {{"type", "number"}}},
-                          {"data_column", str}}}};
-    s["StrategyConfig"] = {{"type", "object"},
-                           {"required", {"ticker", "substrategies"}},
-                           {"properties",
-                            {{"strategy_id", uuid},
-                             {"name", str},
-                             {"ticker", str},
-                             {"conjunction", {{"type", "string"}, {"enum", {"AND", "OR"}}}},
-                             {"trading_period", {{"type", "integer"}}},
-                             {"substrategies", {{"type", "array"}, {"items", ref("SubStrategy")}}}}}};
+    // The config schemas are the core's, built from its validators' key tables.
+    json strategy_config = quant::strategy_config_schema();
+    strategy_config.erase("$schema");
+    const json& strategy_props = strategy_config["properties"];
+    s["SubStrategy"] = strategy_props["substrategies"]["items"];
+    s["StrategyConfig"] = strategy_config;
     s["Strategy"] = {
         {"type", "object"},
         {"required", {"strategy_id", "name", "version", "ticker", "substrategies", "created_at"}},
@@ -56,8 +45,9 @@ json schemas() {
           {"name", str},
           {"version", {{"type", "integer"}}},
           {"ticker", str},
-          {"conjunction", {{"type", "string"}, {"enum", {"AND", "OR"}}}},
-          {"trading_period", {{"type", "integer"}}},
+          {"conjunction", strategy_props["conjunction"]},
+          {"trading_period", strategy_props["trading_period"]},
+          {"fill_delay_bars", strategy_props["fill_delay_bars"]},
           {"substrategies", {{"type", "array"}, {"items", ref("SubStrategy")}}},
           {"created_at", str},
           {"updated_at", str},
@@ -76,42 +66,17 @@ json schemas() {
           {"metrics", ref("Metrics")},
           {"buy_hold_metrics", ref("Metrics")},
           {"walk_forward", {{"type", json::array({"object", "null"})}}}}}};
-    const json risk = {{"type", "object"},
-                       {"properties",
-                        {{"max_position_usd", {{"type", "number"}}},
-                         {"max_daily_trades", {{"type", "integer"}}},
-                         {"stop_loss_pct", {{"type", "number"}}}}}};
-    s["RiskLimits"] = risk;
-    s["DeploymentConfig"] = {
-        {"type", "object"},
-        {"required", {"strategy_id", "qty"}},
-        {"properties",
-         {{"strategy_id", uuid},
-          {"strategy_version", {{"type", "integer"}}},
-          {"portfolio", str},
-          {"broker", {{"type", "string"}, {"enum", {"PAPER", "BYBIT", "FUTU"}}}},
-          {"ticker", str},
-          {"qty", {{"type", "number"}}},
-          {"paper", {{"type", "boolean"}}},
-          {"market", {{"type", "string"}, {"enum", {"US", "HK", "CRYPTO"}}}},
-          {"schedule", {{"type", "string"}, {"enum", {"daily_close", "hourly", "manual"}}}},
-          {"enabled", {{"type", "boolean"}}},
-          {"risk_limits", ref("RiskLimits")},
-          {"confirm_live", {{"type", "boolean"}, {"description", "required (true) with paper=false"}}},
-          {"trade_password",
-           {{"type", "string"}, {"description", "required with paper=false; never stored"}}}}}};
-    s["DeploymentPatch"] = {
-        {"type", "object"},
-        {"additionalProperties", false},
-        {"properties",
-         {{"enabled", {{"type", "boolean"}}},
-          {"qty", {{"type", "number"}}},
-          {"risk_limits", ref("RiskLimits")},
-          {"schedule", {{"type", "string"}, {"enum", {"daily_close", "hourly", "manual"}}}},
-          {"portfolio", str},
-          {"paper", {{"type", "boolean"}}},
-          {"confirm_live", {{"type", "boolean"}}},
-          {"trade_password", str}}}};
+    json deployment_config = quant::deployment_config_schema();
+    deployment_config.erase("$schema");
+    const json& deployment_props = deployment_config["properties"];
+    s["RiskLimits"] = deployment_props["risk_limits"];
+    s["DeploymentConfig"] = deployment_config;
+    json patch = {{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}};
+    for (const char* key : {"enabled", "qty", "risk_limits", "schedule", "portfolio", "paper", "confirm_live",
+                            "trade_password"}) {
+        patch["properties"][key] = deployment_props[key];
+    }
+    s["DeploymentPatch"] = patch;
     s["Deployment"] = {{"type", "object"},
                        {"required",
                         {"deployment_id", "strategy_id", "user", "broker", "ticker", "qty", "paper", "status",
@@ -326,7 +291,7 @@ std::string openapi_document() {
                 responses["413"] =
                     problem_response("body over the size or nesting limit, or a grid too big (54000)");
                 responses["422"] =
-                    problem_response("an invalid field value (22023) or too little data (22000)");
+                    problem_response("an invalid field value (22023, QA003) or too few bars (QA002)");
             } else {
                 responses["400"] = problem_response("a malformed query parameter");
             }
@@ -335,8 +300,9 @@ std::string openapi_document() {
                 responses["403"] =
                     problem_response("the live gate refused (42501): confirm_live and trade_password");
             }
-            responses["404"] =
-                problem_response("not found (also another user's object, or an id that is not a UUID)");
+            responses["404"] = problem_response(
+                "not found (also another user's object, an id that is not a UUID, or a ticker without "
+                "bars: QA001)");
             responses["409"] = problem_response("a state conflict (55000, 55006) or a concurrent change");
             responses["429"] = problem_response("rate limit of the API key (see Retry-After)");
             responses["503"] = problem_response("timed out (57014), or the database is unavailable");

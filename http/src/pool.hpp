@@ -1,9 +1,10 @@
-// The libpq connection pool and the one way a request reaches the SQL API:
-//   BEGIN; SELECT quant.set_user(quant.authenticate_api_key($1), true), <statement_timeout>;
-//   SELECT <function>($1..); COMMIT;
-// sent as one pipeline (one round trip), parameters always out of line. The key check and each
-// route's call are named prepared statements of the connection (parsed once per connection,
-// the Parse travelling in the first request's own pipeline).
+// The libpq connection pool and the one way a request reaches the SQL API, one pipeline (one
+// round trip), parameters always out of line:
+//   BEGIN; SELECT quant.login_api_key($1); [SET LOCAL statement_timeout, long routes only;]
+//   SELECT * FROM (<the route's statement>) q WHERE quant.authenticated(); COMMIT
+// A key that logs in no one gives NULL: the route's statement returns nothing and no ERROR is
+// raised anywhere. The login and each route's statement are named prepared statements of the
+// connection (parsed once per connection, the Parse travelling in the first request's pipeline).
 #pragma once
 
 #include <chrono>
@@ -16,8 +17,7 @@
 #include <vector>
 
 #include "problem.hpp"
-
-struct pg_conn;
+#include "quant/pq/connection.hpp"
 
 namespace quant::http {
 
@@ -28,14 +28,23 @@ struct CallResult {
     SqlError error;                 // kind sql_error (and unavailable, with the reason)
 };
 
+// The session every pooled connection starts with.
+struct PoolOptions {
+    int statement_timeout_ms = 10000;  // the default of every statement (the CRUD routes)
+    int lock_timeout_ms = 2000;
+    std::string role = "quant_app";  // assumed when the login is a member or a superuser
+    std::string application_name = "quant-http";
+};
+
 class Connection {
 public:
-    explicit Connection(pg_conn* c) : conn_(c) {}
-    ~Connection();
+    Connection(std::unique_ptr<pq::Connection> c, int default_statement_timeout_ms)
+        : conn_(std::move(c)), default_timeout_ms_(default_statement_timeout_ms) {}
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
-    // One request as the key's user. params: nullopt = SQL NULL.
+    // One request as the key's user. params: nullopt = SQL NULL. A statement_timeout_ms other
+    // than the connection's default is set for this request's transaction only.
     CallResult call(const std::string& api_key, int statement_timeout_ms, const std::string& sql,
                     const std::vector<std::optional<std::string>>& params);
     // SELECT 1 (readiness).
@@ -43,14 +52,15 @@ public:
     bool ok() const;
 
 private:
-    pg_conn* conn_;
-    bool auth_prepared_ = false;
-    std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
+    std::unique_ptr<pq::Connection> conn_;
+    int default_timeout_ms_;
+    std::unordered_map<std::string, std::string> names_;  // route SQL -> statement name
 };
 
 class Pool {
 public:
     Pool(std::string conninfo, int size);
+    Pool(std::string conninfo, int size, PoolOptions options);
     ~Pool();
 
     // Borrow a connection (waits up to `wait`); returns it to the pool when destroyed.
@@ -77,13 +87,19 @@ private:
     std::unique_ptr<Connection> connect(std::string& error);
     void release(std::unique_ptr<Connection> c);
 
-    std::string conninfo_;
+    pq::ConnectOptions connect_options_;
+    PoolOptions options_;
     int size_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::vector<std::unique_ptr<Connection>> idle_;
     int open_ = 0;  // connections that exist (idle + leased + being opened)
     int leased_ = 0;
+    // After a failed connect, new connections wait for the backoff (requests get the reason at
+    // once instead of each paying a connect timeout while the database is down).
+    pq::Backoff backoff_{std::chrono::milliseconds(100), std::chrono::milliseconds(2000)};
+    std::chrono::steady_clock::time_point retry_at_{};
+    std::string last_failure_;
 };
 
 }  // namespace quant::http

@@ -24,10 +24,13 @@ constexpr std::array kTable{
     Mapping{"22007", 400, "malformed", "Malformed input", true},            // bad datetime
     Mapping{"22008", 400, "malformed", "Malformed input", true},            // datetime out of range
     Mapping{"22023", 422, "invalid-value", "Invalid value", true},          // a field's value
-    Mapping{"22000", 422, "insufficient-data", "Insufficient data", true},  // too few bars
+    Mapping{"22000", 422, "insufficient-data", "Insufficient data", true},  // data exception
     Mapping{"22003", 422, "invalid-value", "Invalid value", true},          // numeric out of range
     Mapping{"54000", 413, "limit-exceeded", "Limit exceeded", true},        // grid or document too big
     Mapping{"P0002", 404, "not-found", "Not found", true},                  // also another user's object
+    Mapping{"QA001", 404, "not-found", "Not found", true},                  // a ticker without bars
+    Mapping{"QA002", 422, "insufficient-data", "Insufficient data", true},  // too few bars
+    Mapping{"QA003", 422, "invalid-value", "Invalid value", true},          // a bad argument (core)
     Mapping{"28000", 401, "unauthenticated", "Unauthenticated", false},     // no current user
     Mapping{"42501", 403, "forbidden", "Forbidden", true},                  // the live gate refused
     Mapping{"55000", 409, "conflict", "Conflict", true},                    // wrong state (stopped)

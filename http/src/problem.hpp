@@ -5,15 +5,12 @@
 #include <string>
 #include <string_view>
 
+#include "quant/pq/error.hpp"
+
 namespace quant::http {
 
-// An error from the SQL API, as libpq reports it.
-struct SqlError {
-    std::string sqlstate;  // empty: the connection failed
-    std::string message;   // the primary message (quant's functions name the field in it)
-    std::string hint;
-    std::string column;  // PG_DIAG_COLUMN_NAME: the field
-};
+// An error from the SQL API, as libpq reports it (the one SQL error type, from pq/).
+using SqlError = quant::pq::SqlError;
 
 struct Problem {
     int status = 0;    // 0: no problem

@@ -33,21 +33,22 @@ enum class Shape {
     rows,  // a relation (catalog view): each row as to_jsonb, answered as an array
 };
 
+// metrics: not in the table (it is served on its own address), kept for the OpenAPI builder.
 enum class Builtin { none, healthz, readyz, metrics, openapi };
 
 struct Route {
-    std::string method;  // GET POST PUT PATCH DELETE
-    std::string path;    // OpenAPI form: /api/v1/strategies/{id}
-    std::string target;  // quant.get_strategy, or refdata.indicator for Shape::rows
+    std::string method{};  // GET POST PUT PATCH DELETE
+    std::string path{};    // OpenAPI form: /api/v1/strategies/{id}
+    std::string target{};  // quant.get_strategy, or refdata.indicator for Shape::rows
     Shape shape = Shape::one;
     int status = 200;
-    std::vector<Param> params;
-    std::string summary;
-    std::string tag;
-    std::string request_schema;   // components/schemas name of the body, empty when none
-    std::string response_schema;  // of the result (of each element for set/rows)
-    bool long_running = false;    // the longer statement_timeout (grid searches)
-    bool live_switch = false;     // a body with "paper": false takes the stricter rate limit
+    std::vector<Param> params{};
+    std::string summary{};
+    std::string tag{};
+    std::string request_schema{};   // components/schemas name of the body, empty when none
+    std::string response_schema{};  // of the result (of each element for set/rows)
+    bool long_running = false;      // the longer statement_timeout (grid searches)
+    bool live_switch = false;       // a body with "paper": false takes the stricter rate limit
     Builtin builtin = Builtin::none;
     bool authenticated() const { return builtin == Builtin::none; }
     bool has_body() const;

@@ -1,7 +1,8 @@
 #include "server.hpp"
 
-#include <httplib.h>
-
+#include <algorithm>
+#include <array>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -11,7 +12,6 @@
 #include "problem.hpp"
 #include "quant/error.hpp"
 #include "quant/json.hpp"
-#include "routes.hpp"
 
 namespace quant::http {
 
@@ -47,8 +47,8 @@ std::string new_request_id() {
 }
 
 // A caller's X-Request-Id is kept when it is short and plain (it goes into the log).
-std::string request_id_of(const httplib::Request& req) {
-    const std::string given = req.get_header_value("X-Request-Id");
+std::string request_id_of(const Request& req) {
+    std::string given = req.header("X-Request-Id");
     if (!given.empty() && given.size() <= 64 && std::all_of(given.begin(), given.end(), [](char c) {
             return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
         })) {
@@ -108,8 +108,8 @@ bool member_text(const Json& v, JsonType t, std::string& out) {
     return true;
 }
 
-void log_line(const char* fmt, const std::string& a, const std::string& b) {
-    std::fprintf(stderr, fmt, a.c_str(), b.c_str());
+void log_line(const std::string& line) {
+    std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 std::string utc_now() {
@@ -129,17 +129,25 @@ std::string utc_now() {
 
 // One request in flight: what the handler learned, for the response, log and metrics.
 struct Api::Exchange {
-    Exchange(const httplib::Request& rq, httplib::Response& rs, const httplib::ContentReader* rd)
-        : req(rq), res(rs), reader(rd) {}
-    const httplib::Request& req;
-    httplib::Response& res;
-    const httplib::ContentReader* reader;
+    Exchange(const Request& rq, Response& rs) : req(rq), res(rs) {}
+    const Request& req;
+    Response& res;
     Clock::time_point start = Clock::now();
     std::string request_id;
     std::string route_label = "unmatched";
     std::string user = "-";
+    std::string id;   // the {id} segment
     Problem problem;  // status 0: none
     std::string detail_for_log;
+};
+
+// What the steps build for the SQL call.
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann's noexcept move checks an invariant with assert only
+struct Api::Call {
+    std::string body;
+    Json doc;
+    std::vector<const Param*> present;
+    std::vector<std::optional<std::string>> values;
 };
 
 Api::Api(const Config& config, Pool& pool)
@@ -147,236 +155,249 @@ Api::Api(const Config& config, Pool& pool)
       pool_(pool),
       key_limit_(config.rate_per_s, config.rate_burst),
       live_limit_(config.live_rate_per_min / 60.0, config.live_burst),
+      auth_failures_(config.auth_failures_per_min / 60.0, config.auth_failures_per_min),
+      long_cap_(config.long_per_key),
       openapi_(openapi_document()) {}
 
-void Api::install(httplib::Server& svr) {
-    auto plain = [this](const httplib::Request& req, httplib::Response& res) {
-        Exchange ex{req, res, nullptr};
-        handle(ex);
-        finish(ex);
-    };
-    auto with_body = [this](const httplib::Request& req, httplib::Response& res,
-                            const httplib::ContentReader& reader) {
-        Exchange ex{req, res, &reader};
-        handle(ex);
-        finish(ex);
-    };
-    // One catch-all per method: dispatch is ours (routes.cpp), so 404 and 405 are told apart.
-    svr.Get(".*", plain);
-    svr.Delete(".*", plain);
-    svr.Post(".*", with_body);
-    svr.Put(".*", with_body);
-    svr.Patch(".*", with_body);
-    svr.Options(".*", [this](const httplib::Request& req, httplib::Response& res) {
-        if (!config_.cors_origin.empty()) {
-            res.status = 204;
-            res.set_header("Access-Control-Allow-Origin", config_.cors_origin);
-            res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
-            res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id");
-            res.set_header("Access-Control-Max-Age", "600");
+void Api::serve(const Request& req, Response& res) {
+    Exchange ex{req, res};
+    ++in_flight_;
+    try {
+        if (req.method == "OPTIONS") {
+            options(ex);
         } else {
-            Exchange ex{req, res, nullptr};
-            ex.problem = make_problem(405, "method-not-allowed", "OPTIONS: CORS is off on this server");
-            finish(ex);
+            handle(ex);
         }
-    });
-    // Errors cpp-httplib answers itself (bad request line or headers, a body over the payload
-    // limit, a method it does not know): problem+json too.
-    svr.set_error_handler(
-        httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
-            if (!res.body.empty())
-                return httplib::Server::HandlerResponse::Unhandled;
-            Exchange ex{req, res, nullptr};
-            const int status = res.status;
-            if (status == 413) {
-                ex.problem = make_problem(
-                    413, "limit-exceeded",
-                    "the body is over the limit of " + std::to_string(config_.max_body_bytes) + " bytes");
-            } else if (status == 404) {
-                ex.problem = make_problem(404, "not-found", "no such route");
-            } else {
-                ex.problem = make_problem(status >= 400 && status < 600 ? status : 400, "malformed",
-                                          "the request could not be read");
-                ex.problem.title = status == 400 ? "Bad request" : ex.problem.title;
-            }
-            finish(ex);
-            return httplib::Server::HandlerResponse::Handled;
-        }));
-    svr.set_exception_handler(
-        [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-            Exchange ex{req, res, nullptr};
-            try {
-                if (ep)
-                    std::rethrow_exception(ep);
-            } catch (const std::exception& e) {
-                ex.detail_for_log = e.what();
-            } catch (...) {
-                ex.detail_for_log = "unknown exception";
-            }
-            ex.problem = make_problem(500, "internal", "internal error");
-            finish(ex);
-        });
+    } catch (const std::exception& e) {
+        ex.detail_for_log = e.what();
+        ex.problem = make_problem(500, "internal", "internal error");
+    }
+    --in_flight_;
+    finish(ex);
+}
+
+void Api::serve_metrics(const Request& req, Response& res, const TransportStats& transport) {
+    Exchange ex{req, res};
+    ex.route_label = "GET /metrics";
+    if (req.path != "/metrics") {
+        ex.route_label = "unmatched";
+        ex.problem =
+            make_problem(404, "not-found", "no such route", {}, "this address serves GET /metrics only");
+    } else if (req.method != "GET") {
+        res.set_header("Allow", "GET");
+        ex.problem =
+            make_problem(405, "method-not-allowed", req.method + " is not allowed here", {}, "allowed: GET");
+    } else {
+        res.status = 200;
+        res.set_content(metrics_.render(pool_.size(), pool_.in_use(), in_flight_.load(), transport),
+                        "text/plain; version=0.0.4; charset=utf-8");
+    }
+    finish(ex);
+}
+
+void Api::refuse(const Request& req, int status, const std::string& detail, Response& res) {
+    Exchange ex{req, res};
+    if (status == 413) {
+        ex.problem = make_problem(413, "limit-exceeded", detail);
+    } else if (status == 431) {
+        ex.problem = make_problem(431, "limit-exceeded", detail);
+        ex.problem.title = "Request header fields too large";
+    } else if (status >= 500) {
+        ex.detail_for_log = detail;
+        ex.problem = make_problem(500, "internal", "internal error");
+    } else {
+        ex.problem = make_problem(400, "malformed", detail);
+        ex.problem.title = "Bad request";
+    }
+    finish(ex);
+}
+
+void Api::options(Exchange& ex) {
+    if (config_.cors_origin.empty()) {
+        ex.problem = make_problem(405, "method-not-allowed", "OPTIONS: CORS is off on this server");
+        return;
+    }
+    ex.res.status = 204;
+    ex.res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
+    ex.res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id");
+    ex.res.set_header("Access-Control-Max-Age", "600");
+}
+
+void Api::retry_after(Exchange& ex, double seconds) {
+    ex.res.set_header("Retry-After", std::to_string(static_cast<long>(seconds) + 1));
 }
 
 void Api::handle(Exchange& ex) {
-    ++in_flight_;
-    struct Done {
-        std::atomic<int>& n;
-        ~Done() { --n; }
-    } done{in_flight_};
-    const auto& req = ex.req;
-    auto& res = ex.res;
-    ex.request_id = request_id_of(req);
+    ex.request_id = request_id_of(ex.req);
+    const Route* route = route_of(ex);
+    if (route == nullptr || !builtin(ex, *route))
+        return;
+    std::string key;
+    Call call;
+    if (!authenticate(ex, key) || !check_id(ex, *route, ex.id) || !read_body(ex, *route, key, call) ||
+        !bind_params(ex, *route, call)) {
+        return;
+    }
+    run_call(ex, *route, key, call);
+}
 
-    std::string id;
+// 0. the route: 404 for an unknown path, 405 (with Allow) for a known path and another method
+const Route* Api::route_of(Exchange& ex) {
     bool path_known = false;
     std::string allowed;
-    const Route* route = match_route(req.method, req.path, id, path_known, allowed);
+    const Route* route = match_route(ex.req.method, ex.req.path, ex.id, path_known, allowed);
     if (route == nullptr) {
         if (path_known) {
-            res.set_header("Allow", allowed);
-            ex.problem = make_problem(405, "method-not-allowed", req.method + " is not allowed here", {},
+            ex.res.set_header("Allow", allowed);
+            ex.problem = make_problem(405, "method-not-allowed", ex.req.method + " is not allowed here", {},
                                       "allowed: " + allowed);
         } else {
             ex.problem =
                 make_problem(404, "not-found", "no such route", {}, "GET /api/v1/openapi.json lists them");
         }
-        return;
+        return nullptr;
     }
     ex.route_label = route->method + " " + route->path;
+    return route;
+}
 
-    switch (route->builtin) {
+// The operations routes (no key); true when the route is an API call and goes on.
+bool Api::builtin(Exchange& ex, const Route& route) {
+    auto& res = ex.res;
+    switch (route.builtin) {
+        case Builtin::none:
+            return true;
         case Builtin::healthz:
             res.status = 200;
             res.set_content(R"({"status":"ok"})", "application/json");
-            return;
+            return false;
         case Builtin::readyz: {
             std::string why;
             auto lease = pool_.acquire(std::chrono::milliseconds(config_.pool_wait_ms), why);
             if (!lease || !lease->ping()) {
                 ex.detail_for_log = why;
                 ex.problem = make_problem(503, "unavailable", "the database is not reachable");
-                return;
+                return false;
             }
             res.status = 200;
             res.set_content(R"({"status":"ready"})", "application/json");
-            return;
+            return false;
         }
-        case Builtin::metrics:
-            res.status = 200;
-            res.set_content(metrics_.render(pool_.size(), pool_.in_use(), in_flight_.load()),
-                            "text/plain; version=0.0.4; charset=utf-8");
-            return;
+        case Builtin::metrics:  // on its own address (serve_metrics)
+            ex.problem = make_problem(404, "not-found", "no such route");
+            return false;
         case Builtin::openapi:
             res.status = 200;
             res.set_content(openapi_, "application/json");
-            return;
-        case Builtin::none:
-            break;
+            return false;
     }
+    return false;
+}
 
-    // 1. who: the key (checked in SQL, in the request's own transaction)
-    const std::string key = bearer_key(req.get_header_value("Authorization"));
-    if (key.empty()) {
-        res.set_header("WWW-Authenticate", "Bearer");
-        ex.problem =
-            make_problem(401, "unauthenticated",
-                         req.has_header("Authorization") ? "the Authorization header is not \"Bearer <key>\""
-                                                         : "an API key is required",
-                         {}, "Authorization: Bearer <key from quant.create_api_key>");
-        return;
+// 1. who: the key's shape here, its validity in SQL (in the request's own transaction). An
+// address that failed too often is refused before either, without touching the database.
+bool Api::authenticate(Exchange& ex, std::string& key) {
+    const auto& req = ex.req;
+    if (!req.has_header("Authorization")) {
+        ex.res.set_header("WWW-Authenticate", "Bearer");
+        ex.problem = make_problem(401, "unauthenticated", "an API key is required", {},
+                                  "Authorization: Bearer <key from quant.create_api_key>");
+        return false;
     }
     double retry = 0;
+    if (auth_failures_.exhausted(req.remote_addr, retry)) {
+        metrics_.rate_limited("auth");
+        retry_after(ex, retry);
+        ex.problem = make_problem(429, "rate-limited", "too many failed authentications from this address");
+        return false;
+    }
+    key = bearer_key(req.header("Authorization"));
+    if (key.empty() || !well_formed_key(key)) {
+        auth_failures_.take(req.remote_addr, retry);
+        ex.res.set_header("WWW-Authenticate", key.empty() ? "Bearer" : "Bearer error=\"invalid_token\"");
+        ex.problem = key.empty() ? make_problem(401, "unauthenticated",
+                                                "the Authorization header is not \"Bearer <key>\"", {},
+                                                "Authorization: Bearer <key from quant.create_api_key>")
+                                 : make_problem(401, "unauthenticated",
+                                                "the API key is not valid (unknown, wrong or revoked)");
+        return false;
+    }
     if (!key_limit_.take(key, retry)) {
         metrics_.rate_limited("key");
-        res.set_header("Retry-After", std::to_string(static_cast<long>(retry) + 1));
+        retry_after(ex, retry);
         ex.problem = make_problem(429, "rate-limited", "too many requests for this API key");
-        return;
+        return false;
     }
-    // 2. the id: a UUID, else no such object (the same answer as another user's object)
-    if (route->path.find("{id}") != std::string::npos && !is_uuid(id)) {
-        ex.problem = make_problem(404, "not-found", "no object has the id \"" + id.substr(0, 64) + "\"", "id",
-                                  "ids are UUIDs");
-        return;
+    return true;
+}
+
+// 2. the id: a UUID, else no such object (the same answer as another user's object)
+bool Api::check_id(Exchange& ex, const Route& route, const std::string& id) {
+    if (route.path.find("{id}") == std::string::npos || is_uuid(id))
+        return true;
+    ex.problem = make_problem(404, "not-found", "no object has the id \"" + id.substr(0, 64) + "\"", "id",
+                              "ids are UUIDs");
+    return false;
+}
+
+// 3. the body: nesting limits before anything is built from it (its size is the transport's),
+// and the stricter limit on switches to live
+bool Api::read_body(Exchange& ex, const Route& route, const std::string& key, Call& call) {
+    if (!route.has_body())
+        return true;
+    call.body = ex.req.body;
+    try {
+        call.doc = parse_json(call.body, JsonLimits{config_.limits.max_body_bytes, config_.max_json_depth});
+    } catch (const Error& e) {
+        if (e.code() == ErrorCode::limit_exceeded) {
+            ex.problem = make_problem(413, "limit-exceeded", e.what());
+        } else if (e.code() == ErrorCode::malformed_json) {
+            ex.problem =
+                make_problem(400, "malformed", call.body.empty() ? "a JSON body is required" : e.what());
+        } else {
+            ex.problem = make_problem(422, "invalid-value", e.what(), e.field(), e.hint());
+        }
+        return false;
     }
-    // 3. the body: size and nesting limits before anything is built from it
-    std::string body;
-    Json doc;
-    if (route->has_body()) {
-        bool too_large = false;
-        bool read_ok = true;
-        if (ex.reader != nullptr) {
-            read_ok = (*ex.reader)([&](const char* data, size_t len) {
-                if (body.size() + len > config_.max_body_bytes) {
-                    too_large = true;
-                    return false;
-                }
-                body.append(data, len);
-                return true;
-            });
-        }
-        if (!read_ok && !too_large && res.status != 413) {
-            res.set_header("Connection", "close");
-            ex.problem = make_problem(400, "malformed", "the body could not be read");
-            return;
-        }
-        if (too_large || res.status == 413) {       // 413: cpp-httplib saw a Content-Length over the limit
-            res.set_header("Connection", "close");  // the rest of the body is not read
-            ex.problem = make_problem(
-                413, "limit-exceeded",
-                "the body is over the limit of " + std::to_string(config_.max_body_bytes) + " bytes");
-            return;
-        }
-        try {
-            doc = parse_json(body, JsonLimits{config_.max_body_bytes, config_.max_json_depth});
-        } catch (const Error& e) {
-            if (e.code() == ErrorCode::limit_exceeded) {
-                ex.problem = make_problem(413, "limit-exceeded", e.what());
-            } else if (e.code() == ErrorCode::malformed_json) {
-                ex.problem =
-                    make_problem(400, "malformed", body.empty() ? "a JSON body is required" : e.what());
-            } else {
-                ex.problem = make_problem(422, "invalid-value", e.what(), e.field(), e.hint());
-            }
-            return;
-        }
-        if (!doc.is_object()) {
-            ex.problem = make_problem(400, "malformed", "the body must be a JSON object");
-            return;
-        }
-        if (route->live_switch) {
-            const auto it = doc.find("paper");
-            if (it != doc.end() && it->is_boolean() && !it->get<bool>() && !live_limit_.take(key, retry)) {
-                metrics_.rate_limited("live");
-                res.set_header("Retry-After", std::to_string(static_cast<long>(retry) + 1));
-                ex.problem = make_problem(429, "rate-limited",
-                                          "too many requests to trade live for this API key", "paper");
-                return;
-            }
+    if (!call.doc.is_object()) {
+        ex.problem = make_problem(400, "malformed", "the body must be a JSON object");
+        return false;
+    }
+    if (route.live_switch) {
+        const auto it = call.doc.find("paper");
+        double retry = 0;
+        if (it != call.doc.end() && it->is_boolean() && !it->get<bool>() && !live_limit_.take(key, retry)) {
+            metrics_.rate_limited("live");
+            retry_after(ex, retry);
+            ex.problem = make_problem(429, "rate-limited", "too many requests to trade live for this API key",
+                                      "paper");
+            return false;
         }
     }
-    // 4. the parameters, in the route's order; unknown members and query names are refused
-    std::vector<const Param*> present;
-    std::vector<std::optional<std::string>> values;
+    return true;
+}
+
+// 4. the parameters, in the route's order; unknown members and query names are refused
+bool Api::bind_params(Exchange& ex, const Route& route, Call& call) {
     bool envelope = false;
-    for (const auto& p : route->params) {
+    for (const auto& p : route.params) {
         switch (p.source) {
             case Source::path_id:
-                present.push_back(&p);
-                values.emplace_back(id);
+                call.present.push_back(&p);
+                call.values.emplace_back(ex.id);
                 break;
             case Source::body:
-                present.push_back(&p);
-                values.emplace_back(std::move(body));
+                call.present.push_back(&p);
+                call.values.emplace_back(std::move(call.body));
                 break;
             case Source::body_field: {
                 envelope = true;
-                const auto it = doc.find(p.name);
-                if (it == doc.end() || it->is_null()) {
+                const auto it = call.doc.find(p.name);
+                if (it == call.doc.end() || it->is_null()) {
                     if (p.required) {
                         ex.problem = make_problem(422, "invalid-value", p.name + ": is required", p.name,
                                                   p.description);
-                        return;
+                        return false;
                     }
                     break;
                 }
@@ -386,54 +407,71 @@ void Api::handle(Exchange& ex) {
                         make_problem(422, "invalid-value",
                                      p.name + ": must be " + type_name(p.type) + ", got " + it->type_name(),
                                      p.name, p.description);
-                    return;
+                    return false;
                 }
-                present.push_back(&p);
-                values.emplace_back(std::move(text));
+                call.present.push_back(&p);
+                call.values.emplace_back(std::move(text));
                 break;
             }
             case Source::query: {
-                if (!req.has_param(p.name))
+                const std::string* v = ex.req.param(p.name);
+                if (v == nullptr)
                     break;
-                std::string v = req.get_param_value(p.name);
-                if (p.type == JsonType::boolean && v != "true" && v != "false") {
+                if (p.type == JsonType::boolean && *v != "true" && *v != "false") {
                     ex.problem = make_problem(400, "malformed", p.name + ": must be true or false", p.name);
-                    return;
+                    return false;
                 }
-                present.push_back(&p);
-                values.emplace_back(std::move(v));
+                call.present.push_back(&p);
+                call.values.emplace_back(*v);
                 break;
             }
         }
     }
     if (envelope) {
-        for (const auto& [k, v] : doc.items()) {
-            bool known = false;
-            for (const auto& p : route->params)
-                known = known || (p.source == Source::body_field && p.name == k);
+        for (const auto& [k, v] : call.doc.items()) {
+            const bool known = std::any_of(
+                route.params.begin(), route.params.end(),
+                [&k = k](const Param& p) { return p.source == Source::body_field && p.name == k; });
             if (!known) {
                 std::string names;
-                for (const auto& p : route->params) {
+                for (const auto& p : route.params) {
                     if (p.source == Source::body_field)
                         names += (names.empty() ? "" : ", ") + p.name;
                 }
                 ex.problem = make_problem(422, "invalid-value", k.substr(0, 64) + ": unknown member",
                                           k.substr(0, 64), "members: " + names);
-                return;
+                return false;
             }
         }
     }
-    for (const auto& [k, v] : req.params) {
-        bool known = false;
-        for (const auto& p : route->params)
-            known = known || (p.source == Source::query && p.name == k);
+    for (const auto& kv : ex.req.params) {
+        const bool known = std::any_of(route.params.begin(), route.params.end(), [&kv](const Param& p) {
+            return p.source == Source::query && p.name == kv.first;
+        });
         if (!known) {
-            ex.problem = make_problem(400, "malformed", k.substr(0, 64) + ": unknown query parameter",
-                                      k.substr(0, 64));
+            ex.problem = make_problem(400, "malformed", kv.first.substr(0, 64) + ": unknown query parameter",
+                                      kv.first.substr(0, 64));
+            return false;
+        }
+    }
+    return true;
+}
+
+// 5. one transaction as the key's user; a long route first takes one of its key's places
+void Api::run_call(Exchange& ex, const Route& route, const std::string& key, Call& call) {
+    auto& res = ex.res;
+    const ConcurrencyCap::Ticket ticket =
+        route.long_running ? long_cap_.enter(key) : ConcurrencyCap::Ticket{};
+    if (route.long_running) {
+        if (!ticket) {
+            metrics_.rate_limited("long");
+            res.set_header("Retry-After", "5");
+            ex.problem = make_problem(429, "rate-limited",
+                                      "this API key already runs " + std::to_string(config_.long_per_key) +
+                                          " long requests (optimize, walk_forward); wait for one to finish");
             return;
         }
     }
-    // 5. one transaction as the key's user
     std::string why;
     auto lease = pool_.acquire(std::chrono::milliseconds(config_.pool_wait_ms), why);
     if (!lease) {
@@ -442,14 +480,13 @@ void Api::handle(Exchange& ex) {
         ex.problem = make_problem(503, "unavailable", "no database connection is available; retry later");
         return;
     }
-    const int timeout =
-        route->long_running ? config_.long_statement_timeout_ms : config_.statement_timeout_ms;
-    CallResult r = lease->call(key, timeout, call_sql(*route, present), values);
+    const int timeout = route.long_running ? config_.long_statement_timeout_ms : config_.statement_timeout_ms;
+    CallResult r = lease->call(key, timeout, call_sql(route, call.present), call.values);
     switch (r.kind) {
         case CallResult::Kind::ok: {
             ex.user = r.user;
             std::string out;
-            if (route->shape == Shape::one) {
+            if (route.shape == Shape::one) {
                 out = r.rows.empty() ? "null" : std::move(r.rows.front());
             } else {
                 std::size_t n = 2;
@@ -464,16 +501,19 @@ void Api::handle(Exchange& ex) {
                 }
                 out += ']';
             }
-            res.status = route->status;
+            res.status = route.status;
             res.set_header("Cache-Control", "no-store");
             res.set_content(std::move(out), "application/json");
             return;
         }
-        case CallResult::Kind::unauthenticated:
+        case CallResult::Kind::unauthenticated: {
+            double ignored = 0;
+            auth_failures_.take(ex.req.remote_addr, ignored);
             res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
             ex.problem =
                 make_problem(401, "unauthenticated", "the API key is not valid (unknown, wrong or revoked)");
             return;
+        }
         case CallResult::Kind::sql_error:
             ex.user = r.user;
             ex.problem = problem_from_sql(r.error);
@@ -505,19 +545,20 @@ void Api::finish(Exchange& ex) {
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - ex.start).count();
     metrics_.observe(ex.route_label, res.status, seconds);
-    if (config_.access_log) {
-        char tail[160];
-        std::snprintf(tail, sizeof tail, " %d %zu %.3fms", res.status, res.body.size(), seconds * 1000.0);
-        std::string line = utc_now() + " " + ex.request_id + " " + ex.req.remote_addr + " " + ex.user + " " +
-                           ex.req.method + " " + ex.req.path.substr(0, 200) + tail;
-        if (!ex.detail_for_log.empty())
-            line += " (" + ex.detail_for_log.substr(0, 300) + ")";
-        for (auto& c : line) {
-            if (static_cast<unsigned char>(c) < 0x20)
-                c = ' ';  // one line per request, whatever the path holds
-        }
-        log_line("%s%s\n", line, "");
+    if (!config_.access_log)
+        return;
+    std::array<char, 160> tail{};
+    std::snprintf(tail.data(), tail.size(), " %d %zu %.3fms", res.status, res.body.size(), seconds * 1000.0);
+    const auto dash = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
+    std::string line = utc_now() + " " + ex.request_id + " " + dash(ex.req.remote_addr) + " " + ex.user +
+                       " " + dash(ex.req.method) + " " + dash(ex.req.path.substr(0, 200)) + tail.data();
+    if (!ex.detail_for_log.empty())
+        line += " (" + ex.detail_for_log.substr(0, 300) + ")";
+    for (auto& c : line) {
+        if (static_cast<unsigned char>(c) < 0x20)
+            c = ' ';  // one line per request, whatever the path holds
     }
+    log_line(line);
 }
 
 }  // namespace quant::http

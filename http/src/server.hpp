@@ -1,37 +1,55 @@
 // The HTTP side: dispatch on the route table, the request's checks (key, rate limits, id, body
 // limits, parameter types), one SQL call, and the response, problem+json, access log and metrics.
+// It sees requests and responses as plain values (message.hpp), not the transport.
 #pragma once
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include "auth.hpp"
 #include "config.hpp"
+#include "message.hpp"
 #include "metrics.hpp"
 #include "pool.hpp"
-
-namespace httplib {
-class Server;
-}
+#include "routes.hpp"
+#include "transport.hpp"
 
 namespace quant::http {
 
 class Api {
 public:
     Api(const Config& config, Pool& pool);
-    // Registers the handlers, the error handler and the access log on the server.
-    void install(httplib::Server& server);
+    // The API's address: every route of the table.
+    void serve(const Request& req, Response& res);
+    // The metrics address: GET /metrics only.
+    void serve_metrics(const Request& req, Response& res, const TransportStats& transport);
+    // A request the transport refused (malformed, too large, ...): problem+json, logged, counted.
+    void refuse(const Request& req, int status, const std::string& detail, Response& res);
 
 private:
     struct Exchange;
+    struct Call;
+    // The numbered steps of one request; each returns false when it has set the answer.
+    const Route* route_of(Exchange& ex);
+    bool builtin(Exchange& ex, const Route& route);
+    bool authenticate(Exchange& ex, std::string& key);
+    bool check_id(Exchange& ex, const Route& route, const std::string& id);
+    bool read_body(Exchange& ex, const Route& route, const std::string& key, Call& call);
+    bool bind_params(Exchange& ex, const Route& route, Call& call);
+    void run_call(Exchange& ex, const Route& route, const std::string& key, Call& call);
     void handle(Exchange& ex);
+    void options(Exchange& ex);
     void finish(Exchange& ex);
+    void retry_after(Exchange& ex, double seconds);
 
     const Config& config_;
     Pool& pool_;
     Metrics metrics_;
     RateLimiter key_limit_;
     RateLimiter live_limit_;
+    RateLimiter auth_failures_;  // per address
+    ConcurrencyCap long_cap_;    // per key
     std::string openapi_;
     std::atomic<int> in_flight_{0};
 };

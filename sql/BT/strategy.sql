@@ -198,25 +198,22 @@ BEGIN
             s := bt.own_strategy(id, fn, true);
             RETURN bt.new_version(s, cfg);
         END IF;
-    ELSE
-        -- a duplicate submission returns the existing strategy (same user, same parameters)
-        PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || hash, 0));
-        SELECT t.* INTO s FROM bt.strategy t JOIN bt.strategy_version c
-            ON c.strategy_id = t.strategy_id AND c.version = t.current_version
-        WHERE t.user_id = me AND t.deleted_at IS NULL AND c.params_hash = hash
-        ORDER BY t.created_at, t.strategy_id LIMIT 1;
-        IF s.strategy_id IS NOT NULL THEN
-            RETURN bt.strategy_json(s, bt.current_version(s));
-        END IF;
+        -- not one of yours (never used, another user's, deleted): created anew like a config
+        -- without an id, so the answer never tells whether the id exists
+        RAISE NOTICE '%: strategy_id % is not one of your strategies: a new strategy gets a new id', fn, id;
     END IF;
-    BEGIN
-        INSERT INTO bt.strategy (strategy_id, user_id, name, ticker)
-        VALUES (coalesce(id, quant.uuid_generate_v7()), me, cfg->>'name', cfg->>'ticker')
-        RETURNING * INTO s;
-    EXCEPTION WHEN unique_violation THEN
-        RAISE EXCEPTION '%: strategy_id % is already in use', fn, id
-            USING ERRCODE = '22023', COLUMN = 'strategy_id', HINT = 'leave strategy_id out to have one generated';
-    END;
+    -- a duplicate submission returns the existing strategy (same user, same parameters)
+    PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || hash, 0));
+    SELECT t.* INTO s FROM bt.strategy t JOIN bt.strategy_version c
+        ON c.strategy_id = t.strategy_id AND c.version = t.current_version
+    WHERE t.user_id = me AND t.deleted_at IS NULL AND c.params_hash = hash
+    ORDER BY t.created_at, t.strategy_id LIMIT 1;
+    IF s.strategy_id IS NOT NULL THEN
+        RETURN bt.strategy_json(s, bt.current_version(s));
+    END IF;
+    INSERT INTO bt.strategy (strategy_id, user_id, name, ticker)
+    VALUES (quant.uuid_generate_v7(), me, cfg->>'name', cfg->>'ticker')
+    RETURNING * INTO s;
     INSERT INTO bt.strategy_version (strategy_id, version, user_id, name, ticker, conjunction, trading_period,
                                      config, params_hash)
     VALUES (s.strategy_id, 1, me, cfg->>'name', cfg->>'ticker', cfg->>'conjunction',
@@ -227,7 +224,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION quant.create_strategy(jsonb) IS
-  'Creates a strategy of the current user from a StrategyConfig (seed 1.1), validated and normalised (name generated when empty), as version 1; returns its StrategyConfig JSON. The same parameters as an existing strategy of yours return that strategy; a config carrying the strategy_id of one of yours updates it (quant.update_strategy).';
+  'Creates a strategy of the current user from a StrategyConfig (seed 1.1), validated and normalised (name generated when empty), as version 1 with a new id; returns its StrategyConfig JSON. The same parameters as an existing strategy of yours return that strategy; a config carrying the strategy_id of one of yours updates it (quant.update_strategy); any other strategy_id (never used, another user''s, deleted) is ignored with a NOTICE, the same for each, so no answer tells whether it exists.';
 
 CREATE FUNCTION quant.update_strategy(id uuid, config jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER

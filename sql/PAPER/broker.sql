@@ -20,32 +20,14 @@
 
 -- The schema paper is created in schemas.sql.
 
--- Signed position arithmetic shared by the broker and the worker's books (trade.position):
+-- Signed position arithmetic (the core's quant::position_after) shared by the broker and the
+-- worker's books (trade.position):
 -- the position after a fill of delta (signed) at price, its average entry price and the
 -- realised P&L of the part that closed. Flipping through 0 opens the rest at price.
 CREATE FUNCTION quant.position_after(qty numeric, avg_price numeric, delta numeric, price numeric,
                                      OUT new_qty numeric, OUT new_avg_price numeric, OUT realized numeric)
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    q numeric := coalesce(qty, 0);
-    a numeric := coalesce(avg_price, 0);
-    closing numeric;
-BEGIN
-    new_qty := q + delta;
-    realized := 0;
-    IF q = 0 OR sign(q) = sign(delta) THEN
-        new_avg_price := CASE WHEN new_qty = 0 THEN NULL ELSE (abs(q) * a + abs(delta) * price) / abs(new_qty) END;
-    ELSE
-        closing := least(abs(q), abs(delta));
-        realized := (price - a) * closing * sign(q);
-        new_avg_price := CASE WHEN new_qty = 0 THEN NULL
-                              WHEN sign(new_qty) = sign(q) THEN a
-                              ELSE price END;  -- flipped: the rest opened at price
-    END IF;
-END
-$$;
+AS 'MODULE_PATHNAME', 'quant_position_after_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION quant.position_after(numeric, numeric, numeric, numeric) IS
   'A position (signed qty, average entry price) after a fill of delta (signed) at price: new qty, new average price (NULL when flat; the fill price for the part beyond 0 when it flips) and the realised P&L of the closed part.';
 

@@ -5,9 +5,9 @@
 CREATE TABLE refdata.ticker_mapping (
     ticker_mapping_id  uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
     data_ticker        text NOT NULL,
-    broker             text NOT NULL CHECK (broker IN ('PAPER', 'BYBIT', 'FUTU')),
+    broker             text NOT NULL REFERENCES refdata.broker (broker),
     broker_ticker      text NOT NULL,
-    market             text NOT NULL CHECK (market IN ('US', 'HK', 'CRYPTO')),
+    market             text NOT NULL REFERENCES refdata.market (market),
     user_id            text,
     created_at         timestamptz NOT NULL DEFAULT now(),
     updated_at         timestamptz NOT NULL DEFAULT now()
@@ -67,13 +67,13 @@ BEGIN
     IF length(broker_ticker) NOT BETWEEN 1 AND 64 THEN
         RAISE EXCEPTION '%: broker_ticker must be 1 to 64 characters', fn USING ERRCODE = '22023', COLUMN = 'broker_ticker';
     END IF;
-    IF b NOT IN ('PAPER', 'BYBIT', 'FUTU') THEN
+    IF NOT EXISTS (SELECT 1 FROM refdata.broker x WHERE x.broker = b) THEN
         RAISE EXCEPTION '%: broker: unknown broker "%"', fn, broker
-            USING ERRCODE = '22023', COLUMN = 'broker', HINT = 'valid brokers: PAPER, BYBIT, FUTU';
+            USING ERRCODE = '22023', COLUMN = 'broker', HINT = 'valid brokers: ' || refdata.broker_names();
     END IF;
-    IF m NOT IN ('US', 'HK', 'CRYPTO') THEN
+    IF NOT EXISTS (SELECT 1 FROM refdata.market x WHERE x.market = m) THEN
         RAISE EXCEPTION '%: market: unknown market "%"', fn, market
-            USING ERRCODE = '22023', COLUMN = 'market', HINT = 'valid markets: US, HK, CRYPTO';
+            USING ERRCODE = '22023', COLUMN = 'market', HINT = 'valid markets: ' || refdata.market_names();
     END IF;
     INSERT INTO refdata.ticker_mapping AS t (data_ticker, broker, broker_ticker, market, user_id)
     VALUES (set_ticker_mapping.data_ticker, b, set_ticker_mapping.broker_ticker, m, me)
@@ -123,3 +123,66 @@ END
 $$;
 COMMENT ON FUNCTION refdata.resolve_ticker(text, text, text) IS
   'Internal: the mapping of a data ticker on a broker for the current user (their own first, then the shared one); ERROR 22023 naming the missing pair.';
+
+CREATE FUNCTION refdata.broker_symbols(data_ticker text, broker text) RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(array_agg(DISTINCT x.sym ORDER BY x.sym), '{}')
+    FROM (SELECT t.broker_ticker AS sym FROM refdata.ticker_mapping t
+          WHERE t.data_ticker = broker_symbols.data_ticker AND t.broker = broker_symbols.broker
+            AND (t.user_id IS NULL OR t.user_id = quant.current_user_id())
+          UNION ALL
+          SELECT broker_symbols.data_ticker WHERE broker_symbols.broker = 'PAPER') x;
+$$;
+COMMENT ON FUNCTION refdata.broker_symbols(text, text) IS
+  'The broker symbols the current user may trade a data ticker as on a broker: the shared mapping, their own, and on PAPER the data ticker itself (the paper broker prices it from its own bars).';
+
+CREATE FUNCTION refdata.broker_symbol(data_ticker text, broker text, broker_ticker text, market text, fn text)
+RETURNS refdata.ticker_mapping
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me text := quant.current_user_id();
+    valid text[] := refdata.broker_symbols(data_ticker, broker);
+    r refdata.ticker_mapping;
+BEGIN
+    IF broker_ticker IS NULL THEN
+        r := refdata.resolve_ticker(data_ticker, broker, fn);  -- 22023 naming the missing pair
+    ELSIF broker_ticker <> ALL (valid) THEN
+        RAISE EXCEPTION '%: ticker: "%" on broker % is not a mapping of the strategy''s ticker "%"', fn,
+                        broker_ticker, broker, data_ticker
+            USING ERRCODE = '22023', COLUMN = 'ticker',
+                  HINT = CASE WHEN cardinality(valid) = 0
+                              THEN format('%s has no mapping on %s: leave "ticker" out after adding one with quant.set_ticker_mapping(%L, %L, broker_ticker, market)',
+                                          data_ticker, broker, data_ticker, broker)
+                              ELSE format('valid tickers for %s on %s: %s (leave "ticker" out for the mapping)',
+                                          data_ticker, broker, array_to_string(valid, ', ')) END;
+    ELSE
+        SELECT * INTO r FROM refdata.ticker_mapping t
+        WHERE t.data_ticker = broker_symbol.data_ticker AND t.broker = broker_symbol.broker
+          AND t.broker_ticker = broker_symbol.broker_ticker AND (t.user_id IS NULL OR t.user_id = me)
+        ORDER BY t.user_id NULLS LAST LIMIT 1;
+        IF r.ticker_mapping_id IS NULL THEN  -- PAPER trading the data ticker as it is
+            r.data_ticker := data_ticker;
+            r.broker := broker;
+            r.broker_ticker := broker_ticker;
+            r.market := market;
+            IF market IS NULL THEN
+                RAISE EXCEPTION '%: market: is required for ticker "%" on broker %, which has no ticker mapping', fn,
+                                broker_ticker, broker
+                    USING ERRCODE = '22023', COLUMN = 'market', HINT = 'valid markets: US, HK, CRYPTO';
+            END IF;
+        END IF;
+    END IF;
+    IF market IS NOT NULL AND market <> r.market THEN
+        RAISE EXCEPTION '%: market: "%" is not the market of "%" on broker % (%)', fn, market, r.broker_ticker, broker,
+                        r.market
+            USING ERRCODE = '22023', COLUMN = 'market', HINT = format('leave "market" out, or give %s', r.market);
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION refdata.broker_symbol(text, text, text, text, text) IS
+  'Internal: the mapping a deployment trades: of data_ticker on broker to broker_ticker (the current user''s own first, then the shared one; NULL broker_ticker: resolved), or on PAPER the data ticker itself; ERROR 22023 naming ticker (with the valid symbols) or market when they are not the mapping''s.';

@@ -17,12 +17,12 @@ CREATE TABLE trade.deployment (
     strategy_id       uuid NOT NULL,
     strategy_version  integer NOT NULL,
     portfolio         text NOT NULL DEFAULT 'DEFAULT',
-    broker            text NOT NULL CHECK (broker IN ('PAPER', 'BYBIT', 'FUTU')),
+    broker            text NOT NULL REFERENCES refdata.broker (broker),
     ticker            text NOT NULL,
-    market            text NOT NULL CHECK (market IN ('US', 'HK', 'CRYPTO')),
-    qty               numeric NOT NULL CHECK (qty > 0),
+    market            text NOT NULL REFERENCES refdata.market (market),
+    qty               numeric NOT NULL CHECK (qty > 0 AND qty <= 1e12),
     paper             boolean NOT NULL DEFAULT true,
-    schedule          text NOT NULL CHECK (schedule IN ('daily_close', 'hourly', 'manual')),
+    schedule          text NOT NULL REFERENCES refdata.schedule (schedule),
     enabled           boolean NOT NULL DEFAULT true,
     risk_limits       jsonb NOT NULL,
     config            jsonb NOT NULL,
@@ -39,7 +39,7 @@ CREATE INDEX deployment_schedule_idx ON trade.deployment (schedule) WHERE enable
 COMMENT ON TABLE trade.deployment IS 'A strategy version deployed to a broker by one user (seed 1.2). Stopped deployments stay (stopped_at).';
 COMMENT ON COLUMN trade.deployment.strategy_version IS 'The pinned version of the strategy: updates of the strategy do not change a running deployment';
 COMMENT ON COLUMN trade.deployment.ticker IS 'The broker''s symbol (from refdata.ticker_mapping when the deployment omitted it)';
-COMMENT ON COLUMN trade.deployment.qty IS 'Position size per signal unit: NUMERIC (whole shares for US and HK, decimals for CRYPTO)';
+COMMENT ON COLUMN trade.deployment.qty IS 'Position size per signal unit: NUMERIC (whole shares for US and HK, decimals for CRYPTO), greater than 0 and at most 1e12 (the core validator''s bound; NaN and infinity are refused)';
 COMMENT ON COLUMN trade.deployment.enabled IS 'The kill switch: false stops new orders';
 COMMENT ON COLUMN trade.deployment.config IS 'The normalised Deployment JSON (quant.normalize_deployment); never holds confirm_live or trade_password';
 COMMENT ON COLUMN trade.deployment.live_since IS 'When the live gate last let paper=false through';
@@ -114,13 +114,20 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     fn constant text := 'quant.deploy';
-    me text := quant.current_user_id();
+    me text;
     cfg jsonb;
     s bt.strategy;
+    v bt.strategy_version;
     ver integer;
     m refdata.ticker_mapping;
     d trade.deployment;
+    e_state text;
+    e_msg text;
+    e_detail text;
+    e_hint text;
+    e_column text;
 BEGIN
+    me := quant.current_user_id();
     PERFORM trade.require_object(deployment, fn, 'deployment');
     cfg := quant.normalize_deployment(deployment);  -- the one validator: 22023 naming the field
     IF cfg ? 'user' AND cfg->>'user' <> me THEN
@@ -133,27 +140,14 @@ BEGIN
     END IF;
     s := bt.own_strategy((cfg->>'strategy_id')::uuid, fn, false);
     ver := coalesce((cfg->>'strategy_version')::integer, s.current_version);
-    IF NOT EXISTS (SELECT 1 FROM bt.strategy_version v WHERE v.strategy_id = s.strategy_id AND v.version = ver) THEN
+    SELECT * INTO v FROM bt.strategy_version x WHERE x.strategy_id = s.strategy_id AND x.version = ver;
+    IF v.strategy_id IS NULL THEN
         RAISE EXCEPTION '%: strategy_version: strategy % has no version %', fn, s.strategy_id, ver
             USING ERRCODE = '22023', COLUMN = 'strategy_version', HINT = 'versions 1 to ' || s.current_version;
     END IF;
-    IF NOT cfg ? 'ticker' THEN
-        m := refdata.resolve_ticker(s.ticker, cfg->>'broker', fn);  -- 22023 naming the missing pair
-        cfg := cfg || jsonb_build_object('ticker', m.broker_ticker);
-        IF NOT cfg ? 'market' THEN
-            cfg := cfg || jsonb_build_object('market', m.market);
-        END IF;
-    ELSIF NOT cfg ? 'market' THEN
-        SELECT * INTO m FROM refdata.ticker_mapping t
-        WHERE t.broker = cfg->>'broker' AND t.broker_ticker = cfg->>'ticker' AND (t.user_id IS NULL OR t.user_id = me)
-        ORDER BY t.user_id NULLS LAST LIMIT 1;
-        IF m.market IS NULL THEN
-            RAISE EXCEPTION '%: market: is required for ticker "%" on broker %, which has no ticker mapping', fn,
-                            cfg->>'ticker', cfg->>'broker'
-                USING ERRCODE = '22023', COLUMN = 'market', HINT = 'valid markets: US, HK, CRYPTO';
-        END IF;
-        cfg := cfg || jsonb_build_object('market', m.market);
-    END IF;
+    -- what is traded must be the product the pinned version trades: a mapping of its ticker
+    m := refdata.broker_symbol(v.ticker, cfg->>'broker', cfg->>'ticker', cfg->>'market', fn);
+    cfg := cfg || jsonb_build_object('ticker', m.broker_ticker, 'market', m.market);
     -- validate again with everything filled (whole shares for US and HK)
     cfg := quant.normalize_deployment(cfg || jsonb_build_object('user', me, 'strategy_version', ver));
     d.deployment_id := quant.uuid_generate_v7();
@@ -170,10 +164,18 @@ BEGIN
     RETURNING * INTO d;
     PERFORM trade.write_audit('deployment', d.deployment_id, 'deploy', NULL, trade.deployment_json(d));
     RETURN trade.deployment_json(d);
+EXCEPTION WHEN OTHERS THEN
+    IF jsonb_typeof(deployment) = 'object' AND deployment ? 'trade_password' THEN
+        -- the password may be a literal of the statement: keep the statement out of the log
+        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL,
+                                e_hint = PG_EXCEPTION_HINT, e_column = COLUMN_NAME;
+        PERFORM trade.quiet_report('ERROR', e_state, e_msg, e_detail, e_hint, e_column);
+    END IF;
+    RAISE;
 END
 $$;
 COMMENT ON FUNCTION quant.deploy(jsonb) IS
-  'Deploys a strategy of the current user (seed 1.2 DeploymentConfig): validated, defaults filled (paper true, enabled true, schedule daily_close, portfolio DEFAULT, broker PAPER, risk limits 10000 USD / 10 trades / 5%), pinning strategy_version (default: the current one), ticker and market from refdata.ticker_mapping when omitted. paper=false passes the live gate (confirm_live: true and trade_password, else 42501). Returns the Deployment JSON with deployment_id and status.';
+  'Deploys a strategy of the current user (seed 1.2 DeploymentConfig): validated, defaults filled (paper true, enabled true, schedule daily_close, portfolio DEFAULT, broker PAPER, risk limits 10000 USD / 10 trades / 5%), pinning strategy_version (default: the current one). ticker (the broker symbol) must be a mapping of the pinned version''s ticker on the broker (refdata.ticker_mapping: shared or the user''s own; on PAPER also the data ticker itself), filled from it with market when omitted; anything else is 22023 naming ticker. paper=false passes the live gate (confirm_live: true and trade_password, else 42501). A call carrying trade_password never logs its statement. Returns the Deployment JSON with deployment_id and status.';
 
 CREATE FUNCTION quant.list_deployments(include_stopped boolean DEFAULT false) RETURNS SETOF jsonb
 LANGUAGE sql STABLE SECURITY DEFINER
@@ -226,6 +228,12 @@ DECLARE
     cfg jsonb;
     old_json jsonb;
     going_live boolean;
+    product text;
+    e_state text;
+    e_msg text;
+    e_detail text;
+    e_hint text;
+    e_column text;
 BEGIN
     IF id IS NULL THEN
         RAISE EXCEPTION '%: id must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'id';
@@ -250,6 +258,18 @@ BEGIN
         merged := merged || jsonb_build_object('risk_limits', patch->'risk_limits');  -- the validator names it
     END IF;
     cfg := quant.normalize_deployment(merged);
+    IF (cfg->>'enabled')::boolean THEN
+        -- still trading: the symbol must still be a mapping of the pinned version's ticker
+        -- (switching off is never refused)
+        SELECT v.ticker INTO product FROM bt.strategy_version v
+        WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version;
+        IF d.ticker <> ALL (refdata.broker_symbols(product, d.broker)) THEN
+            RAISE EXCEPTION '%: ticker: "%" on broker % is no longer a mapping of the strategy''s ticker "%"', fn,
+                            d.ticker, d.broker, product
+                USING ERRCODE = '22023', COLUMN = 'ticker',
+                      HINT = 'switch it off ({"enabled": false}) or stop it, and deploy anew on a mapped symbol';
+        END IF;
+    END IF;
     going_live := d.paper AND NOT (cfg->>'paper')::boolean;
     IF going_live THEN
         PERFORM trade.live_gate(fn, d.ticker, patch->'confirm_live', patch->'trade_password', d.deployment_id);
@@ -267,10 +287,18 @@ BEGIN
     RETURNING * INTO d;
     PERFORM trade.write_audit('deployment', d.deployment_id, 'update', old_json, trade.deployment_json(d));
     RETURN trade.deployment_json(d);
+EXCEPTION WHEN OTHERS THEN
+    IF jsonb_typeof(patch) = 'object' AND patch ? 'trade_password' THEN
+        -- the password may be a literal of the statement: keep the statement out of the log
+        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL,
+                                e_hint = PG_EXCEPTION_HINT, e_column = COLUMN_NAME;
+        PERFORM trade.quiet_report('ERROR', e_state, e_msg, e_detail, e_hint, e_column);
+    END IF;
+    RAISE;
 END
 $$;
 COMMENT ON FUNCTION quant.update_deployment(uuid, jsonb) IS
-  'Changes a deployment of the current user: enabled (the kill switch), qty, risk_limits (merged), schedule, portfolio, paper (paper=false through the live gate: confirm_live and trade_password in the patch). Any other field is 22023; a stopped deployment is 55000. Audited old -> new. Returns the Deployment JSON.';
+  'Changes a deployment of the current user: enabled (the kill switch), qty, risk_limits (merged), schedule, portfolio, paper (paper=false through the live gate: confirm_live and trade_password in the patch). Any other field is 22023; a stopped deployment is 55000; an update that leaves it enabled is 22023 ticker when its symbol is no longer a mapping of the strategy''s ticker (switching off always works). A patch carrying trade_password never logs its statement. Audited old -> new. Returns the Deployment JSON.';
 
 CREATE FUNCTION quant.stop_deployment(id uuid) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER

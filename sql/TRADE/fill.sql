@@ -7,7 +7,7 @@ CREATE TABLE trade.fill (
     user_id          text NOT NULL,
     client_order_id  text NOT NULL,
     side             text NOT NULL CHECK (side IN ('BUY', 'SELL')),
-    qty              numeric NOT NULL CHECK (qty > 0),
+    qty              numeric NOT NULL CHECK (qty > 0 AND qty <= 1e12),
     price            numeric NOT NULL CHECK (price > 0),
     fee              numeric NOT NULL DEFAULT 0,
     ts               timestamptz NOT NULL DEFAULT clock_timestamp()

@@ -6,7 +6,7 @@
 -- A failure must survive the refusal, which rolls back the caller's transaction, so it is
 -- written by an autonomous transaction: a short-lived background worker (fmgr_registry.c). A
 -- success or a new password resets the count (reset_at). The server log gets a WARNING for
--- every refusal.
+-- every refusal, never with the statement (it may hold the password).
 -- The hash table is readable by no one but the owner: the functions below are SECURITY DEFINER.
 CREATE TABLE trade.trade_password (
     user_id          text PRIMARY KEY,
@@ -92,6 +92,39 @@ COMMENT ON FUNCTION trade.record_live_gate_failure_autonomous(text, text) IS
   'Internal: runs trade.record_live_gate_failure in a background worker''s own transaction, so the count survives the refusal''s rollback; false when no worker could run.';
 REVOKE ALL ON FUNCTION trade.record_live_gate_failure_autonomous(text, text) FROM PUBLIC;
 
+-- Reports of calls that may carry a password: a psql caller's statement text holds it as a
+-- literal, and the server logs a failed statement (log_min_error_statement); these never do.
+CREATE FUNCTION trade.quiet_report(level text, sqlstate text, message text, detail text DEFAULT NULL,
+                                   hint text DEFAULT NULL, column_name text DEFAULT NULL,
+                                   constraint_name text DEFAULT NULL, table_name text DEFAULT NULL,
+                                   schema_name text DEFAULT NULL) RETURNS void
+AS 'MODULE_PATHNAME', 'quant_quiet_report'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION trade.quiet_report(text, text, text, text, text, text, text, text, text) IS
+  'Internal: a WARNING (returns) or an ERROR (raises) with these fields, whose server-log entry has no STATEMENT and no CONTEXT line: for calls that may carry a trade password as a literal in their statement text.';
+
+-- Only the user themself tries their password: anyone else acting as them (an administrator,
+-- a login that may name them) is refused before the check, so no one else can lock them out.
+CREATE FUNCTION trade.live_gate_caller() RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN pg_catalog.current_setting('role') = 'none' THEN session_user::text
+                ELSE pg_catalog.current_setting('role') END;
+$$;
+COMMENT ON FUNCTION trade.live_gate_caller() IS
+  'Internal: the role that called the live gate (the role set with SET ROLE, else the login), unchanged inside SECURITY DEFINER functions.';
+
+CREATE FUNCTION trade.live_gate_own_attempt(user_id text) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT trade.live_gate_caller() = user_id
+        OR pg_catalog.pg_has_role(trade.live_gate_caller(), 'quant_app', 'MEMBER');
+$$;
+COMMENT ON FUNCTION trade.live_gate_own_attempt(text) IS
+  'Internal: whether the caller acts as user_id by the user''s own authentication: through the REST role quant_app (the user comes from their API key), a login of the same name, or a superuser. Only such attempts may try the trade password, so only they count toward its lockout.';
+
 -- Logs, counts and raises a refusal (42501).
 CREATE FUNCTION trade.live_gate_refuse(fn text, problem text, hint text, count_failure boolean) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -100,14 +133,14 @@ AS $$
 DECLARE
     me text := quant.current_user_id();
 BEGIN
-    RAISE WARNING '%: live trading refused for user %: %', fn, me, problem;
+    PERFORM trade.quiet_report('WARNING', '01000', format('%s: live trading refused for user %s: %s', fn, me, problem));
     IF count_failure AND NOT trade.record_live_gate_failure_autonomous(me, fn || ': ' || problem) THEN
         PERFORM trade.record_live_gate_failure(me, fn || ': ' || problem);  -- kept only if the caller commits
     END IF;
-    RAISE EXCEPTION '%: live trading refused: %', fn, problem USING ERRCODE = '42501', HINT = hint;
+    PERFORM trade.quiet_report('ERROR', '42501', format('%s: live trading refused: %s', fn, problem), NULL, hint);
 END
 $$;
-COMMENT ON FUNCTION trade.live_gate_refuse(text, text, text, boolean) IS 'Internal: logs a live-gate refusal (WARNING), counts wrong passwords, raises 42501.';
+COMMENT ON FUNCTION trade.live_gate_refuse(text, text, text, boolean) IS 'Internal: logs a live-gate refusal (WARNING), counts wrong passwords, raises 42501; neither report logs the statement (it may hold the password).';
 REVOKE ALL ON FUNCTION trade.live_gate_refuse(text, text, text, boolean) FROM PUBLIC;
 
 -- The gate: returns normally only with confirmation and the right password; logs the warning
@@ -123,12 +156,16 @@ DECLARE
     st record;
 BEGIN
     IF confirm_live IS NULL OR confirm_live <> 'true'::jsonb THEN
-        PERFORM trade.live_gate_refuse(fn, 'paper=false needs "confirm_live": true', 
+        PERFORM trade.live_gate_refuse(fn, 'paper=false needs "confirm_live": true',
             'add "confirm_live": true and "trade_password" to confirm live trading, or keep paper=true', false);
     END IF;
     IF password IS NULL OR jsonb_typeof(password) <> 'string' THEN
         PERFORM trade.live_gate_refuse(fn, 'paper=false needs "trade_password"',
             'add your trade password as "trade_password" (set it with quant.set_trade_password)', false);
+    END IF;
+    IF NOT trade.live_gate_own_attempt(me) THEN
+        PERFORM trade.live_gate_refuse(fn, 'only ' || me || ' can switch on their live trading',
+            'the user does it through the REST API (their API key) or their own login', false);
     END IF;
     SELECT * INTO pw FROM trade.trade_password t WHERE t.user_id = me;
     IF pw.user_id IS NULL THEN
@@ -149,13 +186,13 @@ BEGIN
     IF st.failures > 0 THEN
         UPDATE trade.trade_password t SET reset_at = clock_timestamp(), updated_at = now() WHERE t.user_id = me;
     END IF;
-    RAISE WARNING 'LIVE TRADING ENABLED for %', ticker;
+    PERFORM trade.quiet_report('WARNING', '01000', 'LIVE TRADING ENABLED for ' || ticker);
     PERFORM trade.write_audit('live_gate', deployment_id, 'live_enabled', NULL, NULL,
                               'LIVE TRADING ENABLED for ' || ticker);
 END
 $$;
 COMMENT ON FUNCTION trade.live_gate(text, text, jsonb, jsonb, uuid) IS
-  'Internal: the live gate of seed 4.1: confirm_live = true and the right trade password, else ERROR 42501; success logs WARNING "LIVE TRADING ENABLED for {ticker}" and an audit row.';
+  'Internal: the live gate of seed 4.1: confirm_live = true and the right trade password, tried by the user themself (trade.live_gate_own_attempt), else ERROR 42501; success logs WARNING "LIVE TRADING ENABLED for {ticker}" and an audit row. No report logs the statement.';
 REVOKE ALL ON FUNCTION trade.live_gate(text, text, jsonb, jsonb, uuid) FROM PUBLIC;
 
 CREATE FUNCTION quant.set_trade_password(new_password text, old_password text DEFAULT NULL) RETURNS jsonb
@@ -164,10 +201,16 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     fn constant text := 'quant.set_trade_password';
-    me text := quant.current_user_id();
+    me text;
     pw trade.trade_password;
     st record;
+    e_state text;
+    e_msg text;
+    e_detail text;
+    e_hint text;
+    e_column text;
 BEGIN
+    me := quant.current_user_id();
     IF new_password IS NULL THEN
         RAISE EXCEPTION '%: new_password must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'new_password';
     END IF;
@@ -177,7 +220,11 @@ BEGIN
     END IF;
     SELECT * INTO pw FROM trade.trade_password t WHERE t.user_id = me;
     IF pw.user_id IS NOT NULL THEN
-        -- changing it needs the old one, under the same lockout as the gate
+        -- changing it needs the old one, tried by the user themself, under the gate's lockout
+        IF NOT trade.live_gate_own_attempt(me) THEN
+            PERFORM trade.live_gate_refuse(fn, 'only ' || me || ' can change their trade password',
+                                           'an administrator sets only a first password', false);
+        END IF;
         st := trade.live_gate_state(pw);
         IF st.locked_until > clock_timestamp() THEN
             PERFORM trade.live_gate_refuse(fn, 'locked after wrong trade passwords, until ' || st.locked_until,
@@ -192,12 +239,25 @@ BEGIN
                updated_at = now()
          WHERE t.user_id = me;
     ELSE
+        IF NOT (trade.live_gate_own_attempt(me)
+                OR pg_catalog.pg_has_role(trade.live_gate_caller(), 'quant_admin', 'MEMBER')) THEN
+            PERFORM trade.live_gate_refuse(fn, 'a first trade password is set by ' || me || ' or an administrator',
+                                           'through the REST API (the user''s API key), their own login, or quant_admin',
+                                           false);
+        END IF;
         INSERT INTO trade.trade_password (user_id, password_hash) VALUES (me, trade.trade_password_hash(new_password));
     END IF;
     PERFORM trade.write_audit('live_gate', NULL, 'set_trade_password', NULL, NULL,
                               CASE WHEN pw.user_id IS NULL THEN 'trade password set' ELSE 'trade password changed' END);
     RETURN jsonb_build_object('user', me, 'set_at', now());
+EXCEPTION WHEN OTHERS THEN
+    -- the passwords may be literals of the statement: never let the log show it
+    GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL,
+                            e_hint = PG_EXCEPTION_HINT, e_column = COLUMN_NAME;
+    PERFORM trade.quiet_report('ERROR', e_state, e_msg, e_detail, e_hint, e_column);
 END
 $$;
 COMMENT ON FUNCTION quant.set_trade_password(text, text) IS
-  'Sets the current user''s trade password (seed 4.1), stored only as an Argon2id hash; changing it needs old_password (a wrong one counts toward the lockout). Returns {user, set_at}, never the password.';
+  'Sets the current user''s trade password (seed 4.1), stored only as an Argon2id hash. A first password: by the user themself (REST with their API key, their own login) or an administrator (quant_admin); changing it needs old_password, tried by the user themself only (a wrong one counts toward the lockout). EXECUTE for quant_app and quant_admin only. Errors never log the statement. Returns {user, set_at}, never the password.';
+REVOKE ALL ON FUNCTION quant.set_trade_password(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION quant.set_trade_password(text, text) TO quant_app, quant_admin;

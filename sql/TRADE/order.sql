@@ -17,13 +17,12 @@ CREATE TABLE trade."order" (
     user_id          text NOT NULL,
     leg              text NOT NULL CHECK (leg IN ('close', 'open')),
     side             text NOT NULL CHECK (side IN ('BUY', 'SELL')),
-    qty              numeric NOT NULL CHECK (qty > 0),
+    qty              numeric NOT NULL CHECK (qty > 0 AND qty <= 1e12),
     reduce_only      boolean NOT NULL DEFAULT false,
     symbol           text NOT NULL,
     broker           text NOT NULL,
     order_type       text NOT NULL DEFAULT 'MARKET',
-    status           text NOT NULL DEFAULT 'NEW'
-                     CHECK (status IN ('NEW', 'SENT', 'FILLED', 'REJECTED', 'CANCELLED', 'UNKNOWN')),
+    status           text NOT NULL DEFAULT 'NEW' REFERENCES refdata.order_status (status),
     broker_order_id  text,
     filled_qty       numeric NOT NULL DEFAULT 0,
     avg_fill_price   numeric,
@@ -135,6 +134,27 @@ COMMENT ON FUNCTION trade.worker_open_orders(text, double precision) IS
   'quant-worker''s reconciliation: every order not in a terminal state (NEW, SENT, UNKNOWN) that no other live worker is working on (its signal is not PROCESSING under another worker''s unexpired claim). SECURITY DEFINER (every user''s orders).';
 REVOKE ALL ON FUNCTION trade.worker_open_orders(text, double precision) FROM PUBLIC;
 
+CREATE FUNCTION trade.symbol_price(broker text, symbol text, OUT price double precision, OUT price_ts timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF broker = 'PAPER' THEN
+        price := paper.price_of(symbol);  -- the paper broker's own market price (it fills at it)
+        RETURN;
+    END IF;
+    -- other brokers, until their adapters quote: the bars a shared mapping gives the symbol (a
+    -- user's own mapping never chooses how what they trade is priced)
+    SELECT b.close, b.ts INTO price, price_ts
+    FROM refdata.ticker_mapping m
+    CROSS JOIN LATERAL (SELECT x.close, x.ts FROM md.bar x WHERE x.ticker = m.data_ticker ORDER BY x.ts DESC LIMIT 1) b
+    WHERE m.broker = symbol_price.broker AND m.broker_ticker = symbol_price.symbol AND m.user_id IS NULL
+    ORDER BY b.ts DESC LIMIT 1;
+END
+$$;
+COMMENT ON FUNCTION trade.symbol_price(text, text) IS
+  'The market price of a broker symbol, for the risk checks: on PAPER the paper broker''s (paper.price_of; price_ts NULL), elsewhere the latest close of the data ticker a shared mapping maps to the symbol, with its bar time; NULL when unknown (the checks fail closed).';
+
 CREATE FUNCTION trade.worker_context(sid uuid, for_leg text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -153,7 +173,8 @@ BEGIN
     SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = g.deployment_id;
     SELECT v.ticker INTO product FROM bt.strategy_version v
      WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version;
-    SELECT b.close, b.ts INTO px FROM md.bar b WHERE b.ticker = product ORDER BY b.ts DESC LIMIT 1;
+    -- the limits are priced on what the broker trades, never on the strategy's data ticker
+    px := trade.symbol_price(d.broker, d.ticker);
     -- repeated rejects count since the last success, or since the deployment was last changed
     -- (re-enabling it is a change): the pause ends when a person acts
     SELECT max(l.ts) INTO since FROM trade.log l WHERE l.deployment_id = d.deployment_id AND l.success;
@@ -164,7 +185,7 @@ BEGIN
         'symbol', d.ticker, 'broker', d.broker, 'qty', d.qty,
         'enabled', coalesce(d.enabled AND d.stopped_at IS NULL, false),
         'risk_limits', d.risk_limits,
-        'price', px.close, 'price_ts', px.ts,
+        'price', px.price, 'price_ts', px.price_ts, 'price_symbol', CASE WHEN px.price IS NOT NULL THEN d.ticker END,
         'trades_today', (SELECT count(*) FROM trade."order" o
                          WHERE o.deployment_id = d.deployment_id AND o.status <> 'REJECTED'
                            AND o.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),
@@ -181,7 +202,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION trade.worker_context(uuid, text) IS
-  'quant-worker: what it needs to know about a signal before an order (the database''s half of the risk facts): the signal, its deployment (enabled = not disabled and not stopped, qty, risk_limits, broker symbol), the latest price of the data ticker, trades today (UTC, not rejected), orders in the last minute, REJECTED rows since the last success or change, whether the leg was already acted on, and the deployment''s open orders.';
+  'quant-worker: what it needs to know about a signal before an order (the database''s half of the risk facts): the signal, its deployment (enabled = not disabled and not stopped, qty, risk_limits, broker symbol), the price of the broker symbol (trade.symbol_price: price, price_ts, and price_symbol = the symbol it is of; the strategy''s data ticker never prices an order), trades today (UTC, not rejected), orders in the last minute, REJECTED rows since the last success or change, whether the leg was already acted on, and the deployment''s open orders.';
 
 CREATE FUNCTION trade.worker_insert_intent(sid uuid, leg text, client_order_id text, side text, qty numeric,
                                            reduce_only boolean, worker text) RETURNS trade."order"
@@ -271,16 +292,20 @@ DECLARE
     p trade.position;
     pa record;
     delta numeric;
+    outcome refdata.order_status;
 BEGIN
     SELECT * INTO o FROM trade."order" x WHERE x.client_order_id = coid FOR UPDATE;
     IF o.order_id IS NULL THEN
         RAISE EXCEPTION 'trade.worker_record_outcome: no order with client id %', coid USING ERRCODE = 'P0002';
     END IF;
-    IF status NOT IN ('SENT', 'FILLED', 'REJECTED', 'CANCELLED', 'UNKNOWN') THEN
+    -- an outcome is any order status but the intent's own (refdata.order_status, the core's list)
+    SELECT * INTO outcome FROM refdata.order_status x WHERE x.status = worker_record_outcome.status AND x.status <> 'NEW';
+    IF outcome.status IS NULL THEN
         RAISE EXCEPTION 'trade.worker_record_outcome: bad status %', status USING ERRCODE = '22023';
     END IF;
     SELECT * INTO g FROM trade.signal s WHERE s.signal_id = o.signal_id;
-    IF o.status NOT IN ('FILLED', 'REJECTED', 'CANCELLED') THEN  -- a terminal outcome is recorded once
+    -- a terminal outcome is recorded once
+    IF NOT (SELECT x.terminal FROM refdata.order_status x WHERE x.status = o.status) THEN
         UPDATE trade."order" x
            SET status = worker_record_outcome.status,
                broker_order_id = coalesce(worker_record_outcome.broker_order_id, x.broker_order_id),
@@ -288,8 +313,7 @@ BEGIN
                avg_fill_price = worker_record_outcome.fill_price,
                fee = coalesce(worker_record_outcome.fee, 0),
                sent_at = coalesce(x.sent_at, clock_timestamp()),
-               resolved_at = CASE WHEN worker_record_outcome.status IN ('FILLED', 'REJECTED', 'CANCELLED')
-                                  THEN clock_timestamp() END,
+               resolved_at = CASE WHEN outcome.terminal THEN clock_timestamp() END,
                reason = message
          WHERE x.order_id = o.order_id
         RETURNING * INTO o;

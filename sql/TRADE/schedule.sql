@@ -1,14 +1,14 @@
--- The live loop's first half (issue 4, "Scheduling"): pg_cron calls quant.run_schedule, which
+-- The live loop's first half: pg_cron calls quant.run_schedule, which
 -- evaluates every enabled deployment on that schedule with the backtest's code
 -- (quant.evaluate_config on the deployment's PINNED strategy version), writes one trade.signal
 -- row per (deployment, bar) with the indicator values and positions of each substrategy,
--- status PENDING, and NOTIFYs channel quant_signal with the signal id; quant-worker (a later
--- part of issue 4) LISTENs, claims the PENDING rows and trades them.
+-- status PENDING, and NOTIFYs channel quant_signal with the signal id; quant-worker LISTENs,
+-- claims the PENDING rows and trades them.
 --
 -- Guards, each giving a trade.log row action REJECTED with a reason code and no signal:
 --   stale_bar             the latest bar is older than risk_limits.max_bar_age_hours (default
---                         per schedule: daily_close 96 h, to cover weekends; hourly 2 h; manual
---                         96 h). JSON null turns the check off, paper deployments only (the
+--                         per schedule: refdata.schedule, the core's catalog; 96 h for a daily
+--                         bar covers weekends). JSON null turns the check off, paper only (the
 --                         validator refuses it for paper=false; here it falls back to the
 --                         default for a live row, failing closed).
 --   insufficient_history  the indicators are undefined at the latest bar (too few bars, or
@@ -21,27 +21,25 @@
 -- failing deployment is logged and the run goes on.
 
 -- ---- internals ----
-CREATE FUNCTION trade.default_max_bar_age_hours(schedule text) RETURNS double precision
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE schedule WHEN 'hourly' THEN 2.0 ELSE 96.0 END::double precision;
-$$;
-COMMENT ON FUNCTION trade.default_max_bar_age_hours(text) IS
-  'The stale-bar limit when risk_limits.max_bar_age_hours is not given: hourly 2 h; daily_close and manual 96 h (a Friday bar is still fresh on Monday''s run).';
+-- The stale-bar rule is the core's (quant::max_bar_age_hours, quant::bar_is_stale): the worker
+-- and this SQL judge a bar alike.
+CREATE FUNCTION quant.max_bar_age_hours(risk_limits jsonb, schedule text, paper boolean) RETURNS double precision
+AS 'MODULE_PATHNAME', 'quant_max_bar_age_hours_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION quant.max_bar_age_hours(jsonb, text, boolean) IS
+  'The stale-bar limit of a deployment in hours (the core''s rule): risk_limits.max_bar_age_hours when given, else the schedule''s default (refdata.schedule: daily_close and manual 96, hourly 2); NULL when the check is off (max_bar_age_hours null on a paper deployment; a live one falls back to the default).';
+
+CREATE FUNCTION quant.bar_is_stale(bar_ts timestamptz, at timestamptz, max_age_hours double precision) RETURNS boolean
+AS 'MODULE_PATHNAME', 'quant_bar_is_stale_sql'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION quant.bar_is_stale(timestamptz, timestamptz, double precision) IS
+  'True when a bar stamped bar_ts is more than max_age_hours old at time at (the core''s rule).';
 
 CREATE FUNCTION trade.max_bar_age_hours(d trade.deployment) RETURNS double precision
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE
-        WHEN NOT coalesce(d.risk_limits ? 'max_bar_age_hours', false)
-            THEN trade.default_max_bar_age_hours(d.schedule)
-        WHEN jsonb_typeof(d.risk_limits->'max_bar_age_hours') = 'number'
-            THEN (d.risk_limits->>'max_bar_age_hours')::double precision
-        WHEN d.paper THEN NULL  -- JSON null: the check is off (paper only)
-        ELSE trade.default_max_bar_age_hours(d.schedule)  -- never off for live: fail closed
-    END;
+    SELECT quant.max_bar_age_hours(d.risk_limits, d.schedule, d.paper);
 $$;
 COMMENT ON FUNCTION trade.max_bar_age_hours(trade.deployment) IS
   'Internal: the stale-bar limit of a deployment in hours, NULL when the check is off (max_bar_age_hours null on a paper deployment).';
@@ -72,7 +70,7 @@ BEGIN
         IF latest IS NULL THEN
             reason := 'no_bars';
             msg := format('no bars: ticker %s has no bars in md.bar', v.config->>'ticker');
-        ELSIF max_age IS NOT NULL AND now() - latest > max_age * interval '1 hour' THEN
+        ELSIF max_age IS NOT NULL AND quant.bar_is_stale(latest, now(), max_age) THEN
             reason := 'stale_bar';
             msg := format('stale bar: the latest %s bar is %s, %s hours old, over max_bar_age_hours %s',
                           v.config->>'ticker', latest,
@@ -105,10 +103,10 @@ BEGIN
         END IF;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-        IF st = '22000' AND msg LIKE '%needs at least%' THEN
+        IF st = 'QA002' THEN  -- the core's insufficient bars
             reason := 'insufficient_history';
             msg := 'insufficient history: ' || msg;
-        ELSIF st = 'P0002' AND msg LIKE '%has no bars%' THEN
+        ELSIF st = 'QA001' THEN  -- the core's no bars
             reason := 'no_bars';
             msg := 'no bars: ' || msg;
         ELSE
@@ -160,10 +158,14 @@ BEGIN
     IF schedule IS NULL THEN
         RAISE EXCEPTION '%: schedule must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'schedule';
     END IF;
-    IF schedule NOT IN ('daily_close', 'hourly') THEN
+    IF NOT EXISTS (SELECT 1 FROM refdata.schedule x WHERE x.schedule = run_schedule_for.schedule AND x.cron) THEN
         RAISE EXCEPTION '%: unknown schedule "%"', fn, schedule
             USING ERRCODE = '22023', COLUMN = 'schedule',
-                  HINT = 'valid schedules: daily_close, hourly (manual deployments run on quant.run_deployment(id))';
+                  HINT = 'valid schedules: ' || (SELECT string_agg(c.schedule, ', ' ORDER BY c.n)
+                                                 FROM quant.schedule_catalog() WITH ORDINALITY
+                                                      AS c(schedule, cron, default_max_bar_age_hours, description, n)
+                                                 WHERE c.cron)
+                         || ' (manual deployments run on quant.run_deployment(id))';
     END IF;
     IF market IS NOT NULL AND NOT EXISTS (SELECT 1 FROM refdata.market m WHERE m.market = run_schedule_for.market) THEN
         RAISE EXCEPTION '%: unknown market "%"', fn, market

@@ -14,7 +14,7 @@ CREATE TABLE trade.signal (
     created_at     timestamptz NOT NULL DEFAULT now(),
     strategy_version integer,
     ticker         text,
-    status         text NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'PROCESSING', 'DONE', 'REJECTED')),
+    status         text NOT NULL DEFAULT 'PENDING' REFERENCES refdata.signal_status (status),
     processed_at   timestamptz,
     claimed_by     text,
     claimed_at     timestamptz,

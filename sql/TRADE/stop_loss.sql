@@ -1,5 +1,5 @@
--- The stop loss of the live loop (issue 4, item 4; seed §4 "flatten the position if the
--- unrealised loss passes stop_loss_pct"): checked every minute by pg_cron (job quant_stop_loss
+-- The stop loss of the live loop (seed §4 "flatten the position if the unrealised loss passes
+-- stop_loss_pct"): checked every minute by pg_cron (job quant_stop_loss
 -- of quant.install_schedules) against the latest price, not only on the deployment's schedule.
 --
 -- quant.check_stop_losses() looks at every enabled, not stopped deployment of every user with a
@@ -41,6 +41,20 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION quant.stop_loss_triggered(double precision, double precision, double precision, double precision) IS
   'The core''s stop-loss rule (quant::stop_loss_triggered): true when the unrealised loss of a signed position bought at average_price, valued at last_price, is more than stop_loss_pct percent of its entry value (a long loses when the price falls, a short when it rises). False for a flat position, a non-positive price or limit. numeric arguments are cast implicitly.';
 
+CREATE FUNCTION quant.unrealised_loss_pct("position" double precision, average_price double precision,
+                                          last_price double precision)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'quant_unrealised_loss_pct_sql'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION quant.unrealised_loss_pct(double precision, double precision, double precision) IS
+  'The core''s unrealised loss (quant::unrealised_loss_pct) of a signed position bought at average_price, valued at last_price, in percent of its entry value: positive is a loss. NULL for a flat position or a non-positive price.';
+
+CREATE FUNCTION quant.risk_limits(risk_limits jsonb) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'quant_risk_limits_sql'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION quant.risk_limits(jsonb) IS
+  'A deployment''s risk_limits validated and with the core''s defaults filled (max_position_usd 10000, max_daily_trades 10, stop_loss_pct 5, max_orders_per_minute 6, max_consecutive_rejects 3). ERROR 22023 naming the field.';
+
 CREATE FUNCTION trade.stop_loss_one(d trade.deployment, p trade.position) RETURNS trade.signal
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -49,7 +63,8 @@ DECLARE
     data_ticker text;
     px record;
     max_age double precision;
-    pct double precision := coalesce((d.risk_limits->>'stop_loss_pct')::double precision, 5.0);
+    -- the core's default when the deployment gives none
+    pct double precision := (quant.risk_limits(d.risk_limits)->>'stop_loss_pct')::double precision;
     loss_pct numeric;
     g trade.signal;
 BEGIN
@@ -60,7 +75,7 @@ BEGIN
         RETURN NULL;  -- no price: nothing to judge (the worker fails closed on the next signal)
     END IF;
     max_age := trade.max_bar_age_hours(d);
-    IF max_age IS NOT NULL AND now() - px.ts > max_age * interval '1 hour' THEN
+    IF max_age IS NOT NULL AND quant.bar_is_stale(px.ts, now(), max_age) THEN
         RETURN NULL;  -- a stale price is no evidence of a loss now
     END IF;
     IF NOT quant.stop_loss_triggered(p.qty, p.avg_price, px.close, pct) THEN
@@ -71,7 +86,7 @@ BEGIN
                  AND s.status IN ('PENDING', 'PROCESSING')) THEN
         RETURN NULL;  -- the flatten is on its way
     END IF;
-    loss_pct := round(((px.close::numeric - p.avg_price) / p.avg_price * -sign(p.qty) * 100), 4);
+    loss_pct := round(quant.unrealised_loss_pct(p.qty, p.avg_price, px.close)::numeric, 4);
     INSERT INTO trade.signal (deployment_id, user_id, bar_ts, signal, evaluation, strategy_version, ticker, source)
     VALUES (d.deployment_id, d.user_id, px.ts, 0,
             jsonb_build_object('source', 'stop_loss', 'ticker', data_ticker, 'bar_ts', px.ts, 'signal', 0,

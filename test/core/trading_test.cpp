@@ -85,6 +85,7 @@ quant::RiskFacts good_facts() {
     f.price = 50.0;
     f.cash = 100000.0;
     f.position = 0.0;
+    f.symbol = f.price_symbol = "MSFT";
     return f;
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# quant-http against a real PostgreSQL: starts build/http/quant-http (twice: normal limits and
-# strict ones), creates API keys with psql, and runs test_api.py (stdlib only). The last line
-# is "N passed, N failed"; the exit status is non-zero on any failure.
+# quant-http against a real PostgreSQL: starts build/http/quant-http (several times, with
+# different limits), creates API keys with psql, and runs test_api.py (the routes, errors, auth,
+# OpenAPI, metrics) and test_limits.py (slow and greedy clients, connection caps, throttles,
+# TLS); both stdlib only. The last line is "N passed, N failed" over both; the exit status is
+# non-zero on any failure.
 #
 # Environment: PG* (or DB_URL) of a database where CREATE EXTENSION quant works (the test runner
 # prepares one with the sample data); QUANT_HTTP_BIN overrides the binary; QUANT_DATA_DIR holds
@@ -22,4 +24,22 @@ if [ "$("${PSQL[@]}" -At -c "SELECT count(*) FROM md.bar WHERE ticker = 'TTRC'")
     "${PSQL[@]}" -c "SELECT quant.load_bars_csv('TTRC', '$DATA/ttrc_daily_ohlcv.csv')" >/dev/null || {
         echo "loading bars from $DATA failed (is it readable by the server?)"; echo "0 passed, 1 failed"; exit 1; }
 fi
-exec python3 "$REPO/test/http/test_api.py" "$BIN"
+total_p=0 total_f=0 rc=0
+for t in test_api.py test_limits.py; do
+    out="$(mktemp)"
+    python3 "$REPO/test/http/$t" "$BIN" 2>&1 | tee "$out"
+    st=${PIPESTATUS[0]}
+    line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)"
+    rm -f "$out"
+    if [ -z "$line" ]; then
+        echo "$t: no summary line (exit $st)"
+        total_f=$((total_f + 1)) rc=1
+        continue
+    fi
+    p=${line%% passed*} f=${line#*passed, } f=${f%% failed*}
+    total_p=$((total_p + p)) total_f=$((total_f + f))
+    [ "$st" -eq 0 ] || rc=1
+done
+[ "$total_f" -eq 0 ] || rc=1
+echo "$total_p passed, $total_f failed"
+exit $rc

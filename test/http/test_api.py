@@ -18,102 +18,11 @@ import tempfile
 import threading
 import time
 
-BIN = sys.argv[1]
+import harness
+from harness import Server, check, free_port, is_problem, psql
+
 RUN = secrets.token_hex(4)
 ALICE, BOB, CAROL = f"http_alice_{RUN}", f"http_bob_{RUN}", f"http_carol_{RUN}"
-passed = failed = 0
-
-
-def check(name, cond, info=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}" + (f"  # {str(info)[:400]}" if info != "" else ""))
-    return cond
-
-
-def psql(sql):
-    out = subprocess.run(["psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"psql failed: {out.stderr}")
-    return out.stdout.strip()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Response:
-    def __init__(self, status, headers, body):
-        self.status, self.headers, self.body = status, headers, body
-        self.json = None
-        try:
-            self.json = json.loads(body) if body else None
-        except ValueError:
-            pass
-
-    def __repr__(self):
-        return f"{self.status} {self.body[:300]!r}"
-
-
-class Server:
-    def __init__(self, name, **env):
-        self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix=f"quant-http-{name}-", suffix=".log", delete=False)
-        e = dict(os.environ, QUANT_HTTP_ADDR=f"127.0.0.1:{self.port}", QUANT_HTTP_READ_TIMEOUT_S="2",
-                 QUANT_HTTP_KEEPALIVE_S="2")
-        e.update({k: str(v) for k, v in env.items()})
-        self.proc = subprocess.Popen([BIN], env=e, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            try:
-                if self.request("GET", "/healthz").status == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"quant-http did not start, log {self.log.name}")
-
-    def request(self, method, path, body=None, key=None, headers=None, timeout=60):
-        h = dict(headers or {})
-        if key is not None:
-            h["Authorization"] = f"Bearer {key}"
-        if body is not None and not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-        if body is not None:
-            h.setdefault("Content-Type", "application/json")
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            c.request(method, path, body=body, headers=h)
-            r = c.getresponse()
-            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
-        finally:
-            c.close()
-
-    def alive(self):
-        try:
-            return self.proc.poll() is None and self.request("GET", "/healthz", timeout=5).status == 200
-        except OSError:
-            return False
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return "timeout"
-
-    def log_text(self):
-        with open(self.log.name, errors="replace") as f:
-            return f.read()
 
 
 # ---- a tiny JSON Schema validator: the subset the OpenAPI document uses ----
@@ -163,14 +72,6 @@ def response_schema(doc, method, path, status):
     return next(iter(content.values()))["schema"]
 
 
-def is_problem(r, status, field=None):
-    ok = r.status == status and r.headers.get("content-type", "").startswith("application/problem+json") \
-        and isinstance(r.json, dict) and r.json.get("status") == status and "request_id" in r.json
-    if ok and field is not None:
-        ok = r.json.get("field") == field
-    return ok
-
-
 def no_internals(r):
     text = r.body.decode(errors="replace")
     return not any(s in text for s in ("PL/pgSQL", "LOCATION", "CONTEXT:", "SELECT ", "errors.c", "terminate"))
@@ -194,8 +95,7 @@ EXPECTED_ROUTES = [
     ("GET", "/api/v1/deployments/{id}/trades"), ("GET", "/api/v1/deployments/{id}/signals"),
     ("POST", "/api/v1/deployments/{id}/run"), ("POST", "/api/v1/backtest"), ("POST", "/api/v1/optimize"),
     ("POST", "/api/v1/walk_forward"), ("GET", "/api/v1/indicators"), ("GET", "/api/v1/signal_functions"),
-    ("GET", "/api/v1/ticker_mappings"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
-    ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/ticker_mappings"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/openapi.json"),
 ]
 
 
@@ -220,7 +120,7 @@ def main():
                         log, re.M) is not None, log[-800:])
         check("access log: no API key in it", alice not in log and bob not in log)
         for s in (srv, strict):
-            os.unlink(s.log.name) if failed == 0 else print(f"# server log kept: {s.log.name}")
+            os.unlink(s.log.name) if harness.failed == 0 else print(f"# server log kept: {s.log.name}")
 
 
 def run(srv, strict, alice, bob, carol, doomed):
@@ -477,7 +377,7 @@ def run(srv, strict, alice, bob, carol, doomed):
           is_problem(r, 413) and srv.alive(), r)
     check("abuse: slow client (headers trickle, then stall) is cut off, others served", slow_client(srv))
     r = R("GET", "/api/v1/strategies", key=alice, headers={"X-Long": "x" * 20000})
-    check("abuse: a 20 kB header -> 4xx, server up", 400 <= r.status < 500 and srv.alive(), r)
+    check("abuse: a 20 kB header -> 431 problem+json, server up", is_problem(r, 431) and srv.alive(), r)
 
     # ---- rate limits, timeouts (the strict server) ----
     statuses = [strict.request("GET", "/api/v1/ticker_mappings", key=carol).status for _ in range(10)]
@@ -528,8 +428,10 @@ def run(srv, strict, alice, bob, carol, doomed):
     errs = validate({"name": "x"}, response_schema(doc, "GET", "/api/v1/strategies/{id}", 200), doc)
     check("openapi: the validator rejects a Strategy without its required keys (negative control)", len(errs) >= 3, errs)
 
-    # ---- metrics ----
+    # ---- metrics: on their own address, not on the API's ----
     r = R("GET", "/metrics")
+    check("metrics: not served on the API's address (404)", is_problem(r, 404), r)
+    r = srv.metrics("/metrics")
     text = r.body.decode()
     check("metrics: text format", r.status == 200 and r.headers.get("content-type", "").startswith("text/plain"), r)
     for needle in ['quant_http_requests_total{route="GET /api/v1/strategies/{id}",status="200"}',
@@ -538,7 +440,9 @@ def run(srv, strict, alice, bob, carol, doomed):
                    'quant_http_errors_total{type="unauthenticated"}', "quant_http_db_pool_in_use ",
                    "quant_http_db_pool_connections "]:
         check(f"metrics: has {needle}", needle in text)
-    text = strict.request("GET", "/metrics").body.decode()
+    r = srv.metrics("/api/v1/strategies", key=alice)
+    check("metrics: the metrics address serves nothing else (404)", is_problem(r, 404), r)
+    text = strict.metrics("/metrics").body.decode()
     check("metrics: rate-limit refusals counted", 'quant_http_rate_limited_total{limit="key"}' in text and
           'quant_http_rate_limited_total{limit="live"}' in text)
 
@@ -615,5 +519,5 @@ if __name__ == "__main__":
         import traceback
         traceback.print_exc()
         check("the test ran to the end", False, e)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    print(f"{harness.passed} passed, {harness.failed} failed")
+    sys.exit(1 if harness.failed else 0)

@@ -4,15 +4,8 @@
 BEGIN;
 SELECT plan(62);
 SET LOCAL client_min_messages = warning;
+\ir helpers.psql
 
-CREATE FUNCTION pg_temp.sqlstate_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN '00000';
-EXCEPTION WHEN others THEN
-    RETURN SQLSTATE;
-END
-$$;
 CREATE TEMP TABLE k (name text PRIMARY KEY, key text);
 GRANT ALL ON k TO PUBLIC;
 

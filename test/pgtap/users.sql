@@ -4,15 +4,7 @@
 BEGIN;
 SELECT plan(53);
 SET LOCAL client_min_messages = warning;
-
-CREATE FUNCTION pg_temp.sqlstate_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN '00000';
-EXCEPTION WHEN others THEN
-    RETURN SQLSTATE;
-END
-$$;
+\ir helpers.psql
 
 -- users
 SELECT throws_ok($$SELECT quant.current_user_id()$$, '28000', NULL, 'no current user: 28000');

@@ -14,8 +14,9 @@ import csv
 import json
 import math
 import os
-import subprocess
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import quanttest  # noqa: E402  (test/lib: psql, the tally, the last line)
 
 REPO = os.environ.get("QUANT_REPO") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GOLDEN = os.path.join(REPO, "test", "golden")
@@ -26,18 +27,10 @@ WINDOWS = (5, 14, 20)
 REL, ABS = 1e-9, 1e-12
 MAX_SHOWN = 30  # failure details printed per section
 
-passed = 0
-failed = 0
+T = quanttest.Tally()
 
 
-def psql(sql):
-    """Run sql in one psql session; return the output lines (unaligned, tuples only)."""
-    proc = subprocess.run(["psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1", "-F", "\t"],
-                          input="SET client_min_messages = warning;\n" + sql,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError("psql failed (rc %d): %s" % (proc.returncode, proc.stderr.strip()[:2000]))
-    return [line for line in proc.stdout.split("\n") if line != ""]
+psql = quanttest.psql
 
 
 def lit(s):
@@ -61,14 +54,11 @@ def close(a, b):
 
 
 def report(ok, label, details, shown):
-    global passed, failed
+    """One test; at most MAX_SHOWN failures of a section are printed."""
+    T.check(ok, label, details, quiet=shown >= MAX_SHOWN)
     if ok:
-        passed += 1
         return shown
-    failed += 1
-    if shown < MAX_SHOWN:
-        print("FAIL %s: %s" % (label, details))
-    elif shown == MAX_SHOWN:
+    if shown == MAX_SHOWN:
         print("... (more failures not shown)")
     return shown + 1
 
@@ -216,11 +206,8 @@ def main():
         golden_indicators()
         series_agreement(cases, results)
     except Exception as e:  # a batch that cannot run at all counts as one failure
-        global failed
-        failed += 1
-        print("ERROR: %s" % e)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        T.check(False, "the batch ran", "ERROR: %s" % e)
+    return T.summary()
 
 
 if __name__ == "__main__":

@@ -9,19 +9,15 @@ transaction that is rolled back. Last line: "N passed, N failed"; exit 1 on any 
 """
 import json
 import os
-import subprocess
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import quanttest  # noqa: E402  (test/lib: psql, the tally, the last line)
 
 REPO = os.environ.get("QUANT_REPO") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TICKERS = {"ttrc_daily_ohlcv.csv": "TTRC", "msft_2000_2001_ohlcv.csv": "MSFT"}
 
 
-def psql(sql):
-    proc = subprocess.run(["psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1", "-F", "\t"],
-                          input="SET client_min_messages = warning;\n" + sql, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError("psql failed (rc %d): %s" % (proc.returncode, proc.stderr.strip()[:2000]))
-    return [line for line in proc.stdout.split("\n") if line != ""]
+psql = quanttest.psql
 
 
 def main():
@@ -52,24 +48,18 @@ SELECT ran.i, r->>'outcome', r->>'signal', s.signal, quant.backtest(ran.config, 
  ORDER BY ran.i;
 ROLLBACK;
 """ % values)
-    passed = failed = 0
+    T = quanttest.Tally()
     for line in rows:
         i, outcome, returned, stored, backtest_last = line.split("\t")
         cfg, golden_last = configs[int(i)]
         label = "%s %s" % (cfg["ticker"], json.dumps(cfg["substrategies"]))
         ok = (outcome == "SIGNAL" and stored != "" and float(stored) == float(backtest_last)
               and float(stored) == float(golden_last) and float(returned) == float(stored))
-        if ok:
-            passed += 1
-        else:
-            failed += 1
-            print("not ok - %s: outcome %s, live %s (returned %s), backtest last %s, golden last %s"
-                  % (label, outcome, stored, returned, backtest_last, golden_last))
-    if passed + failed != len(configs):
-        failed += len(configs) - passed - failed
-        print("not ok - %d configs gave no row" % (len(configs) - len(rows)))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        T.check(ok, label, "outcome %s, live %s (returned %s), backtest last %s, golden last %s"
+                % (outcome, stored, returned, backtest_last, golden_last))
+    for _ in range(len(configs) - T.passed - T.failed):
+        T.check(False, "a config gave no row")
+    return T.summary()
 
 
 if __name__ == "__main__":

@@ -22,35 +22,21 @@ Last line: "N passed, N failed"; exit status 1 on any failure.
 """
 import json
 import math
-import subprocess
+import os
 import sys
 from decimal import Decimal
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import quanttest  # noqa: E402  (test/lib: psql, the tally, the last line)
 
 REL, ABS = 1e-9, 1e-12
 METRICS = ("total_return", "annualized_return", "sharpe_ratio", "max_drawdown", "calmar_ratio")
 MAX_SHOWN = 8
 
-passed = 0
-failed = 0
+T = quanttest.Tally()
+check = T.check
 
 
-def psql(sql):
-    """Run sql in one psql session; return the output lines (unaligned, tuples only)."""
-    proc = subprocess.run(["psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1", "-F", "\t"],
-                          input="SET client_min_messages = warning;\n" + sql,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError("psql failed (rc %d): %s" % (proc.returncode, proc.stderr.strip()[:2000]))
-    return [line for line in proc.stdout.split("\n") if line != ""]
-
-
-def check(ok, label, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL %s%s" % (label, (": " + detail) if detail else ""))
+psql = quanttest.psql
 
 
 def close(a, b):
@@ -358,8 +344,7 @@ def main():
             run_case(case)
         except Exception as e:  # noqa: BLE001 - report and go on
             check(False, case["name"], "error: %s" % e)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return T.summary()
 
 
 if __name__ == "__main__":

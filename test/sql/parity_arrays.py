@@ -8,8 +8,10 @@ One psql call: per (ticker, indicator, window) it returns the counts of compared
 mismatches, NULL mismatches and NaNs, plus the first mismatch. Each (ticker, indicator, window)
 is one test. Last line: "N passed, N failed"; exit status 1 on any failure.
 """
-import subprocess
+import os
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import quanttest  # noqa: E402  (test/lib: psql, the tally, the last line)
 
 TICKERS = ("TTRC", "MSFT")
 WINDOWS = (5, 14, 20)
@@ -31,12 +33,7 @@ COLUMN_CASES = (("get_sma", "open", "quant.sma(b.open, {w})"),
                 ("get_bollinger_band", "volume", "quant.bollinger(b.volume, {w})"))
 
 
-def psql(sql):
-    proc = subprocess.run(["psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1", "-F", "\t"],
-                          input="SET client_min_messages = warning;\n" + sql, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError("psql failed (rc %d): %s" % (proc.returncode, proc.stderr.strip()[:2000]))
-    return [line for line in proc.stdout.split("\n") if line != ""]
+psql = quanttest.psql
 
 
 def one_case(ticker, indicator, column, call, w):
@@ -60,7 +57,7 @@ SELECT {label}, count(*),
 
 
 def main():
-    passed = failed = 0
+    T = quanttest.Tally()
     queries = []
     for ticker in TICKERS:
         for indicator, call in ARRAY_FORMS.items():
@@ -86,16 +83,10 @@ def main():
                 problems.append("no defined value at all")
             if first and not problems:
                 problems.append("rows differ (lengths?) from row %s" % first)
-            if problems:
-                failed += 1
-                print("FAIL %s: %s (of %d; first difference at row %s)" % (label, "; ".join(problems), n, first or "-"))
-            else:
-                passed += 1
+            T.check(not problems, label, "%s (of %d; first difference at row %s)" % ("; ".join(problems), n, first or "-"))
     except Exception as e:
-        failed += 1
-        print("ERROR: %s" % e)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        T.check(False, "the batch ran", "ERROR: %s" % e)
+    return T.summary()
 
 
 if __name__ == "__main__":

@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
 # Upgrade test of the quant extension (docs/style.md practice 8).
 #
-# For every released version V (extension/sql/released/quant--V.sql), in a fresh database:
-#   CREATE EXTENSION quant VERSION 'V'; insert a few bars into md.bar; ALTER EXTENSION quant UPDATE;
-# then check that the bars are still there, that extversion = default_version of
+# Every released version V is recorded in extension/releases.txt with the commit that made it;
+# its install script is rebuilt from that commit (the commit's sql/ sources and extension/
+# Makefile, taken with git archive: only history is needed, no tags, no frozen copies) and
+# installed for the test into the server's extension directory (removed again afterwards).
+# For every released V other than the current default_version, in a fresh database:
+#   CREATE EXTENSION quant VERSION 'V'; insert bars, a user's strategy, result and deployment;
+#   ALTER EXTENSION quant UPDATE;
+# then check that the data is still there, that extversion = default_version of
 # extension/quant.control, and that the extension's objects (pg_depend deptype 'e': functions with
 # their signatures, results, volatility, strictness, parallel safety and comments; tables with their
 # columns and constraints; views with their columns; everything else by its description; and the
 # tables marked for pg_dump) equal those of a fresh CREATE EXTENSION quant in another database.
-# With no released version yet it tests the current one: create, drop, create again, and
-# ALTER EXTENSION quant UPDATE is a no-op (same version, same objects, bars kept).
+# With no released version but the current one it tests the current one: create, drop, create
+# again, and ALTER EXTENSION quant UPDATE is a no-op (same version, same objects, bars kept).
+# When default_version itself is released, the install script built from today's sources must
+# equal the one built from its release commit (a released version is never edited).
 #
-# Runs with the PG* variables of a throw-away cluster (superuser); creates and drops its own
-# databases quant_upg_*. Last line: "N passed, N failed"; exit status 1 on any failure.
+# Runs with the PG* variables of a throw-away cluster (superuser) and write access to the
+# extension directory (`pg_config --sharedir`/extension); creates and drops its own databases
+# quant_upg_*. Last line: "N passed, N failed"; exit status 1 on any failure.
 set -uo pipefail
 REPO="${QUANT_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 CONTROL="$REPO/extension/quant.control"
-RELEASED_DIR="${QUANT_RELEASED_DIR:-$REPO/extension/sql/released}"
+RELEASES="${QUANT_RELEASES:-$REPO/extension/releases.txt}"
+EXT_DIR="${QUANT_EXTENSION_DIR:-$("${PG_CONFIG:-pg_config}" --sharedir)/extension}"
 ADMIN_DB="${PGDATABASE:-postgres}"
 TMP="$(mktemp -d)"
 DBS=()
+INSTALLED=() # scripts this test put into EXT_DIR (a file that was there is saved in $TMP/saved)
 PASSED=0
 FAILED=0
 
@@ -28,6 +38,9 @@ cleanup() {
     for d in "${DBS[@]}"; do
         psql -X -q -d "$ADMIN_DB" -c "DROP DATABASE IF EXISTS \"$d\" WITH (FORCE)" >/dev/null 2>&1 ||
             echo "warning: could not drop database $d" >&2
+    done
+    for f in "${INSTALLED[@]}"; do
+        if [ -f "$TMP/saved/$f" ]; then cp "$TMP/saved/$f" "$EXT_DIR/$f"; else rm -f "$EXT_DIR/$f"; fi
     done
     rm -rf "$TMP"
 }
@@ -108,7 +121,7 @@ INSERT_BARS="INSERT INTO md.bar (ticker, ts, open, high, low, close, volume) VAL
   ('UPG', '2024-01-02', 10, 11, 9, 10.5, 100), ('UPG', '2024-01-03', 10.5, 12, 10, 11.5, 200),
   ('UPG', '2024-01-04', 11.5, 12.5, 11, 12, 150), ('UPG', '2024-01-05', 12, 13, 11.5, 12.5, 170)"
 # A user's strategy (with a stored result) and deployment, created through the API of the old
-# version, must survive the upgrade (issue 3: "upgrades ... with data in place").
+# version, must survive the upgrade ("upgrades ... with data in place").
 INSERT_USER_DATA="SELECT quant.set_user('upg_user');
 SELECT quant.store_result((s->>'strategy_id')::uuid, quant.backtest(s, 0)),
        quant.deploy(jsonb_build_object('strategy_id', s->>'strategy_id', 'broker', 'PAPER', 'ticker', 'UPG',
@@ -148,21 +161,19 @@ main() {
         fail "fresh install: extension objects listed" "$(head -n 5 "$TMP/ref.txt")"
     fi
 
-    # released versions
-    local files=() f v
-    shopt -s nullglob
-    files=("$RELEASED_DIR"/quant--*.sql)
-    shopt -u nullglob
-    local versions=()
-    for f in "${files[@]}"; do
-        v="$(basename "$f" .sql)"
-        v="${v#quant--}"
-        case "$v" in *--*) continue ;; esac # an upgrade script, not a released version
-        versions+=("$v")
-    done
+    # released versions: their install scripts rebuilt from history
+    local versions=() v commit
+    if [ ! -f "$RELEASES" ]; then
+        fail "the list of releases $RELEASES exists"
+        return
+    fi
+    while read -r v commit; do
+        [ "$v" = "$default_version" ] && { check_unedited "$v" "$commit"; continue; }
+        install_release "$v" "$commit" && versions+=("$v")
+    done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$RELEASES")
 
     if [ ${#versions[@]} -eq 0 ]; then
-        echo "# no released versions in $RELEASED_DIR: testing the current version $default_version only"
+        echo "# no released version but $default_version in $RELEASES: testing the current version only"
         local db="quant_upg_cur_$$"
         new_db "$db" || { fail "create database $db"; return; }
         run "$db" "CREATE EXTENSION quant" "create" || return
@@ -218,24 +229,63 @@ check_works() {
         "4"
 }
 
-# A released version's script is frozen: the install script generated for the current version
-# must equal its released copy when there is one (a change needs a new version and an upgrade).
-check_frozen() {
-    local v generated
-    v="$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$CONTROL")"
-    generated="$REPO/extension/sql/quant--$v.sql"
-    if [ -f "$RELEASED_DIR/quant--$v.sql" ] && [ -f "$generated" ]; then
-        if cmp -s "$generated" "$RELEASED_DIR/quant--$v.sql"; then
-            pass "released $v is not edited: the generated install script equals sql/released/quant--$v.sql"
-        else
-            fail "released $v is not edited: the generated install script equals sql/released/quant--$v.sql" \
-                "$(diff -u "$RELEASED_DIR/quant--$v.sql" "$generated" | head -n 20)
+# build_release V COMMIT OUT: the install script of V as the Makefile of COMMIT generates it
+# from the sql/ sources of COMMIT (git archive: needs the history only, no work tree, no tags).
+build_release() {
+    local v="$1" commit="$2" out="$3" src="$TMP/src-$1" have
+    rm -rf "$src"
+    mkdir -p "$src"
+    git -C "$REPO" cat-file -e "$commit^{commit}" 2>/dev/null || { echo "commit $commit not in the history of $REPO"; return 1; }
+    git -C "$REPO" archive "$commit" sql extension | tar -x -C "$src" || return 1
+    have="$(sed -n "s/^default_version *= *'\(.*\)'.*/\1/p" "$src/extension/quant.control")"
+    [ "$have" = "$v" ] || { echo "default_version at $commit is '$have', not '$v'"; return 1; }
+    make -s -C "$src/extension" "sql/quant--$v.sql" >/dev/null || return 1
+    cp "$src/extension/sql/quant--$v.sql" "$out"
+}
+
+# install_release V COMMIT: rebuild V's install script and put it into the extension directory
+install_release() {
+    local v="$1" commit="$2" f="quant--$1.sql" out
+    if ! out="$(build_release "$v" "$commit" "$TMP/$f" 2>&1)"; then
+        fail "$v: install script rebuilt from commit $commit" "$out"
+        return 1
+    fi
+    pass "$v: install script rebuilt from commit $commit"
+    # the copy frozen at its release, while that was the practice, must be the same script
+    if git -C "$REPO" cat-file -e "$commit:extension/sql/released/$f" 2>/dev/null; then
+        check "$v: the rebuilt script equals the copy frozen in commit $commit" \
+            "$(git -C "$REPO" show "$commit:extension/sql/released/$f" | cmp - "$TMP/$f" 2>&1 && echo same)" "same"
+    fi
+    mkdir -p "$TMP/saved"
+    [ ! -f "$EXT_DIR/$f" ] || cp "$EXT_DIR/$f" "$TMP/saved/$f"
+    INSTALLED+=("$f")
+    if ! out="$(cp "$TMP/$f" "$EXT_DIR/$f" 2>&1)"; then
+        fail "$v: install script copied into $EXT_DIR" "$out"
+        return 1
+    fi
+}
+
+# check_unedited V COMMIT: the current version is released: today's sources must still build
+# the script of its release commit (a change needs a new version and an upgrade script).
+check_unedited() {
+    local v="$1" commit="$2" out
+    if ! out="$(build_release "$v" "$commit" "$TMP/released-$v.sql" 2>&1)"; then
+        fail "released $v: install script rebuilt from commit $commit" "$out"
+        return
+    fi
+    if ! out="$(make -s -C "$REPO/extension" "sql/quant--$v.sql" 2>&1)"; then
+        fail "released $v: install script built from today's sources" "$out"
+        return
+    fi
+    if cmp -s "$TMP/released-$v.sql" "$REPO/extension/sql/quant--$v.sql"; then
+        pass "released $v is not edited: today's install script equals the one of commit $commit"
+    else
+        fail "released $v is not edited: today's install script equals the one of commit $commit" \
+            "$(diff -u "$TMP/released-$v.sql" "$REPO/extension/sql/quant--$v.sql" | head -n 20)
 bump default_version in extension/quant.control and write extension/sql/quant--$v--<new>.sql"
-        fi
     fi
 }
 
 main
-check_frozen
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -175,6 +175,7 @@ def test_fail_closed(user):
 
     # connection: a broker without an adapter (BYBIT) is never reachable
     sid = q(f"SELECT quant.create_strategy('{wt.STRATEGY}')->>'strategy_id'", user)
+    q("SELECT quant.set_ticker_mapping('TTRC', 'BYBIT', 'TTRCUSDT', 'CRYPTO')", user)  # deploy needs a mapping
     dep = q(f"SELECT quant.deploy(jsonb_build_object('strategy_id', '{sid}', 'qty', 1, 'schedule', 'manual',"
             f" 'broker', 'BYBIT', 'ticker', 'TTRCUSDT', 'market', 'CRYPTO',"
             f" 'risk_limits', '{{\"max_bar_age_hours\": null}}'::jsonb))->>'deployment_id'", user)
@@ -383,15 +384,14 @@ def main():
                 p.wait()
         q(f"UPDATE trade.deployment SET enabled = false, stopped_at = now() WHERE user_id = '{user}' "
           f"AND stopped_at IS NULL")
-    if wt.failed:
+    if wt.T.failed:
         print(f"# worker logs: {wt.LOGDIR}")
         for name in sorted(os.listdir(wt.LOGDIR)):
             lines = open(os.path.join(wt.LOGDIR, name)).read().splitlines()
             errs = [x for x in lines if '"level":"error"' in x or '"level":"warn"' in x][-5:]
             for x in errs:
                 print(f"# {name}: {x}")
-    print(f"{wt.passed} passed, {wt.failed} failed")
-    return 1 if wt.failed else 0
+    return wt.T.summary()
 
 
 if __name__ == "__main__":

@@ -16,23 +16,18 @@ import sys
 import tempfile
 import time
 import uuid
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import quanttest  # noqa: E402  (test/lib: psql, the tally, the last line)
 
 BIN = os.environ["QUANT_WORKER_BIN"]
 LOGDIR = tempfile.mkdtemp(prefix="quant_worker_test_")
 RUN = uuid.uuid4().hex[:8]
-passed = 0
-failed = 0
+T = quanttest.Tally(tap=True)
 workers = []
 
 
 def check(desc, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok - {desc}", flush=True)
-    else:
-        failed += 1
-        print(f"not ok - {desc}" + (f": {detail}" if detail else ""), flush=True)
+    T.check(ok, desc, detail)
 
 
 def eq(desc, want, got):
@@ -41,23 +36,13 @@ def eq(desc, want, got):
 
 def q(sql, user=None):
     """Runs SQL as the superuser (optionally as quant user `user`); returns the last line."""
-    cmd = ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"]
-    if user:
-        cmd += ["-c", f"SELECT quant.set_user('{user}')"]
-    cmd += ["-c", sql]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"psql failed: {r.stderr.strip()}\nSQL: {sql}")
-    lines = [line for line in r.stdout.splitlines() if line.strip() != ""]
+    out = quanttest.psql_c(*([f"SELECT quant.set_user('{user}')"] if user else []), sql)
+    lines = [line for line in out.splitlines() if line.strip() != ""]
     return lines[-1] if lines else ""
 
 
 def qrows(sql):
-    r = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"psql failed: {r.stderr.strip()}\nSQL: {sql}")
-    return [line.split("|") for line in r.stdout.splitlines() if line.strip() != ""]
+    return [line.split("|") for line in quanttest.psql_c(sql).splitlines() if line.strip() != ""]
 
 
 def start_worker(name, **env):
@@ -268,9 +253,15 @@ def test_risk_checks(user):
        q(f"SELECT (SELECT count(*) FROM trade.\"order\" WHERE signal_id = '{s}') || '|' || "
          f"(SELECT count(*) FROM paper.\"order\" p JOIN trade.\"order\" o USING (client_order_id) WHERE o.signal_id = '{s}')"))
 
-    # unknown price: no bar for the signal's data ticker -> fail closed
-    dep = deploy(user)
-    blocked("unknown price (no bars for the data ticker)", dep, 1, "unknown_price", ticker="NO_SUCH_TICKER")
+    # unknown price: no price for the symbol the broker trades -> fail closed (the signal's data
+    # ticker never prices an order)
+    nobars = f"NOBARS{RUN}"
+    sid = q(f"SELECT quant.create_strategy('{STRATEGY.replace('TTRC', nobars)}')->>'strategy_id'", user)
+    dep = q(f"SELECT quant.deploy(jsonb_build_object('strategy_id', '{sid}', 'qty', 10, 'schedule', 'manual',"
+            f" 'ticker', '{nobars}', 'market', 'US', 'risk_limits', '{{\"max_bar_age_hours\": null}}'::jsonb))"
+            f"->>'deployment_id'", user)
+    blocked("unknown price (no bars for the broker symbol)", dep, 1, "unknown_price")
+    q(f"INSERT INTO md.bar (ticker, ts, close) VALUES ('{nobars}', '2001-01-01', 52)")
     passes("known price", dep, 1)
 
     # max order qty and notional
@@ -286,6 +277,41 @@ def test_risk_checks(user):
     blocked("pause: then paused", dep, 1, "paused")
     q(f"SELECT quant.update_deployment('{dep}', '{{\"risk_limits\": {{\"max_position_usd\": 1000}}}}')", user)
     passes("pause: a change by a person resumes", dep, 1)
+
+
+def test_unusable_qty(user):
+    print("# a deployment qty the worker cannot use: one REJECTED invalid_qty, never a retry loop")
+    for text in ("1e400", "'NaN'", "1e13"):
+        dep = deploy(user)
+        try:
+            q(f"UPDATE trade.deployment SET qty = {text} WHERE deployment_id = '{dep}'")
+        except RuntimeError as e:  # the database refuses it: as good (validated where it is stored)
+            check(f"qty {text}: refused by the database", "violates check constraint" in str(e), str(e))
+            continue
+        s = add_signal(dep, 1)
+        st = wait_final(s)
+        lg = last_log(s)
+        eq(f"qty {text}: REJECTED invalid_qty", ["REJECTED", "REJECTED", "invalid_qty"], [st, lg[0], lg[1]])
+        check(f"qty {text}: the reason says why", "cannot be traded" in lg[2] or "not a number" in lg[2], lg[2])
+        eq(f"qty {text}: claimed once, one log row, no order", "1|1|0",
+           q(f"SELECT (SELECT attempts FROM trade.signal WHERE signal_id = '{s}') || '|' || "
+             f"(SELECT count(*) FROM trade.log WHERE signal_id = '{s}') || '|' || "
+             f"(SELECT count(*) FROM trade.\"order\" WHERE signal_id = '{s}')"))
+
+
+def test_role(main_log):
+    print("# the worker's role: quant_worker when it exists and the login may, else the login (logged)")
+    exists = q("SELECT count(*) FROM pg_roles WHERE rolname = 'quant_worker'") == "1"
+    events = [json.loads(x) for x in open(main_log).read().splitlines() if x.startswith("{")]
+    connected = [e for e in events if e.get("event") == "connected"]
+    check("the worker logged its connection", len(connected) >= 1)
+    if connected:
+        if exists:
+            eq("connected as role quant_worker", "quant_worker", connected[0].get("role"))
+        else:
+            check("no quant_worker role: role_not_assumed logged, running as the login",
+                  any(e.get("event") == "role_not_assumed" for e in events) and
+                  "does not exist" in connected[0].get("role_note", ""), connected[0])
 
 
 def test_crash_safety(user):
@@ -381,6 +407,8 @@ def main():
         time.sleep(0.5)
         test_end_to_end(user)
         test_risk_checks(user)
+        test_unusable_qty(user)
+        test_role(main_worker.logname)
         stop_worker(main_worker, "the main worker exits 0 on SIGTERM")
         test_crash_safety(user)
         test_two_workers(user)
@@ -395,15 +423,14 @@ def main():
         # no worker of ours is left; everything the workers did is checked above
         q(f"UPDATE trade.deployment SET enabled = false, stopped_at = now() WHERE user_id = '{user}' "
           f"AND stopped_at IS NULL")
-    if failed:
+    if T.failed:
         print(f"# worker logs: {LOGDIR}")
         for name in sorted(os.listdir(LOGDIR)):
             lines = open(os.path.join(LOGDIR, name)).read().splitlines()
             errs = [x for x in lines if '"level":"error"' in x or '"level":"warn"' in x][-5:]
             for x in errs:
                 print(f"# {name}: {x}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return T.summary()
 
 
 if __name__ == "__main__":

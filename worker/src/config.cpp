@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string_view>
 
-namespace worker {
+namespace quant::worker {
 namespace {
 
 std::optional<std::string> env(const char* name) {
@@ -43,7 +43,17 @@ std::optional<double> env_optional(const char* name, double lo, double hi) {
 std::string format_number(double v) {
     char buf[64];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, r.ptr);
+    return {buf, r.ptr};
+}
+
+pq::ConnectOptions connect_options(const Config& cfg, const std::string& application_name) {
+    pq::ConnectOptions o;
+    o.conninfo = cfg.conninfo;
+    o.application_name = application_name;
+    o.statement_timeout_ms = cfg.statement_timeout_ms;
+    o.lock_timeout_ms = cfg.lock_timeout_ms;
+    o.assume_role = cfg.role;
+    return o;
 }
 
 Config load_config() {
@@ -62,9 +72,14 @@ Config load_config() {
     if (c.worker_id.size() > 200)
         throw std::runtime_error("QUANT_WORKER_ID: at most 200 characters");
     if (auto v = env("QUANT_WORKER_LOG_LEVEL"))
-        c.log_level = parse_level(*v);
+        c.log_level = pq::parse_log_level(*v).value_or(pq::Level::info);
     c.lease_s = env_number("QUANT_WORKER_LEASE_S", 60, 0.1, 86400);
     c.max_attempts = static_cast<int>(env_number("QUANT_WORKER_MAX_ATTEMPTS", 5, 1, 1000));
+    c.statement_timeout_ms =
+        static_cast<int>(env_number("QUANT_WORKER_STATEMENT_TIMEOUT_MS", 30000, 100, 86400000));
+    c.lock_timeout_ms = static_cast<int>(env_number("QUANT_WORKER_LOCK_TIMEOUT_MS", 5000, 10, 86400000));
+    if (const char* v = std::getenv("QUANT_WORKER_ROLE"))
+        c.role = v;  // set and empty: stay the login
     if (auto v = env("QUANT_WORKER_CRASH_AT")) {
         const std::string_view s = *v;
         if (s != "after_claim" && s != "after_intent" && s != "after_send" && s != "before_outcome") {
@@ -81,4 +96,4 @@ Config load_config() {
     return c;
 }
 
-}  // namespace worker
+}  // namespace quant::worker

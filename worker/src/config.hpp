@@ -3,18 +3,22 @@
 #include <optional>
 #include <string>
 
-#include "log.hpp"
+#include "quant/pq/connection.hpp"
+#include "quant/pq/log.hpp"
 
-namespace worker {
+namespace quant::worker {
 
 struct Config {
-    std::string conninfo;           // DB_URL; empty: libpq's PG* variables
-    int poll_ms = 1000;             // QUANT_WORKER_POLL_MS: the safety-net poll when no NOTIFY comes
-    std::string worker_id;          // QUANT_WORKER_ID (unique per running worker); default <host>-<pid>
-    Level log_level = Level::info;  // QUANT_WORKER_LOG_LEVEL: debug, info, warn, error
+    std::string conninfo;   // DB_URL; empty: libpq's PG* variables
+    int poll_ms = 1000;     // QUANT_WORKER_POLL_MS: the safety-net poll when no NOTIFY comes
+    std::string worker_id;  // QUANT_WORKER_ID (unique per running worker); default <host>-<pid>
+    pq::Level log_level = pq::Level::info;  // QUANT_WORKER_LOG_LEVEL: debug, info, warn, error
     double lease_s = 60;          // QUANT_WORKER_LEASE_S: a claim older than this is another worker's to take
     int max_attempts = 5;         // QUANT_WORKER_MAX_ATTEMPTS: claims of one signal before giving up
     int reconnect_max_ms = 5000;  // backoff cap between reconnect attempts
+    int statement_timeout_ms = 30000;   // QUANT_WORKER_STATEMENT_TIMEOUT_MS: every connection's default
+    int lock_timeout_ms = 5000;         // QUANT_WORKER_LOCK_TIMEOUT_MS
+    std::string role = "quant_worker";  // QUANT_WORKER_ROLE: assumed when the login may (empty: none)
     std::string
         crash_at;  // QUANT_WORKER_CRASH_AT (TEST ONLY): after_claim, after_intent, after_send, before_outcome
     std::optional<double> paper_starting_cash;  // QUANT_PAPER_STARTING_CASH for new paper accounts
@@ -25,6 +29,9 @@ struct Config {
 // Throws std::runtime_error naming the variable when a value is invalid.
 Config load_config();
 
+// The options of every connection of the worker (timeouts, role), named for pg_stat_activity.
+pq::ConnectOptions connect_options(const Config& cfg, const std::string& application_name);
+
 std::string format_number(double v);  // shortest round-trip text of a double, for SQL parameters
 
-}  // namespace worker
+}  // namespace quant::worker

@@ -9,23 +9,24 @@
 //       |  +--fail--> BACKOFF --------------|-------------------------------+ (NOTIFY or poll timeout)
 //       +--------- connection or broker lost (from any state) -------------+
 //
-// WAITING is the only place the worker blocks: poll() on the listener's socket with the poll
+// WAITING is the only place the worker blocks: a poll on the listener's socket with the poll
 // interval as timeout. SIGTERM/SIGINT set a flag; the current signal is finished, then exit 0.
 #include <poll.h>
 
-#include <algorithm>
-#include <cerrno>
 #include <csignal>
 #include <cstring>
 
 #include "config.hpp"
-#include "log.hpp"
 #include "paper_adapter.hpp"
-#include "pg.hpp"
 #include "processor.hpp"
+#include "quant/pq/connection.hpp"
+#include "quant/pq/log.hpp"
 #include "quant/trade_adapter.hpp"
 
 namespace {
+
+namespace pq = quant::pq;
+namespace worker = quant::worker;
 
 volatile std::sig_atomic_t g_stop = 0;
 volatile std::sig_atomic_t g_signal = 0;
@@ -36,8 +37,7 @@ void on_signal(int sig) {
 }
 
 void install_handlers() {
-    struct sigaction sa;
-    std::memset(&sa, 0, sizeof sa);
+    struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;  // no SA_RESTART: poll() returns EINTR at once
@@ -64,23 +64,18 @@ const char* state_name(State s) {
     return "?";
 }
 
-// Drains the listener's notifications; false when the connection is gone.
-bool drain_notifies(worker::Conn& listener, int& count) {
-    if (PQconsumeInput(listener.raw()) == 0)
-        return false;
-    while (PGnotify* n = PQnotifies(listener.raw())) {
-        ++count;
-        worker::log_debug("notify", {{"channel", n->relname}, {"payload", n->extra ? n->extra : ""}});
-        PQfreemem(n);
-    }
-    return PQstatus(listener.raw()) == CONNECTION_OK;
+// Reads the listener's notifications (only wake-ups: the table is the truth); throws
+// pq::SqlError when the listener is gone.
+void drain_notifies(pq::Connection& listener) {
+    for (const pq::Notification& n : listener.notifications())
+        pq::log_debug("notify", {{"channel", n.channel}, {"payload", n.payload}});
 }
 
 // Sleeps up to ms, returning early on a signal.
-void sleep_ms(int ms) {
-    if (g_stop)
+void sleep_ms(long long ms) {
+    if (g_stop != 0)
         return;
-    poll(nullptr, 0, ms);
+    poll(nullptr, 0, static_cast<int>(ms));
 }
 
 }  // namespace
@@ -93,7 +88,9 @@ int main(int argc, char** argv) {
                 "quant-worker: the live loop's executor (see worker/README.md).\n"
                 "Environment: DB_URL (or PG*), QUANT_WORKER_POLL_MS (1000), QUANT_WORKER_ID,\n"
                 "QUANT_WORKER_LOG_LEVEL (info), QUANT_WORKER_LEASE_S (60), QUANT_WORKER_MAX_ATTEMPTS (5),\n"
-                "QUANT_PAPER_STARTING_CASH, QUANT_PAPER_SLIPPAGE_BPS, QUANT_PAPER_FEE_BPS.\n",
+                "QUANT_WORKER_STATEMENT_TIMEOUT_MS (30000), QUANT_WORKER_LOCK_TIMEOUT_MS (5000),\n"
+                "QUANT_WORKER_ROLE (quant_worker), QUANT_PAPER_STARTING_CASH, QUANT_PAPER_SLIPPAGE_BPS,\n"
+                "QUANT_PAPER_FEE_BPS.\n",
                 stdout);
             return 0;
         }
@@ -104,92 +101,85 @@ int main(int argc, char** argv) {
     try {
         cfg = worker::load_config();
     } catch (const std::exception& e) {
-        worker::log_error("bad_config", {{"error", e.what()}});
+        pq::log_error("bad_config", {{"error", e.what()}});
         return 2;
     }
-    worker::set_log_level(cfg.log_level);
+    pq::set_log_level(cfg.log_level);
     install_handlers();
-    worker::log_info("start", {{"worker_id", cfg.worker_id},
-                               {"poll_ms", cfg.poll_ms},
-                               {"lease_s", cfg.lease_s},
-                               {"crash_at", cfg.crash_at}});
+    pq::log_info("start", {{"worker_id", cfg.worker_id},
+                           {"poll_ms", cfg.poll_ms},
+                           {"lease_s", cfg.lease_s},
+                           {"statement_timeout_ms", cfg.statement_timeout_ms},
+                           {"lock_timeout_ms", cfg.lock_timeout_ms},
+                           {"crash_at", cfg.crash_at}});
 
-    worker::Conn listener;
-    worker::Conn work;
-    worker::PaperGateway paper(cfg.conninfo, "quant-worker-broker");
+    pq::Connection listener;
+    pq::Connection work;
+    worker::PaperGateway paper(worker::connect_options(cfg, "quant-worker-broker"));
     worker::Processor processor(cfg, work, paper);
 
     State state = State::connecting;
-    int backoff_ms = 100;
+    pq::Backoff backoff(std::chrono::milliseconds(100), std::chrono::milliseconds(cfg.reconnect_max_ms));
     auto drop_all = [&](const char* why, const std::string& detail) {
-        worker::log_warn("disconnected", {{"reason", why}, {"error", detail}});
+        pq::log_warn("disconnected", {{"reason", why}, {"error", detail}});
         listener.close();
         work.close();
         paper.close();
         state = State::backoff;
     };
 
-    while (!g_stop) {
-        worker::log_debug("state", {{"state", state_name(state)}});
+    while (g_stop == 0) {
+        pq::log_debug("state", {{"state", state_name(state)}});
         try {
             switch (state) {
                 case State::backoff:
-                    sleep_ms(backoff_ms);
-                    backoff_ms = std::min(backoff_ms * 2, cfg.reconnect_max_ms);
+                    sleep_ms(backoff.next().count());
                     state = State::connecting;
                     break;
                 case State::connecting:
                     // LISTEN first, then reconcile and catch up: nothing committed after this is missed
-                    listener.open(cfg.conninfo, "quant-worker-listen");
-                    listener.exec("LISTEN quant_signal");
-                    work.open(cfg.conninfo, "quant-worker");
+                    listener.open(worker::connect_options(cfg, "quant-worker-listen"));
+                    listener.listen("quant_signal");
+                    work.open(worker::connect_options(cfg, "quant-worker"));
                     paper.ensure();
-                    worker::log_info("connected", {{"worker_id", cfg.worker_id},
-                                                   {"backend_pid", PQbackendPID(work.raw())}});
-                    backoff_ms = 100;
+                    pq::log_info("connected", {{"worker_id", cfg.worker_id},
+                                               {"backend_pid", work.backend_pid()},
+                                               {"role", work.role()},
+                                               {"role_note", work.role_note()}});
+                    if (!cfg.role.empty() && work.role() != cfg.role)
+                        pq::log_warn("role_not_assumed", {{"role", cfg.role}, {"note", work.role_note()}});
+                    backoff.reset();
                     state = State::reconciling;
                     break;
                 case State::reconciling:
                     processor.reconcile_all();
                     state = State::draining;  // the catch-up scan
                     break;
-                case State::draining: {
-                    int notes = 0;
-                    while (!g_stop && processor.process_next()) {
-                        if (!drain_notifies(listener, notes))
-                            throw worker::DbError("listener lost", "08006", true);
-                    }
-                    if (!drain_notifies(listener, notes))
-                        throw worker::DbError("listener lost", "08006", true);
+                case State::draining:
+                    while (g_stop == 0 && processor.process_next())
+                        drain_notifies(listener);
+                    drain_notifies(listener);
                     state = State::waiting;
                     break;
-                }
                 case State::waiting: {
-                    struct pollfd pfd {
-                        listener.socket(), POLLIN, 0
-                    };
-                    const int rc = poll(&pfd, 1, cfg.poll_ms);
-                    if (rc < 0 && errno == EINTR)
+                    const pq::Wait w = listener.wait_readable(std::chrono::milliseconds(cfg.poll_ms));
+                    if (w == pq::Wait::interrupted)
                         break;  // a signal: the loop condition decides
-                    int notes = 0;
-                    if (rc > 0 && !drain_notifies(listener, notes)) {
-                        throw worker::DbError("listener lost", "08006", true);
-                    }
-                    if (rc == 0 && PQstatus(listener.raw()) != CONNECTION_OK) {
-                        throw worker::DbError("listener lost", "08006", true);
-                    }
+                    if (w == pq::Wait::readable)
+                        drain_notifies(listener);
+                    else if (!listener.ok())
+                        throw pq::SqlError("08006", "listener lost", true);
                     state = State::draining;  // on a NOTIFY, and on every poll timeout (the safety net)
                     break;
                 }
             }
-        } catch (const worker::DbError& e) {
+        } catch (const pq::SqlError& e) {
             work.rollback_quietly();
             if (e.connection_lost() || !work.ok() || !listener.ok()) {
                 drop_all("database", e.what());
             } else {
-                worker::log_error(
-                    "db_error",
-                    {{"state", state_name(state)}, {"sqlstate", e.sqlstate()}, {"error", e.what()}});
+                pq::log_error("db_error",
+                              {{"state", state_name(state)}, {"sqlstate", e.sqlstate}, {"error", e.message}});
                 sleep_ms(cfg.poll_ms);
                 state = State::reconciling;
             }
@@ -198,11 +188,11 @@ int main(int argc, char** argv) {
             drop_all("broker", e.what());  // reconnect, then reconcile before trading again
         } catch (const std::exception& e) {
             work.rollback_quietly();
-            worker::log_error("error", {{"state", state_name(state)}, {"error", e.what()}});
+            pq::log_error("error", {{"state", state_name(state)}, {"error", e.what()}});
             sleep_ms(cfg.poll_ms);
             state = State::reconciling;
         }
     }
-    worker::log_info("stop", {{"signal", static_cast<int>(g_signal)}, {"worker_id", cfg.worker_id}});
+    pq::log_info("stop", {{"signal", static_cast<int>(g_signal)}, {"worker_id", cfg.worker_id}});
     return 0;
 }

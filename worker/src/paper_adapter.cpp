@@ -1,22 +1,24 @@
 #include "paper_adapter.hpp"
 
 #include <algorithm>
-#include <cstdlib>
+#include <cmath>
 
-#include "log.hpp"
+#include "quant/pq/log.hpp"
 
-namespace worker {
+namespace quant::worker {
 namespace {
 
 constexpr const char* order_columns =
     "client_order_id, order_id, symbol, side, qty, filled_qty, fill_price, fee, status, reason";
 
-double number(const Result& r, int row, const char* col) {
-    const auto v = r.opt(row, col);
-    return v ? std::strtod(v->c_str(), nullptr) : 0.0;
+// NULL is 0; a value that is not a number is NaN (the checks then fail closed)
+double number(const pq::Result& r, int row, const char* col) {
+    if (r.is_null(row, r.column(col)))
+        return 0.0;
+    return pq::parse_double(r.view(row, r.column(col))).value_or(std::nan(""));
 }
 
-quant::OrderResult order_from(const Result& r, int row) {
+quant::OrderResult order_from(const pq::Result& r, int row) {
     quant::OrderResult o;
     o.client_order_id = r.get(row, "client_order_id");
     o.broker_order_id = r.get(row, "order_id");
@@ -31,7 +33,7 @@ quant::OrderResult order_from(const Result& r, int row) {
     return o;
 }
 
-Param opt_number(const std::optional<double>& v) {
+pq::Param opt_number(const std::optional<double>& v) {
     if (!v)
         return std::nullopt;
     return format_number(*v);
@@ -43,18 +45,18 @@ void PaperGateway::ensure() {
     if (conn_.ok())
         return;
     try {
-        conn_.open(conninfo_, application_name_);
-        log_info("broker_connected", {{"broker", "PAPER"}});
-    } catch (const DbError& e) {
+        conn_.open(options_);
+        pq::log_info("broker_connected", {{"broker", "PAPER"}, {"role", conn_.role()}});
+    } catch (const pq::SqlError& e) {
         throw quant::BrokerError(std::string("paper broker not reachable: ") + e.what());
     }
 }
 
-Result PaperGateway::call(const std::string& sql, const std::vector<Param>& params) {
+pq::Result PaperGateway::call(const std::string& name, const std::string& sql, const pq::Params& params) {
     ensure();
     try {
-        return conn_.exec(sql, params);
-    } catch (const DbError& e) {
+        return conn_.exec_prepared(name, sql, params);
+    } catch (const pq::SqlError& e) {
         if (e.connection_lost())
             conn_.close();
         else
@@ -64,7 +66,7 @@ Result PaperGateway::call(const std::string& sql, const std::vector<Param>& para
 }
 
 void PaperAdapter::connect() {
-    gw_.call("SELECT account FROM paper.open_account($1, $2, $3, $4, $5)",
+    gw_.call("paper_open_account", "SELECT account FROM paper.open_account($1, $2, $3, $4, $5)",
              {account_, user_id_, opt_number(cfg_.paper_starting_cash), opt_number(cfg_.paper_slippage_bps),
               opt_number(cfg_.paper_fee_bps)});
     connected_ = true;
@@ -79,7 +81,8 @@ quant::OrderResult PaperAdapter::place_order(std::string_view symbol, double qty
                                              std::string_view client_order_id, std::string_view order_type,
                                              std::optional<double> price) {
     require_connected();
-    const Result r = gw_.call(
+    const pq::Result r = gw_.call(
+        "paper_place_order",
         std::string("SELECT ") + order_columns +
             " FROM paper.place_order($1, $2, $3, $4, $5::numeric, $6, $7::numeric)",
         {account_, std::string(client_order_id), std::string(symbol), std::string(quant::side_name(side)),
@@ -95,8 +98,10 @@ quant::OrderResult PaperAdapter::place_order(std::string_view symbol, double qty
 
 std::vector<quant::PositionInfo> PaperAdapter::get_positions() {
     require_connected();
-    const Result r = gw_.call("SELECT symbol, qty, avg_price FROM paper.get_positions($1)", {account_});
+    const pq::Result r = gw_.call("paper_get_positions",
+                                  "SELECT symbol, qty, avg_price FROM paper.get_positions($1)", {account_});
     std::vector<quant::PositionInfo> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {
         out.push_back({r.get(i, "symbol"), number(r, i, "qty"), number(r, i, "avg_price")});
     }
@@ -105,9 +110,11 @@ std::vector<quant::PositionInfo> PaperAdapter::get_positions() {
 
 std::vector<quant::OrderResult> PaperAdapter::get_orders() {
     require_connected();
-    const Result r =
-        gw_.call(std::string("SELECT ") + order_columns + " FROM paper.get_orders($1)", {account_});
+    const pq::Result r =
+        gw_.call("paper_get_orders", std::string("SELECT ") + order_columns + " FROM paper.get_orders($1)",
+                 {account_});
     std::vector<quant::OrderResult> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i)
         out.push_back(order_from(r, i));
     return out;
@@ -115,8 +122,9 @@ std::vector<quant::OrderResult> PaperAdapter::get_orders() {
 
 quant::AccountInfo PaperAdapter::get_account_info() {
     require_connected();
-    const Result r =
-        gw_.call("SELECT account, cash, starting_cash FROM paper.get_account($1) WHERE account IS NOT NULL",
+    const pq::Result r =
+        gw_.call("paper_get_account",
+                 "SELECT account, cash, starting_cash FROM paper.get_account($1) WHERE account IS NOT NULL",
                  {account_});
     if (r.rows() != 1)
         throw quant::BrokerError("paper broker: account " + account_ + " does not exist");
@@ -129,7 +137,8 @@ quant::AccountInfo PaperAdapter::get_account_info() {
 
 std::optional<quant::OrderResult> PaperAdapter::order_by_client_id(std::string_view client_order_id) {
     require_connected();
-    const Result r = gw_.call(
+    const pq::Result r = gw_.call(
+        "paper_get_order",
         std::string("SELECT ") + order_columns + " FROM paper.get_order($1) WHERE order_id IS NOT NULL",
         {std::string(client_order_id)});
     if (r.rows() == 0)
@@ -139,7 +148,8 @@ std::optional<quant::OrderResult> PaperAdapter::order_by_client_id(std::string_v
 
 std::vector<quant::BarData> PaperAdapter::fetch_bars(std::string_view symbol, std::size_t limit) {
     require_connected();
-    const Result r = gw_.call(
+    const pq::Result r = gw_.call(
+        "paper_fetch_bars",
         "SELECT (extract(epoch FROM ts) * 1000000)::bigint AS ts_us, open, high, low, close, volume FROM "
         "md.bar "
         "WHERE ticker = $1 ORDER BY ts DESC LIMIT $2",
@@ -147,7 +157,7 @@ std::vector<quant::BarData> PaperAdapter::fetch_bars(std::string_view symbol, st
     std::vector<quant::BarData> out;
     for (int i = r.rows() - 1; i >= 0; --i) {
         quant::BarData b;
-        b.ts_us = std::strtoll(r.get(i, "ts_us").c_str(), nullptr, 10);
+        b.ts_us = r.get_int(i, "ts_us").value_or(0);
         b.open = number(r, i, "open");
         b.high = number(r, i, "high");
         b.low = number(r, i, "low");
@@ -158,4 +168,4 @@ std::vector<quant::BarData> PaperAdapter::fetch_bars(std::string_view symbol, st
     return out;
 }
 
-}  // namespace worker
+}  // namespace quant::worker

@@ -5,26 +5,25 @@
 #include <string>
 
 #include "config.hpp"
-#include "pg.hpp"
+#include "quant/pq/connection.hpp"
 #include "quant/trade_adapter.hpp"
 
-namespace worker {
+namespace quant::worker {
 
 class PaperGateway {
 public:
-    PaperGateway(std::string conninfo, std::string application_name)
-        : conninfo_(std::move(conninfo)), application_name_(std::move(application_name)) {}
+    explicit PaperGateway(pq::ConnectOptions options) : options_(std::move(options)) {}
     // Opens the connection when it is not up; throws quant::BrokerError when it cannot.
     void ensure();
     bool ok() const { return conn_.ok(); }
     void close() { conn_.close(); }
     // Runs a statement at the broker; a failure is a BrokerError (and drops a lost connection).
-    Result call(const std::string& sql, const std::vector<Param>& params);
+    // Each statement is prepared once per connection under name.
+    pq::Result call(const std::string& name, const std::string& sql, const pq::Params& params);
 
 private:
-    std::string conninfo_;
-    std::string application_name_;
-    Conn conn_;
+    pq::ConnectOptions options_;
+    pq::Connection conn_;
 };
 
 class PaperAdapter final : public quant::TradeAdapter {
@@ -53,4 +52,4 @@ private:
     bool connected_ = false;
 };
 
-}  // namespace worker
+}  // namespace quant::worker

@@ -3,17 +3,20 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
-#include <cstdlib>
 
-#include "log.hpp"
 #include "quant/deployment_config.hpp"
 #include "quant/error.hpp"
+#include "quant/pq/log.hpp"
 #include "quant/trading.hpp"
 
-namespace worker {
+namespace quant::worker {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using pq::log_error;
+using pq::log_info;
+using pq::log_warn;
+using pq::Param;
 
 std::optional<double> json_double(const quant::Json& j, const char* key) {
     const auto it = j.find(key);
@@ -36,6 +39,16 @@ double ms_since(Clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
+Param finish_param(quant::SignalFinish f) {
+    if (f == quant::SignalFinish::none)
+        return std::nullopt;
+    return std::string(quant::signal_finish_name(f));
+}
+
+// The columns of trade."order" the reconciliation reads.
+constexpr const char* kOpenOrderColumns =
+    "client_order_id, deployment_id, signal_id, user_id, status, symbol, side, qty::text AS qty, broker";
+
 }  // namespace
 
 void Processor::crash_point(const char* where) const {
@@ -46,14 +59,33 @@ void Processor::crash_point(const char* where) const {
 }
 
 void Processor::set_user(const std::string& user_id) {
-    work_.exec("SELECT pg_catalog.set_config('quant.user', $1, false)", {user_id});
+    work_.exec_prepared("worker_set_user", "SELECT pg_catalog.set_config('quant.user', $1, false)",
+                        {user_id});
 }
 
-quant::Json Processor::context(const std::string& signal_id, const std::string& leg) {
-    const Result r = work_.exec("SELECT trade.worker_context($1, $2)", {signal_id, leg});
+Processor::Context Processor::context(const std::string& signal_id, const std::string& leg) {
+    const pq::Result r = work_.exec_prepared(
+        "worker_context",
+        "SELECT (c - 'qty')::text AS facts, c->>'qty' AS qty FROM trade.worker_context($1, $2) AS t(c)",
+        {signal_id, leg});
+    Context out;
     if (r.rows() != 1 || r.is_null(0, 0))
-        return nullptr;
-    return quant::parse_json(r.get(0, 0));
+        return out;
+    out.facts = quant::parse_json(r.view(0, 0));
+    if (const auto q = r.opt(0, 1))
+        out.qty = pq::parse_double(*q);
+    return out;
+}
+
+std::vector<Processor::OpenOrder> Processor::open_orders(const pq::Result& r) const {
+    std::vector<OpenOrder> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) {
+        out.push_back({r.get(i, "client_order_id"), r.get(i, "deployment_id"), r.get(i, "signal_id"),
+                       r.get(i, "user_id"), r.get(i, "status"), r.get(i, "symbol"), r.get(i, "side"),
+                       r.get(i, "broker"), r.get_double(i, "qty").value_or(0.0)});
+    }
+    return out;
 }
 
 std::unique_ptr<quant::TradeAdapter> Processor::adapter_for(const std::string& broker,
@@ -65,14 +97,14 @@ std::unique_ptr<quant::TradeAdapter> Processor::adapter_for(const std::string& b
 }
 
 void Processor::log_row(const std::string& signal_id, const char* action, const std::string& reason,
-                        const std::string& message, std::optional<double> qty, const char* finish) {
-    work_.exec("SELECT trade.worker_log($1, $2, $3, $4, $5::numeric, $6)",
-               {signal_id, std::string(action), reason.empty() ? Param() : Param(reason), message,
-                qty ? Param(format_number(*qty)) : Param(), finish ? Param(finish) : Param()});
+                        const std::string& message, std::optional<double> qty, quant::SignalFinish finish) {
+    work_.exec_prepared("worker_log", "SELECT trade.worker_log($1, $2, $3, $4, $5::numeric, $6)",
+                        {signal_id, std::string(action), reason.empty() ? Param() : Param(reason), message,
+                         qty ? Param(format_number(*qty)) : Param(), finish_param(finish)});
 }
 
 void Processor::record_outcome(const std::string& client_order_id, const quant::OrderResult& r,
-                               const char* finish) {
+                               quant::SignalFinish finish) {
     std::string status(quant::order_state_name(r.state));
     if (r.state == quant::OrderState::new_order)
         status = "SENT";  // acknowledged, not final
@@ -84,23 +116,26 @@ void Processor::record_outcome(const std::string& client_order_id, const quant::
         message = "broker answered " + status;
     }
     work_.exec("BEGIN");
-    work_.exec(
+    work_.exec_prepared(
+        "worker_record_outcome",
         "SELECT status FROM trade.worker_record_outcome($1, $2, $3, $4::numeric, $5::numeric, $6::numeric, "
         "$7, $8)",
         {client_order_id, status, r.broker_order_id.empty() ? Param() : Param(r.broker_order_id),
          format_number(r.filled_qty), r.avg_price > 0 ? Param(format_number(r.avg_price)) : Param(),
-         format_number(r.fee), message, finish ? Param(finish) : Param()});
+         format_number(r.fee), message, finish_param(finish)});
     crash_point("before_outcome");
     work_.exec("COMMIT");
 }
 
 void Processor::mark(const std::string& client_order_id, const char* status, const std::string& message) {
-    work_.exec("SELECT status FROM trade.worker_record_outcome($1, $2, NULL, 0, NULL, 0, $3, NULL)",
-               {client_order_id, std::string(status), message});
+    work_.exec_prepared("worker_mark",
+                        "SELECT status FROM trade.worker_record_outcome($1, $2, NULL, 0, NULL, 0, $3, NULL)",
+                        {client_order_id, std::string(status), message});
 }
 
 bool Processor::process_next() {
-    const Result r = work_.exec(
+    const pq::Result r = work_.exec_prepared(
+        "worker_claim",
         "SELECT signal_id, user_id, attempts FROM trade.worker_claim($1, $2, $3) WHERE signal_id IS NOT NULL",
         {cfg_.worker_id, format_number(cfg_.lease_s), std::to_string(cfg_.max_attempts)});
     if (r.rows() == 0)
@@ -108,7 +143,7 @@ bool Processor::process_next() {
     const std::string signal_id = r.get(0, "signal_id");
     log_info("signal_claimed", {{"signal_id", signal_id},
                                 {"user", r.get(0, "user_id")},
-                                {"attempt", std::atoi(r.get(0, "attempts").c_str())}});
+                                {"attempt", r.get_int(0, "attempts").value_or(0)}});
     crash_point("after_claim");
     process_signal(signal_id, r.get(0, "user_id"));
     return true;
@@ -117,14 +152,31 @@ bool Processor::process_next() {
 void Processor::process_signal(const std::string& signal_id, const std::string& user_id) {
     const auto t0 = Clock::now();
     set_user(user_id);  // RLS: the worker acts as the signal's owner
-    quant::Json ctx = context(signal_id, "");
-    if (ctx.is_null()) {
+    auto refuse = [&](const std::string& code, const std::string& message, std::optional<double> q,
+                      quant::SignalFinish finish, const std::string& deployment_id) {
+        log_row(signal_id, "REJECTED", code, message, q, finish);
+        log_info("signal_rejected", {{"signal_id", signal_id},
+                                     {"deployment_id", deployment_id},
+                                     {"code", code},
+                                     {"message", message},
+                                     {"ms", ms_since(t0)}});
+    };
+    Context ctx;
+    try {
+        ctx = context(signal_id, "");
+    } catch (const quant::Error& e) {
+        // facts that cannot be read are refused once, never retried
+        refuse("invalid_context", std::string("the signal's facts cannot be read: ") + e.what(), std::nullopt,
+               quant::SignalFinish::rejected, "");
+        return;
+    }
+    if (ctx.facts.is_null()) {
         log_warn("signal_vanished", {{"signal_id", signal_id}});
         return;
     }
-    const std::string deployment_id = json_string(ctx, "deployment_id");
-    const std::string symbol = json_string(ctx, "symbol");
-    const std::string broker = json_string(ctx, "broker");
+    const std::string deployment_id = json_string(ctx.facts, "deployment_id");
+    const std::string symbol = json_string(ctx.facts, "symbol");
+    const std::string broker = json_string(ctx.facts, "broker");
 
     // the adapter: connecting is the connection check
     auto adapter = adapter_for(broker, deployment_id, user_id);
@@ -138,38 +190,29 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         }
     }
     // orders of this deployment left open (a crash, a lost connection): resolve them first
-    if (connected && !ctx["open_orders"].empty()) {
-        const Result open = work_.exec(
-            "SELECT client_order_id, deployment_id, signal_id, user_id, status, symbol, side, qty, broker "
-            "FROM trade.\"order\" WHERE deployment_id = $1 AND status IN ('NEW', 'SENT')",
-            {deployment_id});
-        for (int i = 0; i < open.rows(); ++i) {
-            OpenOrder o{open.get(i, "client_order_id"),
-                        open.get(i, "deployment_id"),
-                        open.get(i, "signal_id"),
-                        open.get(i, "user_id"),
-                        open.get(i, "status"),
-                        open.get(i, "symbol"),
-                        open.get(i, "side"),
-                        open.get(i, "broker"),
-                        std::strtod(open.get(i, "qty").c_str(), nullptr)};
+    if (connected && !ctx.facts["open_orders"].empty()) {
+        const pq::Result open =
+            work_.exec_prepared("worker_deployment_open_orders",
+                                std::string("SELECT ") + kOpenOrderColumns +
+                                    " FROM trade.worker_open_orders($1, $2) WHERE deployment_id = $3 AND "
+                                    "status IN ('NEW', 'SENT')",
+                                {cfg_.worker_id, format_number(cfg_.lease_s), deployment_id});
+        for (const OpenOrder& o : open_orders(open))
             reconcile_order(*adapter, o);
-        }
         ctx = context(signal_id, "");
     }
 
     quant::RiskLimits limits;
     try {
-        limits = quant::parse_risk_limits(ctx["risk_limits"]);
+        limits = quant::parse_risk_limits(ctx.facts["risk_limits"]);
     } catch (const std::exception& e) {
         log_row(signal_id, "REJECTED", "invalid_risk_limits", std::string("risk_limits: ") + e.what(),
-                std::nullopt, "REJECTED");
+                std::nullopt, quant::SignalFinish::rejected);
         log_warn("signal_rejected",
                  {{"signal_id", signal_id}, {"code", "invalid_risk_limits"}, {"error", e.what()}});
         return;
     }
-    const double signal = json_double(ctx, "signal").value_or(std::nan(""));
-    const double qty = json_double(ctx, "qty").value_or(0.0);
+    const double signal = json_double(ctx.facts, "signal").value_or(std::nan(""));
 
     // the broker's half of the facts: cash and the position (authoritative)
     std::optional<double> cash;
@@ -194,6 +237,8 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         f.broker_connected = connected;
         f.already_acted = c.value("leg_acted", false);
         f.price = json_double(c, "price");
+        f.price_symbol = json_string(c, "price_symbol");  // the checks refuse any but the traded symbol's
+        f.symbol = symbol;
         f.cash = cash;
         // an order in doubt makes the position unknown: fail closed
         f.position = c["open_orders"].empty() ? position : std::nullopt;
@@ -202,63 +247,45 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         f.consecutive_rejects = json_int(c, "consecutive_rejects");
         return f;
     };
-    auto reject = [&](const std::string& code, const std::string& message, std::optional<double> q,
-                      bool any_done) {
-        log_row(signal_id, "REJECTED", code, message, q, any_done ? "DONE" : "REJECTED");
-        log_info("signal_rejected", {{"signal_id", signal_id},
-                                     {"deployment_id", deployment_id},
-                                     {"code", code},
-                                     {"message", message},
-                                     {"ms", ms_since(t0)}});
-    };
 
-    std::vector<quant::PlannedOrder> plan;
-    try {
-        quant::validate_signal(signal);
-        const auto f = facts_of(ctx);
-        if (!f.position || !std::isfinite(*f.position)) {
-            // nothing to plan from: let the checks say why (kill switch, connection, position)
-            quant::PlannedOrder probe{quant::Side::buy, qty > 0 ? qty : 1.0, false, "open"};
-            const auto d = quant::check_order(probe, limits, f);
-            reject(d.allowed ? "unknown_position" : d.code,
-                   d.allowed ? "the current position is unknown (fail closed)" : d.message, std::nullopt,
-                   false);
+    const int signal_orders = json_int(ctx.facts, "signal_orders");
+    const quant::SignalStart start =
+        quant::start_signal(signal, ctx.qty, limits, facts_of(ctx.facts), signal_orders);
+    switch (start.kind) {
+        case quant::SignalStart::Kind::reject:
+            refuse(start.code, start.message, std::nullopt, quant::SignalFinish::rejected, deployment_id);
             return;
-        }
-        plan = quant::plan_orders(*f.position, signal, qty);
-    } catch (const quant::Error& e) {
-        reject("invalid_signal", e.what(), std::nullopt, false);
-        return;
-    }
-
-    if (plan.empty()) {
-        if (json_int(ctx, "signal_orders") > 0) {
+        case quant::SignalStart::Kind::finished:
             // taken up again after a crash: its orders are booked, the position is at target
-            work_.exec("SELECT trade.worker_finish($1, 'DONE')", {signal_id});
+            work_.exec_prepared("worker_finish", "SELECT trade.worker_finish($1, $2)", {signal_id, "DONE"});
             log_info("signal_done",
                      {{"signal_id", signal_id}, {"note", "already acted on"}, {"ms", ms_since(t0)}});
-        } else {
+            return;
+        case quant::SignalStart::Kind::hold:
             log_row(signal_id, "HOLD", "",
-                    "position " + format_number(*position) + " is already at signal x qty", 0.0, "DONE");
+                    "position " + format_number(*position) + " is already at signal x qty", 0.0,
+                    quant::SignalFinish::done);
             log_info("signal_hold",
                      {{"signal_id", signal_id}, {"deployment_id", deployment_id}, {"ms", ms_since(t0)}});
-        }
-        return;
+            return;
+        case quant::SignalStart::Kind::trade:
+            break;
     }
 
-    bool any_done = json_int(ctx, "signal_orders") > 0;
+    bool any_done = signal_orders > 0;
+    const auto& plan = start.legs;
     for (std::size_t i = 0; i < plan.size(); ++i) {
         const auto& leg = plan[i];
         const bool last = i + 1 == plan.size();
         if (i > 0)
             gather();  // the previous leg moved cash and position
-        const quant::Json c = context(signal_id, leg.leg);
-        const auto decision = quant::check_order(leg, limits, facts_of(c));
+        const Context c = context(signal_id, leg.leg);
+        const auto decision = quant::check_order(leg, limits, facts_of(c.facts));
         if (!decision.allowed) {
-            reject(decision.code,
+            refuse(decision.code,
                    decision.message + " (" + std::string(quant::side_name(leg.side)) + " " +
                        format_number(leg.qty) + " " + symbol + ", " + leg.leg + " leg)",
-                   leg.qty, any_done);
+                   leg.qty, quant::finish_after_block(any_done), deployment_id);
             return;
         }
         const std::string coid = quant::client_order_id(deployment_id, signal_id, leg.leg);
@@ -266,16 +293,18 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         try {
             work_.exec("BEGIN");
             work_.exec("SET LOCAL synchronous_commit = on");
-            work_.exec("SELECT order_id FROM trade.worker_insert_intent($1, $2, $3, $4, $5::numeric, $6, $7)",
-                       {signal_id, leg.leg, coid, std::string(quant::side_name(leg.side)),
-                        format_number(leg.qty), leg.reduce_only ? "true" : "false", cfg_.worker_id});
+            work_.exec_prepared(
+                "worker_insert_intent",
+                "SELECT order_id FROM trade.worker_insert_intent($1, $2, $3, $4, $5::numeric, $6, $7)",
+                {signal_id, leg.leg, coid, std::string(quant::side_name(leg.side)), format_number(leg.qty),
+                 leg.reduce_only ? "true" : "false", cfg_.worker_id});
             work_.exec("COMMIT");
-        } catch (const DbError& e) {
+        } catch (const pq::SqlError& e) {
             work_.rollback_quietly();
-            if (e.sqlstate() != "23505")
+            if (e.sqlstate != "23505")
                 throw;
-            reject("duplicate", "an order with client id " + coid + " exists already (duplicate guard)",
-                   leg.qty, any_done);
+            refuse("duplicate", "an order with client id " + coid + " exists already (duplicate guard)",
+                   leg.qty, quant::finish_after_block(any_done), deployment_id);
             return;
         }
         log_info("order_intent", {{"signal_id", signal_id},
@@ -289,12 +318,7 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
             adapter->place_order(symbol, leg.qty, leg.side, coid);  // BrokerError: in doubt
         const double send_ms = ms_since(ts);
         crash_point("after_send");
-        const bool filled = res.state == quant::OrderState::filled;
-        const bool terminal = quant::is_terminal(res.state);
-        const char* finish = nullptr;
-        if (terminal && (last || !filled))
-            finish = (filled || any_done) ? "DONE" : "REJECTED";
-        record_outcome(coid, res, finish);
+        record_outcome(coid, res, quant::finish_after_answer(res.state, last, any_done));
         log_info("order_result", {{"signal_id", signal_id},
                                   {"client_order_id", coid},
                                   {"status", quant::order_state_name(res.state)},
@@ -303,10 +327,8 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
                                   {"message", res.message},
                                   {"send_ms", send_ms},
                                   {"ms", ms_since(t0)}});
-        if (!terminal)
-            return;  // open at the broker: reconciliation finishes it
-        if (!filled)
-            return;
+        if (!quant::next_leg_allowed(res.state))
+            return;  // open at the broker (reconciliation finishes it) or refused
         any_done = true;
     }
 }
@@ -315,7 +337,7 @@ void Processor::reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o
     const auto found = adapter.order_by_client_id(o.client_order_id);
     if (found) {
         if (quant::is_terminal(found->state)) {
-            record_outcome(o.client_order_id, *found, nullptr);
+            record_outcome(o.client_order_id, *found, quant::SignalFinish::none);
         } else if (o.status != "SENT") {
             mark(o.client_order_id, "SENT", "open at the broker");
         }
@@ -328,7 +350,7 @@ void Processor::reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o
         // committed but never reached the broker: send it now, under the same client id
         const auto side = o.side == "SELL" ? quant::Side::sell : quant::Side::buy;
         const auto res = adapter.place_order(o.symbol, o.qty, side, o.client_order_id);
-        record_outcome(o.client_order_id, res, nullptr);
+        record_outcome(o.client_order_id, res, quant::SignalFinish::none);
         log_info("reconciled", {{"client_order_id", o.client_order_id},
                                 {"was", "NEW"},
                                 {"action", "sent now"},
@@ -345,21 +367,12 @@ void Processor::reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o
 }
 
 void Processor::reconcile_all() {
-    const Result r = work_.exec(
-        "SELECT client_order_id, deployment_id, signal_id, user_id, status, symbol, side, qty, broker "
-        "FROM trade.worker_open_orders($1, $2)",
+    const pq::Result r = work_.exec_prepared(
+        "worker_open_orders",
+        std::string("SELECT ") + kOpenOrderColumns + " FROM trade.worker_open_orders($1, $2)",
         {cfg_.worker_id, format_number(cfg_.lease_s)});
     int resolved = 0;
-    for (int i = 0; i < r.rows(); ++i) {
-        OpenOrder o{r.get(i, "client_order_id"),
-                    r.get(i, "deployment_id"),
-                    r.get(i, "signal_id"),
-                    r.get(i, "user_id"),
-                    r.get(i, "status"),
-                    r.get(i, "symbol"),
-                    r.get(i, "side"),
-                    r.get(i, "broker"),
-                    std::strtod(r.get(i, "qty").c_str(), nullptr)};
+    for (const OpenOrder& o : open_orders(r)) {
         set_user(o.user_id);
         auto adapter = adapter_for(o.broker, o.deployment_id, o.user_id);
         if (!adapter) {
@@ -370,11 +383,12 @@ void Processor::reconcile_all() {
         reconcile_order(*adapter, o);
         ++resolved;
         // hand the signal back so that it is finished now rather than after the lease
-        work_.exec(
+        work_.exec_prepared(
+            "worker_hand_back",
             "UPDATE trade.signal SET status = 'PENDING' WHERE signal_id = $1 AND status = 'PROCESSING'",
             {o.signal_id});
     }
     log_info("reconcile_done", {{"open_orders", r.rows()}, {"resolved", resolved}});
 }
 
-}  // namespace worker
+}  // namespace quant::worker

@@ -3,22 +3,26 @@
 // owns the connections and decides when to call.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "config.hpp"
 #include "paper_adapter.hpp"
-#include "pg.hpp"
 #include "quant/json.hpp"
+#include "quant/pq/connection.hpp"
+#include "quant/signal_outcome.hpp"
 #include "quant/trade_adapter.hpp"
 
-namespace worker {
+namespace quant::worker {
 
 class Processor {
 public:
-    Processor(const Config& cfg, Conn& work, PaperGateway& paper) : cfg_(cfg), work_(work), paper_(paper) {}
+    Processor(const Config& cfg, pq::Connection& work, PaperGateway& paper)
+        : cfg_(cfg), work_(work), paper_(paper) {}
 
     // Claims one signal and processes it. false when nothing was claimable.
-    // Throws DbError (work connection) or quant::BrokerError (broker): the caller reconnects
+    // Throws pq::SqlError (work connection) or quant::BrokerError (broker): the caller reconnects
     // and reconciles; the claim stays, so the signal is taken up again.
     bool process_next();
 
@@ -32,22 +36,31 @@ private:
         double qty = 0;
     };
 
+    // What trade.worker_context says, with the deployment's qty read apart (as text, so that a
+    // value JSON cannot hold, such as 1e400, is refused by the policy instead of the parser).
+    struct Context {        // NOLINT(bugprone-exception-escape): nlohmann::json's noexcept moves only assert
+        quant::Json facts;  // null: the signal is gone
+        std::optional<double> qty;  // nullopt: missing or not a number
+    };
+
     void process_signal(const std::string& signal_id, const std::string& user_id);
-    quant::Json context(const std::string& signal_id, const std::string& leg);
+    Context context(const std::string& signal_id, const std::string& leg);
+    std::vector<OpenOrder> open_orders(const pq::Result& r) const;
     void set_user(const std::string& user_id);
     std::unique_ptr<quant::TradeAdapter> adapter_for(const std::string& broker,
                                                      const std::string& deployment_id,
                                                      const std::string& user_id);
     void reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o);
-    void record_outcome(const std::string& client_order_id, const quant::OrderResult& r, const char* finish);
+    void record_outcome(const std::string& client_order_id, const quant::OrderResult& r,
+                        quant::SignalFinish finish);
     void mark(const std::string& client_order_id, const char* status, const std::string& message);
     void log_row(const std::string& signal_id, const char* action, const std::string& reason,
-                 const std::string& message, std::optional<double> qty, const char* finish);
+                 const std::string& message, std::optional<double> qty, quant::SignalFinish finish);
     void crash_point(const char* where) const;
 
     const Config& cfg_;
-    Conn& work_;
+    pq::Connection& work_;
     PaperGateway& paper_;
 };
 
-}  // namespace worker
+}  // namespace quant::worker

@@ -29,6 +29,8 @@ struct RiskLimits {
 // risk_limits of a Deployment JSON (missing keys take the defaults above). The worker reads a
 // stored deployment's limits with it.
 RiskLimits parse_risk_limits(const Json& doc);
+// The normalised risk_limits: defaults filled, optional limits only when given.
+Json to_json(const RiskLimits& limits);
 
 struct DeploymentConfig {
     std::string deployment_id;  // empty when not given (the database generates it)
@@ -52,11 +54,9 @@ struct DeploymentConfig {
     bool has_trade_password = false;
 };
 
-inline constexpr std::string_view deployment_brokers_hint = "PAPER, BYBIT, FUTU";
-inline constexpr std::string_view deployment_schedules_hint = "daily_close, hourly, manual";
-inline constexpr std::string_view deployment_markets_hint = "US, HK, CRYPTO";
 inline constexpr double max_deployment_qty = 1e12;
 
+// Brokers, markets and schedules are the catalogs of quant/catalog.hpp.
 // Throws Error{invalid_config} naming the field (JSON path) with a hint listing valid values.
 DeploymentConfig parse_deployment_config(const Json& doc);
 DeploymentConfig parse_deployment_config(std::string_view text);

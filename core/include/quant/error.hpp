@@ -1,5 +1,5 @@
 // The one error type of the core. Each code maps to one SQLSTATE in the extension
-// (extension/src/errors.cpp) and to one HTTP status in the REST layer.
+// (extension/src/errors.c) and to one HTTP status in the REST layer.
 #pragma once
 #include <stdexcept>
 #include <string>

@@ -1,8 +1,11 @@
 // Grid search and walk-forward (seed §1.3 `walk_forward`), exhaustive: every cell of the grid
-// is evaluated with the backtest's own stages (signal_codes, combine_codes, score_positions), so a cell's
-// metrics are bit-for-bit those of quant.backtest with the same parameters.
+// is evaluated with the backtest's own stages (signal_codes, combine_codes, score_positions), so a
+// cell's metrics are bit-for-bit those of quant.backtest with the same parameters. Parts:
+// src/optimize/grid.cpp (the grid argument), search.cpp (the cell scorer and the parallel search),
+// walk_forward.cpp, result_json.cpp. Both searches return a result struct; *_json makes the JSON.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -79,8 +82,21 @@ struct WalkForwardOptions {
 };
 Warmup parse_warmup(std::string_view name);
 
+// The in-sample search (top_n 1, by Sharpe) and its best cell scored out of sample.
+struct WalkForwardResult {
+    OptimizeResult in_sample;
+    std::size_t split_index = 0;  // the first out-of-sample bar
+    std::int64_t split_ts = 0, first_ts = 0, in_sample_last_ts = 0, last_ts = 0;
+    // Of the best in-sample cell, when there is one:
+    Metrics out_of_sample, out_of_sample_buy_hold;
+    std::size_t out_of_sample_bars = 0;
+    double overfitting_ratio = 0;  // 1 - oos Sharpe / in-sample Sharpe; NaN when undefined
+};
+
 // Best in-sample cell by Sharpe, scored in and out of sample (backtest-semantics.md).
-Json walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
-                  const WalkForwardOptions& options);
+WalkForwardResult walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
+                               const WalkForwardOptions& options);
+Json walk_forward_json(const StrategyConfig& cfg, const WalkForwardResult& r,
+                       const WalkForwardOptions& options);
 
 }  // namespace quant

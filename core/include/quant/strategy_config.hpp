@@ -8,6 +8,7 @@
 #include "quant/indicators/registry.hpp"
 #include "quant/json.hpp"
 #include "quant/no_postgres.hpp"
+#include "quant/params.hpp"
 #include "quant/signals.hpp"
 
 namespace quant {
@@ -40,7 +41,6 @@ struct StrategyConfig {
 
 inline constexpr int max_substrategies = 16;
 inline constexpr std::size_t max_name_length = 200;
-inline constexpr int max_window = 100000;
 inline constexpr int max_trading_period = 525600;  // minute bars, all year
 inline constexpr int max_fill_delay_bars = 1000;
 
@@ -52,7 +52,6 @@ StrategyConfig parse_strategy_config(std::string_view text);
 Json to_json(const StrategyConfig& cfg);
 
 std::string_view conjunction_name(Conjunction c);
-std::string_view column_name(Column c);
 // "bollinger_momentum_20_1.0"; more substrategies are joined with the conjunction
 // ("..._and_rsi_reversion_14_30.0"), cut at max_name_length.
 std::string default_strategy_name(const StrategyConfig& cfg);

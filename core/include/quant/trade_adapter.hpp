@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "quant/catalog.hpp"
 #include "quant/no_postgres.hpp"
 #include "quant/trading.hpp"
 
@@ -25,46 +26,7 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// Order states as the live loop books them (trade."order".status).
-enum class OrderState { new_order, sent, filled, rejected, cancelled, unknown };
-
-inline std::string_view order_state_name(OrderState s) {
-    switch (s) {
-        case OrderState::new_order:
-            return "NEW";
-        case OrderState::sent:
-            return "SENT";
-        case OrderState::filled:
-            return "FILLED";
-        case OrderState::rejected:
-            return "REJECTED";
-        case OrderState::cancelled:
-            return "CANCELLED";
-        case OrderState::unknown:
-            break;
-    }
-    return "UNKNOWN";
-}
-
-// "NEW", "SENT", ... back to the enum; anything else is unknown (fail closed).
-inline OrderState parse_order_state(std::string_view s) {
-    if (s == "NEW")
-        return OrderState::new_order;
-    if (s == "SENT")
-        return OrderState::sent;
-    if (s == "FILLED")
-        return OrderState::filled;
-    if (s == "REJECTED")
-        return OrderState::rejected;
-    if (s == "CANCELLED")
-        return OrderState::cancelled;
-    return OrderState::unknown;
-}
-
-// Terminal: the broker will not change the order any more.
-inline bool is_terminal(OrderState s) {
-    return s == OrderState::filled || s == OrderState::rejected || s == OrderState::cancelled;
-}
+// OrderState, its names and the terminal rule: quant/catalog.hpp (the order_status catalog).
 
 struct OrderResult {
     std::string client_order_id;

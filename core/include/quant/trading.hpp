@@ -38,12 +38,19 @@ struct RiskFacts {
     bool enabled = false;            // the kill switch
     bool broker_connected = false;   // connection check
     bool already_acted = false;      // duplicate guard: this signal was acted on
-    std::optional<double> price;     // latest price of the instrument
+    std::optional<double> price;     // latest price of price_symbol
     std::optional<double> cash;      // available cash at the broker
     std::optional<double> position;  // current position (signed qty)
     int trades_today = 0;            // this deployment's orders this UTC day
     int orders_last_minute = 0;
     int consecutive_rejects = 0;
+    // The limits are priced on what is traded: a price of any other instrument (the strategy's
+    // data ticker, say) is no price at all, so both must be given and equal.
+    std::string symbol;        // the broker symbol the order trades
+    std::string price_symbol;  // the symbol `price` is the price of
+    // The equity beyond its own proceeds that a short must keep, as a fraction of the short's
+    // value (Reg T initial margin: 150 % of the value, the proceeds being 100 %).
+    double short_margin = 0.5;
 };
 
 struct RiskDecision {
@@ -53,7 +60,9 @@ struct RiskDecision {
 };
 
 // The checks, in order; the first that blocks decides. Reduce-only orders are never blocked by
-// the position, notional or cash checks (an exit is never trapped).
+// the position, notional, cash or margin checks (an exit is never trapped). Longs and shorts
+// meet the same limits (|position| x price); a buy needs the cash, a sell that leaves a short
+// needs cash after its proceeds of (1 + short_margin) x the short's value.
 RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, const RiskFacts& facts);
 
 // Stop loss: true when a position's unrealised loss is past stop_loss_pct of its entry value.

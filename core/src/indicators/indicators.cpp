@@ -52,8 +52,7 @@ std::size_t block_size(std::size_t w) {
 }
 
 // The state of one rolling mean (and variance) over the last n values, relative to `shift`.
-// The streaming RollingMoments does the same arithmetic in the same order, so batch and streaming
-// agree bit for bit. Each bar moves the sums by (entering - leaving) in one addition, so the
+// Each bar moves the sums by (entering - leaving) in one addition, so the
 // loop-carried dependency is one add per sum per bar.
 template <bool WithVariance>
 struct Sums {
@@ -195,7 +194,7 @@ bool chunk_may_need_rebase(const Sums<WithVariance>& s, const ChunkBounds& c, in
 // loop does. If the proof fails (a spike, a level drift, or a non-finite value, which makes the
 // magnitudes non-finite), the chunk is redone from its saved state by the checked per-bar loop,
 // the reference: both loops do the same arithmetic on finite values, so the results are the same
-// bits as the per-bar rule (and as the streaming RollingMoments).
+// bits as the per-bar rule.
 template <bool WithVariance, int L, typename Src, typename Emit, typename Prepare, typename Finish>
 void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, const Prepare& prepare,
                  const Finish& finish) {
@@ -430,12 +429,22 @@ void rsi_wilder(std::span<const double> x, int n, std::span<double> out) {
         std::fill(out.begin(), out.end(), nan);
         return;
     }
-    // The seed (a simple mean of the first n deltas) as the streaming form computes it.
-    RsiWilder seed(n);
+    // The seed: a simple mean of the first n deltas, defined from bar n on.
     const auto w = static_cast<std::size_t>(n);
-    std::size_t t = 0;
-    for (; t < size && t <= w; ++t)
-        out[t] = seed.update(x[t]);
+    double up = 0.0, dn = 0.0;
+    out[0] = nan;
+    std::size_t t = 1;
+    for (; t < size && t <= w; ++t) {
+        const double d = x[t] - x[t - 1];
+        up += std::isnan(d) ? nan : std::max(d, 0.0);
+        dn += std::isnan(d) ? nan : std::max(-d, 0.0);
+        out[t] = nan;
+    }
+    if (t > w) {
+        up /= n;
+        dn /= n;
+        out[w] = rsi_from_means(up, dn);
+    }
     if (t >= size)
         return;
     // Then avg = avg*(n-1)/n + g/n, two bars per step: the step from bar t-1 to t+1 is one
@@ -445,7 +454,6 @@ void rsi_wilder(std::span<const double> x, int n, std::span<double> out) {
     const double c = 1.0 / n;
     const double b = (n - 1.0) * c;
     const double b2 = b * b, bc = b * c;
-    double up = seed.avg_gain(), dn = seed.avg_loss();
     std::vector<double> downs(std::min(size - t, block_size(w)));
     const double* px = x.data();
     for (std::size_t blk = t; blk < size; blk += downs.size()) {
@@ -604,180 +612,6 @@ void ema_distance(std::span<const double> x, int n, std::span<double> out) {
     ema(x, n, out);
     for (std::size_t t = 0; t < x.size(); ++t)
         out[t] = x[t] / out[t] - 1.0;
-}
-
-// ---- streaming -------------------------------------------------------------------------------
-
-RollingMoments::RollingMoments(int n) : n_(n), buf_(static_cast<std::size_t>(n), 0.0) {}
-
-void RollingMoments::push(double x) {
-    if (!shift_set_ && std::isfinite(x)) {  // the first finite value: a shift near the data
-        shift_ = x;
-        shift_set_ = true;
-    }
-    // The arithmetic of the batch kernel (Sums::move), in the same order.
-    const bool has_old = seen_ >= static_cast<std::size_t>(n_);
-    const double old = has_old ? buf_[head_] : 0.0;
-    double din = x - shift_;
-    double dout = old - shift_;
-    if (!std::isfinite(x)) {
-        din = 0.0;
-        ++nan_count_;
-    }
-    if (!has_old) {
-        dout = 0.0;
-    } else if (!std::isfinite(old)) {
-        dout = 0.0;
-        --nan_count_;
-    }
-    s1_ += din - dout;
-    mag1_ += std::fabs(din) + std::fabs(dout);
-    const double a = din * din, b = dout * dout;
-    s2_ += a - b;
-    mag2_ += a + b;
-    buf_[head_] = x;
-    head_ = head_ + 1 == buf_.size() ? 0 : head_ + 1;
-    equal_run_ = (seen_ > 0 && x == last_) ? equal_run_ + 1 : 1;
-    last_ = x;
-    ++seen_;
-    ++since_rebase_;
-    if (ready() &&
-        (since_rebase_ >= rebase_period(n_) || needs_rebase(true, s1_, s2_, mag1_, mag2_, shift_, n_))) {
-        rebase();
-    }
-}
-
-void RollingMoments::rebase() {
-    since_rebase_ = 0;
-    double sum = 0.0;
-    int count = 0;
-    // Oldest to newest, the same order as the batch kernel.
-    for (std::size_t i = 0; i < buf_.size(); ++i) {
-        const double v = buf_[(head_ + i) % buf_.size()];
-        if (std::isfinite(v)) {
-            sum += v;
-            ++count;
-        }
-    }
-    if (count > 0)
-        shift_ = sum / count;
-    s1_ = s2_ = mag1_ = 0.0;
-    for (std::size_t i = 0; i < buf_.size(); ++i) {
-        const double v = buf_[(head_ + i) % buf_.size()];
-        if (std::isfinite(v)) {
-            const double d = v - shift_;
-            s1_ += d;
-            s2_ += d * d;
-            mag1_ += std::fabs(d);
-        }
-    }
-    mag2_ = s2_;
-}
-
-double RollingMoments::mean() const {
-    if (!ready() || nan_count_ > 0)
-        return nan;
-    if (equal_run_ >= n_)
-        return last_;
-    return shift_ + s1_ * (1.0 / n_);
-}
-
-double RollingMoments::sample_variance() const {
-    if (!ready() || nan_count_ > 0 || n_ < 2)
-        return nan;
-    if (equal_run_ >= n_)
-        return 0.0;
-    return std::max(0.0, s2_ - s1_ * s1_ * (1.0 / n_)) / (n_ - 1);
-}
-
-double RollingMoments::zscore(double x) const {
-    if (!ready() || nan_count_ > 0 || n_ < 2 || equal_run_ >= n_)
-        return nan;  // n equal values: 0/0
-    const double inv_n = 1.0 / n_;
-    return (x - (shift_ + s1_ * inv_n)) /
-           std::sqrt(std::max(0.0, s2_ - s1_ * s1_ * inv_n) * (1.0 / (n_ - 1)));
-}
-
-Ema::Ema(int n) : alpha_(2.0 / (n + 1.0)), value_(nan) {}
-
-double Ema::update(double x) {
-    if (std::isnan(x))
-        return nan;
-    value_ = started_ ? (1.0 - alpha_) * value_ + alpha_ * x : x;
-    started_ = true;
-    return value_;
-}
-
-double Rsi::update(double x) {
-    if (!started_) {
-        started_ = true;
-        prev_ = x;
-        gains_.push(nan);
-        losses_.push(nan);
-        return nan;
-    }
-    const double d = x - prev_;
-    prev_ = x;
-    gains_.push(std::isnan(d) ? nan : std::max(d, 0.0));
-    losses_.push(std::isnan(d) ? nan : std::max(-d, 0.0));
-    return rsi_from_means(gains_.mean(), losses_.mean());
-}
-
-double RsiWilder::update(double x) {
-    if (!started_) {
-        started_ = true;
-        prev_ = x;
-        return nan;
-    }
-    const double d = x - prev_;
-    prev_ = x;
-    const double gain = std::isnan(d) ? nan : std::max(d, 0.0);
-    const double loss = std::isnan(d) ? nan : std::max(-d, 0.0);
-    ++deltas_;
-    if (deltas_ <= n_) {  // the seed: a simple mean of the first n deltas
-        avg_gain_ += gain;
-        avg_loss_ += loss;
-        if (deltas_ < n_)
-            return nan;
-        avg_gain_ /= n_;
-        avg_loss_ /= n_;
-    } else {
-        // avg*(n-1)/n + g/n with the constants precomputed (no division per bar).
-        const double c = 1.0 / n_;
-        const double b = (n_ - 1.0) * c;
-        avg_gain_ = b * avg_gain_ + c * gain;
-        avg_loss_ = b * avg_loss_ + c * loss;
-    }
-    return rsi_from_means(avg_gain_, avg_loss_);
-}
-
-double Bollinger::update(double x) {
-    m_.push(x);
-    return m_.zscore(x);
-}
-
-double RollingExtremum::update(double x) {
-    const std::size_t t = t_++;
-    const auto w = static_cast<std::size_t>(n_);
-    if (std::isnan(x)) {
-        last_nan_ = t;
-        q_.clear();
-    } else {
-        while (!q_.empty() && !(is_max_ ? q_.back().second > x : q_.back().second < x))
-            q_.pop_back();
-        q_.emplace_back(t, x);
-        while (q_.front().first + w <= t)
-            q_.pop_front();
-    }
-    const bool nan_in_window = last_nan_ != static_cast<std::size_t>(-1) && last_nan_ + w > t;
-    return (t + 1 < w || nan_in_window) ? nan : q_.front().second;
-}
-
-double Stochastic::update(double high, double low, double close) {
-    const double hh = hh_.update(high);
-    const double ll = ll_.update(low);
-    d_.push(100.0 * (close - ll) / (hh - ll));
-    return d_.mean();
 }
 
 }  // namespace quant::indicators

@@ -19,10 +19,12 @@
 
 #include "quant/indicators/indicators.hpp"
 #include "quant/indicators/registry.hpp"
+#include "streaming_reference.hpp"
 
 namespace {
 
 namespace ind = quant::indicators;
+namespace ref = quant::reference;
 using Series = std::vector<double>;
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
@@ -132,20 +134,20 @@ Series stream_close(const Hlc& p, int n) {
 const std::vector<Indicator>& indicators() {
     static const std::vector<Indicator> all{
         {"get_sma", 1, 1e-12, 0.0, true, false,
-         [](const Hlc& p, int n, Series& o) { ind::sma(p.close, n, o); }, stream_close<ind::Sma>},
+         [](const Hlc& p, int n, Series& o) { ind::sma(p.close, n, o); }, stream_close<ref::Sma>},
         {"get_ema", 1, 1e-12, 0.0, true, false,
-         [](const Hlc& p, int n, Series& o) { ind::ema(p.close, n, o); }, stream_close<ind::Ema>},
+         [](const Hlc& p, int n, Series& o) { ind::ema(p.close, n, o); }, stream_close<ref::Ema>},
         {"get_rsi", 2, 0.0, 1e-9, false, true,
-         [](const Hlc& p, int n, Series& o) { ind::rsi(p.close, n, o); }, stream_close<ind::Rsi>},
+         [](const Hlc& p, int n, Series& o) { ind::rsi(p.close, n, o); }, stream_close<ref::Rsi>},
         {"get_rsi_wilder", 2, 0.0, 1e-9, false, true,
          [](const Hlc& p, int n, Series& o) { ind::rsi_wilder(p.close, n, o); },
-         stream_close<ind::RsiWilder>},
+         stream_close<ref::RsiWilder>},
         {"get_bollinger_band", 2, 1e-9, 1e-9, false, true,
-         [](const Hlc& p, int n, Series& o) { ind::bollinger(p.close, n, o); }, stream_close<ind::Bollinger>},
+         [](const Hlc& p, int n, Series& o) { ind::bollinger(p.close, n, o); }, stream_close<ref::Bollinger>},
         {"get_stochastic_oscillator", 2, 0.0, 1e-9, false, true,
          [](const Hlc& p, int n, Series& o) { ind::stochastic(p.high, p.low, p.close, n, o); },
          [](const Hlc& p, int n) {
-             ind::Stochastic s(n);
+             ref::Stochastic s(n);
              Series out;
              for (std::size_t t = 0; t < p.close.size(); ++t)
                  out.push_back(s.update(p.high[t], p.low[t], p.close[t]));
@@ -153,10 +155,10 @@ const std::vector<Indicator>& indicators() {
          }},
         {"get_sma_distance", 1, 1e-9, 1e-12, false, false,
          [](const Hlc& p, int n, Series& o) { ind::sma_distance(p.close, n, o); },
-         stream_close<ind::SmaDistance>},
+         stream_close<ref::SmaDistance>},
         {"get_ema_distance", 1, 1e-9, 1e-12, false, false,
          [](const Hlc& p, int n, Series& o) { ind::ema_distance(p.close, n, o); },
-         stream_close<ind::EmaDistance>},
+         stream_close<ref::EmaDistance>},
     };
     return all;
 }
@@ -435,7 +437,7 @@ TEST(IndicatorProperties, RollingMomentsAfterSpike) {
     ind::bollinger(x, 2, z);
     EXPECT_NEAR(z[2], -1.0 / std::sqrt(2.0), 1e-9) << "batch bollinger, bar 2";
     EXPECT_NEAR(z[3], -1.0 / std::sqrt(2.0), 1e-9) << "batch bollinger, bar 3";
-    ind::Bollinger s(2);
+    ref::Bollinger s(2);
     Series streamed;
     for (double v : x)
         streamed.push_back(s.update(v));
@@ -542,7 +544,7 @@ RC_GTEST_PROP(IndicatorProperties, BollingerStableAtHighLevels, ()) {
     Series z_high(len), z_noise(len);
     ind::bollinger(high, n, z_high);
     ind::bollinger(noise, n, z_noise);
-    ind::Bollinger s(n);
+    ref::Bollinger s(n);
     const double eps = std::numeric_limits<double>::epsilon();
     for (std::size_t t = 0; t < len; ++t) {
         const double z_stream = s.update(high[t]);

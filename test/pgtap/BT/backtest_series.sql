@@ -6,26 +6,9 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SELECT plan(137);
+\ir ../helpers.psql
 
 -- ---- helpers ---------------------------------------------------------------------------------
-CREATE FUNCTION pg_temp.cfg(patch jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
-  SELECT '{"ticker":"TTRC","conjunction":"AND","trading_period":252,
-           "substrategies":[{"id":1,"indicator":"get_bollinger_band","signal_func":"momentum_band_signal",
-                             "window":20,"signal":1.0,"data_column":"v"}]}'::jsonb || patch $$;
-CREATE FUNCTION pg_temp.err_col(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE c text;
-BEGIN
-  EXECUTE q;
-  RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS c = COLUMN_NAME;
-  RETURN c;
-END $$;
--- equal to 1e-9 relative (1e-12 absolute near zero); NULL equals NULL
-CREATE FUNCTION pg_temp.close_to(a float8, b float8) RETURNS boolean LANGUAGE sql AS $$
-  SELECT (a IS NULL AND b IS NULL)
-      OR (a IS NOT NULL AND b IS NOT NULL
-          AND (a = b OR abs(a - b) <= greatest(1e-12, 1e-9 * greatest(abs(a), abs(b))))) $$;
 -- 9 tests (10 when fill_delay_bars is 0): every metric of quant.backtest recomputed from the series.
 CREATE FUNCTION pg_temp.agrees(c jsonb, fee float8, f timestamptz, t timestamptz, descr text)
 RETURNS SETOF text LANGUAGE plpgsql AS $$
@@ -117,13 +100,13 @@ SELECT throws_matching($$SELECT * FROM quant.backtest_series(jsonb_set(pg_temp.c
 SELECT throws_ok($$SELECT * FROM quant.backtest_series(jsonb_set(pg_temp.cfg(), '{substrategies,0,window}', '0'))$$,
   '22023', NULL, 'window 0: 22023');
 SELECT throws_ok($$SELECT * FROM quant.backtest_series(jsonb_set(pg_temp.cfg(), '{substrategies,0,window}', '6000'))$$,
-  '22000', NULL, 'window 6000 > bars: 22000');
+  'QA002', NULL, 'window 6000 > bars: QA002');
 SELECT throws_ok($$SELECT * FROM quant.backtest_series(jsonb_set(pg_temp.cfg(), '{substrategies,0,signal}', '"1"'))$$,
   '22023', NULL, 'signal a string: 22023');
-SELECT throws_ok($$SELECT * FROM quant.backtest_series(pg_temp.cfg('{"ticker":"NO_SUCH"}'))$$, 'P0002', NULL,
-  'unknown ticker: P0002');
-SELECT throws_ok($$SELECT * FROM quant.backtest_series(pg_temp.cfg(), 5, '1900-01-01', '1900-12-31')$$, 'P0002', NULL,
-  'no bars in [from_ts, to_ts]: P0002');
+SELECT throws_ok($$SELECT * FROM quant.backtest_series(pg_temp.cfg('{"ticker":"NO_SUCH"}'))$$, 'QA001', NULL,
+  'unknown ticker: QA001');
+SELECT throws_ok($$SELECT * FROM quant.backtest_series(pg_temp.cfg(), 5, '1900-01-01', '1900-12-31')$$, 'QA001', NULL,
+  'no bars in [from_ts, to_ts]: QA001');
 SELECT throws_ok($$SELECT * FROM quant.backtest_series(pg_temp.cfg('{"trading_period":0}'))$$, '22023', NULL,
   'trading_period 0: 22023');
 SELECT throws_ok($$SELECT * FROM quant.backtest_series(pg_temp.cfg('{"substrategies":[]}'))$$, '22023', NULL,

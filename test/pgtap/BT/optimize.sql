@@ -7,13 +7,9 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SELECT plan(345);
+\ir ../helpers.psql
 
 -- ---- helpers (pg_temp, rolled back) -------------------------------------------------------
--- One substrategy (Bollinger, window floor 2).
-CREATE FUNCTION pg_temp.cfg(patch jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
-  SELECT '{"ticker":"TTRC","conjunction":"AND","trading_period":252,
-           "substrategies":[{"id":1,"indicator":"get_bollinger_band","signal_func":"momentum_band_signal",
-                             "window":20,"signal":1.0,"data_column":"v"}]}'::jsonb || patch $$;
 -- Two substrategies (Bollinger id 1, RSI id 2).
 CREATE FUNCTION pg_temp.cfg2() RETURNS jsonb LANGUAGE sql AS $$
   SELECT '{"ticker":"TTRC","conjunction":"AND","trading_period":252,
@@ -26,24 +22,6 @@ CREATE FUNCTION pg_temp.cfg_floor1() RETURNS jsonb LANGUAGE sql AS $$
   SELECT '{"ticker":"TTRC","conjunction":"AND","trading_period":252,
            "substrategies":[{"id":1,"indicator":"get_sma_distance","signal_func":"momentum_band_signal",
                              "window":20,"signal":0.01}]}'::jsonb $$;
--- The error fields of q: sqlstate, message, column name, hint ('' when unset; NULLs when no error).
-CREATE FUNCTION pg_temp.err(q text, OUT state text, OUT msg text, OUT col text, OUT hint text)
-LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE q;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, col = COLUMN_NAME,
-                          hint = PG_EXCEPTION_HINT;
-END $$;
--- One row of the bad-input table: 4 tests (SQLSTATE, message names the field, COLUMN NAME, alive).
-CREATE FUNCTION pg_temp.bad_input(q text, state text, msg_re text, col text, descr text)
-RETURNS SETOF text LANGUAGE plpgsql AS $$
-BEGIN
-  RETURN NEXT throws_ok(q, state, NULL, descr || ': SQLSTATE ' || state);
-  RETURN NEXT throws_matching(q, msg_re, descr || ': message names the field');
-  RETURN NEXT is((pg_temp.err(q)).col, col, descr || ': COLUMN NAME is "' || col || '"');
-  RETURN NEXT lives_ok('SELECT 1', descr || ': backend still alive');
-END $$;
 -- Seconds q takes (its error, if any, swallowed).
 CREATE FUNCTION pg_temp.seconds(q text) RETURNS double precision LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz := clock_timestamp();
@@ -170,19 +148,19 @@ SELECT t.r FROM (VALUES
      '^quant\.optimize: grid\[0\]\.signal\.max: must be a number', 'grid[0].signal.max', 'range max a string'),
  -- windows: the indicator's floor (REFDATA catalog: Bollinger 2), integers only
  (10, $q$SELECT quant.optimize(pg_temp.cfg(), '[{"window":[1, 20]}]')$q$, '22023',
-     '^quant\.optimize: grid\[0\]\.window\[0\]: must be between 2 and', 'grid[0].window[0]', 'Bollinger window 1 in a list (floor 2)'),
+     '^quant\.optimize: grid\[0\]\.window\[0\]: must be an integer between 2 and', 'grid[0].window[0]', 'Bollinger window 1 in a list (floor 2)'),
  (11, $q$SELECT quant.optimize(pg_temp.cfg(), '[{"window":{"min":1,"max":20,"step":1}}]')$q$, '22023',
-     '^quant\.optimize: grid\[0\]\.window: must be between 2 and', 'grid[0].window', 'Bollinger window range from 1 (floor 2)'),
+     '^quant\.optimize: grid\[0\]\.window: must be an integer between 2 and', 'grid[0].window', 'Bollinger window range from 1 (floor 2)'),
  (12, $q$SELECT quant.optimize(pg_temp.cfg(), '[{"window":0}]')$q$, '22023',
-     '^quant\.optimize: grid\[0\]\.window: must be between 2 and', 'grid[0].window', 'window 0 (a number)'),
+     '^quant\.optimize: grid\[0\]\.window: must be an integer between 2 and', 'grid[0].window', 'window 0 (a number)'),
  (13, $q$SELECT quant.optimize(pg_temp.cfg2(), '[{}, {"window":[14, 1]}]')$q$, '22023',
-     '^quant\.optimize: grid\[1\]\.window\[1\]: must be between 2 and', 'grid[1].window[1]', 'RSI window 1 (floor 2), second entry'),
+     '^quant\.optimize: grid\[1\]\.window\[1\]: must be an integer between 2 and', 'grid[1].window[1]', 'RSI window 1 (floor 2), second entry'),
  (14, $q$SELECT quant.optimize(pg_temp.cfg(), '[{"window":[20.5]}]')$q$, '22023',
      '^quant\.optimize: grid\[0\]\.window\[0\]: must be an integer', 'grid[0].window[0]', 'window 20.5'),
  (15, $q$SELECT quant.optimize(pg_temp.cfg(), '[{"window":{"min":10,"max":20,"step":2.5}}]')$q$, '22023',
      '^quant\.optimize: grid\[0\]\.window: must be an integer, got 12\.5', 'grid[0].window', 'window range step 2.5'),
  (16, $q$SELECT quant.optimize(pg_temp.cfg(), '[{"window":["20"]}]')$q$, '22023',
-     '^quant\.optimize: grid\[0\]\.window\[0\]: must be a number', 'grid[0].window[0]', 'window "20" (a string)'),
+     '^quant\.optimize: grid\[0\]\.window\[0\]: must be an integer, got a string', 'grid[0].window[0]', 'window "20" (a string)'),
  (17, $q$SELECT quant.optimize(pg_temp.cfg(), '[{"signal":[1, null]}]')$q$, '22023',
      '^quant\.optimize: grid\[0\]\.signal\[1\]: must be a number', 'grid[0].signal[1]', 'signal null in a list'),
  -- (once a bug: the field was "[0].signal[0]", relative to the grid document)
@@ -226,9 +204,9 @@ SELECT t.r FROM (VALUES
  (34, $q$SELECT quant.optimize(pg_temp.cfg(), '[{"window":{"min":10,"max":109,"step":1},"signal":{"min":0,"max":1000,"step":1}}]', include_cells => true)$q$, '54000',
      '^quant\.optimize: include_cells: 100100 cells is over the limit of 100000', 'include_cells',
      'include_cells over 100,000 cells'),
- (35, $q$SELECT quant.optimize(pg_temp.cfg(), '[{"window":[6000]}]')$q$, '22000',
+ (35, $q$SELECT quant.optimize(pg_temp.cfg(), '[{"window":[6000]}]')$q$, 'QA002',
      '^quant\.optimize: substrategies\[0\]\.window: .*6000', 'substrategies[0].window', 'window 6000 > 5550 bars'),
- (36, $q$SELECT quant.optimize(pg_temp.cfg(), '[{"window":[20, 100]}]', 5, '2006-10-01')$q$, '22000',
+ (36, $q$SELECT quant.optimize(pg_temp.cfg(), '[{"window":[20, 100]}]', 5, '2006-10-01')$q$, 'QA002',
      '^quant\.optimize: substrategies\[0\]\.window: .*100', 'substrategies[0].window', 'window 100 > bars in [from_ts, to_ts]'),
  -- (once a bug: a count beyond a 64-bit integer was printed as -9223372036854775808)
  (37, $q$SELECT quant.optimize(pg_temp.cfg(), '[{"signal":{"min":0,"max":1e300,"step":1e-300}}]')$q$, '54000',
@@ -238,19 +216,19 @@ SELECT t.r FROM (VALUES
      '^quant\.optimize: grid\[0\]\.signal: the range has (more than )?[1-9][0-9.e+]* values, over the limit of 100000', 'grid[0].signal',
      'range of 1e20 values: size stated, positive'),
  -- the other arguments
- (39, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', top_n => -1)$q$, '22023',
+ (39, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', top_n => -1)$q$, 'QA003',
      '^quant\.optimize: top_n: must be between 0 and 1000', 'top_n', 'top_n -1'),
- (40, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', top_n => 1001)$q$, '22023',
+ (40, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', top_n => 1001)$q$, 'QA003',
      '^quant\.optimize: top_n: must be between 0 and 1000', 'top_n', 'top_n 1001'),
- (41, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', objective => 'foo')$q$, '22023',
+ (41, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', objective => 'foo')$q$, 'QA003',
      '^quant\.optimize: objective: unknown metric "foo"', 'objective', 'objective foo'),
- (42, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', objective => 'Sharpe_Ratio')$q$, '22023',
+ (42, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', objective => 'Sharpe_Ratio')$q$, 'QA003',
      '^quant\.optimize: objective: unknown metric "Sharpe_Ratio"', 'objective', 'objective Sharpe_Ratio (case matters)'),
- (43, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', objective => '')$q$, '22023',
+ (43, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', objective => '')$q$, 'QA003',
      '^quant\.optimize: objective: unknown metric ""', 'objective', 'objective empty'),
- (44, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', threads => -1)$q$, '22023',
+ (44, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', threads => -1)$q$, 'QA003',
      '^quant\.optimize: threads: must be between 0', 'threads', 'threads -1'),
- (45, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', threads => 100000)$q$, '22023',
+ (45, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', threads => 100000)$q$, 'QA003',
      '^quant\.optimize: threads: must be between 0', 'threads', 'threads 100000'),
  (46, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', fee_bps => -1)$q$, '22023',
      '^quant\.optimize: fee_bps ', 'fee_bps', 'fee_bps -1'),
@@ -258,34 +236,34 @@ SELECT t.r FROM (VALUES
      '^quant\.optimize: fee_bps ', 'fee_bps', 'fee_bps NaN'),
  (48, $q$SELECT quant.optimize(pg_temp.cfg('{"conjunction":"XOR"}'), '[{}]')$q$, '22023',
      '^quant\.optimize: conjunction: .*XOR', 'conjunction', 'bad config (conjunction XOR)'),
- (49, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', 5, '1900-01-01', '1901-01-01')$q$, 'P0002',
+ (49, $q$SELECT quant.optimize(pg_temp.cfg(), '[{}]', 5, '1900-01-01', '1901-01-01')$q$, 'QA001',
      '^quant\.optimize: ticker "TTRC" has no bars', 'ticker', 'no bars in [from_ts, to_ts]'),
  -- walk_forward
- (50, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => 0)$q$, '22023',
+ (50, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => 0)$q$, 'QA003',
      '^quant\.walk_forward: split_ratio: must be strictly between 0 and 1', 'split_ratio', 'split_ratio 0'),
- (51, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => 1)$q$, '22023',
+ (51, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => 1)$q$, 'QA003',
      '^quant\.walk_forward: split_ratio: must be strictly between 0 and 1', 'split_ratio', 'split_ratio 1'),
- (52, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => 'NaN')$q$, '22023',
+ (52, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => 'NaN')$q$, 'QA003',
      '^quant\.walk_forward: split_ratio: must be strictly between 0 and 1', 'split_ratio', 'split_ratio NaN'),
- (53, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => -0.5)$q$, '22023',
+ (53, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => -0.5)$q$, 'QA003',
      '^quant\.walk_forward: split_ratio: must be strictly between 0 and 1', 'split_ratio', 'split_ratio -0.5'),
- (54, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => 'Infinity')$q$, '22023',
+ (54, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => 'Infinity')$q$, 'QA003',
      '^quant\.walk_forward: split_ratio: must be strictly between 0 and 1', 'split_ratio', 'split_ratio Infinity'),
- (55, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => 0.001)$q$, '22000',
+ (55, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => 0.001)$q$, 'QA002',
      '^quant\.walk_forward: split_ratio: the in-sample slice is too short', 'split_ratio', 'split_ratio 0.001 (5 in-sample bars)'),
- (56, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => 0.999)$q$, '22000',
+ (56, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', split_ratio => 0.999)$q$, 'QA002',
      '^quant\.walk_forward: split_ratio: the out-of-sample slice is too short', 'split_ratio', 'split_ratio 0.999, restart (6 out-of-sample bars)'),
- (57, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', warmup => 'foo')$q$, '22023',
+ (57, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', warmup => 'foo')$q$, 'QA003',
      '^quant\.walk_forward: warmup: unknown mode "foo"', 'warmup', 'warmup foo'),
- (58, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', warmup => 'FULL')$q$, '22023',
+ (58, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', warmup => 'FULL')$q$, 'QA003',
      '^quant\.walk_forward: warmup: unknown mode "FULL"', 'warmup', 'warmup FULL (case matters)'),
  (59, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{"window":{"min":10,"max":20,"step":0}}]')$q$, '22023',
      '^quant\.walk_forward: grid\[0\]\.window\.step: must be greater than 0', 'grid[0].window.step', 'walk_forward: window step 0'),
  (60, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{"window":[1]}]')$q$, '22023',
-     '^quant\.walk_forward: grid\[0\]\.window\[0\]: must be between 2 and', 'grid[0].window[0]', 'walk_forward: Bollinger window 1'),
+     '^quant\.walk_forward: grid\[0\]\.window\[0\]: must be an integer between 2 and', 'grid[0].window[0]', 'walk_forward: Bollinger window 1'),
  (61, $q$SELECT quant.walk_forward(pg_temp.cfg_floor1(), '[{"window":{"min":1,"max":100000,"step":1},"signal":{"min":0,"max":100,"step":0.01}}]')$q$, '54000',
      '^quant\.walk_forward: grid: 1000100000 cells is over the limit of 2000000', 'grid', 'walk_forward: huge grid'),
- (62, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', threads => -1)$q$, '22023',
+ (62, $q$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', threads => -1)$q$, 'QA003',
      '^quant\.walk_forward: threads: must be between 0', 'threads', 'walk_forward: threads -1')
 ) AS c(n, q, state, msg_re, col, descr),
 LATERAL pg_temp.bad_input(c.q, c.state, c.msg_re, c.col, c.descr) AS t(r)
@@ -296,7 +274,7 @@ SELECT matches((pg_temp.err($$SELECT quant.optimize(pg_temp.cfg(), '[{}]', objec
   'total_return.*annualized_return.*sharpe_ratio.*max_drawdown.*calmar_ratio',
   'unknown objective: HINT lists the 5 valid objectives');
 SELECT matches((pg_temp.err($$SELECT quant.optimize(pg_temp.cfg(), '[{"window":[1]}]')$$)).hint,
-  'floor is 2', 'window below the floor: HINT states the floor');
+  'at least 2', 'window below the floor: HINT states the floor');
 SELECT matches((pg_temp.err($$SELECT quant.optimize(pg_temp.cfg2(), '{"7":{}}')$$)).hint,
   'ids: 1, 2', 'unknown substrategy id: HINT lists the ids');
 SELECT matches((pg_temp.err($$SELECT quant.walk_forward(pg_temp.cfg(), '[{}]', warmup => 'foo')$$)).hint,

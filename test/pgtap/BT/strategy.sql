@@ -1,7 +1,7 @@
 -- quant.create/list/get/update/delete_strategy, strategy_versions, evaluate: happy paths,
 -- versioning and its hash, each invalid field, NULL arguments, and nothing stored on failure.
 BEGIN;
-SELECT plan(62);
+SELECT plan(64);
 SET LOCAL client_min_messages = warning;
 
 CREATE TEMP TABLE cfg AS SELECT
@@ -125,11 +125,19 @@ SELECT is(quant.normalize_strategy('{"ticker":"MSFT","trading_period":252,"subst
           '{"version": 1, "ticker": "MSFT", "conjunction": "AND", "trading_period": 252, "fill_delay_bars": 0, "substrategies": [{"id": 1, "indicator": "get_sma", "signal_func": "momentum_band_signal", "window": 14, "signal": 0.0, "data_column": "v"}]}'::jsonb,
           'normalize_strategy still returns the normalised config');
 
--- another user's strategy_id in create_strategy changes nothing of theirs
+-- another user's strategy_id in create_strategy changes nothing of theirs and is not revealed:
+-- it is ignored like an id never used (a new strategy with a new id)
 SELECT quant.set_user('tap_strategy_bob') \gset
-SELECT throws_ok($$SELECT quant.create_strategy((SELECT v1 FROM cfg) || jsonb_build_object('strategy_id', id)) FROM ids WHERE name = 'd'$$,
-                 '22023', NULL, 'bob: create with alice''s strategy_id is refused');
+INSERT INTO ids SELECT 'bob_alices', (quant.create_strategy((SELECT v1 FROM cfg) || jsonb_build_object('strategy_id', id))->>'strategy_id')::uuid
+FROM ids WHERE name = 'd';
+INSERT INTO ids SELECT 'bob_unused', (quant.create_strategy((SELECT v2 FROM cfg) || jsonb_build_object('strategy_id', quant.uuid_generate_v7()))->>'strategy_id')::uuid;
+SELECT ok((SELECT b.id <> d.id FROM ids b, ids d WHERE b.name = 'bob_alices' AND d.name = 'd'),
+          'bob: create with alice''s strategy_id makes a new strategy with a new id');
+SELECT is((SELECT count(*)::int FROM bt.strategy t JOIN ids i ON i.id = t.strategy_id
+           WHERE i.name IN ('bob_alices', 'bob_unused') AND t.user_id = 'tap_strategy_bob'), 2,
+          'bob: alice''s id and an unused id both give bob a new strategy of his own');
 SELECT quant.set_user('tap_strategy_alice') \gset
+SELECT is((SELECT quant.get_strategy(id)->>'version' FROM ids WHERE name = 'd'), '1', 'alice''s strategy is unchanged');
 
 SELECT * FROM finish();
 ROLLBACK;

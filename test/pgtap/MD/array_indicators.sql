@@ -4,16 +4,8 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SELECT plan(108);
+\ir ../helpers.psql
 
-CREATE FUNCTION pg_temp.err_col(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE c text;
-BEGIN
-  EXECUTE q;
-  RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS c = COLUMN_NAME;
-  RETURN c;
-END $$;
 -- the result of q as text, or its error
 CREATE FUNCTION pg_temp.res(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;
@@ -86,12 +78,12 @@ SELECT throws_matching($$SELECT quant.stochastic(ARRAY[2, 3]::float8[], ARRAY[1,
   '^quant\.stochastic: low\[2\]', 'quant.stochastic: the message names low[2]');
 SELECT throws_ok($$SELECT quant.rsi(ARRAY[1, 2, 3, NULL]::float8[], 2)$$, '22004', NULL, 'quant.rsi: a NULL element is 22004');
 -- garbage (11)
-SELECT throws_ok($$SELECT quant.sma(ARRAY[1, 2, 3]::float8[], 0)$$, '22023', NULL, 'quant.sma window 0: 22023');
+SELECT throws_ok($$SELECT quant.sma(ARRAY[1, 2, 3]::float8[], 0)$$, 'QA003', NULL, 'quant.sma window 0: QA003');
 SELECT throws_matching($$SELECT quant.sma(ARRAY[1, 2, 3]::float8[], -1)$$, '^quant\.sma: window: ', 'quant.sma window -1: names window');
 SELECT is(pg_temp.err_col($$SELECT quant.sma(ARRAY[1, 2, 3]::float8[], -1)$$), 'window', 'quant.sma window -1: COLUMN NAME window');
-SELECT throws_ok($$SELECT quant.rsi(ARRAY[1, 2, 3]::float8[], 1)$$, '22023', NULL, 'quant.rsi window 1 (floor 2): 22023');
-SELECT throws_ok($$SELECT quant.bollinger(ARRAY[1, 2, 3]::float8[], 1)$$, '22023', NULL, 'quant.bollinger window 1 (floor 2): 22023');
-SELECT throws_ok($$SELECT quant.ema(ARRAY[1, 2, 3]::float8[], 2147483647)$$, '22023', NULL, 'quant.ema window int max: 22023');
+SELECT throws_ok($$SELECT quant.rsi(ARRAY[1, 2, 3]::float8[], 1)$$, 'QA003', NULL, 'quant.rsi window 1 (floor 2): QA003');
+SELECT throws_ok($$SELECT quant.bollinger(ARRAY[1, 2, 3]::float8[], 1)$$, 'QA003', NULL, 'quant.bollinger window 1 (floor 2): QA003');
+SELECT throws_ok($$SELECT quant.ema(ARRAY[1, 2, 3]::float8[], 2147483647)$$, 'QA003', NULL, 'quant.ema window int max: QA003');
 SELECT throws_ok($$SELECT quant.sma(ARRAY[[1, 2], [3, 4]]::float8[], 2)$$, '2202E', NULL, 'quant.sma: a 2-D array is 2202E');
 SELECT throws_ok($$SELECT quant.stochastic(ARRAY[1, 2, 3]::float8[], ARRAY[1, 2]::float8[], ARRAY[1, 2, 3]::float8[], 2)$$,
   '2202E', NULL, 'quant.stochastic: arrays of different lengths are 2202E');

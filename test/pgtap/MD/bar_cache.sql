@@ -34,7 +34,7 @@ TRUNCATE md.bar_version;  -- a lost version row makes the engine read the table,
 SELECT is((quant.backtest((SELECT c FROM cfg), 0)->>'bars')::int, 30, 'without a version row the bars are read');
 
 TRUNCATE md.bar;
-SELECT throws_ok($$SELECT quant.backtest((SELECT c FROM cfg), 0)$$, 'P0002', NULL,
+SELECT throws_ok($$SELECT quant.backtest((SELECT c FROM cfg), 0)$$, 'QA001', NULL,
                  'after TRUNCATE the ticker has no bars');
 
 SELECT * FROM finish();

@@ -4,16 +4,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SELECT plan(63);
-
-CREATE FUNCTION pg_temp.err_col(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE c text;
-BEGIN
-  EXECUTE q;
-  RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS c = COLUMN_NAME;
-  RETURN c;
-END $$;
+\ir ../helpers.psql
 
 -- the number of rows of q, or its error
 CREATE FUNCTION pg_temp.n_rows(q text) RETURNS text LANGUAGE plpgsql AS $$
@@ -55,42 +46,42 @@ SELECT is(pg_temp.err_col($$SELECT * FROM quant.indicator_series('TTRC', 'get_sm
   'data_column NULL: COLUMN NAME');
 SELECT is((SELECT count(*) FROM quant.indicator_series('TTRC', 'get_sma', 5, 'v', NULL, NULL)), 5550::bigint,
   'from_ts/to_ts NULL: the whole history');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_foo', 5)$$, '22023', NULL, 'unknown indicator: 22023');
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_foo', 5)$$, 'QA003', NULL, 'unknown indicator: QA003');
 SELECT throws_matching($$SELECT * FROM quant.indicator_series('TTRC', 'get_foo', 5)$$,
   '^quant\.indicator_series: indicator: .*get_foo', 'unknown indicator: message names the field');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'GET_SMA', 5)$$, '22023', NULL,
-  'indicator names are case-sensitive: 22023');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 5, 'adj_close')$$, '22023', NULL,
-  'unknown data_column: 22023');
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'GET_SMA', 5)$$, 'QA003', NULL,
+  'indicator names are case-sensitive: QA003');
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 5, 'adj_close')$$, 'QA003', NULL,
+  'unknown data_column: QA003');
 SELECT throws_matching($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 5, 'adj_close')$$,
   '^quant\.indicator_series: data_column: .*adj_close', 'unknown data_column: message names the field');
 SELECT is(pg_temp.err_col($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 5, 'adj_close')$$), 'data_column',
   'unknown data_column: COLUMN NAME');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_stochastic_oscillator', 5, 'adj_close')$$, '22023', NULL,
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_stochastic_oscillator', 5, 'adj_close')$$, 'QA003', NULL,
   'unknown data_column is refused even for an indicator that ignores it');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 0)$$, '22023', NULL, 'window 0: 22023');
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 0)$$, 'QA003', NULL, 'window 0: QA003');
 SELECT throws_matching($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 0)$$,
   '^quant\.indicator_series: window: ', 'window 0: message names the field');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', -5)$$, '22023', NULL, 'window -5: 22023');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_rsi', 1)$$, '22023', NULL, 'get_rsi window 1 (floor 2): 22023');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_bollinger_band', 1)$$, '22023', NULL,
-  'get_bollinger_band window 1 (floor 2): 22023');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 2147483647)$$, '22023', NULL, 'window int max: 22023');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 5551)$$, '22000', NULL,
-  'window 5551 > 5550 bars: 22000');
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', -5)$$, 'QA003', NULL, 'window -5: QA003');
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_rsi', 1)$$, 'QA003', NULL, 'get_rsi window 1 (floor 2): QA003');
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_bollinger_band', 1)$$, 'QA003', NULL,
+  'get_bollinger_band window 1 (floor 2): QA003');
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 2147483647)$$, 'QA003', NULL, 'window int max: QA003');
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 5551)$$, 'QA002', NULL,
+  'window 5551 > 5550 bars: QA002');
 SELECT throws_matching($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 5551)$$,
   '^quant\.indicator_series: window: ', 'window > bars: message names the field');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('NO_SUCH_TICKER', 'get_sma', 5)$$, 'P0002', NULL,
-  'unknown ticker: P0002');
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('NO_SUCH_TICKER', 'get_sma', 5)$$, 'QA001', NULL,
+  'unknown ticker: QA001');
 SELECT throws_matching($$SELECT * FROM quant.indicator_series('NO_SUCH_TICKER', 'get_sma', 5)$$,
   '^quant\.indicator_series: ticker "NO_SUCH_TICKER"', 'unknown ticker: message names the ticker');
 SELECT throws_ok($$SELECT * FROM quant.indicator_series('', 'get_sma', 5)$$, NULL, 'empty ticker: an error');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 5, 'v', '1900-01-01', '1900-12-31')$$, 'P0002', NULL,
-  'no bars in [from_ts, to_ts]: P0002');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 5, 'v', '2005-01-01', '2004-01-01')$$, 'P0002', NULL,
-  'from_ts after to_ts: P0002');
-SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 5, 'v', '2005-01-03', '2005-01-05')$$, '22000', NULL,
-  'window 5 > 3 bars in range: 22000');
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 5, 'v', '1900-01-01', '1900-12-31')$$, 'QA001', NULL,
+  'no bars in [from_ts, to_ts]: QA001');
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 5, 'v', '2005-01-01', '2004-01-01')$$, 'QA001', NULL,
+  'from_ts after to_ts: QA001');
+SELECT throws_ok($$SELECT * FROM quant.indicator_series('TTRC', 'get_sma', 5, 'v', '2005-01-03', '2005-01-05')$$, 'QA002', NULL,
+  'window 5 > 3 bars in range: QA002');
 SELECT is((SELECT count(*) FROM quant.indicator_series('TTRC', 'get_sma', 5, 'v', '-infinity', NULL)), 5550::bigint,
   'from_ts -infinity: the whole history');
 -- to_ts 'infinity' saturates (it once overflowed int64 in extension/src/bars.c).

@@ -4,6 +4,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SELECT plan(43);
+\ir ../helpers.psql
 
 CREATE FUNCTION pg_temp.path(name text) RETURNS text LANGUAGE sql AS $$
   SELECT current_setting('data_directory') || '/quant_pgtap_' || name || '.csv' $$;
@@ -11,12 +12,6 @@ CREATE FUNCTION pg_temp.write_csv(name text, body text) RETURNS void LANGUAGE pl
 BEGIN
   EXECUTE format('COPY (SELECT line FROM unnest(string_to_array(%L, E''\n'')) WITH ORDINALITY AS u(line, n) ORDER BY n)
                   TO %L WITH (FORMAT text)', body, pg_temp.path(name));
-END $$;
-CREATE FUNCTION pg_temp.err(q text, OUT state text, OUT msg text, OUT col text) LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE q;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, col = COLUMN_NAME;
 END $$;
 
 SELECT pg_temp.write_csv('good', 'date,open,high,low,close,volume

@@ -3,24 +3,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 SELECT plan(42);
-
-CREATE FUNCTION pg_temp.hint(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE h text;
-BEGIN
-  EXECUTE q;
-  RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
-  RETURN h;
-END $$;
--- the error of q as 'SQLSTATE: message', or 'ok'
-CREATE FUNCTION pg_temp.outcome(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE q;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\ir ../helpers.psql
 
 -- ---- types_check ---------------------------------------------------------------------------
 SELECT has_function('quant', 'indicator_catalog', '{}'::name[], 'quant.indicator_catalog() exists');
@@ -96,7 +79,7 @@ SELECT is((SELECT string_agg(i.name || ' -> ' || o, '; ') FROM refdata.indicator
             WHERE o <> 'ok'), NULL, 'every catalog indicator accepts its window_floor');
 SELECT is((SELECT string_agg(i.name || ' -> ' || o, '; ') FROM refdata.indicator i,
              pg_temp.outcome(format($$SELECT * FROM quant.indicator_series('TTRC', %L, %s)$$, i.name, i.window_floor - 1)) o
-            WHERE o NOT LIKE '22023: %window%'), NULL, 'every catalog indicator refuses window_floor - 1 (22023)');
+            WHERE o NOT LIKE 'QA003: %window%'), NULL, 'every catalog indicator refuses window_floor - 1 (QA003)');
 SELECT is((SELECT string_agg(i.name || ' -> ' || o, '; ') FROM refdata.indicator i,
              pg_temp.outcome(format($$SELECT quant.backtest(%L::jsonb)$$, jsonb_build_object('ticker', 'TTRC', 'trading_period', 252,
                'substrategies', jsonb_build_array(jsonb_build_object('indicator', i.name,
