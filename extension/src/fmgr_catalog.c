@@ -3,9 +3,27 @@
 #include "quant_pg.h"
 
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 #include "auth.h"
+
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+
+static int
+interrupt_pending(void)
+{
+	return InterruptPending ? 1 : 0;
+}
+
+void
+_PG_init(void)
+{
+	quant_set_interrupt_check(interrupt_pending);
+	quant_user_context_init();
+}
 
 PG_FUNCTION_INFO_V1(quant_indicator_catalog);
 Datum

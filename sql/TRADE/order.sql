@@ -91,8 +91,9 @@ BEGIN
         SELECT t.user_id, t.strategy_version, v.ticker INTO d
           FROM trade.deployment t JOIN bt.strategy_version v ON v.strategy_id = t.strategy_id AND v.version = t.strategy_version
          WHERE t.deployment_id = g.deployment_id;
-        IF g.user_id IS DISTINCT FROM d.user_id OR g.ticker IS DISTINCT FROM d.ticker
-           OR g.strategy_version IS DISTINCT FROM d.strategy_version THEN
+        -- the owner must match; a ticker or version the row claims must match too (NULL: not claimed)
+        IF g.user_id IS DISTINCT FROM d.user_id OR (g.ticker IS NOT NULL AND g.ticker <> d.ticker)
+           OR (g.strategy_version IS NOT NULL AND g.strategy_version <> d.strategy_version) THEN
             UPDATE trade.signal s SET status = 'REJECTED', processed_at = now() WHERE s.signal_id = g.signal_id;
             INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
             VALUES (g.deployment_id, g.signal_id, d.user_id, g.signal, 'REJECTED', false,

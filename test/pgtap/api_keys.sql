@@ -2,7 +2,7 @@
 -- only a keyed hash stored; NULL arguments and invalid fields; a failing call stores nothing;
 -- isolation between users through the functions and through the table as quant_app.
 BEGIN;
-SELECT plan(62);
+SELECT plan(61);
 SET LOCAL client_min_messages = warning;
 \ir helpers.psql
 
