@@ -91,9 +91,8 @@ BEGIN
         SELECT t.user_id, t.strategy_version, v.ticker INTO d
           FROM trade.deployment t JOIN bt.strategy_version v ON v.strategy_id = t.strategy_id AND v.version = t.strategy_version
          WHERE t.deployment_id = g.deployment_id;
-        -- the owner must match; a ticker or version the row claims must match too (NULL: not claimed)
-        IF g.user_id IS DISTINCT FROM d.user_id OR (g.ticker IS NOT NULL AND g.ticker <> d.ticker)
-           OR (g.strategy_version IS NOT NULL AND g.strategy_version <> d.strategy_version) THEN
+        -- the owner must be the deployment's; what else the row claims is ignored (derived below)
+        IF g.user_id IS DISTINCT FROM d.user_id THEN
             UPDATE trade.signal s SET status = 'REJECTED', processed_at = now() WHERE s.signal_id = g.signal_id;
             INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
             VALUES (g.deployment_id, g.signal_id, d.user_id, g.signal, 'REJECTED', false,
@@ -117,7 +116,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION trade.worker_claim(text, double precision, integer) IS
-  'quant-worker: claims the oldest PENDING signal (or a PROCESSING one whose claim is this worker''s own or older than the lease) with FOR UPDATE SKIP LOCKED, one signal per deployment at a time; sets PROCESSING, claimed_by, claimed_at, attempts + 1. After max_attempts claims it gives up (REJECTED, reason error). A signal whose user, data ticker or strategy version is not its deployment''s is REJECTED (reason invalid_signal, logged for the deployment''s owner) and never returned. NULL when there is nothing to do. SECURITY DEFINER (sees every user''s signals).';
+  'quant-worker: claims the oldest PENDING signal (or a PROCESSING one whose claim is this worker''s own or older than the lease) with FOR UPDATE SKIP LOCKED, one signal per deployment at a time; sets PROCESSING, claimed_by, claimed_at, attempts + 1. After max_attempts claims it gives up (REJECTED, reason error). A signal whose user is not its deployment''s owner is REJECTED (reason invalid_signal, logged for the deployment''s owner) and never returned. NULL when there is nothing to do. SECURITY DEFINER (sees every user''s signals).';
 REVOKE ALL ON FUNCTION trade.worker_claim(text, double precision, integer) FROM PUBLIC;
 
 CREATE FUNCTION trade.worker_open_orders(worker text, lease_seconds double precision DEFAULT 60)
