@@ -1,17 +1,25 @@
 -- The roles of quant. Roles are cluster-wide, so a second database's CREATE EXTENSION finds them
--- already there; none of them owns anything.
+-- already there. All are NOLOGIN (GRANT them to login roles), without BYPASSRLS, and own
+-- nothing; what each may do is in sql/grants.sql and sql/privileges.md.
 
--- The application role: NOLOGIN (a login role is GRANTed it), no BYPASSRLS, owns nothing.
+-- quant_app: the REST layer (quant-http SET ROLEs to it). Only the API functions; no table.
+-- quant_worker: quant-worker (SET ROLE at connect). Only trade.worker_* and the paper broker.
+-- NOINHERIT: a login granted them has their rights only after SET ROLE.
 DO $$
+DECLARE
+    r text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'quant_app') THEN
-        CREATE ROLE quant_app NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOBYPASSRLS;
-    END IF;
+    FOREACH r IN ARRAY ARRAY['quant_app', 'quant_worker'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOBYPASSRLS', r);
+        END IF;
+    END LOOP;
 END
 $$;
 GRANT USAGE ON SCHEMA quant, md, refdata, bt, trade TO quant_app;
+GRANT USAGE ON SCHEMA quant, md, refdata, trade, paper TO quant_worker;
 
--- The administrators' role: NOLOGIN, owns nothing; cluster-wide, like quant_app.
+-- quant_admin: administrators (keys for any user, acting as any user with quant.set_user).
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'quant_admin') THEN
@@ -20,4 +28,3 @@ BEGIN
 END
 $$;
 GRANT USAGE ON SCHEMA quant, trade TO quant_admin;
-

@@ -13,7 +13,7 @@ LEFT JOIN LATERAL (SELECT x.signal_id, x.deployment_id, x.user_id, x.bar_ts, x.s
                           x.strategy_version, x.ticker, x.status, x.processed_at
                      FROM trade.signal x WHERE x.deployment_id = d.deployment_id
                    ORDER BY x.bar_ts DESC LIMIT 1) g ON true
-WHERE d.user_id = pg_catalog.current_setting('quant.user', true);
+WHERE d.user_id = quant.current_user_id();
 COMMENT ON VIEW quant.deployments IS
   'The current user''s deployments with their strategy''s name, the pinned and the current version, status and last signal.';
 
@@ -28,8 +28,7 @@ FROM bt.strategy s
 JOIN bt.strategy_version v ON v.strategy_id = s.strategy_id AND v.version = s.current_version
 LEFT JOIN LATERAL (SELECT * FROM bt.result x WHERE x.strategy_id = s.strategy_id
                    ORDER BY x.run_at DESC, x.result_id DESC LIMIT 1) r ON true
-WHERE s.deleted_at IS NULL AND s.user_id = pg_catalog.current_setting('quant.user', true);
+WHERE s.deleted_at IS NULL AND s.user_id = quant.current_user_id();
 COMMENT ON VIEW quant.strategies IS
   'The current user''s strategies (not deleted) with their current version and the headline metrics of the latest result.';
 
-GRANT SELECT ON quant.deployments, quant.strategies TO quant_app;

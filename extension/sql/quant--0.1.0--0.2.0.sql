@@ -1018,35 +1018,1606 @@ $$;
 COMMENT ON FUNCTION quant.create_strategy(jsonb) IS
   'Creates a strategy of the current user from a StrategyConfig (seed 1.1), validated and normalised (name generated when empty), as version 1 with a new id; returns its StrategyConfig JSON. The same parameters as an existing strategy of yours return that strategy; a config carrying the strategy_id of one of yours updates it (quant.update_strategy); any other strategy_id (never used, another user''s, deleted) is ignored with a NOTICE, the same for each, so no answer tells whether it exists.';
 
--- ==== main: the REST login (quant.login_api_key, quant.authenticated) ====
+-- ==== wp-d1-auth: the quant user in backend memory (login_api_key, authenticated), RLS on quant.current_user_id(), SECURITY DEFINER writers, quant_app/quant_worker grants ====
+-- The final text of every object this branch changed (as in sql/), then sql/grants.sql whole: it
+-- starts from no grants, so what earlier sections granted is replaced by the documented matrix.
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['quant_app', 'quant_worker'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOBYPASSRLS', r);
+        END IF;
+    END LOOP;
+END
+$$;
 
--- The REST layer's login: the key's user for this transaction, or NULL (never an ERROR for a bad key).
-CREATE FUNCTION quant.login_api_key(key text) RETURNS text
+GRANT USAGE ON SCHEMA quant, md, refdata, trade, paper TO quant_worker;
+
+CREATE OR REPLACE FUNCTION quant.set_user(name text, is_local boolean DEFAULT false) RETURNS text
+AS 'MODULE_PATHNAME', 'quant_set_user'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION quant.set_user(text, boolean) IS
+  'Sets the current quant user, for the session (psql) or with is_local = true for the current transaction; returns the name. Allowed to a superuser, a member of quant_admin, the login role of that very name, or when it is already the current user; otherwise 42501. The REST layer logs in with quant.login_api_key instead.';
+
+CREATE FUNCTION quant.reset_user() RETURNS void
+AS 'MODULE_PATHNAME', 'quant_reset_user'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION quant.reset_user() IS 'No current quant user any more (for the session and the transaction).';
+
+CREATE OR REPLACE FUNCTION quant.current_user_id() RETURNS text
+AS 'MODULE_PATHNAME', 'quant_current_user_id'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION quant.current_user_id() IS
+  'The current quant user (set by quant.login_api_key or quant.set_user); ERROR 28000 when none is set. Used by every quant.* function and by the row-level security policies. PARALLEL RESTRICTED: the user lives in the backend''s memory.';
+
+CREATE FUNCTION quant.authenticated() RETURNS boolean
+AS 'MODULE_PATHNAME', 'quant_authenticated'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION quant.authenticated() IS
+  'Whether a quant user is set for this transaction or session. The REST layer runs a request''s statement only WHERE quant.authenticated(), so a failed login raises no ERROR.';
+
+CREATE FUNCTION trade.set_transaction_user(user_id text) RETURNS text
+AS 'MODULE_PATHNAME', 'quant_set_transaction_user'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION trade.set_transaction_user(text) IS
+  'Internal (no grants): the quant user for the rest of the transaction (NULL: none), for the SECURITY DEFINER functions that log in or act as each deployment''s owner.';
+
+REVOKE ALL ON FUNCTION trade.set_transaction_user(text) FROM PUBLIC;
+
+COMMENT ON COLUMN trade.api_key.db_role IS 'The database login (session_user) that created the key';
+
+COMMENT ON COLUMN trade.api_key.last_used_at IS 'About the last successful quant.login_api_key: written beside the request by a transaction of its own, at most once a minute';
+
+DROP POLICY api_key_own ON trade.api_key;
+
+CREATE POLICY api_key_own ON trade.api_key
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+REVOKE ALL ON trade.api_key FROM PUBLIC;  -- no grants: reached through the functions below only
+
+CREATE FUNCTION trade.api_key_check_args(user_id text, label text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.create_api_key';
+BEGIN
+    IF user_id IS NULL THEN
+        RAISE EXCEPTION '%: user_id must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'user_id';
+    END IF;
+    IF user_id !~ '^[A-Za-z0-9_.@-]{1,64}$' THEN
+        RAISE EXCEPTION '%: user_id must be 1 to 64 characters of letters, digits, _ . @ -, got "%"', fn, left(user_id, 80)
+            USING ERRCODE = '22023', COLUMN = 'user_id', HINT = 'a quant user name, as quant.set_user takes';
+    END IF;
+    IF label IS NOT NULL AND (length(label) > 200 OR label ~ '[[:cntrl:]]') THEN
+        RAISE EXCEPTION '%: label must be at most 200 characters without control characters', fn
+            USING ERRCODE = '22023', COLUMN = 'label', HINT = 'a short description such as "laptop script", or NULL';
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION trade.api_key_check_args(text, text) IS 'Internal: the arguments of quant.create_api_key checked (22004, 22023 naming the field).';
+
+CREATE FUNCTION trade.api_key_insert(user_id text, label text) RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    u text;
+    active integer;
+    kid uuid := quant.uuid_generate_v7();
+    made record;
 BEGIN
-    IF key IS NULL THEN
-        RETURN NULL;
+    PERFORM trade.api_key_check_args(user_id, label);
+    -- at most api_key_max_active() active keys per user (serialised per user)
+    PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_api_key:' || api_key_insert.user_id, 0));
+    SELECT count(*) INTO active FROM trade.api_key k WHERE k.user_id = api_key_insert.user_id AND k.revoked_at IS NULL;
+    IF active >= trade.api_key_max_active() THEN
+        RAISE EXCEPTION 'quant.create_api_key: user % already has % active API keys', api_key_insert.user_id, active
+            USING ERRCODE = '54000', COLUMN = 'user_id',
+                  HINT = 'revoke unused keys with quant.revoke_api_key(key_id); quant.list_api_keys() lists them';
     END IF;
-    u := quant.authenticate_api_key(key);
-    IF u IS NOT NULL THEN
-        PERFORM quant.set_user(u, true);
-    END IF;
-    RETURN u;
+    made := trade.api_key_make(kid);
+    INSERT INTO trade.api_key (key_id, user_id, label, key_hash, created_by, db_role)
+    VALUES (kid, api_key_insert.user_id, label, made.key_hash,
+            CASE WHEN quant.authenticated() THEN quant.current_user_id() END, session_user);
+    RETURN made.key;
 END
 $$;
-COMMENT ON FUNCTION quant.login_api_key(text) IS
-  'For the REST layer: sets the key''s user for the current transaction and returns it; NULL (and no user) for a malformed, unknown, wrong or revoked key, without an ERROR.';
-REVOKE ALL ON FUNCTION quant.login_api_key(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION quant.login_api_key(text) TO quant_app;
 
-CREATE FUNCTION quant.authenticated() RETURNS boolean
-LANGUAGE sql STABLE
+COMMENT ON FUNCTION trade.api_key_insert(text, text) IS 'Internal: a new key row for user_id (at most 100 active, 54000); returns the key.';
+
+REVOKE ALL ON FUNCTION trade.api_key_insert(text, text) FROM PUBLIC;
+
+CREATE FUNCTION trade.api_key_create_own(label text) RETURNS text
+LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(current_setting('quant.user', true), '') <> '';
+    SELECT trade.api_key_insert(quant.current_user_id(), label);
 $$;
-COMMENT ON FUNCTION quant.authenticated() IS 'Whether a user is set for this transaction or session (the REST layer runs a route only then).';
+
+COMMENT ON FUNCTION trade.api_key_create_own(text) IS 'Internal (quant.create_api_key): a new key for the current user.';
+
+CREATE FUNCTION trade.api_key_create_for(user_id text, label text) RETURNS text
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT trade.api_key_insert(user_id, label);
+$$;
+
+COMMENT ON FUNCTION trade.api_key_create_for(text, text) IS
+  'Internal (quant.create_api_key): a new key for any user; EXECUTE for quant_admin (and superusers) only: the privilege is the check.';
+
+CREATE OR REPLACE FUNCTION quant.create_api_key(user_id text, label text DEFAULT NULL) RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me text := CASE WHEN quant.authenticated() THEN quant.current_user_id() END;
+BEGIN
+    PERFORM trade.api_key_check_args(create_api_key.user_id, label);
+    IF create_api_key.user_id = me THEN
+        RETURN trade.api_key_create_own(label);
+    END IF;
+    IF trade.api_key_admin() THEN
+        RETURN trade.api_key_create_for(create_api_key.user_id, label);
+    END IF;
+    IF me IS NULL THEN
+        PERFORM quant.current_user_id();  -- ERROR 28000: no current user
+    END IF;
+    RAISE EXCEPTION 'quant.create_api_key: you (%) may create API keys only for yourself, not for "%"', me,
+                    create_api_key.user_id
+        USING ERRCODE = '42501', COLUMN = 'user_id',
+              HINT = 'an administrator (a superuser or a member of quant_admin) creates keys for other users';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.revoke_api_key(key_id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.revoke_api_key';
+    me text := quant.current_user_id();
+    k trade.api_key;
+BEGIN
+    IF revoke_api_key.key_id IS NULL THEN
+        RAISE EXCEPTION '%: key_id must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'key_id';
+    END IF;
+    SELECT k0.key_id, k0.user_id, k0.label, NULL::bytea, k0.created_at, k0.created_by, k0.db_role, k0.last_used_at,
+           k0.revoked_at, k0.revoked_by
+      INTO k
+      FROM trade.api_key k0
+     WHERE k0.key_id = revoke_api_key.key_id AND k0.user_id = me
+       FOR UPDATE;
+    IF k.key_id IS NULL THEN
+        RAISE EXCEPTION '%: API key % not found', fn, revoke_api_key.key_id
+            USING ERRCODE = 'P0002', COLUMN = 'key_id', HINT = 'quant.list_api_keys() lists your keys';
+    END IF;
+    IF k.revoked_at IS NULL THEN
+        UPDATE trade.api_key t SET revoked_at = now(), revoked_by = me WHERE t.key_id = k.key_id;
+        k.revoked_at := now();
+        k.revoked_by := me;
+    END IF;
+    RETURN trade.api_key_json(k);  -- revoking twice changes nothing
+END
+$$;
+
+COMMENT ON FUNCTION quant.revoke_api_key(uuid) IS
+  'Revokes an API key of the current user at once: quant.login_api_key no longer accepts it. P0002 when it is not yours (even for an administrator: act as that user). Revoking a revoked key returns it unchanged. Returns the key''s JSON (never the key or its hash).';
+
+CREATE OR REPLACE FUNCTION quant.list_api_keys(include_revoked boolean DEFAULT false) RETURNS SETOF jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object('key_id', k.key_id, 'user', k.user_id, 'label', k.label,
+                              'status', CASE WHEN k.revoked_at IS NULL THEN 'active' ELSE 'revoked' END,
+                              'created_at', k.created_at, 'created_by', k.created_by,
+                              'last_used_at', k.last_used_at, 'revoked_at', k.revoked_at)
+    FROM trade.api_key k
+    WHERE k.user_id = quant.current_user_id() AND (coalesce(include_revoked, false) OR k.revoked_at IS NULL)
+    ORDER BY k.created_at, k.key_id;
+$$;
+
+CREATE FUNCTION trade.api_key_record_use(key_id uuid) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE trade.api_key k SET last_used_at = now()
+     WHERE k.key_id = (SELECT t.key_id FROM trade.api_key t
+                        WHERE t.key_id = api_key_record_use.key_id
+                          AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute')
+                          FOR UPDATE SKIP LOCKED);
+$$;
+
+COMMENT ON FUNCTION trade.api_key_record_use(uuid) IS
+  'Internal (the autonomous worker): last_used_at = now() for the key unless it is under a minute old or the row is locked.';
+
+REVOKE ALL ON FUNCTION trade.api_key_record_use(uuid) FROM PUBLIC;
+
+CREATE FUNCTION trade.api_key_used_async(key_id uuid) RETURNS boolean
+AS 'MODULE_PATHNAME', 'quant_api_key_used_async'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION trade.api_key_used_async(uuid) IS
+  'Internal: starts trade.api_key_record_use(key_id) in a background worker''s own transaction and returns at once (false when no worker slot was free: the next login tries again).';
+
+REVOKE ALL ON FUNCTION trade.api_key_used_async(uuid) FROM PUBLIC;
+
+CREATE FUNCTION quant.login_api_key(key text) RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m text[] := regexp_match(key, '^qk_([0-9a-f]{32})_[A-Za-z0-9_-]{43}$');
+    k record;
+    pepper bytea;
+    ok boolean;
+BEGIN
+    PERFORM trade.set_transaction_user(NULL);  -- a failed login leaves no user, whoever was before
+    IF m IS NULL THEN
+        RETURN NULL;  -- NULL or malformed: unknown, like any other
+    END IF;
+    SELECT t.key_id, t.user_id, t.key_hash, t.revoked_at, t.last_used_at INTO k
+      FROM trade.api_key t WHERE t.key_id = m[1]::uuid;
+    pepper := trade.api_key_pepper(false);
+    IF pepper IS NULL THEN
+        RETURN NULL;  -- no key was ever made here
+    END IF;
+    -- hash and compare even for an unknown key_id, so the time says little about which part was wrong
+    ok := trade.bytea_equal_ct(trade.hmac_sha256(pepper, key),
+                               coalesce(k.key_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea))
+          AND k.key_id IS NOT NULL;
+    IF NOT ok OR k.revoked_at IS NOT NULL THEN
+        RETURN NULL;
+    END IF;
+    IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
+        PERFORM trade.api_key_used_async(k.key_id);
+    END IF;
+    RETURN trade.set_transaction_user(k.user_id);
+END
+$$;
+
+COMMENT ON FUNCTION quant.login_api_key(text) IS
+  'For the REST layer, first in each request''s transaction: a valid API key makes its user the current quant user until the transaction ends and returns the user; a NULL, malformed, unknown, wrong or revoked key returns NULL (all alike, no ERROR) and leaves no current user. Compares keyed hashes in constant time; takes no row lock (last_used_at is written beside it, at most once a minute). EXECUTE for quant_app and quant_admin only.';
+
+CREATE OR REPLACE FUNCTION quant.authenticate_api_key(key text) RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT quant.login_api_key(key);
+$$;
+
+COMMENT ON FUNCTION quant.authenticate_api_key(text) IS
+  'Deprecated: quant.login_api_key under its former name (the REST layer''s former pipeline, quant.set_user(quant.authenticate_api_key(key), true), still works: setting the logged-in user again changes nothing). EXECUTE for quant_app only.';
+
+DROP POLICY audit_own ON trade.audit;
+
+CREATE POLICY audit_own ON trade.audit
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+CREATE OR REPLACE FUNCTION quant.audit_trail(entity_id uuid DEFAULT NULL) RETURNS SETOF jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object('audit_id', a.audit_id, 'at', a.at, 'user', a.user_id, 'db_role', a.db_role,
+                              'entity', a.entity, 'entity_id', a.entity_id, 'action', a.action,
+                              'old', a.old_value, 'new', a.new_value, 'message', a.message)
+    FROM trade.audit a
+    WHERE a.user_id = quant.current_user_id()
+      AND (audit_trail.entity_id IS NULL OR a.entity_id = audit_trail.entity_id)
+    ORDER BY a.at, a.audit_id;
+$$;
+
+DROP POLICY strategy_own ON bt.strategy;
+
+CREATE POLICY strategy_own ON bt.strategy
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+DROP POLICY strategy_version_own ON bt.strategy_version;
+
+CREATE POLICY strategy_version_own ON bt.strategy_version
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+CREATE OR REPLACE FUNCTION quant.create_strategy(config jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.create_strategy';
+    me text := quant.current_user_id();
+    cfg jsonb := bt.normalized_config(config, fn);
+    hash text := bt.params_hash(cfg);
+    id uuid := (cfg->>'strategy_id')::uuid;
+    s bt.strategy;
+    v bt.strategy_version;
+BEGIN
+    IF id IS NOT NULL THEN
+        -- the one-click flow posts a StrategyConfig that may carry its id: create or update it
+        SELECT * INTO s FROM bt.strategy t WHERE t.strategy_id = id AND t.user_id = me AND t.deleted_at IS NULL;
+        IF s.strategy_id IS NOT NULL THEN
+            -- what quant.update_strategy(id, config) does, without validating (and warning) twice
+            s := bt.own_strategy(id, fn, true);
+            RETURN bt.new_version(s, cfg);
+        END IF;
+        -- not one of yours (never used, another user's, deleted): created anew like a config
+        -- without an id, so the answer never tells whether the id exists
+        RAISE NOTICE '%: strategy_id % is not one of your strategies: a new strategy gets a new id', fn, id;
+    END IF;
+    -- a duplicate submission returns the existing strategy (same user, same parameters)
+    PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || hash, 0));
+    SELECT t.* INTO s FROM bt.strategy t JOIN bt.strategy_version c
+        ON c.strategy_id = t.strategy_id AND c.version = t.current_version
+    WHERE t.user_id = me AND t.deleted_at IS NULL AND c.params_hash = hash
+    ORDER BY t.created_at, t.strategy_id LIMIT 1;
+    IF s.strategy_id IS NOT NULL THEN
+        RETURN bt.strategy_json(s, bt.current_version(s));
+    END IF;
+    INSERT INTO bt.strategy (strategy_id, user_id, name, ticker)
+    VALUES (quant.uuid_generate_v7(), me, cfg->>'name', cfg->>'ticker')
+    RETURNING * INTO s;
+    INSERT INTO bt.strategy_version (strategy_id, version, user_id, name, ticker, conjunction, trading_period,
+                                     config, params_hash)
+    VALUES (s.strategy_id, 1, me, cfg->>'name', cfg->>'ticker', cfg->>'conjunction',
+            (cfg->>'trading_period')::integer, cfg - 'strategy_id' - 'version' - 'created_at' - 'updated_at', hash)
+    RETURNING * INTO v;
+    PERFORM trade.write_audit('strategy', s.strategy_id, 'create', NULL, bt.strategy_json(s, v));
+    RETURN bt.strategy_json(s, v);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.update_strategy(id uuid, config jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.update_strategy';
+    cfg jsonb;
+    s bt.strategy;
+BEGIN
+    IF id IS NULL THEN
+        RAISE EXCEPTION '%: id must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'id';
+    END IF;
+    cfg := bt.normalized_config(config, fn);
+    IF cfg->>'strategy_id' IS NOT NULL AND (cfg->>'strategy_id')::uuid <> id THEN
+        RAISE EXCEPTION '%: config.strategy_id % differs from id %', fn, cfg->>'strategy_id', id
+            USING ERRCODE = '22023', COLUMN = 'strategy_id', HINT = 'leave strategy_id out of the config or make it equal id';
+    END IF;
+    -- the row lock serialises concurrent updates: they make n+1 and n+2, never two n+1
+    s := bt.own_strategy(id, fn, true);
+    RETURN bt.new_version(s, cfg);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.list_strategies() RETURNS SETOF jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT bt.strategy_json(s, v)
+    FROM bt.strategy s JOIN bt.strategy_version v ON v.strategy_id = s.strategy_id AND v.version = s.current_version
+    WHERE s.user_id = quant.current_user_id() AND s.deleted_at IS NULL
+    ORDER BY s.created_at, s.strategy_id;
+$$;
+
+CREATE OR REPLACE FUNCTION quant.get_strategy(id uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s bt.strategy := bt.own_strategy(id, 'quant.get_strategy', false, true);
+    latest jsonb;
+BEGIN
+    SELECT r.result INTO latest FROM bt.result r
+    WHERE r.strategy_id = s.strategy_id AND r.user_id = s.user_id
+    ORDER BY r.run_at DESC, r.result_id DESC LIMIT 1;
+    RETURN bt.strategy_json(s, bt.current_version(s))
+        || jsonb_build_object('versions', s.current_version, 'deleted_at', s.deleted_at, 'latest_result', latest);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.strategy_versions(id uuid) RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s bt.strategy := bt.own_strategy(id, 'quant.strategy_versions', false, true);
+BEGIN
+    RETURN QUERY
+    SELECT v.config || jsonb_build_object('strategy_id', v.strategy_id, 'version', v.version,
+                                          'created_at', v.created_at, 'params_hash', v.params_hash)
+    FROM bt.strategy_version v WHERE v.strategy_id = s.strategy_id AND v.user_id = s.user_id
+    ORDER BY v.version;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.delete_strategy(id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.delete_strategy';
+    s bt.strategy := bt.own_strategy(id, fn, true, true);
+    old_json jsonb := bt.strategy_json(s, bt.current_version(s));
+    running integer;
+BEGIN
+    IF s.deleted_at IS NOT NULL THEN
+        RETURN old_json || jsonb_build_object('deleted_at', s.deleted_at);  -- already deleted: nothing to do
+    END IF;
+    SELECT count(*) INTO running FROM trade.deployment d
+    WHERE d.strategy_id = s.strategy_id AND d.user_id = s.user_id AND d.stopped_at IS NULL;
+    IF running > 0 THEN
+        RAISE EXCEPTION '%: strategy % has % deployment(s) not stopped', fn, id, running
+            USING ERRCODE = '55006', COLUMN = 'strategy_id',
+                  HINT = 'stop them first with quant.stop_deployment(id); quant.list_deployments() lists them';
+    END IF;
+    UPDATE bt.strategy t SET deleted_at = now(), updated_at = now() WHERE t.strategy_id = s.strategy_id
+    RETURNING * INTO s;
+    PERFORM trade.write_audit('strategy', s.strategy_id, 'delete', old_json, NULL);
+    RETURN bt.strategy_json(s, bt.current_version(s)) || jsonb_build_object('deleted_at', s.deleted_at);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.evaluate(strategy_id uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s bt.strategy := bt.own_strategy(strategy_id, 'quant.evaluate', false);
+    v bt.strategy_version := bt.current_version(s);
+BEGIN
+    RETURN quant.evaluate_config(v.config) || jsonb_build_object('strategy_id', s.strategy_id, 'version', v.version);
+END
+$$;
+
+DROP POLICY result_own ON bt.result;
+
+CREATE POLICY result_own ON bt.result
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+CREATE OR REPLACE FUNCTION quant.store_result(strategy_id uuid, result jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.store_result';
+    s bt.strategy;
+    ver integer;
+    run_at timestamptz;
+    d_start date;
+    d_end date;
+    fee numeric;
+    metric_keys constant text[] := ARRAY['total_return', 'annualized_return', 'sharpe_ratio', 'max_drawdown',
+                                         'calmar_ratio'];
+    k text;
+    rid uuid;
+    stored jsonb;
+BEGIN
+    IF result IS NULL THEN
+        RAISE EXCEPTION '%: result must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'result';
+    END IF;
+    s := bt.own_strategy(strategy_id, fn, false);
+    IF jsonb_typeof(result) <> 'object' THEN
+        PERFORM bt.result_field_error('result', 'must be a JSON object, got ' || jsonb_typeof(result));
+    END IF;
+    IF result ? 'strategy_id' AND jsonb_typeof(result->'strategy_id') <> 'null'
+       AND (result->>'strategy_id') IS DISTINCT FROM strategy_id::text THEN
+        PERFORM bt.result_field_error('strategy_id', 'is ' || (result->>'strategy_id') || ', not ' || strategy_id,
+                                      'leave it out or make it the strategy_id argument');
+    END IF;
+    ver := s.current_version;
+    IF result ? 'version' THEN
+        IF jsonb_typeof(result->'version') <> 'number' OR (result->>'version') !~ '^[0-9]+$' THEN
+            PERFORM bt.result_field_error('version', 'must be a version number of the strategy');
+        END IF;
+        ver := (result->>'version')::integer;
+        IF NOT EXISTS (SELECT 1 FROM bt.strategy_version v WHERE v.strategy_id = s.strategy_id AND v.version = ver) THEN
+            PERFORM bt.result_field_error('version', 'strategy has no version ' || ver,
+                                          'versions 1 to ' || s.current_version);
+        END IF;
+    END IF;
+    IF jsonb_typeof(result->'metrics') IS DISTINCT FROM 'object' THEN
+        PERFORM bt.result_field_error('metrics', 'is required and must be an object',
+                                      'keys: ' || array_to_string(metric_keys, ', '));
+    END IF;
+    FOREACH k IN ARRAY metric_keys LOOP
+        IF jsonb_typeof(result->'metrics'->k) NOT IN ('number', 'null') THEN
+            PERFORM bt.result_field_error('metrics.' || k, 'must be a number or null');
+        END IF;
+    END LOOP;
+    IF result ? 'buy_hold_metrics' AND jsonb_typeof(result->'buy_hold_metrics') NOT IN ('object', 'null') THEN
+        PERFORM bt.result_field_error('buy_hold_metrics', 'must be an object');
+    END IF;
+    IF result ? 'walk_forward' AND jsonb_typeof(result->'walk_forward') NOT IN ('object', 'null') THEN
+        PERFORM bt.result_field_error('walk_forward', 'must be an object');
+    END IF;
+    BEGIN
+        run_at := coalesce((result->>'run_at')::timestamptz, now());
+    EXCEPTION WHEN others THEN
+        PERFORM bt.result_field_error('run_at', 'is not a timestamp: ' || left(result->>'run_at', 60),
+                                      'ISO 8601, e.g. 2026-04-05T12:00:00Z');
+    END;
+    IF result ? 'data_range' AND jsonb_typeof(result->'data_range') <> 'null' THEN
+        IF jsonb_typeof(result->'data_range') <> 'object' THEN
+            PERFORM bt.result_field_error('data_range', 'must be an object {start, end}');
+        END IF;
+        BEGIN
+            d_start := (result->'data_range'->>'start')::timestamptz::date;
+        EXCEPTION WHEN others THEN
+            PERFORM bt.result_field_error('data_range.start', 'is not a date', 'YYYY-MM-DD');
+        END;
+        BEGIN
+            d_end := (result->'data_range'->>'end')::timestamptz::date;
+        EXCEPTION WHEN others THEN
+            PERFORM bt.result_field_error('data_range.end', 'is not a date', 'YYYY-MM-DD');
+        END;
+        IF d_start > d_end THEN
+            PERFORM bt.result_field_error('data_range', 'start ' || d_start || ' is after end ' || d_end);
+        END IF;
+    END IF;
+    IF result ? 'fee_bps' AND jsonb_typeof(result->'fee_bps') <> 'null' THEN
+        IF jsonb_typeof(result->'fee_bps') <> 'number' OR (result->>'fee_bps')::numeric < 0 THEN
+            PERFORM bt.result_field_error('fee_bps', 'must be a number >= 0', 'basis points, e.g. 5.0');
+        END IF;
+        fee := (result->>'fee_bps')::numeric;
+    END IF;
+    IF result ? 'ticker_backtested' AND jsonb_typeof(result->'ticker_backtested') NOT IN ('string', 'null') THEN
+        PERFORM bt.result_field_error('ticker_backtested', 'must be a string');
+    END IF;
+
+    rid := quant.uuid_generate_v7();
+    stored := result || jsonb_build_object('result_id', rid, 'strategy_id', s.strategy_id, 'version', ver,
+                                           'run_at', run_at, 'stored_at', now());
+    INSERT INTO bt.result (result_id, strategy_id, version, user_id, run_at, data_start, data_end, ticker, fee_bps,
+                           metrics, buy_hold_metrics, walk_forward, result)
+    VALUES (rid, s.strategy_id, ver, s.user_id, run_at, d_start, d_end,
+            coalesce(result->>'ticker_backtested', s.ticker), fee, result->'metrics', result->'buy_hold_metrics',
+            result->'walk_forward', stored);
+    RETURN stored;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.list_results(strategy_id uuid) RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s bt.strategy := bt.own_strategy(strategy_id, 'quant.list_results', false, true);
+BEGIN
+    RETURN QUERY SELECT r.result FROM bt.result r
+    WHERE r.strategy_id = s.strategy_id AND r.user_id = s.user_id
+    ORDER BY r.run_at DESC, r.result_id DESC;
+END
+$$;
+
+DROP POLICY ticker_mapping_read ON refdata.ticker_mapping;
+
+CREATE POLICY ticker_mapping_read ON refdata.ticker_mapping FOR SELECT
+    USING (user_id IS NULL OR user_id = quant.current_user_id());
+
+DROP POLICY ticker_mapping_insert ON refdata.ticker_mapping;
+
+CREATE POLICY ticker_mapping_insert ON refdata.ticker_mapping FOR INSERT
+    WITH CHECK (user_id = quant.current_user_id());
+
+DROP POLICY ticker_mapping_update ON refdata.ticker_mapping;
+
+CREATE POLICY ticker_mapping_update ON refdata.ticker_mapping FOR UPDATE
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+DROP POLICY ticker_mapping_delete ON refdata.ticker_mapping;
+
+CREATE POLICY ticker_mapping_delete ON refdata.ticker_mapping FOR DELETE
+    USING (user_id = quant.current_user_id());
+
+CREATE OR REPLACE FUNCTION quant.set_ticker_mapping(data_ticker text, broker text, broker_ticker text, market text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    fn constant text := 'quant.set_ticker_mapping';
+    me text := quant.current_user_id();
+    b text := upper(broker);
+    m text := upper(market);
+    r refdata.ticker_mapping;
+BEGIN
+    IF data_ticker IS NULL THEN RAISE EXCEPTION '%: data_ticker must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'data_ticker'; END IF;
+    IF broker IS NULL THEN RAISE EXCEPTION '%: broker must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'broker'; END IF;
+    IF broker_ticker IS NULL THEN RAISE EXCEPTION '%: broker_ticker must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'broker_ticker'; END IF;
+    IF market IS NULL THEN RAISE EXCEPTION '%: market must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'market'; END IF;
+    IF length(data_ticker) NOT BETWEEN 1 AND 64 THEN
+        RAISE EXCEPTION '%: data_ticker must be 1 to 64 characters', fn USING ERRCODE = '22023', COLUMN = 'data_ticker';
+    END IF;
+    IF length(broker_ticker) NOT BETWEEN 1 AND 64 THEN
+        RAISE EXCEPTION '%: broker_ticker must be 1 to 64 characters', fn USING ERRCODE = '22023', COLUMN = 'broker_ticker';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM refdata.broker x WHERE x.broker = b) THEN
+        RAISE EXCEPTION '%: broker: unknown broker "%"', fn, broker
+            USING ERRCODE = '22023', COLUMN = 'broker', HINT = 'valid brokers: ' || refdata.broker_names();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM refdata.market x WHERE x.market = m) THEN
+        RAISE EXCEPTION '%: market: unknown market "%"', fn, market
+            USING ERRCODE = '22023', COLUMN = 'market', HINT = 'valid markets: ' || refdata.market_names();
+    END IF;
+    INSERT INTO refdata.ticker_mapping AS t (data_ticker, broker, broker_ticker, market, user_id)
+    VALUES (set_ticker_mapping.data_ticker, b, set_ticker_mapping.broker_ticker, m, me)
+    ON CONFLICT (data_ticker, broker, coalesce(user_id, ''))
+    DO UPDATE SET broker_ticker = excluded.broker_ticker, market = excluded.market, updated_at = now()
+    RETURNING * INTO r;
+    RETURN jsonb_build_object('data_ticker', r.data_ticker, 'broker', r.broker, 'broker_ticker', r.broker_ticker,
+                              'market', r.market, 'shared', false);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.list_ticker_mappings() RETURNS SETOF jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object('data_ticker', t.data_ticker, 'broker', t.broker, 'broker_ticker', t.broker_ticker,
+                              'market', t.market, 'shared', t.user_id IS NULL)
+    FROM refdata.ticker_mapping t
+    WHERE t.user_id IS NULL OR t.user_id = quant.current_user_id()
+    ORDER BY t.data_ticker, t.broker, t.user_id NULLS FIRST;
+$$;
+
+DROP POLICY trade_password_own ON trade.trade_password;
+
+CREATE POLICY trade_password_own ON trade.trade_password
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+DROP POLICY live_gate_failure_own ON trade.live_gate_failure;
+
+CREATE POLICY live_gate_failure_own ON trade.live_gate_failure
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+CREATE OR REPLACE FUNCTION trade.record_live_gate_failure(user_id text, reason text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM trade.set_transaction_user(user_id);
+    INSERT INTO trade.live_gate_failure (user_id, reason) VALUES (record_live_gate_failure.user_id, reason);
+    INSERT INTO trade.audit (user_id, entity, action, message)
+    VALUES (record_live_gate_failure.user_id, 'live_gate', 'live_refused', reason);
+END
+$$;
+
+DROP POLICY deployment_own ON trade.deployment;
+
+CREATE POLICY deployment_own ON trade.deployment
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+CREATE OR REPLACE FUNCTION quant.deploy(deployment jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.deploy';
+    me text;
+    cfg jsonb;
+    s bt.strategy;
+    v bt.strategy_version;
+    ver integer;
+    m refdata.ticker_mapping;
+    d trade.deployment;
+    e_state text;
+    e_msg text;
+    e_detail text;
+    e_hint text;
+    e_column text;
+BEGIN
+    me := quant.current_user_id();
+    PERFORM trade.require_object(deployment, fn, 'deployment');
+    cfg := quant.normalize_deployment(deployment);  -- the one validator: 22023 naming the field
+    IF cfg ? 'user' AND cfg->>'user' <> me THEN
+        RAISE EXCEPTION '%: user: "%" is not the current user', fn, cfg->>'user'
+            USING ERRCODE = '22023', COLUMN = 'user', HINT = 'leave "user" out, or give your own name: ' || me;
+    END IF;
+    IF cfg ? 'deployment_id' THEN
+        RAISE EXCEPTION '%: deployment_id: is assigned by quant', fn
+            USING ERRCODE = '22023', COLUMN = 'deployment_id', HINT = 'leave it out; quant.update_deployment changes a deployment';
+    END IF;
+    s := bt.own_strategy((cfg->>'strategy_id')::uuid, fn, false);
+    ver := coalesce((cfg->>'strategy_version')::integer, s.current_version);
+    SELECT * INTO v FROM bt.strategy_version x WHERE x.strategy_id = s.strategy_id AND x.version = ver;
+    IF v.strategy_id IS NULL THEN
+        RAISE EXCEPTION '%: strategy_version: strategy % has no version %', fn, s.strategy_id, ver
+            USING ERRCODE = '22023', COLUMN = 'strategy_version', HINT = 'versions 1 to ' || s.current_version;
+    END IF;
+    -- what is traded must be the product the pinned version trades: a mapping of its ticker
+    m := refdata.broker_symbol(v.ticker, cfg->>'broker', cfg->>'ticker', cfg->>'market', fn);
+    cfg := cfg || jsonb_build_object('ticker', m.broker_ticker, 'market', m.market);
+    -- validate again with everything filled (whole shares for US and HK)
+    cfg := quant.normalize_deployment(cfg || jsonb_build_object('user', me, 'strategy_version', ver));
+    d.deployment_id := quant.uuid_generate_v7();
+    IF NOT (cfg->>'paper')::boolean THEN
+        PERFORM trade.live_gate(fn, cfg->>'ticker', deployment->'confirm_live', deployment->'trade_password',
+                                d.deployment_id);
+    END IF;
+    INSERT INTO trade.deployment (deployment_id, user_id, strategy_id, strategy_version, portfolio, broker, ticker,
+                                  market, qty, paper, schedule, enabled, risk_limits, config, live_since)
+    VALUES (d.deployment_id, me, s.strategy_id, ver, cfg->>'portfolio', cfg->>'broker', cfg->>'ticker',
+            cfg->>'market', (cfg->>'qty')::numeric, (cfg->>'paper')::boolean, cfg->>'schedule',
+            (cfg->>'enabled')::boolean, cfg->'risk_limits', cfg,
+            CASE WHEN NOT (cfg->>'paper')::boolean THEN now() END)
+    RETURNING * INTO d;
+    PERFORM trade.write_audit('deployment', d.deployment_id, 'deploy', NULL, trade.deployment_json(d));
+    RETURN trade.deployment_json(d);
+EXCEPTION WHEN OTHERS THEN
+    IF jsonb_typeof(deployment) = 'object' AND deployment ? 'trade_password' THEN
+        -- the password may be a literal of the statement: keep the statement out of the log
+        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL,
+                                e_hint = PG_EXCEPTION_HINT, e_column = COLUMN_NAME;
+        PERFORM trade.quiet_report('ERROR', e_state, e_msg, e_detail, e_hint, e_column);
+    END IF;
+    RAISE;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.list_deployments(include_stopped boolean DEFAULT false) RETURNS SETOF jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT trade.deployment_json(d) FROM trade.deployment d
+    WHERE d.user_id = quant.current_user_id() AND (coalesce(include_stopped, false) OR d.stopped_at IS NULL)
+    ORDER BY d.created_at, d.deployment_id;
+$$;
+
+CREATE OR REPLACE FUNCTION quant.get_deployment(id uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment := trade.own_deployment(id, 'quant.get_deployment', false);
+    trades jsonb;
+    last_signal jsonb;
+BEGIN
+    SELECT coalesce(jsonb_agg(x.j ORDER BY x.ts DESC), '[]') INTO trades FROM (
+        SELECT l.ts, jsonb_build_object('log_id', l.log_id, 'ts', l.ts, 'signal_value', l.signal_value,
+                                        'action', l.action, 'qty', l.qty, 'price', l.price, 'order_id', l.order_id,
+                                        'success', l.success, 'message', l.message) AS j
+        FROM trade.log l WHERE l.deployment_id = d.deployment_id AND l.user_id = d.user_id
+        ORDER BY l.ts DESC, l.log_id DESC LIMIT 20) x;
+    SELECT jsonb_build_object('signal_id', g.signal_id, 'bar_ts', g.bar_ts, 'signal', g.signal,
+                              'created_at', g.created_at)
+    INTO last_signal
+    FROM trade.signal g WHERE g.deployment_id = d.deployment_id AND g.user_id = d.user_id
+    ORDER BY g.bar_ts DESC LIMIT 1;
+    RETURN trade.deployment_json(d) || jsonb_build_object('recent_trades', trades, 'last_signal', last_signal);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.update_deployment(id uuid, patch jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.update_deployment';
+    allowed constant text[] := ARRAY['enabled', 'qty', 'risk_limits', 'schedule', 'portfolio', 'paper',
+                                     'confirm_live', 'trade_password'];
+    d trade.deployment;
+    k text;
+    merged jsonb;
+    cfg jsonb;
+    old_json jsonb;
+    going_live boolean;
+    product text;
+    e_state text;
+    e_msg text;
+    e_detail text;
+    e_hint text;
+    e_column text;
+BEGIN
+    IF id IS NULL THEN
+        RAISE EXCEPTION '%: id must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'id';
+    END IF;
+    PERFORM trade.require_object(patch, fn, 'patch');
+    FOR k IN SELECT jsonb_object_keys(patch) LOOP
+        IF k <> ALL (allowed) THEN
+            RAISE EXCEPTION '%: %: cannot be changed by an update', fn, k
+                USING ERRCODE = '22023', COLUMN = k,
+                      HINT = 'changeable fields: ' || array_to_string(allowed, ', ') || '; deploy anew for the rest';
+        END IF;
+    END LOOP;
+    d := trade.own_deployment(id, fn, true);
+    IF d.stopped_at IS NOT NULL THEN
+        RAISE EXCEPTION '%: deployment % was stopped at %', fn, id, d.stopped_at
+            USING ERRCODE = '55000', COLUMN = 'deployment_id', HINT = 'a stopped deployment stays stopped; deploy anew';
+    END IF;
+    merged := d.config || (patch - 'risk_limits');
+    IF jsonb_typeof(patch->'risk_limits') = 'object' THEN
+        merged := merged || jsonb_build_object('risk_limits', (d.config->'risk_limits') || (patch->'risk_limits'));
+    ELSIF patch ? 'risk_limits' THEN
+        merged := merged || jsonb_build_object('risk_limits', patch->'risk_limits');  -- the validator names it
+    END IF;
+    cfg := quant.normalize_deployment(merged);
+    IF (cfg->>'enabled')::boolean THEN
+        -- still trading: the symbol must still be a mapping of the pinned version's ticker
+        -- (switching off is never refused)
+        SELECT v.ticker INTO product FROM bt.strategy_version v
+        WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version;
+        IF d.ticker <> ALL (refdata.broker_symbols(product, d.broker)) THEN
+            RAISE EXCEPTION '%: ticker: "%" on broker % is no longer a mapping of the strategy''s ticker "%"', fn,
+                            d.ticker, d.broker, product
+                USING ERRCODE = '22023', COLUMN = 'ticker',
+                      HINT = 'switch it off ({"enabled": false}) or stop it, and deploy anew on a mapped symbol';
+        END IF;
+    END IF;
+    going_live := d.paper AND NOT (cfg->>'paper')::boolean;
+    IF going_live THEN
+        PERFORM trade.live_gate(fn, d.ticker, patch->'confirm_live', patch->'trade_password', d.deployment_id);
+    END IF;
+    IF cfg = d.config THEN
+        RETURN trade.deployment_json(d);  -- nothing changed: no new audit row
+    END IF;
+    old_json := trade.deployment_json(d);
+    UPDATE trade.deployment t
+       SET qty = (cfg->>'qty')::numeric, paper = (cfg->>'paper')::boolean, schedule = cfg->>'schedule',
+           enabled = (cfg->>'enabled')::boolean, portfolio = cfg->>'portfolio', risk_limits = cfg->'risk_limits',
+           config = cfg, updated_at = now(),
+           live_since = CASE WHEN going_live THEN now() WHEN (cfg->>'paper')::boolean THEN NULL ELSE t.live_since END
+     WHERE t.deployment_id = d.deployment_id
+    RETURNING * INTO d;
+    PERFORM trade.write_audit('deployment', d.deployment_id, 'update', old_json, trade.deployment_json(d));
+    RETURN trade.deployment_json(d);
+EXCEPTION WHEN OTHERS THEN
+    IF jsonb_typeof(patch) = 'object' AND patch ? 'trade_password' THEN
+        -- the password may be a literal of the statement: keep the statement out of the log
+        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL,
+                                e_hint = PG_EXCEPTION_HINT, e_column = COLUMN_NAME;
+        PERFORM trade.quiet_report('ERROR', e_state, e_msg, e_detail, e_hint, e_column);
+    END IF;
+    RAISE;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.stop_deployment(id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment := trade.own_deployment(id, 'quant.stop_deployment', true);
+    old_json jsonb := trade.deployment_json(d);
+BEGIN
+    IF d.stopped_at IS NOT NULL THEN
+        RETURN old_json;  -- stopping twice changes nothing
+    END IF;
+    UPDATE trade.deployment t
+       SET enabled = false, stopped_at = now(), updated_at = now(),
+           config = t.config || '{"enabled": false}'
+     WHERE t.deployment_id = d.deployment_id
+    RETURNING * INTO d;
+    PERFORM trade.write_audit('deployment', d.deployment_id, 'stop', old_json, trade.deployment_json(d));
+    RETURN trade.deployment_json(d);
+END
+$$;
+
+DROP POLICY signal_own ON trade.signal;
+
+CREATE POLICY signal_own ON trade.signal
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+DROP POLICY log_own ON trade.log;
+
+CREATE POLICY log_own ON trade.log
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+CREATE OR REPLACE VIEW quant.deployments WITH (security_invoker = true) AS
+SELECT d.deployment_id, d.user_id, s.name AS strategy_name, d.strategy_id, d.strategy_version,
+       s.current_version AS strategy_current_version, d.broker, d.ticker, d.market, d.qty, d.paper, d.schedule,
+       CASE WHEN d.stopped_at IS NOT NULL THEN 'stopped' WHEN d.enabled THEN 'active' ELSE 'disabled' END AS status,
+       g.bar_ts AS last_signal_bar, g.signal AS last_signal, g.created_at AS last_signal_at,
+       d.created_at, d.updated_at, d.stopped_at
+FROM trade.deployment d
+JOIN bt.strategy s ON s.strategy_id = d.strategy_id
+-- the columns trade.signal had when this view was released (what its * expanded to then)
+LEFT JOIN LATERAL (SELECT x.signal_id, x.deployment_id, x.user_id, x.bar_ts, x.signal, x.evaluation, x.created_at,
+                          x.strategy_version, x.ticker, x.status, x.processed_at
+                     FROM trade.signal x WHERE x.deployment_id = d.deployment_id
+                   ORDER BY x.bar_ts DESC LIMIT 1) g ON true
+WHERE d.user_id = quant.current_user_id();
+
+CREATE OR REPLACE VIEW quant.strategies WITH (security_invoker = true) AS
+SELECT s.strategy_id, s.user_id, s.name, s.ticker, s.current_version AS version, v.conjunction, v.trading_period,
+       jsonb_array_length(v.config->'substrategies') AS substrategies,
+       r.run_at AS last_run_at, (r.metrics->>'sharpe_ratio')::double precision AS sharpe_ratio,
+       (r.metrics->>'total_return')::double precision AS total_return,
+       (r.metrics->>'max_drawdown')::double precision AS max_drawdown,
+       s.created_at, s.updated_at
+FROM bt.strategy s
+JOIN bt.strategy_version v ON v.strategy_id = s.strategy_id AND v.version = s.current_version
+LEFT JOIN LATERAL (SELECT * FROM bt.result x WHERE x.strategy_id = s.strategy_id
+                   ORDER BY x.run_at DESC, x.result_id DESC LIMIT 1) r ON true
+WHERE s.deleted_at IS NULL AND s.user_id = quant.current_user_id();
+
+CREATE OR REPLACE FUNCTION quant.run_deployment(id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.run_deployment';
+    d trade.deployment := trade.own_deployment(id, fn, false);
+BEGIN
+    IF NOT d.enabled THEN
+        RAISE EXCEPTION '%: deployment % is %', fn, id, CASE WHEN d.stopped_at IS NULL THEN 'disabled' ELSE 'stopped' END
+            USING ERRCODE = '55000', COLUMN = 'deployment_id',
+                  HINT = CASE WHEN d.stopped_at IS NULL THEN 'enable it: quant.update_deployment(id, ''{"enabled": true}'')'
+                              ELSE 'a stopped deployment stays stopped; deploy anew' END;
+    END IF;
+    RETURN trade.run_one(d);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION trade.run_schedule_for(schedule text, market text) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.run_schedule';
+    prev_user text := CASE WHEN quant.authenticated() THEN quant.current_user_id() END;
+    d trade.deployment;
+    r jsonb;
+    written integer := 0;
+BEGIN
+    IF schedule IS NULL THEN
+        RAISE EXCEPTION '%: schedule must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'schedule';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM refdata.schedule x WHERE x.schedule = run_schedule_for.schedule AND x.cron) THEN
+        RAISE EXCEPTION '%: unknown schedule "%"', fn, schedule
+            USING ERRCODE = '22023', COLUMN = 'schedule',
+                  HINT = 'valid schedules: ' || (SELECT string_agg(c.schedule, ', ' ORDER BY c.n)
+                                                 FROM quant.schedule_catalog() WITH ORDINALITY
+                                                      AS c(schedule, cron, default_max_bar_age_hours, description, n)
+                                                 WHERE c.cron)
+                         || ' (manual deployments run on quant.run_deployment(id))';
+    END IF;
+    IF market IS NOT NULL AND NOT EXISTS (SELECT 1 FROM refdata.market m WHERE m.market = run_schedule_for.market) THEN
+        RAISE EXCEPTION '%: unknown market "%"', fn, market
+            USING ERRCODE = '22023', COLUMN = 'market',
+                  HINT = 'valid markets: ' || (SELECT string_agg(m.market, ', ' ORDER BY m.market) FROM refdata.market m);
+    END IF;
+    -- every user's deployments: the caller is pg_cron's job owner, not a quant user
+    FOR d IN SELECT * FROM trade.deployment t
+             WHERE t.schedule = run_schedule_for.schedule AND t.enabled AND t.stopped_at IS NULL
+               AND (run_schedule_for.market IS NULL OR t.market = run_schedule_for.market)
+             ORDER BY t.user_id, t.deployment_id
+    LOOP
+        BEGIN
+            -- act as the deployment's owner: RLS and the quant.* functions see that user
+            PERFORM trade.set_transaction_user(d.user_id);
+            r := trade.run_one(d);
+            IF r->>'outcome' = 'SIGNAL' THEN
+                written := written + 1;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            -- run_one logs its own failures; this only guards the loop against the unexpected
+            RAISE WARNING '%: deployment % failed: %', fn, d.deployment_id, SQLERRM;
+        END;
+    END LOOP;
+    PERFORM trade.set_transaction_user(prev_user);
+    RETURN written;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.deployment_signals(id uuid) RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment := trade.own_deployment(id, 'quant.deployment_signals', false);
+BEGIN
+    RETURN QUERY
+        SELECT trade.signal_json(g) FROM trade.signal g
+        WHERE g.deployment_id = d.deployment_id AND g.user_id = d.user_id
+        ORDER BY g.bar_ts DESC, g.signal_id DESC;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.deployment_trades(id uuid) RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment := trade.own_deployment(id, 'quant.deployment_trades', false);
+BEGIN
+    RETURN QUERY
+        SELECT trade.log_json(l) FROM trade.log l
+        WHERE l.deployment_id = d.deployment_id AND l.user_id = d.user_id
+        ORDER BY l.ts DESC, l.log_id DESC;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION paper.open_account(account text, user_id text DEFAULT NULL, starting_cash numeric DEFAULT NULL,
+                                   slippage_bps numeric DEFAULT NULL, fee_bps numeric DEFAULT NULL)
+RETURNS paper.account
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a paper.account;
+    cash0 numeric := coalesce(starting_cash,
+                              nullif(pg_catalog.current_setting('quant.paper_starting_cash', true), '')::numeric,
+                              100000);
+BEGIN
+    IF account IS NULL OR account = '' THEN
+        RAISE EXCEPTION 'paper.open_account: account must not be empty' USING ERRCODE = '22004', COLUMN = 'account';
+    END IF;
+    INSERT INTO paper.account (account, user_id, cash, starting_cash, slippage_bps, fee_bps)
+    VALUES (account, user_id, cash0, cash0, coalesce(slippage_bps, 1), coalesce(fee_bps, 1))
+    ON CONFLICT DO NOTHING;
+    SELECT * INTO a FROM paper.account x WHERE x.account = open_account.account;
+    RETURN a;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION paper.price_of(symbol text) RETURNS double precision
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(
+        (SELECT b.close FROM md.bar b WHERE b.ticker = symbol ORDER BY b.ts DESC LIMIT 1),
+        (SELECT b.close FROM refdata.ticker_mapping m JOIN md.bar b ON b.ticker = m.data_ticker
+         WHERE m.broker = 'PAPER' AND m.broker_ticker = symbol AND m.user_id IS NULL
+         ORDER BY b.ts DESC LIMIT 1));
+$$;
+
+CREATE OR REPLACE FUNCTION paper.place_order(account text, client_order_id text, symbol text, side text, qty numeric,
+                                  order_type text DEFAULT 'MARKET', limit_price numeric DEFAULT NULL)
+RETURNS paper."order"
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a paper.account;
+    o paper."order";
+    px double precision;
+    fill_px numeric;
+    fee numeric;
+    delta numeric;
+    p paper.position;
+    pa record;
+    why text;
+BEGIN
+    IF client_order_id IS NULL OR client_order_id = '' THEN
+        RAISE EXCEPTION 'paper.place_order: client_order_id must not be empty' USING ERRCODE = '22004';
+    END IF;
+    SELECT * INTO a FROM paper.account x WHERE x.account = place_order.account FOR UPDATE;
+    IF a.account IS NULL THEN
+        RAISE EXCEPTION 'paper.place_order: account % does not exist', account
+            USING ERRCODE = 'P0002', HINT = 'paper.open_account(account) opens it';
+    END IF;
+    -- the idempotency key: the first order with this client id, whatever the arguments now
+    SELECT * INTO o FROM paper."order" x WHERE x.client_order_id = place_order.client_order_id;
+    IF o.order_id IS NOT NULL THEN
+        RETURN o;
+    END IF;
+    IF side IS NULL OR side NOT IN ('BUY', 'SELL') THEN
+        why := format('side must be BUY or SELL, got %s', coalesce(side, 'NULL'));
+    ELSIF qty IS NULL OR NOT qty > 0 THEN
+        why := format('qty must be positive, got %s', coalesce(qty::text, 'NULL'));
+    ELSIF coalesce(order_type, '') <> 'MARKET' THEN
+        why := format('order type %s is not supported (MARKET only)', coalesce(order_type, 'NULL'));
+    ELSE
+        px := paper.price_of(symbol);
+        IF px IS NULL OR NOT px > 0 OR px = 'NaN'::double precision OR px = 'Infinity'::double precision THEN
+            why := format('no market price for symbol %s', symbol);
+        END IF;
+    END IF;
+    IF why IS NULL THEN
+        fill_px := round(px::numeric * (1 + CASE WHEN side = 'BUY' THEN 1 ELSE -1 END * a.slippage_bps / 10000), 8);
+        fee := round(fill_px * qty * a.fee_bps / 10000, 8);
+        IF side = 'BUY' AND fill_px * qty + fee > a.cash THEN
+            why := format('insufficient cash: %s needed, %s available', round(fill_px * qty + fee, 2), round(a.cash, 2));
+        END IF;
+    END IF;
+    IF why IS NOT NULL THEN
+        INSERT INTO paper."order" (account, client_order_id, symbol, side, qty, order_type, limit_price, status, reason)
+        VALUES (account, client_order_id, coalesce(symbol, ''), CASE WHEN side IN ('BUY', 'SELL') THEN side ELSE 'BUY' END,
+                coalesce(qty, 0), coalesce(order_type, ''), limit_price, 'REJECTED', why)
+        RETURNING * INTO o;
+        RETURN o;
+    END IF;
+    delta := CASE WHEN side = 'BUY' THEN qty ELSE -qty END;
+    INSERT INTO paper."order" (account, client_order_id, symbol, side, qty, order_type, limit_price, status,
+                               filled_qty, fill_price, fee)
+    VALUES (account, client_order_id, symbol, side, qty, order_type, limit_price, 'FILLED', qty, fill_px, fee)
+    RETURNING * INTO o;
+    INSERT INTO paper.fill (order_id, account, symbol, side, qty, price, fee)
+    VALUES (o.order_id, account, symbol, side, qty, fill_px, fee);
+    UPDATE paper.account x SET cash = x.cash - delta * fill_px - fee, updated_at = clock_timestamp()
+     WHERE x.account = place_order.account;
+    SELECT * INTO p FROM paper.position x WHERE x.account = place_order.account AND x.symbol = place_order.symbol FOR UPDATE;
+    pa := quant.position_after(p.qty, p.avg_price, delta, fill_px);
+    INSERT INTO paper.position AS x (account, symbol, qty, avg_price, realized_pnl)
+    VALUES (account, symbol, pa.new_qty, pa.new_avg_price, pa.realized)
+    ON CONFLICT ON CONSTRAINT position_pkey DO UPDATE
+        SET qty = EXCLUDED.qty, avg_price = EXCLUDED.avg_price, realized_pnl = x.realized_pnl + EXCLUDED.realized_pnl,
+            updated_at = clock_timestamp();
+    RETURN o;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION paper.get_order(client_order_id text) RETURNS paper."order"
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT * FROM paper."order" x WHERE x.client_order_id = get_order.client_order_id;
+$$;
+
+CREATE OR REPLACE FUNCTION paper.get_orders(account text) RETURNS SETOF paper."order"
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT * FROM paper."order" x WHERE x.account = get_orders.account ORDER BY x.created_at, x.order_id;
+$$;
+
+CREATE OR REPLACE FUNCTION paper.get_position(account text, symbol text) RETURNS paper.position
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT * FROM paper.position x WHERE x.account = get_position.account AND x.symbol = get_position.symbol;
+$$;
+
+CREATE OR REPLACE FUNCTION paper.get_positions(account text) RETURNS SETOF paper.position
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT * FROM paper.position x WHERE x.account = get_positions.account ORDER BY x.symbol;
+$$;
+
+CREATE OR REPLACE FUNCTION paper.get_account(account text) RETURNS paper.account
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT * FROM paper.account x WHERE x.account = get_account.account;
+$$;
+
+DROP POLICY order_own ON trade."order";
+
+CREATE POLICY order_own ON trade."order"
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+CREATE OR REPLACE FUNCTION trade.worker_claim(worker text, lease_seconds double precision DEFAULT 60,
+                                   max_attempts integer DEFAULT 5) RETURNS trade.signal
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lease constant interval := make_interval(secs => lease_seconds);
+    cand record;
+    g trade.signal;
+    d record;
+BEGIN
+    IF worker IS NULL OR worker = '' THEN
+        RAISE EXCEPTION 'trade.worker_claim: worker must not be empty' USING ERRCODE = '22004';
+    END IF;
+    FOR cand IN
+        SELECT s.signal_id, s.deployment_id FROM trade.signal s
+        WHERE s.status = 'PENDING'
+           OR (s.status = 'PROCESSING' AND (s.claimed_by = worker OR s.claimed_at IS NULL OR s.claimed_at < now() - lease))
+        ORDER BY s.created_at, s.signal_id
+        LIMIT 200
+    LOOP
+        SELECT * INTO g FROM trade.signal s
+        WHERE s.signal_id = cand.signal_id
+          AND (s.status = 'PENDING'
+               OR (s.status = 'PROCESSING' AND (s.claimed_by = worker OR s.claimed_at IS NULL OR s.claimed_at < now() - lease)))
+        FOR UPDATE SKIP LOCKED;
+        CONTINUE WHEN g.signal_id IS NULL;
+        -- one signal of a deployment at a time: its position is read, then changed
+        IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended(cand.deployment_id::text, 4242)) THEN
+            CONTINUE;
+        END IF;
+        CONTINUE WHEN EXISTS (
+            SELECT 1 FROM trade.signal o
+            WHERE o.deployment_id = g.deployment_id AND o.signal_id <> g.signal_id AND o.status = 'PROCESSING'
+              AND o.claimed_by IS DISTINCT FROM worker AND o.claimed_at >= now() - lease);
+        SELECT t.user_id, t.strategy_version, v.ticker INTO d
+          FROM trade.deployment t JOIN bt.strategy_version v ON v.strategy_id = t.strategy_id AND v.version = t.strategy_version
+         WHERE t.deployment_id = g.deployment_id;
+        -- the owner must be the deployment's; what else the row claims is ignored (derived below)
+        IF g.user_id IS DISTINCT FROM d.user_id THEN
+            UPDATE trade.signal s SET status = 'REJECTED', processed_at = now() WHERE s.signal_id = g.signal_id;
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
+            VALUES (g.deployment_id, g.signal_id, d.user_id, g.signal, 'REJECTED', false,
+                    format('the signal (user %s, ticker %s, version %s) does not match its deployment: refused',
+                           g.user_id, g.ticker, g.strategy_version), 'invalid_signal', g.bar_ts);
+            CONTINUE;
+        END IF;
+        IF g.attempts >= max_attempts THEN
+            UPDATE trade.signal s SET status = 'REJECTED', processed_at = now() WHERE s.signal_id = g.signal_id;
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
+            VALUES (g.deployment_id, g.signal_id, g.user_id, g.signal, 'REJECTED', false,
+                    format('gave up on the signal after %s claims (see the worker''s log)', g.attempts), 'error', g.bar_ts);
+            CONTINUE;
+        END IF;
+        UPDATE trade.signal s SET status = 'PROCESSING', claimed_by = worker, claimed_at = now(), attempts = s.attempts + 1
+         WHERE s.signal_id = g.signal_id
+        RETURNING * INTO g;
+        RETURN g;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION trade.worker_claim(text, double precision, integer) IS
+  'quant-worker: claims the oldest PENDING signal (or a PROCESSING one whose claim is this worker''s own or older than the lease) with FOR UPDATE SKIP LOCKED, one signal per deployment at a time; sets PROCESSING, claimed_by, claimed_at, attempts + 1. After max_attempts claims it gives up (REJECTED, reason error). A signal whose user is not its deployment''s owner is REJECTED (reason invalid_signal, logged for the deployment''s owner) and never returned. NULL when there is nothing to do. SECURITY DEFINER (sees every user''s signals).';
+
+CREATE OR REPLACE FUNCTION trade.worker_context(sid uuid, for_leg text DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g trade.signal;
+    d trade.deployment;
+    product text;  -- the pinned version's data ticker
+    px record;
+    since timestamptz;
+BEGIN
+    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = sid;
+    IF g.signal_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = g.deployment_id;
+    SELECT v.ticker INTO product FROM bt.strategy_version v
+     WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version;
+    -- the limits are priced on what the broker trades, never on the strategy's data ticker
+    px := trade.symbol_price(d.broker, d.ticker);
+    -- repeated rejects count since the last success, or since the deployment was last changed
+    -- (re-enabling it is a change): the pause ends when a person acts
+    SELECT max(l.ts) INTO since FROM trade.log l WHERE l.deployment_id = d.deployment_id AND l.success;
+    since := greatest(coalesce(since, '-infinity'), d.updated_at);
+    RETURN jsonb_build_object(
+        'signal_id', g.signal_id, 'deployment_id', d.deployment_id, 'user_id', d.user_id, 'signal', g.signal,
+        'bar_ts', g.bar_ts, 'data_ticker', product, 'status', g.status, 'claimed_by', g.claimed_by,
+        'symbol', d.ticker, 'broker', d.broker, 'qty', d.qty,
+        'enabled', coalesce(d.enabled AND d.stopped_at IS NULL, false),
+        'risk_limits', d.risk_limits,
+        'price', px.price, 'price_ts', px.price_ts, 'price_symbol', CASE WHEN px.price IS NOT NULL THEN d.ticker END,
+        'trades_today', (SELECT count(*) FROM trade."order" o
+                         WHERE o.deployment_id = d.deployment_id AND o.status <> 'REJECTED'
+                           AND o.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),
+        'orders_last_minute', (SELECT count(*) FROM trade."order" o
+                               WHERE o.deployment_id = d.deployment_id AND o.created_at > now() - interval '1 minute'),
+        'consecutive_rejects', (SELECT count(*) FROM trade.log l
+                                WHERE l.deployment_id = d.deployment_id AND l.action = 'REJECTED'
+                                  AND l.signal_id IS NOT NULL AND l.ts > since),
+        'leg_acted', EXISTS (SELECT 1 FROM trade."order" o WHERE o.signal_id = g.signal_id AND o.leg = for_leg),
+        'signal_orders', (SELECT count(*) FROM trade."order" o WHERE o.signal_id = g.signal_id),
+        'open_orders', (SELECT coalesce(jsonb_agg(o.client_order_id ORDER BY o.created_at), '[]'::jsonb)
+                        FROM trade."order" o
+                        WHERE o.deployment_id = d.deployment_id AND o.status IN ('NEW', 'SENT', 'UNKNOWN')));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION trade.worker_insert_intent(sid uuid, leg text, client_order_id text, side text, qty numeric,
+                                           reduce_only boolean, worker text) RETURNS trade."order"
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g trade.signal;
+    d trade.deployment;
+    o trade."order";
+BEGIN
+    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = sid;
+    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = g.deployment_id;
+    INSERT INTO trade."order" (client_order_id, deployment_id, signal_id, user_id, leg, side, qty, reduce_only, symbol,
+                               broker, worker_id)
+    VALUES (client_order_id, d.deployment_id, g.signal_id, d.user_id, leg, side, qty, reduce_only, d.ticker, d.broker,
+            worker)
+    RETURNING * INTO o;  -- 23505 when this client order id (or leg of the signal) exists: never twice
+    RETURN o;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION trade.worker_log(sid uuid, action text, reason text, message text, qty numeric DEFAULT NULL,
+                                 finish text DEFAULT NULL) RETURNS trade.log
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g trade.signal;
+    owner text;
+    l trade.log;
+BEGIN
+    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = sid;
+    SELECT t.user_id INTO owner FROM trade.deployment t WHERE t.deployment_id = g.deployment_id;
+    INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, success, message, reason, bar_ts)
+    VALUES (g.deployment_id, g.signal_id, owner, g.signal, action, qty, action <> 'REJECTED', message, reason, g.bar_ts)
+    RETURNING * INTO l;
+    IF finish IS NOT NULL THEN
+        UPDATE trade.signal s SET status = finish, processed_at = now() WHERE s.signal_id = sid;
+    END IF;
+    RETURN l;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION trade.worker_finish(sid uuid, finish text) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE trade.signal s SET status = finish, processed_at = now() WHERE s.signal_id = sid;
+$$;
+
+CREATE FUNCTION trade.worker_release(sid uuid) RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH u AS (UPDATE trade.signal s SET status = 'PENDING' WHERE s.signal_id = sid AND s.status = 'PROCESSING' RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM u);
+$$;
+
+COMMENT ON FUNCTION trade.worker_release(uuid) IS
+  'quant-worker, after reconciling: hands a PROCESSING signal back (PENDING) so that it is finished now rather than after the lease; false when it was not PROCESSING.';
+
+CREATE FUNCTION trade.worker_deployment_open_orders(deployment_id uuid) RETURNS SETOF trade."order"
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT o.* FROM trade."order" o
+    WHERE o.deployment_id = worker_deployment_open_orders.deployment_id AND o.status IN ('NEW', 'SENT')
+    ORDER BY o.created_at, o.order_id;
+$$;
+
+COMMENT ON FUNCTION trade.worker_deployment_open_orders(uuid) IS
+  'quant-worker: the orders of one deployment left NEW or SENT (a crash, a lost connection), resolved before its next signal.';
+
+CREATE OR REPLACE FUNCTION trade.worker_record_outcome(coid text, status text, broker_order_id text, filled_qty numeric,
+                                            fill_price numeric, fee numeric, message text, finish text DEFAULT NULL)
+RETURNS trade."order"
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o trade."order";
+    g trade.signal;
+    p trade.position;
+    pa record;
+    delta numeric;
+    outcome refdata.order_status;
+BEGIN
+    SELECT * INTO o FROM trade."order" x WHERE x.client_order_id = coid FOR UPDATE;
+    IF o.order_id IS NULL THEN
+        RAISE EXCEPTION 'trade.worker_record_outcome: no order with client id %', coid USING ERRCODE = 'P0002';
+    END IF;
+    -- an outcome is any order status but the intent's own (refdata.order_status, the core's list)
+    SELECT * INTO outcome FROM refdata.order_status x WHERE x.status = worker_record_outcome.status AND x.status <> 'NEW';
+    IF outcome.status IS NULL THEN
+        RAISE EXCEPTION 'trade.worker_record_outcome: bad status %', status USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = o.signal_id;
+    -- a terminal outcome is recorded once
+    IF NOT (SELECT x.terminal FROM refdata.order_status x WHERE x.status = o.status) THEN
+        UPDATE trade."order" x
+           SET status = worker_record_outcome.status,
+               broker_order_id = coalesce(worker_record_outcome.broker_order_id, x.broker_order_id),
+               filled_qty = coalesce(worker_record_outcome.filled_qty, 0),
+               avg_fill_price = worker_record_outcome.fill_price,
+               fee = coalesce(worker_record_outcome.fee, 0),
+               sent_at = coalesce(x.sent_at, clock_timestamp()),
+               resolved_at = CASE WHEN outcome.terminal THEN clock_timestamp() END,
+               reason = message
+         WHERE x.order_id = o.order_id
+        RETURNING * INTO o;
+        IF status = 'FILLED' AND coalesce(filled_qty, 0) > 0 THEN
+            INSERT INTO trade.fill (order_id, deployment_id, user_id, client_order_id, side, qty, price, fee)
+            VALUES (o.order_id, o.deployment_id, o.user_id, o.client_order_id, o.side, filled_qty, fill_price,
+                    coalesce(fee, 0));
+            delta := CASE WHEN o.side = 'BUY' THEN filled_qty ELSE -filled_qty END;
+            SELECT * INTO p FROM trade.position x WHERE x.deployment_id = o.deployment_id FOR UPDATE;
+            pa := quant.position_after(p.qty, p.avg_price, delta, fill_price);
+            IF p.deployment_id IS NULL THEN
+                INSERT INTO trade.position (deployment_id, user_id, symbol, qty, avg_price, realized_pnl)
+                VALUES (o.deployment_id, o.user_id, o.symbol, pa.new_qty, pa.new_avg_price, pa.realized);
+            ELSE
+                UPDATE trade.position x
+                   SET qty = pa.new_qty, avg_price = pa.new_avg_price, realized_pnl = x.realized_pnl + pa.realized,
+                       updated_at = clock_timestamp()
+                 WHERE x.deployment_id = o.deployment_id;
+            END IF;
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, price, order_id,
+                                   success, message, bar_ts)
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, o.side, filled_qty, fill_price, o.client_order_id,
+                    true, message, g.bar_ts);
+        ELSIF status IN ('REJECTED', 'CANCELLED') THEN
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
+                                   message, reason, bar_ts)
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty, o.client_order_id, false,
+                    message, CASE status WHEN 'REJECTED' THEN 'broker_rejected' ELSE 'broker_cancelled' END, g.bar_ts);
+        ELSIF status = 'UNKNOWN' THEN
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
+                                   message, reason, bar_ts)
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty, o.client_order_id, false,
+                    message, 'unknown_order', g.bar_ts);
+        END IF;
+    END IF;
+    IF finish IS NOT NULL THEN
+        UPDATE trade.signal s SET status = finish, processed_at = now() WHERE s.signal_id = o.signal_id;
+    END IF;
+    RETURN o;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.deployment_orders(id uuid) RETURNS SETOF jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment := trade.own_deployment(id, 'quant.deployment_orders', false);
+BEGIN
+    RETURN QUERY
+        SELECT jsonb_build_object('order_id', o.order_id, 'client_order_id', o.client_order_id, 'signal_id', o.signal_id,
+                                  'leg', o.leg, 'side', o.side, 'qty', o.qty, 'symbol', o.symbol, 'status', o.status,
+                                  'filled_qty', o.filled_qty, 'avg_fill_price', o.avg_fill_price, 'fee', o.fee,
+                                  'created_at', o.created_at, 'sent_at', o.sent_at, 'resolved_at', o.resolved_at,
+                                  'reason', o.reason)
+        FROM trade."order" o WHERE o.deployment_id = d.deployment_id AND o.user_id = d.user_id
+        ORDER BY o.created_at DESC, o.order_id DESC;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.install_sample_deployment() RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    prev_user text := CASE WHEN quant.authenticated() THEN quant.current_user_id() END;
+    cfg constant jsonb := '{"name": "demo RSI reversion", "ticker": "TTRC", "trading_period": 252,
+        "substrategies": [{"indicator": "get_rsi", "signal_func": "reversion_bounded_signal", "window": 14, "signal": 30}]}';
+    sid uuid;
+    did uuid;
+    r jsonb;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM md.bar b WHERE b.ticker = 'TTRC') THEN
+        RETURN jsonb_build_object('outcome', 'SKIPPED', 'message', 'no TTRC bars loaded');
+    END IF;
+    PERFORM quant.set_user('demo', true);
+    sid := (quant.create_strategy(cfg)->>'strategy_id')::uuid;  -- the same parameters return the existing one
+    SELECT d.deployment_id INTO did FROM trade.deployment d
+    WHERE d.user_id = 'demo' AND d.strategy_id = sid AND d.enabled AND d.stopped_at IS NULL
+    ORDER BY d.created_at LIMIT 1;
+    IF did IS NULL THEN
+        -- paper, and the sample bars end in 2006: the stale-bar check off (allowed for paper only)
+        did := (quant.deploy(jsonb_build_object('strategy_id', sid, 'broker', 'PAPER', 'qty', 10,
+                                                'schedule', 'daily_close',
+                                                'risk_limits', '{"max_bar_age_hours": null}'::jsonb))->>'deployment_id')::uuid;
+    END IF;
+    r := quant.run_deployment(did);
+    PERFORM trade.set_transaction_user(prev_user);
+    RETURN jsonb_build_object('user', 'demo', 'strategy_id', sid, 'deployment_id', did, 'run', r);
+END
+$$;
+
+DROP POLICY fill_own ON trade.fill;
+
+CREATE POLICY fill_own ON trade.fill
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+DROP POLICY position_own ON trade.position;
+
+CREATE POLICY position_own ON trade.position
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+
+CREATE OR REPLACE FUNCTION quant.deployment_position(id uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment := trade.own_deployment(id, 'quant.deployment_position', false);
+    p trade.position;
+BEGIN
+    SELECT * INTO p FROM trade.position x WHERE x.deployment_id = d.deployment_id AND x.user_id = d.user_id;
+    RETURN jsonb_build_object('deployment_id', d.deployment_id, 'symbol', coalesce(p.symbol, d.ticker),
+                              'qty', coalesce(p.qty, 0), 'avg_price', p.avg_price,
+                              'realized_pnl', coalesce(p.realized_pnl, 0), 'updated_at', p.updated_at);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION quant.check_stop_losses() RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    prev_user text := CASE WHEN quant.authenticated() THEN quant.current_user_id() END;
+    r record;
+    g trade.signal;
+    written integer := 0;
+BEGIN
+    -- every user's deployments: the caller is pg_cron's job owner, not a quant user
+    FOR r IN SELECT d AS dep, p AS pos
+             FROM trade.deployment d JOIN trade.position p ON p.deployment_id = d.deployment_id
+             WHERE d.enabled AND d.stopped_at IS NULL AND p.qty <> 0
+             ORDER BY d.user_id, d.deployment_id
+    LOOP
+        BEGIN  -- a subtransaction: one failing deployment never stops the others
+            PERFORM trade.set_transaction_user((r.dep).user_id);
+            g := trade.stop_loss_one(r.dep, r.pos);
+            IF g.signal_id IS NOT NULL THEN
+                written := written + 1;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'quant.check_stop_losses: deployment % failed: %', (r.dep).deployment_id, SQLERRM;
+        END;
+    END LOOP;
+    PERFORM trade.set_transaction_user(prev_user);
+    RETURN written;
+END
+$$;
+
+-- sql/grants.sql, whole
+-- start from nothing: no table grants, no SECURITY DEFINER function for PUBLIC
+REVOKE ALL ON ALL TABLES IN SCHEMA quant, md, refdata, bt, trade, paper FROM PUBLIC, quant_app, quant_worker, quant_admin;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA quant, md, refdata, bt, trade, paper FROM quant_app, quant_worker, quant_admin;
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
+             JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid
+             JOIN pg_catalog.pg_extension e ON d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.refobjid = e.oid
+             WHERE e.extname = 'quant' AND d.deptype = 'e' AND p.prosecdef
+    LOOP
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+    END LOOP;
+END
+$$;
+
+-- PUBLIC: shared data
+GRANT SELECT ON md.bar, md.bar_version, refdata.indicator, refdata.signal_func, refdata.market,
+    refdata.broker, refdata.schedule, refdata.signal_status, refdata.order_status TO PUBLIC;
+
+-- quant_app (the REST layer) and quant_admin: logging in, and the API on the current user's rows
+GRANT EXECUTE ON FUNCTION
+    quant.login_api_key(text),
+    quant.create_strategy(jsonb), quant.update_strategy(uuid, jsonb), quant.list_strategies(), quant.get_strategy(uuid),
+    quant.strategy_versions(uuid), quant.delete_strategy(uuid), quant.evaluate(uuid),
+    quant.store_result(uuid, jsonb), quant.list_results(uuid),
+    quant.set_ticker_mapping(text, text, text, text), quant.list_ticker_mappings(),
+    quant.set_trade_password(text, text),
+    quant.deploy(jsonb), quant.list_deployments(boolean), quant.get_deployment(uuid), quant.update_deployment(uuid, jsonb),
+    quant.stop_deployment(uuid), quant.run_deployment(uuid), quant.deployment_signals(uuid), quant.deployment_trades(uuid),
+    quant.deployment_orders(uuid), quant.deployment_position(uuid), quant.audit_trail(uuid),
+    quant.revoke_api_key(uuid), quant.list_api_keys(boolean), trade.api_key_create_own(text)
+  TO quant_app, quant_admin;
+GRANT SELECT ON quant.deployments, quant.strategies TO quant_app, quant_admin;
+-- the REST layer's former pipeline, until every quant-http calls quant.login_api_key
+REVOKE ALL ON FUNCTION quant.authenticate_api_key(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION quant.authenticate_api_key(text) TO quant_app;
+
+-- quant_admin only: keys for any user (quant.create_api_key calls it for administrators)
+GRANT EXECUTE ON FUNCTION trade.api_key_create_for(text, text) TO quant_admin;
+
+-- quant_worker: the live loop's executor and its paper broker, nothing else
+GRANT EXECUTE ON FUNCTION
+    trade.worker_claim(text, double precision, integer), trade.worker_open_orders(text, double precision),
+    trade.worker_context(uuid, text), trade.worker_deployment_open_orders(uuid),
+    trade.worker_insert_intent(uuid, text, text, text, numeric, boolean, text),
+    trade.worker_log(uuid, text, text, text, numeric, text), trade.worker_finish(uuid, text), trade.worker_release(uuid),
+    trade.worker_record_outcome(text, text, text, numeric, numeric, numeric, text, text),
+    paper.open_account(text, text, numeric, numeric, numeric),
+    paper.place_order(text, text, text, text, numeric, text, numeric),
+    paper.get_order(text), paper.get_orders(text), paper.get_position(text, text), paper.get_positions(text),
+    paper.get_account(text)
+  TO quant_worker;

@@ -6,6 +6,8 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
+#include "auth.h"
+
 PG_MODULE_MAGIC;
 
 void _PG_init(void);
@@ -20,6 +22,7 @@ void
 _PG_init(void)
 {
 	quant_set_interrupt_check(interrupt_pending);
+	quant_user_context_init();
 }
 
 PG_FUNCTION_INFO_V1(quant_indicator_catalog);

@@ -25,9 +25,8 @@ COMMENT ON COLUMN bt.result.result IS 'The whole BacktestResults object as store
 ALTER TABLE bt.result ENABLE ROW LEVEL SECURITY;
 ALTER TABLE bt.result FORCE ROW LEVEL SECURITY;
 CREATE POLICY result_own ON bt.result
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
-GRANT SELECT, INSERT ON bt.result TO quant_app;
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
 
 CREATE FUNCTION bt.result_field_error(field text, problem text, hint text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
@@ -41,7 +40,7 @@ $$;
 COMMENT ON FUNCTION bt.result_field_error(text, text, text) IS 'Internal: ERROR 22023 naming a field of a BacktestResults object.';
 
 CREATE FUNCTION quant.store_result(strategy_id uuid, result jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -145,7 +144,7 @@ COMMENT ON FUNCTION quant.store_result(uuid, jsonb) IS
   'Stores a BacktestResults object (seed 1.3, as quant.backtest returns it) for a strategy of the current user, against its current version (or result.version). metrics is required; each field is checked. Returns the stored object with result_id, strategy_id, version, stored_at.';
 
 CREATE FUNCTION quant.list_results(strategy_id uuid) RETURNS SETOF jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -13,7 +13,6 @@ AS 'MODULE_PATHNAME', 'quant_normalize_strategy'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION quant.normalize_strategy(jsonb) IS
   'A Strategy JSON (seed 1.1) validated and normalised: defaults filled, name generated when empty, fixed keys. ERROR 22023 naming the field, with the valid values as hint.';
-GRANT EXECUTE ON FUNCTION quant.normalize_strategy(jsonb) TO quant_app;
 
 CREATE TABLE bt.strategy (
     strategy_id      uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
@@ -52,15 +51,13 @@ COMMENT ON COLUMN bt.strategy_version.params_hash IS 'sha256 (hex) of the parame
 ALTER TABLE bt.strategy ENABLE ROW LEVEL SECURITY;
 ALTER TABLE bt.strategy FORCE ROW LEVEL SECURITY;
 CREATE POLICY strategy_own ON bt.strategy
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
 ALTER TABLE bt.strategy_version ENABLE ROW LEVEL SECURITY;
 ALTER TABLE bt.strategy_version FORCE ROW LEVEL SECURITY;
 CREATE POLICY strategy_version_own ON bt.strategy_version
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
-GRANT SELECT, INSERT, UPDATE ON bt.strategy TO quant_app;
-GRANT SELECT, INSERT ON bt.strategy_version TO quant_app;
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
 
 -- ---- internals ----
 CREATE FUNCTION bt.params_hash(config jsonb) RETURNS text
@@ -130,7 +127,6 @@ AS 'MODULE_PATHNAME', 'quant_normalize_strategy'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION bt.normalize_strategy(jsonb, text) IS
   'Internal: quant.normalize_strategy whose warnings (NOTICEs) and errors name fn, the calling API function.';
-GRANT EXECUTE ON FUNCTION bt.normalize_strategy(jsonb, text) TO quant_app;
 
 CREATE FUNCTION bt.normalized_config(config jsonb, fn text) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
@@ -182,7 +178,7 @@ COMMENT ON FUNCTION bt.new_version(bt.strategy, jsonb) IS
 
 -- ---- the API (seed 2.1) ----
 CREATE FUNCTION quant.create_strategy(config jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -231,7 +227,7 @@ COMMENT ON FUNCTION quant.create_strategy(jsonb) IS
   'Creates a strategy of the current user from a StrategyConfig (seed 1.1), validated and normalised (name generated when empty), as version 1 with a new id; returns its StrategyConfig JSON. The same parameters as an existing strategy of yours return that strategy; a config carrying the strategy_id of one of yours updates it (quant.update_strategy); any other strategy_id (never used, another user''s, deleted) is ignored with a NOTICE, the same for each, so no answer tells whether it exists.';
 
 CREATE FUNCTION quant.update_strategy(id uuid, config jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -256,7 +252,7 @@ COMMENT ON FUNCTION quant.update_strategy(uuid, jsonb) IS
   'Updates a strategy of the current user: a new version n+1 when the parameters change (version n is kept), the current version when they are identical (a changed name alone renames). Returns the StrategyConfig JSON. P0002 when the strategy is not yours or deleted.';
 
 CREATE FUNCTION quant.list_strategies() RETURNS SETOF jsonb
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT bt.strategy_json(s, v)
@@ -268,7 +264,7 @@ COMMENT ON FUNCTION quant.list_strategies() IS
   'The current user''s strategies that are not deleted, oldest first, each as the StrategyConfig JSON of its current version.';
 
 CREATE FUNCTION quant.get_strategy(id uuid) RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -286,7 +282,7 @@ COMMENT ON FUNCTION quant.get_strategy(uuid) IS
   'A strategy of the current user (deleted ones too, with deleted_at): its current StrategyConfig JSON plus versions (the count), deleted_at and latest_result (the newest stored BacktestResults, or null). P0002 when not yours.';
 
 CREATE FUNCTION quant.strategy_versions(id uuid) RETURNS SETOF jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -303,7 +299,7 @@ COMMENT ON FUNCTION quant.strategy_versions(uuid) IS
   'Every version of a strategy of the current user, oldest first, with created_at and params_hash.';
 
 CREATE FUNCTION quant.delete_strategy(id uuid) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -332,7 +328,7 @@ COMMENT ON FUNCTION quant.delete_strategy(uuid) IS
   'Soft-deletes a strategy of the current user (seed 2.1: mark inactive): it leaves quant.list_strategies, its versions and results stay. Refused (55006) while a deployment of it is not stopped. Returns the strategy with deleted_at.';
 
 CREATE FUNCTION quant.evaluate(strategy_id uuid) RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -12,7 +12,6 @@ CREATE TABLE md.bar (
 );
 COMMENT ON TABLE md.bar IS 'OHLCV bars, one row per ticker and bar time (UTC); close is the traded price';
 COMMENT ON COLUMN md.bar.ts IS 'bar time; daily bars are stamped at 00:00 UTC of their date';
-GRANT SELECT ON md.bar TO PUBLIC;
 -- pg_dump keeps the bars (an extension's tables are otherwise dumped without data).
 SELECT pg_catalog.pg_extension_config_dump('md.bar', '');
 
@@ -61,7 +60,6 @@ CREATE TABLE md.bar_version (
 );
 COMMENT ON TABLE md.bar_version IS
   'Per ticker, a counter bumped by every INSERT, UPDATE, DELETE or TRUNCATE of its bars (the bar cache key)';
-GRANT SELECT ON md.bar_version TO PUBLIC;
 
 CREATE FUNCTION md.bump_bar_version() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER

@@ -102,7 +102,7 @@ $$;
 CREATE FUNCTION paper.open_account(account text, user_id text DEFAULT NULL, starting_cash numeric DEFAULT NULL,
                                    slippage_bps numeric DEFAULT NULL, fee_bps numeric DEFAULT NULL)
 RETURNS paper.account
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -125,7 +125,7 @@ COMMENT ON FUNCTION paper.open_account(text, text, numeric, numeric, numeric) IS
   'Opens a paper account (idempotent: an existing one is returned unchanged). Starting cash: the argument, else the setting quant.paper_starting_cash, else 100000; slippage_bps and fee_bps default 1.';
 
 CREATE FUNCTION paper.price_of(symbol text) RETURNS double precision
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce(
@@ -140,7 +140,7 @@ COMMENT ON FUNCTION paper.price_of(text) IS
 CREATE FUNCTION paper.place_order(account text, client_order_id text, symbol text, side text, qty numeric,
                                   order_type text DEFAULT 'MARKET', limit_price numeric DEFAULT NULL)
 RETURNS paper."order"
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -216,7 +216,7 @@ COMMENT ON FUNCTION paper.place_order(text, text, text, text, numeric, text, num
   'Places an order at the paper broker: MARKET orders fill at once at the latest close (paper.price_of) moved by the account''s slippage_bps, paying fee_bps; shorts allowed; a buy beyond the cash, a missing price or a non-MARKET type is a REJECTED order with a reason. The client order id is the idempotency key: placing it again returns the first order unchanged.';
 
 CREATE FUNCTION paper.get_order(client_order_id text) RETURNS paper."order"
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT * FROM paper."order" x WHERE x.client_order_id = get_order.client_order_id;
@@ -224,7 +224,7 @@ $$;
 COMMENT ON FUNCTION paper.get_order(text) IS 'The paper order with this client order id (all columns NULL when there is none): what reconciliation asks the broker.';
 
 CREATE FUNCTION paper.get_orders(account text) RETURNS SETOF paper."order"
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT * FROM paper."order" x WHERE x.account = get_orders.account ORDER BY x.created_at, x.order_id;
@@ -232,7 +232,7 @@ $$;
 COMMENT ON FUNCTION paper.get_orders(text) IS 'The orders of a paper account, oldest first.';
 
 CREATE FUNCTION paper.get_position(account text, symbol text) RETURNS paper.position
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT * FROM paper.position x WHERE x.account = get_position.account AND x.symbol = get_position.symbol;
@@ -240,7 +240,7 @@ $$;
 COMMENT ON FUNCTION paper.get_position(text, text) IS 'The position of a paper account in a symbol (all columns NULL when it never traded it: flat).';
 
 CREATE FUNCTION paper.get_positions(account text) RETURNS SETOF paper.position
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT * FROM paper.position x WHERE x.account = get_positions.account ORDER BY x.symbol;
@@ -248,7 +248,7 @@ $$;
 COMMENT ON FUNCTION paper.get_positions(text) IS 'Every position row of a paper account (flat ones have qty 0): the complete report, so a symbol missing here is flat.';
 
 CREATE FUNCTION paper.get_account(account text) RETURNS paper.account
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT * FROM paper.account x WHERE x.account = get_account.account;

@@ -20,7 +20,6 @@ CREATE VIEW refdata.indicator AS SELECT * FROM quant.indicator_catalog();
 COMMENT ON VIEW refdata.indicator IS 'The indicator catalog (from the engine''s registry).';
 CREATE VIEW refdata.signal_func AS SELECT * FROM quant.signal_func_catalog();
 COMMENT ON VIEW refdata.signal_func IS 'The signal-function catalog (from the engine''s registry).';
-GRANT SELECT ON refdata.indicator, refdata.signal_func TO PUBLIC;
 
 -- The closed lists of core/src/catalog.cpp: brokers, markets (REFDATA/market.sql), schedules, and
 -- the statuses of a signal and of an order. Tables, not views, so that the columns naming them
@@ -93,8 +92,6 @@ CREATE TABLE refdata.order_status (
 );
 COMMENT ON TABLE refdata.order_status IS 'The statuses of an order (from the engine''s catalog, quant.order_status_catalog()): what trade."order".status names.';
 INSERT INTO refdata.order_status SELECT * FROM quant.order_status_catalog();
-
-GRANT SELECT ON refdata.broker, refdata.schedule, refdata.signal_status, refdata.order_status TO PUBLIC;
 
 -- The JSON Schemas of the Strategy and Deployment JSON, built by the core from the key tables its
 -- validators use (quant.normalize_strategy, quant.normalize_deployment): OpenAPI embeds the same.

@@ -23,8 +23,6 @@ COMMENT ON COLUMN refdata.market.whole_shares IS 'Quantities are whole shares (a
 
 INSERT INTO refdata.market SELECT * FROM quant.market_catalog();
 
-GRANT SELECT ON refdata.market TO quant_app;
-
 CREATE FUNCTION quant.list_markets() RETURNS SETOF jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -35,4 +33,3 @@ AS $$
 $$;
 COMMENT ON FUNCTION quant.list_markets() IS
   'The markets with their daily close (UTC and local), time zone and the pg_cron schedule (UTC) of their daily_close run.';
-GRANT EXECUTE ON FUNCTION quant.list_markets() TO quant_app;

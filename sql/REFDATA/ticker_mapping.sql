@@ -21,15 +21,14 @@ COMMENT ON COLUMN refdata.ticker_mapping.user_id IS 'NULL for a shared mapping, 
 ALTER TABLE refdata.ticker_mapping ENABLE ROW LEVEL SECURITY;
 ALTER TABLE refdata.ticker_mapping FORCE ROW LEVEL SECURITY;
 CREATE POLICY ticker_mapping_read ON refdata.ticker_mapping FOR SELECT
-    USING (user_id IS NULL OR user_id = pg_catalog.current_setting('quant.user', true));
+    USING (user_id IS NULL OR user_id = quant.current_user_id());
 CREATE POLICY ticker_mapping_insert ON refdata.ticker_mapping FOR INSERT
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
+    WITH CHECK (user_id = quant.current_user_id());
 CREATE POLICY ticker_mapping_update ON refdata.ticker_mapping FOR UPDATE
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
 CREATE POLICY ticker_mapping_delete ON refdata.ticker_mapping FOR DELETE
-    USING (user_id = pg_catalog.current_setting('quant.user', true));
-GRANT SELECT, INSERT, UPDATE, DELETE ON refdata.ticker_mapping TO quant_app;
+    USING (user_id = quant.current_user_id());
 
 -- Shared mappings for the sample data and the common crypto pairs.
 INSERT INTO refdata.ticker_mapping (data_ticker, broker, broker_ticker, market) VALUES
@@ -47,7 +46,7 @@ SELECT pg_catalog.pg_extension_config_dump('refdata.ticker_mapping', 'WHERE user
 
 CREATE FUNCTION quant.set_ticker_mapping(data_ticker text, broker text, broker_ticker text, market text)
 RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -89,7 +88,7 @@ COMMENT ON FUNCTION quant.set_ticker_mapping(text, text, text, text) IS
   'Adds or replaces the current user''s own mapping of a data ticker on a broker (PAPER, BYBIT, FUTU) to the broker''s symbol and market (US, HK, CRYPTO); it overrides a shared mapping for that user.';
 
 CREATE FUNCTION quant.list_ticker_mappings() RETURNS SETOF jsonb
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT jsonb_build_object('data_ticker', t.data_ticker, 'broker', t.broker, 'broker_ticker', t.broker_ticker,

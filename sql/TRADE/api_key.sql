@@ -4,20 +4,20 @@
 -- base64url: 79 characters, returned once by quant.create_api_key and never stored. The table
 -- keeps only HMAC-SHA-256(pepper, key): the pepper is 32 random bytes of this installation in
 -- trade.api_key_pepper, which no role but the owner can read (RLS forced, no policy, no grant).
--- The crypto is in C (libsodium, fmgr_registry.c): no pgcrypto.
+-- The crypto is in C (libsodium, extension/src/api_key_crypto.c): no pgcrypto.
 --
 -- Who may create a key for a user: the user themselves (quant.current_user_id()), or an
 -- administrator for anyone: a superuser or a member of the role quant_admin (NOLOGIN; GRANT it
 -- to an operator's login): that is the one exception to "every quant.* function acts only on
 -- the current user's rows". Revoking and listing act on the current user's keys only, as every
 -- other function does (an administrator revokes a user's key as that user: quant.set_user).
--- quant.authenticate_api_key(key) -> user is for the REST layer (quant_app): it then runs each
--- request with quant.set_user(user, true). Keys are never deleted: revoked_at marks them, so the
--- table is their history too.
+-- Keys are never deleted: revoked_at marks them, so the table is their history too.
 --
--- Note that quant.user is trusted as the connection sets it: a session that may call
--- quant.set_user is, for quant, whoever it names. The rule above keeps a REST request (whose
--- user comes from its key) from minting keys for anyone else.
+-- A REST request logs in with quant.login_api_key(key) (quant_app only): the key's user becomes
+-- the current user for the request's transaction, in backend memory (users.sql). A bad key is a
+-- NULL, never an ERROR (the request is then refused without a line in the server log), and the
+-- login takes no row lock: last_used_at is written by a transaction of its own, at most about
+-- once a minute per key, so one long request never blocks the other requests of its key.
 
 CREATE TABLE trade.api_key (
     key_id           uuid PRIMARY KEY,
@@ -38,24 +38,17 @@ COMMENT ON COLUMN trade.api_key.user_id IS 'The quant user the key authenticates
 COMMENT ON COLUMN trade.api_key.label IS 'Free text (at most 200 characters) to tell keys apart, e.g. "laptop script"';
 COMMENT ON COLUMN trade.api_key.key_hash IS 'HMAC-SHA-256(pepper, key); readable by no application role';
 COMMENT ON COLUMN trade.api_key.created_by IS 'The quant user who created the key (the owner, or an administrator; NULL when an administrator had none set)';
-COMMENT ON COLUMN trade.api_key.db_role IS 'The database role that created the key';
-COMMENT ON COLUMN trade.api_key.last_used_at IS 'The last successful quant.authenticate_api_key (updated at most once a minute)';
+COMMENT ON COLUMN trade.api_key.db_role IS 'The database login (session_user) that created the key';
+COMMENT ON COLUMN trade.api_key.last_used_at IS 'About the last successful quant.login_api_key: written beside the request by a transaction of its own, at most once a minute';
 COMMENT ON COLUMN trade.api_key.revoked_at IS 'When the key was revoked (quant.revoke_api_key); NULL while valid';
 COMMENT ON COLUMN trade.api_key.revoked_by IS 'The quant user who revoked it';
 
 ALTER TABLE trade.api_key ENABLE ROW LEVEL SECURITY;
 ALTER TABLE trade.api_key FORCE ROW LEVEL SECURITY;
 CREATE POLICY api_key_own ON trade.api_key
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
-CREATE POLICY api_key_admin ON trade.api_key TO quant_admin
-    USING (true) WITH CHECK (true);
-REVOKE ALL ON trade.api_key FROM PUBLIC;
--- never key_hash for reading; no DELETE
-GRANT SELECT (key_id, user_id, label, created_at, created_by, db_role, last_used_at, revoked_at, revoked_by),
-      INSERT (key_id, user_id, label, key_hash, created_by),
-      UPDATE (revoked_at, revoked_by)
-   ON trade.api_key TO quant_app, quant_admin;
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+REVOKE ALL ON trade.api_key FROM PUBLIC;  -- no grants: reached through the functions below only
 SELECT pg_catalog.pg_extension_config_dump('trade.api_key', '');
 
 -- The installation's secret. Empty at install (made by the first quant.create_api_key), so a
@@ -109,7 +102,7 @@ COMMENT ON FUNCTION trade.api_key_pepper(boolean) IS 'Internal: the installation
 REVOKE ALL ON FUNCTION trade.api_key_pepper(boolean) FROM PUBLIC;
 
 -- A new key for key_id and its hash. It hashes only keys it makes itself: no one can have the
--- hash of a key of their choosing computed (only quant.authenticate_api_key checks keys).
+-- hash of a key of their choosing computed (only quant.login_api_key checks keys).
 CREATE FUNCTION trade.api_key_make(key_id uuid, OUT key text, OUT key_hash bytea)
 LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -123,7 +116,6 @@ $$;
 COMMENT ON FUNCTION trade.api_key_make(uuid) IS
   'Internal: a new random API key for key_id (qk_<32 hex>_<43 base64url>) and its HMAC-SHA-256 with the pepper.';
 REVOKE ALL ON FUNCTION trade.api_key_make(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION trade.api_key_make(uuid) TO quant_app, quant_admin;
 
 -- Whether the calling role is an administrator of API keys (a superuser or a member of
 -- quant_admin). SECURITY INVOKER: current_user is the caller.
@@ -152,62 +144,104 @@ COMMENT ON FUNCTION trade.api_key_json(trade.api_key) IS
 CREATE FUNCTION trade.api_key_max_active() RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT 100';
 COMMENT ON FUNCTION trade.api_key_max_active() IS 'Active (not revoked) API keys a user may have at once.';
 
--- ---- the API ----
-CREATE FUNCTION quant.create_api_key(user_id text, label text DEFAULT NULL) RETURNS text
-LANGUAGE plpgsql VOLATILE
+-- user_id and label as create_api_key takes them: 22004, 22023 naming the field.
+CREATE FUNCTION trade.api_key_check_args(user_id text, label text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     fn constant text := 'quant.create_api_key';
-    me text := nullif(pg_catalog.current_setting('quant.user', true), '');
-    admin boolean := trade.api_key_admin();
-    active integer;
-    kid uuid := quant.uuid_generate_v7();
-    made record;
 BEGIN
-    IF create_api_key.user_id IS NULL THEN
+    IF user_id IS NULL THEN
         RAISE EXCEPTION '%: user_id must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'user_id';
     END IF;
-    IF create_api_key.user_id !~ '^[A-Za-z0-9_.@-]{1,64}$' THEN
-        RAISE EXCEPTION '%: user_id must be 1 to 64 characters of letters, digits, _ . @ -, got "%"', fn,
-                        left(create_api_key.user_id, 80)
+    IF user_id !~ '^[A-Za-z0-9_.@-]{1,64}$' THEN
+        RAISE EXCEPTION '%: user_id must be 1 to 64 characters of letters, digits, _ . @ -, got "%"', fn, left(user_id, 80)
             USING ERRCODE = '22023', COLUMN = 'user_id', HINT = 'a quant user name, as quant.set_user takes';
     END IF;
     IF label IS NOT NULL AND (length(label) > 200 OR label ~ '[[:cntrl:]]') THEN
         RAISE EXCEPTION '%: label must be at most 200 characters without control characters', fn
             USING ERRCODE = '22023', COLUMN = 'label', HINT = 'a short description such as "laptop script", or NULL';
     END IF;
-    IF NOT admin THEN
-        IF me IS NULL THEN
-            PERFORM quant.current_user_id();  -- ERROR 28000: no current user
-        END IF;
-        IF create_api_key.user_id <> me THEN
-            RAISE EXCEPTION '%: you (%) may create API keys only for yourself, not for "%"', fn, me,
-                            create_api_key.user_id
-                USING ERRCODE = '42501', COLUMN = 'user_id',
-                      HINT = 'an administrator (a superuser or a member of quant_admin) creates keys for other users';
-        END IF;
-    END IF;
+END
+$$;
+COMMENT ON FUNCTION trade.api_key_check_args(text, text) IS 'Internal: the arguments of quant.create_api_key checked (22004, 22023 naming the field).';
+
+-- The one place a key row is inserted; its callers decide for whom (SECURITY DEFINER, no grants).
+CREATE FUNCTION trade.api_key_insert(user_id text, label text) RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    active integer;
+    kid uuid := quant.uuid_generate_v7();
+    made record;
+BEGIN
+    PERFORM trade.api_key_check_args(user_id, label);
     -- at most api_key_max_active() active keys per user (serialised per user)
-    PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_api_key:' || create_api_key.user_id, 0));
-    SELECT count(*) INTO active FROM trade.api_key k
-    WHERE k.user_id = create_api_key.user_id AND k.revoked_at IS NULL;
+    PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_api_key:' || api_key_insert.user_id, 0));
+    SELECT count(*) INTO active FROM trade.api_key k WHERE k.user_id = api_key_insert.user_id AND k.revoked_at IS NULL;
     IF active >= trade.api_key_max_active() THEN
-        RAISE EXCEPTION '%: user % already has % active API keys', fn, create_api_key.user_id, active
+        RAISE EXCEPTION 'quant.create_api_key: user % already has % active API keys', api_key_insert.user_id, active
             USING ERRCODE = '54000', COLUMN = 'user_id',
                   HINT = 'revoke unused keys with quant.revoke_api_key(key_id); quant.list_api_keys() lists them';
     END IF;
     made := trade.api_key_make(kid);
-    INSERT INTO trade.api_key (key_id, user_id, label, key_hash, created_by)
-    VALUES (kid, create_api_key.user_id, label, made.key_hash, me);
+    INSERT INTO trade.api_key (key_id, user_id, label, key_hash, created_by, db_role)
+    VALUES (kid, api_key_insert.user_id, label, made.key_hash,
+            CASE WHEN quant.authenticated() THEN quant.current_user_id() END, session_user);
     RETURN made.key;
+END
+$$;
+COMMENT ON FUNCTION trade.api_key_insert(text, text) IS 'Internal: a new key row for user_id (at most 100 active, 54000); returns the key.';
+REVOKE ALL ON FUNCTION trade.api_key_insert(text, text) FROM PUBLIC;
+
+CREATE FUNCTION trade.api_key_create_own(label text) RETURNS text
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT trade.api_key_insert(quant.current_user_id(), label);
+$$;
+COMMENT ON FUNCTION trade.api_key_create_own(text) IS 'Internal (quant.create_api_key): a new key for the current user.';
+
+CREATE FUNCTION trade.api_key_create_for(user_id text, label text) RETURNS text
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT trade.api_key_insert(user_id, label);
+$$;
+COMMENT ON FUNCTION trade.api_key_create_for(text, text) IS
+  'Internal (quant.create_api_key): a new key for any user; EXECUTE for quant_admin (and superusers) only: the privilege is the check.';
+
+-- ---- the API ----
+CREATE FUNCTION quant.create_api_key(user_id text, label text DEFAULT NULL) RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me text := CASE WHEN quant.authenticated() THEN quant.current_user_id() END;
+BEGIN
+    PERFORM trade.api_key_check_args(create_api_key.user_id, label);
+    IF create_api_key.user_id = me THEN
+        RETURN trade.api_key_create_own(label);
+    END IF;
+    IF trade.api_key_admin() THEN
+        RETURN trade.api_key_create_for(create_api_key.user_id, label);
+    END IF;
+    IF me IS NULL THEN
+        PERFORM quant.current_user_id();  -- ERROR 28000: no current user
+    END IF;
+    RAISE EXCEPTION 'quant.create_api_key: you (%) may create API keys only for yourself, not for "%"', me,
+                    create_api_key.user_id
+        USING ERRCODE = '42501', COLUMN = 'user_id',
+              HINT = 'an administrator (a superuser or a member of quant_admin) creates keys for other users';
 END
 $$;
 COMMENT ON FUNCTION quant.create_api_key(text, text) IS
   'A new API key for user_id (with an optional label), returned once: "qk_<key_id>_<secret>", 79 characters; only its keyed hash (HMAC-SHA-256 with the installation''s pepper) is stored. Allowed for yourself (user_id = the current quant user) or, for anyone, to an administrator (a superuser or a member of quant_admin); otherwise 42501. At most 100 active keys per user (54000).';
 
 CREATE FUNCTION quant.revoke_api_key(key_id uuid) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -237,10 +271,10 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION quant.revoke_api_key(uuid) IS
-  'Revokes an API key of the current user at once: quant.authenticate_api_key no longer accepts it. P0002 when it is not yours (even for an administrator: act as that user). Revoking a revoked key returns it unchanged. Returns the key''s JSON (never the key or its hash).';
+  'Revokes an API key of the current user at once: quant.login_api_key no longer accepts it. P0002 when it is not yours (even for an administrator: act as that user). Revoking a revoked key returns it unchanged. Returns the key''s JSON (never the key or its hash).';
 
 CREATE FUNCTION quant.list_api_keys(include_revoked boolean DEFAULT false) RETURNS SETOF jsonb
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT jsonb_build_object('key_id', k.key_id, 'user', k.user_id, 'label', k.label,
@@ -254,76 +288,71 @@ $$;
 COMMENT ON FUNCTION quant.list_api_keys(boolean) IS
   'The current user''s API keys that are not revoked (all of them with include_revoked), oldest first: {key_id, user, label, status, created_at, created_by, last_used_at, revoked_at}; never the key or its hash.';
 
-CREATE FUNCTION quant.authenticate_api_key(key text) RETURNS text
+-- ---- logging in ----
+-- last_used_at, in the autonomous worker's own transaction: SKIP LOCKED, so it never waits
+-- for a revoke, and only when a minute old, so most logins write nothing.
+CREATE FUNCTION trade.api_key_record_use(key_id uuid) RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE trade.api_key k SET last_used_at = now()
+     WHERE k.key_id = (SELECT t.key_id FROM trade.api_key t
+                        WHERE t.key_id = api_key_record_use.key_id
+                          AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute')
+                          FOR UPDATE SKIP LOCKED);
+$$;
+COMMENT ON FUNCTION trade.api_key_record_use(uuid) IS
+  'Internal (the autonomous worker): last_used_at = now() for the key unless it is under a minute old or the row is locked.';
+REVOKE ALL ON FUNCTION trade.api_key_record_use(uuid) FROM PUBLIC;
+
+CREATE FUNCTION trade.api_key_used_async(key_id uuid) RETURNS boolean
+AS 'MODULE_PATHNAME', 'quant_api_key_used_async'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION trade.api_key_used_async(uuid) IS
+  'Internal: starts trade.api_key_record_use(key_id) in a background worker''s own transaction and returns at once (false when no worker slot was free: the next login tries again).';
+REVOKE ALL ON FUNCTION trade.api_key_used_async(uuid) FROM PUBLIC;
+
+CREATE FUNCTION quant.login_api_key(key text) RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    m text[];
-    k trade.api_key;
+    m text[] := regexp_match(key, '^qk_([0-9a-f]{32})_[A-Za-z0-9_-]{43}$');
+    k record;
     pepper bytea;
-    given bytea;
     ok boolean;
 BEGIN
-    IF key IS NULL THEN
-        RAISE EXCEPTION 'quant.authenticate_api_key: key must not be NULL' USING ERRCODE = '22004', COLUMN = 'key';
-    END IF;
-    m := regexp_match(key, '^qk_([0-9a-f]{32})_[A-Za-z0-9_-]{43}$');
+    PERFORM trade.set_transaction_user(NULL);  -- a failed login leaves no user, whoever was before
     IF m IS NULL THEN
-        RETURN NULL;  -- malformed: unknown, like any other
+        RETURN NULL;  -- NULL or malformed: unknown, like any other
     END IF;
-    SELECT * INTO k FROM trade.api_key t WHERE t.key_id = m[1]::uuid;
+    SELECT t.key_id, t.user_id, t.key_hash, t.revoked_at, t.last_used_at INTO k
+      FROM trade.api_key t WHERE t.key_id = m[1]::uuid;
     pepper := trade.api_key_pepper(false);
     IF pepper IS NULL THEN
         RETURN NULL;  -- no key was ever made here
     END IF;
     -- hash and compare even for an unknown key_id, so the time says little about which part was wrong
-    given := trade.hmac_sha256(pepper, key);
-    ok := trade.bytea_equal_ct(given, coalesce(k.key_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea))
+    ok := trade.bytea_equal_ct(trade.hmac_sha256(pepper, key),
+                               coalesce(k.key_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea))
           AND k.key_id IS NOT NULL;
     IF NOT ok OR k.revoked_at IS NOT NULL THEN
         RETURN NULL;
     END IF;
     IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
-        UPDATE trade.api_key t SET last_used_at = now() WHERE t.key_id = k.key_id;
+        PERFORM trade.api_key_used_async(k.key_id);
     END IF;
-    RETURN k.user_id;
-END
-$$;
-COMMENT ON FUNCTION quant.authenticate_api_key(text) IS
-  'For the REST layer: the quant user of a valid API key, or NULL for a malformed, unknown, wrong or revoked one (all alike); ERROR 22004 for NULL. Compares keyed hashes in constant time and records last_used_at (at most once a minute). Then run the request with quant.set_user(user, true). EXECUTE for quant_app (and the owner) only.';
-REVOKE ALL ON FUNCTION quant.authenticate_api_key(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION quant.authenticate_api_key(text) TO quant_app;
-GRANT EXECUTE ON FUNCTION quant.create_api_key(text, text), quant.revoke_api_key(uuid), quant.list_api_keys(boolean)
-  TO quant_app, quant_admin;
-
--- The REST layer's login: the key's user for this transaction, or NULL (never an ERROR for a bad key).
-CREATE FUNCTION quant.login_api_key(key text) RETURNS text
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    u text;
-BEGIN
-    IF key IS NULL THEN
-        RETURN NULL;
-    END IF;
-    u := quant.authenticate_api_key(key);
-    IF u IS NOT NULL THEN
-        PERFORM quant.set_user(u, true);
-    END IF;
-    RETURN u;
+    RETURN trade.set_transaction_user(k.user_id);
 END
 $$;
 COMMENT ON FUNCTION quant.login_api_key(text) IS
-  'For the REST layer: sets the key''s user for the current transaction and returns it; NULL (and no user) for a malformed, unknown, wrong or revoked key, without an ERROR.';
-REVOKE ALL ON FUNCTION quant.login_api_key(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION quant.login_api_key(text) TO quant_app;
+  'For the REST layer, first in each request''s transaction: a valid API key makes its user the current quant user until the transaction ends and returns the user; a NULL, malformed, unknown, wrong or revoked key returns NULL (all alike, no ERROR) and leaves no current user. Compares keyed hashes in constant time; takes no row lock (last_used_at is written beside it, at most once a minute). EXECUTE for quant_app and quant_admin only.';
 
-CREATE FUNCTION quant.authenticated() RETURNS boolean
-LANGUAGE sql STABLE
+CREATE FUNCTION quant.authenticate_api_key(key text) RETURNS text
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(current_setting('quant.user', true), '') <> '';
+    SELECT quant.login_api_key(key);
 $$;
-COMMENT ON FUNCTION quant.authenticated() IS 'Whether a user is set for this transaction or session (the REST layer runs a route only then).';
+COMMENT ON FUNCTION quant.authenticate_api_key(text) IS
+  'Deprecated: quant.login_api_key under its former name (the REST layer''s former pipeline, quant.set_user(quant.authenticate_api_key(key), true), still works: setting the logged-in user again changes nothing). EXECUTE for quant_app only.';

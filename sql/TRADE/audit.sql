@@ -41,9 +41,8 @@ CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON trade.audit
 ALTER TABLE trade.audit ENABLE ROW LEVEL SECURITY;
 ALTER TABLE trade.audit FORCE ROW LEVEL SECURITY;
 CREATE POLICY audit_own ON trade.audit
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
-GRANT SELECT, INSERT ON trade.audit TO quant_app;
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
 
 -- One row of the trail, as the current user.
 CREATE FUNCTION trade.write_audit(entity text, entity_id uuid, action text, old_value jsonb, new_value jsonb,
@@ -58,7 +57,7 @@ COMMENT ON FUNCTION trade.write_audit(text, uuid, text, jsonb, jsonb, text) IS
   'Internal: appends one row to trade.audit as the current user.';
 
 CREATE FUNCTION quant.audit_trail(entity_id uuid DEFAULT NULL) RETURNS SETOF jsonb
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT jsonb_build_object('audit_id', a.audit_id, 'at', a.at, 'user', a.user_id, 'db_role', a.db_role,

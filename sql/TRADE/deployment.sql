@@ -10,7 +10,6 @@ AS 'MODULE_PATHNAME', 'quant_normalize_deployment'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION quant.normalize_deployment(jsonb) IS
   'A Deployment JSON (seed 1.2) validated and normalised: paper true, enabled true, schedule daily_close, portfolio DEFAULT, broker PAPER, risk_limits {max_position_usd 10000, max_daily_trades 10, stop_loss_pct 5.0}; confirm_live and trade_password are checked but never returned. ERROR 22023 naming the field, with the valid values as hint.';
-GRANT EXECUTE ON FUNCTION quant.normalize_deployment(jsonb) TO quant_app;
 
 CREATE TABLE trade.deployment (
     deployment_id     uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
@@ -48,10 +47,9 @@ COMMENT ON COLUMN trade.deployment.live_since IS 'When the live gate last let pa
 ALTER TABLE trade.deployment ENABLE ROW LEVEL SECURITY;
 ALTER TABLE trade.deployment FORCE ROW LEVEL SECURITY;
 CREATE POLICY deployment_own ON trade.deployment
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
 SELECT pg_catalog.pg_extension_config_dump('trade.deployment', '');
-GRANT SELECT, INSERT, UPDATE ON trade.deployment TO quant_app;
 
 -- ---- internals ----
 CREATE FUNCTION trade.deployment_json(d trade.deployment) RETURNS jsonb
@@ -111,7 +109,7 @@ COMMENT ON FUNCTION trade.require_object(jsonb, text, text) IS 'Internal: 22004 
 
 -- ---- the API (seed 2.2) ----
 CREATE FUNCTION quant.deploy(deployment jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -180,7 +178,7 @@ COMMENT ON FUNCTION quant.deploy(jsonb) IS
   'Deploys a strategy of the current user (seed 1.2 DeploymentConfig): validated, defaults filled (paper true, enabled true, schedule daily_close, portfolio DEFAULT, broker PAPER, risk limits 10000 USD / 10 trades / 5%), pinning strategy_version (default: the current one). ticker (the broker symbol) must be a mapping of the pinned version''s ticker on the broker (refdata.ticker_mapping: shared or the user''s own; on PAPER also the data ticker itself), filled from it with market when omitted; anything else is 22023 naming ticker. paper=false passes the live gate (confirm_live: true and trade_password, else 42501). A call carrying trade_password never logs its statement. Returns the Deployment JSON with deployment_id and status.';
 
 CREATE FUNCTION quant.list_deployments(include_stopped boolean DEFAULT false) RETURNS SETOF jsonb
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT trade.deployment_json(d) FROM trade.deployment d
@@ -191,7 +189,7 @@ COMMENT ON FUNCTION quant.list_deployments(boolean) IS
   'The current user''s deployments that are not stopped (all of them with include_stopped), oldest first.';
 
 CREATE FUNCTION quant.get_deployment(id uuid) RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -217,7 +215,7 @@ COMMENT ON FUNCTION quant.get_deployment(uuid) IS
   'A deployment of the current user with its status, last_signal and recent_trades (the newest 20 rows of trade.log). P0002 when not yours.';
 
 CREATE FUNCTION quant.update_deployment(id uuid, patch jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -303,7 +301,7 @@ COMMENT ON FUNCTION quant.update_deployment(uuid, jsonb) IS
   'Changes a deployment of the current user: enabled (the kill switch), qty, risk_limits (merged), schedule, portfolio, paper (paper=false through the live gate: confirm_live and trade_password in the patch). Any other field is 22023; a stopped deployment is 55000; an update that leaves it enabled is 22023 ticker when its symbol is no longer a mapping of the strategy''s ticker (switching off always works). A patch carrying trade_password never logs its statement. Audited old -> new. Returns the Deployment JSON.';
 
 CREATE FUNCTION quant.stop_deployment(id uuid) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

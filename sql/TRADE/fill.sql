@@ -18,8 +18,7 @@ COMMENT ON TABLE trade.fill IS 'Fills of trade."order" rows as the broker report
 ALTER TABLE trade.fill ENABLE ROW LEVEL SECURITY;
 ALTER TABLE trade.fill FORCE ROW LEVEL SECURITY;
 CREATE POLICY fill_own ON trade.fill
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
 SELECT pg_catalog.pg_extension_config_dump('trade.fill', '');
 -- the REST layer reads it; only quant-worker writes
-GRANT SELECT ON trade.fill TO quant_app;

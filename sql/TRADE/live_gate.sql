@@ -19,8 +19,8 @@ COMMENT ON TABLE trade.trade_password IS 'The trade password of each user (Argon
 ALTER TABLE trade.trade_password ENABLE ROW LEVEL SECURITY;
 ALTER TABLE trade.trade_password FORCE ROW LEVEL SECURITY;
 CREATE POLICY trade_password_own ON trade.trade_password
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
 REVOKE ALL ON trade.trade_password FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('trade.trade_password', '');
 
@@ -36,8 +36,8 @@ COMMENT ON TABLE trade.live_gate_failure IS 'Every wrong trade password, written
 ALTER TABLE trade.live_gate_failure ENABLE ROW LEVEL SECURITY;
 ALTER TABLE trade.live_gate_failure FORCE ROW LEVEL SECURITY;
 CREATE POLICY live_gate_failure_own ON trade.live_gate_failure
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
 REVOKE ALL ON trade.live_gate_failure FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('trade.live_gate_failure', '');
 
@@ -63,7 +63,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM pg_catalog.set_config('quant.user', user_id, true);
+    PERFORM trade.set_transaction_user(user_id);
     INSERT INTO trade.live_gate_failure (user_id, reason) VALUES (record_live_gate_failure.user_id, reason);
     INSERT INTO trade.audit (user_id, entity, action, message)
     VALUES (record_live_gate_failure.user_id, 'live_gate', 'live_refused', reason);
@@ -194,7 +194,6 @@ $$;
 COMMENT ON FUNCTION trade.live_gate(text, text, jsonb, jsonb, uuid) IS
   'Internal: the live gate of seed 4.1: confirm_live = true and the right trade password, tried by the user themself (trade.live_gate_own_attempt), else ERROR 42501; success logs WARNING "LIVE TRADING ENABLED for {ticker}" and an audit row. No report logs the statement.';
 REVOKE ALL ON FUNCTION trade.live_gate(text, text, jsonb, jsonb, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION trade.live_gate(text, text, jsonb, jsonb, uuid) TO quant_app;
 
 CREATE FUNCTION quant.set_trade_password(new_password text, old_password text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER

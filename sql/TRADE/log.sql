@@ -26,10 +26,9 @@ COMMENT ON COLUMN trade.log.bar_ts IS 'The bar the row is about, when known (e.g
 ALTER TABLE trade.log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE trade.log FORCE ROW LEVEL SECURITY;
 CREATE POLICY log_own ON trade.log
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
 SELECT pg_catalog.pg_extension_config_dump('trade.log', '');
-GRANT SELECT, INSERT ON trade.log TO quant_app;
 
 CREATE FUNCTION trade.log_json(l trade.log) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE

@@ -43,13 +43,15 @@ COMMENT ON COLUMN trade."order".leg IS 'close: flattens the opposite side first 
 ALTER TABLE trade."order" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE trade."order" FORCE ROW LEVEL SECURITY;
 CREATE POLICY order_own ON trade."order"
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
 SELECT pg_catalog.pg_extension_config_dump('trade."order"', '');
--- the REST layer reads it; only quant-worker writes
-GRANT SELECT ON trade."order" TO quant_app;
+-- only quant-worker writes it, through the functions below; the REST layer reads it through quant.deployment_orders
 
--- ---- the worker's SQL (quant-worker calls these; not granted to quant_app) ----
+-- ---- the worker's SQL (quant-worker calls these as quant_worker; SECURITY DEFINER) ----
+-- Owner, product (the data ticker) and broker symbol always come from the deployment and its
+-- pinned strategy version, never from what a signal row says: a signal that disagrees with its
+-- deployment is refused at the claim (REJECTED, reason invalid_signal, in the owner's log).
 
 CREATE FUNCTION trade.worker_claim(worker text, lease_seconds double precision DEFAULT 60,
                                    max_attempts integer DEFAULT 5) RETURNS trade.signal
@@ -60,6 +62,7 @@ DECLARE
     lease constant interval := make_interval(secs => lease_seconds);
     cand record;
     g trade.signal;
+    d record;
 BEGIN
     IF worker IS NULL OR worker = '' THEN
         RAISE EXCEPTION 'trade.worker_claim: worker must not be empty' USING ERRCODE = '22004';
@@ -85,6 +88,18 @@ BEGIN
             SELECT 1 FROM trade.signal o
             WHERE o.deployment_id = g.deployment_id AND o.signal_id <> g.signal_id AND o.status = 'PROCESSING'
               AND o.claimed_by IS DISTINCT FROM worker AND o.claimed_at >= now() - lease);
+        SELECT t.user_id, t.strategy_version, v.ticker INTO d
+          FROM trade.deployment t JOIN bt.strategy_version v ON v.strategy_id = t.strategy_id AND v.version = t.strategy_version
+         WHERE t.deployment_id = g.deployment_id;
+        -- the owner must be the deployment's; what else the row claims is ignored (derived below)
+        IF g.user_id IS DISTINCT FROM d.user_id THEN
+            UPDATE trade.signal s SET status = 'REJECTED', processed_at = now() WHERE s.signal_id = g.signal_id;
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
+            VALUES (g.deployment_id, g.signal_id, d.user_id, g.signal, 'REJECTED', false,
+                    format('the signal (user %s, ticker %s, version %s) does not match its deployment: refused',
+                           g.user_id, g.ticker, g.strategy_version), 'invalid_signal', g.bar_ts);
+            CONTINUE;
+        END IF;
         IF g.attempts >= max_attempts THEN
             UPDATE trade.signal s SET status = 'REJECTED', processed_at = now() WHERE s.signal_id = g.signal_id;
             INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
@@ -101,7 +116,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION trade.worker_claim(text, double precision, integer) IS
-  'quant-worker: claims the oldest PENDING signal (or a PROCESSING one whose claim is this worker''s own or older than the lease) with FOR UPDATE SKIP LOCKED, one signal per deployment at a time; sets PROCESSING, claimed_by, claimed_at, attempts + 1. After max_attempts claims it gives up (REJECTED, reason error). NULL when there is nothing to do. SECURITY DEFINER (sees every user''s signals).';
+  'quant-worker: claims the oldest PENDING signal (or a PROCESSING one whose claim is this worker''s own or older than the lease) with FOR UPDATE SKIP LOCKED, one signal per deployment at a time; sets PROCESSING, claimed_by, claimed_at, attempts + 1. After max_attempts claims it gives up (REJECTED, reason error). A signal whose user is not its deployment''s owner is REJECTED (reason invalid_signal, logged for the deployment''s owner) and never returned. NULL when there is nothing to do. SECURITY DEFINER (sees every user''s signals).';
 REVOKE ALL ON FUNCTION trade.worker_claim(text, double precision, integer) FROM PUBLIC;
 
 CREATE FUNCTION trade.worker_open_orders(worker text, lease_seconds double precision DEFAULT 60)
@@ -141,12 +156,13 @@ COMMENT ON FUNCTION trade.symbol_price(text, text) IS
   'The market price of a broker symbol, for the risk checks: on PAPER the paper broker''s (paper.price_of; price_ts NULL), elsewhere the latest close of the data ticker a shared mapping maps to the symbol, with its bar time; NULL when unknown (the checks fail closed).';
 
 CREATE FUNCTION trade.worker_context(sid uuid, for_leg text DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     g trade.signal;
     d trade.deployment;
+    product text;  -- the pinned version's data ticker
     px record;
     since timestamptz;
 BEGIN
@@ -155,6 +171,8 @@ BEGIN
         RETURN NULL;
     END IF;
     SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = g.deployment_id;
+    SELECT v.ticker INTO product FROM bt.strategy_version v
+     WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version;
     -- the limits are priced on what the broker trades, never on the strategy's data ticker
     px := trade.symbol_price(d.broker, d.ticker);
     -- repeated rejects count since the last success, or since the deployment was last changed
@@ -162,8 +180,8 @@ BEGIN
     SELECT max(l.ts) INTO since FROM trade.log l WHERE l.deployment_id = d.deployment_id AND l.success;
     since := greatest(coalesce(since, '-infinity'), d.updated_at);
     RETURN jsonb_build_object(
-        'signal_id', g.signal_id, 'deployment_id', d.deployment_id, 'user_id', g.user_id, 'signal', g.signal,
-        'bar_ts', g.bar_ts, 'data_ticker', g.ticker, 'status', g.status, 'claimed_by', g.claimed_by,
+        'signal_id', g.signal_id, 'deployment_id', d.deployment_id, 'user_id', d.user_id, 'signal', g.signal,
+        'bar_ts', g.bar_ts, 'data_ticker', product, 'status', g.status, 'claimed_by', g.claimed_by,
         'symbol', d.ticker, 'broker', d.broker, 'qty', d.qty,
         'enabled', coalesce(d.enabled AND d.stopped_at IS NULL, false),
         'risk_limits', d.risk_limits,
@@ -188,7 +206,7 @@ COMMENT ON FUNCTION trade.worker_context(uuid, text) IS
 
 CREATE FUNCTION trade.worker_insert_intent(sid uuid, leg text, client_order_id text, side text, qty numeric,
                                            reduce_only boolean, worker text) RETURNS trade."order"
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -200,7 +218,7 @@ BEGIN
     SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = g.deployment_id;
     INSERT INTO trade."order" (client_order_id, deployment_id, signal_id, user_id, leg, side, qty, reduce_only, symbol,
                                broker, worker_id)
-    VALUES (client_order_id, d.deployment_id, g.signal_id, g.user_id, leg, side, qty, reduce_only, d.ticker, d.broker,
+    VALUES (client_order_id, d.deployment_id, g.signal_id, d.user_id, leg, side, qty, reduce_only, d.ticker, d.broker,
             worker)
     RETURNING * INTO o;  -- 23505 when this client order id (or leg of the signal) exists: never twice
     RETURN o;
@@ -211,16 +229,18 @@ COMMENT ON FUNCTION trade.worker_insert_intent(uuid, text, text, text, numeric, 
 
 CREATE FUNCTION trade.worker_log(sid uuid, action text, reason text, message text, qty numeric DEFAULT NULL,
                                  finish text DEFAULT NULL) RETURNS trade.log
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     g trade.signal;
+    owner text;
     l trade.log;
 BEGIN
     SELECT * INTO g FROM trade.signal s WHERE s.signal_id = sid;
+    SELECT t.user_id INTO owner FROM trade.deployment t WHERE t.deployment_id = g.deployment_id;
     INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, success, message, reason, bar_ts)
-    VALUES (g.deployment_id, g.signal_id, g.user_id, g.signal, action, qty, action <> 'REJECTED', message, reason, g.bar_ts)
+    VALUES (g.deployment_id, g.signal_id, owner, g.signal, action, qty, action <> 'REJECTED', message, reason, g.bar_ts)
     RETURNING * INTO l;
     IF finish IS NOT NULL THEN
         UPDATE trade.signal s SET status = finish, processed_at = now() WHERE s.signal_id = sid;
@@ -232,17 +252,38 @@ COMMENT ON FUNCTION trade.worker_log(uuid, text, text, text, numeric, text) IS
   'quant-worker: a trade.log row about a signal (HOLD, or REJECTED with a reason code such as kill_switch, max_position, cash, duplicate), and optionally the signal''s final status (DONE or REJECTED).';
 
 CREATE FUNCTION trade.worker_finish(sid uuid, finish text) RETURNS void
-LANGUAGE sql VOLATILE
+LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     UPDATE trade.signal s SET status = finish, processed_at = now() WHERE s.signal_id = sid;
 $$;
 COMMENT ON FUNCTION trade.worker_finish(uuid, text) IS 'quant-worker: a signal''s final status (DONE or REJECTED), or PENDING to hand it back.';
 
+CREATE FUNCTION trade.worker_release(sid uuid) RETURNS boolean
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH u AS (UPDATE trade.signal s SET status = 'PENDING' WHERE s.signal_id = sid AND s.status = 'PROCESSING' RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM u);
+$$;
+COMMENT ON FUNCTION trade.worker_release(uuid) IS
+  'quant-worker, after reconciling: hands a PROCESSING signal back (PENDING) so that it is finished now rather than after the lease; false when it was not PROCESSING.';
+
+CREATE FUNCTION trade.worker_deployment_open_orders(deployment_id uuid) RETURNS SETOF trade."order"
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT o.* FROM trade."order" o
+    WHERE o.deployment_id = worker_deployment_open_orders.deployment_id AND o.status IN ('NEW', 'SENT')
+    ORDER BY o.created_at, o.order_id;
+$$;
+COMMENT ON FUNCTION trade.worker_deployment_open_orders(uuid) IS
+  'quant-worker: the orders of one deployment left NEW or SENT (a crash, a lost connection), resolved before its next signal.';
+
 CREATE FUNCTION trade.worker_record_outcome(coid text, status text, broker_order_id text, filled_qty numeric,
                                             fill_price numeric, fee numeric, message text, finish text DEFAULT NULL)
 RETURNS trade."order"
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -319,7 +360,7 @@ COMMENT ON FUNCTION trade.worker_record_outcome(text, text, text, numeric, numer
 
 -- ---- reading it (the current user's) ----
 CREATE FUNCTION quant.deployment_orders(id uuid) RETURNS SETOF jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -338,7 +379,6 @@ $$;
 COMMENT ON FUNCTION quant.deployment_orders(uuid) IS
   'The orders quant-worker sent for a deployment of the current user, newest first: client_order_id, leg, side, qty, status, fill price and fee, times. P0002 when not yours.';
 
-GRANT EXECUTE ON FUNCTION quant.deployment_orders(uuid) TO quant_app;
 
 -- ---- make run: a sample deployment so a new user sees the loop ----
 CREATE FUNCTION quant.install_sample_deployment() RETURNS jsonb
@@ -346,7 +386,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    prev_user text := pg_catalog.current_setting('quant.user', true);
+    prev_user text := CASE WHEN quant.authenticated() THEN quant.current_user_id() END;
     cfg constant jsonb := '{"name": "demo RSI reversion", "ticker": "TTRC", "trading_period": 252,
         "substrategies": [{"indicator": "get_rsi", "signal_func": "reversion_bounded_signal", "window": 14, "signal": 30}]}';
     sid uuid;
@@ -368,7 +408,7 @@ BEGIN
                                                 'risk_limits', '{"max_bar_age_hours": null}'::jsonb))->>'deployment_id')::uuid;
     END IF;
     r := quant.run_deployment(did);
-    PERFORM pg_catalog.set_config('quant.user', coalesce(prev_user, ''), true);
+    PERFORM trade.set_transaction_user(prev_user);
     RETURN jsonb_build_object('user', 'demo', 'strategy_id', sid, 'deployment_id', did, 'run', r);
 END
 $$;

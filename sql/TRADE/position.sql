@@ -14,14 +14,13 @@ COMMENT ON TABLE trade.position IS 'The position of each deployment as booked fr
 ALTER TABLE trade.position ENABLE ROW LEVEL SECURITY;
 ALTER TABLE trade.position FORCE ROW LEVEL SECURITY;
 CREATE POLICY position_own ON trade.position
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
 SELECT pg_catalog.pg_extension_config_dump('trade.position', '');
 -- the REST layer reads it; only quant-worker writes
-GRANT SELECT ON trade.position TO quant_app;
 
 CREATE FUNCTION quant.deployment_position(id uuid) RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -36,4 +35,3 @@ END
 $$;
 COMMENT ON FUNCTION quant.deployment_position(uuid) IS
   'The booked position of a deployment of the current user: symbol, qty (signed), avg_price, realized_pnl. P0002 when not yours.';
-GRANT EXECUTE ON FUNCTION quant.deployment_position(uuid) TO quant_app;

@@ -125,7 +125,7 @@ COMMENT ON FUNCTION trade.run_one(trade.deployment) IS
 
 -- ---- the API ----
 CREATE FUNCTION quant.run_deployment(id uuid) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -150,7 +150,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     fn constant text := 'quant.run_schedule';
-    prev_user text := pg_catalog.current_setting('quant.user', true);
+    prev_user text := CASE WHEN quant.authenticated() THEN quant.current_user_id() END;
     d trade.deployment;
     r jsonb;
     written integer := 0;
@@ -180,7 +180,7 @@ BEGIN
     LOOP
         BEGIN
             -- act as the deployment's owner: RLS and the quant.* functions see that user
-            PERFORM pg_catalog.set_config('quant.user', d.user_id, true);
+            PERFORM trade.set_transaction_user(d.user_id);
             r := trade.run_one(d);
             IF r->>'outcome' = 'SIGNAL' THEN
                 written := written + 1;
@@ -190,7 +190,7 @@ BEGIN
             RAISE WARNING '%: deployment % failed: %', fn, d.deployment_id, SQLERRM;
         END;
     END LOOP;
-    PERFORM pg_catalog.set_config('quant.user', coalesce(prev_user, ''), true);
+    PERFORM trade.set_transaction_user(prev_user);
     RETURN written;
 END
 $$;
@@ -225,7 +225,7 @@ COMMENT ON FUNCTION quant.run_schedule(text, text) IS
 REVOKE ALL ON FUNCTION quant.run_schedule(text, text) FROM PUBLIC;
 
 CREATE FUNCTION quant.deployment_signals(id uuid) RETURNS SETOF jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -241,7 +241,7 @@ COMMENT ON FUNCTION quant.deployment_signals(uuid) IS
   'The signals of a deployment of the current user, newest bar first: signal_id, signal (-1, 0, 1), bar_ts, status, strategy_version, ticker, conjunction, substrategies [{id, indicator, signal_func, window, value, position}], created_at, processed_at. P0002 when not yours.';
 
 CREATE FUNCTION quant.deployment_trades(id uuid) RETURNS SETOF jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -256,8 +256,6 @@ $$;
 COMMENT ON FUNCTION quant.deployment_trades(uuid) IS
   'The execution log of a deployment of the current user, newest first: action (BUY, SELL, HOLD, REJECTED), qty, price, success, message, reason, order_id, timestamp, signal_value, signal_id, bar_ts. P0002 when not yours.';
 
-GRANT EXECUTE ON FUNCTION quant.run_deployment(uuid), quant.deployment_signals(uuid), quant.deployment_trades(uuid)
-  TO quant_app;
 
 -- ---- pg_cron jobs ----
 -- Not created by CREATE EXTENSION: pg_cron may be missing, or live in another database

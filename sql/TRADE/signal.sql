@@ -38,10 +38,9 @@ COMMENT ON COLUMN trade.signal.source IS 'Who wrote the signal: schedule (quant.
 ALTER TABLE trade.signal ENABLE ROW LEVEL SECURITY;
 ALTER TABLE trade.signal FORCE ROW LEVEL SECURITY;
 CREATE POLICY signal_own ON trade.signal
-    USING (user_id = pg_catalog.current_setting('quant.user', true))
-    WITH CHECK (user_id = pg_catalog.current_setting('quant.user', true));
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
 SELECT pg_catalog.pg_extension_config_dump('trade.signal', '');
-GRANT SELECT, INSERT ON trade.signal TO quant_app;
 
 CREATE FUNCTION trade.signal_json(g trade.signal) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE

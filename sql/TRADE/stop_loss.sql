@@ -117,7 +117,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    prev_user text := pg_catalog.current_setting('quant.user', true);
+    prev_user text := CASE WHEN quant.authenticated() THEN quant.current_user_id() END;
     r record;
     g trade.signal;
     written integer := 0;
@@ -129,7 +129,7 @@ BEGIN
              ORDER BY d.user_id, d.deployment_id
     LOOP
         BEGIN  -- a subtransaction: one failing deployment never stops the others
-            PERFORM pg_catalog.set_config('quant.user', (r.dep).user_id, true);
+            PERFORM trade.set_transaction_user((r.dep).user_id);
             g := trade.stop_loss_one(r.dep, r.pos);
             IF g.signal_id IS NOT NULL THEN
                 written := written + 1;
@@ -138,7 +138,7 @@ BEGIN
             RAISE WARNING 'quant.check_stop_losses: deployment % failed: %', (r.dep).deployment_id, SQLERRM;
         END;
     END LOOP;
-    PERFORM pg_catalog.set_config('quant.user', coalesce(prev_user, ''), true);
+    PERFORM trade.set_transaction_user(prev_user);
     RETURN written;
 END
 $$;

@@ -4,4 +4,3 @@ AS 'MODULE_PATHNAME', 'quant_uuid_generate_v7'
 LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION quant.uuid_generate_v7() IS
   'A new UUIDv7 (RFC 9562): Unix milliseconds, sub-millisecond time, random bits from pg_strong_random. Ids of every quant table.';
-GRANT EXECUTE ON FUNCTION quant.uuid_generate_v7() TO quant_app;

@@ -14,8 +14,8 @@ SELECT function_returns('quant', 'create_api_key', ARRAY['text', 'text'], 'text'
 SELECT function_returns('quant', 'revoke_api_key', ARRAY['uuid'], 'jsonb', 'revoke_api_key(uuid) returns jsonb');
 SELECT function_returns('quant', 'list_api_keys', ARRAY['boolean'], 'setof jsonb', 'list_api_keys(boolean) returns setof jsonb');
 SELECT function_returns('quant', 'authenticate_api_key', ARRAY['text'], 'text', 'authenticate_api_key(text) returns text');
-SELECT is_definer('quant', 'authenticate_api_key', ARRAY['text'], 'authenticate_api_key is SECURITY DEFINER');
-SELECT isnt_definer('quant', 'create_api_key', ARRAY['text', 'text'], 'create_api_key is SECURITY INVOKER (RLS applies)');
+SELECT is_definer('quant', 'login_api_key', ARRAY['text'], 'login_api_key is SECURITY DEFINER');
+SELECT isnt_definer('quant', 'create_api_key', ARRAY['text', 'text'], 'create_api_key is SECURITY INVOKER (it calls trade.api_key_create_own or, for an administrator, _for)');
 SELECT ok(has_function_privilege('quant_app', 'quant.authenticate_api_key(text)', 'EXECUTE'), 'quant_app may authenticate keys');
 SELECT ok(NOT has_function_privilege('quant_admin', 'quant.authenticate_api_key(text)', 'EXECUTE'), '... PUBLIC may not');
 SELECT ok(NOT has_function_privilege('quant_app', 'trade.hmac_sha256(bytea, text)', 'EXECUTE')
@@ -73,11 +73,11 @@ SELECT is(:'auth_wrong'::text, '<null>', 'authenticate: a wrong secret is NULL')
 SELECT is(:'auth_unknown'::text, '<null>', 'authenticate: an unknown key_id is NULL');
 SELECT is(:'auth_malformed'::text, '<null>', 'authenticate: a malformed key is NULL');
 SELECT is(:'auth_empty'::text, '<null>', 'authenticate: an empty key is NULL');
-SELECT is(:'auth_null'::text, '22004', 'authenticate(NULL): 22004');
-SELECT ok((SELECT last_used_at IS NOT NULL FROM trade.api_key a JOIN k ON k.name = 'a1'
-           AND a.key_id = substr(k.key, 4, 32)::uuid), 'authenticate records last_used_at');
-SELECT ok((SELECT last_used_at IS NULL FROM trade.api_key a JOIN k ON k.name = 'a2' AND a.key_id = substr(k.key, 4, 32)::uuid),
-          '... of that key only');
+SELECT is(:'auth_null'::text, '00000', 'authenticate(NULL): NULL, no ERROR');
+SELECT ok((SELECT last_used_at IS NULL FROM trade.api_key a JOIN k ON k.name = 'a1'
+           AND a.key_id = substr(k.key, 4, 32)::uuid), 'a login writes nothing in its own transaction (last_used_at is written beside it)');
+SELECT is(quant.authenticated(), false, 'after a failed login there is no current user, even the session''s');
+SELECT quant.set_user('tap_key_alice') \gset
 
 -- list: never the key or its hash
 SELECT is((SELECT count(*)::int FROM quant.list_api_keys()), 2, 'list_api_keys lists both');
@@ -100,33 +100,34 @@ SELECT is((SELECT count(*)::int FROM trade.api_key WHERE user_id = 'tap_key_alic
 SELECT quant.set_user('tap_key_bob') \gset
 SET LOCAL ROLE quant_app;
 SELECT (SELECT count(*) FROM quant.list_api_keys(true)) AS bob_list,
-       (SELECT count(*) FROM trade.api_key) AS bob_rows,
+       pg_temp.sqlstate_of($$SELECT count(*) FROM trade.api_key$$) AS bob_rows,
        pg_temp.sqlstate_of($$SELECT quant.revoke_api_key(substr(key, 4, 32)::uuid) FROM k WHERE name = 'a1'$$) AS bob_revoke,
        pg_temp.sqlstate_of($$SELECT quant.create_api_key('tap_key_alice')$$) AS bob_create_for_alice,
        pg_temp.sqlstate_of($$INSERT INTO trade.api_key (key_id, user_id, key_hash) VALUES (quant.uuid_generate_v7(), 'tap_key_alice', decode(repeat('00', 32), 'hex'))$$) AS bob_insert_for_alice,
        pg_temp.sqlstate_of($$SELECT key_hash FROM trade.api_key$$) AS bob_read_hash,
        pg_temp.sqlstate_of($$SELECT * FROM trade.api_key_pepper$$) AS bob_read_pepper,
        pg_temp.sqlstate_of($$DELETE FROM trade.api_key$$) AS bob_delete \gset
-WITH u AS (UPDATE trade.api_key SET revoked_at = now() RETURNING 1) SELECT count(*) AS bob_upd FROM u \gset
+SELECT pg_temp.sqlstate_of($$UPDATE trade.api_key SET revoked_at = now()$$) AS bob_upd \gset
 INSERT INTO k SELECT 'b1', quant.create_api_key('tap_key_bob');
 RESET ROLE;
 SELECT is(:bob_list::int, 0, 'bob: list_api_keys does not show alice''s keys');
-SELECT is(:bob_rows::int, 0, 'quant_app as bob: no row of alice in trade.api_key');
+SELECT is(:'bob_rows'::text, '42501', 'quant_app: trade.api_key is not readable');
 SELECT is(:'bob_revoke'::text, 'P0002', 'bob: revoking alice''s key is not found');
 SELECT is(:'bob_create_for_alice'::text, '42501', 'bob: creating a key for alice is refused (42501)');
 SELECT is(:'bob_insert_for_alice'::text, '42501', 'quant_app as bob: inserting a key row for alice is refused');
 SELECT is(:'bob_read_hash'::text, '42501', 'quant_app: key_hash is not readable');
 SELECT is(:'bob_read_pepper'::text, '42501', 'quant_app: the pepper is not readable');
 SELECT is(:'bob_delete'::text, '42501', 'quant_app: keys cannot be deleted');
-SELECT is(:bob_upd::int, 0, 'quant_app as bob: UPDATE of alice''s keys changes nothing');
+SELECT is(:'bob_upd'::text, '42501', 'quant_app: UPDATE of trade.api_key refused');
 SELECT is((SELECT quant.authenticate_api_key(key) FROM k WHERE name = 'b1'), 'tap_key_bob', 'bob''s own key is his');
 SELECT is((SELECT quant.authenticate_api_key(key) FROM k WHERE name = 'a1'), 'tap_key_alice', 'alice''s key still works');
 
 -- administrators: a superuser (this session) and a member of quant_admin, for anyone
-RESET "quant.user";
+SELECT quant.reset_user() \gset
 SELECT ok(quant.authenticate_api_key(quant.create_api_key('tap_key_carol', 'provisioned')) = 'tap_key_carol',
           'a superuser with no current user creates a key for anyone');
 SELECT is((SELECT created_by FROM trade.api_key WHERE user_id = 'tap_key_carol'), NULL, '... created_by is NULL then');
+SELECT quant.reset_user() \gset
 SET LOCAL ROLE quant_admin;
 INSERT INTO k SELECT 'd1', quant.create_api_key('tap_key_dave');
 SELECT pg_temp.sqlstate_of($$SELECT quant.revoke_api_key(substr(key, 4, 32)::uuid) FROM k WHERE name = 'a2'$$) AS admin_revoke_other \gset
@@ -141,6 +142,7 @@ SELECT is(:'admin_revoke'::text, 'revoked', '... as that user, it revokes');
 SELECT quant.set_user('tap_key_alice') \gset
 SELECT is((SELECT quant.revoke_api_key(substr(key, 4, 32)::uuid)->>'status' FROM k WHERE name = 'a1'), 'revoked', 'alice revokes her key');
 SELECT is((SELECT quant.authenticate_api_key(key) FROM k WHERE name = 'a1'), NULL, 'a revoked key authenticates no one');
+SELECT quant.set_user('tap_key_alice') \gset
 SELECT is((SELECT (quant.revoke_api_key(substr(key, 4, 32)::uuid)->>'revoked_at')::timestamptz FROM k WHERE name = 'a1'),
           (SELECT revoked_at FROM trade.api_key a JOIN k ON k.name = 'a1' AND a.key_id = substr(k.key, 4, 32)::uuid),
           'revoking twice changes nothing');

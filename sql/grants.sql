@@ -1,0 +1,66 @@
+-- Who may do what: every grant on the extension's tables and functions is made here, last (the
+-- schemas' USAGE is in schemas.sql and roles.sql). sql/privileges.md lists the outcome object by
+-- object, and test/pgtap/roles.sql checks the catalog against it both ways.
+--
+-- - No role but the owner reads or writes a table of users' rows. The API functions that reach
+--   them are SECURITY DEFINER (search_path pinned) and act on quant.current_user_id() only.
+-- - Shared data (bars, the catalog, the markets) is readable by everyone.
+-- - SECURITY INVOKER functions stay executable by PUBLIC: they can do only what the caller's own
+--   privileges allow. SECURITY DEFINER functions are executable only by the roles named below,
+--   and so are the C functions that set the user, reach secrets or start workers (REVOKEd beside
+--   them).
+
+-- start from nothing: no table grants, no SECURITY DEFINER function for PUBLIC
+REVOKE ALL ON ALL TABLES IN SCHEMA quant, md, refdata, bt, trade, paper FROM PUBLIC, quant_app, quant_worker, quant_admin;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA quant, md, refdata, bt, trade, paper FROM quant_app, quant_worker, quant_admin;
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
+             JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid
+             JOIN pg_catalog.pg_extension e ON d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.refobjid = e.oid
+             WHERE e.extname = 'quant' AND d.deptype = 'e' AND p.prosecdef
+    LOOP
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+    END LOOP;
+END
+$$;
+
+-- PUBLIC: shared data
+GRANT SELECT ON md.bar, md.bar_version, refdata.indicator, refdata.signal_func, refdata.market,
+    refdata.broker, refdata.schedule, refdata.signal_status, refdata.order_status TO PUBLIC;
+
+-- quant_app (the REST layer) and quant_admin: logging in, and the API on the current user's rows
+GRANT EXECUTE ON FUNCTION
+    quant.login_api_key(text),
+    quant.create_strategy(jsonb), quant.update_strategy(uuid, jsonb), quant.list_strategies(), quant.get_strategy(uuid),
+    quant.strategy_versions(uuid), quant.delete_strategy(uuid), quant.evaluate(uuid),
+    quant.store_result(uuid, jsonb), quant.list_results(uuid),
+    quant.set_ticker_mapping(text, text, text, text), quant.list_ticker_mappings(),
+    quant.set_trade_password(text, text),
+    quant.deploy(jsonb), quant.list_deployments(boolean), quant.get_deployment(uuid), quant.update_deployment(uuid, jsonb),
+    quant.stop_deployment(uuid), quant.run_deployment(uuid), quant.deployment_signals(uuid), quant.deployment_trades(uuid),
+    quant.deployment_orders(uuid), quant.deployment_position(uuid), quant.audit_trail(uuid),
+    quant.revoke_api_key(uuid), quant.list_api_keys(boolean), trade.api_key_create_own(text)
+  TO quant_app, quant_admin;
+GRANT SELECT ON quant.deployments, quant.strategies TO quant_app, quant_admin;
+-- the REST layer's former pipeline, until every quant-http calls quant.login_api_key
+REVOKE ALL ON FUNCTION quant.authenticate_api_key(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION quant.authenticate_api_key(text) TO quant_app;
+
+-- quant_admin only: keys for any user (quant.create_api_key calls it for administrators)
+GRANT EXECUTE ON FUNCTION trade.api_key_create_for(text, text) TO quant_admin;
+
+-- quant_worker: the live loop's executor and its paper broker, nothing else
+GRANT EXECUTE ON FUNCTION
+    trade.worker_claim(text, double precision, integer), trade.worker_open_orders(text, double precision),
+    trade.worker_context(uuid, text), trade.worker_deployment_open_orders(uuid),
+    trade.worker_insert_intent(uuid, text, text, text, numeric, boolean, text),
+    trade.worker_log(uuid, text, text, text, numeric, text), trade.worker_finish(uuid, text), trade.worker_release(uuid),
+    trade.worker_record_outcome(text, text, text, numeric, numeric, numeric, text, text),
+    paper.open_account(text, text, numeric, numeric, numeric),
+    paper.place_order(text, text, text, text, numeric, text, numeric),
+    paper.get_order(text), paper.get_orders(text), paper.get_position(text, text), paper.get_positions(text),
+    paper.get_account(text)
+  TO quant_worker;
