@@ -383,10 +383,7 @@ void Processor::reconcile_all() {
         reconcile_order(*adapter, o);
         ++resolved;
         // hand the signal back so that it is finished now rather than after the lease
-        work_.exec_prepared(
-            "worker_hand_back",
-            "UPDATE trade.signal SET status = 'PENDING' WHERE signal_id = $1 AND status = 'PROCESSING'",
-            {o.signal_id});
+        work_.exec_prepared("worker_hand_back", "SELECT trade.worker_release($1)", {o.signal_id});
     }
     log_info("reconcile_done", {{"open_orders", r.rows()}, {"resolved", resolved}});
 }
