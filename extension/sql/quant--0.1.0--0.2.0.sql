@@ -2621,3 +2621,67 @@ GRANT EXECUTE ON FUNCTION
     paper.get_order(text), paper.get_orders(text), paper.get_position(text, text), paper.get_positions(text),
     paper.get_account(text)
   TO quant_worker;
+
+-- ==== main: the stop loss values a position at the traded symbol's price ====
+CREATE OR REPLACE FUNCTION trade.stop_loss_one(d trade.deployment, p trade.position) RETURNS trade.signal
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    data_ticker text;
+    px record;
+    traded_price double precision;
+    max_age double precision;
+    -- the core's default when the deployment gives none
+    pct double precision := (quant.risk_limits(d.risk_limits)->>'stop_loss_pct')::double precision;
+    loss_pct numeric;
+    g trade.signal;
+BEGIN
+    SELECT v.config->>'ticker' INTO data_ticker FROM bt.strategy_version v
+    WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version;
+    SELECT b.close, b.ts INTO px FROM md.bar b WHERE b.ticker = data_ticker ORDER BY b.ts DESC LIMIT 1;
+    IF px.ts IS NULL THEN
+        RETURN NULL;  -- no price: nothing to judge (the worker fails closed on the next signal)
+    END IF;
+    -- the position is valued at the price of what is traded (the broker symbol), as the risk checks do;
+    -- the data ticker's latest bar gives the time (staleness, the duplicate guard's bar)
+    traded_price := (trade.symbol_price(d.broker, d.ticker)).price;
+    IF traded_price IS NULL OR traded_price <> traded_price THEN
+        RETURN NULL;  -- no price of the traded symbol: nothing to judge (the worker fails closed)
+    END IF;
+    max_age := trade.max_bar_age_hours(d);
+    IF max_age IS NOT NULL AND quant.bar_is_stale(px.ts, now(), max_age) THEN
+        RETURN NULL;  -- a stale price is no evidence of a loss now
+    END IF;
+    IF NOT quant.stop_loss_triggered(p.qty, p.avg_price, traded_price, pct) THEN
+        RETURN NULL;
+    END IF;
+    IF EXISTS (SELECT 1 FROM trade.signal s
+               WHERE s.deployment_id = d.deployment_id AND s.source = 'stop_loss'
+                 AND s.status IN ('PENDING', 'PROCESSING')) THEN
+        RETURN NULL;  -- the flatten is on its way
+    END IF;
+    loss_pct := round(quant.unrealised_loss_pct(p.qty, p.avg_price, traded_price)::numeric, 4);
+    INSERT INTO trade.signal (deployment_id, user_id, bar_ts, signal, evaluation, strategy_version, ticker, source)
+    VALUES (d.deployment_id, d.user_id, px.ts, 0,
+            jsonb_build_object('source', 'stop_loss', 'ticker', data_ticker, 'bar_ts', px.ts, 'signal', 0,
+                               'position', p.qty, 'avg_price', p.avg_price, 'last_price', traded_price,
+                               'loss_pct', loss_pct, 'stop_loss_pct', pct),
+            d.strategy_version, data_ticker, 'stop_loss')
+    ON CONFLICT (deployment_id, bar_ts, source) DO NOTHING
+    RETURNING * INTO g;
+    IF g.signal_id IS NULL THEN
+        RETURN NULL;  -- this bar's stop loss was written before: one per deployment and bar
+    END IF;
+    INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, price, success, message,
+                           reason, bar_ts)
+    VALUES (d.deployment_id, g.signal_id, d.user_id, 0, 'HOLD', abs(p.qty), traded_price, true,
+            format('stop loss: %s %s bought at %s, now %s (%s bar): a loss of %s%% passes stop_loss_pct %s; flattening (signal %s)',
+                   p.qty, d.ticker, p.avg_price, traded_price, px.ts, loss_pct, pct, g.signal_id),
+            'stop_loss', px.ts);
+    PERFORM pg_catalog.pg_notify('quant_signal', g.signal_id::text);
+    RETURN g;
+END
+$$;
+COMMENT ON FUNCTION trade.stop_loss_one(trade.deployment, trade.position) IS
+  'Internal: the stop-loss check of one deployment and its booked position: when quant.stop_loss_triggered holds at the price of the traded broker symbol (trade.symbol_price) while the strategy''s data ticker has a fresh (not stale) bar, a flattening signal (signal 0, source stop_loss) for that bar, a trade.log row (HOLD, reason stop_loss) and a NOTIFY on quant_signal; returns the signal, or NULL when nothing was written (no loss, no or stale price, a stop-loss signal still open, or this bar''s written already).';

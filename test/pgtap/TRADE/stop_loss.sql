@@ -2,7 +2,7 @@
 -- quant.check_stop_losses on booked positions, without a worker (test/worker/live_test.py runs
 -- the flatten end to end). Bars: a copy of TTRC under a ticker of its own, so prices can move.
 BEGIN;
-SELECT plan(31);
+SELECT plan(33);
 SET LOCAL client_min_messages = warning;
 
 -- signatures and properties
@@ -96,6 +96,25 @@ SELECT is(quant.check_stop_losses(), 1, '...and the stop loss on that bar too (t
 SELECT results_eq($$SELECT g.source FROM trade.signal g, dep WHERE g.deployment_id = dep.id
                     AND g.bar_ts = (SELECT max(ts) FROM md.bar WHERE ticker = 'TAPSL') ORDER BY g.created_at, g.signal_id$$,
                   $$VALUES ('schedule'), ('stop_loss')$$, 'one bar: its scheduled signal, then its stop-loss signal');
+
+-- the position is valued at the price of what is traded (the broker symbol), not of the strategy's
+-- data ticker: carol trades TAPSX (half TAPSL's price) on a TAPSL strategy, bought at TAPSL's close
+INSERT INTO md.bar (ticker, ts, open, high, low, close, volume)
+SELECT 'TAPSX', ts, open * 0.5, high * 0.5, low * 0.5, close * 0.5, volume FROM md.bar WHERE ticker = 'TAPSL';
+SELECT quant.set_user('tap_sl_carol') \gset
+SELECT quant.set_ticker_mapping('TAPSL', 'PAPER', 'TAPSX', 'US') \gset
+CREATE TEMP TABLE dep_c AS
+SELECT (quant.deploy(jsonb_build_object(
+            'strategy_id', quant.create_strategy('{"ticker":"TAPSL","trading_period":252,"substrategies":[{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}]}')->>'strategy_id',
+            'qty', 10, 'schedule', 'manual', 'ticker', 'TAPSX', 'market', 'US',
+            'risk_limits', '{"max_bar_age_hours": null, "stop_loss_pct": 5}'::jsonb))->>'deployment_id')::uuid AS id;
+INSERT INTO trade.position (deployment_id, user_id, symbol, qty, avg_price)
+SELECT id, 'tap_sl_carol', 'TAPSX', 10, (SELECT close FROM md.bar WHERE ticker = 'TAPSL' ORDER BY ts DESC LIMIT 1) FROM dep_c;
+SELECT set_config('quant.user', '', false) \gset
+SELECT ok(quant.check_stop_losses() >= 1, 'no loss at the data ticker''s price, 50 % at the traded symbol''s: a signal');
+SELECT is((SELECT (g.evaluation->>'last_price')::float8 FROM trade.signal g, dep_c WHERE g.deployment_id = dep_c.id),
+          (SELECT close::float8 FROM md.bar WHERE ticker = 'TAPSX' ORDER BY ts DESC LIMIT 1),
+          'the stop loss valued the position at the traded symbol''s price');
 
 SELECT * FROM finish();
 ROLLBACK;
