@@ -2685,3 +2685,77 @@ END
 $$;
 COMMENT ON FUNCTION trade.stop_loss_one(trade.deployment, trade.position) IS
   'Internal: the stop-loss check of one deployment and its booked position: when quant.stop_loss_triggered holds at the price of the traded broker symbol (trade.symbol_price) while the strategy''s data ticker has a fresh (not stale) bar, a flattening signal (signal 0, source stop_loss) for that bar, a trade.log row (HOLD, reason stop_loss) and a NOTIFY on quant_signal; returns the signal, or NULL when nothing was written (no loss, no or stale price, a stop-loss signal still open, or this bar''s written already).';
+
+-- ==== main: the worker trades a deployment off paper only when the live gate opened it ====
+CREATE OR REPLACE FUNCTION trade.worker_claim(worker text, lease_seconds double precision DEFAULT 60,
+                                   max_attempts integer DEFAULT 5) RETURNS trade.signal
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lease constant interval := make_interval(secs => lease_seconds);
+    cand record;
+    g trade.signal;
+    d record;
+BEGIN
+    IF worker IS NULL OR worker = '' THEN
+        RAISE EXCEPTION 'trade.worker_claim: worker must not be empty' USING ERRCODE = '22004';
+    END IF;
+    FOR cand IN
+        SELECT s.signal_id, s.deployment_id FROM trade.signal s
+        WHERE s.status = 'PENDING'
+           OR (s.status = 'PROCESSING' AND (s.claimed_by = worker OR s.claimed_at IS NULL OR s.claimed_at < now() - lease))
+        ORDER BY s.created_at, s.signal_id
+        LIMIT 200
+    LOOP
+        SELECT * INTO g FROM trade.signal s
+        WHERE s.signal_id = cand.signal_id
+          AND (s.status = 'PENDING'
+               OR (s.status = 'PROCESSING' AND (s.claimed_by = worker OR s.claimed_at IS NULL OR s.claimed_at < now() - lease)))
+        FOR UPDATE SKIP LOCKED;
+        CONTINUE WHEN g.signal_id IS NULL;
+        -- one signal of a deployment at a time: its position is read, then changed
+        IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended(cand.deployment_id::text, 4242)) THEN
+            CONTINUE;
+        END IF;
+        CONTINUE WHEN EXISTS (
+            SELECT 1 FROM trade.signal o
+            WHERE o.deployment_id = g.deployment_id AND o.signal_id <> g.signal_id AND o.status = 'PROCESSING'
+              AND o.claimed_by IS DISTINCT FROM worker AND o.claimed_at >= now() - lease);
+        SELECT t.user_id, t.strategy_version, v.ticker, t.paper, t.live_since INTO d
+          FROM trade.deployment t JOIN bt.strategy_version v ON v.strategy_id = t.strategy_id AND v.version = t.strategy_version
+         WHERE t.deployment_id = g.deployment_id;
+        -- the owner must be the deployment's; what else the row claims is ignored (derived below)
+        IF g.user_id IS DISTINCT FROM d.user_id THEN
+            UPDATE trade.signal s SET status = 'REJECTED', processed_at = now() WHERE s.signal_id = g.signal_id;
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
+            VALUES (g.deployment_id, g.signal_id, d.user_id, g.signal, 'REJECTED', false,
+                    format('the signal (user %s, ticker %s, version %s) does not match its deployment: refused',
+                           g.user_id, g.ticker, g.strategy_version), 'invalid_signal', g.bar_ts);
+            CONTINUE;
+        END IF;
+        -- live only through the gate: a deployment off paper that the gate never opened is never traded
+        IF NOT d.paper AND d.live_since IS NULL THEN
+            UPDATE trade.signal s SET status = 'REJECTED', processed_at = now() WHERE s.signal_id = g.signal_id;
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
+            VALUES (g.deployment_id, g.signal_id, d.user_id, g.signal, 'REJECTED', false,
+                    'the deployment is not on paper but the live gate never opened it: refused', 'live_gate', g.bar_ts);
+            CONTINUE;
+        END IF;
+        IF g.attempts >= max_attempts THEN
+            UPDATE trade.signal s SET status = 'REJECTED', processed_at = now() WHERE s.signal_id = g.signal_id;
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
+            VALUES (g.deployment_id, g.signal_id, g.user_id, g.signal, 'REJECTED', false,
+                    format('gave up on the signal after %s claims (see the worker''s log)', g.attempts), 'error', g.bar_ts);
+            CONTINUE;
+        END IF;
+        UPDATE trade.signal s SET status = 'PROCESSING', claimed_by = worker, claimed_at = now(), attempts = s.attempts + 1
+         WHERE s.signal_id = g.signal_id
+        RETURNING * INTO g;
+        RETURN g;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION trade.worker_claim(text, double precision, integer) IS
+  'quant-worker: claims the oldest PENDING signal (or a PROCESSING one whose claim is this worker''s own or older than the lease) with FOR UPDATE SKIP LOCKED, one signal per deployment at a time; sets PROCESSING, claimed_by, claimed_at, attempts + 1. After max_attempts claims it gives up (REJECTED, reason error). A signal whose user is not its deployment''s owner is REJECTED (reason invalid_signal, logged for the deployment''s owner) and never returned, and so is one of a deployment off paper that the live gate never opened (reason live_gate). NULL when there is nothing to do. SECURITY DEFINER (sees every user''s signals).';

@@ -88,7 +88,7 @@ BEGIN
             SELECT 1 FROM trade.signal o
             WHERE o.deployment_id = g.deployment_id AND o.signal_id <> g.signal_id AND o.status = 'PROCESSING'
               AND o.claimed_by IS DISTINCT FROM worker AND o.claimed_at >= now() - lease);
-        SELECT t.user_id, t.strategy_version, v.ticker INTO d
+        SELECT t.user_id, t.strategy_version, v.ticker, t.paper, t.live_since INTO d
           FROM trade.deployment t JOIN bt.strategy_version v ON v.strategy_id = t.strategy_id AND v.version = t.strategy_version
          WHERE t.deployment_id = g.deployment_id;
         -- the owner must be the deployment's; what else the row claims is ignored (derived below)
@@ -98,6 +98,14 @@ BEGIN
             VALUES (g.deployment_id, g.signal_id, d.user_id, g.signal, 'REJECTED', false,
                     format('the signal (user %s, ticker %s, version %s) does not match its deployment: refused',
                            g.user_id, g.ticker, g.strategy_version), 'invalid_signal', g.bar_ts);
+            CONTINUE;
+        END IF;
+        -- live only through the gate: a deployment off paper that the gate never opened is never traded
+        IF NOT d.paper AND d.live_since IS NULL THEN
+            UPDATE trade.signal s SET status = 'REJECTED', processed_at = now() WHERE s.signal_id = g.signal_id;
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
+            VALUES (g.deployment_id, g.signal_id, d.user_id, g.signal, 'REJECTED', false,
+                    'the deployment is not on paper but the live gate never opened it: refused', 'live_gate', g.bar_ts);
             CONTINUE;
         END IF;
         IF g.attempts >= max_attempts THEN
@@ -116,7 +124,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION trade.worker_claim(text, double precision, integer) IS
-  'quant-worker: claims the oldest PENDING signal (or a PROCESSING one whose claim is this worker''s own or older than the lease) with FOR UPDATE SKIP LOCKED, one signal per deployment at a time; sets PROCESSING, claimed_by, claimed_at, attempts + 1. After max_attempts claims it gives up (REJECTED, reason error). A signal whose user is not its deployment''s owner is REJECTED (reason invalid_signal, logged for the deployment''s owner) and never returned. NULL when there is nothing to do. SECURITY DEFINER (sees every user''s signals).';
+  'quant-worker: claims the oldest PENDING signal (or a PROCESSING one whose claim is this worker''s own or older than the lease) with FOR UPDATE SKIP LOCKED, one signal per deployment at a time; sets PROCESSING, claimed_by, claimed_at, attempts + 1. After max_attempts claims it gives up (REJECTED, reason error). A signal whose user is not its deployment''s owner is REJECTED (reason invalid_signal, logged for the deployment''s owner) and never returned, and so is one of a deployment off paper that the live gate never opened (reason live_gate). NULL when there is nothing to do. SECURITY DEFINER (sees every user''s signals).';
 REVOKE ALL ON FUNCTION trade.worker_claim(text, double precision, integer) FROM PUBLIC;
 
 CREATE FUNCTION trade.worker_open_orders(worker text, lease_seconds double precision DEFAULT 60)

@@ -6,7 +6,7 @@
 -- trade.worker_open_orders. Signals are inserted directly with fixed created_at, so the claim
 -- order is known.
 BEGIN;
-SELECT plan(61);
+SELECT plan(64);
 SET LOCAL client_min_messages = warning;
 \ir ../helpers.psql
 
@@ -223,6 +223,20 @@ BEGIN
     RETURN NEXT is(c_next, 'nothing', 'while wb''s claim runs, c gets nothing of d1');
 END $f$;
 SELECT * FROM pg_temp.two_sessions();
+
+-- ---- a deployment off paper that the live gate never opened is never traded ----
+SELECT quant.set_user('tap_ord') \gset
+INSERT INTO dep
+SELECT 'd3', (quant.deploy(jsonb_build_object('strategy_id', s.j->>'strategy_id', 'qty', 10, 'schedule', 'manual',
+                                              'ticker', 'TTRC', 'market', 'US'))->>'deployment_id')::uuid
+  FROM (SELECT quant.create_strategy('{"ticker":"TTRC","trading_period":252,"substrategies":[{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}]}') AS j) s;
+SELECT set_config('quant.user', '', false) \gset
+-- what a role with table rights could do: paper off behind the gate's back
+UPDATE trade.deployment SET paper = false, live_since = NULL WHERE deployment_id = (SELECT id FROM dep WHERE k = 'd3');
+SELECT pg_temp.new_signal('s9', 'd3', '2024-02-01', '10 minutes') \gset
+SELECT isnt((SELECT g.signal_id FROM trade.worker_claim('w_live') g), pg_temp.sid('s9'), 'the claim never hands it out');
+SELECT is((SELECT status FROM trade.signal WHERE signal_id = pg_temp.sid('s9')), 'REJECTED', 'its signal is REJECTED');
+SELECT is((SELECT reason FROM trade.log WHERE signal_id = pg_temp.sid('s9')), 'live_gate', 'with reason live_gate in trade.log');
 
 SELECT * FROM finish();
 ROLLBACK;
