@@ -30,6 +30,14 @@ fail_all() { # NOTE: every requested suite failed to run
     exit 1
 }
 
+# note_failures WHAT LOG: the failed checks of LOG, for the summary at the very end of the
+# output (CI keeps only the last lines)
+note_failures() {
+    { grep -E '^(not ok|FAIL|# Failed test)' "$2" | head -n 5 | sed "s|^|$1: |"
+      grep -qE '^(not ok|FAIL|# Failed test)' "$2" || echo "$1: $(grep -v '^[[:space:]]*$' "$2" | tail -n 1)"
+    } >>"$LOG_DIR/failures.txt"
+}
+
 SUITES=("$@")
 PSQL=(psql -X -q -v ON_ERROR_STOP=1)
 
@@ -76,6 +84,7 @@ run_pgtap() {
         sed -n '/^Test Summary Report/,$p' "$log" | head -n 60
         grep -E '^(# Failed test|#  +(have|want):|psql:.*ERROR)' "$log" | head -n 40
         echo "-----"
+        note_failures pgtap "$log"
     else
         record pgtap ok "$passed" 0 $((SECONDS - t0)) "$files files"
     fi
@@ -110,6 +119,7 @@ run_sql() {
         f=$((f + sf))
         if [ "$sf" -ne 0 ]; then
             echo "----- tail of $log -----"; tail -n 30 "$log"; echo "-----"
+            note_failures "$script" "$log"
         fi
     done
     if [ "$f" -eq 0 ]; then

@@ -114,6 +114,7 @@ suite_core() {
         else
             record core FAILED $((total - failed)) "$failed" $((SECONDS - t0)) "log: $log"
             show_tail "$log" 60
+            grep -E '^\s*[0-9]+ - .*\((Failed|SEGFAULT|Timeout|Subprocess aborted)' "$log" | head -n 10 | sed 's/^/core: /' >>"$LOG_DIR/failures.txt"
         fi
     elif grep -q 'No tests were found' "$log"; then
         record core "not present" 0 0 $((SECONDS - t0)) "no tests registered with CTest"
@@ -186,6 +187,7 @@ suite_upgrade() {
     else
         record upgrade FAILED "$p" "$f" $((SECONDS - t0)) "log: $log"
         show_tail "$log"
+        grep -E '^(not ok|FAIL)' "$log" | head -n 5 | sed 's/^/upgrade: /' >>"$LOG_DIR/failures.txt"
     fi
 }
 
@@ -214,6 +216,7 @@ suite_fuzz() {
         else
             f=$((f + 1))
             echo "fuzz target $name failed (artifacts: $LOG_DIR/$name-*)"
+            echo "fuzz: $name failed (artifacts: $LOG_DIR/$name-*)" >>"$LOG_DIR/failures.txt"
             show_tail "$log" 30
         fi
     done
@@ -246,6 +249,10 @@ for s in core pgtap sql upgrade fuzz; do
     done <"$RESULTS"
 done
 echo "=============================================================================="
+if [ -s "$LOG_DIR/failures.txt" ]; then
+    echo "failed checks (first 20; all in the logs):"
+    head -n 20 "$LOG_DIR/failures.txt"
+fi
 echo "logs: $LOG_DIR"
 [ "$total_f" -eq 0 ] || bad=1
 echo "$total_p passed, $total_f failed"

@@ -31,7 +31,6 @@ RUN = secrets.token_hex(4)
 USER = f"limits_{RUN}"
 HEAD_TIMEOUT_S = 3
 BODY_TIMEOUT_S = 3
-LATENCY_SLACK_MS = 50
 RSS_BOUND_MB = 64
 PROBES = 150
 PHASE_S = 6  # how long each attack runs (bounded: the attack process stops by itself)
@@ -152,7 +151,8 @@ def probe(srv, key, n=PROBES):
             bad += 1
         lat.append((time.perf_counter() - t0) * 1000)
         time.sleep(0.01)
-    return {"p50": round(percentile(lat, 0.5), 2), "p99": round(percentile(lat, 0.99), 2), "bad": bad}
+    return {"p50": round(percentile(lat, 0.5), 2), "p99": round(percentile(lat, 0.99), 2),
+            "max": round(max(lat), 2), "bad": bad}
 
 
 def under_attack(srv, key, kind, n, addrs, base, rss_peak):
@@ -171,8 +171,11 @@ def under_attack(srv, key, kind, n, addrs, base, rss_peak):
           f"{stats['p99']} ms (unloaded p99 {base['p99']} ms, +{diff:.2f} ms), attack {report}, "
           f"RSS {srv.rss_kb() // 1024} MB", flush=True)
     check(f"{kind}: every probe answered 200 meanwhile", stats["bad"] == 0, stats)
-    check(f"{kind}: probe p99 within {LATENCY_SLACK_MS} ms of unloaded ({stats['p99']} vs {base['p99']} ms)",
-          diff < LATENCY_SLACK_MS, stats)
+    # A server that serves connections in turn would keep a probe waiting until the attackers'
+    # connections hit the head deadline; the figures above are measured, the check is only that
+    # no probe was queued behind the attack (tests never assert a speed).
+    check(f"{kind}: no probe queued behind the attack (slowest {stats['max']} ms, head deadline {HEAD_TIMEOUT_S} s)",
+          stats["max"] < HEAD_TIMEOUT_S * 1000, stats)
     return report, open_now
 
 
@@ -349,8 +352,9 @@ def long_cap(srv, key, other):
     t0 = time.time()
     r = srv.request("POST", "/api/v1/optimize", {"config": SMALL_CFG, "grid": [{"window": [10, 20]}]}, key=key)
     waited = time.time() - t0
-    check("long cap: a third long request of the same key -> 429 at once", is_problem(r, 429) and waited < 1.0,
-          (r, waited))
+    searching = sum(t.is_alive() for t in threads)
+    check("long cap: a third long request of the same key -> 429 while the two still run (no wait for a place)",
+          is_problem(r, 429) and searching == 2, (r, round(waited, 3), searching))
     r = srv.request("POST", "/api/v1/optimize", {"config": SMALL_CFG, "grid": [{"window": [10, 20]}]}, key=other)
     check("long cap: per key (another key's search runs: 200)", r.status == 200, r)
     r = srv.request("GET", "/api/v1/strategies", key=key)

@@ -41,7 +41,9 @@ for _ in 1 2 3 4 5; do
     [ "$got" = "$user" ] || users_ok=0
 done
 check "5 other logins with the same key succeed meanwhile" test "$users_ok" = 1
-check "... without waiting (slowest ${worst} ms < 1000 ms)" test "$worst" -lt 1000
+# lock_timeout (2 s, a third of the sleeper's 6 s) makes a login that waited on a lock fail
+# above; the time is shown, not asserted (tests never assert a time).
+echo "# slowest of the 5 logins: ${worst} ms"
 xid="$("${PSQL[@]}" -c "SELECT coalesce(backend_xid::text, 'none') FROM pg_stat_activity WHERE pid = ${pid:-0}")"
 check "the long request has no transaction id: it wrote and locked no row (got $xid)" test "$xid" = none
 locks="$("${PSQL[@]}" -c "SELECT count(*) FROM pg_locks WHERE pid = ${pid:-0} AND relation = 'trade.api_key'::regclass AND mode <> 'AccessShareLock'")"
@@ -59,7 +61,8 @@ t0=$(ms)
 revoked="$("${PSQL[@]}" -c "SET lock_timeout = '2s'" -c "SELECT quant.set_user('$user')" \
     -c "SELECT count(*) FROM quant.list_api_keys() k, quant.revoke_api_key((k->>'key_id')::uuid) r WHERE r->>'status' = 'revoked'" 2>&1 | tail -n 1)"
 t=$(($(ms) - t0))
-check "the owner revokes the key while the long request runs (${t} ms)" test "$revoked" = 1 -a "$t" -lt 1000
+# lock_timeout (2 s) fails the revoke if it waited on the long request's lock
+check "the owner revokes the key while the long request runs (${t} ms, lock_timeout 2 s)" test "$revoked" = 1
 wait "$sleeper"
 check "the long request commits" test $? = 0
 

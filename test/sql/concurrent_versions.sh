@@ -21,15 +21,19 @@ if [ -z "$sid" ]; then echo "could not create the strategy"; echo "0 passed, 1 f
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 # Session A takes the lock and holds it; session B starts while A is still open.
-"${PSQL[@]}" >"$tmp/a" 2>&1 <<SQL &
+PGAPPNAME=cv_session_a "${PSQL[@]}" >"$tmp/a" 2>&1 <<SQL &
 SELECT quant.set_user('$USER_NAME') \\gset
 BEGIN;
 SELECT quant.update_strategy('$sid', '$(cfg 15)')->>'version';
-SELECT pg_sleep(1.5);
+SELECT pg_sleep(3);
 COMMIT;
 SQL
 pid_a=$!
-sleep 0.5
+# B starts once A holds the lock (A is in its pg_sleep), however slow the machine is
+for _ in $(seq 100); do
+    [ "$("${PSQL[@]}" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'cv_session_a' AND query LIKE 'SELECT pg_sleep%'")" = 1 ] && break
+    sleep 0.1
+done
 "${PSQL[@]}" >"$tmp/b" 2>&1 <<SQL &
 SELECT quant.set_user('$USER_NAME') \\gset
 SELECT quant.update_strategy('$sid', '$(cfg 16)')->>'version';

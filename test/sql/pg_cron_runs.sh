@@ -46,19 +46,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# listening: wait until the listener (application_name cron_listener) has LISTENed and sleeps
+listening() {
+    for _ in $(seq 100); do
+        [ "$("${PSQL[@]}" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'cron_listener' AND query LIKE 'SELECT pg_sleep%'")" = 1 ] && return
+        sleep 0.05
+    done
+}
+
 # ---- NOTIFY: a listening session gets the signal id after the writer commits ----
-psql -X -q -t -A -c "LISTEN quant_signal" -c "SELECT pg_sleep(3)" >"$tmp/listener" 2>&1 &
+PGAPPNAME=cron_listener psql -X -q -t -A -c "LISTEN quant_signal" -c "SELECT pg_sleep(3)" >"$tmp/listener" 2>&1 &
 listener=$!
-sleep 1
+listening
 signal_id="$(q "SELECT quant.run_deployment('$manual')->>'signal_id'")"
 wait $listener
 check "run_deployment wrote a signal" 1 "$(q "SELECT count(*) FROM trade.signal WHERE signal_id = '${signal_id:-00000000-0000-0000-0000-000000000000}'")"
 check "another session LISTENing on quant_signal got the signal id" 1 \
     "$(grep -c "notification \"quant_signal\" with payload \"$signal_id\"" "$tmp/listener")"
 # the duplicate guard: no second row, no second notification
-psql -X -q -t -A -c "LISTEN quant_signal" -c "SELECT pg_sleep(2)" >"$tmp/listener2" 2>&1 &
+PGAPPNAME=cron_listener psql -X -q -t -A -c "LISTEN quant_signal" -c "SELECT pg_sleep(2)" >"$tmp/listener2" 2>&1 &
 listener=$!
-sleep 0.5
+listening
 check "the same bar again: DUPLICATE" DUPLICATE "$(q "SELECT quant.run_deployment('$manual')->>'outcome'")"
 wait $listener
 check "no notification for a duplicate" 0 "$(grep -c 'notification "quant_signal"' "$tmp/listener2")"
