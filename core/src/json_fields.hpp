@@ -3,7 +3,6 @@
 #pragma once
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cmath>
 #include <string>
 #include <string_view>
@@ -89,17 +88,6 @@ inline int get_int(const Json& v, const std::string& field, long long lo, long l
     if (d < static_cast<double>(lo) || d > static_cast<double>(hi))
         out_of_range();
     return static_cast<int>(d);
-}
-
-inline bool is_uuid(std::string_view s) {
-    if (s.size() != 36)
-        return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i])))
-            return false;
-    }
-    return true;
 }
 
 }  // namespace quant::fields

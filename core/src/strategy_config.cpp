@@ -9,6 +9,7 @@
 
 #include "config_fields.hpp"
 #include "quant/error.hpp"
+#include "quant/uuid.hpp"
 
 namespace quant {
 
@@ -17,7 +18,6 @@ namespace {
 using fields::fail;
 using fields::FieldSpec;
 using fields::get_int;
-using fields::is_uuid;
 using fields::join_keys;
 using fields::reject_unknown_keys;
 using fields::shown;

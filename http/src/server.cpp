@@ -12,27 +12,13 @@
 #include "problem.hpp"
 #include "quant/error.hpp"
 #include "quant/json.hpp"
+#include "quant/uuid.hpp"
 
 namespace quant::http {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-bool is_uuid(std::string_view s) {
-    if (s.size() != 36)
-        return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return false;
-        } else if (!std::isxdigit(static_cast<unsigned char>(c))) {
-            return false;
-        }
-    }
-    return true;
-}
 
 std::string new_request_id() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
