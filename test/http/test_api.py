@@ -13,7 +13,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -121,7 +120,7 @@ def main():
               all(is_log_line(line) for line in log.splitlines()), log[-800:])
         check("access log: no API key in it", alice not in log and bob not in log)
         for s in (srv, strict):
-            os.unlink(s.log.name) if harness.failed == 0 else print(f"# server log kept: {s.log.name}")
+            os.unlink(s.log.name) if harness.T.failed == 0 else print(f"# server log kept: {s.log.name}")
 
 
 def log_record(line):
@@ -537,11 +536,4 @@ def slow_client(srv):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # a crash of the test itself is a failure, not a silence
-        import traceback
-        traceback.print_exc()
-        check("the test ran to the end", False, e)
-    print(f"{harness.passed} passed, {harness.failed} failed")
-    sys.exit(1 if harness.failed else 0)
+    harness.run_main(main)
