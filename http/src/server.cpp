@@ -251,9 +251,6 @@ bool Api::builtin(Exchange& ex, const Route& route) {
             res.set_content(R"({"status":"ready"})", "application/json");
             return false;
         }
-        case Builtin::metrics:  // on its own address (serve_metrics)
-            ex.problem = make_problem(404, "not-found", "no such route");
-            return false;
         case Builtin::openapi:
             res.status = 200;
             res.set_content(openapi_, "application/json");

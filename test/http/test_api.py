@@ -298,9 +298,9 @@ def run(srv, strict, alice, bob, carol, doomed):
     long_window = json.loads(json.dumps(CFG))
     long_window["substrategies"][0]["window"] = 9000
     r = R("POST", "/api/v1/backtest", {"config": long_window}, key=alice)
-    check("422: insufficient data (22000) names the field", is_problem(r, 422) and "window" in r.json.get("field", ""), r)
+    check("422: too few bars (QA002) names the field", is_problem(r, 422) and "window" in r.json.get("field", ""), r)
     r = R("POST", "/api/v1/backtest", {"config": dict(CFG, ticker="NO_SUCH_TICKER")}, key=alice)
-    check("404: a ticker without bars (P0002)", is_problem(r, 404), r)
+    check("404: a ticker without bars (QA001)", is_problem(r, 404), r)
     r = R("POST", "/api/v1/deployments", {"strategy_id": sid, "qty": "ten"}, key=alice)
     check("422: qty as a string (the validator)", is_problem(r, 422), r)
     r = R("POST", "/api/v1/optimize", {"config": CFG, "grid": [{"window": {"min": 1, "max": 100000000, "step": 1}}]},
