@@ -1,8 +1,6 @@
 // Internal to core: the small field readers shared by the Strategy and Deployment validators,
 // so that both phrase errors the same way ("field: problem", hint with the valid values).
 #pragma once
-#include <algorithm>
-#include <array>
 #include <cmath>
 #include <string>
 #include <string_view>
@@ -11,17 +9,6 @@
 #include "quant/json.hpp"
 
 namespace quant::fields {
-
-template <std::size_t N>
-std::string join(const std::array<std::string_view, N>& names) {
-    std::string out;
-    for (auto n : names) {
-        if (!out.empty())
-            out += ", ";
-        out += n;
-    }
-    return out;
-}
 
 [[noreturn]] inline void fail_as(ErrorCode code, const std::string& field, const std::string& problem,
                                  std::string hint = {}) {
@@ -52,16 +39,6 @@ inline std::string shown(const Json& v) {
     if (s.size() > 60)
         s = s.substr(0, 57) + "...";
     return s;
-}
-
-template <std::size_t N>
-void reject_unknown_keys(const Json& obj, const std::array<std::string_view, N>& known,
-                         const std::string& prefix) {
-    for (const auto& [key, value] : obj.items()) {
-        if (std::find(known.begin(), known.end(), key) == known.end()) {
-            fail(prefix + key, "unknown field", "valid fields: " + join(known));
-        }
-    }
 }
 
 // An integer in [lo, hi]; integral floats (20.0) are accepted, strings are not.
