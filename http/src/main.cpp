@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 
 #include <csignal>
+#include <cstdio>
+#include <string_view>
 
 #include "config.hpp"
 #include "pool.hpp"
@@ -26,6 +28,13 @@ void raise_descriptor_limit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            std::fputs(quant::http::usage(), stdout);
+            return 0;
+        }
+    }
     quant::http::Config config;
     try {
         config = quant::http::load_config(argc, argv);
