@@ -3,38 +3,18 @@
 // substrategies; beside it, the indicator kernels alone, so the cost of the rest is visible.
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
-#include <cmath>
-#include <map>
-#include <random>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
 #include "quant/backtest.hpp"
 #include "quant/indicators/indicators.hpp"
 #include "quant/strategy_config.hpp"
+#include "random_walk.hpp"
 
 namespace {
 
-// A seeded random walk (1% moves), high/low around open/close; one per length.
-const quant::OwnedBars& random_walk(std::size_t n) {
-    static std::map<std::size_t, quant::OwnedBars> cache;
-    if (auto it = cache.find(n); it != cache.end())
-        return it->second;
-    quant::OwnedBars bars;
-    bars.reserve(n);
-    std::mt19937_64 rng(42);
-    std::normal_distribution<double> move(0.0, 0.01);
-    double close = 100.0;
-    for (std::size_t t = 0; t < n; ++t) {
-        const double open = close;
-        close *= std::exp(move(rng));
-        const double high = std::max(open, close) * (1.0 + std::fabs(move(rng)) * 0.5);
-        const double low = std::min(open, close) * (1.0 - std::fabs(move(rng)) * 0.5);
-        bars.push_back(static_cast<std::int64_t>(t) * 86400000000LL, open, high, low, close, 1e6);
-    }
-    return cache.emplace(n, std::move(bars)).first->second;
-}
+using quant::bench::random_walk;
 
 const char* const configs[] = {
     // 0: one substrategy, the seed's Bollinger

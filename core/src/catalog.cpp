@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "table_names.hpp"
+
 namespace quant {
 
 namespace {
@@ -80,26 +82,6 @@ constexpr std::array<StatusInfo, 6> order_statuses{{
      .description = "the broker does not know an order that was sent: fail closed, a person looks"},
 }};
 
-template <typename Table>
-const typename Table::value_type* find_in(const Table& table, std::string_view name) {
-    for (const auto& e : table) {
-        if (e.name == name)
-            return &e;
-    }
-    return nullptr;
-}
-
-template <typename Table>
-std::string names_of(const Table& table) {
-    std::string out;
-    for (const auto& e : table) {
-        if (!out.empty())
-            out += ", ";
-        out += e.name;
-    }
-    return out;
-}
-
 }  // namespace
 
 std::span<const BrokerInfo> broker_catalog() {
@@ -119,23 +101,23 @@ std::span<const StatusInfo> order_status_catalog() {
 }
 
 const BrokerInfo* find_broker(std::string_view name) {
-    return find_in(brokers, name);
+    return names::find(brokers, name);
 }
 const MarketInfo* find_market(std::string_view name) {
-    return find_in(markets, name);
+    return names::find(markets, name);
 }
 const ScheduleInfo* find_schedule(std::string_view name) {
-    return find_in(schedules, name);
+    return names::find(schedules, name);
 }
 
 std::string broker_names() {
-    return names_of(brokers);
+    return names::join(brokers, &BrokerInfo::name);
 }
 std::string market_names() {
-    return names_of(markets);
+    return names::join(markets, &MarketInfo::name);
 }
 std::string schedule_names() {
-    return names_of(schedules);
+    return names::join(schedules, &ScheduleInfo::name);
 }
 
 std::string_view order_state_name(OrderState s) {

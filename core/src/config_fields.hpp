@@ -11,6 +11,7 @@
 
 #include "json_fields.hpp"
 #include "quant/json.hpp"
+#include "table_names.hpp"
 
 namespace quant::fields {
 
@@ -42,13 +43,7 @@ std::span<const FieldSpec> deployment_fields();
 std::span<const FieldSpec> risk_limit_fields();
 
 inline std::string join_keys(std::span<const FieldSpec> spec) {
-    std::string out;
-    for (const auto& f : spec) {
-        if (!out.empty())
-            out += ", ";
-        out += f.key;
-    }
-    return out;
+    return names::join(spec, &FieldSpec::key);
 }
 
 inline void reject_unknown_keys(const Json& obj, std::span<const FieldSpec> spec, const std::string& prefix) {

@@ -10,6 +10,8 @@
 #include "config_fields.hpp"
 #include "quant/catalog.hpp"
 #include "quant/error.hpp"
+#include "quant/uuid.hpp"
+#include "table_names.hpp"
 
 namespace quant {
 
@@ -17,7 +19,6 @@ namespace {
 
 using fields::fail;
 using fields::FieldSpec;
-using fields::is_uuid;
 using fields::join_keys;
 using fields::reject_unknown_keys;
 using fields::shown;
@@ -25,24 +26,15 @@ using fields::Type;
 using fields::type_name;
 
 std::vector<std::string> broker_choices() {
-    std::vector<std::string> out;
-    for (const auto& b : broker_catalog())
-        out.emplace_back(b.name);
-    return out;
+    return names::list(broker_catalog(), &BrokerInfo::name);
 }
 
 std::vector<std::string> market_choices() {
-    std::vector<std::string> out;
-    for (const auto& m : market_catalog())
-        out.emplace_back(m.name);
-    return out;
+    return names::list(market_catalog(), &MarketInfo::name);
 }
 
 std::vector<std::string> schedule_choices() {
-    std::vector<std::string> out;
-    for (const auto& s : schedule_catalog())
-        out.emplace_back(s.name);
-    return out;
+    return names::list(schedule_catalog(), &ScheduleInfo::name);
 }
 
 // JSON null is "not given" for every key but max_bar_age_hours (null: the check is off).

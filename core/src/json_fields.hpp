@@ -1,9 +1,6 @@
 // Internal to core: the small field readers shared by the Strategy and Deployment validators,
 // so that both phrase errors the same way ("field: problem", hint with the valid values).
 #pragma once
-#include <algorithm>
-#include <array>
-#include <cctype>
 #include <cmath>
 #include <string>
 #include <string_view>
@@ -12,17 +9,6 @@
 #include "quant/json.hpp"
 
 namespace quant::fields {
-
-template <std::size_t N>
-std::string join(const std::array<std::string_view, N>& names) {
-    std::string out;
-    for (auto n : names) {
-        if (!out.empty())
-            out += ", ";
-        out += n;
-    }
-    return out;
-}
 
 [[noreturn]] inline void fail_as(ErrorCode code, const std::string& field, const std::string& problem,
                                  std::string hint = {}) {
@@ -55,16 +41,6 @@ inline std::string shown(const Json& v) {
     return s;
 }
 
-template <std::size_t N>
-void reject_unknown_keys(const Json& obj, const std::array<std::string_view, N>& known,
-                         const std::string& prefix) {
-    for (const auto& [key, value] : obj.items()) {
-        if (std::find(known.begin(), known.end(), key) == known.end()) {
-            fail(prefix + key, "unknown field", "valid fields: " + join(known));
-        }
-    }
-}
-
 // An integer in [lo, hi]; integral floats (20.0) are accepted, strings are not.
 inline int get_int(const Json& v, const std::string& field, long long lo, long long hi,
                    const std::string& hint = {}, ErrorCode code = ErrorCode::invalid_config) {
@@ -89,17 +65,6 @@ inline int get_int(const Json& v, const std::string& field, long long lo, long l
     if (d < static_cast<double>(lo) || d > static_cast<double>(hi))
         out_of_range();
     return static_cast<int>(d);
-}
-
-inline bool is_uuid(std::string_view s) {
-    if (s.size() != 36)
-        return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i])))
-            return false;
-    }
-    return true;
 }
 
 }  // namespace quant::fields

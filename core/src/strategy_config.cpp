@@ -9,6 +9,8 @@
 
 #include "config_fields.hpp"
 #include "quant/error.hpp"
+#include "quant/uuid.hpp"
+#include "table_names.hpp"
 
 namespace quant {
 
@@ -17,7 +19,6 @@ namespace {
 using fields::fail;
 using fields::FieldSpec;
 using fields::get_int;
-using fields::is_uuid;
 using fields::join_keys;
 using fields::reject_unknown_keys;
 using fields::shown;
@@ -25,24 +26,15 @@ using fields::Type;
 using fields::type_name;
 
 std::vector<std::string> indicator_choices() {
-    std::vector<std::string> out;
-    for (const auto& i : indicator_registry())
-        out.emplace_back(i.name);
-    return out;
+    return names::list(indicator_registry(), &IndicatorInfo::name);
 }
 
 std::vector<std::string> signal_func_choices() {
-    std::vector<std::string> out;
-    for (const auto& f : signal_func_registry())
-        out.emplace_back(f.name);
-    return out;
+    return names::list(signal_func_registry(), &SignalFuncInfo::name);
 }
 
 std::vector<std::string> column_choices() {
-    std::vector<std::string> out;
-    for (auto c : column_names())
-        out.emplace_back(c);
-    return out;
+    return names::list(column_names());
 }
 
 std::vector<std::string> conjunction_choices() {

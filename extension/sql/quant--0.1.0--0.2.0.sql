@@ -2759,3 +2759,81 @@ END
 $$;
 COMMENT ON FUNCTION trade.worker_claim(text, double precision, integer) IS
   'quant-worker: claims the oldest PENDING signal (or a PROCESSING one whose claim is this worker''s own or older than the lease) with FOR UPDATE SKIP LOCKED, one signal per deployment at a time; sets PROCESSING, claimed_by, claimed_at, attempts + 1. After max_attempts claims it gives up (REJECTED, reason error). A signal whose user is not its deployment''s owner is REJECTED (reason invalid_signal, logged for the deployment''s owner) and never returned, and so is one of a deployment off paper that the live gate never opened (reason live_gate). NULL when there is nothing to do. SECURITY DEFINER (sees every user''s signals).';
+
+-- ==== wp-h10: trade.run_one: the comment on ON CONFLICT names the file that defines the key ====
+CREATE OR REPLACE FUNCTION trade.run_one(d trade.deployment) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v bt.strategy_version;
+    latest timestamptz;
+    max_age double precision;
+    ev jsonb;
+    g trade.signal;
+    l trade.log;
+    reason text;
+    msg text;
+    st text;
+BEGIN
+    BEGIN  -- a subtransaction: whatever fails here is rolled back and logged below
+        SELECT * INTO v FROM bt.strategy_version x
+        WHERE x.strategy_id = d.strategy_id AND x.version = d.strategy_version AND x.user_id = d.user_id;
+        IF v.strategy_id IS NULL THEN
+            RAISE EXCEPTION 'strategy % version % not found', d.strategy_id, d.strategy_version USING ERRCODE = 'P0002';
+        END IF;
+        SELECT max(b.ts) INTO latest FROM md.bar b WHERE b.ticker = v.config->>'ticker';
+        max_age := trade.max_bar_age_hours(d);
+        IF latest IS NULL THEN
+            reason := 'no_bars';
+            msg := format('no bars: ticker %s has no bars in md.bar', v.config->>'ticker');
+        ELSIF max_age IS NOT NULL AND quant.bar_is_stale(latest, now(), max_age) THEN
+            reason := 'stale_bar';
+            msg := format('stale bar: the latest %s bar is %s, %s hours old, over max_bar_age_hours %s',
+                          v.config->>'ticker', latest,
+                          round((extract(epoch FROM now() - latest) / 3600)::numeric, 1), max_age);
+        ELSE
+            SELECT * INTO g FROM trade.signal x WHERE x.deployment_id = d.deployment_id AND x.bar_ts = latest;
+            IF g.signal_id IS NOT NULL THEN
+                RETURN trade.signal_json(g) || '{"outcome": "DUPLICATE"}';  -- the duplicate guard
+            END IF;
+            -- the same code as the backtest, on every bar up to the latest one
+            ev := quant.evaluate_config(v.config, latest);
+            IF jsonb_typeof(ev->'signal') IS DISTINCT FROM 'number' THEN
+                reason := 'insufficient_history';
+                msg := format('insufficient history: the indicators of strategy %s version %s are undefined at the %s bar of %s',
+                              d.strategy_id, d.strategy_version, v.config->>'ticker', latest);
+            ELSE
+                INSERT INTO trade.signal (deployment_id, user_id, bar_ts, signal, evaluation, strategy_version, ticker)
+                VALUES (d.deployment_id, d.user_id, (ev->>'bar_ts')::timestamptz, (ev->>'signal')::numeric, ev,
+                        d.strategy_version, v.config->>'ticker')
+                ON CONFLICT (deployment_id, bar_ts, source) DO NOTHING  -- the duplicate guard (TRADE/signal.sql)
+                RETURNING * INTO g;
+                IF g.signal_id IS NULL THEN  -- a concurrent run wrote it first
+                    SELECT * INTO g FROM trade.signal x
+                    WHERE x.deployment_id = d.deployment_id AND x.bar_ts = (ev->>'bar_ts')::timestamptz;
+                    RETURN trade.signal_json(g) || '{"outcome": "DUPLICATE"}';
+                END IF;
+                PERFORM pg_catalog.pg_notify('quant_signal', g.signal_id::text);
+                RETURN trade.signal_json(g) || '{"outcome": "SIGNAL"}';
+            END IF;
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+        IF st = 'QA002' THEN  -- the core's insufficient bars
+            reason := 'insufficient_history';
+            msg := 'insufficient history: ' || msg;
+        ELSIF st = 'QA001' THEN  -- the core's no bars
+            reason := 'no_bars';
+            msg := 'no bars: ' || msg;
+        ELSE
+            reason := 'error';
+            msg := format('evaluation failed (SQLSTATE %s): %s', st, msg);
+        END IF;
+    END;
+    INSERT INTO trade.log (deployment_id, user_id, action, success, message, reason, bar_ts)
+    VALUES (d.deployment_id, d.user_id, 'REJECTED', false, msg, reason, latest)
+    RETURNING * INTO l;
+    RETURN trade.log_json(l) || '{"outcome": "REJECTED"}';
+END
+$$;

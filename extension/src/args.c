@@ -1,8 +1,10 @@
-/* Arguments shared by several functions: Strategy JSON and fees. */
+/* Arguments and results shared by several functions: Strategy JSON, fees, float8[] results. */
 #include "quant_pg.h"
 
 #include <math.h>
 
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 QuantStrategy *
@@ -39,4 +41,26 @@ quant_fee_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
 		                errhint("fees are in basis points: 5 means 0.05%% per unit of position traded"),
 		                err_generic_string(PG_DIAG_COLUMN_NAME, "fee_bps")));
 	return fee;
+}
+
+Datum
+quant_float8_array(const double *values, int n)
+{
+	Datum *elems;
+	bool *nulls;
+	int dims[1] = {n};
+	int lbs[1] = {1};
+	int i;
+
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(FLOAT8OID));
+	elems = palloc(sizeof(Datum) * n);
+	nulls = palloc(sizeof(bool) * n);
+	for (i = 0; i < n; i++)
+	{
+		elems[i] = Float8GetDatum(values[i]);
+		nulls[i] = QUANT_IS_NULL_DOUBLE(values[i]);
+	}
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, FLOAT8OID, sizeof(float8),
+	                                          FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }

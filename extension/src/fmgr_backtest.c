@@ -57,25 +57,6 @@ quant_evaluate_config(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
 
-static Datum
-nullable_array(const double *values, int n, bool *isnull)
-{
-	Datum *elems = palloc(sizeof(Datum) * n);
-	bool *nulls = palloc(sizeof(bool) * n);
-	int dims[1] = {n};
-	int lbs[1] = {1};
-	int i;
-
-	for (i = 0; i < n; i++)
-	{
-		elems[i] = Float8GetDatum(values[i]);
-		nulls[i] = isnan(values[i]);
-	}
-	*isnull = false;
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, FLOAT8OID, sizeof(float8),
-	                                          FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
 PG_FUNCTION_INFO_V1(quant_backtest_series);
 Datum
 quant_backtest_series(PG_FUNCTION_ARGS)
@@ -132,8 +113,9 @@ quant_backtest_series(PG_FUNCTION_ARGS)
 			ind_row[j] = out.indicator[(size_t) j * n + i];
 			pos_row[j] = out.substrategy_position[(size_t) j * n + i];
 		}
-		row[8] = nullable_array(ind_row, k, &nulls[8]);
-		row[9] = nullable_array(pos_row, k, &nulls[9]);
+		row[8] = quant_float8_array(ind_row, k);
+		row[9] = quant_float8_array(pos_row, k);
+		nulls[8] = nulls[9] = false;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
 	}
 	return (Datum) 0;

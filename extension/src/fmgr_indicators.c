@@ -85,26 +85,6 @@ float8_array_arg(FunctionCallInfo fcinfo, int argno, const char *fn, const char 
 	return out;
 }
 
-static Datum
-float8_array_result(const double *values, int n)
-{
-	Datum *elems = palloc(sizeof(Datum) * (n + 1));
-	bool *nulls = palloc(sizeof(bool) * (n + 1));
-	int dims[1] = {n};
-	int lbs[1] = {1};
-	int i;
-
-	for (i = 0; i < n; i++)
-	{
-		elems[i] = Float8GetDatum(values[i]);
-		nulls[i] = isnan(values[i]);
-	}
-	if (n == 0)
-		return PointerGetDatum(construct_empty_array(FLOAT8OID));
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, FLOAT8OID, sizeof(float8),
-	                                          FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
 /* values[], window -> values[]: undefined bars are NULL; an array shorter than the warm-up is
  * all NULL (ad-hoc use over growing arrays), unlike indicator_series which reports it. */
 static Datum
@@ -121,7 +101,7 @@ array_indicator(FunctionCallInfo fcinfo, const char *fn, const char *indicator)
 		quant_report(&err, fn);
 	if (quant_indicator_on_bars(indicator, &bars, "v", PG_GETARG_INT32(1), out, &err) != QUANT_OK)
 		quant_report(&err, fn);
-	PG_RETURN_DATUM(float8_array_result(out, n));
+	PG_RETURN_DATUM(quant_float8_array(out, n));
 }
 
 #define QUANT_ARRAY_INDICATOR(cname, sqlname, indicator)                                                     \
@@ -170,5 +150,5 @@ quant_stochastic_array(PG_FUNCTION_ARGS)
 	if (quant_indicator_on_bars("get_stochastic_oscillator", &bars, "v", PG_GETARG_INT32(3), out, &err) !=
 	    QUANT_OK)
 		quant_report(&err, fn);
-	PG_RETURN_DATUM(float8_array_result(out, nc));
+	PG_RETURN_DATUM(quant_float8_array(out, nc));
 }

@@ -1,6 +1,6 @@
 /*
  * Shared by the fmgr wrappers (C, Postgres side): error reporting, ownership of bridge
- * memory, argument checks and bar loading.
+ * memory, argument checks, float8[] results and bar loading.
  */
 #ifndef QUANT_PG_H
 #define QUANT_PG_H
@@ -31,6 +31,9 @@ QuantStrategy *quant_strategy_arg(FunctionCallInfo fcinfo, int argno, const char
 
 /* A fee in basis points: finite, 0..10000. */
 double quant_fee_arg(FunctionCallInfo fcinfo, int argno, const char *fn);
+
+/* A float8[] of n values (n may be 0), NaN as a NULL element. */
+Datum quant_float8_array(const double *values, int n);
 
 /* The bars of `ticker` in [from_ts, to_ts] (argument numbers; -1 or NULL = open), in time order,
  * from md.bar through SPI and the per-backend bar cache (bars.c). None is an ERROR QA001 (no bars)

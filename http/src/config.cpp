@@ -71,6 +71,14 @@ void parse_addr(std::string_view addr, std::string& out_host, int& out_port) {
 
 }  // namespace
 
+const char* usage() {
+    return "usage: quant-http [--listen HOST:PORT]\n"
+           "environment: QUANT_HTTP_ADDR (default 127.0.0.1:8000), QUANT_HTTP_METRICS_ADDR "
+           "(127.0.0.1:9464),\n"
+           "  QUANT_HTTP_TLS_CERT, QUANT_HTTP_TLS_KEY, DB_URL (else PG*), QUANT_HTTP_THREADS, "
+           "QUANT_HTTP_DB_CONNECTIONS, ... (http/README.md)\n";
+}
+
 Config load_config(int argc, char** argv) {
     Config c;
     if (const char* a = env("QUANT_HTTP_ADDR"))
@@ -79,13 +87,6 @@ Config load_config(int argc, char** argv) {
         const std::string_view arg = argv[i];
         if ((arg == "--listen" || arg == "-l") && i + 1 < argc) {
             parse_addr(argv[++i], c.host, c.port);
-        } else if (arg == "--help" || arg == "-h") {
-            throw std::runtime_error(
-                "usage: quant-http [--listen HOST:PORT]\n"
-                "environment: QUANT_HTTP_ADDR (default 127.0.0.1:8000), QUANT_HTTP_METRICS_ADDR "
-                "(127.0.0.1:9464),\n"
-                "  QUANT_HTTP_TLS_CERT, QUANT_HTTP_TLS_KEY, DB_URL (else PG*), QUANT_HTTP_THREADS, "
-                "QUANT_HTTP_DB_CONNECTIONS, ... (http/README.md)");
         } else {
             throw std::runtime_error("unknown argument \"" + std::string(arg) + "\" (try --help)");
         }

@@ -37,7 +37,10 @@ struct Config {
     int shutdown_grace_ms = 60000;           // QUANT_HTTP_SHUTDOWN_GRACE_MS: in-flight requests finish
 };
 
-// Throws std::runtime_error with a message for the operator.
+// Throws std::runtime_error with a message for the operator (--help is main's: usage()).
 Config load_config(int argc, char** argv);
+
+// The --help text.
+const char* usage();
 
 }  // namespace quant::http

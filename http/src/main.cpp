@@ -5,10 +5,12 @@
 #include <sys/resource.h>
 
 #include <csignal>
-#include <iostream>
+#include <cstdio>
+#include <string_view>
 
 #include "config.hpp"
 #include "pool.hpp"
+#include "quant/pq/log.hpp"
 #include "server.hpp"
 #include "transport.hpp"
 
@@ -26,11 +28,18 @@ void raise_descriptor_limit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            std::fputs(quant::http::usage(), stdout);
+            return 0;
+        }
+    }
     quant::http::Config config;
     try {
         config = quant::http::load_config(argc, argv);
     } catch (const std::exception& e) {
-        std::cerr << "quant-http: " << e.what() << '\n';
+        quant::pq::log_error("bad_config", {{"error", e.what()}});
         return 2;
     }
     // Signals: SIGPIPE ignored (a client that goes away), SIGTERM/SIGINT blocked in every
@@ -46,7 +55,7 @@ int main(int argc, char** argv) {
     quant::http::Pool pool(config.db_conninfo, config.db_connections);
     if (const std::string err = pool.check(); !err.empty()) {
         // Not fatal: /readyz says so, and requests get 503 until the database is back.
-        std::cerr << "quant-http: warning: cannot connect to the database: " << err;
+        quant::pq::log_warn("database_unreachable", {{"error", err}});
     }
     quant::http::Api api(config, pool);
     quant::http::Transport transport(config.limits, config.io_threads, config.threads);
@@ -66,20 +75,22 @@ int main(int argc, char** argv) {
                 refuse);
         }
     } catch (const std::exception& e) {
-        std::cerr << "quant-http: " << e.what() << '\n';
+        quant::pq::log_error("listen_failed", {{"error", e.what()}});
         return 1;
     }
     transport.start();
-    std::cerr << "quant-http: listening on " << (config.tls_cert.empty() ? "http://" : "https://")
-              << config.host << ":" << config.port;
-    if (config.metrics_enabled)
-        std::cerr << ", /metrics on http://" << config.metrics_host << ":" << config.metrics_port;
-    std::cerr << " (" << config.io_threads << " I/O threads, " << config.threads << " workers, "
-              << config.db_connections << " database connections)\n";
+    const std::string scheme = config.tls_cert.empty() ? "http://" : "https://";
+    const std::string metrics_url =
+        "http://" + config.metrics_host + ":" + std::to_string(config.metrics_port);
+    quant::pq::log_info("start", {{"listen", scheme + config.host + ":" + std::to_string(config.port)},
+                                  {"metrics", config.metrics_enabled ? metrics_url : "off"},
+                                  {"io_threads", config.io_threads},
+                                  {"threads", config.threads},
+                                  {"db_connections", config.db_connections}});
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    std::cerr << "quant-http: signal " << sig << ", shutting down\n";
+    quant::pq::log_info("shutting_down", {{"signal", sig}});
     transport.shutdown(std::chrono::milliseconds(config.shutdown_grace_ms));
-    std::cerr << "quant-http: stopped\n";
+    quant::pq::log_info("stop", {{"signal", sig}});
     return 0;
 }

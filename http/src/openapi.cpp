@@ -273,10 +273,7 @@ std::string openapi_document() {
         }
         json responses;
         const std::string code = std::to_string(r.status);
-        if (r.builtin == Builtin::metrics) {
-            responses[code] = {{"description", "Prometheus text format 0.0.4"},
-                               {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}};
-        } else if (r.builtin == Builtin::openapi) {
+        if (r.builtin == Builtin::openapi) {
             responses[code] = {{"description", "this document"},
                                {"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}};
         } else {

@@ -33,8 +33,8 @@ enum class Shape {
     rows,  // a relation (catalog view): each row as to_jsonb, answered as an array
 };
 
-// metrics: not in the table (it is served on its own address), kept for the OpenAPI builder.
-enum class Builtin { none, healthz, readyz, metrics, openapi };
+// The operations routes (no key). /metrics is not one: it has its own address (Api::serve_metrics).
+enum class Builtin { none, healthz, readyz, openapi };
 
 struct Route {
     std::string method{};  // GET POST PUT PATCH DELETE

@@ -1,38 +1,23 @@
 #include "server.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
+#include <cmath>
 #include <random>
 
 #include "openapi.hpp"
 #include "problem.hpp"
 #include "quant/error.hpp"
 #include "quant/json.hpp"
+#include "quant/pq/log.hpp"
+#include "quant/uuid.hpp"
 
 namespace quant::http {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-bool is_uuid(std::string_view s) {
-    if (s.size() != 36)
-        return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return false;
-        } else if (!std::isxdigit(static_cast<unsigned char>(c))) {
-            return false;
-        }
-    }
-    return true;
-}
 
 std::string new_request_id() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -108,23 +93,6 @@ bool member_text(const Json& v, JsonType t, std::string& out) {
     return true;
 }
 
-void log_line(const std::string& line) {
-    std::fprintf(stderr, "%s\n", line.c_str());
-}
-
-std::string utc_now() {
-    const auto now = std::chrono::system_clock::now();
-    const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[80];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-    return buf;
-}
-
 }  // namespace
 
 // One request in flight: what the handler learned, for the response, log and metrics.
@@ -135,9 +103,9 @@ struct Api::Exchange {
     Clock::time_point start = Clock::now();
     std::string request_id;
     std::string route_label = "unmatched";
-    std::string user = "-";
-    std::string id;   // the {id} segment
-    Problem problem;  // status 0: none
+    std::string user;  // empty: no authenticated user
+    std::string id;    // the {id} segment
+    Problem problem;   // status 0: none
     std::string detail_for_log;
 };
 
@@ -283,9 +251,6 @@ bool Api::builtin(Exchange& ex, const Route& route) {
             res.set_content(R"({"status":"ready"})", "application/json");
             return false;
         }
-        case Builtin::metrics:  // on its own address (serve_metrics)
-            ex.problem = make_problem(404, "not-found", "no such route");
-            return false;
         case Builtin::openapi:
             res.status = 200;
             res.set_content(openapi_, "application/json");
@@ -547,18 +512,22 @@ void Api::finish(Exchange& ex) {
     metrics_.observe(ex.route_label, res.status, seconds);
     if (!config_.access_log)
         return;
-    std::array<char, 160> tail{};
-    std::snprintf(tail.data(), tail.size(), " %d %zu %.3fms", res.status, res.body.size(), seconds * 1000.0);
-    const auto dash = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
-    std::string line = utc_now() + " " + ex.request_id + " " + dash(ex.req.remote_addr) + " " + ex.user +
-                       " " + dash(ex.req.method) + " " + dash(ex.req.path.substr(0, 200)) + tail.data();
+    // The access log: one line of the JSON-lines log (the worker's), escaping whatever the path holds.
+    const auto or_null = [](const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); };
+    Json fields = {{"request_id", ex.request_id},
+                   {"addr", or_null(ex.req.remote_addr)},
+                   {"user", or_null(ex.user)},
+                   {"method", or_null(ex.req.method)},
+                   {"path", or_null(ex.req.path.substr(0, 200))},
+                   {"status", res.status},
+                   {"bytes", res.body.size()},
+                   {"ms", std::round(seconds * 1e6) / 1e3}};
     if (!ex.detail_for_log.empty())
-        line += " (" + ex.detail_for_log.substr(0, 300) + ")";
-    for (auto& c : line) {
-        if (static_cast<unsigned char>(c) < 0x20)
-            c = ' ';  // one line per request, whatever the path holds
-    }
-    log_line(line);
+        fields["reason"] = ex.detail_for_log.substr(0, 300);
+    const pq::Level level = res.status == 500  ? pq::Level::error
+                            : res.status > 500 ? pq::Level::warn
+                                               : pq::Level::info;
+    pq::log_event(level, "request", fields);
 }
 
 }  // namespace quant::http

@@ -90,7 +90,7 @@ BEGIN
                 INSERT INTO trade.signal (deployment_id, user_id, bar_ts, signal, evaluation, strategy_version, ticker)
                 VALUES (d.deployment_id, d.user_id, (ev->>'bar_ts')::timestamptz, (ev->>'signal')::numeric, ev,
                         d.strategy_version, v.config->>'ticker')
-                ON CONFLICT (deployment_id, bar_ts, source) DO NOTHING  -- source: sql/TRADE/stop_loss.sql
+                ON CONFLICT (deployment_id, bar_ts, source) DO NOTHING  -- the duplicate guard (TRADE/signal.sql)
                 RETURNING * INTO g;
                 IF g.signal_id IS NULL THEN  -- a concurrent run wrote it first
                     SELECT * INTO g FROM trade.signal x

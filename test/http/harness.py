@@ -1,5 +1,6 @@
-"""What the quant-http tests share: the check counter, psql, and a Server that starts the real
-binary on free loopback ports (the API's and the metrics'), optionally with TLS. Standard library only.
+"""What the quant-http tests share: the checks (counted by test/lib/quanttest.py's Tally, as every
+Python test script is), psql, and a Server that starts the real binary on free loopback ports (the
+API's and the metrics'), optionally with TLS. Standard library only.
 """
 import http.client
 import json
@@ -11,28 +12,34 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import quanttest  # noqa: E402  (test/lib: psql, the tally, the last line)
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else ""
-passed = failed = 0
+T = quanttest.Tally(tap=True)
 
 
 def check(name, cond, info=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok - {name}", flush=True)
-    else:
-        failed += 1
-        print(f"not ok - {name}" + (f"  # {str(info)[:400]}" if info != "" else ""), flush=True)
-    return cond
+    """One check, printed as "ok - name" / "not ok - name: info"."""
+    return T.check(cond, name, str(info)[:400] if info not in ("", None) else "")
 
 
 def psql(sql):
-    out = subprocess.run(["psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"psql failed: {out.stderr}")
-    return out.stdout.strip()
+    """sql as one `psql -c` (autocommit); its output, stripped."""
+    return quanttest.psql_c(sql).strip()
+
+
+def run_main(main):
+    """Runs main() and exits with the tally: a crash of the test itself is a failure, not a
+    silence; the last line is "N passed, N failed"."""
+    try:
+        main()
+    except Exception as e:
+        traceback.print_exc()
+        check("the test ran to the end", False, e)
+    sys.exit(T.summary())
 
 
 def free_port():

@@ -19,7 +19,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -200,7 +199,7 @@ def main():
             rc = s.stop()
             check(f"SIGTERM: {s.log.name.split('/')[-1].split('-')[2]} server exits 0", rc == 0, rc)
         for s in servers:
-            os.unlink(s.log.name) if harness.failed == 0 else print(f"# server log kept: {s.log.name}")
+            os.unlink(s.log.name) if harness.T.failed == 0 else print(f"# server log kept: {s.log.name}")
 
 
 def attacks(srv, key):
@@ -403,11 +402,4 @@ def tls(key, servers):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # a crash of the test itself is a failure, not a silence
-        import traceback
-        traceback.print_exc()
-        check("the test ran to the end", False, e)
-    print(f"{harness.passed} passed, {harness.failed} failed")
-    sys.exit(1 if harness.failed else 0)
+    harness.run_main(main)

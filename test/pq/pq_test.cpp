@@ -5,7 +5,6 @@
 #include "quant/pq/connection.hpp"
 #include "quant/pq/log.hpp"
 #include "quant/pq/result.hpp"
-#include "quant/pq/uuid.hpp"
 
 namespace pq = quant::pq;
 using std::chrono::milliseconds;
@@ -144,14 +143,4 @@ TEST(PqLog, TimeIsUtcIso) {
     ASSERT_EQ(t.size(), 27U) << t;
     EXPECT_EQ(t[10], 'T');
     EXPECT_EQ(t.back(), 'Z');
-}
-
-TEST(PqUuid, Forms) {
-    EXPECT_TRUE(pq::is_uuid("0190a6f2-7c1e-7b3a-9f00-123456789abc"));
-    EXPECT_TRUE(pq::is_uuid("0190A6F2-7C1E-7B3A-9F00-123456789ABC"));
-    EXPECT_FALSE(pq::is_uuid("0190a6f27c1e7b3a9f00123456789abc"));
-    EXPECT_FALSE(pq::is_uuid("0190a6f2-7c1e-7b3a-9f00-123456789abg"));
-    EXPECT_FALSE(pq::is_uuid("0190a6f2-7c1e-7b3a-9f00-123456789ab"));
-    EXPECT_FALSE(pq::is_uuid(""));
-    EXPECT_FALSE(pq::is_uuid("{0190a6f2-7c1e-7b3a-9f00-123456789ab}"));
 }

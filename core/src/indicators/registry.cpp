@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "../table_names.hpp"
 #include "quant/indicators/indicators.hpp"
 
 namespace quant {
@@ -169,17 +170,6 @@ const std::array<SignalFuncInfo, 8> signal_table{{
      .for_bounded = true},
 }};
 
-template <typename Table>
-std::string join_names(const Table& table) {
-    std::string out;
-    for (const auto& e : table) {
-        if (!out.empty())
-            out += ", ";
-        out += e.name;
-    }
-    return out;
-}
-
 }  // namespace
 
 std::span<const IndicatorInfo> indicator_registry() {
@@ -190,26 +180,18 @@ std::span<const SignalFuncInfo> signal_func_registry() {
 }
 
 const IndicatorInfo* find_indicator(std::string_view name) {
-    for (const auto& e : indicator_table) {
-        if (e.name == name)
-            return &e;
-    }
-    return nullptr;
+    return names::find(indicator_table, name);
 }
 
 const SignalFuncInfo* find_signal_func(std::string_view name) {
-    for (const auto& e : signal_table) {
-        if (e.name == name)
-            return &e;
-    }
-    return nullptr;
+    return names::find(signal_table, name);
 }
 
 std::string indicator_names() {
-    return join_names(indicator_table);
+    return names::join(indicator_table, &IndicatorInfo::name);
 }
 std::string signal_func_names() {
-    return join_names(signal_table);
+    return names::join(signal_table, &SignalFuncInfo::name);
 }
 
 }  // namespace quant

@@ -1,8 +1,9 @@
-#include "quant/pq/uuid.hpp"
+#include "quant/uuid.hpp"
 
 #include <cctype>
+#include <cstddef>
 
-namespace quant::pq {
+namespace quant {
 
 bool is_uuid(std::string_view s) {
     if (s.size() != 36)
@@ -15,4 +16,4 @@ bool is_uuid(std::string_view s) {
     return true;
 }
 
-}  // namespace quant::pq
+}  // namespace quant
