@@ -366,7 +366,7 @@ class Exchange:
         limit = RATE_LIMITS.get(path, DEFAULT_RATE_LIMIT)
         if path == "/v5/order/create" and category == "spot":
             limit = 20
-        now = self.now_ms()
+        now = int(time.time() * 1000)
         window = self.rate_windows.setdefault((who, path), deque())
         while window and window[0] <= now - 1000:
             window.popleft()
@@ -374,7 +374,7 @@ class Exchange:
         if not over:
             window.append(now)
         remaining = max(limit - len(window), 0)
-        reset = window[0] + 1000 if over else now
+        reset = (window[0] + 1000 if over else now) + self.skew_ms  # in the server's clock
         return over, {
             "X-Bapi-Limit": str(limit),
             "X-Bapi-Limit-Status": str(remaining),
@@ -935,7 +935,7 @@ class Exchange:
     def select_orders(self, acct, q, history):
         category = self.category_of(q, ("spot", "linear", "inverse", "option"))
         order_id, link_id = q.get("orderId"), q.get("orderLinkId")
-        if category == "linear" and not (q.get("symbol") or q.get("baseCoin") or q.get("settleCoin")
+        if category == "linear" and not history and not (q.get("symbol") or q.get("baseCoin") or q.get("settleCoin")
                                          or order_id or link_id):
             raise ApiError(10001, "Missing some parameters that must be filled in, symbol or settleCoin or baseCoin")
         try:
@@ -1231,7 +1231,7 @@ class Handler(BaseHTTPRequestHandler):
         with ex.lock:
             name = f"{method} {path}"
             ex.requests[name] = ex.requests.get(name, 0) + 1
-            now = ex.now_ms()
+            now = int(time.time() * 1000)  # the ban runs on real time, not the skewed clock
             if ex.forbidden_until > now:
                 fault = Fault({"fault": "forbidden"})
             else:
