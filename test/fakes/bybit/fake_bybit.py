@@ -270,6 +270,7 @@ class Account:
         self.orders = []
         self.by_id = {}
         self.link_ids = set()
+        self.by_link = {}  # orderLinkId -> its order
         self.executions = []
 
 
@@ -823,6 +824,7 @@ class Exchange:
         acct.by_id[order.order_id] = order
         if link_id:
             acct.link_ids.add(link_id)
+            acct.by_link[link_id] = order
         if fault and fault.kind == "stay_new":
             order.hold = "stay_new"
         elif fault and fault.kind == "partial_fill":
@@ -948,7 +950,12 @@ class Exchange:
         if not 1 <= limit <= 50:
             raise ApiError(10001, "params error: limit must be 1..50")
         rows = []
-        for o in reversed(acct.orders):
+        if order_id or link_id:  # a lookup of one order
+            one = acct.by_id.get(order_id) if order_id else acct.by_link.get(link_id)
+            candidates = [one] if one else []
+        else:
+            candidates = reversed(acct.orders)
+        for o in candidates:
             if o.category != category:
                 continue
             if order_id and o.order_id != order_id:
@@ -987,10 +994,8 @@ class Exchange:
         if order_id:
             o = acct.by_id.get(order_id)
             return o if o and o.category == category else None
-        for o in reversed(acct.orders):
-            if o.category == category and link_id and o.link_id == link_id:
-                return o
-        return None
+        o = acct.by_link.get(link_id) if link_id else None
+        return o if o and o.category == category else None
 
     def order_cancel(self, acct, body):
         category = body.get("category")
@@ -1177,6 +1182,7 @@ def is_loopback(host):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-bybit"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no Nagle/delayed-ACK stall
     exchange = None  # set in main
     log_file = None
 
