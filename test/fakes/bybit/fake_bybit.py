@@ -328,6 +328,7 @@ class Exchange:
         self.creates = []
         self.rate_windows = {}
         self.klines = {}
+        self.limit_overrides = {}  # path -> per-second limit, enforced (control set_rate_limit)
 
     def add_symbol(self, symbol, price):
         spot, linear = builtin_instruments(symbol)
@@ -367,6 +368,7 @@ class Exchange:
         limit = RATE_LIMITS.get(path, DEFAULT_RATE_LIMIT)
         if path == "/v5/order/create" and category == "spot":
             limit = 20
+        limit = self.limit_overrides.get(path, limit)
         now = int(time.time() * 1000)
         window = self.rate_windows.setdefault((who, path), deque())
         while window and window[0] <= now - 1000:
@@ -1102,11 +1104,17 @@ class Exchange:
                 raise ValueError("klines needs candles: [[startMs, open, high, low, close, volume, turnover], ...]")
             self.klines[key] = {int(c[0]): [str(c[0])] + [fmt(to_decimal(x)) for x in c[1:7]] for c in candles}
             return {}
+        if op == "set_rate_limit":
+            path, limit = cmd.get("path"), cmd.get("limit")
+            if not isinstance(path, str) or not isinstance(limit, int) or limit < 1:
+                raise ValueError("set_rate_limit needs path (e.g. /v5/order/create) and a positive integer limit")
+            self.limit_overrides[path] = limit
+            return {}
         if op == "reset":
             self.reset()
             return {}
         raise ValueError("op must be one of state, set_price, set_balance, clock, fault, clear_faults, fill, "
-                         f"klines, reset; got {op!r}")
+                         f"klines, set_rate_limit, reset; got {op!r}")
 
     def pick_accounts(self, key):
         if key is None:
@@ -1313,7 +1321,7 @@ class Handler(BaseHTTPRequestHandler):
                     if not isinstance(params, dict):
                         raise ApiError(10001, "params error: the body must be a JSON object")
                 over, limit_headers = ex.rate_limit(acct.uid, path, params.get("category"))
-                if over and ex.args.enforce_rate_limits:
+                if over and (ex.args.enforce_rate_limits or path in ex.limit_overrides):
                     raise ApiError(10006, "Too many visits!")
                 try:
                     result = table[path](ex, acct, params)

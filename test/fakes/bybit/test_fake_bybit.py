@@ -349,6 +349,14 @@ def test_faults(fake):
     fake.control(op="fill", orderLinkId="new-2")
     st = realtime(fake, "spot", orderLinkId="new-2")["result"]["list"][0]
     T.check(st["orderStatus"] == "Filled" and st["cumExecValue"] == "100", "stay_new then control fill: Filled", st)
+    # a per-second limit, enforced (the window is 1 s: three requests in a row overrun a limit of 2)
+    fake.control(op="set_rate_limit", path="/v5/position/list", limit=2)
+    time.sleep(1.1)  # let the window of the earlier position/list calls pass
+    replies = [fake.request("GET", "/v5/position/list", {"category": "linear", "symbol": "BTCUSDT"}) for _ in range(3)]
+    statuses = [r[1]["X-Bapi-Limit-Status"] for r in replies]
+    T.check([r[2]["retCode"] for r in replies] == [0, 0, 10006] and statuses == ["1", "0", "0"] and
+            int(replies[2][1]["X-Bapi-Limit-Reset-Timestamp"]) > replies[2][2]["time"] - 1000,
+            "set_rate_limit 2/s: the third request in the window is 10006, Status 1, 0, 0", statuses)
     # control errors and the state read
     status, _h, text = fake.raw("POST", "/__control", json.dumps({"op": "nope"}))
     T.check(status == 400 and "op must be one of" in text, "control: an unknown op is HTTP 400 naming the valid ones", text)
