@@ -156,6 +156,17 @@ async function main() {
         }
     });
 
+    await step('fetchMyTrades and a reduceOnly close', async () => {
+        const trades = await ex.fetchMyTrades('BTC/USDT:USDT');
+        check('fetchMyTrades (execution/list): the linear fill, 0.01 at 50000', trades.length === 1 &&
+            near(trades[0].amount, 0.01) && trades[0].price === 50000 && trades[0].side === 'buy',
+        JSON.stringify(trades.map((t) => [t.side, t.amount, t.price])));
+        await ex.createOrder('BTC/USDT:USDT', 'market', 'sell', 0.01, undefined, { reduceOnly: true });
+        const ps = await ex.fetchPositions(['BTC/USDT:USDT']);
+        check('a reduceOnly market sell closes the long: no contracts left',
+            ps.every((p) => !p.contracts), JSON.stringify(ps.map((p) => [p.side, p.contracts])));
+    });
+
     await step('spot market sell', async () => {
         const o = await ex.createOrder('BTC/USDT', 'market', 'sell', 0.009);
         const c = await ex.fetchClosedOrder(o.id, 'BTC/USDT');
@@ -231,8 +242,10 @@ async function main() {
     await step('the fake book equals what ccxt read', async () => {
         const st = await (await fetch(base + '/__control/state')).json();
         const acct = st.accounts[apiKey];
-        check('fake state: 4 orders accepted (2 spot market, 1 linear market, 1 limit)', acct.orders.length === 4,
+        check('fake state: 5 orders accepted (2 spot market, 2 linear market, 1 limit)', acct.orders.length === 5,
             acct.orders.length);
+        check('fake state: no linear position left, BTC spot 0.00099 left', acct.positions.every((p) => p.size === '0') &&
+            acct.balances.BTC === '0.00099', JSON.stringify([acct.positions.map((p) => p.size), acct.balances]));
         check('fake state: the two duplicates were refused, nothing stored',
             st.creates.filter((c) => c.retCode === 170141 || c.retCode === 110072).length === 2);
     });
