@@ -711,6 +711,16 @@ class Exchange:
                     rows.append(self.position_row(pos))
         return {"category": "linear", "list": rows, "nextPageCursor": ""}
 
+    def switch_mode(self, _acct, body):
+        """One-way mode only: asking for it again is Bybit's 110025 'not modified'."""
+        if body.get("category") != "linear":
+            raise ApiError(10001, "params error: category only support linear")
+        if not body.get("symbol") and not body.get("coin"):
+            raise ApiError(10001, "params error: symbol or coin is required")
+        if str(body.get("mode")) == "0":
+            raise ApiError(110025, "Position mode is not modified")
+        raise ApiError(10001, "params error: fake-bybit keeps one-way mode (mode 0) only")
+
     # ---- private: orders ---------------------------------------------------------------
     def order_create(self, acct, body):
         category = body.get("category")
@@ -1177,6 +1187,7 @@ PRIVATE_GET = {
 PRIVATE_POST = {
     "/v5/order/create": Exchange.order_create,
     "/v5/order/cancel": Exchange.order_cancel,
+    "/v5/position/switch-mode": Exchange.switch_mode,
 }
 
 

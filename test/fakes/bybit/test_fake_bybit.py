@@ -197,6 +197,8 @@ def test_orders(fake):
     T.check(e["execQty"] == "0.02" and e["execPrice"] == "51000" and e["closedSize"] == "0.01" and e["execType"] == "Trade",
             "execution/list: the fill with closedSize", e)
     T.check(create(fake, positionIdx=1)["retCode"] == 10001, "positionIdx 1 in one-way mode: 10001")
+    _s, _h, sm = fake.request("POST", "/v5/position/switch-mode", {"category": "linear", "symbol": "BTCUSDT", "mode": 0})
+    T.check(sm["retCode"] == 110025, "switch-mode to one-way: 110025 not modified", sm)
     # Rules from the instrument table.
     T.check(create(fake, category="spot", qty="0.00001", marketUnit="baseCoin")["retCode"] == 170136,
             "spot qty below minOrderQty: 170136")
