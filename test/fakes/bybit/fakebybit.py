@@ -56,11 +56,14 @@ class FakeBybit:
         for s, p in self.prices.items():
             cmd += ["--price", f"{s}={p}"]
         cmd += ["--log", self.log or os.path.join(tmp, "requests.log")] + self.extra_args
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.stderr_path = os.path.join(tmp, "stderr.log")  # a file, never a pipe nobody drains
+        with open(self.stderr_path, "w", encoding="utf-8") as err:
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("fake-bybit listening on "):
             self.proc.wait(5)
-            raise RuntimeError(f"fake-bybit did not start: {line!r} {self.proc.stderr.read()[:2000]}")
+            with open(self.stderr_path, encoding="utf-8") as err:
+                raise RuntimeError(f"fake-bybit did not start: {line!r} {err.read()[:2000]}")
         self.port = int(line.rsplit(":", 1)[1])
         self.url = f"http://127.0.0.1:{self.port}"
         return self
