@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """fake-bybit: a local Bybit V5 REST server for tests (Python standard library only).
 
-The protocol follows ../../../../shared/docs/brokers.md section 1; the command line, the
+The protocol follows ../shared/docs/brokers.md section 1 (relative to the repo root); the command line, the
 endpoints, the rules it applies and the control API are in README.md next to this file.
 """
 
@@ -57,8 +57,7 @@ def fmt(value):
     value = D(value)
     if value == 0:
         return "0"
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def floor_to(value, step):
@@ -99,7 +98,7 @@ class Instrument:
         self.min_value = D(min_value)  # minOrderAmt on spot, minNotionalValue on linear
         self.tick = D(tick)
 
-    def info(self, leverage):
+    def info(self):
         common = {
             "symbol": self.symbol,
             "baseCoin": self.base,
@@ -435,7 +434,7 @@ class Exchange:
                     continue
                 if q.get("baseCoin") and q["baseCoin"] != inst.base:
                     continue
-                rows.append(inst.info(self.leverage()))
+                rows.append(inst.info())
         return {"category": category, "list": rows, "nextPageCursor": ""}
 
     def tickers(self, q):
@@ -1205,7 +1204,7 @@ class Handler(BaseHTTPRequestHandler):
     exchange = None  # set in main
     log_file = None
 
-    def log_message(self, fmt_, *args):  # the request log is written by log_request_line
+    def log_message(self, fmt_, *args):  # the request log is written by log_line
         pass
 
     def do_GET(self):
