@@ -18,6 +18,9 @@ PACKAGES=(
     wrk
     # test scripts (the standard library; jsonschema for test/core/config_schema_examples.py)
     python3 python3-jsonschema
+    # node: the fake-bybit conformance test runs ccxt (test/fakes/bybit/ccxt, npm ci from its lockfile;
+    # ccxt 4.5.84 wants node >= 20, e.g. NodeSource's nodejs, which bundles npm)
+    nodejs
     # curl: the README's REST walk-through; git: the upgrade test rebuilds released versions from history
     curl ca-certificates git
 )
