@@ -76,17 +76,18 @@ StrategyBars align_strategy_bars(const StrategyConfig& cfg, const BarSeries& tra
                             "load its bars into md.bar (quant.load_bars_csv) or check the ticker");
             }
             const std::size_t covered = covered_bars(trading.ts, p->bars, s.align);
-            const double share =
-                trading.size() == 0 ? 1.0 : static_cast<double>(covered) / static_cast<double>(trading.size());
+            const double share = trading.size() == 0
+                                     ? 1.0
+                                     : static_cast<double>(covered) / static_cast<double>(trading.size());
             if (share < min_coverage) {
-                throw Error(ErrorCode::insufficient_data, field,
-                            field + ": product \"" + s.ticker + "\" has bars at " + percent(share) + " (" +
-                                std::to_string(covered) + " of " + std::to_string(trading.size()) +
-                                ") of the bars of the traded product \"" + cfg.ticker + "\" (align " +
-                                std::string(align_name(s.align)) + "); at least " + percent(min_coverage) +
-                                " are needed",
-                            "load the missing bars of \"" + s.ticker +
-                                "\", use a date range both products cover, or \"align\": \"asof\"");
+                throw Error(
+                    ErrorCode::insufficient_data, field,
+                    field + ": product \"" + s.ticker + "\" has bars at " + percent(share) + " (" +
+                        std::to_string(covered) + " of " + std::to_string(trading.size()) +
+                        ") of the bars of the traded product \"" + cfg.ticker + "\" (align " +
+                        std::string(align_name(s.align)) + "); at least " + percent(min_coverage) +
+                        " are needed",
+                    "load the missing bars of " + s.ticker + " or use a date range both products cover");
             }
             keys.emplace_back(s.ticker, s.align);
             owned->push_back(align_bars(trading.ts, p->bars, s.align));

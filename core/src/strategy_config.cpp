@@ -86,8 +86,9 @@ const std::array<FieldSpec, 8> substrategy_table{{
                     "product by default"},
     {.key = "align",
      .choices = align_choices,
-     .description = "how that product's bars meet the traded bars' times: exact (default; NaN where it "
-                    "has no bar at that time) or asof (its last bar at or before that time, carried forward)"},
+     .description =
+         "how that product's bars meet the traded bars' times: exact (default; NaN where it "
+         "has no bar at that time) or asof (its last bar at or before that time, carried forward)"},
 }};
 
 const std::array<FieldSpec, 15> strategy_table{{

@@ -259,7 +259,8 @@ cut_range(FunctionCallInfo fcinfo, const char *fn, const char *ticker, const Qua
 
 	first =
 	    has_from ? lower_bound(all->ts, all->n, unix_us_bound(PG_GETARG_TIMESTAMPTZ(from_argno), false)) : 0;
-	last = has_to ? lower_bound(all->ts, all->n, unix_us_bound(PG_GETARG_TIMESTAMPTZ(to_argno), true)) : all->n;
+	last =
+	    has_to ? lower_bound(all->ts, all->n, unix_us_bound(PG_GETARG_TIMESTAMPTZ(to_argno), true)) : all->n;
 	if (last < first)
 		last = first;
 	out->ts = all->ts + first;
@@ -290,8 +291,8 @@ quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int
 }
 
 void
-quant_load_strategy_bars(FunctionCallInfo fcinfo, const char *fn, const QuantStrategy *strategy, int from_argno,
-                         int to_argno, QuantStrategyBars *out)
+quant_load_strategy_bars(FunctionCallInfo fcinfo, const char *fn, const QuantStrategy *strategy,
+                         int from_argno, int to_argno, QuantStrategyBars *out)
 {
 	int count = quant_strategy_product_count(strategy);
 	QuantBars *products = palloc0(sizeof(QuantBars) * (count + 1));

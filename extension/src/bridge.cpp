@@ -198,14 +198,14 @@ extern "C"
 	quant_strategy_parse(const char *json, size_t len, QuantStrategy **out, QuantError *err)
 	{
 		*out = nullptr;
-		return guard(err,
-		             [&]
-		             {
-			             auto *s =
-			                 new QuantStrategy{quant::parse_strategy_config(std::string_view(json, len)), {}};
-			             s->products = s->config.factor_products();
-			             *out = s;
-		             });
+		return guard(
+		    err,
+		    [&]
+		    {
+			    auto *s = new QuantStrategy{quant::parse_strategy_config(std::string_view(json, len)), {}};
+			    s->products = s->config.factor_products();
+			    *out = s;
+		    });
 	}
 
 	void
@@ -288,8 +288,8 @@ extern "C"
 	}
 
 	QuantStatus
-	quant_run_evaluate_json(const QuantStrategy *s, const QuantStrategyBars *bars, char **json_out, size_t *len_out,
-	                        QuantError *err)
+	quant_run_evaluate_json(const QuantStrategy *s, const QuantStrategyBars *bars, char **json_out,
+	                        size_t *len_out, QuantError *err)
 	{
 		*json_out = nullptr;
 		return guard(err,
@@ -326,25 +326,24 @@ extern "C"
 
 	QuantStatus
 	quant_run_walk_forward_json(const QuantStrategy *s, const char *grid_json, size_t grid_len,
-	                            const QuantStrategyBars *bars, const QuantSearchOptions *options, char **json_out,
-	                            size_t *len_out, QuantError *err)
+	                            const QuantStrategyBars *bars, const QuantSearchOptions *options,
+	                            char **json_out, size_t *len_out, QuantError *err)
 	{
 		*json_out = nullptr;
-		return guard(err,
-		             [&]
-		             {
-			             const auto grid = quant::parse_grid(parse_grid_json(grid_json, grid_len), s->config);
-			             quant::WalkForwardOptions opt;
-			             opt.fee_bps = options->fee_bps;
-			             opt.split_ratio = options->split_ratio;
-			             opt.warmup =
-			                 quant::parse_warmup(options->warmup != nullptr ? options->warmup : "restart");
-			             opt.threads = quant::check_threads(options->threads);
-			             opt.progress = progress_of(options);
-			             const auto result = quant::walk_forward(s->config, grid, strategy_bars(s, bars), opt);
-			             *json_out =
-			                 malloc_copy(quant::walk_forward_json(s->config, result, opt).dump(), len_out);
-		             });
+		return guard(
+		    err,
+		    [&]
+		    {
+			    const auto grid = quant::parse_grid(parse_grid_json(grid_json, grid_len), s->config);
+			    quant::WalkForwardOptions opt;
+			    opt.fee_bps = options->fee_bps;
+			    opt.split_ratio = options->split_ratio;
+			    opt.warmup = quant::parse_warmup(options->warmup != nullptr ? options->warmup : "restart");
+			    opt.threads = quant::check_threads(options->threads);
+			    opt.progress = progress_of(options);
+			    const auto result = quant::walk_forward(s->config, grid, strategy_bars(s, bars), opt);
+			    *json_out = malloc_copy(quant::walk_forward_json(s->config, result, opt).dump(), len_out);
+		    });
 	}
 
 	QuantStatus

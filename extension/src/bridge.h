@@ -87,13 +87,13 @@ extern "C"
 		double *substrategy_position;
 	} QuantSeriesOut;
 
-	QuantStatus quant_run_backtest_series(const QuantStrategy *s, const QuantStrategyBars *bars, double fee_bps,
-	                                      QuantSeriesOut *out, QuantError *err);
+	QuantStatus quant_run_backtest_series(const QuantStrategy *s, const QuantStrategyBars *bars,
+	                                      double fee_bps, QuantSeriesOut *out, QuantError *err);
 
 	/* The live signal on the latest bar as JSON text {ticker, bar_ts, signal, substrategies:
 	 * [{id, indicator, signal_func, window, value, position}]} (malloc'd, free with quant_free). */
-	QuantStatus quant_run_evaluate_json(const QuantStrategy *s, const QuantStrategyBars *bars, char **json_out,
-	                                    size_t *len_out, QuantError *err);
+	QuantStatus quant_run_evaluate_json(const QuantStrategy *s, const QuantStrategyBars *bars,
+	                                    char **json_out, size_t *len_out, QuantError *err);
 
 	/* Progress of a long search, called on the calling thread every few seconds; return non-zero
 	 * to stop (the search then fails with QUANT_CANCELLED). */

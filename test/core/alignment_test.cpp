@@ -1,6 +1,8 @@
 // Indicator underlyings (quant/alignment.hpp, quant/strategy_bars.hpp): alignment of a factor
 // product to the trading bars, the coverage rule, the NaN rules of the indicators over gaps, and
 // golden_cross.json through the core.
+#include "quant/alignment.hpp"
+
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -10,7 +12,6 @@
 #include <map>
 #include <sstream>
 
-#include "quant/alignment.hpp"
 #include "quant/backtest.hpp"
 #include "quant/error.hpp"
 #include "quant/indicators/indicators.hpp"
@@ -53,7 +54,8 @@ quant::OwnedBars bars_at(const std::vector<std::int64_t>& days) {
 
 // A random strictly ascending set of days in [0, span).
 std::vector<std::int64_t> gen_days(int span) {
-    const auto keep = *rc::gen::container<std::vector<bool>>(static_cast<std::size_t>(span), rc::gen::arbitrary<bool>());
+    const auto keep =
+        *rc::gen::container<std::vector<bool>>(static_cast<std::size_t>(span), rc::gen::arbitrary<bool>());
     std::vector<std::int64_t> out;
     for (int d = 0; d < span; ++d) {
         if (keep[static_cast<std::size_t>(d)])
@@ -192,7 +194,8 @@ TEST(StrategyBars, TheStochasticOfAFactorProductReadsItsHighLowClose) {
 }
 
 TEST(StrategyBars, NamingTheTradedProductIsTheOneProductBacktest) {
-    const auto bars = quant::read_bars_csv(read_file(std::string(QUANT_TEST_DATA_DIR) + "/data/msft_2000_2001_ohlcv.csv"));
+    const auto bars =
+        quant::read_bars_csv(read_file(std::string(QUANT_TEST_DATA_DIR) + "/data/msft_2000_2001_ohlcv.csv"));
     const auto plain = config(R"({"ticker":"MSFT","trading_period":252,"substrategies":[
         {"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":70}]})");
     const auto named = config(R"({"ticker":"MSFT","trading_period":252,"substrategies":[
@@ -357,14 +360,16 @@ TEST(Golden, CrossProducts) {
         std::vector<quant::ProductBars> products;
         for (const auto& p : names)
             products.push_back({p, data.at(p).view()});
-        const auto bars = quant::align_strategy_bars(cfg, data.at(c["trade"].get<std::string>()).view(), products);
+        const auto bars =
+            quant::align_strategy_bars(cfg, data.at(c["trade"].get<std::string>()).view(), products);
         const auto s = quant::run_backtest(cfg, bars, c["fee_bps"].get<double>());
         const auto got = quant::metrics_json(s.metrics);
         const auto& e = c["expected"];
         for (const auto& [k, v] : e["metrics"].items()) {
             const double want = v.is_null() ? NaN : v.get<double>();
             const double have = got[k].is_null() ? NaN : got[k].get<double>();
-            EXPECT_TRUE(near(want, have, 1e-9, 1e-12)) << c["config"].dump() << " " << k << " want " << v << " got " << got[k];
+            EXPECT_TRUE(near(want, have, 1e-9, 1e-12))
+                << c["config"].dump() << " " << k << " want " << v << " got " << got[k];
         }
         const double want_last = e["last_position"].is_null() ? NaN : e["last_position"].get<double>();
         EXPECT_TRUE(same(want_last, s.last_position)) << c["config"].dump();
