@@ -73,11 +73,17 @@ Metrics finish_metrics(const RunningStats& scored, const Equity& eq, int trading
 
 }  // namespace
 
-void check_bars_for(const StrategyConfig& cfg, const BarSeries& bars) {
+void check_bars_for(const StrategyConfig& cfg, const StrategyBars& bars) {
     const std::size_t n = bars.size();
     if (n == 0) {
         throw Error(ErrorCode::no_data, "ticker", "ticker \"" + cfg.ticker + "\" has no bars",
                     "load bars into md.bar (quant.load_bars_csv) or check the ticker and the date range");
+    }
+    if (!bars.has_factors_of(cfg)) {
+        const auto products = cfg.factor_products();
+        throw Error(ErrorCode::no_data, "substrategies",
+                    "the bars of \"" + products.front() + "\" (a substrategy's product) were not given",
+                    "pass the bars of every product the substrategies name (align_strategy_bars)");
     }
     for (std::size_t i = 0; i < cfg.substrategies.size(); ++i) {
         const auto& s = cfg.substrategies[i];
@@ -362,9 +368,10 @@ BacktestSummary score_positions(const ScoreInput& in, BacktestSeries* series) {
     return out;
 }
 
-BacktestSummary run_backtest(const StrategyConfig& cfg, const BarSeries& bars, double fee_bps,
+BacktestSummary run_backtest(const StrategyConfig& cfg, const StrategyBars& market, double fee_bps,
                              BacktestSeries* series) {
-    check_bars_for(cfg, bars);
+    const BarSeries& bars = market.trading();
+    check_bars_for(cfg, market);
     const std::size_t n = bars.size();
     const std::size_t k = cfg.substrategies.size();
 
@@ -374,7 +381,7 @@ BacktestSummary run_backtest(const StrategyConfig& cfg, const BarSeries& bars, d
     std::vector<PositionCode> codes(k * n);
     for (std::size_t j = 0; j < k; ++j) {
         const auto& s = cfg.substrategies[j];
-        s.indicator->compute(bars, s.data_column, s.window, ind[j]);
+        s.indicator->compute(market.factor(j), s.data_column, s.window, ind[j]);
         signal_codes(s, ind[j], std::span<PositionCode>(codes).subspan(j * n, n));
         check_for_interrupts();
     }
@@ -405,8 +412,9 @@ BacktestSummary run_backtest(const StrategyConfig& cfg, const BarSeries& bars, d
     return out;
 }
 
-LiveSignal evaluate_live(const StrategyConfig& cfg, const BarSeries& bars) {
-    check_bars_for(cfg, bars);
+LiveSignal evaluate_live(const StrategyConfig& cfg, const StrategyBars& market) {
+    check_bars_for(cfg, market);
+    const BarSeries& bars = market.trading();
     const std::size_t n = bars.size();
     LiveSignal live;
     live.bar_ts = bars.ts.empty() ? 0 : bars.ts.back();
@@ -414,7 +422,7 @@ LiveSignal evaluate_live(const StrategyConfig& cfg, const BarSeries& bars) {
     std::array<PositionCode, max_substrategies> pos{};
     for (std::size_t j = 0; j < cfg.substrategies.size(); ++j) {
         const auto& s = cfg.substrategies[j];
-        s.indicator->compute(bars, s.data_column, s.window, values);
+        s.indicator->compute(market.factor(j), s.data_column, s.window, values);
         live.indicator_value.push_back(values[n - 1]);
         PositionCode code = 0;
         signal_codes(s, std::span<const double>(values).subspan(n - 1), std::span<PositionCode>(&code, 1));

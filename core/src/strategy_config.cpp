@@ -43,7 +43,11 @@ std::vector<std::string> conjunction_choices() {
 
 // In the order the hints list them. The ignored keys are what quant.get_strategy adds to a stored
 // strategy, so that its output is a valid config as it stands.
-const std::array<FieldSpec, 6> substrategy_table{{
+std::vector<std::string> align_choices() {
+    return {"exact", "asof"};
+}
+
+const std::array<FieldSpec, 8> substrategy_table{{
     {.key = "id",
      .type = Type::integer,
      .minimum = 1,
@@ -67,6 +71,16 @@ const std::array<FieldSpec, 6> substrategy_table{{
     {.key = "data_column",
      .choices = column_choices,
      .description = "the factor the indicator reads; v (the close) by default"},
+    {.key = "ticker",
+     .min_length = 1,
+     .max_length = 64,
+     .description = "the product whose bars the indicator reads (its data ticker in md.bar); the traded "
+                    "product by default"},
+    {.key = "align",
+     .choices = align_choices,
+     .description =
+         "how that product's bars meet the traded bars' times: exact (default; NaN where it "
+         "has no bar at that time) or asof (its last bar at or before that time, carried forward)"},
 }};
 
 const std::array<FieldSpec, 15> strategy_table{{
@@ -205,6 +219,17 @@ SubStrategy parse_substrategy(const Json& s, std::size_t index, std::vector<std:
                                          at + ".data_column", ErrorCode::invalid_config)
                           : Column::v;
 
+    if (s.contains("ticker")) {
+        sub.ticker = get_string(s["ticker"], at + ".ticker", "the data ticker of a product in md.bar");
+        if (sub.ticker.empty() || sub.ticker.size() > 64)
+            fail(at + ".ticker", "must be 1 to 64 characters", "the data ticker of a product in md.bar");
+    }
+    if (s.contains("align")) {
+        sub.align = parse_align(
+            get_string(s["align"], at + ".align", "valid alignments: " + std::string(align_names_hint)),
+            at + ".align");
+    }
+
     const auto& info = *sub.indicator;
     const auto& fn = *sub.signal_func;
     if (info.price_level && !fn.for_bounded) {
@@ -245,6 +270,15 @@ int StrategyConfig::max_window() const {
     for (const auto& s : substrategies)
         w = std::max(w, s.window);
     return w;
+}
+
+std::vector<std::string> StrategyConfig::factor_products() const {
+    std::vector<std::string> out;
+    for (const auto& s : substrategies) {
+        if (reads_other_product(s) && std::find(out.begin(), out.end(), s.ticker) == out.end())
+            out.push_back(s.ticker);
+    }
+    return out;
 }
 
 int StrategyConfig::warmup_bars() const {
@@ -366,12 +400,17 @@ std::string default_strategy_name(const StrategyConfig& cfg) {
 Json to_json(const StrategyConfig& cfg) {
     Json subs = Json::array();
     for (const auto& s : cfg.substrategies) {
-        subs.push_back(Json{{"id", s.id},
-                            {"indicator", s.indicator->name},
-                            {"signal_func", s.signal_func->name},
-                            {"window", s.window},
-                            {"signal", s.signal},
-                            {"data_column", column_name(s.data_column)}});
+        Json sub{{"id", s.id},
+                 {"indicator", s.indicator->name},
+                 {"signal_func", s.signal_func->name},
+                 {"window", s.window},
+                 {"signal", s.signal},
+                 {"data_column", column_name(s.data_column)}};
+        if (!s.ticker.empty())
+            sub["ticker"] = s.ticker;
+        if (!s.ticker.empty() || s.align != Align::exact)
+            sub["align"] = align_name(s.align);
+        subs.push_back(std::move(sub));
     }
     Json out = Json::object();
     if (!cfg.strategy_id.empty())

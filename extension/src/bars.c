@@ -128,22 +128,94 @@ read_version(const char *ticker, int64 *version, TransactionId *xmin)
 	return true;
 }
 
+/* A free slot, or the least recently used entry not used after `pinned_after` (those hold bars
+ * the current call still points to); NULL when every entry is pinned. */
 static BarCacheEntry *
-cache_slot_for_insert(void)
+cache_slot_for_insert(uint64 pinned_after)
 {
-	BarCacheEntry *victim = &bar_cache[0];
+	BarCacheEntry *victim = NULL;
 	int i;
 
 	for (i = 0; i < BAR_CACHE_ENTRIES; i++)
 	{
 		if (bar_cache[i].mcxt == NULL)
 			return &bar_cache[i];
-		if (bar_cache[i].last_used < victim->last_used)
+		if (bar_cache[i].last_used <= pinned_after &&
+		    (victim == NULL || bar_cache[i].last_used < victim->last_used))
 			victim = &bar_cache[i];
 	}
+	if (victim == NULL)
+		return NULL;
 	MemoryContextDelete(victim->mcxt);
 	memset(victim, 0, sizeof(*victim));
 	return victim;
+}
+
+/* Every bar of the ticker, from the cache or md.bar (then cached if it may be). Must run inside
+ * SPI. Entries used after `pinned_after` are not evicted: the caller still points into them. */
+static void
+all_bars(FunctionCallInfo fcinfo, const char *ticker, uint64 pinned_after, QuantBars *all)
+{
+	BarCacheEntry *hit = NULL;
+	int64 version = 0;
+	TransactionId xmin = InvalidTransactionId;
+	bool cacheable;
+	int i;
+
+	cacheable = read_version(ticker, &version, &xmin) && !TransactionIdIsCurrentTransactionId(xmin);
+	for (i = 0; cacheable && i < BAR_CACHE_ENTRIES; i++)
+	{
+		BarCacheEntry *e = &bar_cache[i];
+
+		if (e->mcxt != NULL && e->version == version && e->xmin == xmin && strcmp(e->ticker, ticker) == 0)
+		{
+			hit = e;
+			break;
+		}
+	}
+	if (hit != NULL)
+		*all = hit->bars;
+	else
+	{
+		/* Read into the caller's context first; keep a copy only once it is complete. */
+		read_bars(ticker, fcinfo->flinfo->fn_mcxt, all);
+		if (cacheable && all->n > 0 && all->n <= BAR_CACHE_MAX_BARS)
+		{
+			BarCacheEntry *e = cache_slot_for_insert(pinned_after);
+
+			if (e != NULL)
+			{
+				MemoryContext mcxt =
+				    AllocSetContextCreate(TopMemoryContext, "quant bar cache", ALLOCSET_DEFAULT_SIZES);
+				size_t bytes = sizeof(double) * all->n;
+				int64 *ts = MemoryContextAlloc(mcxt, bytes);
+				double *cols[5];
+				const double *src[5] = {all->open, all->high, all->low, all->close, all->volume};
+				int c;
+
+				memcpy(ts, all->ts, bytes);
+				for (c = 0; c < 5; c++)
+				{
+					cols[c] = MemoryContextAlloc(mcxt, bytes);
+					memcpy(cols[c], src[c], bytes);
+				}
+				e->ticker = MemoryContextStrdup(mcxt, ticker);
+				e->version = version;
+				e->xmin = xmin;
+				e->bars.ts = ts;
+				e->bars.open = cols[0];
+				e->bars.high = cols[1];
+				e->bars.low = cols[2];
+				e->bars.close = cols[3];
+				e->bars.volume = cols[4];
+				e->bars.n = all->n;
+				e->mcxt = mcxt; /* last: the slot is valid from here on */
+				hit = e;
+			}
+		}
+	}
+	if (hit != NULL)
+		hit->last_used = ++bar_cache_clock;
 }
 
 /* The first index i with ts[i] >= key. */
@@ -176,89 +248,66 @@ unix_us_bound(TimestampTz ts, bool after)
 	return QUANT_TO_UNIX_US(ts) + (after ? 1 : 0);
 }
 
-void
-quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int from_argno, int to_argno,
-                QuantBars *out)
+/* The bars of `all` in [from_ts, to_ts] (argument numbers; -1 or NULL = open); none is an ERROR. */
+static void
+cut_range(FunctionCallInfo fcinfo, const char *fn, const char *ticker, const QuantBars *all, int from_argno,
+          int to_argno, QuantBars *out)
 {
 	bool has_from = from_argno >= 0 && !PG_ARGISNULL(from_argno);
 	bool has_to = to_argno >= 0 && !PG_ARGISNULL(to_argno);
-	QuantBars all;
-	BarCacheEntry *hit = NULL;
-	int64 version = 0;
-	TransactionId xmin = InvalidTransactionId;
-	bool cacheable;
 	size_t first, last;
-	int i;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "quant: SPI_connect failed");
-	cacheable = read_version(ticker, &version, &xmin) && !TransactionIdIsCurrentTransactionId(xmin);
-	for (i = 0; cacheable && i < BAR_CACHE_ENTRIES; i++)
-	{
-		BarCacheEntry *e = &bar_cache[i];
-
-		if (e->mcxt != NULL && e->version == version && e->xmin == xmin && strcmp(e->ticker, ticker) == 0)
-		{
-			hit = e;
-			break;
-		}
-	}
-	if (hit != NULL)
-		all = hit->bars;
-	else
-	{
-		/* Read into the caller's context first; keep a copy only once it is complete. */
-		read_bars(ticker, fcinfo->flinfo->fn_mcxt, &all);
-		if (cacheable && all.n > 0 && all.n <= BAR_CACHE_MAX_BARS)
-		{
-			BarCacheEntry *e = cache_slot_for_insert();
-			MemoryContext mcxt =
-			    AllocSetContextCreate(TopMemoryContext, "quant bar cache", ALLOCSET_DEFAULT_SIZES);
-			size_t bytes = sizeof(double) * all.n;
-			int64 *ts = MemoryContextAlloc(mcxt, bytes);
-			double *cols[5];
-			const double *src[5] = {all.open, all.high, all.low, all.close, all.volume};
-			int c;
-
-			memcpy(ts, all.ts, bytes);
-			for (c = 0; c < 5; c++)
-			{
-				cols[c] = MemoryContextAlloc(mcxt, bytes);
-				memcpy(cols[c], src[c], bytes);
-			}
-			e->ticker = MemoryContextStrdup(mcxt, ticker);
-			e->version = version;
-			e->xmin = xmin;
-			e->bars.ts = ts;
-			e->bars.open = cols[0];
-			e->bars.high = cols[1];
-			e->bars.low = cols[2];
-			e->bars.close = cols[3];
-			e->bars.volume = cols[4];
-			e->bars.n = all.n;
-			e->mcxt = mcxt; /* last: the slot is valid from here on */
-			hit = e;
-		}
-	}
-	if (hit != NULL)
-		hit->last_used = ++bar_cache_clock;
-	SPI_finish();
 
 	first =
-	    has_from ? lower_bound(all.ts, all.n, unix_us_bound(PG_GETARG_TIMESTAMPTZ(from_argno), false)) : 0;
-	last = has_to ? lower_bound(all.ts, all.n, unix_us_bound(PG_GETARG_TIMESTAMPTZ(to_argno), true)) : all.n;
+	    has_from ? lower_bound(all->ts, all->n, unix_us_bound(PG_GETARG_TIMESTAMPTZ(from_argno), false)) : 0;
+	last =
+	    has_to ? lower_bound(all->ts, all->n, unix_us_bound(PG_GETARG_TIMESTAMPTZ(to_argno), true)) : all->n;
 	if (last < first)
 		last = first;
-	out->ts = all.ts + first;
-	out->open = all.open + first;
-	out->high = all.high + first;
-	out->low = all.low + first;
-	out->close = all.close + first;
-	out->volume = all.volume + first;
+	out->ts = all->ts + first;
+	out->open = all->open + first;
+	out->high = all->high + first;
+	out->low = all->low + first;
+	out->close = all->close + first;
+	out->volume = all->volume + first;
 	out->n = last - first;
 	if (out->n == 0)
 		ereport(ERROR, (errcode(quant_sqlstate_of(QUANT_NO_DATA)),
 		                errmsg("%s: ticker \"%s\" has no bars in md.bar in the requested range", fn, ticker),
 		                errhint("load bars with quant.load_bars_csv(ticker, path) or COPY into md.bar"),
 		                err_generic_string(PG_DIAG_COLUMN_NAME, "ticker")));
+}
+
+void
+quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int from_argno, int to_argno,
+                QuantBars *out)
+{
+	QuantBars all;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "quant: SPI_connect failed");
+	all_bars(fcinfo, ticker, bar_cache_clock, &all);
+	SPI_finish();
+	cut_range(fcinfo, fn, ticker, &all, from_argno, to_argno, out);
+}
+
+void
+quant_load_strategy_bars(FunctionCallInfo fcinfo, const char *fn, const QuantStrategy *strategy,
+                         int from_argno, int to_argno, QuantStrategyBars *out)
+{
+	int count = quant_strategy_product_count(strategy);
+	QuantBars *products = palloc0(sizeof(QuantBars) * (count + 1));
+	uint64 pinned_after = bar_cache_clock; /* every entry this call uses stays until it returns */
+	QuantBars all;
+	int i;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "quant: SPI_connect failed");
+	all_bars(fcinfo, quant_strategy_ticker(strategy), pinned_after, &all);
+	/* A factor product's bars over all of its history: as-of alignment may reach before from_ts,
+	 * and alignment never takes a bar after the trading bar's time. None: the core's error. */
+	for (i = 0; i < count; i++)
+		all_bars(fcinfo, quant_strategy_product(strategy, i), pinned_after, &products[i]);
+	SPI_finish();
+	cut_range(fcinfo, fn, quant_strategy_ticker(strategy), &all, from_argno, to_argno, &out->trading);
+	out->products = products;
 }

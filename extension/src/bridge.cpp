@@ -23,6 +23,7 @@
 struct QuantStrategy
 {
 	quant::StrategyConfig config;
+	std::vector<std::string> products; // config.factor_products(), for quant_strategy_product
 };
 
 namespace
@@ -115,6 +116,15 @@ view(const QuantBars *b)
 	        {b->low, b->n}, {b->close, b->n}, {b->volume, b->n}};
 }
 
+quant::StrategyBars
+strategy_bars(const QuantStrategy *s, const QuantStrategyBars *b)
+{
+	std::vector<quant::ProductBars> products;
+	for (std::size_t i = 0; i < s->products.size(); ++i)
+		products.push_back({s->products[i], view(&b->products[i])});
+	return quant::align_strategy_bars(s->config, view(&b->trading), products);
+}
+
 const quant::IndicatorInfo &
 indicator_or_throw(const char *name)
 {
@@ -188,13 +198,14 @@ extern "C"
 	quant_strategy_parse(const char *json, size_t len, QuantStrategy **out, QuantError *err)
 	{
 		*out = nullptr;
-		return guard(err,
-		             [&]
-		             {
-			             auto *s =
-			                 new QuantStrategy{quant::parse_strategy_config(std::string_view(json, len))};
-			             *out = s;
-		             });
+		return guard(
+		    err,
+		    [&]
+		    {
+			    auto *s = new QuantStrategy{quant::parse_strategy_config(std::string_view(json, len)), {}};
+			    s->products = s->config.factor_products();
+			    *out = s;
+		    });
 	}
 
 	void
@@ -214,6 +225,16 @@ extern "C"
 		return static_cast<int>(s->config.substrategies.size());
 	}
 	int
+	quant_strategy_product_count(const QuantStrategy *s)
+	{
+		return static_cast<int>(s->products.size());
+	}
+	const char *
+	quant_strategy_product(const QuantStrategy *s, int i)
+	{
+		return s->products[static_cast<std::size_t>(i)].c_str();
+	}
+	int
 	quant_strategy_warning_count(const QuantStrategy *s)
 	{
 		return static_cast<int>(s->config.warnings.size());
@@ -225,14 +246,14 @@ extern "C"
 	}
 
 	QuantStatus
-	quant_run_backtest_json(const QuantStrategy *s, const QuantBars *bars, double fee_bps,
+	quant_run_backtest_json(const QuantStrategy *s, const QuantStrategyBars *bars, double fee_bps,
 	                        int64_t run_at_unix_us, char **json_out, size_t *len_out, QuantError *err)
 	{
 		*json_out = nullptr;
 		return guard(err,
 		             [&]
 		             {
-			             const auto summary = quant::run_backtest(s->config, view(bars), fee_bps);
+			             const auto summary = quant::run_backtest(s->config, strategy_bars(s, bars), fee_bps);
 			             *json_out = malloc_copy(
 			                 quant::backtest_results_json(s->config, summary, fee_bps, run_at_unix_us).dump(),
 			                 len_out);
@@ -240,15 +261,15 @@ extern "C"
 	}
 
 	QuantStatus
-	quant_run_backtest_series(const QuantStrategy *s, const QuantBars *bars, double fee_bps,
+	quant_run_backtest_series(const QuantStrategy *s, const QuantStrategyBars *bars, double fee_bps,
 	                          QuantSeriesOut *out, QuantError *err)
 	{
 		return guard(err,
 		             [&]
 		             {
 			             quant::BacktestSeries series;
-			             quant::run_backtest(s->config, view(bars), fee_bps, &series);
-			             const std::size_t n = bars->n;
+			             quant::run_backtest(s->config, strategy_bars(s, bars), fee_bps, &series);
+			             const std::size_t n = bars->trading.n;
 			             const auto copy = [n](const std::vector<double> &from, double *to)
 			             { std::memcpy(to, from.data(), n * sizeof(double)); };
 			             copy(series.price, out->price);
@@ -267,21 +288,21 @@ extern "C"
 	}
 
 	QuantStatus
-	quant_run_evaluate_json(const QuantStrategy *s, const QuantBars *bars, char **json_out, size_t *len_out,
-	                        QuantError *err)
+	quant_run_evaluate_json(const QuantStrategy *s, const QuantStrategyBars *bars, char **json_out,
+	                        size_t *len_out, QuantError *err)
 	{
 		*json_out = nullptr;
 		return guard(err,
 		             [&]
 		             {
-			             const auto live = quant::evaluate_live(s->config, view(bars));
+			             const auto live = quant::evaluate_live(s->config, strategy_bars(s, bars));
 			             *json_out = malloc_copy(quant::live_signal_json(s->config, live).dump(), len_out);
 		             });
 	}
 
 	QuantStatus
 	quant_run_optimize_json(const QuantStrategy *s, const char *grid_json, size_t grid_len,
-	                        const QuantBars *bars, const QuantSearchOptions *options, char **json_out,
+	                        const QuantStrategyBars *bars, const QuantSearchOptions *options, char **json_out,
 	                        size_t *len_out, QuantError *err)
 	{
 		*json_out = nullptr;
@@ -297,7 +318,7 @@ extern "C"
 			             opt.keep_cells = options->include_cells != 0;
 			             opt.threads = quant::check_threads(options->threads);
 			             opt.progress = progress_of(options);
-			             const auto result = quant::optimize(s->config, grid, view(bars), opt);
+			             const auto result = quant::optimize(s->config, grid, strategy_bars(s, bars), opt);
 			             *json_out =
 			                 malloc_copy(quant::optimize_json(s->config, result, opt).dump(), len_out);
 		             });
@@ -305,25 +326,24 @@ extern "C"
 
 	QuantStatus
 	quant_run_walk_forward_json(const QuantStrategy *s, const char *grid_json, size_t grid_len,
-	                            const QuantBars *bars, const QuantSearchOptions *options, char **json_out,
-	                            size_t *len_out, QuantError *err)
+	                            const QuantStrategyBars *bars, const QuantSearchOptions *options,
+	                            char **json_out, size_t *len_out, QuantError *err)
 	{
 		*json_out = nullptr;
-		return guard(err,
-		             [&]
-		             {
-			             const auto grid = quant::parse_grid(parse_grid_json(grid_json, grid_len), s->config);
-			             quant::WalkForwardOptions opt;
-			             opt.fee_bps = options->fee_bps;
-			             opt.split_ratio = options->split_ratio;
-			             opt.warmup =
-			                 quant::parse_warmup(options->warmup != nullptr ? options->warmup : "restart");
-			             opt.threads = quant::check_threads(options->threads);
-			             opt.progress = progress_of(options);
-			             const auto result = quant::walk_forward(s->config, grid, view(bars), opt);
-			             *json_out =
-			                 malloc_copy(quant::walk_forward_json(s->config, result, opt).dump(), len_out);
-		             });
+		return guard(
+		    err,
+		    [&]
+		    {
+			    const auto grid = quant::parse_grid(parse_grid_json(grid_json, grid_len), s->config);
+			    quant::WalkForwardOptions opt;
+			    opt.fee_bps = options->fee_bps;
+			    opt.split_ratio = options->split_ratio;
+			    opt.warmup = quant::parse_warmup(options->warmup != nullptr ? options->warmup : "restart");
+			    opt.threads = quant::check_threads(options->threads);
+			    opt.progress = progress_of(options);
+			    const auto result = quant::walk_forward(s->config, grid, strategy_bars(s, bars), opt);
+			    *json_out = malloc_copy(quant::walk_forward_json(s->config, result, opt).dump(), len_out);
+		    });
 	}
 
 	QuantStatus

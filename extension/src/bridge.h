@@ -49,6 +49,14 @@ extern "C"
 		size_t n;
 	} QuantBars;
 
+	/* The bars a strategy reads: the traded product's (the time axis), and every bar of each other
+	 * product its substrategies name, products[i] of quant_strategy_product(s, i). */
+	typedef struct QuantStrategyBars
+	{
+		QuantBars trading;
+		const QuantBars *products;
+	} QuantStrategyBars;
+
 	/* Called by long loops; non-zero means "stop" (the extension passes InterruptPending). */
 	void quant_set_interrupt_check(int (*check)(void));
 
@@ -59,15 +67,18 @@ extern "C"
 	void quant_strategy_free(void *strategy);
 	const char *quant_strategy_ticker(const QuantStrategy *s);
 	int quant_strategy_substrategy_count(const QuantStrategy *s);
+	/* The other products the substrategies' indicators read (`ticker` of a substrategy), each once. */
+	int quant_strategy_product_count(const QuantStrategy *s);
+	const char *quant_strategy_product(const QuantStrategy *s, int i);
 	int quant_strategy_warning_count(const QuantStrategy *s);
 	const char *quant_strategy_warning(const QuantStrategy *s, int i);
 
 	/* BacktestResults JSON text (malloc'd, free with quant_free). */
-	QuantStatus quant_run_backtest_json(const QuantStrategy *s, const QuantBars *bars, double fee_bps,
+	QuantStatus quant_run_backtest_json(const QuantStrategy *s, const QuantStrategyBars *bars, double fee_bps,
 	                                    int64_t run_at_unix_us, char **json_out, size_t *len_out,
 	                                    QuantError *err);
 
-	/* The per-bar columns: every array has bars->n elements, indicator/position have k*n
+	/* The per-bar columns: every array has bars->trading.n elements, indicator/position have k*n
 	 * (substrategy-major), all allocated by the caller. */
 	typedef struct QuantSeriesOut
 	{
@@ -76,13 +87,13 @@ extern "C"
 		double *substrategy_position;
 	} QuantSeriesOut;
 
-	QuantStatus quant_run_backtest_series(const QuantStrategy *s, const QuantBars *bars, double fee_bps,
-	                                      QuantSeriesOut *out, QuantError *err);
+	QuantStatus quant_run_backtest_series(const QuantStrategy *s, const QuantStrategyBars *bars,
+	                                      double fee_bps, QuantSeriesOut *out, QuantError *err);
 
 	/* The live signal on the latest bar as JSON text {ticker, bar_ts, signal, substrategies:
 	 * [{id, indicator, signal_func, window, value, position}]} (malloc'd, free with quant_free). */
-	QuantStatus quant_run_evaluate_json(const QuantStrategy *s, const QuantBars *bars, char **json_out,
-	                                    size_t *len_out, QuantError *err);
+	QuantStatus quant_run_evaluate_json(const QuantStrategy *s, const QuantStrategyBars *bars,
+	                                    char **json_out, size_t *len_out, QuantError *err);
 
 	/* Progress of a long search, called on the calling thread every few seconds; return non-zero
 	 * to stop (the search then fails with QUANT_CANCELLED). */
@@ -103,10 +114,10 @@ extern "C"
 
 	/* quant.optimize / quant.walk_forward: results as JSON text (malloc'd, free with quant_free). */
 	QuantStatus quant_run_optimize_json(const QuantStrategy *s, const char *grid_json, size_t grid_len,
-	                                    const QuantBars *bars, const QuantSearchOptions *options,
+	                                    const QuantStrategyBars *bars, const QuantSearchOptions *options,
 	                                    char **json_out, size_t *len_out, QuantError *err);
 	QuantStatus quant_run_walk_forward_json(const QuantStrategy *s, const char *grid_json, size_t grid_len,
-	                                        const QuantBars *bars, const QuantSearchOptions *options,
+	                                        const QuantStrategyBars *bars, const QuantSearchOptions *options,
 	                                        char **json_out, size_t *len_out, QuantError *err);
 
 	/* ---- indicators ---- */

@@ -11,9 +11,9 @@
 #include "utils/jsonb.h"
 
 static void
-load_strategy_bars(FunctionCallInfo fcinfo, const char *fn, QuantStrategy *strategy, QuantBars *bars)
+load_strategy_bars(FunctionCallInfo fcinfo, const char *fn, QuantStrategy *strategy, QuantStrategyBars *bars)
 {
-	quant_load_bars(fcinfo, fn, quant_strategy_ticker(strategy), 2, 3, bars);
+	quant_load_strategy_bars(fcinfo, fn, strategy, 2, 3, bars);
 }
 
 PG_FUNCTION_INFO_V1(quant_backtest);
@@ -23,7 +23,7 @@ quant_backtest(PG_FUNCTION_ARGS)
 	const char *fn = "quant.backtest";
 	QuantStrategy *strategy = quant_strategy_arg(fcinfo, 0, fn);
 	double fee = quant_fee_arg(fcinfo, 1, fn);
-	QuantBars bars;
+	QuantStrategyBars bars;
 	QuantError err;
 	char *json;
 	size_t len;
@@ -44,13 +44,13 @@ quant_evaluate_config(PG_FUNCTION_ARGS)
 {
 	const char *fn = "quant.evaluate_config";
 	QuantStrategy *strategy = quant_strategy_arg(fcinfo, 0, fn);
-	QuantBars bars;
+	QuantStrategyBars bars;
 	QuantError err;
 	char *json;
 	size_t len;
 
 	/* the live signal sees every bar up to to_ts (NULL: the latest) */
-	quant_load_bars(fcinfo, fn, quant_strategy_ticker(strategy), -1, 1, &bars);
+	quant_load_strategy_bars(fcinfo, fn, strategy, -1, 1, &bars);
 	if (quant_run_evaluate_json(strategy, &bars, &json, &len, &err) != QUANT_OK)
 		quant_report(&err, fn);
 	quant_own(json, quant_free);
@@ -65,7 +65,7 @@ quant_backtest_series(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	QuantStrategy *strategy = quant_strategy_arg(fcinfo, 0, fn);
 	double fee = quant_fee_arg(fcinfo, 1, fn);
-	QuantBars bars;
+	QuantStrategyBars bars;
 	QuantError err;
 	QuantSeriesOut out;
 	size_t n, i;
@@ -74,7 +74,7 @@ quant_backtest_series(PG_FUNCTION_ARGS)
 	double *pos_row = palloc(sizeof(double) * k);
 
 	load_strategy_bars(fcinfo, fn, strategy, &bars);
-	n = bars.n;
+	n = bars.trading.n;
 	out.price = palloc(sizeof(double) * n);
 	out.position = palloc(sizeof(double) * n);
 	out.pnl = palloc(sizeof(double) * n);
@@ -101,7 +101,7 @@ quant_backtest_series(PG_FUNCTION_ARGS)
 		bool nulls[10];
 		int c;
 
-		row[0] = TimestampTzGetDatum(QUANT_FROM_UNIX_US(bars.ts[i]));
+		row[0] = TimestampTzGetDatum(QUANT_FROM_UNIX_US(bars.trading.ts[i]));
 		nulls[0] = false;
 		for (c = 0; c < 7; c++)
 		{

@@ -54,13 +54,6 @@ grid_arg(FunctionCallInfo fcinfo, int argno, const char *fn, size_t *len)
 	return text;
 }
 
-static void
-strategy_bars(FunctionCallInfo fcinfo, const char *fn, QuantStrategy *strategy, int from_argno, int to_argno,
-              QuantBars *bars)
-{
-	quant_load_bars(fcinfo, fn, quant_strategy_ticker(strategy), from_argno, to_argno, bars);
-}
-
 static Datum
 finish(const char *fn, QuantStatus status, QuantError *err, Progress *progress, char *json)
 {
@@ -83,7 +76,7 @@ quant_optimize(PG_FUNCTION_ARGS)
 	char *grid = grid_arg(fcinfo, 1, fn, &grid_len);
 	QuantSearchOptions options;
 	Progress progress = {fn, NULL};
-	QuantBars bars;
+	QuantStrategyBars bars;
 	QuantError err;
 	QuantStatus status;
 	char *json = NULL;
@@ -101,7 +94,7 @@ quant_optimize(PG_FUNCTION_ARGS)
 	options.threads = PG_GETARG_INT32(8);
 	options.progress = report_progress;
 	options.progress_ctx = &progress;
-	strategy_bars(fcinfo, fn, strategy, 3, 4, &bars);
+	quant_load_strategy_bars(fcinfo, fn, strategy, 3, 4, &bars);
 	status = quant_run_optimize_json(strategy, grid, grid_len, &bars, &options, &json, &len, &err);
 	PG_RETURN_DATUM(finish(fn, status, &err, &progress, json));
 }
@@ -117,7 +110,7 @@ quant_walk_forward(PG_FUNCTION_ARGS)
 	char *grid = grid_arg(fcinfo, 1, fn, &grid_len);
 	QuantSearchOptions options;
 	Progress progress = {fn, NULL};
-	QuantBars bars;
+	QuantStrategyBars bars;
 	QuantError err;
 	QuantStatus status;
 	char *json = NULL;
@@ -133,7 +126,7 @@ quant_walk_forward(PG_FUNCTION_ARGS)
 	options.threads = PG_GETARG_INT32(7);
 	options.progress = report_progress;
 	options.progress_ctx = &progress;
-	strategy_bars(fcinfo, fn, strategy, 4, 5, &bars);
+	quant_load_strategy_bars(fcinfo, fn, strategy, 4, 5, &bars);
 	status = quant_run_walk_forward_json(strategy, grid, grid_len, &bars, &options, &json, &len, &err);
 	PG_RETURN_DATUM(finish(fn, status, &err, &progress, json));
 }

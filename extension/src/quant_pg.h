@@ -40,6 +40,11 @@ Datum quant_float8_array(const double *values, int n);
  * naming the ticker, raised here for every caller. */
 void quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int from_argno,
                      int to_argno, QuantBars *out);
+/* The bars a strategy reads: its ticker's in [from_ts, to_ts] as quant_load_bars, and every bar of
+ * each other product its substrategies name (quant_strategy_product; none is the engine's error
+ * naming the field). */
+void quant_load_strategy_bars(FunctionCallInfo fcinfo, const char *fn, const QuantStrategy *strategy,
+                              int from_argno, int to_argno, QuantStrategyBars *out);
 
 /* The Unix-epoch microseconds of a TimestampTz and back. */
 #define QUANT_UNIX_EPOCH_OFFSET_US (INT64CONST(946684800) * USECS_PER_SEC)

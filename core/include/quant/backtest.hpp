@@ -7,6 +7,7 @@
 #include "quant/bars.hpp"
 #include "quant/json.hpp"
 #include "quant/no_postgres.hpp"
+#include "quant/strategy_bars.hpp"
 #include "quant/strategy_config.hpp"
 
 namespace quant {
@@ -41,7 +42,7 @@ struct LiveSignal {
 };
 
 // Checks that the bars can carry the strategy; throws Error{no_data | insufficient_data}.
-void check_bars_for(const StrategyConfig& cfg, const BarSeries& bars);
+void check_bars_for(const StrategyConfig& cfg, const StrategyBars& bars);
 
 // The three stages behind run_backtest, evaluate_live and the optimizer, so that a grid cell
 // scores exactly (bit for bit) what quant.backtest returns for the same parameters:
@@ -71,9 +72,10 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
 // change[t] = price[t]/price[t-1] - 1, NaN at t = 0.
 std::vector<double> price_changes(std::span<const double> price);
 
-BacktestSummary run_backtest(const StrategyConfig& cfg, const BarSeries& bars, double fee_bps,
+// `bars`: a BarSeries for a strategy of one product, align_strategy_bars() for one that names others.
+BacktestSummary run_backtest(const StrategyConfig& cfg, const StrategyBars& bars, double fee_bps,
                              BacktestSeries* series = nullptr);
-LiveSignal evaluate_live(const StrategyConfig& cfg, const BarSeries& bars);
+LiveSignal evaluate_live(const StrategyConfig& cfg, const StrategyBars& bars);
 
 // Metrics over a pnl column (NaN skipped), scored from row `first_scored`.
 Metrics compute_metrics(std::span<const double> pnl, std::size_t first_scored, int trading_period);

@@ -68,7 +68,7 @@ struct OptimizeResult {
     Objective objective = Objective::sharpe_ratio;
 };
 
-OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
+OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const StrategyBars& bars,
                         const OptimizeOptions& options);
 Json optimize_json(const StrategyConfig& cfg, const OptimizeResult& r, const OptimizeOptions& options);
 
@@ -94,7 +94,7 @@ struct WalkForwardResult {
 };
 
 // Best in-sample cell by Sharpe, scored in and out of sample (backtest-semantics.md).
-WalkForwardResult walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
+WalkForwardResult walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const StrategyBars& bars,
                                const WalkForwardOptions& options);
 Json walk_forward_json(const StrategyConfig& cfg, const WalkForwardResult& r,
                        const WalkForwardOptions& options);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "quant/alignment.hpp"
 #include "quant/bars.hpp"
 #include "quant/indicators/registry.hpp"
 #include "quant/json.hpp"
@@ -20,6 +21,10 @@ struct SubStrategy {
     int window = 0;
     double signal = 0.0;
     Column data_column = Column::v;
+    // The product whose bars the indicator reads (empty: the traded one) and how its bars meet
+    // the traded product's times (backtest-semantics.md, indicator underlyings).
+    std::string ticker;
+    Align align = Align::exact;
 };
 
 struct StrategyConfig {
@@ -35,6 +40,10 @@ struct StrategyConfig {
     std::vector<std::string> warnings;
 
     int max_window() const;
+    // True when the substrategy's indicator reads another product than the traded one.
+    bool reads_other_product(const SubStrategy& s) const { return !s.ticker.empty() && s.ticker != ticker; }
+    // The other products the substrategies read, each once, in order of first use.
+    std::vector<std::string> factor_products() const;
     // Bars before the combined position can first be defined (largest first-defined index).
     int warmup_bars() const;
 };

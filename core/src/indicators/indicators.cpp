@@ -367,19 +367,32 @@ void sma(std::span<const double> x, int n, std::span<double> out) {
         no_prepare, no_finish);
 }
 
+// pandas ewm(span=n, adjust=False) (ignore_na=False), as the original engine: NaN before the first
+// value; at a NaN bar the average keeps its value; the value after k NaN bars gets the weight a
+// against (1-a)^(k+1) for the average, normalised. Without gaps this is e = (1-a)*e + a*x.
 void ema(std::span<const double> x, int n, std::span<double> out) {
     const double a = 2.0 / (n + 1.0);
     const double b = 1.0 - a;
     double e = nan;
-    bool started = false;
+    double w = b;  // the average's weight at the next value: (1-a)^(k+1) after k NaN bars
+    bool started = false, gap = false;
     for (std::size_t t = 0; t < x.size(); ++t) {
         const double v = x[t];
         if (std::isnan(v)) {
-            out[t] = nan;
+            w *= b;
+            gap = true;
+            out[t] = e;
             continue;
         }
-        e = started ? b * e + a * v : v;
+        if (!started)
+            e = v;
+        else if (!gap)
+            e = b * e + a * v;
+        else
+            e = (w * e + a * v) / (w + a);
         started = true;
+        gap = false;
+        w = b;
         out[t] = e;
     }
 }
@@ -421,12 +434,65 @@ void rsi(std::span<const double> x, int n, std::span<double> out) {
         [&](std::size_t b, std::size_t e) { rsi_from_means_block(po + b, pd, e - b); });
 }
 
+namespace {
+
+// Wilder's RSI over a series with NaN values: the averages are seeded with the simple means of
+// the first n deltas in a row that are all defined (NaN before); a NaN delta (a NaN value on
+// either side) leaves them as they are, and the delta after k NaN deltas is folded in with the
+// EMA rule over gaps (weight 1/n against (1-1/n)^(k+1), normalised), as for get_ema.
+void rsi_wilder_over_gaps(std::span<const double> x, int n, std::span<double> out) {
+    std::fill(out.begin(), out.end(), nan);
+    const double c = 1.0 / n;
+    const double b = (n - 1.0) * c;
+    double up = 0.0, dn = 0.0, w = b;
+    int run = 0;
+    bool seeded = false, gap = false;
+    for (std::size_t t = 1; t < x.size(); ++t) {
+        const double d = x[t] - x[t - 1];
+        if (!seeded) {
+            if (std::isnan(d)) {
+                run = 0;
+                up = dn = 0.0;
+                continue;
+            }
+            up += std::max(d, 0.0);
+            dn += std::max(-d, 0.0);
+            if (++run == n) {
+                up /= n;
+                dn /= n;
+                seeded = true;
+                out[t] = rsi_from_means(up, dn);
+            }
+            continue;
+        }
+        if (std::isnan(d)) {
+            w *= b;
+            gap = true;
+        } else if (!gap) {
+            up = b * up + c * std::max(d, 0.0);
+            dn = b * dn + c * std::max(-d, 0.0);
+        } else {
+            up = (w * up + c * std::max(d, 0.0)) / (w + c);
+            dn = (w * dn + c * std::max(-d, 0.0)) / (w + c);
+            gap = false;
+            w = b;
+        }
+        out[t] = rsi_from_means(up, dn);
+    }
+}
+
+}  // namespace
+
 void rsi_wilder(std::span<const double> x, int n, std::span<double> out) {
     const std::size_t size = x.size();
     if (size == 0)
         return;
     if (n < 1) {
         std::fill(out.begin(), out.end(), nan);
+        return;
+    }
+    if (std::any_of(x.begin(), x.end(), [](double v) { return !std::isfinite(v); })) {
+        rsi_wilder_over_gaps(x, n, out);
         return;
     }
     // The seed: a simple mean of the first n deltas, defined from bar n on.

@@ -8,8 +8,6 @@ namespace quant {
 StrategyConfig with_cell(const StrategyConfig& cfg, const CellResult& c);
 // cfg with each substrategy's largest window of the grid: the bars must carry it.
 StrategyConfig widest_config(const StrategyConfig& cfg, const ParamGrid& grid);
-// Rows [from, to) of a bar series.
-BarSeries slice(const BarSeries& b, std::size_t from, std::size_t to);
 // A cell as JSON: its parameters and metrics; with_config adds the full config and buy-and-hold.
 Json cell_json(const StrategyConfig& cfg, const CellResult& c, bool with_config);
 

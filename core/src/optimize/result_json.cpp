@@ -22,12 +22,6 @@ StrategyConfig widest_config(const StrategyConfig& cfg, const ParamGrid& grid) {
     return widest;
 }
 
-BarSeries slice(const BarSeries& b, std::size_t from, std::size_t to) {
-    const std::size_t len = to - from;
-    return {b.ts.subspan(from, len),  b.open.subspan(from, len),  b.high.subspan(from, len),
-            b.low.subspan(from, len), b.close.subspan(from, len), b.volume.subspan(from, len)};
-}
-
 Json cell_json(const StrategyConfig& cfg, const CellResult& c, bool with_config) {
     Json subs = Json::array();
     for (std::size_t j = 0; j < cfg.substrategies.size(); ++j) {

@@ -67,7 +67,7 @@ struct ScoredCell {
 // the same parameters. One per thread: it owns the buffers the combined positions go to.
 class CellScorer {
 public:
-    CellScorer(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
+    CellScorer(const StrategyConfig& cfg, const ParamGrid& grid, const StrategyBars& bars,
                std::span<const double> change, const Codes& codes, const OptimizeOptions& options)
         : cfg_(cfg),
           grid_(grid),
@@ -76,7 +76,7 @@ public:
           k_(cfg.substrategies.size()),
           n_(bars.size()),
           lanes_allowed_(!options.keep_cells) {
-        in_.price = bars.close;
+        in_.price = bars.trading().close;
         in_.change = change;
         in_.fill_delay_bars = cfg.fill_delay_bars;
         in_.trading_period = cfg.trading_period;
@@ -96,7 +96,7 @@ public:
     void prepare_window(std::size_t wi) {
         SubStrategy sub = cfg_.substrategies[0];
         sub.window = grid_.windows[0][wi];
-        sub.indicator->compute(bars_, sub.data_column, sub.window, window_indicator_);
+        sub.indicator->compute(bars_.factor(0), sub.data_column, sub.window, window_indicator_);
         for (std::size_t i = 0; i < window_codes_.size(); ++i) {
             sub.signal = grid_.signals[0][i];
             signal_codes(sub, window_indicator_, window_codes_[i]);
@@ -128,8 +128,9 @@ public:
                 in_.first_scored = static_cast<std::size_t>(widest[l]);
                 out[l].summary = score_positions(in_);
             }
-            out[l].summary.first_ts = bars_.ts.empty() ? 0 : bars_.ts.front();
-            out[l].summary.last_ts = bars_.ts.empty() ? 0 : bars_.ts.back();
+            const auto ts = bars_.trading().ts;
+            out[l].summary.first_ts = ts.empty() ? 0 : ts.front();
+            out[l].summary.last_ts = ts.empty() ? 0 : ts.back();
         }
     }
 
@@ -165,7 +166,7 @@ private:
 
     const StrategyConfig& cfg_;
     const ParamGrid& grid_;
-    const BarSeries& bars_;
+    const StrategyBars& bars_;
     const Codes& codes_;
     std::size_t k_, n_;
     bool lanes_allowed_;
@@ -177,7 +178,7 @@ private:
 
 // The positions of every (substrategy, window, signal), made once and shared by every cell that
 // uses them; with one substrategy the scorer makes them per window instead.
-Codes shared_codes(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars) {
+Codes shared_codes(const StrategyConfig& cfg, const ParamGrid& grid, const StrategyBars& bars) {
     const std::size_t k = cfg.substrategies.size();
     Codes codes(k);
     if (k == 1)
@@ -187,7 +188,7 @@ Codes shared_codes(const StrategyConfig& cfg, const ParamGrid& grid, const BarSe
         SubStrategy sub = cfg.substrategies[j];
         for (int w : grid.windows[j]) {
             sub.window = w;
-            sub.indicator->compute(bars, sub.data_column, w, indicator);
+            sub.indicator->compute(bars.factor(j), sub.data_column, w, indicator);
             for (double sig : grid.signals[j]) {
                 sub.signal = sig;
                 codes[j].emplace_back(bars.size());
@@ -199,7 +200,7 @@ Codes shared_codes(const StrategyConfig& cfg, const ParamGrid& grid, const BarSe
     return codes;
 }
 
-void check_search_limits(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
+void check_search_limits(const StrategyConfig& cfg, const ParamGrid& grid, const StrategyBars& bars,
                          const OptimizeOptions& options) {
     const std::size_t cells = grid.size();
     if (options.keep_cells && cells > 100'000) {
@@ -274,13 +275,13 @@ bool objective_minimised(Objective o) {
     return o == Objective::max_drawdown;
 }
 
-OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
+OptimizeResult optimize(const StrategyConfig& cfg, const ParamGrid& grid, const StrategyBars& bars,
                         const OptimizeOptions& options) {
     const std::size_t k = cfg.substrategies.size();
     const std::size_t cells = grid.size();
     check_search_limits(cfg, grid, bars, options);
     const Codes codes = shared_codes(cfg, grid, bars);
-    const std::vector<double> change = price_changes(bars.close);
+    const std::vector<double> change = price_changes(bars.trading().close);
 
     OptimizeResult result;
     result.grid_size = cells;

@@ -19,7 +19,7 @@ Warmup parse_warmup(std::string_view name) {
         "series, scored from the split on)");
 }
 
-WalkForwardResult walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const BarSeries& bars,
+WalkForwardResult walk_forward(const StrategyConfig& cfg, const ParamGrid& grid, const StrategyBars& bars,
                                const WalkForwardOptions& options) {
     if (!std::isfinite(options.split_ratio) || options.split_ratio <= 0.0 || options.split_ratio >= 1.0) {
         throw Error(ErrorCode::invalid_argument, "split_ratio",
@@ -32,11 +32,11 @@ WalkForwardResult walk_forward(const StrategyConfig& cfg, const ParamGrid& grid,
                     "load bars into md.bar (quant.load_bars_csv) or check the ticker and the date range");
     }
     const auto split = static_cast<std::size_t>(std::floor(static_cast<double>(n) * options.split_ratio));
-    const BarSeries in_sample = slice(bars, 0, split);
-    const BarSeries out_sample = options.warmup == Warmup::restart ? slice(bars, split, n) : bars;
+    const StrategyBars in_sample = bars.slice(0, split);
+    const StrategyBars out_sample = options.warmup == Warmup::restart ? bars.slice(split, n) : bars;
 
     const StrategyConfig widest = widest_config(cfg, grid);
-    const auto in_range = [&](const BarSeries& part, const char* which) {
+    const auto in_range = [&](const StrategyBars& part, const char* which) {
         try {
             check_bars_for(widest, part);
         } catch (const Error& e) {
@@ -59,10 +59,11 @@ WalkForwardResult walk_forward(const StrategyConfig& cfg, const ParamGrid& grid,
     WalkForwardResult r;
     r.in_sample = optimize(cfg, grid, in_sample, opt);
     r.split_index = split;
-    r.split_ts = bars.ts[split];
-    r.first_ts = bars.ts.front();
-    r.in_sample_last_ts = bars.ts[split - 1];
-    r.last_ts = bars.ts.back();
+    const auto ts = bars.trading().ts;
+    r.split_ts = ts[split];
+    r.first_ts = ts.front();
+    r.in_sample_last_ts = ts[split - 1];
+    r.last_ts = ts.back();
     if (!r.in_sample.best)
         return r;
 

@@ -125,11 +125,23 @@ double RollingMoments::zscore(double x) const {
 
 Ema::Ema(int n) : alpha_(2.0 / (n + 1.0)), value_(nan) {}
 
+// The EMA over gaps of backtest-semantics.md: the value after k NaN bars is weighted a against
+// (1-a)^(k+1) for the average.
 double Ema::update(double x) {
-    if (std::isnan(x))
-        return nan;
-    value_ = started_ ? (1.0 - alpha_) * value_ + alpha_ * x : x;
+    if (std::isnan(x)) {
+        ++gaps_;
+        return value_;
+    }
+    if (!started_) {
+        value_ = x;
+    } else if (gaps_ == 0) {
+        value_ = (1.0 - alpha_) * value_ + alpha_ * x;
+    } else {
+        const double w = std::pow(1.0 - alpha_, gaps_ + 1);
+        value_ = (w * value_ + alpha_ * x) / (w + alpha_);
+    }
     started_ = true;
+    gaps_ = 0;
     return value_;
 }
 
@@ -148,6 +160,8 @@ double Rsi::update(double x) {
     return rsi_from_means(gains_.mean(), losses_.mean());
 }
 
+// Seeded by the first n deltas in a row that are defined; NaN deltas then follow the EMA rule over
+// gaps (weight 1/n against (1-1/n)^(k+1)).
 double RsiWilder::update(double x) {
     if (!started_) {
         started_ = true;
@@ -156,22 +170,31 @@ double RsiWilder::update(double x) {
     }
     const double d = x - prev_;
     prev_ = x;
-    const double gain = std::isnan(d) ? nan : std::max(d, 0.0);
-    const double loss = std::isnan(d) ? nan : std::max(-d, 0.0);
-    ++deltas_;
-    if (deltas_ <= n_) {  // the seed: a simple mean of the first n deltas
-        avg_gain_ += gain;
-        avg_loss_ += loss;
-        if (deltas_ < n_)
+    const double c = 1.0 / n_;
+    const double b = (n_ - 1.0) * c;
+    if (deltas_ < n_) {  // the seed: a simple mean of n defined deltas in a row
+        if (std::isnan(d)) {
+            deltas_ = 0;
+            avg_gain_ = avg_loss_ = 0.0;
+            return nan;
+        }
+        avg_gain_ += std::max(d, 0.0);
+        avg_loss_ += std::max(-d, 0.0);
+        if (++deltas_ < n_)
             return nan;
         avg_gain_ /= n_;
         avg_loss_ /= n_;
-    } else {
+    } else if (std::isnan(d)) {
+        ++gaps_;
+    } else if (gaps_ == 0) {
         // avg*(n-1)/n + g/n with the constants precomputed (no division per bar).
-        const double c = 1.0 / n_;
-        const double b = (n_ - 1.0) * c;
-        avg_gain_ = b * avg_gain_ + c * gain;
-        avg_loss_ = b * avg_loss_ + c * loss;
+        avg_gain_ = b * avg_gain_ + c * std::max(d, 0.0);
+        avg_loss_ = b * avg_loss_ + c * std::max(-d, 0.0);
+    } else {
+        const double w = std::pow(b, gaps_ + 1);
+        avg_gain_ = (w * avg_gain_ + c * std::max(d, 0.0)) / (w + c);
+        avg_loss_ = (w * avg_loss_ + c * std::max(-d, 0.0)) / (w + c);
+        gaps_ = 0;
     }
     return rsi_from_means(avg_gain_, avg_loss_);
 }

@@ -60,6 +60,7 @@ public:
 private:
     double alpha_;
     double value_;
+    int gaps_ = 0;  // NaN values since the last value
     bool started_ = false;
 };
 
@@ -84,6 +85,7 @@ public:
 private:
     int n_;
     int deltas_ = 0;
+    int gaps_ = 0;  // NaN deltas since the last defined one (after the seed)
     double prev_ = 0.0;
     double avg_gain_ = 0.0, avg_loss_ = 0.0;
     bool started_ = false;
