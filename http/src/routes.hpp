@@ -31,10 +31,11 @@ enum class Shape {
     one,   // the function returns one jsonb
     set,   // SETOF jsonb: answered as a JSON array, in the function's order
     rows,  // a relation (catalog view): each row as to_jsonb, answered as an array
+    table, // a function RETURNS TABLE: each row as to_jsonb, answered as an array
 };
 
 // metrics: not in the table (it is served on its own address), kept for the OpenAPI builder.
-enum class Builtin { none, healthz, readyz, metrics, openapi };
+enum class Builtin { none, healthz, readyz, metrics, openapi, session_login, session_logout };
 
 struct Route {
     std::string method{};  // GET POST PUT PATCH DELETE
