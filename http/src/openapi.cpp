@@ -320,7 +320,8 @@ std::string openapi_document() {
             responses["503"] = problem_response("the database is not reachable");
         if (r.builtin == Builtin::session_login) {
             responses["401"] = problem_response("the user name or password is wrong");
-            responses["429"] = problem_response("the login is locked, or too many failures from this address");
+            responses["429"] =
+                problem_response("the login is locked, or too many failures from this address");
         }
         if (r.authenticated()) {
             if (r.has_body()) {

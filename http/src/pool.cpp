@@ -115,7 +115,7 @@ CallResult Connection::call_public(const std::string& sql,
         if (o.connection_lost())
             conn_->close();
         out.kind = o.connection_lost() || out.error.sqlstate.empty() ? CallResult::Kind::unavailable
-                                                                      : CallResult::Kind::sql_error;
+                                                                     : CallResult::Kind::sql_error;
         return out;
     }
     const pq::Result& rows = o.results[statement];

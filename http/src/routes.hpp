@@ -28,10 +28,10 @@ struct Param {
 };
 
 enum class Shape {
-    one,   // the function returns one jsonb
-    set,   // SETOF jsonb: answered as a JSON array, in the function's order
-    rows,  // a relation (catalog view): each row as to_jsonb, answered as an array
-    table, // a function RETURNS TABLE: each row as to_jsonb, answered as an array
+    one,    // the function returns one jsonb
+    set,    // SETOF jsonb: answered as a JSON array, in the function's order
+    rows,   // a relation (catalog view): each row as to_jsonb, answered as an array
+    table,  // a function RETURNS TABLE: each row as to_jsonb, answered as an array
 };
 
 // metrics: not in the table (it is served on its own address), kept for the OpenAPI builder.

@@ -10,9 +10,9 @@
 
 #include "openapi.hpp"
 #include "problem.hpp"
-#include "session.hpp"
 #include "quant/error.hpp"
 #include "quant/json.hpp"
+#include "session.hpp"
 
 namespace quant::http {
 
@@ -310,7 +310,8 @@ bool Api::builtin(Exchange& ex, const Route& route) {
         case Builtin::session_login:
         case Builtin::session_logout: {
             double retry = 0;
-            if (route.builtin == Builtin::session_login && auth_failures_.exhausted(ex.req.remote_addr, retry)) {
+            if (route.builtin == Builtin::session_login &&
+                auth_failures_.exhausted(ex.req.remote_addr, retry)) {
                 metrics_.rate_limited("auth");
                 retry_after(ex, retry);
                 ex.problem = make_problem(429, "rate-limited", "too many failed logins from this address");

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-
 #include <nlohmann/json.hpp>
 
 #include "quant/error.hpp"
@@ -65,8 +64,8 @@ bool csrf_ok(const Request& req) {
 }
 
 std::string session_set_cookie(const std::string& token, long max_age_s, bool secure) {
-    std::string c = std::string(kSessionCookie) + "=" + token + "; Path=/; Max-Age=" + std::to_string(max_age_s) +
-                    "; HttpOnly; SameSite=Strict";
+    std::string c = std::string(kSessionCookie) + "=" + token +
+                    "; Path=/; Max-Age=" + std::to_string(max_age_s) + "; HttpOnly; SameSite=Strict";
     if (secure)
         c += "; Secure";
     return c;
@@ -78,15 +77,15 @@ SessionOutcome session_login(Pool& pool, int wait_ms, bool secure, const Request
     try {
         body = parse_json(req.body, JsonLimits{4096, 4});
     } catch (const Error& e) {
-        out.problem = make_problem(400, "malformed", req.body.empty() ? "a JSON body is required" : e.what(), {},
-                                   R"(send {"user": "<name>", "password": "<password>"})");
+        out.problem = make_problem(400, "malformed", req.body.empty() ? "a JSON body is required" : e.what(),
+                                   {}, R"(send {"user": "<name>", "password": "<password>"})");
         return out;
     }
     for (const char* name : {"user", "password"}) {
         const auto it = body.is_object() ? body.find(name) : body.end();
         if (it == body.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
-            out.problem = make_problem(422, "invalid-value", std::string(name) + ": is required (a string)", name,
-                                       R"(send {"user": "<name>", "password": "<password>"})");
+            out.problem = make_problem(422, "invalid-value", std::string(name) + ": is required (a string)",
+                                       name, R"(send {"user": "<name>", "password": "<password>"})");
             return out;
         }
     }
@@ -106,19 +105,22 @@ SessionOutcome session_login(Pool& pool, int wait_ms, bool secure, const Request
     if (!answer.value("ok", false)) {
         out.failed_login = true;
         if (answer.value("reason", "") == "locked") {
-            out.problem = make_problem(
-                429, "rate-limited", "this login is locked after too many wrong passwords, until " +
-                                         answer.value("locked_until", std::string("later")),
-                "password", "wait until then, or ask an administrator to reset the password");
+            out.problem =
+                make_problem(429, "rate-limited",
+                             "this login is locked after too many wrong passwords, until " +
+                                 answer.value("locked_until", std::string("later")),
+                             "password", "wait until then, or ask an administrator to reset the password");
         } else {
-            out.problem = make_problem(401, "unauthenticated", "the user name or password is wrong", "password",
-                                       "5 wrong passwords in a row lock the login for 15 minutes");
+            out.problem =
+                make_problem(401, "unauthenticated", "the user name or password is wrong", "password",
+                             "5 wrong passwords in a row lock the login for 15 minutes");
         }
         return out;
     }
     out.user = answer.value("user", "");
     res.status = 200;
-    res.set_header("Set-Cookie", session_set_cookie(answer.value("token", ""), answer.value("max_age_s", 0L), secure));
+    res.set_header("Set-Cookie",
+                   session_set_cookie(answer.value("token", ""), answer.value("max_age_s", 0L), secure));
     res.set_header("Cache-Control", "no-store");
     res.set_content(json{{"user", out.user}, {"expires_at", answer.value("expires_at", "")}}.dump(),
                     "application/json");
@@ -128,8 +130,9 @@ SessionOutcome session_login(Pool& pool, int wait_ms, bool secure, const Request
 SessionOutcome session_logout(Pool& pool, int wait_ms, bool secure, const Request& req, Response& res) {
     SessionOutcome out;
     if (!csrf_ok(req)) {
-        out.problem = make_problem(403, "forbidden", "a request by session cookie must send the X-Quant-Csrf header",
-                                   {}, "the web UI sends it; scripts use an API key");
+        out.problem =
+            make_problem(403, "forbidden", "a request by session cookie must send the X-Quant-Csrf header",
+                         {}, "the web UI sends it; scripts use an API key");
         return out;
     }
     const std::string token = session_cookie(req.header("Cookie"));

@@ -31,8 +31,8 @@ bool csrf_ok(const Request& req);
 std::string session_set_cookie(const std::string& token, long max_age_s, bool secure);
 
 struct SessionOutcome {
-    Problem problem;   // status 0: done
-    std::string user;  // who logged in (or out)
+    Problem problem;            // status 0: done
+    std::string user;           // who logged in (or out)
     bool failed_login = false;  // a wrong user name or password (counts against the address)
 };
 

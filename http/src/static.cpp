@@ -1,9 +1,10 @@
 #include "static.hpp"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 #include <string_view>
-#include <sys/stat.h>
 
 namespace quant::http {
 
