@@ -20,7 +20,7 @@ export default function EquityChart({ equity, buyHold, price }: EquityChartProps
     const el = equityRef.current;
     const pel = priceRef.current;
     if (!el || !pel) return;
-    const opts = { height: 260, layout: { attributionLogo: false }, timeScale: { timeVisible: false } };
+    const opts = { height: 260, layout: { attributionLogo: false }, timeScale: { timeVisible: false, minBarSpacing: 0.01 } };
     const chart = createChart(el, { ...opts, width: el.clientWidth });
     chart.addSeries(LineSeries, { color: "#2563eb", lineWidth: 2, title: "strategy" }).setData(asData(equity));
     chart.addSeries(LineSeries, { color: "#9ca3af", lineWidth: 1, title: "buy & hold" }).setData(asData(buyHold));

@@ -64,7 +64,7 @@ export default function Backtest({ id }: { id: string }) {
       <form className="row" onSubmit={run} aria-label="backtest">
         <label>
           Fee (bps)
-          <input name="fee_bps" type="number" min="0" step="0.5" value={fee} onChange={(e) => setFee(e.target.value)} />
+          <input name="fee_bps" type="number" step="0.5" value={fee} onChange={(e) => setFee(e.target.value)} />
         </label>
         <button type="submit" disabled={!strategy || busy}>
           {busy ? "Running…" : "Run backtest"}
