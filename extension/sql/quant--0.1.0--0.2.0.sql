@@ -2964,3 +2964,5 @@ REVOKE ALL ON FUNCTION quant.set_person_password(text, text), quant.login_person
 GRANT EXECUTE ON FUNCTION quant.login_person(text, text), quant.login_session(text), quant.logout_session(text)
   TO quant_app;
 GRANT EXECUTE ON FUNCTION quant.set_person_password(text, text) TO quant_admin;
+-- as grants.sql leaves the SECURITY INVOKER ones (its REVOKE ... ON ALL FUNCTIONS makes their ACL explicit)
+REVOKE ALL ON FUNCTION quant.whoami(), trade.session_lifetime() FROM quant_app, quant_worker, quant_admin;
