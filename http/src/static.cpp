@@ -75,7 +75,8 @@ bool accepts_gzip(const Request& req) {
 
 bool StaticFiles::wants(const Request& req) {
     const std::string_view p = req.path;
-    return req.method == "GET" && p.substr(0, 5) != "/api/" && p != "/api";
+    // /metrics is served on its own address only: here it stays the API's 404
+    return req.method == "GET" && p.substr(0, 5) != "/api/" && p != "/api" && p != "/metrics";
 }
 
 void StaticFiles::serve(const Request& req, Response& res) const {

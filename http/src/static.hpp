@@ -15,7 +15,7 @@ class StaticFiles {
 public:
     // root: the directory (QUANT_HTTP_UI_DIR); empty: no UI.
     explicit StaticFiles(std::string root) : root_(std::move(root)) {}
-    // Whether the request is the UI's: GET of a path not under /api/.
+    // Whether the request is the UI's: GET of a path not under /api/ (nor /metrics).
     static bool wants(const Request& req);
     // The file, index.html, or a 404 (text) when neither exists.
     void serve(const Request& req, Response& res) const;
