@@ -23,6 +23,8 @@ PACKAGES=(
     nodejs
     # curl: the README's REST walk-through; git: the upgrade test rebuilds released versions from history
     curl ca-certificates git
+    # the web UI's browser tests (test/ui: playwright-core drives Debian's chromium, never a downloaded browser)
+    chromium
 )
 
 missing=()

@@ -8,6 +8,10 @@ here="$(dirname "${BASH_SOURCE[0]}")"
 
 "$here/cluster.sh" start
 "$here/cluster.sh" setup
+"$here/build-ui.sh" || echo "[ui] the web UI was not built: the API still runs (see scripts/build-ui.sh)"
+# the sample user demo gets a web UI login once (change it with quant.set_person_password)
+demo_pw="${QUANT_DEMO_PASSWORD:-demo-password}"
+"$here/cluster.sh" psql -X -q -At -c "SELECT CASE WHEN NOT EXISTS (SELECT FROM trade.person WHERE user_id = 'demo') THEN quant.set_person_password('demo', '$demo_pw') END" >/dev/null
 "$here/cluster.sh" services
 
 url="$(quant_db_url)"
@@ -16,6 +20,8 @@ cat <<MSG
 quant is running.
   connection string (export it as DB_URL for other tools):
       $url
+  web UI (log in as demo / $demo_pw unless that login existed before):
+      http://127.0.0.1:8000/
   open psql:
       scripts/cluster.sh psql        (or: psql '$url')
   try:

@@ -49,6 +49,11 @@ GRANT SELECT ON quant.deployments, quant.strategies TO quant_app, quant_admin;
 REVOKE ALL ON FUNCTION quant.authenticate_api_key(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION quant.authenticate_api_key(text) TO quant_app;
 
+-- people's logins (the web UI): quant_app opens, checks and ends sessions; quant_admin sets passwords
+GRANT EXECUTE ON FUNCTION quant.login_person(text, text), quant.login_session(text), quant.logout_session(text)
+  TO quant_app;
+GRANT EXECUTE ON FUNCTION quant.set_person_password(text, text) TO quant_admin;
+
 -- quant_admin only: keys for any user (quant.create_api_key calls it for administrators)
 GRANT EXECUTE ON FUNCTION trade.api_key_create_for(text, text) TO quant_admin;
 

@@ -99,6 +99,11 @@ Config load_config(int argc, char** argv) {
         else
             parse_addr(m, c.metrics_host, c.metrics_port);
     }
+#ifdef QUANT_HTTP_UI_DEFAULT
+    c.ui_dir = QUANT_HTTP_UI_DEFAULT;  // the build output of http/ui in this source tree
+#endif
+    if (const char* v = env("QUANT_HTTP_UI_DIR"))
+        c.ui_dir = std::string_view(v) == "off" ? "" : v;
     if (const char* v = env("QUANT_HTTP_TLS_CERT"))
         c.tls_cert = v;
     if (const char* v = env("QUANT_HTTP_TLS_KEY"))

@@ -34,6 +34,7 @@ struct Config {
     double auth_failures_per_min = 10;       // QUANT_HTTP_AUTH_FAILURES_PER_MIN: per address, then 429
     bool access_log = true;                  // QUANT_HTTP_ACCESS_LOG=0 turns it off
     std::string cors_origin;                 // QUANT_HTTP_CORS_ORIGIN: empty = CORS off (the default)
+    std::string ui_dir;                      // QUANT_HTTP_UI_DIR: the web UI's files ("off": none)
     int shutdown_grace_ms = 60000;           // QUANT_HTTP_SHUTDOWN_GRACE_MS: in-flight requests finish
 };
 

@@ -149,6 +149,30 @@ json schemas() {
                             {"broker_ticker", str},
                             {"market", str},
                             {"shared", {{"type", "boolean"}}}}}};
+    s["SeriesRow"] = {{"type", "object"},
+                      {"required", {"ts", "price", "cumulative", "buy_hold_cumulative"}},
+                      {"properties",
+                       {{"ts", str},
+                        {"price", num_or_null},
+                        {"position", num_or_null},
+                        {"pnl", num_or_null},
+                        {"cumulative", num_or_null},
+                        {"drawdown", num_or_null},
+                        {"buy_hold_cumulative", num_or_null},
+                        {"buy_hold_drawdown", num_or_null},
+                        {"indicator_values", {{"type", json::array({"array", "null"})}}},
+                        {"substrategy_positions", {{"type", json::array({"array", "null"})}}}}}};
+    s["LoginRequest"] = {{"type", "object"},
+                         {"additionalProperties", false},
+                         {"required", {"user", "password"}},
+                         {"properties", {{"user", str}, {"password", str}}}};
+    s["Session"] = {{"type", "object"},
+                    {"required", {"user", "expires_at"}},
+                    {"properties", {{"user", str}, {"expires_at", str}}}};
+    s["Whoami"] = {{"type", "object"}, {"required", {"user"}}, {"properties", {{"user", str}}}};
+    s["Logout"] = {{"type", "object"},
+                   {"required", {"logged_out"}},
+                   {"properties", {{"logged_out", {{"type", "boolean"}}}}}};
     s["Health"] = {{"type", "object"}, {"required", {"status"}}, {"properties", {{"status", str}}}};
     s["Problem"] = {{"type", "object"},
                     {"description", "RFC 9457 problem details"},
@@ -205,18 +229,27 @@ std::string openapi_document() {
     comps["securitySchemes"] = {{"apiKey",
                                  {{"type", "http"},
                                   {"scheme", "bearer"},
-                                  {"description", "an API key from quant.create_api_key(user)"}}}};
+                                  {"description", "an API key from quant.create_api_key(user)"}}},
+                                {"session",
+                                 {{"type", "apiKey"},
+                                  {"in", "cookie"},
+                                  {"name", "quant_session"},
+                                  {"description",
+                                   "the web UI's session cookie from POST /api/v1/session; mutations "
+                                   "also send the header X-Quant-Csrf"}}}};
     json paths = json::object();
     for (const auto& r : routes()) {
         json op;
         // a readable, unique id: the SQL function's (or view's) name, or the operational path
-        op["operationId"] = r.builtin == Builtin::none ? r.target.substr(r.target.find('.') + 1)
-                                                       : r.path.substr(r.path.rfind('/') + 1);
+        op["operationId"] = r.builtin == Builtin::none             ? r.target.substr(r.target.find('.') + 1)
+                            : r.builtin == Builtin::session_login  ? std::string("login")
+                            : r.builtin == Builtin::session_logout ? std::string("logout")
+                                                                   : r.path.substr(r.path.rfind('/') + 1);
         op["summary"] = r.summary;
         op["tags"] = json::array({r.tag});
         if (r.builtin == Builtin::none) {
             op["x-sql-function"] = r.target;
-            op["security"] = json::array({{{"apiKey", json::array()}}});
+            op["security"] = json::array({{{"apiKey", json::array()}}, {{"session", json::array()}}});
         } else {
             op["security"] = json::array();
         }
@@ -282,6 +315,11 @@ std::string openapi_document() {
         }
         if (r.builtin == Builtin::readyz)
             responses["503"] = problem_response("the database is not reachable");
+        if (r.builtin == Builtin::session_login) {
+            responses["401"] = problem_response("the user name or password is wrong");
+            responses["429"] =
+                problem_response("the login is locked, or too many failures from this address");
+        }
         if (r.authenticated()) {
             if (r.has_body()) {
                 responses["400"] = problem_response("malformed JSON, NULL or malformed value (22P02, 22004)");

@@ -8,6 +8,8 @@ namespace {
 
 constexpr const char* kLoginName = "quant_http_login";
 constexpr const char* kLoginSql = "SELECT quant.login_api_key($1)";
+constexpr const char* kSessionLoginName = "quant_http_session_login";
+constexpr const char* kSessionLoginSql = "SELECT quant.login_session($1)";
 constexpr const char* kTimeoutName = "quant_http_timeout";
 constexpr const char* kTimeoutSql = "SELECT pg_catalog.set_config('statement_timeout', $1, true)";
 
@@ -46,7 +48,9 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
     try {
         pq::Pipeline p(*conn_);
         p.add("BEGIN");
-        login = p.add_prepared(kLoginName, kLoginSql, {api_key});
+        const bool session = api_key.rfind("qs_", 0) == 0;  // a web UI session's token
+        login = session ? p.add_prepared(kSessionLoginName, kSessionLoginSql, {api_key})
+                        : p.add_prepared(kLoginName, kLoginSql, {api_key});
         if (statement_timeout_ms != default_timeout_ms_)
             p.add_prepared(kTimeoutName, kTimeoutSql, {std::to_string(statement_timeout_ms)});
         route = p.add_prepared(named->second, guarded(sql), params);
@@ -83,6 +87,40 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
         else
             out.rows.emplace_back(rows.view(i, 0));
     }
+    out.kind = CallResult::Kind::ok;
+    return out;
+}
+
+CallResult Connection::call_public(const std::string& sql,
+                                   const std::vector<std::optional<std::string>>& params) {
+    CallResult out;
+    if (!ok()) {
+        out.error.message = "connection not usable";
+        return out;
+    }
+    pq::Pipeline::Outcome o;
+    std::size_t statement = 0;
+    try {
+        pq::Pipeline p(*conn_);
+        p.add("BEGIN");
+        statement = p.add(sql, params);
+        p.add("COMMIT");
+        o = p.run();
+    } catch (const pq::SqlError& e) {
+        out.error = e;
+        return out;
+    }
+    if (o.error) {
+        out.error = *o.error;
+        if (o.connection_lost())
+            conn_->close();
+        out.kind = o.connection_lost() || out.error.sqlstate.empty() ? CallResult::Kind::unavailable
+                                                                     : CallResult::Kind::sql_error;
+        return out;
+    }
+    const pq::Result& rows = o.results[statement];
+    for (int i = 0; i < rows.rows(); ++i)
+        out.rows.emplace_back(rows.is_null(i, 0) ? std::string("null") : std::string(rows.view(i, 0)));
     out.kind = CallResult::Kind::ok;
     return out;
 }

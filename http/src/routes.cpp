@@ -179,6 +179,15 @@ std::vector<Route> build() {
          .request_schema = "BacktestRequest",
          .response_schema = "BacktestResults"},
         {.method = "POST",
+         .path = "/api/v1/backtest_series",
+         .target = "quant.backtest_series",
+         .shape = Shape::table,
+         .params = {config, fee, from, to},
+         .summary = "The per-bar series behind a backtest (price, position, equity, drawdown, buy and hold)",
+         .tag = "backtests",
+         .request_schema = "BacktestRequest",
+         .response_schema = "SeriesRow"},
+        {.method = "POST",
          .path = "/api/v1/optimize",
          .target = "quant.optimize",
          .params = {config, grid, fee, from, to,
@@ -228,6 +237,27 @@ std::vector<Route> build() {
          .summary = "Ticker mappings you see (shared and your own)",
          .tag = "refdata",
          .response_schema = "TickerMapping"},
+        // people's sessions (the web UI's cookie login; session.hpp)
+        {.method = "POST",
+         .path = "/api/v1/session",
+         .params = {body_param("login", "user name and password")},
+         .summary = "Log in with a user name and password: sets the HttpOnly session cookie",
+         .tag = "session",
+         .request_schema = "LoginRequest",
+         .response_schema = "Session",
+         .builtin = Builtin::session_login},
+        {.method = "GET",
+         .path = "/api/v1/session",
+         .target = "quant.whoami",
+         .summary = "Who is logged in (by session cookie or API key)",
+         .tag = "session",
+         .response_schema = "Whoami"},
+        {.method = "DELETE",
+         .path = "/api/v1/session",
+         .summary = "Log out: ends the session and clears its cookie (needs X-Quant-Csrf)",
+         .tag = "session",
+         .response_schema = "Logout",
+         .builtin = Builtin::session_logout},
         // operations, no key (/metrics is on its own address: main.cpp)
         {.method = "GET",
          .path = "/healthz",
@@ -322,6 +352,8 @@ std::string call_sql(const Route& r, const std::vector<const Param*>& present) {
             return "SELECT r::text FROM " + r.target + "(" + args + ") AS r";
         case Shape::rows:
             return "SELECT to_jsonb(r)::text FROM " + r.target + " AS r";
+        case Shape::table:
+            return "SELECT to_jsonb(r)::text FROM " + r.target + "(" + args + ") AS r";
     }
     return {};
 }

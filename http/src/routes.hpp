@@ -28,13 +28,15 @@ struct Param {
 };
 
 enum class Shape {
-    one,   // the function returns one jsonb
-    set,   // SETOF jsonb: answered as a JSON array, in the function's order
-    rows,  // a relation (catalog view): each row as to_jsonb, answered as an array
+    one,    // the function returns one jsonb
+    set,    // SETOF jsonb: answered as a JSON array, in the function's order
+    rows,   // a relation (catalog view): each row as to_jsonb, answered as an array
+    table,  // a function RETURNS TABLE: each row as to_jsonb, answered as an array
 };
 
-// The operations routes (no key). /metrics is not one: it has its own address (Api::serve_metrics).
-enum class Builtin { none, healthz, readyz, openapi };
+// The operations routes (no key) and the session routes. /metrics is not one: it has its own
+// address (Api::serve_metrics).
+enum class Builtin { none, healthz, readyz, openapi, session_login, session_logout };
 
 struct Route {
     std::string method{};  // GET POST PUT PATCH DELETE

@@ -12,12 +12,23 @@
 #include "quant/json.hpp"
 #include "quant/pq/log.hpp"
 #include "quant/uuid.hpp"
+#include "session.hpp"
 
 namespace quant::http {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A path of the route table (the API and operations routes); everything else a GET may ask for
+// is the web UI's.
+bool is_api_path(const std::string& path) {
+    bool known = false;
+    std::string id;
+    std::string allowed;
+    match_route("GET", path, id, known, allowed);
+    return known;
+}
 
 std::string new_request_id() {
     thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -125,7 +136,8 @@ Api::Api(const Config& config, Pool& pool)
       live_limit_(config.live_rate_per_min / 60.0, config.live_burst),
       auth_failures_(config.auth_failures_per_min / 60.0, config.auth_failures_per_min),
       long_cap_(config.long_per_key),
-      openapi_(openapi_document()) {}
+      openapi_(openapi_document()),
+      ui_(config.ui_dir) {}
 
 void Api::serve(const Request& req, Response& res) {
     Exchange ex{req, res};
@@ -197,6 +209,11 @@ void Api::retry_after(Exchange& ex, double seconds) {
 
 void Api::handle(Exchange& ex) {
     ex.request_id = request_id_of(ex.req);
+    if (StaticFiles::wants(ex.req) && !is_api_path(ex.req.path)) {
+        ex.route_label = "GET /ui";
+        ui_.serve(ex.req, ex.res);
+        return;
+    }
     const Route* route = route_of(ex);
     if (route == nullptr || !builtin(ex, *route))
         return;
@@ -255,6 +272,26 @@ bool Api::builtin(Exchange& ex, const Route& route) {
             res.status = 200;
             res.set_content(openapi_, "application/json");
             return false;
+        case Builtin::session_login:
+        case Builtin::session_logout: {
+            double retry = 0;
+            if (route.builtin == Builtin::session_login &&
+                auth_failures_.exhausted(ex.req.remote_addr, retry)) {
+                metrics_.rate_limited("auth");
+                retry_after(ex, retry);
+                ex.problem = make_problem(429, "rate-limited", "too many failed logins from this address");
+                return false;
+            }
+            const bool secure = !config_.tls_cert.empty();
+            SessionOutcome o = route.builtin == Builtin::session_login
+                                   ? session_login(pool_, config_.pool_wait_ms, secure, ex.req, res)
+                                   : session_logout(pool_, config_.pool_wait_ms, secure, ex.req, res);
+            if (o.failed_login)
+                auth_failures_.take(ex.req.remote_addr, retry);
+            ex.user = o.user.empty() ? "-" : o.user;
+            ex.problem = o.problem;
+            return false;
+        }
     }
     return false;
 }
@@ -263,6 +300,22 @@ bool Api::builtin(Exchange& ex, const Route& route) {
 // address that failed too often is refused before either, without touching the database.
 bool Api::authenticate(Exchange& ex, std::string& key) {
     const auto& req = ex.req;
+    if (!req.has_header("Authorization") && !(key = session_cookie(req.header("Cookie"))).empty()) {
+        if (!csrf_ok(req)) {  // a cross-site form cannot send a custom header
+            ex.problem = make_problem(403, "forbidden",
+                                      "a request by session cookie must send the X-Quant-Csrf header", {},
+                                      "the web UI sends it; scripts use an API key");
+            return false;
+        }
+        double retry = 0;
+        if (!key_limit_.take(key, retry)) {
+            metrics_.rate_limited("key");
+            retry_after(ex, retry);
+            ex.problem = make_problem(429, "rate-limited", "too many requests for this session");
+            return false;
+        }
+        return true;
+    }
     if (!req.has_header("Authorization")) {
         ex.res.set_header("WWW-Authenticate", "Bearer");
         ex.problem = make_problem(401, "unauthenticated", "an API key is required", {},
@@ -474,6 +527,12 @@ void Api::run_call(Exchange& ex, const Route& route, const std::string& key, Cal
         case CallResult::Kind::unauthenticated: {
             double ignored = 0;
             auth_failures_.take(ex.req.remote_addr, ignored);
+            if (key.rfind("qs_", 0) == 0) {
+                res.set_header("Set-Cookie", session_set_cookie("", 0, !config_.tls_cert.empty()));
+                ex.problem = make_problem(401, "unauthenticated", "the session has expired or ended", {},
+                                          "log in again (POST /api/v1/session)");
+                return;
+            }
             res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
             ex.problem =
                 make_problem(401, "unauthenticated", "the API key is not valid (unknown, wrong or revoked)");

@@ -13,6 +13,7 @@
 #include "metrics.hpp"
 #include "pool.hpp"
 #include "routes.hpp"
+#include "static.hpp"
 #include "transport.hpp"
 
 namespace quant::http {
@@ -51,6 +52,7 @@ private:
     RateLimiter auth_failures_;  // per address
     ConcurrencyCap long_cap_;    // per key
     std::string openapi_;
+    StaticFiles ui_;
     std::atomic<int> in_flight_{0};
 };
 

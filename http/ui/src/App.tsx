@@ -1,0 +1,77 @@
+import { useEffect, useState } from "react";
+import { api, call, onReachability, onUnauthenticated } from "./api/client";
+import type { Problem } from "./lib/problem";
+import { pageOf, type Page } from "./lib/router";
+import { Link } from "./components/Link";
+import Login from "./pages/Login";
+import Strategies from "./pages/Strategies";
+import Backtest from "./pages/Backtest";
+import Deployments from "./pages/Deployments";
+
+type Who = { state: "loading" } | { state: "anonymous" } | { state: "user"; user: string };
+
+export default function App() {
+  const [who, setWho] = useState<Who>({ state: "loading" });
+  const [page, setPage] = useState<Page>(() => pageOf(window.location.pathname));
+  const [down, setDown] = useState<Problem | null>(null);
+
+  useEffect(() => onReachability(setDown), []);
+  useEffect(() => onUnauthenticated(() => setWho({ state: "anonymous" })), []);
+  useEffect(() => {
+    const onPop = () => setPage(pageOf(window.location.pathname));
+    window.addEventListener("popstate", onPop);
+    return () => window.removeEventListener("popstate", onPop);
+  }, []);
+  useEffect(() => {
+    call(api.GET("/api/v1/session"))
+      .then((w) => setWho({ state: "user", user: w.user }))
+      .catch(() => setWho({ state: "anonymous" }));
+  }, []);
+
+  async function logout() {
+    try {
+      await call(api.DELETE("/api/v1/session"));
+    } finally {
+      setWho({ state: "anonymous" });
+    }
+  }
+
+  const banner = down && (
+    <div className="banner" role="alert" data-testid="unreachable">
+      API unreachable: {down.detail}. Retrying on the next request.
+    </div>
+  );
+
+  if (who.state === "loading") return <>{banner}</>;
+  if (who.state === "anonymous")
+    return (
+      <>
+        {banner}
+        <Login onLogin={(user) => setWho({ state: "user", user })} />
+      </>
+    );
+  return (
+    <>
+      {banner}
+      <header className="top">
+        <nav aria-label="pages">
+          <strong>quant</strong>
+          <Link to={{ name: "strategies" }}>Strategies</Link>
+          <Link to={{ name: "deployments" }}>Deployments</Link>
+        </nav>
+        <div className="who">
+          logged in as <span data-testid="user">{who.user}</span>
+          <button type="button" onClick={() => void logout()}>
+            Log out
+          </button>
+        </div>
+      </header>
+      <main>
+        {page.name === "strategies" && <Strategies />}
+        {page.name === "backtest" && <Backtest id={page.id} />}
+        {page.name === "deployments" && <Deployments />}
+        {page.name === "not-found" && <p>No page at {page.path}.</p>}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,65 @@
+import { useEffect, useState } from "react";
+import { api, call, type Strategy } from "../api/client";
+import { ApiError, type Problem } from "../lib/problem";
+import ProblemBox from "../components/ProblemBox";
+import { Link } from "../components/Link";
+
+export default function Strategies() {
+  const [rows, setRows] = useState<Strategy[] | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [query, setQuery] = useState("");
+
+  useEffect(() => {
+    call(api.GET("/api/v1/strategies"))
+      .then(setRows)
+      .catch((e) => e instanceof ApiError && setProblem(e.problem));
+  }, []);
+
+  const q = query.trim().toLowerCase();
+  const shown = (rows ?? []).filter((s) => !q || s.name.toLowerCase().includes(q) || s.ticker.toLowerCase().includes(q));
+
+  return (
+    <section>
+      <h1>Strategies</h1>
+      <ProblemBox problem={problem} />
+      <label className="search">
+        Search
+        <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="name or ticker" />
+      </label>
+      {rows === null && !problem && <p>Loading…</p>}
+      {rows !== null && (
+        <table data-testid="strategies" data-rows={shown.length}>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Product / ticker</th>
+              <th>Substrategies</th>
+              <th>Version</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((s) => (
+              <tr key={s.strategy_id} data-strategy-id={s.strategy_id}>
+                <td>{s.name}</td>
+                <td>{s.ticker}</td>
+                <td>
+                  {s.substrategies.length}: {s.substrategies.map((x) => `${x.indicator}(${x.window})`).join(", ")}
+                </td>
+                <td>v{s.version}</td>
+                <td>
+                  <Link to={{ name: "backtest", id: s.strategy_id }}>Open</Link>
+                </td>
+              </tr>
+            ))}
+            {shown.length === 0 && (
+              <tr>
+                <td colSpan={5}>No strategies{q ? " match" : " yet (POST /api/v1/strategies)"}.</td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
