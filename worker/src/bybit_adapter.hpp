@@ -81,6 +81,7 @@ public:
     BybitAdapter(const BybitAdapter&) = delete;
     BybitAdapter& operator=(const BybitAdapter&) = delete;
 
+    Category category() const { return t_.category; }
     void connect() override;
     void disconnect() override { connected_ = false; }
     bool is_connected() const override { return connected_; }

@@ -99,6 +99,17 @@ std::string open_credential(const CredentialKey& key, std::string_view nonce, st
     return secret;
 }
 
+std::string from_hex(std::string_view hex) {
+    std::string out(hex.size() / 2, '\0');
+    std::size_t len = 0;
+    if (hex.size() % 2 != 0 ||
+        sodium_hex2bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), hex.data(), hex.size(),
+                       nullptr, &len, nullptr) != 0 ||
+        len != out.size())
+        throw std::runtime_error("the stored credential is not hex");
+    return out;
+}
+
 std::string credential_fingerprint(const CredentialKey& key, std::string_view api_key,
                                    std::string_view secret) {
     sodium_ready();

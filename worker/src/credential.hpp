@@ -32,6 +32,8 @@ Sealed seal_credential(const CredentialKey& key, std::string_view user, std::str
 std::string open_credential(const CredentialKey& key, std::string_view nonce, std::string_view ciphertext,
                             std::string_view user, std::string_view broker, std::string_view environment,
                             std::string_view api_key);
+// Hex text (as encode(bytea, 'hex') gives it) to bytes; throws std::runtime_error when it is not hex.
+std::string from_hex(std::string_view hex);
 // 16 hex characters: keyed BLAKE2b of api_key "\n" secret (reveals nothing without the key).
 std::string credential_fingerprint(const CredentialKey& key, std::string_view api_key,
                                    std::string_view secret);
