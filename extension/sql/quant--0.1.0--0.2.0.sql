@@ -2865,7 +2865,7 @@ BEGIN
      WHERE c.user_id = me AND c.broker = b AND c.environment = set_broker_credential.environment;
     INSERT INTO trade.broker_credential AS c (user_id, broker, environment, api_key, nonce, ciphertext, fingerprint)
     VALUES (me, b, environment, api_key, substring(sealed FROM 1 FOR 24), substring(sealed FROM 25), fp)
-    ON CONFLICT (user_id, broker, environment) DO UPDATE
+    ON CONFLICT ON CONSTRAINT broker_credential_pkey DO UPDATE
        SET api_key = excluded.api_key, nonce = excluded.nonce, ciphertext = excluded.ciphertext,
            fingerprint = excluded.fingerprint, rotated_at = now();
     INSERT INTO trade.audit (user_id, entity, action, old_value, new_value, message)

@@ -97,7 +97,9 @@ Config load_config() {
     c.paper_fee_bps = env_optional("QUANT_PAPER_FEE_BPS", 0, 9999);
     if (auto v = env("QUANT_CREDENTIAL_KEY_FILE"))
         c.credential_key_file = *v;
-    if (auto v = env("QUANT_BYBIT_BASE_URL")) {
+    if (auto v = env("QUANT_BYBIT_BASE_URL"); v && *v == "off") {
+        c.bybit_off = true;
+    } else if (v) {
         try {
             c.bybit_base_url = quant::bybit::checked_base_url(*v);
         } catch (const std::invalid_argument& e) {

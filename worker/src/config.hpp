@@ -28,6 +28,7 @@ struct Config {
     // extension's quant.credential_key_file); empty: BYBIT deployments fail closed (connection)
     std::string credential_key_file;  // QUANT_CREDENTIAL_KEY_FILE
     std::string bybit_base_url;       // QUANT_BYBIT_BASE_URL: overrides every environment's URL (the fake)
+    bool bybit_off = false;           // QUANT_BYBIT_BASE_URL=off (make run's default): no Bybit host at all
     long bybit_timeout_ms = 5000;     // QUANT_BYBIT_TIMEOUT_MS: per request
     long bybit_connect_timeout_ms = 3000;  // QUANT_BYBIT_CONNECT_TIMEOUT_MS
     long bybit_follow_ms = 5000;           // QUANT_BYBIT_FOLLOW_MS: an order still open after this stays SENT

@@ -113,6 +113,8 @@ std::unique_ptr<quant::TradeAdapter> Processor::bybit_adapter(const std::string&
         log_warn("bybit_unavailable", {{"deployment_id", deployment_id}, {"reason", why}});
         return nullptr;
     };
+    if (cfg_.bybit_off)
+        return refuse("QUANT_BYBIT_BASE_URL=off (make run's default): no Bybit host is reached");
     if (r.rows() != 1)
         return refuse("the deployment is not visible to its user");
     const std::string environment = r.get(0, "environment");
