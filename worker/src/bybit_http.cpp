@@ -32,19 +32,20 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
     return size * n;
 }
 
-struct GlobalInit {
-    GlobalInit() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-};
+void* new_handle() {
+    static const CURLcode global = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (global != CURLE_OK)
+        throw quant::BrokerError("bybit: curl_global_init failed");
+    CURL* c = curl_easy_init();
+    if (c == nullptr)
+        throw quant::BrokerError("bybit: curl_easy_init failed");
+    return c;
+}
 
 }  // namespace
 
 HttpClient::HttpClient(long connect_timeout_ms, long timeout_ms)
-    : connect_timeout_ms_(connect_timeout_ms), timeout_ms_(timeout_ms) {
-    static const GlobalInit init;
-    curl_ = curl_easy_init();
-    if (curl_ == nullptr)
-        throw quant::BrokerError("bybit: curl_easy_init failed");
-}
+    : curl_(new_handle()), connect_timeout_ms_(connect_timeout_ms), timeout_ms_(timeout_ms) {}
 
 HttpClient::~HttpClient() {
     curl_easy_cleanup(static_cast<CURL*>(curl_));

@@ -93,7 +93,7 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view message) {
         throw quant::BrokerError("bybit: HMAC-SHA256 failed");
     static constexpr char hex[] = "0123456789abcdef";
     std::string out;
-    out.reserve(2 * len);
+    out.reserve(2 * static_cast<std::size_t>(len));
     for (unsigned int i = 0; i < len; ++i) {
         out.push_back(hex[mac[i] >> 4]);
         out.push_back(hex[mac[i] & 0x0f]);
@@ -461,9 +461,9 @@ quant::OrderResult parse_order(const Json& item) {
 std::optional<std::int64_t> interval_ms(std::string_view code) {
     constexpr std::int64_t minute = 60'000;
     if (code == "D")
-        return 1440 * minute;
+        return std::int64_t{1440} * minute;
     if (code == "W")
-        return 7 * 1440 * minute;
+        return std::int64_t{7} * 1440 * minute;
     for (const int m : {1, 3, 5, 15, 30, 60, 120, 240, 360, 720}) {
         if (code == std::to_string(m))
             return m * minute;

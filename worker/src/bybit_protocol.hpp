@@ -83,7 +83,7 @@ struct SizedQty {
 SizedQty size_order(double qty, const InstrumentRules& rules, std::optional<double> price);
 
 // ---- replies ----
-struct Reply {
+struct Reply {  // NOLINT(bugprone-exception-escape): nlohmann::json's noexcept moves only assert
     int http_status = 0;
     long long ret_code = -1;
     std::string ret_msg;
