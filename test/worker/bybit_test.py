@@ -237,7 +237,7 @@ try:
     link6 = orders_of(s6)[0][0] if orders_of(s6) else ""
     fake.control(op="fill", orderLinkId=link6)
     stop_worker(worker)
-    worker = start_worker("w2")  # reconciliation on start
+    worker = start_worker("w1")  # the same worker id: it takes its own claim back at once, reconciles on start
     ok = wait_until(lambda: orders_of(s6) and orders_of(s6)[0][1] == "FILLED", 15)
     check("after it filled, reconciliation books it FILLED (found by orderLinkId)", bool(ok), str(orders_of(s6)))
     eq("...sent once", 1, len(creates(link6)))
