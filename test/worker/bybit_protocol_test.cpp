@@ -120,6 +120,8 @@ TEST(BybitNumbers, DecimalText) {
     EXPECT_EQ(b::decimal_text(0.1 + 0.2, 0.01), "0.30");
     EXPECT_EQ(b::decimal_text(12, 1), "12");
     EXPECT_EQ(b::decimal_text(0.00062, 0.00001), "0.00062");
+    EXPECT_EQ(b::decimal_text(0.00001, 0.000000001), "0.000010000");
+    EXPECT_EQ(b::decimal_text(0.5, 0.1), "0.5");
     const auto j = quant::Json::parse(R"({"a":"1.5","b":"","c":2,"d":"x"})");
     EXPECT_EQ(b::number(j, "a"), 1.5);
     EXPECT_FALSE(b::number(j, "b"));

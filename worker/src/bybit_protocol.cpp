@@ -180,10 +180,13 @@ std::optional<double> number(const Json& obj, const char* key) {
 std::string decimal_text(double v, double step) {
     int decimals = 0;
     if (step > 0) {
-        while (decimals < 12 &&
-               std::fabs(step * std::pow(10.0, decimals) - std::round(step * std::pow(10.0, decimals))) >
-                   1e-9 * std::pow(10.0, decimals))
+        // the fewest decimals that write the step exactly (to 1e-6 of its last digit)
+        while (decimals < 12) {
+            const double scaled = step * std::pow(10.0, decimals);
+            if (std::fabs(scaled - std::round(scaled)) <= 1e-6 * std::max(1.0, scaled))
+                break;
             ++decimals;
+        }
     } else {
         decimals = 8;
     }
@@ -239,7 +242,7 @@ SizedQty size_order(double qty, const InstrumentRules& rules, std::optional<doub
     out.qty = to_double(out.text).value_or(out.qty);
     const std::string step_text = decimal_text(rules.qty_step, rules.qty_step);
     if (out.qty <= 0 || out.qty + 1e-12 < rules.min_qty) {
-        out.refusal = "qty " + decimal_text(qty, rules.qty_step / 1000) + " rounded down to the step " +
+        out.refusal = "qty " + decimal_text(qty, rules.qty_step / 100) + " rounded down to the step " +
                       step_text + " is " + out.text + ", below the minimum " +
                       decimal_text(rules.min_qty, rules.qty_step) + " of " + rules.symbol;
         return out;
