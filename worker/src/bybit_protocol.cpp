@@ -183,7 +183,7 @@ std::string decimal_text(double v, double step) {
         // the fewest decimals that write the step exactly (to 1e-6 of its last digit)
         while (decimals < 12) {
             const double scaled = step * std::pow(10.0, decimals);
-            if (std::fabs(scaled - std::round(scaled)) <= 1e-6 * std::max(1.0, scaled))
+            if (std::round(scaled) >= 1 && std::fabs(scaled - std::round(scaled)) <= 1e-6 * scaled)
                 break;
             ++decimals;
         }
