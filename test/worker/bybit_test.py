@@ -174,7 +174,8 @@ try:
         return ("", "0")
 
     def creates(link):
-        return [c for c in fake.state()["creates"] if c["orderLinkId"] == link]
+        """The creates the fake accepted for this orderLinkId (a repeat gets 110072/170141 and makes no order)."""
+        return [c for c in fake.state()["creates"] if c["orderLinkId"] == link and c.get("retCode") == 0]
 
     worker = start_worker("w1")
 
@@ -211,8 +212,10 @@ try:
     eq("dropped create answer: the signal still ends DONE", "DONE", wait_final(s3))
     o = orders_of(s3)
     check("its order is FILLED", len(o) == 1 and o[0][1] == "FILLED", str(o))
-    eq("the fake got exactly one create for that orderLinkId (no duplicate order)", 1,
+    eq("the fake accepted exactly one create for that orderLinkId (no duplicate order)", 1,
        len(creates(o[0][0])) if o else -1)
+    eq("...and holds one order with it", 1,
+       len([x for x in acct()["orders"] if o and x.get("orderLinkId") == o[0][0]]))
     eq("flat at the fake", "0", fake_position()[1] if fake_position()[0] == "" else fake_position()[1])
 
     # ---- rejections ----
