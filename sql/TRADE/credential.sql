@@ -172,7 +172,7 @@ $$;
 COMMENT ON FUNCTION quant.delete_broker_credential(text, text) IS 'Deletes the current user''s credentials for a broker and environment; true when there were some. Running deployments on it then fail closed (REJECTED connection).';
 
 -- quant-worker: the credentials of a deployment's environment, still sealed (the worker opens
--- them with the key file just before use). Only the deployment's own user (quant.user).
+-- them with the key file just before use, bound to the deployment's user).
 CREATE FUNCTION trade.worker_credential(deployment_id uuid)
 RETURNS TABLE (broker text, environment text, category text, api_key text, nonce bytea, ciphertext bytea)
 LANGUAGE sql STABLE SECURITY DEFINER
@@ -183,9 +183,9 @@ AS $$
       CROSS JOIN LATERAL (SELECT trade.broker_environment(d.broker, d.paper) AS environment) e
       LEFT JOIN trade.broker_credential c
         ON c.user_id = d.user_id AND c.broker = d.broker AND c.environment = e.environment
-     WHERE d.deployment_id = worker_credential.deployment_id AND d.user_id = quant.current_user_id();
+     WHERE d.deployment_id = worker_credential.deployment_id;
 $$;
-COMMENT ON FUNCTION trade.worker_credential(uuid) IS 'Internal (quant-worker): broker, environment, category (spot or linear, default linear) and the sealed credentials (NULL when none) of a deployment of the current user.';
+COMMENT ON FUNCTION trade.worker_credential(uuid) IS 'Internal (quant-worker): broker, environment, category (spot or linear, default linear) and the credentials (still sealed; NULL when none) of a deployment''s user. SECURITY DEFINER (every user''s deployments, as trade.worker_context).';
 
 -- Deploying, enabling or switching a BYBIT deployment needs credentials for its environment.
 CREATE FUNCTION trade.deployment_requires_credential() RETURNS trigger
