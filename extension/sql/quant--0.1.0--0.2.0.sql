@@ -2984,3 +2984,6 @@ GRANT EXECUTE ON FUNCTION
     quant.delete_broker_credential(text, text)
   TO quant_app, quant_admin;
 GRANT EXECUTE ON FUNCTION trade.worker_credential(uuid) TO quant_worker;
+-- as grants.sql leaves them: PUBLIC may run these SECURITY INVOKER helpers (an explicit ACL)
+REVOKE ALL ON FUNCTION trade.api_key_hint(text), trade.broker_environment(text, boolean)
+    FROM quant_app, quant_worker, quant_admin;

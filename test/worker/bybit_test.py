@@ -244,7 +244,9 @@ try:
     ok = wait_until(lambda: orders_of(s6) and orders_of(s6)[0][1] == "FILLED", 15)
     check("after it filled, reconciliation books it FILLED (found by orderLinkId)", bool(ok), str(orders_of(s6)))
     eq("...sent once", 1, len(creates(link6)))
-    eq("...and the signal is finished", "DONE", wait_final(s6))
+    # the signal itself was refused while its order was open (position unknown: fail closed)
+    eq("...while it was open, its signal was REJECTED unknown_position (fail closed)",
+       ["REJECTED", "unknown_position"], [wait_final(s6), last_log(s6)[1]])
 
     # ---- spot: base units, -1 = flat ----
     spot = deploy(category="spot")
