@@ -56,7 +56,10 @@ cron.use_background_workers = on
 max_worker_processes = 20
 logging_collector = off
 log_min_messages = warning
+# broker credentials are sealed with this key (outside the data directory; quant-worker reads it too)
+quant.credential_key_file = '$STATE_DIR/credential.key'
 CONF
+    write_credential_key
     # A local development cluster: trust on the unix socket (in a directory only this
     # checkout uses) and on 127.0.0.1. Never expose it beyond the loopback interface.
     cat >"$PGDATA_DIR/pg_hba.conf" <<HBA
@@ -68,6 +71,16 @@ HBA
     if quant_is_root; then chown "$QUANT_PG_OS_USER": "$PGDATA_DIR/quant.conf" "$PGDATA_DIR/pg_hba.conf"; fi
     grep -q "^include_if_exists 'quant.conf'" "$PGDATA_DIR/postgresql.conf" ||
         echo "include_if_exists 'quant.conf'" >>"$PGDATA_DIR/postgresql.conf"
+}
+
+# The broker credentials' key (sql/README.md "Broker credentials"): 32 random bytes as hex,
+# made once, beside (not inside) the data directory, readable by the server's OS user.
+write_credential_key() {
+    local f="$STATE_DIR/credential.key"
+    [ -s "$f" ] && return 0
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$f" && echo >>"$f")
+    if quant_is_root; then chown "$QUANT_PG_OS_USER": "$f"; fi
+    quant_log "made the broker credential key $f (keep it out of database backups)"
 }
 
 cmd_start() {
@@ -221,8 +234,12 @@ service_pid() {
 
 start_services() {
     mkdir -p "$QUANT_RUN_DIR"
-    local entry name cmd exe pid url
+    local entry name cmd exe pid url key_file="${QUANT_CREDENTIAL_KEY_FILE:-}"
     url="$(quant_db_url)"
+    if embedded && [ -z "$key_file" ]; then
+        init_paths
+        key_file="$STATE_DIR/credential.key"
+    fi
     for entry in "${SERVICES[@]}"; do
         name="${entry%%|*}"
         cmd="${entry#*|}"
@@ -237,7 +254,10 @@ start_services() {
             continue
         fi
         # shellcheck disable=SC2086  # the command line is split on purpose
-        (cd "$QUANT_REPO" && DB_URL="$url" exec setsid $cmd >>"$QUANT_RUN_DIR/$name.log" 2>&1 </dev/null) &
+        # quant-worker: the credential key of the embedded cluster, and no real Bybit host unless
+        # QUANT_BYBIT_BASE_URL says so (e.g. the local fake: worker/README.md "Bybit")
+        (cd "$QUANT_REPO" && DB_URL="$url" QUANT_CREDENTIAL_KEY_FILE="$key_file" \
+            QUANT_BYBIT_BASE_URL="${QUANT_BYBIT_BASE_URL:-off}" exec setsid $cmd >>"$QUANT_RUN_DIR/$name.log" 2>&1 </dev/null) &
         echo $! >"$QUANT_RUN_DIR/$name.pid"
         sleep 0.5
         if [ -n "$(service_pid "$name")" ]; then

@@ -12,6 +12,8 @@ PACKAGES=(
     libtap-parser-sourcehandler-pgtap-perl
     # libraries
     nlohmann-json3-dev libpq-dev libsodium-dev libssl-dev libboost-dev
+    # the Bybit adapter's HTTPS client (libcurl over OpenSSL, certificate verification on)
+    libcurl4-openssl-dev
     # test and benchmark frameworks
     librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
     # HTTP load generator (bench/http_bench.sh)

@@ -39,6 +39,8 @@ GRANT EXECUTE ON FUNCTION
     quant.store_result(uuid, jsonb), quant.list_results(uuid),
     quant.set_ticker_mapping(text, text, text, text), quant.list_ticker_mappings(),
     quant.set_trade_password(text, text),
+    quant.set_broker_credential(text, text, text, text), quant.list_broker_credentials(),
+    quant.delete_broker_credential(text, text),
     quant.deploy(jsonb), quant.list_deployments(boolean), quant.get_deployment(uuid), quant.update_deployment(uuid, jsonb),
     quant.stop_deployment(uuid), quant.run_deployment(uuid), quant.deployment_signals(uuid), quant.deployment_trades(uuid),
     quant.deployment_orders(uuid), quant.deployment_position(uuid), quant.audit_trail(uuid),
@@ -60,7 +62,7 @@ GRANT EXECUTE ON FUNCTION trade.api_key_create_for(text, text) TO quant_admin;
 -- quant_worker: the live loop's executor and its paper broker, nothing else
 GRANT EXECUTE ON FUNCTION
     trade.worker_claim(text, double precision, integer), trade.worker_open_orders(text, double precision),
-    trade.worker_context(uuid, text), trade.worker_deployment_open_orders(uuid),
+    trade.worker_context(uuid, text), trade.worker_deployment_open_orders(uuid), trade.worker_credential(uuid),
     trade.worker_insert_intent(uuid, text, text, text, numeric, boolean, text),
     trade.worker_log(uuid, text, text, text, numeric, text), trade.worker_finish(uuid, text), trade.worker_release(uuid),
     trade.worker_record_outcome(text, text, text, numeric, numeric, numeric, text, text),

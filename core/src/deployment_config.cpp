@@ -25,6 +25,10 @@ using fields::shown;
 using fields::Type;
 using fields::type_name;
 
+std::vector<std::string> category_choices() {
+    return {"spot", "linear"};
+}
+
 std::vector<std::string> broker_choices() {
     return names::list(broker_catalog(), &BrokerInfo::name);
 }
@@ -94,7 +98,7 @@ const std::array<FieldSpec, 8> risk_limit_table{{
      .description = "rejects in a row before the deployment pauses; default 3"},
 }};
 
-const std::array<FieldSpec, 17> deployment_table{{
+const std::array<FieldSpec, 18> deployment_table{{
     {.key = "deployment_id",
      .nullable = true,
      .format = "uuid",
@@ -125,6 +129,10 @@ const std::array<FieldSpec, 17> deployment_table{{
      .min_length = 1,
      .max_length = 64,
      .description = "the broker's symbol; leave it out to use refdata.ticker_mapping"},
+    {.key = "category",
+     .nullable = true,
+     .choices = category_choices,
+     .description = "BYBIT only: spot or linear (USDT perpetuals); default linear"},
     {.key = "qty",
      .type = Type::number,
      .required = true,
@@ -345,6 +353,11 @@ DeploymentConfig parse_deployment_config(const Json& doc) {
     }
     if (given(doc, "market"))
         cfg.market = get_enum(doc["market"], "market", market_choices(), true, "markets");
+    if (given(doc, "category")) {
+        cfg.category = get_enum(doc["category"], "category", category_choices(), false, "categories");
+        if (cfg.broker != "BYBIT")
+            fail("category", "is for broker BYBIT only, got broker " + cfg.broker, "leave it out");
+    }
 
     const std::string qty_hint =
         "a positive position size per signal; whole shares for US and HK, decimals for CRYPTO";
@@ -439,6 +452,8 @@ Json to_json(const DeploymentConfig& cfg) {
     out["paper"] = cfg.paper;
     if (!cfg.market.empty())
         out["market"] = cfg.market;
+    if (!cfg.category.empty())
+        out["category"] = cfg.category;
     out["schedule"] = cfg.schedule;
     out["enabled"] = cfg.enabled;
     out["risk_limits"] = to_json(cfg.risk_limits);

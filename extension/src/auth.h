@@ -12,6 +12,9 @@
 /* Registers the transaction callbacks that end a transaction's user (from _PG_init). */
 void quant_user_context_init(void);
 
+/* Defines the setting quant.credential_key_file (credential_crypto.c; from _PG_init). */
+void quant_credential_init(void);
+
 /* The current quant user, or NULL when none is set (or a failed login cleared it). */
 const char *quant_user_current(void);
 

@@ -6,7 +6,7 @@ CREATE TABLE trade.audit (
     user_id     text NOT NULL,                          -- the quant user who acted
     db_role     text NOT NULL DEFAULT session_user,     -- the database login that carried it
     at          timestamptz NOT NULL DEFAULT clock_timestamp(),
-    entity      text NOT NULL CHECK (entity IN ('strategy', 'deployment', 'live_gate')),
+    entity      text NOT NULL CHECK (entity IN ('strategy', 'deployment', 'live_gate', 'broker_credential')),
     entity_id   uuid,
     action      text NOT NULL,
     old_value   jsonb,

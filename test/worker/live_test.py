@@ -173,11 +173,11 @@ def test_fail_closed(user):
         eq(f"{desc}: no order sent", "0", q(f"SELECT count(*) FROM trade.\"order\" WHERE signal_id = '{s}'"))
         return s
 
-    # connection: a broker without an adapter (BYBIT) is never reachable
+    # connection: a broker without an adapter (FUTU) is never reachable
     sid = q(f"SELECT quant.create_strategy('{wt.STRATEGY}')->>'strategy_id'", user)
-    q("SELECT quant.set_ticker_mapping('TTRC', 'BYBIT', 'TTRCUSDT', 'CRYPTO')", user)  # deploy needs a mapping
+    q("SELECT quant.set_ticker_mapping('TTRC', 'FUTU', 'US.TTRC', 'US')", user)  # deploy needs a mapping
     dep = q(f"SELECT quant.deploy(jsonb_build_object('strategy_id', '{sid}', 'qty', 1, 'schedule', 'manual',"
-            f" 'broker', 'BYBIT', 'ticker', 'TTRCUSDT', 'market', 'CRYPTO',"
+            f" 'broker', 'FUTU', 'ticker', 'US.TTRC', 'market', 'US',"
             f" 'risk_limits', '{{\"max_bar_age_hours\": null}}'::jsonb))->>'deployment_id'", user)
     blocked("connection (no reachable broker)", dep, 1, "connection")
 

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "bybit_protocol.hpp"
+
 namespace quant::worker {
 namespace {
 
@@ -93,6 +95,23 @@ Config load_config() {
     c.paper_starting_cash = env_optional("QUANT_PAPER_STARTING_CASH", 0, 1e15);
     c.paper_slippage_bps = env_optional("QUANT_PAPER_SLIPPAGE_BPS", 0, 9999);
     c.paper_fee_bps = env_optional("QUANT_PAPER_FEE_BPS", 0, 9999);
+    if (auto v = env("QUANT_CREDENTIAL_KEY_FILE"))
+        c.credential_key_file = *v;
+    if (auto v = env("QUANT_BYBIT_BASE_URL"); v && *v == "off") {
+        c.bybit_off = true;
+    } else if (v) {
+        try {
+            c.bybit_base_url = quant::bybit::checked_base_url(*v);
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(std::string("QUANT_BYBIT_BASE_URL: ") + e.what());
+        }
+    }
+    c.bybit_timeout_ms = static_cast<long>(env_number("QUANT_BYBIT_TIMEOUT_MS", 5000, 10, 600000));
+    c.bybit_connect_timeout_ms =
+        static_cast<long>(env_number("QUANT_BYBIT_CONNECT_TIMEOUT_MS", 3000, 10, 600000));
+    c.bybit_follow_ms = static_cast<long>(env_number("QUANT_BYBIT_FOLLOW_MS", 5000, 0, 600000));
+    c.bybit_poll_ms = static_cast<long>(env_number("QUANT_BYBIT_POLL_MS", 100, 1, 60000));
+    c.bybit_recv_window_ms = static_cast<long>(env_number("QUANT_BYBIT_RECV_WINDOW_MS", 5000, 100, 60000));
     return c;
 }
 

@@ -24,6 +24,16 @@ struct Config {
     std::optional<double> paper_starting_cash;  // QUANT_PAPER_STARTING_CASH for new paper accounts
     std::optional<double> paper_slippage_bps;   // QUANT_PAPER_SLIPPAGE_BPS for new paper accounts
     std::optional<double> paper_fee_bps;        // QUANT_PAPER_FEE_BPS for new paper accounts
+    // BYBIT (worker/README.md "Bybit"): the credential key file (the same key as the
+    // extension's quant.credential_key_file); empty: BYBIT deployments fail closed (connection)
+    std::string credential_key_file;  // QUANT_CREDENTIAL_KEY_FILE
+    std::string bybit_base_url;       // QUANT_BYBIT_BASE_URL: overrides every environment's URL (the fake)
+    bool bybit_off = false;           // QUANT_BYBIT_BASE_URL=off (make run's default): no Bybit host at all
+    long bybit_timeout_ms = 5000;     // QUANT_BYBIT_TIMEOUT_MS: per request
+    long bybit_connect_timeout_ms = 3000;  // QUANT_BYBIT_CONNECT_TIMEOUT_MS
+    long bybit_follow_ms = 5000;           // QUANT_BYBIT_FOLLOW_MS: an order still open after this stays SENT
+    long bybit_poll_ms = 100;              // QUANT_BYBIT_POLL_MS: between follow-up queries
+    long bybit_recv_window_ms = 5000;      // QUANT_BYBIT_RECV_WINDOW_MS
 };
 
 // Throws std::runtime_error naming the variable when a value is invalid.

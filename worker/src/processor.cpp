@@ -4,6 +4,7 @@
 #include <cmath>
 #include <csignal>
 
+#include "credential.hpp"
 #include "quant/deployment_config.hpp"
 #include "quant/error.hpp"
 #include "quant/pq/log.hpp"
@@ -90,10 +91,67 @@ std::vector<Processor::OpenOrder> Processor::open_orders(const pq::Result& r) co
 
 std::unique_ptr<quant::TradeAdapter> Processor::adapter_for(const std::string& broker,
                                                             const std::string& deployment_id,
-                                                            const std::string& user_id) {
+                                                            const std::string& user_id,
+                                                            const std::string& symbol) {
     if (broker == "PAPER")
         return std::make_unique<PaperAdapter>(paper_, deployment_id, user_id, cfg_);
-    return nullptr;  // BYBIT, FUTU: no adapter yet, so the connection check fails closed
+    if (broker == "BYBIT")
+        return bybit_adapter(deployment_id, user_id, symbol);
+    return nullptr;  // FUTU: no adapter yet, so the connection check fails closed
+}
+
+std::unique_ptr<quant::TradeAdapter> Processor::bybit_adapter(const std::string& deployment_id,
+                                                              const std::string& user_id,
+                                                              const std::string& symbol) {
+    namespace bb = quant::bybit;
+    const pq::Result r = work_.exec_prepared("worker_credential",
+                                             "SELECT environment, category, api_key, encode(nonce, 'hex') AS "
+                                             "nonce, encode(ciphertext, 'hex') AS ciphertext "
+                                             "FROM trade.worker_credential($1)",
+                                             {deployment_id});
+    auto refuse = [&](const std::string& why) -> std::unique_ptr<quant::TradeAdapter> {
+        log_warn("bybit_unavailable", {{"deployment_id", deployment_id}, {"reason", why}});
+        return nullptr;
+    };
+    if (cfg_.bybit_off)
+        return refuse("QUANT_BYBIT_BASE_URL=off (make run's default): no Bybit host is reached");
+    if (r.rows() != 1)
+        return refuse("the deployment is not visible to its user");
+    const std::string environment = r.get(0, "environment");
+    const auto env = bb::parse_environment(environment);
+    const auto category = bb::parse_category(r.get(0, "category"));
+    if (!env || !category)
+        return refuse("environment " + environment + " or category " + r.get(0, "category") + " is unknown");
+    if (r.is_null(0, r.column("api_key")))
+        return refuse("no credentials for the " + environment + " environment (quant.set_broker_credential)");
+    if (cfg_.credential_key_file.empty())
+        return refuse("QUANT_CREDENTIAL_KEY_FILE is not set: the credentials cannot be opened");
+    bb::Target target;
+    target.category = *category;
+    target.symbol = symbol;
+    target.api_key = r.get(0, "api_key");
+    try {
+        const CredentialKey key = load_credential_key(cfg_.credential_key_file);
+        target.api_secret =
+            open_credential(key, from_hex(r.get(0, "nonce")), from_hex(r.get(0, "ciphertext")), user_id,
+                            "BYBIT", environment, target.api_key);
+    } catch (const std::runtime_error& e) {
+        return refuse(e.what());
+    }
+    const std::string base =
+        cfg_.bybit_base_url.empty() ? std::string(bb::default_base_url(*env)) : cfg_.bybit_base_url;
+    auto& gw = bybit_[base];
+    if (!gw) {
+        bb::Settings s;
+        s.base_url = base;
+        s.recv_window_ms = cfg_.bybit_recv_window_ms;
+        s.connect_timeout_ms = cfg_.bybit_connect_timeout_ms;
+        s.timeout_ms = cfg_.bybit_timeout_ms;
+        s.follow_ms = cfg_.bybit_follow_ms;
+        s.poll_ms = cfg_.bybit_poll_ms;
+        gw = std::make_unique<bb::BybitGateway>(s);
+    }
+    return std::make_unique<bb::BybitAdapter>(*gw, std::move(target));
 }
 
 void Processor::log_row(const std::string& signal_id, const char* action, const std::string& reason,
@@ -179,7 +237,7 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
     const std::string broker = json_string(ctx.facts, "broker");
 
     // the adapter: connecting is the connection check
-    auto adapter = adapter_for(broker, deployment_id, user_id);
+    auto adapter = adapter_for(broker, deployment_id, user_id, symbol);
     bool connected = false;
     if (adapter) {
         try {
@@ -212,7 +270,16 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
                  {{"signal_id", signal_id}, {"code", "invalid_risk_limits"}, {"error", e.what()}});
         return;
     }
-    const double signal = json_double(ctx.facts, "signal").value_or(std::nan(""));
+    double signal = json_double(ctx.facts, "signal").value_or(std::nan(""));
+    // spot cannot be shorted without margin: -1 means flat there (logged)
+    if (const auto* bybit = dynamic_cast<const quant::bybit::BybitAdapter*>(adapter.get());
+        bybit != nullptr && bybit->category() == quant::bybit::Category::spot && signal < 0) {
+        log_info("spot_no_short", {{"signal_id", signal_id},
+                                   {"deployment_id", deployment_id},
+                                   {"signal", signal},
+                                   {"note", "spot has no shorting without margin: the target is flat (0)"}});
+        signal = 0;
+    }
 
     // the broker's half of the facts: cash and the position (authoritative)
     std::optional<double> cash;
@@ -374,7 +441,7 @@ void Processor::reconcile_all() {
     int resolved = 0;
     for (const OpenOrder& o : open_orders(r)) {
         set_user(o.user_id);
-        auto adapter = adapter_for(o.broker, o.deployment_id, o.user_id);
+        auto adapter = adapter_for(o.broker, o.deployment_id, o.user_id, o.symbol);
         if (!adapter) {
             log_error("reconcile_no_adapter", {{"client_order_id", o.client_order_id}, {"broker", o.broker}});
             continue;

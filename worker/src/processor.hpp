@@ -2,11 +2,13 @@
 // PENDING" and "its orders are booked". Synchronous; the caller (main.cpp's state machine)
 // owns the connections and decides when to call.
 #pragma once
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "bybit_adapter.hpp"
 #include "config.hpp"
 #include "paper_adapter.hpp"
 #include "quant/json.hpp"
@@ -49,7 +51,11 @@ private:
     void set_user(const std::string& user_id);
     std::unique_ptr<quant::TradeAdapter> adapter_for(const std::string& broker,
                                                      const std::string& deployment_id,
-                                                     const std::string& user_id);
+                                                     const std::string& user_id, const std::string& symbol);
+    // BYBIT: the deployment's environment, category and opened credentials; nullptr (logged)
+    // when it cannot trade (no credentials, no key file, a box that does not open).
+    std::unique_ptr<quant::TradeAdapter> bybit_adapter(const std::string& deployment_id,
+                                                       const std::string& user_id, const std::string& symbol);
     void reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o);
     void record_outcome(const std::string& client_order_id, const quant::OrderResult& r,
                         quant::SignalFinish finish);
@@ -61,6 +67,7 @@ private:
     const Config& cfg_;
     pq::Connection& work_;
     PaperGateway& paper_;
+    std::map<std::string, std::unique_ptr<quant::bybit::BybitGateway>> bybit_;  // by base URL
 };
 
 }  // namespace quant::worker

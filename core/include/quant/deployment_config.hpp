@@ -39,8 +39,9 @@ struct DeploymentConfig {
     std::string portfolio = "DEFAULT";
     std::string user;  // empty when not given; deploy requires the current user
     std::string broker = "PAPER";
-    std::string ticker;  // broker symbol; empty: filled from refdata.ticker_mapping
-    std::string market;  // empty: filled from refdata.ticker_mapping
+    std::string ticker;    // broker symbol; empty: filled from refdata.ticker_mapping
+    std::string market;    // empty: filled from refdata.ticker_mapping
+    std::string category;  // BYBIT only: "spot" or "linear"; empty: linear
     // Position size per signal unit. Decimal on purpose (crypto trades fractions); US and HK
     // take whole shares, so a fractional qty is refused there.
     double qty = 0.0;

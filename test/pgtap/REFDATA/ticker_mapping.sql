@@ -13,6 +13,10 @@ SELECT is((SELECT quant.deploy(jsonb_build_object('strategy_id', id, 'qty', 5, '
 SELECT throws_like($$SELECT quant.deploy(jsonb_build_object('strategy_id', id, 'qty', 5, 'broker', 'BYBIT')) FROM ids$$,
                    '%no mapping of data ticker "MSFT" on broker BYBIT%', 'a missing mapping says which');
 SELECT is(quant.set_ticker_mapping('MSFT', 'bybit', 'MSFTUSDT', 'crypto')->>'broker', 'BYBIT', 'set_ticker_mapping normalises the broker');
+-- a BYBIT deployment needs the user's demo credentials (TRADE/credential.sql)
+COPY (SELECT repeat('5a', 32)) TO '/tmp/quant_tap_credential.key';
+SET quant.credential_key_file = '/tmp/quant_tap_credential.key';
+SELECT quant.set_broker_credential('BYBIT', 'demo', 'TAPMAPKEY', 'tap-map-secret') IS NOT NULL AS cred \gset
 SELECT is((SELECT quant.deploy(jsonb_build_object('strategy_id', id, 'qty', 0.5, 'broker', 'BYBIT'))->>'market' FROM ids), 'CRYPTO',
           'deploy uses the own mapping (and its market)');
 SELECT is(quant.set_ticker_mapping('MSFT', 'FUTU', 'US.MSFT2', 'US')->>'broker_ticker', 'US.MSFT2', 'an own mapping overrides a shared one');

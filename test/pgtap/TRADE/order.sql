@@ -232,7 +232,7 @@ SELECT 'd3', (quant.deploy(jsonb_build_object('strategy_id', s.j->>'strategy_id'
   FROM (SELECT quant.create_strategy('{"ticker":"TTRC","trading_period":252,"substrategies":[{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}]}') AS j) s;
 SELECT set_config('quant.user', '', false) \gset
 -- what a role with table rights could do: paper off behind the gate's back
-UPDATE trade.deployment SET broker = 'BYBIT', paper = false, live_since = NULL WHERE deployment_id = (SELECT id FROM dep WHERE k = 'd3');
+UPDATE trade.deployment SET broker = 'FUTU', paper = false, live_since = NULL WHERE deployment_id = (SELECT id FROM dep WHERE k = 'd3');
 SELECT pg_temp.new_signal('s9', 'd3', '2024-02-01', '10 minutes') \gset
 SELECT isnt((SELECT g.signal_id FROM trade.worker_claim('w_live') g), pg_temp.sid('s9'), 'the claim never hands it out');
 SELECT is((SELECT status FROM trade.signal WHERE signal_id = pg_temp.sid('s9')), 'REJECTED', 'its signal is REJECTED');
