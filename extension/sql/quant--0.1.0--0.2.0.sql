@@ -3277,7 +3277,12 @@ $$;
 COMMENT ON FUNCTION quant.store_result(uuid, jsonb) IS
   'Stores a BacktestResults object (seed 1.3, as quant.backtest returns it, or as the user''s pipeline writes it: internal_cusip for ticker_backtested, display-name metric keys such as "Sharpe Ratio"; its NaN text through quant.parse_json) for a strategy of the current user, against its current version (or result.version). metrics is required; each field is checked. Returns the stored object in the seed''s form (with internal_cusip when given) with result_id, strategy_id, version, stored_at.';
 
--- grants (sql/grants.sql, sql/privileges.md)
+-- grants (sql/grants.sql, sql/privileges.md); the SECURITY INVOKER ones get the explicit
+-- PUBLIC EXECUTE of a fresh install (its grants.sql revokes from the roles, which writes the ACL)
+REVOKE ALL ON FUNCTION bt.result_metrics(jsonb, text), quant.parse_json(text), refdata.find_product(text),
+    refdata.product_asset_types(), refdata.product_field(jsonb, text, text, text, text),
+    refdata.product_json(refdata.product), refdata.resolve_product(text, text, text),
+    refdata.write_product(jsonb, text, refdata.product) FROM quant_app, quant_worker, quant_admin;
 REVOKE ALL ON FUNCTION quant.add_product(jsonb), quant.update_product(text, jsonb), quant.list_products(),
     refdata.resolve_products(jsonb, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION quant.add_product(jsonb), quant.update_product(text, jsonb), quant.list_products(),

@@ -1,7 +1,7 @@
 -- refdata.product: shared and own products, add/update/list_products, the broker symbols kept in
 -- the ticker mappings (one place), each bad field, nothing stored on failure.
 BEGIN;
-SELECT plan(44);
+SELECT plan(46);
 SET LOCAL client_min_messages = warning;
 \ir ../helpers.psql
 
@@ -34,6 +34,12 @@ SELECT is((SELECT p->'brokers'->'PAPER'->>'market' FROM added), 'US', '... a bro
 SELECT is((SELECT m->>'broker_ticker' FROM quant.list_ticker_mappings() m WHERE m->>'data_ticker' = 'SPY' AND m->>'broker' = 'FUTU'),
           'US.SPY', 'the broker symbol is the ticker mapping (one place for it: deploy and the risk checks read it)');
 SELECT is((SELECT count(*)::int FROM quant.list_products() p WHERE p->>'internal_cusip' = 'spy.arca'), 1, 'list_products lists it');
+-- a strategy naming the product deploys on its broker symbol (deploy reads the ticker mapping)
+CREATE TEMP TABLE spy_strategy AS SELECT quant.create_strategy('{"internal_cusip": "spy.arca", "trading_period": 252,
+  "substrategies": [{"indicator": "get_rsi", "signal_func": "reversion_bounded_signal", "window": 14, "signal": 30}]}') AS s;
+SELECT is((SELECT s->>'ticker' FROM spy_strategy), 'SPY', 'a strategy naming spy.arca trades the data ticker SPY');
+SELECT is((SELECT quant.deploy(jsonb_build_object('strategy_id', s->>'strategy_id', 'qty', 5, 'broker', 'FUTU'))->>'ticker' FROM spy_strategy),
+          'US.SPY', '... and deploys on the product''s FUTU symbol');
 SELECT is((SELECT (refdata.find_product('SPY.ARCA')).data_ticker), 'SPY', 'find_product is case-insensitive');
 
 -- update
