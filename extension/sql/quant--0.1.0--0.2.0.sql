@@ -3283,6 +3283,7 @@ REVOKE ALL ON FUNCTION bt.result_metrics(jsonb, text), quant.parse_json(text), r
     refdata.product_asset_types(), refdata.product_field(jsonb, text, text, text, text),
     refdata.product_json(refdata.product), refdata.resolve_product(text, text, text),
     refdata.write_product(jsonb, text, refdata.product) FROM quant_app, quant_worker, quant_admin;
+REVOKE ALL ON refdata.product FROM PUBLIC, quant_app, quant_worker, quant_admin;
 REVOKE ALL ON FUNCTION quant.add_product(jsonb), quant.update_product(text, jsonb), quant.list_products(),
     refdata.resolve_products(jsonb, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION quant.add_product(jsonb), quant.update_product(text, jsonb), quant.list_products(),
