@@ -38,6 +38,8 @@ GRANT EXECUTE ON FUNCTION
     quant.strategy_versions(uuid), quant.delete_strategy(uuid), quant.evaluate(uuid),
     quant.store_result(uuid, jsonb), quant.list_results(uuid),
     quant.set_ticker_mapping(text, text, text, text), quant.list_ticker_mappings(),
+    quant.add_product(jsonb), quant.update_product(text, jsonb), quant.list_products(),
+    refdata.resolve_products(jsonb, text),
     quant.set_trade_password(text, text),
     quant.set_broker_credential(text, text, text, text), quant.list_broker_credentials(),
     quant.delete_broker_credential(text, text),

@@ -135,10 +135,14 @@ Json document_schema(std::string_view title, std::string_view description, std::
 }  // namespace
 
 Json strategy_config_schema() {
-    return document_schema("StrategyConfig",
-                           "A strategy: substrategies (indicator, signal function, window, signal) on one "
-                           "ticker, combined by a conjunction",
-                           fields::strategy_fields());
+    Json out =
+        document_schema("StrategyConfig",
+                        "A strategy: substrategies (indicator, signal function, window, signal) on one "
+                        "ticker, combined by a conjunction",
+                        fields::strategy_fields());
+    // the seed names the ticker, the user's pipeline the product (resolved to its ticker by SQL)
+    out["anyOf"] = Json::array({Json{{"required", {"ticker"}}}, Json{{"required", {"internal_cusip"}}}});
+    return out;
 }
 
 Json deployment_config_schema() {

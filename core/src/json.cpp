@@ -1,5 +1,7 @@
 #include "quant/json.hpp"
 
+#include <array>
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -99,6 +101,46 @@ Json parse_json(std::string_view text, const JsonLimits& limits) {
             (field.empty() ? std::string("value") : field) + ": number out of range (beyond +/-1.7e308)",
             "a finite number");
     }
+}
+
+std::string non_finite_to_null(std::string_view text) {
+    static constexpr std::array<std::string_view, 3> tokens{"-Infinity", "Infinity", "NaN"};
+    const auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; };
+    std::string out;
+    out.reserve(text.size());
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            out += c;
+            if (c == '\\' && i + 1 < text.size()) {
+                out += text[++i];
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+            out += c;
+            continue;
+        }
+        bool replaced = false;
+        if (i == 0 || !is_word(text[i - 1])) {
+            for (const auto t : tokens) {
+                const std::size_t end = i + t.size();
+                if (text.substr(i, t.size()) == t && (end == text.size() || !is_word(text[end]))) {
+                    out += "null";
+                    i = end - 1;
+                    replaced = true;
+                    break;
+                }
+            }
+        }
+        if (!replaced)
+            out += c;
+    }
+    return out;
 }
 
 }  // namespace quant

@@ -47,7 +47,7 @@ std::vector<std::string> align_choices() {
     return {"exact", "asof"};
 }
 
-const std::array<FieldSpec, 8> substrategy_table{{
+const std::array<FieldSpec, 9> substrategy_table{{
     {.key = "id",
      .type = Type::integer,
      .minimum = 1,
@@ -81,9 +81,14 @@ const std::array<FieldSpec, 8> substrategy_table{{
      .description =
          "how that product's bars meet the traded bars' times: exact (default; NaN where it "
          "has no bar at that time) or asof (its last bar at or before that time, carried forward)"},
+    {.key = "internal_cusip",
+     .nullable = true,
+     .min_length = 1,
+     .max_length = max_product_id_length,
+     .description = "the product the client named (quant.list_products); SQL resolves it to its data ticker"},
 }};
 
-const std::array<FieldSpec, 15> strategy_table{{
+const std::array<FieldSpec, 16> strategy_table{{
     {.key = "strategy_id",
      .nullable = true,
      .format = "uuid",
@@ -96,10 +101,18 @@ const std::array<FieldSpec, 15> strategy_table{{
     {.key = "created_at", .ignored = true},
     {.key = "updated_at", .ignored = true},
     {.key = "ticker",
-     .required = true,
      .min_length = 1,
      .max_length = 64,
-     .description = "the data-source symbol whose bars are in md.bar, e.g. BTC-USD"},
+     .description =
+         "the data-source symbol whose bars are in md.bar, e.g. BTC-USD; required unless internal_cusip "
+         "names a product"},
+    {.key = "internal_cusip",
+     .nullable = true,
+     .min_length = 1,
+     .max_length = max_product_id_length,
+     .description =
+         "the client's product identifier (quant.list_products), e.g. aapl.nyse: SQL resolves it to the "
+         "product's data ticker when ticker is absent"},
     {.key = "conjunction",
      .nullable = true,
      .choices = conjunction_choices,
@@ -134,6 +147,15 @@ std::string get_string(const Json& v, const std::string& field, const std::strin
     if (!v.is_string())
         fail(field, "must be a string, got " + type_name(v), hint);
     return v.get<std::string>();
+}
+
+std::string get_product_id(const Json& v, const std::string& field) {
+    std::string id = get_string(v, field, "a product of quant.list_products, e.g. \"aapl.nyse\"");
+    if (id.empty() || id.size() > max_product_id_length) {
+        fail(field, "must be 1 to " + std::to_string(max_product_id_length) + " characters",
+             "a product of quant.list_products, e.g. \"aapl.nyse\"");
+    }
+    return id;
 }
 
 Conjunction parse_conjunction(std::string name) {
@@ -218,6 +240,8 @@ SubStrategy parse_substrategy(const Json& s, std::size_t index, std::vector<std:
                                                     "valid data columns: " + std::string(column_names_hint)),
                                          at + ".data_column", ErrorCode::invalid_config)
                           : Column::v;
+    if (s.contains("internal_cusip") && !s["internal_cusip"].is_null())
+        sub.internal_cusip = get_product_id(s["internal_cusip"], at + ".internal_cusip");
 
     if (s.contains("ticker")) {
         sub.ticker = get_string(s["ticker"], at + ".ticker", "the data ticker of a product in md.bar");
@@ -313,7 +337,16 @@ StrategyConfig parse_strategy_config(const Json& doc) {
     if (doc.contains("version") && !doc["version"].is_null()) {
         cfg.version = get_int(doc["version"], "version", 1, 1000000000);
     }
+    if (doc.contains("internal_cusip") && !doc["internal_cusip"].is_null())
+        cfg.internal_cusip = get_product_id(doc["internal_cusip"], "internal_cusip");
     if (!doc.contains("ticker") || doc["ticker"].is_null()) {
+        // internal_cusip is resolved by SQL (the product catalog is in the database), never here
+        if (!cfg.internal_cusip.empty()) {
+            fail("ticker",
+                 "is required: internal_cusip \"" + cfg.internal_cusip + "\" was not resolved to a ticker",
+                 "the quant.* SQL functions and the REST API resolve internal_cusip through the product "
+                 "catalog");
+        }
         fail("ticker", "is required", "the data-source symbol whose bars are in md.bar, e.g. \"BTC-USD\"");
     }
     cfg.ticker = get_string(doc["ticker"], "ticker");
@@ -353,6 +386,10 @@ StrategyConfig parse_strategy_config(const Json& doc) {
     }
     if (cfg.conjunction == Conjunction::filter && cfg.substrategies.size() < 2) {
         fail("conjunction", "FILTER needs at least 2 substrategies (a gate and one or more voters)");
+    }
+    if (cfg.name.empty() && !cfg.internal_cusip.empty() && !cfg.strategy_id.empty()) {
+        // the user's pipeline names its strategies so: keep the same name on both sides
+        cfg.name = cfg.internal_cusip + "_strategy_" + cfg.strategy_id.substr(0, 8);
     }
     if (cfg.name.empty())
         cfg.name = default_strategy_name(cfg);
@@ -410,6 +447,8 @@ Json to_json(const StrategyConfig& cfg) {
             sub["ticker"] = s.ticker;
         if (!s.ticker.empty() || s.align != Align::exact)
             sub["align"] = align_name(s.align);
+        if (!s.internal_cusip.empty())
+            sub["internal_cusip"] = s.internal_cusip;
         subs.push_back(std::move(sub));
     }
     Json out = Json::object();
@@ -418,6 +457,8 @@ Json to_json(const StrategyConfig& cfg) {
     out["name"] = cfg.name;
     out["version"] = cfg.version;
     out["ticker"] = cfg.ticker;
+    if (!cfg.internal_cusip.empty())
+        out["internal_cusip"] = cfg.internal_cusip;
     out["conjunction"] = conjunction_name(cfg.conjunction);
     out["trading_period"] = cfg.trading_period;
     out["fill_delay_bars"] = cfg.fill_delay_bars;

@@ -4,8 +4,25 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/jsonb.h"
+
+/* The user's pipeline names products (internal_cusip) instead of data tickers: the product
+ * catalog is in the database, so SQL resolves them (refdata.resolve_products, which names an
+ * unknown product in its error) before the core parses the config. Configs without the key, and
+ * stored ones (their ticker is set), are parsed as they are. */
+static Jsonb *
+resolve_products(Jsonb *jb, const char *fn)
+{
+	Oid argtypes[2] = {JSONBOID, TEXTOID};
+	Oid resolver =
+	    LookupFuncName(list_make2(makeString("refdata"), makeString("resolve_products")), 2, argtypes, false);
+
+	return DatumGetJsonbP(OidFunctionCall2(resolver, JsonbPGetDatum(jb), CStringGetTextDatum(fn)));
+}
 
 QuantStrategy *
 quant_strategy_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
@@ -19,6 +36,12 @@ quant_strategy_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
 	quant_require_arg(fcinfo, argno, fn, "config");
 	jb = PG_GETARG_JSONB_P(argno);
 	text = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	if (strstr(text, "\"internal_cusip\"") != NULL)
+	{
+		pfree(text);
+		jb = resolve_products(jb, fn);
+		text = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	}
 	if (quant_strategy_parse(text, strlen(text), &strategy, &err) != QUANT_OK)
 		quant_report(&err, fn);
 	quant_own(strategy, quant_strategy_free);

@@ -475,6 +475,20 @@ extern "C"
 		    });
 	}
 
+	QuantStatus
+	quant_json_non_finite_to_null(const char *json, size_t len, char **json_out, size_t *len_out,
+	                              QuantError *err)
+	{
+		*json_out = nullptr;
+		return guard(err,
+		             [&]
+		             {
+			             const std::string text = quant::non_finite_to_null(std::string_view(json, len));
+			             (void) quant::parse_json(text);
+			             *json_out = malloc_copy(text, len_out);
+		             });
+	}
+
 } // extern "C"
 
 extern "C" QuantStatus

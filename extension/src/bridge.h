@@ -203,6 +203,12 @@ extern "C"
 	QuantStatus quant_deployment_normalize_json(const char *json, size_t len, char **json_out,
 	                                            size_t *len_out, QuantError *err);
 
+	/* JSON text as Python's json.dumps writes it: NaN, Infinity and -Infinity outside strings
+	 * become null, then the text is checked by the core's parser (its limits); the rewritten
+	 * text (malloc'd, free with quant_free), numbers as they were written. */
+	QuantStatus quant_json_non_finite_to_null(const char *json, size_t len, char **json_out, size_t *len_out,
+	                                          QuantError *err);
+
 	/* The normalised Strategy JSON of a parsed strategy (quant_strategy_parse; its warnings stay
 	 * readable through quant_strategy_warning) as JSON text (malloc'd, free with quant_free). */
 	QuantStatus quant_strategy_to_json(const QuantStrategy *s, char **json_out, size_t *len_out,

@@ -53,3 +53,23 @@ quant_normalize_deployment(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_DATUM(normalize(fcinfo, "quant.normalize_deployment", quant_deployment_normalize_json));
 }
+
+/* quant.parse_json(text): the text of the user's pipeline (Python's json.dumps writes NaN for an
+ * undefined metric) as jsonb, which cannot hold NaN: NaN, Infinity and -Infinity become null. */
+PG_FUNCTION_INFO_V1(quant_parse_json);
+Datum
+quant_parse_json(PG_FUNCTION_ARGS)
+{
+	const char *fn = "quant.parse_json";
+	text *in;
+	char *json;
+	size_t len;
+	QuantError err;
+
+	quant_require_arg(fcinfo, 0, fn, "doc");
+	in = PG_GETARG_TEXT_PP(0);
+	if (quant_json_non_finite_to_null(VARDATA_ANY(in), VARSIZE_ANY_EXHDR(in), &json, &len, &err) != QUANT_OK)
+		quant_report(&err, fn);
+	quant_own(json, quant_free);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}

@@ -45,6 +45,7 @@ json schemas() {
           {"name", str},
           {"version", {{"type", "integer"}}},
           {"ticker", str},
+          {"internal_cusip", strategy_props["internal_cusip"]},
           {"conjunction", strategy_props["conjunction"]},
           {"trading_period", strategy_props["trading_period"]},
           {"fill_delay_bars", strategy_props["fill_delay_bars"]},
@@ -62,6 +63,7 @@ json schemas() {
           {"run_at", str},
           {"data_range", {{"type", "object"}, {"properties", {{"start", str}, {"end", str}}}}},
           {"ticker_backtested", str},
+          {"internal_cusip", {{"type", "string"}, {"description", "the product the client named, as sent"}}},
           {"fee_bps", {{"type", "number"}}},
           {"metrics", ref("Metrics")},
           {"buy_hold_metrics", ref("Metrics")},
@@ -173,6 +175,35 @@ json schemas() {
     s["Logout"] = {{"type", "object"},
                    {"required", {"logged_out"}},
                    {"properties", {{"logged_out", {{"type", "boolean"}}}}}};
+    const json product_props = {
+        {"internal_cusip", {{"type", "string"}, {"description", "the user's identifier, e.g. aapl.nyse"}}},
+        {"display_name", str},
+        {"asset_type",
+         {{"type", "string"},
+          {"enum", {"equity", "etf", "index", "crypto", "fx", "future", "commodity", "bond"}}}},
+        {"exchange", {{"type", json::array({"string", "null"})}}},
+        {"currency", str},
+        {"data_ticker", {{"type", "string"}, {"description", "the ticker of its bars in md.bar"}}},
+        {"market", {{"type", json::array({"string", "null"})}}},
+        {"brokers",
+         {{"type", "object"},
+          {"description", "per broker its symbol (the ticker mapping of the data ticker)"},
+          {"additionalProperties",
+           {{"oneOf", json::array({str,
+                                   {{"type", "object"},
+                                    {"required", {"symbol"}},
+                                    {"properties", {{"symbol", str}, {"market", str}}}}})}}}}}};
+    s["ProductInput"] = {
+        {"type", "object"},
+        {"required", {"internal_cusip", "display_name", "asset_type", "currency", "data_ticker"}},
+        {"properties", product_props}};
+    json product_out = product_props;
+    product_out["shared"] = {{"type", "boolean"}};
+    s["Product"] = {
+        {"type", "object"},
+        {"required",
+         {"internal_cusip", "display_name", "asset_type", "currency", "data_ticker", "brokers", "shared"}},
+        {"properties", product_out}};
     s["Health"] = {{"type", "object"}, {"required", {"status"}}, {"properties", {{"status", str}}}};
     s["Problem"] = {{"type", "object"},
                     {"description", "RFC 9457 problem details"},

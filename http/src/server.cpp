@@ -358,12 +358,13 @@ bool Api::check_id(Exchange& ex, const Route& route, const std::string& id) {
     return false;
 }
 
-// 3. the body: nesting limits before anything is built from it (its size is the transport's),
-// and the stricter limit on switches to live
+// 3. the body (NaN, Infinity, -Infinity read as null): nesting limits before anything is built from it (its
+// size is the transport's), and the stricter limit on switches to live
 bool Api::read_body(Exchange& ex, const Route& route, const std::string& key, Call& call) {
     if (!route.has_body())
         return true;
-    call.body = ex.req.body;
+    // Python's json.dumps (the user's pipeline) writes NaN for an undefined metric: read as null
+    call.body = non_finite_to_null(ex.req.body);
     try {
         call.doc = parse_json(call.body, JsonLimits{config_.limits.max_body_bytes, config_.max_json_depth});
     } catch (const Error& e) {

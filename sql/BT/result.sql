@@ -39,6 +39,40 @@ END
 $$;
 COMMENT ON FUNCTION bt.result_field_error(text, text, text) IS 'Internal: ERROR 22023 naming a field of a BacktestResults object.';
 
+-- The user's pipeline writes metrics under their display names ("Sharpe Ratio"); stored and
+-- returned under the seed's keys (sharpe_ratio). Other keys are kept as they are; the same metric
+-- under both names with different values is refused.
+CREATE FUNCTION bt.result_metrics(metrics jsonb, field text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    seed_keys constant text[] := ARRAY['total_return', 'annualized_return', 'sharpe_ratio', 'max_drawdown',
+                                       'calmar_ratio'];
+    out jsonb := '{}'::jsonb;
+    kv record;
+    k text;
+BEGIN
+    IF jsonb_typeof(metrics) IS DISTINCT FROM 'object' THEN
+        RETURN metrics;  -- the checks below name the problem
+    END IF;
+    FOR kv IN SELECT key, value FROM jsonb_each(metrics) ORDER BY key LOOP
+        k := lower(regexp_replace(btrim(kv.key), '\s+', '_', 'g'));
+        IF k <> ALL (seed_keys) THEN
+            k := kv.key;
+        END IF;
+        IF out ? k AND out->k IS DISTINCT FROM kv.value THEN
+            PERFORM bt.result_field_error(field || '.' || k, 'is given twice with different values (as ' || k
+                                          || ' and as "' || kv.key || '")', 'give each metric once');
+        END IF;
+        out := out || jsonb_build_object(k, kv.value);
+    END LOOP;
+    RETURN out;
+END
+$$;
+COMMENT ON FUNCTION bt.result_metrics(jsonb, text) IS
+  'Internal: a metrics object with display-name keys ("Sharpe Ratio", as the user''s pipeline writes them) under the seed''s keys (sharpe_ratio); other keys unchanged.';
+
 CREATE FUNCTION quant.store_result(strategy_id uuid, result jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -63,6 +97,25 @@ BEGIN
     s := bt.own_strategy(strategy_id, fn, false);
     IF jsonb_typeof(result) <> 'object' THEN
         PERFORM bt.result_field_error('result', 'must be a JSON object, got ' || jsonb_typeof(result));
+    END IF;
+    -- the user's pipeline's form -> the seed's: display-name metric keys, internal_cusip for
+    -- ticker_backtested (both kept: the identifiers the client used come back)
+    IF result ? 'metrics' THEN
+        result := result || jsonb_build_object('metrics', bt.result_metrics(result->'metrics', 'metrics'));
+    END IF;
+    IF jsonb_typeof(result->'buy_hold_metrics') = 'object' THEN
+        result := result || jsonb_build_object('buy_hold_metrics',
+                                               bt.result_metrics(result->'buy_hold_metrics', 'buy_hold_metrics'));
+    END IF;
+    IF result ? 'internal_cusip' AND jsonb_typeof(result->'internal_cusip') <> 'null' THEN
+        IF jsonb_typeof(result->'internal_cusip') <> 'string' THEN
+            PERFORM bt.result_field_error('internal_cusip', 'must be a string', 'a product of quant.list_products()');
+        END IF;
+        IF jsonb_typeof(result->'ticker_backtested') IS DISTINCT FROM 'string' THEN
+            result := result || jsonb_build_object('ticker_backtested',
+                                                   (refdata.resolve_product(result->>'internal_cusip', fn,
+                                                                            'internal_cusip')).data_ticker);
+        END IF;
     END IF;
     IF result ? 'strategy_id' AND jsonb_typeof(result->'strategy_id') <> 'null'
        AND (result->>'strategy_id') IS DISTINCT FROM strategy_id::text THEN
@@ -141,7 +194,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION quant.store_result(uuid, jsonb) IS
-  'Stores a BacktestResults object (seed 1.3, as quant.backtest returns it) for a strategy of the current user, against its current version (or result.version). metrics is required; each field is checked. Returns the stored object with result_id, strategy_id, version, stored_at.';
+  'Stores a BacktestResults object (seed 1.3, as quant.backtest returns it, or as the user''s pipeline writes it: internal_cusip for ticker_backtested, display-name metric keys such as "Sharpe Ratio"; its NaN text through quant.parse_json) for a strategy of the current user, against its current version (or result.version). metrics is required; each field is checked. Returns the stored object in the seed''s form (with internal_cusip when given) with result_id, strategy_id, version, stored_at.';
 
 CREATE FUNCTION quant.list_results(strategy_id uuid) RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER

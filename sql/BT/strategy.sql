@@ -7,12 +7,21 @@
 -- never updated or deleted. Every function acts as quant.current_user_id(); another user's
 -- strategy is "not found" (P0002), exactly like a missing one.
 
--- The one validator (core), reached from SQL.
+-- The one validator (core), reached from SQL. STABLE, not IMMUTABLE: a config naming products
+-- (internal_cusip) is resolved through the product catalog (refdata.resolve_products) first.
 CREATE FUNCTION quant.normalize_strategy(config jsonb) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'quant_normalize_strategy'
-LANGUAGE C IMMUTABLE PARALLEL SAFE;
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION quant.normalize_strategy(jsonb) IS
-  'A Strategy JSON (seed 1.1) validated and normalised: defaults filled, name generated when empty, fixed keys. ERROR 22023 naming the field, with the valid values as hint.';
+  'A Strategy JSON (seed 1.1, or the user''s pipeline''s form with internal_cusip) validated and normalised: ticker resolved from internal_cusip through the product catalog when absent, defaults filled, name generated when empty, fixed keys. ERROR 22023 naming the field, with the valid values as hint.';
+
+-- jsonb cannot hold NaN, and Python's json.dumps writes it: the text entry point of the user's
+-- pipeline's documents (quant.create_strategy(quant.parse_json($1)), store_result likewise).
+CREATE FUNCTION quant.parse_json(doc text) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'quant_parse_json'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION quant.parse_json(text) IS
+  'JSON text as Python''s json.dumps writes it -> jsonb: the tokens NaN, Infinity and -Infinity outside strings become null (jsonb has no NaN; quant writes an undefined number as null). ERROR 22P02 for malformed JSON, 54000 over the size or depth limit.';
 
 CREATE TABLE bt.strategy (
     strategy_id      uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
@@ -124,12 +133,12 @@ COMMENT ON FUNCTION bt.current_version(bt.strategy) IS 'Internal: the current ve
 -- warnings (a price-level indicator with a band signal, ...) are NOTICEs "fn: substrategies[i]: ...".
 CREATE FUNCTION bt.normalize_strategy(config jsonb, fn text) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'quant_normalize_strategy'
-LANGUAGE C IMMUTABLE PARALLEL SAFE;
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION bt.normalize_strategy(jsonb, text) IS
   'Internal: quant.normalize_strategy whose warnings (NOTICEs) and errors name fn, the calling API function.';
 
 CREATE FUNCTION bt.normalized_config(config jsonb, fn text) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN

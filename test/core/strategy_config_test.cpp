@@ -389,6 +389,70 @@ TEST(ParseJson, TwoMebibytes) {
     expect_limit_exceeded(big);
 }
 
+// ---- the user's pipeline's form (user-pipeline.md) ------------------------------------------------
+
+TEST(StrategyConfig, InternalCusipIsCarriedAsGiven) {
+    Json doc = minimal();
+    doc["internal_cusip"] = "btc-usd.crypto";
+    doc["substrategies"][0]["internal_cusip"] = "btc-usd.crypto";
+    const auto cfg = quant::parse_strategy_config(doc);
+    EXPECT_EQ(cfg.ticker, "BTC-USD");
+    EXPECT_EQ(cfg.internal_cusip, "btc-usd.crypto");
+    const Json out = quant::to_json(cfg);
+    EXPECT_EQ(out["internal_cusip"], "btc-usd.crypto");
+    EXPECT_EQ(out["substrategies"][0]["internal_cusip"], "btc-usd.crypto");
+    EXPECT_EQ(quant::to_json(quant::parse_strategy_config(out)), out)
+        << "the normalised form is a fixed point";
+    EXPECT_FALSE(quant::to_json(quant::parse_strategy_config(minimal())).contains("internal_cusip"))
+        << "the seed's form stays as it was";
+}
+
+TEST(StrategyConfig, UnresolvedInternalCusipNamesTicker) {
+    Json doc = minimal();
+    doc.erase("ticker");
+    doc["internal_cusip"] = "aapl.nyse";
+    try {
+        (void)quant::parse_strategy_config(doc);
+        ADD_FAILURE() << "accepted a config without ticker";
+    } catch (const quant::Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::invalid_config);
+        EXPECT_EQ(e.field(), "ticker");
+        EXPECT_NE(std::string(e.what()).find("aapl.nyse"), std::string::npos) << e.what();
+    }
+    doc["ticker"] = "AAPL";
+    doc["internal_cusip"] = "";
+    try {
+        (void)quant::parse_strategy_config(doc);
+        ADD_FAILURE() << "accepted an empty internal_cusip";
+    } catch (const quant::Error& e) {
+        EXPECT_EQ(e.field(), "internal_cusip");
+    }
+}
+
+TEST(StrategyConfig, PipelineDefaultName) {
+    Json doc = minimal();
+    doc["internal_cusip"] = "btc-usd.crypto";
+    doc["strategy_id"] = "01a2356e-92bc-78a0-b67c-7ec2bfc98ccb";
+    EXPECT_EQ(quant::parse_strategy_config(doc).name, "btc-usd.crypto_strategy_01a2356e");
+    doc.erase("strategy_id");
+    EXPECT_EQ(quant::parse_strategy_config(doc).name, quant::parse_strategy_config(minimal()).name)
+        << "without the client's id: the seed's generated name";
+}
+
+TEST(ParseJson, NonFiniteToNull) {
+    using quant::non_finite_to_null;
+    EXPECT_EQ(non_finite_to_null(R"({"a": NaN, "b": [Infinity,-Infinity], "c": -1.5e3})"),
+              R"({"a": null, "b": [null,null], "c": -1.5e3})");
+    // inside strings, escaped quotes included, nothing changes
+    const std::string s = R"({"NaN": "NaN \" Infinity", "x": "\\", "y": NaN})";
+    EXPECT_EQ(non_finite_to_null(s), R"({"NaN": "NaN \" Infinity", "x": "\\", "y": null})");
+    // a token inside a word is not one: left for the parser to refuse
+    EXPECT_EQ(non_finite_to_null("[NaNa, xNaN]"), "[NaNa, xNaN]");
+    EXPECT_THROW((void)quant::parse_json(non_finite_to_null("[NaNa]")), quant::Error);
+    EXPECT_EQ(quant::parse_json(non_finite_to_null(R"({"m": {"Sharpe Ratio": NaN}})"))["m"]["Sharpe Ratio"],
+              nullptr);
+}
+
 TEST(ParseJson, WithinLimits) {
     EXPECT_NO_THROW((void)quant::parse_json(std::string(64, '[') + std::string(64, ']')));
     EXPECT_EQ(quant::parse_json("{\"a\": [1, 2]}")["a"][1], 2);

@@ -25,6 +25,7 @@ struct SubStrategy {
     // the traded product's times (backtest-semantics.md, indicator underlyings).
     std::string ticker;
     Align align = Align::exact;
+    std::string internal_cusip;  // the product the client named, carried as given (empty when not)
 };
 
 struct StrategyConfig {
@@ -32,6 +33,9 @@ struct StrategyConfig {
     std::string name;         // generated when empty (bollinger_momentum_20_1.0)
     int version = 1;
     std::string ticker;
+    // The client's product identifier (the user's pipeline sends it instead of ticker); SQL
+    // resolves it to ticker through the product catalog, the core carries it as given.
+    std::string internal_cusip;
     Conjunction conjunction = Conjunction::all;
     int trading_period = 252;
     int fill_delay_bars = 0;  // 0: filled at the close that produced the signal (the original)
@@ -52,6 +56,7 @@ inline constexpr int max_substrategies = 16;
 inline constexpr std::size_t max_name_length = 200;
 inline constexpr int max_trading_period = 525600;  // minute bars, all year
 inline constexpr int max_fill_delay_bars = 1000;
+inline constexpr std::size_t max_product_id_length = 64;
 
 // Throws Error{invalid_config} naming the field (JSON path) and listing the valid values.
 StrategyConfig parse_strategy_config(const Json& doc);
