@@ -397,26 +397,19 @@ void ema(std::span<const double> x, int n, std::span<double> out) {
     }
 }
 
-void rsi(std::span<const double> x, int n, std::span<double> out) {
-    const std::size_t size = x.size();
-    if (size == 0)
-        return;
-    if (n < 1) {
-        std::fill(out.begin(), out.end(), nan);
-        return;
-    }
+namespace {
+
+// Cutler's RSI over `size` deltas read through delta(i) (NaN for none): the means of the gains
+// max(d, 0) and the losses max(-d, 0) over the last n deltas, NaN while the window is short or
+// holds a non-finite delta. max(NaN, 0) is NaN, as the definition wants.
+template <typename Delta>
+void rsi_of_deltas(std::size_t size, int n, const Delta& delta, double* po) {
     const double inv_n = 1.0 / n;
-    const double* px = x.data();
-    double* po = out.data();
     std::vector<double> down(block_size(static_cast<std::size_t>(n)));
     double* pd = down.data();
     std::size_t base = 0;
-    // Series 0: gains max(d, 0); series 1: losses max(-d, 0); d = x[i] - x[i-1], none at i = 0.
-    // max(NaN, 0) is NaN, as the definition wants.
-    auto src = [px](int j, std::size_t i) {
-        if (i == 0)
-            return nan;
-        const double d = px[i] - px[i - 1];
+    auto src = [&delta](int j, std::size_t i) {
+        const double d = delta(i);
         return std::max(j == 0 ? d : -d, 0.0);
     };
     auto mean_of = [n, inv_n](const Sums<false>& s, double v, bool defined) {
@@ -432,6 +425,48 @@ void rsi(std::span<const double> x, int n, std::span<double> out) {
         },
         [&](std::size_t b, std::size_t) { base = b; },
         [&](std::size_t b, std::size_t e) { rsi_from_means_block(po + b, pd, e - b); });
+}
+
+}  // namespace
+
+// d = x[i] - x[i-1], none at i = 0. A NaN delta (a NaN value on either side) is dropped, as the
+// original engine's x.diff().dropna(): the means run over the last n defined deltas, however many
+// bars they span, and the RSI is NaN at every bar whose own delta is NaN. No delta bridges a gap.
+// Without NaN deltas this is the rolling window over the bars.
+void rsi(std::span<const double> x, int n, std::span<double> out) {
+    const std::size_t size = x.size();
+    if (size == 0)
+        return;
+    if (n < 1) {
+        std::fill(out.begin(), out.end(), nan);
+        return;
+    }
+    const double* px = x.data();
+    std::size_t first_gap = 1;
+    while (first_gap < size && !std::isnan(px[first_gap] - px[first_gap - 1]))
+        ++first_gap;
+    if (first_gap == size) {
+        rsi_of_deltas(
+            size, n, [px](std::size_t i) { return i == 0 ? nan : px[i] - px[i - 1]; }, out.data());
+        return;
+    }
+    std::vector<double> deltas;
+    std::vector<std::size_t> bar;  // deltas[j] is the delta of bar bar[j]
+    deltas.reserve(size - 1);
+    bar.reserve(size - 1);
+    for (std::size_t i = 1; i < size; ++i) {
+        const double d = px[i] - px[i - 1];
+        if (!std::isnan(d)) {
+            deltas.push_back(d);
+            bar.push_back(i);
+        }
+    }
+    std::vector<double> r(deltas.size());
+    const double* pdl = deltas.data();
+    rsi_of_deltas(deltas.size(), n, [pdl](std::size_t j) { return pdl[j]; }, r.data());
+    std::fill(out.begin(), out.end(), nan);
+    for (std::size_t j = 0; j < r.size(); ++j)
+        out[bar[j]] = r[j];
 }
 
 namespace {
