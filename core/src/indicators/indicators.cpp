@@ -293,13 +293,11 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
 constexpr auto no_prepare = [](std::size_t, std::size_t) {};
 constexpr auto no_finish = [](std::size_t, std::size_t) {};
 
-// 100 - 100/(1 + U/D), in one division: 100*U/(U+D) is the same number wherever U+D is finite and
-// positive (the exact quotient, rounded twice instead of four times); elsewhere (0/0, infinities,
-// NaN) the defining formula. "+ 0.0" keeps the defining formula's sign of zero.
+// 100 - 100/(1 + U/D), the original engine's formula and its bits: a value exactly on a signal
+// threshold (60.0, not 60.00000000000001 from the one-division form 100*U/(U+D)) must stay on it,
+// golden_cross.json has one. IEEE arithmetic gives every edge: D = 0 < U is 100, U = 0 < D is 0,
+// 0/0 and inf/inf are NaN.
 double rsi_from_means(double up, double down) {
-    const double sum = up + down;
-    if (sum > 0.0 && sum <= std::numeric_limits<double>::max())
-        return 100.0 * (up / sum) + 0.0;
     return 100.0 - 100.0 / (1.0 + up / down);
 }
 
@@ -322,23 +320,14 @@ void div_sqrt(double* num, const double* den, std::size_t count) {
         num[i] = num[i] / std::sqrt(den[i]);
 }
 
-// out[i] = rsi_from_means(out[i], down[i]), two at a time where both sums U+D are finite and
-// positive (100*(U/(U+D)) + 0: the same operations, so the same bits), one at a time elsewhere.
+// out[i] = rsi_from_means(out[i], down[i]), two at a time (the same operations, so the same bits).
 void rsi_from_means_block(double* out, const double* down, std::size_t count) {
     std::size_t i = 0;
 #if defined(__SSE2__)
-    const __m128d hundred = _mm_set1_pd(100.0), zero = _mm_setzero_pd();
-    const __m128d top = _mm_set1_pd(std::numeric_limits<double>::max());
+    const __m128d hundred = _mm_set1_pd(100.0), one = _mm_set1_pd(1.0);
     for (; i + 2 <= count; i += 2) {
-        const __m128d u = _mm_loadu_pd(out + i);
-        const __m128d sum = _mm_add_pd(u, _mm_loadu_pd(down + i));
-        const __m128d good = _mm_and_pd(_mm_cmpgt_pd(sum, zero), _mm_cmple_pd(sum, top));
-        if (_mm_movemask_pd(good) == 3) {
-            _mm_storeu_pd(out + i, _mm_add_pd(_mm_mul_pd(hundred, _mm_div_pd(u, sum)), zero));
-        } else {
-            out[i] = rsi_from_means(out[i], down[i]);
-            out[i + 1] = rsi_from_means(out[i + 1], down[i + 1]);
-        }
+        const __m128d rs = _mm_div_pd(_mm_loadu_pd(out + i), _mm_loadu_pd(down + i));
+        _mm_storeu_pd(out + i, _mm_sub_pd(hundred, _mm_div_pd(hundred, _mm_add_pd(one, rs))));
     }
 #endif
     for (; i < count; ++i)

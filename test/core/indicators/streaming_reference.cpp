@@ -24,10 +24,8 @@ bool needs_rebase(bool with_variance, double s1, double s2, double mag1, double 
     return with_variance && mag2 > max_error_growth * (s2 - s1 * s1 * (1.0 / n));
 }
 
+// The definition, as the original engine computes it.
 double rsi_from_means(double up, double down) {
-    const double sum = up + down;
-    if (sum > 0.0 && sum <= std::numeric_limits<double>::max())
-        return 100.0 * (up / sum) + 0.0;
     return 100.0 - 100.0 / (1.0 + up / down);
 }
 
