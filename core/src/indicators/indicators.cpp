@@ -452,7 +452,8 @@ void rsi(std::span<const double> x, int n, std::span<double> out) {
     }
     std::vector<double> r(deltas.size());
     const double* pdl = deltas.data();
-    rsi_of_deltas(deltas.size(), n, [pdl](std::size_t j) { return pdl[j]; }, r.data());
+    rsi_of_deltas(
+        deltas.size(), n, [pdl](std::size_t j) { return pdl[j]; }, r.data());
     std::fill(out.begin(), out.end(), nan);
     for (std::size_t j = 0; j < r.size(); ++j)
         out[bar[j]] = r[j];
