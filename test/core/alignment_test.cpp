@@ -395,6 +395,7 @@ TEST(Golden, CrossProducts) {
         const auto cfg = quant::parse_strategy_config(c["config"]);
         const auto names = cfg.factor_products();
         std::vector<quant::ProductBars> products;
+        products.reserve(names.size());
         for (const auto& p : names)
             products.push_back({p, data.at(p).view()});
         const auto bars =
