@@ -6,11 +6,14 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
 #include <map>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "quant/backtest.hpp"
 #include "quant/error.hpp"
@@ -210,20 +213,36 @@ TEST(StrategyBars, NamingTheTradedProductIsTheOneProductBacktest) {
 
 TEST(NaNRules, RollingWindowsAreNaNWhileTheyHoldANaNAndRecover) {
     const Series x{1, 2, 3, NaN, 5, 6, 7, 8};
-    Series sma(x.size()), bb(x.size()), rsi(x.size());
+    Series sma(x.size()), bb(x.size());
     quant::indicators::sma(x, 3, sma);
     quant::indicators::bollinger(x, 3, bb);
-    quant::indicators::rsi(x, 2, rsi);
     const Series want_sma{NaN, NaN, 2, NaN, NaN, NaN, 6, 7};
     for (std::size_t t = 0; t < x.size(); ++t) {
         EXPECT_TRUE(same(want_sma[t], sma[t])) << "sma " << t;
         EXPECT_EQ(std::isnan(bb[t]), std::isnan(want_sma[t])) << "bollinger " << t;
     }
-    // RSI's deltas: d[3] and d[4] are NaN (a NaN on either side), so windows of 2 deltas ending at
-    // 3, 4, 5 hold one; from bar 6 on they are clean again (all gains: 100).
-    const Series want_rsi{NaN, NaN, 100, NaN, NaN, NaN, 100, 100};
+}
+
+// Cutler's RSI drops the NaN deltas (the original engine's x.diff().dropna(), golden_cross.json):
+// its means run over the last n defined deltas, however many bars they span; a bar whose own
+// delta is NaN is NaN, and no delta bridges the gap.
+TEST(NaNRules, RsiDropsTheNaNDeltasAndItsWindowSpansTheGap) {
+    const Series x{1, 2, 1, NaN, 3, 5, 4};
+    Series rsi(x.size());
+    quant::indicators::rsi(x, 2, rsi);
+    // deltas: -, 1, -1, NaN, NaN, 2, -1 -> defined at bars 1, 2, 5, 6.
+    // bar 2: {1, -1} -> 50; bar 5: {-1, 2} (across the gap) -> up 1, down 0.5; bar 6: {2, -1}.
+    const double two_thirds = 100.0 - 100.0 / (1.0 + 1.0 / 0.5);
+    const Series want{NaN, NaN, 50, NaN, NaN, two_thirds, two_thirds};
     for (std::size_t t = 0; t < x.size(); ++t)
-        EXPECT_TRUE(same(want_rsi[t], rsi[t])) << "rsi " << t;
+        EXPECT_TRUE(near(want[t], rsi[t], 1e-12)) << "rsi " << t;
+    // Without a NaN delta it is the rolling window over the bars.
+    const Series y{1, 2, 1, 3, 5, 4};
+    Series r(y.size());
+    quant::indicators::rsi(y, 2, r);
+    EXPECT_TRUE(std::isnan(r[0]) && std::isnan(r[1]));
+    EXPECT_TRUE(near(50.0, r[2], 1e-12));
+    EXPECT_TRUE(near(two_thirds, r[5], 1e-12));
 }
 
 TEST(NaNRules, EmaOverGapsFollowsTheDocumentedWeights) {
@@ -324,24 +343,46 @@ RC_GTEST_PROP(NaNRuleProperties, EmaOverNaNEqualsPandas, ()) {
         RC_ASSERT(near(want[t], got[t], 1e-12, 1e-12));
 }
 
-// ---- golden_cross.json through the core -----------------------------------------------------
-
-namespace {
-
-// The six cases with Cutler's RSI on the gapped product disagree with the documented NaN rule
-// (RSI's mean gains and losses NaN while their window holds a NaN delta): the engine and an
-// independent Python transcription of the rule agree with each other, not with the golden file.
-// Kept out until the original engine's RSI over gaps is known (issue 11 note); the same cases are
-// listed in test/sql/golden_cross.py.
-bool known_cross_discrepancy(const quant::StrategyConfig& cfg) {
-    for (const auto& s : cfg.substrategies) {
-        if (s.indicator->name == "get_rsi" && s.ticker == "TTRC_GAPPED")
-            return true;
+// Cutler's RSI over NaN equals its definition on random gapped series: keep the defined deltas,
+// take the means of the last n of them (summed afresh), put the value on the delta's bar.
+RC_GTEST_PROP(NaNRuleProperties, RsiOverNaNIsTheRsiOfTheDefinedDeltas, ()) {
+    const int n = *rc::gen::inRange(1, 30);
+    const auto len = *rc::gen::inRange<std::size_t>(0, 300);
+    Series x(len);
+    double level = 100.0;
+    for (auto& v : x) {
+        level *= 1.0 + *rc::gen::inRange(-300, 301) / 10000.0;
+        v = level;
     }
-    return false;
+    const int gaps = *rc::gen::inRange(0, 30);
+    for (int g = 0; g < gaps && len > 0; ++g) {
+        const auto at = *rc::gen::inRange<std::size_t>(0, len);
+        const auto run = *rc::gen::inRange<std::size_t>(1, 6);
+        for (std::size_t i = at; i < std::min(len, at + run); ++i)
+            x[i] = NaN;
+    }
+    std::vector<std::pair<std::size_t, double>> defined;  // (bar, delta)
+    for (std::size_t t = 1; t < len; ++t) {
+        if (!std::isnan(x[t]) && !std::isnan(x[t - 1]))
+            defined.emplace_back(t, x[t] - x[t - 1]);
+    }
+    Series want(len, NaN);
+    const auto w = static_cast<std::size_t>(n);
+    for (std::size_t j = w - 1; j < defined.size(); ++j) {
+        double up = 0.0, down = 0.0;
+        for (std::size_t i = j + 1 - w; i <= j; ++i) {
+            up += std::max(defined[i].second, 0.0);
+            down += std::max(-defined[i].second, 0.0);
+        }
+        want[defined[j].first] = 100.0 - 100.0 / (1.0 + (up / n) / (down / n));
+    }
+    Series got(len);
+    quant::indicators::rsi(x, n, got);
+    for (std::size_t t = 0; t < len; ++t)
+        RC_ASSERT(near(want[t], got[t], 1e-9, 1e-9));
 }
 
-}  // namespace
+// ---- golden_cross.json through the core -----------------------------------------------------
 
 TEST(Golden, CrossProducts) {
     const std::string root = QUANT_TEST_DATA_DIR;
@@ -349,15 +390,12 @@ TEST(Golden, CrossProducts) {
     std::map<std::string, quant::OwnedBars> data;
     for (const auto& [ticker, file] : doc["data"].items())
         data[ticker] = quant::read_bars_csv(read_file(root + "/data/" + file.get<std::string>()));
-    int checked = 0, known = 0;
+    int checked = 0;
     for (const auto& c : doc["cases"]) {
         const auto cfg = quant::parse_strategy_config(c["config"]);
-        if (known_cross_discrepancy(cfg)) {
-            ++known;
-            continue;
-        }
         const auto names = cfg.factor_products();
         std::vector<quant::ProductBars> products;
+        products.reserve(names.size());
         for (const auto& p : names)
             products.push_back({p, data.at(p).view()});
         const auto bars =
@@ -377,6 +415,5 @@ TEST(Golden, CrossProducts) {
         EXPECT_TRUE(same(s.last_position, live.signal)) << c["config"].dump();
         ++checked;
     }
-    EXPECT_EQ(checked, 18);
-    EXPECT_EQ(known, 6);
+    EXPECT_EQ(checked, 24);
 }

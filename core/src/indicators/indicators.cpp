@@ -293,13 +293,11 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
 constexpr auto no_prepare = [](std::size_t, std::size_t) {};
 constexpr auto no_finish = [](std::size_t, std::size_t) {};
 
-// 100 - 100/(1 + U/D), in one division: 100*U/(U+D) is the same number wherever U+D is finite and
-// positive (the exact quotient, rounded twice instead of four times); elsewhere (0/0, infinities,
-// NaN) the defining formula. "+ 0.0" keeps the defining formula's sign of zero.
+// 100 - 100/(1 + U/D), the original engine's formula and its bits: a value exactly on a signal
+// threshold (60.0, not 60.00000000000001 from the one-division form 100*U/(U+D)) must stay on it,
+// golden_cross.json has one. IEEE arithmetic gives every edge: D = 0 < U is 100, U = 0 < D is 0,
+// 0/0 and inf/inf are NaN.
 double rsi_from_means(double up, double down) {
-    const double sum = up + down;
-    if (sum > 0.0 && sum <= std::numeric_limits<double>::max())
-        return 100.0 * (up / sum) + 0.0;
     return 100.0 - 100.0 / (1.0 + up / down);
 }
 
@@ -322,23 +320,14 @@ void div_sqrt(double* num, const double* den, std::size_t count) {
         num[i] = num[i] / std::sqrt(den[i]);
 }
 
-// out[i] = rsi_from_means(out[i], down[i]), two at a time where both sums U+D are finite and
-// positive (100*(U/(U+D)) + 0: the same operations, so the same bits), one at a time elsewhere.
+// out[i] = rsi_from_means(out[i], down[i]), two at a time (the same operations, so the same bits).
 void rsi_from_means_block(double* out, const double* down, std::size_t count) {
     std::size_t i = 0;
 #if defined(__SSE2__)
-    const __m128d hundred = _mm_set1_pd(100.0), zero = _mm_setzero_pd();
-    const __m128d top = _mm_set1_pd(std::numeric_limits<double>::max());
+    const __m128d hundred = _mm_set1_pd(100.0), one = _mm_set1_pd(1.0);
     for (; i + 2 <= count; i += 2) {
-        const __m128d u = _mm_loadu_pd(out + i);
-        const __m128d sum = _mm_add_pd(u, _mm_loadu_pd(down + i));
-        const __m128d good = _mm_and_pd(_mm_cmpgt_pd(sum, zero), _mm_cmple_pd(sum, top));
-        if (_mm_movemask_pd(good) == 3) {
-            _mm_storeu_pd(out + i, _mm_add_pd(_mm_mul_pd(hundred, _mm_div_pd(u, sum)), zero));
-        } else {
-            out[i] = rsi_from_means(out[i], down[i]);
-            out[i + 1] = rsi_from_means(out[i + 1], down[i + 1]);
-        }
+        const __m128d rs = _mm_div_pd(_mm_loadu_pd(out + i), _mm_loadu_pd(down + i));
+        _mm_storeu_pd(out + i, _mm_sub_pd(hundred, _mm_div_pd(hundred, _mm_add_pd(one, rs))));
     }
 #endif
     for (; i < count; ++i)
@@ -397,26 +386,19 @@ void ema(std::span<const double> x, int n, std::span<double> out) {
     }
 }
 
-void rsi(std::span<const double> x, int n, std::span<double> out) {
-    const std::size_t size = x.size();
-    if (size == 0)
-        return;
-    if (n < 1) {
-        std::fill(out.begin(), out.end(), nan);
-        return;
-    }
+namespace {
+
+// Cutler's RSI over `size` deltas read through delta(i) (NaN for none): the means of the gains
+// max(d, 0) and the losses max(-d, 0) over the last n deltas, NaN while the window is short or
+// holds a non-finite delta. max(NaN, 0) is NaN, as the definition wants.
+template <typename Delta>
+void rsi_of_deltas(std::size_t size, int n, const Delta& delta, double* po) {
     const double inv_n = 1.0 / n;
-    const double* px = x.data();
-    double* po = out.data();
     std::vector<double> down(block_size(static_cast<std::size_t>(n)));
     double* pd = down.data();
     std::size_t base = 0;
-    // Series 0: gains max(d, 0); series 1: losses max(-d, 0); d = x[i] - x[i-1], none at i = 0.
-    // max(NaN, 0) is NaN, as the definition wants.
-    auto src = [px](int j, std::size_t i) {
-        if (i == 0)
-            return nan;
-        const double d = px[i] - px[i - 1];
+    auto src = [&delta](int j, std::size_t i) {
+        const double d = delta(i);
         return std::max(j == 0 ? d : -d, 0.0);
     };
     auto mean_of = [n, inv_n](const Sums<false>& s, double v, bool defined) {
@@ -432,6 +414,49 @@ void rsi(std::span<const double> x, int n, std::span<double> out) {
         },
         [&](std::size_t b, std::size_t) { base = b; },
         [&](std::size_t b, std::size_t e) { rsi_from_means_block(po + b, pd, e - b); });
+}
+
+}  // namespace
+
+// d = x[i] - x[i-1], none at i = 0. A NaN delta (a NaN value on either side) is dropped, as the
+// original engine's x.diff().dropna(): the means run over the last n defined deltas, however many
+// bars they span, and the RSI is NaN at every bar whose own delta is NaN. No delta bridges a gap.
+// Without NaN deltas this is the rolling window over the bars.
+void rsi(std::span<const double> x, int n, std::span<double> out) {
+    const std::size_t size = x.size();
+    if (size == 0)
+        return;
+    if (n < 1) {
+        std::fill(out.begin(), out.end(), nan);
+        return;
+    }
+    const double* px = x.data();
+    std::size_t first_gap = 1;
+    while (first_gap < size && !std::isnan(px[first_gap] - px[first_gap - 1]))
+        ++first_gap;
+    if (first_gap == size) {
+        rsi_of_deltas(
+            size, n, [px](std::size_t i) { return i == 0 ? nan : px[i] - px[i - 1]; }, out.data());
+        return;
+    }
+    std::vector<double> deltas;
+    std::vector<std::size_t> bar;  // deltas[j] is the delta of bar bar[j]
+    deltas.reserve(size - 1);
+    bar.reserve(size - 1);
+    for (std::size_t i = 1; i < size; ++i) {
+        const double d = px[i] - px[i - 1];
+        if (!std::isnan(d)) {
+            deltas.push_back(d);
+            bar.push_back(i);
+        }
+    }
+    std::vector<double> r(deltas.size());
+    const double* pdl = deltas.data();
+    rsi_of_deltas(
+        deltas.size(), n, [pdl](std::size_t j) { return pdl[j]; }, r.data());
+    std::fill(out.begin(), out.end(), nan);
+    for (std::size_t j = 0; j < r.size(); ++j)
+        out[bar[j]] = r[j];
 }
 
 namespace {

@@ -24,10 +24,8 @@ bool needs_rebase(bool with_variance, double s1, double s2, double mag1, double 
     return with_variance && mag2 > max_error_growth * (s2 - s1 * s1 * (1.0 / n));
 }
 
+// The definition, as the original engine computes it.
 double rsi_from_means(double up, double down) {
-    const double sum = up + down;
-    if (sum > 0.0 && sum <= std::numeric_limits<double>::max())
-        return 100.0 * (up / sum) + 0.0;
     return 100.0 - 100.0 / (1.0 + up / down);
 }
 
@@ -145,18 +143,17 @@ double Ema::update(double x) {
     return value_;
 }
 
+// The original engine's rule over gaps: delta = x.diff().dropna(). A bar without a delta (the
+// first bar, or a NaN on either side) is NaN and its delta is not pushed, so the windows of gains
+// and losses hold the last n defined deltas, however many bars they span.
 double Rsi::update(double x) {
-    if (!started_) {
-        started_ = true;
-        prev_ = x;
-        gains_.push(nan);
-        losses_.push(nan);
-        return nan;
-    }
-    const double d = x - prev_;
+    const double d = started_ ? x - prev_ : nan;
+    started_ = true;
     prev_ = x;
-    gains_.push(std::isnan(d) ? nan : std::max(d, 0.0));
-    losses_.push(std::isnan(d) ? nan : std::max(-d, 0.0));
+    if (std::isnan(d))
+        return nan;
+    gains_.push(std::max(d, 0.0));
+    losses_.push(std::max(-d, 0.0));
     return rsi_from_means(gains_.mean(), losses_.mean());
 }
 
