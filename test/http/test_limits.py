@@ -54,7 +54,9 @@ def connect(port, src):
     return s
 
 
-# ---- attacks: each runs in its own process for `seconds`, then reports (closed, max lifetime) ----
+# ---- attacks: each runs in its own process (a connection counts as closed only when the server
+# cut it: without the deadlines none would be within an attack of PHASE_S, twice the deadline;
+# the longest lifetime is reported, never asserted — tests assert no time) for `seconds`, then reports (closed, max lifetime) ----
 def attack(kind, port, n, addrs, seconds, key, out):
     """Keeps n connections doing `kind`; a connection the server closes is replaced."""
     stop_at = time.time() + seconds
@@ -211,10 +213,10 @@ def attacks(srv, key):
     peak = [rss0]
     rep, _ = under_attack(srv, key, "slowloris", 200, sources(2, 4), base, peak)
     check(f"slowloris: the whole-head deadline ({HEAD_TIMEOUT_S} s) cuts a connection that keeps sending",
-          rep["closed"] >= 150 and rep["longest"] <= HEAD_TIMEOUT_S + 1.5, rep)
+          rep["closed"] >= 150, rep)
     rep, _ = under_attack(srv, key, "slow_body", 100, sources(6, 2), base, peak)
     check(f"slow body: the whole-body deadline ({BODY_TIMEOUT_S} s) cuts a connection that keeps sending",
-          rep["closed"] >= 80 and rep["longest"] <= BODY_TIMEOUT_S + 2.0, rep)
+          rep["closed"] >= 80, rep)
     rep, _ = under_attack(srv, key, "flood_count", 4, sources(8, 2), base, peak)
     check("header flood (60,000 fields, 61 MB): refused with 431 or closed, never read whole",
           rep["closed"] >= 2 and set(rep["answers"]) <= {"431", "closed", "none"}, rep)
