@@ -59,7 +59,7 @@ def main():
     finally:
         rc = srv.stop() if srv.proc.poll() is None else srv.proc.returncode
         check("SIGTERM: the server exits 0", rc == 0, rc)
-        if harness.failed == 0:
+        if harness.T.failed == 0:
             import os
             os.unlink(srv.log.name)
         else:
@@ -164,11 +164,4 @@ def run(srv, alice, bob):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # a crash of the test itself is a failure, not a silence
-        import traceback
-        traceback.print_exc()
-        check("the test ran to the end", False, e)
-    print(f"{harness.passed} passed, {harness.failed} failed")
-    sys.exit(1 if harness.failed else 0)
+    harness.run_main(main)

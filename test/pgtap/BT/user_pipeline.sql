@@ -69,11 +69,8 @@ SELECT is((SELECT d->>'ticker' FROM resolved), 'AAPL', 'the example: internal_cu
 SELECT is((SELECT d->'substrategies'->1->>'ticker' FROM resolved), 'ETH-USD', '... the indicator underlying eth-usd.crypto -> ETH-USD');
 SELECT is((SELECT d->'substrategies'->0 ? 'ticker' FROM resolved), false, '... a substrategy without a product reads the strategy''s own');
 SELECT is((SELECT d->'substrategies'->1->>'internal_cusip' FROM resolved), 'eth-usd.crypto', '... the identifiers stay');
--- storing it needs the engine's per-substrategy ticker (issue 11 part 3)
-SELECT CASE WHEN quant.strategy_config_schema()::text LIKE '%"align"%'
-            THEN is((SELECT quant.create_strategy(d)->'substrategies'->1->>'ticker' FROM example), 'ETH-USD',
-                    'the example is stored with its indicator underlying')
-            ELSE skip('per-substrategy ticker (indicator underlyings) is not in this engine yet', 1) END;
+SELECT is((SELECT quant.create_strategy(d)->'substrategies'->1->>'ticker' FROM example), 'ETH-USD',
+          'the example is stored with its indicator underlying');
 
 -- unknown products: an error naming the field and the product, a hint, nothing stored
 SELECT is(pg_temp.outcome($$SELECT quant.create_strategy('{"internal_cusip": "nope.nyse", "trading_period": 252, "substrategies": [{"indicator": "get_rsi", "signal_func": "reversion_bounded_signal", "window": 14, "signal": 30}]}')$$),
@@ -86,7 +83,8 @@ SELECT is((SELECT pg_temp.err_col(format('SELECT quant.create_strategy(%L)', jso
           'substrategies[1].internal_cusip', 'an unknown indicator underlying names substrategies[1].internal_cusip');
 SELECT is((SELECT pg_temp.err_col(format('SELECT quant.backtest(%L)', d || '{"internal_cusip": "nope.nyse"}')) FROM doc),
           'internal_cusip', 'quant.backtest: the same error');
-SELECT is((SELECT count(*)::int FROM bt.strategy WHERE user_id = 'tap_pipe_alice'), 1, 'failed calls stored no strategy');
+SELECT is((SELECT count(*)::int FROM bt.strategy WHERE user_id = 'tap_pipe_alice'), 2,
+          'failed calls stored no strategy (the two stored: the pipeline document and the example)');
 
 -- BacktestResults as the pipeline writes it: NaN in the text, display-name metrics, internal_cusip
 CREATE TEMP TABLE res AS SELECT quant.store_result(id, quant.parse_json(format('{"strategy_id": "%s",
