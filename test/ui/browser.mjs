@@ -66,7 +66,9 @@ async function main() {
 
     // ---- login ----
     await page.goto(BASE + "/");
-    check("login page at /", await page.getByRole("button", { name: "Log in" }).isVisible());
+    // waitFor, not isVisible(): the page renders after its script has loaded
+    const loginButton = page.getByRole("button", { name: "Log in" });
+    check("login page at /", await loginButton.waitFor({ state: "visible" }).then(() => true, () => false));
     await shot(page, "01-login");
     await login(page, ALICE, "not-the-password");
     const prob = page.getByTestId("problem");
