@@ -292,11 +292,14 @@ def keep_alive_and_head(small):
     t0 = time.time()
     try:
         end = s.recv(10)  # b"": the server closed the idle connection
+    except socket.timeout:
+        end = None  # still open after the client's 5 s: the server never closed it
     except OSError:
-        end = b""
+        end = b""  # reset by the server
     idle = time.time() - t0
     s.close()
-    check("keep-alive: an idle connection is closed after the idle time (1 s)", end == b"" and idle < 3, idle)
+    check("keep-alive: an idle connection is closed by the server (idle time 1 s; waited "
+          f"{idle:.2f} s, not asserted)", end == b"", (end, idle))
     many = "".join(f"X-H{i}: v\r\n" for i in range(100))
     s = connect(small.port, "127.0.0.1")
     s.sendall(f"GET /healthz HTTP/1.1\r\nHost: x\r\n{many}\r\n".encode())
