@@ -63,7 +63,8 @@ SQL
 run_pgtap() {
     local log="$LOG_DIR/pgtap.log" t0=$SECONDS rc=0
     say "pgtap: pg_prove --recurse --ext .sql test/pgtap"
-    pg_prove --recurse --ext .sql test/pgtap >"$log" 2>&1 || rc=$?
+    # shellcheck disable=SC2086 # QUANT_PGTAP_TESTS is a list of paths
+    pg_prove --recurse --ext .sql ${QUANT_PGTAP_TESTS:-test/pgtap} >"$log" 2>&1 || rc=$?
     local files tests failed=0 ran_failed=0 n
     files="$(sed -nE 's/^Files=([0-9]+), Tests=([0-9]+).*/\1/p' "$log" | tail -n1)"
     tests="$(sed -nE 's/^Files=([0-9]+), Tests=([0-9]+).*/\2/p' "$log" | tail -n1)"
@@ -93,7 +94,8 @@ run_pgtap() {
 # ---- test/sql scripts ----
 run_sql() {
     local t0=$SECONDS p=0 f=0 script name log rc counts sp sf
-    for script in test/sql/*.sh test/sql/*.py test/security/replay_*.py; do
+    # shellcheck disable=SC2086 # QUANT_SQL_TESTS is a list of paths (scripts/test.sh)
+    for script in ${QUANT_SQL_TESTS:-test/sql/*.sh test/sql/*.py test/security/replay_*.py}; do
         [ -f "$script" ] || continue
         name="$(basename "$script")"
         log="$LOG_DIR/sql-$name.log"

@@ -14,6 +14,11 @@
 # run against that server instead, each in a fresh database quant_test_<random> that is
 # dropped afterwards.
 #
+# Selecting (for development; `make test` runs everything):
+#   QUANT_TEST_SUITES="pgtap sql"   only these suites (default: core pgtap sql upgrade fuzz)
+#   QUANT_PGTAP_TESTS="test/pgtap/MD"   pg_prove these files/folders instead of all of test/pgtap
+#   QUANT_SQL_TESTS="test/sql/worker.sh test/sql/golden.py"   only these sql scripts
+#
 # Logs: build/test-logs/. Exit status: 0 only if every present suite ran and passed.
 # The last line is "N passed, N failed".
 set -uo pipefail
@@ -127,12 +132,16 @@ suite_core() {
 # ---- 2+3. pgTAP and sql scripts, in one cluster ----------------------------------------
 suite_cluster() {
     local want=()
-    if [ -d test/pgtap ] && [ -n "$(find test/pgtap -name '*.sql' -print -quit)" ]; then
+    if ! selected pgtap; then
+        :
+    elif [ -d test/pgtap ] && [ -n "$(find test/pgtap -name '*.sql' -print -quit)" ]; then
         want+=(pgtap)
     else
         record pgtap "not present" 0 0 0 "no test/pgtap/**/*.sql"
     fi
-    if compgen -G 'test/sql/*.sh' >/dev/null || compgen -G 'test/sql/*.py' >/dev/null; then
+    if ! selected sql; then
+        :
+    elif compgen -G 'test/sql/*.sh' >/dev/null || compgen -G 'test/sql/*.py' >/dev/null; then
         want+=(sql)
     else
         record sql "not present" 0 0 0 "no test/sql/*.sh or *.py"
@@ -223,10 +232,12 @@ suite_fuzz() {
     if [ "$f" -eq 0 ]; then record fuzz ok "$p" 0 $((SECONDS - t0)) ""; else record fuzz FAILED "$p" "$f" $((SECONDS - t0)) "logs: $LOG_DIR/fuzz_*.log"; fi
 }
 
-suite_core
-suite_cluster
-suite_upgrade
-suite_fuzz
+SELECTED=" ${QUANT_TEST_SUITES:-core pgtap sql upgrade fuzz} "
+selected() { [[ "$SELECTED" == *" $1 "* ]]; }
+selected core && suite_core
+{ selected pgtap || selected sql; } && suite_cluster
+selected upgrade && suite_upgrade
+selected fuzz && suite_fuzz
 
 # ---- summary ---------------------------------------------------------------------------
 total_p=0
