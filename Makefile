@@ -51,6 +51,7 @@ build: configure
 
 install: build
 	@if [ -f extension/Makefile ]; then $(EXT_MAKE) install; fi
+	@install -d $(PREFIX)/bin
 	@for b in $(BINARIES); do \
 	  if [ -f "$$b" ]; then install -m 755 "$$b" $(PREFIX)/bin/ && echo "installed $(PREFIX)/bin/$$(basename $$b)"; fi; \
 	done

@@ -88,7 +88,7 @@ const std::array<FieldSpec, 9> substrategy_table{{
      .description = "the product the client named (quant.list_products); SQL resolves it to its data ticker"},
 }};
 
-const std::array<FieldSpec, 16> strategy_table{{
+const std::array<FieldSpec, 17> strategy_table{{
     {.key = "strategy_id",
      .nullable = true,
      .format = "uuid",
@@ -100,6 +100,7 @@ const std::array<FieldSpec, 16> strategy_table{{
     {.key = "version", .type = Type::integer, .nullable = true, .minimum = 1, .maximum = 1000000000},
     {.key = "created_at", .ignored = true},
     {.key = "updated_at", .ignored = true},
+    {.key = "client_strategy_id", .ignored = true},
     {.key = "ticker",
      .min_length = 1,
      .max_length = 64,

@@ -3803,3 +3803,237 @@ REVOKE ALL ON FUNCTION quant.add_product(jsonb), quant.update_product(text, json
     refdata.resolve_products(jsonb, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION quant.add_product(jsonb), quant.update_product(text, jsonb), quant.list_products(),
     refdata.resolve_products(jsonb, text) TO quant_app, quant_admin;
+
+-- ==== main: create_strategy keeps a client's own strategy_id as client_strategy_id (the pipeline's UUIDv7 works through the one-click flow) ====
+ALTER TABLE bt.strategy ADD COLUMN client_strategy_id uuid;
+-- the id a client made (the pipeline's UUIDv7): unique among a user's live strategies
+CREATE UNIQUE INDEX strategy_client_id_idx ON bt.strategy (user_id, client_strategy_id)
+    WHERE client_strategy_id IS NOT NULL AND deleted_at IS NULL;
+COMMENT ON COLUMN bt.strategy.client_strategy_id IS
+  'The strategy_id the client sent with quant.create_strategy when it was not one of this user''s strategies (the pipeline makes its own UUIDv7): every call that takes a strategy id accepts it for this user, beside strategy_id';
+
+CREATE OR REPLACE FUNCTION bt.strategy_json(s bt.strategy, v bt.strategy_version) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT v.config || jsonb_build_object('strategy_id', s.strategy_id, 'name', s.name, 'version', v.version,
+                                          'created_at', s.created_at, 'updated_at', s.updated_at)
+           || CASE WHEN s.client_strategy_id IS NULL THEN '{}'::jsonb
+                   ELSE jsonb_build_object('client_strategy_id', s.client_strategy_id) END;
+$$;
+COMMENT ON FUNCTION bt.strategy_json(bt.strategy, bt.strategy_version) IS
+  'Internal: the StrategyConfig JSON (seed 1.1) of a strategy version, with strategy_id, name, version, created_at, updated_at (and client_strategy_id when the client made its own id).';
+
+CREATE OR REPLACE FUNCTION bt.own_strategy(id uuid, fn text, for_update boolean, include_deleted boolean DEFAULT false)
+RETURNS bt.strategy
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me text := quant.current_user_id();
+    s bt.strategy;
+BEGIN
+    IF id IS NULL THEN
+        RAISE EXCEPTION '%: strategy_id must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'strategy_id';
+    END IF;
+    IF for_update THEN
+        SELECT * INTO s FROM bt.strategy t
+        WHERE t.user_id = me AND (t.strategy_id = id OR t.client_strategy_id = id)
+        ORDER BY t.deleted_at IS NULL DESC, t.strategy_id = id DESC, t.created_at DESC LIMIT 1 FOR UPDATE;
+    ELSE
+        SELECT * INTO s FROM bt.strategy t
+        WHERE t.user_id = me AND (t.strategy_id = id OR t.client_strategy_id = id)
+        ORDER BY t.deleted_at IS NULL DESC, t.strategy_id = id DESC, t.created_at DESC LIMIT 1;
+    END IF;
+    IF s.strategy_id IS NULL OR (s.deleted_at IS NOT NULL AND NOT include_deleted) THEN
+        RAISE EXCEPTION '%: strategy % not found', fn, id
+            USING ERRCODE = 'P0002', COLUMN = 'strategy_id',
+                  HINT = 'quant.list_strategies() lists your strategies';
+    END IF;
+    RETURN s;
+END
+$$;
+COMMENT ON FUNCTION bt.own_strategy(uuid, text, boolean, boolean) IS
+  'Internal: the current user''s strategy by strategy_id or client_strategy_id (optionally FOR UPDATE), or ERROR P0002.';
+
+CREATE OR REPLACE FUNCTION quant.create_strategy(config jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.create_strategy';
+    me text := quant.current_user_id();
+    cfg jsonb := bt.normalized_config(config, fn);
+    hash text := bt.params_hash(cfg);
+    id uuid := (cfg->>'strategy_id')::uuid;
+    s bt.strategy;
+    v bt.strategy_version;
+BEGIN
+    IF id IS NOT NULL THEN
+        -- the one-click flow posts a StrategyConfig that may carry its id: create or update it
+        PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || id, 0));
+        SELECT * INTO s FROM bt.strategy t
+        WHERE t.user_id = me AND t.deleted_at IS NULL AND (t.strategy_id = id OR t.client_strategy_id = id)
+        LIMIT 1;
+        IF s.strategy_id IS NOT NULL THEN
+            -- what quant.update_strategy(id, config) does, without validating (and warning) twice
+            s := bt.own_strategy(id, fn, true);
+            RETURN bt.new_version(s, cfg);
+        END IF;
+        -- not one of yours (never used, another user's, deleted): a new strategy with a new id
+        -- that keeps the client's id as client_strategy_id (every call taking a strategy id
+        -- accepts it, for this user only), the same answer for each, so no one learns whether
+        -- the id exists
+        RAISE NOTICE '%: strategy_id % is not one of your strategies: a new strategy gets a new id and keeps % as client_strategy_id',
+            fn, id, id;
+    ELSE
+        -- a duplicate submission returns the existing strategy (same user, same parameters)
+        PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || hash, 0));
+        SELECT t.* INTO s FROM bt.strategy t JOIN bt.strategy_version c
+            ON c.strategy_id = t.strategy_id AND c.version = t.current_version
+        WHERE t.user_id = me AND t.deleted_at IS NULL AND c.params_hash = hash
+        ORDER BY t.created_at, t.strategy_id LIMIT 1;
+        IF s.strategy_id IS NOT NULL THEN
+            RETURN bt.strategy_json(s, bt.current_version(s));
+        END IF;
+    END IF;
+    INSERT INTO bt.strategy (strategy_id, user_id, name, ticker, client_strategy_id)
+    VALUES (quant.uuid_generate_v7(), me, cfg->>'name', cfg->>'ticker', id)
+    RETURNING * INTO s;
+    INSERT INTO bt.strategy_version (strategy_id, version, user_id, name, ticker, conjunction, trading_period,
+                                     config, params_hash)
+    VALUES (s.strategy_id, 1, me, cfg->>'name', cfg->>'ticker', cfg->>'conjunction',
+            (cfg->>'trading_period')::integer, cfg - 'strategy_id' - 'version' - 'created_at' - 'updated_at', hash)
+    RETURNING * INTO v;
+    PERFORM trade.write_audit('strategy', s.strategy_id, 'create', NULL, bt.strategy_json(s, v));
+    RETURN bt.strategy_json(s, v);
+END
+$$;
+COMMENT ON FUNCTION quant.create_strategy(jsonb) IS
+  'Creates a strategy of the current user from a StrategyConfig (seed 1.1), validated and normalised (name generated when empty), as version 1 with a new id; returns its StrategyConfig JSON. The same parameters as an existing strategy of yours return that strategy; a config carrying the strategy_id (or client_strategy_id) of one of yours updates it (quant.update_strategy); any other strategy_id (never used, another user''s, deleted) makes a new strategy with a new id that keeps the client''s id as client_strategy_id (accepted by every call that takes a strategy id, for you only), with a NOTICE, the same for each, so no answer tells whether it exists.';
+
+CREATE OR REPLACE FUNCTION quant.store_result(strategy_id uuid, result jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.store_result';
+    s bt.strategy;
+    ver integer;
+    run_at timestamptz;
+    d_start date;
+    d_end date;
+    fee numeric;
+    metric_keys constant text[] := ARRAY['total_return', 'annualized_return', 'sharpe_ratio', 'max_drawdown',
+                                         'calmar_ratio'];
+    k text;
+    rid uuid;
+    stored jsonb;
+BEGIN
+    IF result IS NULL THEN
+        RAISE EXCEPTION '%: result must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'result';
+    END IF;
+    s := bt.own_strategy(strategy_id, fn, false);
+    IF jsonb_typeof(result) <> 'object' THEN
+        PERFORM bt.result_field_error('result', 'must be a JSON object, got ' || jsonb_typeof(result));
+    END IF;
+    -- the user's pipeline's form -> the seed's: display-name metric keys, internal_cusip for
+    -- ticker_backtested (both kept: the identifiers the client used come back)
+    IF result ? 'metrics' THEN
+        result := result || jsonb_build_object('metrics', bt.result_metrics(result->'metrics', 'metrics'));
+    END IF;
+    IF jsonb_typeof(result->'buy_hold_metrics') = 'object' THEN
+        result := result || jsonb_build_object('buy_hold_metrics',
+                                               bt.result_metrics(result->'buy_hold_metrics', 'buy_hold_metrics'));
+    END IF;
+    IF result ? 'internal_cusip' AND jsonb_typeof(result->'internal_cusip') <> 'null' THEN
+        IF jsonb_typeof(result->'internal_cusip') <> 'string' THEN
+            PERFORM bt.result_field_error('internal_cusip', 'must be a string', 'a product of quant.list_products()');
+        END IF;
+        IF jsonb_typeof(result->'ticker_backtested') IS DISTINCT FROM 'string' THEN
+            result := result || jsonb_build_object('ticker_backtested',
+                                                   (refdata.resolve_product(result->>'internal_cusip', fn,
+                                                                            'internal_cusip')).data_ticker);
+        END IF;
+    END IF;
+    -- the strategy's id or the client's own id for it (the pipeline's results carry its id)
+    IF result ? 'strategy_id' AND jsonb_typeof(result->'strategy_id') <> 'null'
+       AND (result->>'strategy_id') IS DISTINCT FROM strategy_id::text
+       AND (result->>'strategy_id') IS DISTINCT FROM s.strategy_id::text
+       AND (result->>'strategy_id') IS DISTINCT FROM s.client_strategy_id::text THEN
+        PERFORM bt.result_field_error('strategy_id', 'is ' || (result->>'strategy_id') || ', not ' || strategy_id,
+                                      'leave it out or make it the strategy_id argument');
+    END IF;
+    ver := s.current_version;
+    IF result ? 'version' THEN
+        IF jsonb_typeof(result->'version') <> 'number' OR (result->>'version') !~ '^[0-9]+$' THEN
+            PERFORM bt.result_field_error('version', 'must be a version number of the strategy');
+        END IF;
+        ver := (result->>'version')::integer;
+        IF NOT EXISTS (SELECT 1 FROM bt.strategy_version v WHERE v.strategy_id = s.strategy_id AND v.version = ver) THEN
+            PERFORM bt.result_field_error('version', 'strategy has no version ' || ver,
+                                          'versions 1 to ' || s.current_version);
+        END IF;
+    END IF;
+    IF jsonb_typeof(result->'metrics') IS DISTINCT FROM 'object' THEN
+        PERFORM bt.result_field_error('metrics', 'is required and must be an object',
+                                      'keys: ' || array_to_string(metric_keys, ', '));
+    END IF;
+    FOREACH k IN ARRAY metric_keys LOOP
+        IF jsonb_typeof(result->'metrics'->k) NOT IN ('number', 'null') THEN
+            PERFORM bt.result_field_error('metrics.' || k, 'must be a number or null');
+        END IF;
+    END LOOP;
+    IF result ? 'buy_hold_metrics' AND jsonb_typeof(result->'buy_hold_metrics') NOT IN ('object', 'null') THEN
+        PERFORM bt.result_field_error('buy_hold_metrics', 'must be an object');
+    END IF;
+    IF result ? 'walk_forward' AND jsonb_typeof(result->'walk_forward') NOT IN ('object', 'null') THEN
+        PERFORM bt.result_field_error('walk_forward', 'must be an object');
+    END IF;
+    BEGIN
+        run_at := coalesce((result->>'run_at')::timestamptz, now());
+    EXCEPTION WHEN others THEN
+        PERFORM bt.result_field_error('run_at', 'is not a timestamp: ' || left(result->>'run_at', 60),
+                                      'ISO 8601, e.g. 2026-04-05T12:00:00Z');
+    END;
+    IF result ? 'data_range' AND jsonb_typeof(result->'data_range') <> 'null' THEN
+        IF jsonb_typeof(result->'data_range') <> 'object' THEN
+            PERFORM bt.result_field_error('data_range', 'must be an object {start, end}');
+        END IF;
+        BEGIN
+            d_start := (result->'data_range'->>'start')::timestamptz::date;
+        EXCEPTION WHEN others THEN
+            PERFORM bt.result_field_error('data_range.start', 'is not a date', 'YYYY-MM-DD');
+        END;
+        BEGIN
+            d_end := (result->'data_range'->>'end')::timestamptz::date;
+        EXCEPTION WHEN others THEN
+            PERFORM bt.result_field_error('data_range.end', 'is not a date', 'YYYY-MM-DD');
+        END;
+        IF d_start > d_end THEN
+            PERFORM bt.result_field_error('data_range', 'start ' || d_start || ' is after end ' || d_end);
+        END IF;
+    END IF;
+    IF result ? 'fee_bps' AND jsonb_typeof(result->'fee_bps') <> 'null' THEN
+        IF jsonb_typeof(result->'fee_bps') <> 'number' OR (result->>'fee_bps')::numeric < 0 THEN
+            PERFORM bt.result_field_error('fee_bps', 'must be a number >= 0', 'basis points, e.g. 5.0');
+        END IF;
+        fee := (result->>'fee_bps')::numeric;
+    END IF;
+    IF result ? 'ticker_backtested' AND jsonb_typeof(result->'ticker_backtested') NOT IN ('string', 'null') THEN
+        PERFORM bt.result_field_error('ticker_backtested', 'must be a string');
+    END IF;
+
+    rid := quant.uuid_generate_v7();
+    stored := result || jsonb_build_object('result_id', rid, 'strategy_id', s.strategy_id, 'version', ver,
+                                           'run_at', run_at, 'stored_at', now());
+    INSERT INTO bt.result (result_id, strategy_id, version, user_id, run_at, data_start, data_end, ticker, fee_bps,
+                           metrics, buy_hold_metrics, walk_forward, result)
+    VALUES (rid, s.strategy_id, ver, s.user_id, run_at, d_start, d_end,
+            coalesce(result->>'ticker_backtested', s.ticker), fee, result->'metrics', result->'buy_hold_metrics',
+            result->'walk_forward', stored);
+    RETURN stored;
+END
+$$;
+COMMENT ON FUNCTION quant.store_result(uuid, jsonb) IS
+  'Stores a BacktestResults object (seed 1.3, as quant.backtest returns it, or as the user''s pipeline writes it: internal_cusip for ticker_backtested, display-name metric keys such as "Sharpe Ratio"; its NaN text through quant.parse_json) for a strategy of the current user, against its current version (or result.version). metrics is required; each field is checked. Returns the stored object in the seed''s form (with internal_cusip when given) with result_id, strategy_id, version, stored_at.';

@@ -42,6 +42,12 @@ json schemas() {
         {"required", {"strategy_id", "name", "version", "ticker", "substrategies", "created_at"}},
         {"properties",
          {{"strategy_id", uuid},
+          {"client_strategy_id",
+           {{"type", "string"},
+            {"format", "uuid"},
+            {"description",
+             "the strategy_id the client sent when it was not one of yours; accepted wherever a strategy id "
+             "is"}}},
           {"name", str},
           {"version", {{"type", "integer"}}},
           {"ticker", str},

@@ -117,8 +117,11 @@ BEGIN
                                                                             'internal_cusip')).data_ticker);
         END IF;
     END IF;
+    -- the strategy's id or the client's own id for it (the pipeline's results carry its id)
     IF result ? 'strategy_id' AND jsonb_typeof(result->'strategy_id') <> 'null'
-       AND (result->>'strategy_id') IS DISTINCT FROM strategy_id::text THEN
+       AND (result->>'strategy_id') IS DISTINCT FROM strategy_id::text
+       AND (result->>'strategy_id') IS DISTINCT FROM s.strategy_id::text
+       AND (result->>'strategy_id') IS DISTINCT FROM s.client_strategy_id::text THEN
         PERFORM bt.result_field_error('strategy_id', 'is ' || (result->>'strategy_id') || ', not ' || strategy_id,
                                       'leave it out or make it the strategy_id argument');
     END IF;

@@ -31,13 +31,19 @@ CREATE TABLE bt.strategy (
     current_version  integer NOT NULL DEFAULT 1 CHECK (current_version >= 1),
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
-    deleted_at       timestamptz
+    deleted_at       timestamptz,
+    client_strategy_id uuid
 );
 CREATE INDEX strategy_user_idx ON bt.strategy (user_id, created_at);
+-- the id a client made (the pipeline's UUIDv7): unique among a user's live strategies
+CREATE UNIQUE INDEX strategy_client_id_idx ON bt.strategy (user_id, client_strategy_id)
+    WHERE client_strategy_id IS NOT NULL AND deleted_at IS NULL;
 COMMENT ON TABLE bt.strategy IS 'A strategy of one user: its name, data ticker, current version and soft-delete time. The versions are in bt.strategy_version.';
 COMMENT ON COLUMN bt.strategy.user_id IS 'Owner (quant.current_user_id() of the creator)';
 COMMENT ON COLUMN bt.strategy.current_version IS 'The version quant.get_strategy returns and new deployments pin';
 COMMENT ON COLUMN bt.strategy.deleted_at IS 'Soft delete: set by quant.delete_strategy; the rows stay for audit';
+COMMENT ON COLUMN bt.strategy.client_strategy_id IS
+  'The strategy_id the client sent with quant.create_strategy when it was not one of this user''s strategies (the pipeline makes its own UUIDv7): every call that takes a strategy id accepts it for this user, beside strategy_id';
 
 CREATE TABLE bt.strategy_version (
     strategy_id     uuid NOT NULL REFERENCES bt.strategy (strategy_id),
@@ -86,13 +92,16 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT v.config || jsonb_build_object('strategy_id', s.strategy_id, 'name', s.name, 'version', v.version,
-                                          'created_at', s.created_at, 'updated_at', s.updated_at);
+                                          'created_at', s.created_at, 'updated_at', s.updated_at)
+           || CASE WHEN s.client_strategy_id IS NULL THEN '{}'::jsonb
+                   ELSE jsonb_build_object('client_strategy_id', s.client_strategy_id) END;
 $$;
 COMMENT ON FUNCTION bt.strategy_json(bt.strategy, bt.strategy_version) IS
-  'Internal: the StrategyConfig JSON (seed 1.1) of a strategy version, with strategy_id, name, version, created_at, updated_at.';
+  'Internal: the StrategyConfig JSON (seed 1.1) of a strategy version, with strategy_id, name, version, created_at, updated_at (and client_strategy_id when the client made its own id).';
 
--- The current user's strategy, locked for update when asked; P0002 when it is not theirs or
--- does not exist (the same error: no one learns that another user's id exists).
+-- The current user's strategy by its strategy_id or the client's own id (client_strategy_id; a
+-- live strategy before a deleted one), locked for update when asked; P0002 when it is not theirs
+-- or does not exist (the same error: no one learns that another user's id exists).
 CREATE FUNCTION bt.own_strategy(id uuid, fn text, for_update boolean, include_deleted boolean DEFAULT false)
 RETURNS bt.strategy
 LANGUAGE plpgsql VOLATILE
@@ -106,9 +115,13 @@ BEGIN
         RAISE EXCEPTION '%: strategy_id must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'strategy_id';
     END IF;
     IF for_update THEN
-        SELECT * INTO s FROM bt.strategy t WHERE t.strategy_id = id AND t.user_id = me FOR UPDATE;
+        SELECT * INTO s FROM bt.strategy t
+        WHERE t.user_id = me AND (t.strategy_id = id OR t.client_strategy_id = id)
+        ORDER BY t.deleted_at IS NULL DESC, t.strategy_id = id DESC, t.created_at DESC LIMIT 1 FOR UPDATE;
     ELSE
-        SELECT * INTO s FROM bt.strategy t WHERE t.strategy_id = id AND t.user_id = me;
+        SELECT * INTO s FROM bt.strategy t
+        WHERE t.user_id = me AND (t.strategy_id = id OR t.client_strategy_id = id)
+        ORDER BY t.deleted_at IS NULL DESC, t.strategy_id = id DESC, t.created_at DESC LIMIT 1;
     END IF;
     IF s.strategy_id IS NULL OR (s.deleted_at IS NOT NULL AND NOT include_deleted) THEN
         RAISE EXCEPTION '%: strategy % not found', fn, id
@@ -119,7 +132,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION bt.own_strategy(uuid, text, boolean, boolean) IS
-  'Internal: the current user''s strategy (optionally FOR UPDATE), or ERROR P0002.';
+  'Internal: the current user''s strategy by strategy_id or client_strategy_id (optionally FOR UPDATE), or ERROR P0002.';
 
 CREATE FUNCTION bt.current_version(s bt.strategy) RETURNS bt.strategy_version
 LANGUAGE sql STABLE
@@ -201,27 +214,34 @@ DECLARE
 BEGIN
     IF id IS NOT NULL THEN
         -- the one-click flow posts a StrategyConfig that may carry its id: create or update it
-        SELECT * INTO s FROM bt.strategy t WHERE t.strategy_id = id AND t.user_id = me AND t.deleted_at IS NULL;
+        PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || id, 0));
+        SELECT * INTO s FROM bt.strategy t
+        WHERE t.user_id = me AND t.deleted_at IS NULL AND (t.strategy_id = id OR t.client_strategy_id = id)
+        LIMIT 1;
         IF s.strategy_id IS NOT NULL THEN
             -- what quant.update_strategy(id, config) does, without validating (and warning) twice
             s := bt.own_strategy(id, fn, true);
             RETURN bt.new_version(s, cfg);
         END IF;
-        -- not one of yours (never used, another user's, deleted): created anew like a config
-        -- without an id, so the answer never tells whether the id exists
-        RAISE NOTICE '%: strategy_id % is not one of your strategies: a new strategy gets a new id', fn, id;
+        -- not one of yours (never used, another user's, deleted): a new strategy with a new id
+        -- that keeps the client's id as client_strategy_id (every call taking a strategy id
+        -- accepts it, for this user only), the same answer for each, so no one learns whether
+        -- the id exists
+        RAISE NOTICE '%: strategy_id % is not one of your strategies: a new strategy gets a new id and keeps % as client_strategy_id',
+            fn, id, id;
+    ELSE
+        -- a duplicate submission returns the existing strategy (same user, same parameters)
+        PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || hash, 0));
+        SELECT t.* INTO s FROM bt.strategy t JOIN bt.strategy_version c
+            ON c.strategy_id = t.strategy_id AND c.version = t.current_version
+        WHERE t.user_id = me AND t.deleted_at IS NULL AND c.params_hash = hash
+        ORDER BY t.created_at, t.strategy_id LIMIT 1;
+        IF s.strategy_id IS NOT NULL THEN
+            RETURN bt.strategy_json(s, bt.current_version(s));
+        END IF;
     END IF;
-    -- a duplicate submission returns the existing strategy (same user, same parameters)
-    PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || hash, 0));
-    SELECT t.* INTO s FROM bt.strategy t JOIN bt.strategy_version c
-        ON c.strategy_id = t.strategy_id AND c.version = t.current_version
-    WHERE t.user_id = me AND t.deleted_at IS NULL AND c.params_hash = hash
-    ORDER BY t.created_at, t.strategy_id LIMIT 1;
-    IF s.strategy_id IS NOT NULL THEN
-        RETURN bt.strategy_json(s, bt.current_version(s));
-    END IF;
-    INSERT INTO bt.strategy (strategy_id, user_id, name, ticker)
-    VALUES (quant.uuid_generate_v7(), me, cfg->>'name', cfg->>'ticker')
+    INSERT INTO bt.strategy (strategy_id, user_id, name, ticker, client_strategy_id)
+    VALUES (quant.uuid_generate_v7(), me, cfg->>'name', cfg->>'ticker', id)
     RETURNING * INTO s;
     INSERT INTO bt.strategy_version (strategy_id, version, user_id, name, ticker, conjunction, trading_period,
                                      config, params_hash)
@@ -233,7 +253,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION quant.create_strategy(jsonb) IS
-  'Creates a strategy of the current user from a StrategyConfig (seed 1.1), validated and normalised (name generated when empty), as version 1 with a new id; returns its StrategyConfig JSON. The same parameters as an existing strategy of yours return that strategy; a config carrying the strategy_id of one of yours updates it (quant.update_strategy); any other strategy_id (never used, another user''s, deleted) is ignored with a NOTICE, the same for each, so no answer tells whether it exists.';
+  'Creates a strategy of the current user from a StrategyConfig (seed 1.1), validated and normalised (name generated when empty), as version 1 with a new id; returns its StrategyConfig JSON. The same parameters as an existing strategy of yours return that strategy; a config carrying the strategy_id (or client_strategy_id) of one of yours updates it (quant.update_strategy); any other strategy_id (never used, another user''s, deleted) makes a new strategy with a new id that keeps the client''s id as client_strategy_id (accepted by every call that takes a strategy id, for you only), with a NOTICE, the same for each, so no answer tells whether it exists.';
 
 CREATE FUNCTION quant.update_strategy(id uuid, config jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER

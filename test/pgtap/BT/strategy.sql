@@ -1,7 +1,7 @@
 -- quant.create/list/get/update/delete_strategy, strategy_versions, evaluate: happy paths,
 -- versioning and its hash, each invalid field, NULL arguments, and nothing stored on failure.
 BEGIN;
-SELECT plan(64);
+SELECT plan(65);
 SET LOCAL client_min_messages = warning;
 
 CREATE TEMP TABLE cfg AS SELECT
@@ -136,6 +136,9 @@ SELECT ok((SELECT b.id <> d.id FROM ids b, ids d WHERE b.name = 'bob_alices' AND
 SELECT is((SELECT count(*)::int FROM bt.strategy t JOIN ids i ON i.id = t.strategy_id
            WHERE i.name IN ('bob_alices', 'bob_unused') AND t.user_id = 'tap_strategy_bob'), 2,
           'bob: alice''s id and an unused id both give bob a new strategy of his own');
+SELECT is((SELECT (quant.get_strategy(d.id)->>'strategy_id')::uuid FROM ids d WHERE d.name = 'd'),
+          (SELECT id FROM ids WHERE name = 'bob_alices'),
+          'bob: alice''s id, kept as his client_strategy_id, names his own strategy, never hers');
 SELECT quant.set_user('tap_strategy_alice') \gset
 SELECT is((SELECT quant.get_strategy(id)->>'version' FROM ids WHERE name = 'd'), '1', 'alice''s strategy is unchanged');
 

@@ -4,7 +4,7 @@
 -- client used; a round trip gives the same backtest; unknown products are errors naming the
 -- field, and store nothing.
 BEGIN;
-SELECT plan(43);
+SELECT plan(53);
 SET LOCAL client_min_messages = warning;
 \ir ../helpers.psql
 SELECT quant.set_user('tap_pipe_alice') \gset
@@ -57,8 +57,9 @@ SELECT lives_ok($$SELECT quant.reset_user()$$, 'reset the user');
 SELECT is((SELECT quant.backtest(d)->'metrics' FROM doc), (SELECT r->'metrics' FROM bt_seed), 'without a user, shared products resolve');
 SELECT quant.set_user('tap_pipe_alice') \gset
 
--- the example of user-pipeline.md itself: AAPL with its RSI on ETH-USD
-CREATE TEMP TABLE example AS SELECT '{"strategy_id": "01a2356e-92bc-78a0-b67c-7ec2bfc98ccb",
+-- the example of user-pipeline.md itself: AAPL with its RSI on ETH-USD (under an id of its own:
+-- the pipeline's id names one strategy, so the same id would make it version 2 of the one above)
+CREATE TEMP TABLE example AS SELECT '{"strategy_id": "01a2356e-92bc-78a0-b67c-7ec2bfc98ccc",
  "name": "aapl.nyse_strategy_01a2356e", "version": 1, "created_at": "2026-12-02T06:26:08.700143+00:00",
  "internal_cusip": "aapl.nyse", "conjunction": "AND", "trading_period": 252,
  "substrategies": [
@@ -106,6 +107,35 @@ SELECT is((SELECT pg_temp.err_col(format('SELECT quant.store_result(%L, %L)', id
 SELECT is((SELECT pg_temp.err_col(format('SELECT quant.store_result(%L, %L)', id, '{"metrics": {"Sharpe Ratio": 1, "sharpe_ratio": 2}}')) FROM ids),
           'metrics.sharpe_ratio', 'one metric under both names with different values: names it');
 SELECT is((SELECT count(*)::int FROM bt.result WHERE user_id = 'tap_pipe_alice'), 1, 'failed calls stored no result');
+
+-- the pipeline's own strategy_id (a UUIDv7 it made) works through the one-click flow: kept as
+-- client_strategy_id, accepted wherever a strategy id is, for its user only
+SELECT is((SELECT s->>'client_strategy_id' FROM made), '01a2356e-92bc-78a0-b67c-7ec2bfc98ccb',
+          'create_strategy keeps the pipeline''s strategy_id as client_strategy_id');
+SELECT isnt((SELECT s->>'strategy_id' FROM made), '01a2356e-92bc-78a0-b67c-7ec2bfc98ccb',
+            '... and gives the strategy an id of its own');
+SELECT is((quant.get_strategy('01a2356e-92bc-78a0-b67c-7ec2bfc98ccb')->>'strategy_id')::uuid, (SELECT id FROM ids),
+          'get_strategy by the client''s id is the same strategy');
+CREATE TEMP TABLE res_client AS SELECT quant.store_result('01a2356e-92bc-78a0-b67c-7ec2bfc98ccb',
+  quant.parse_json('{"strategy_id": "01a2356e-92bc-78a0-b67c-7ec2bfc98ccb", "internal_cusip": "ttrc",
+                     "metrics": {"Sharpe Ratio": 0.5, "Calmar Ratio": NaN}}')) AS r;
+SELECT is((SELECT (r->>'strategy_id')::uuid FROM res_client), (SELECT id FROM ids),
+          'store_result with the pipeline''s id (argument and document) stores against the strategy');
+SELECT is((SELECT (quant.store_result(id, '{"strategy_id": "01a2356e-92bc-78a0-b67c-7ec2bfc98ccb", "metrics": {"Sharpe Ratio": 0.25}}')->>'strategy_id')::uuid FROM ids),
+          (SELECT id FROM ids), 'store_result with our id and a document carrying the client''s id: accepted');
+SELECT is((SELECT pg_temp.err_col(format('SELECT quant.store_result(%L, %L)', id, '{"strategy_id": "01a2356e-0000-7000-8000-000000000000", "metrics": {"Sharpe Ratio": 1}}')) FROM ids),
+          'strategy_id', 'a document with a third id: names strategy_id');
+SELECT is((SELECT count(*)::int FROM quant.list_results('01a2356e-92bc-78a0-b67c-7ec2bfc98ccb')), 3,
+          'list_results by the client''s id: the three results');
+SELECT quant.set_user('tap_pipe_bob') \gset
+SELECT is(pg_temp.sqlstate_of($$SELECT quant.get_strategy('01a2356e-92bc-78a0-b67c-7ec2bfc98ccb')$$), 'P0002',
+          'bob: alice''s client id is not found for him');
+CREATE TEMP TABLE bob_made AS SELECT quant.create_strategy(d) AS s FROM doc;
+SELECT ok((SELECT (b.s->>'strategy_id')::uuid <> i.id FROM bob_made b, ids i),
+          'bob: the same document with the same client id makes bob a strategy of his own');
+SELECT quant.set_user('tap_pipe_alice') \gset
+SELECT is((quant.get_strategy('01a2356e-92bc-78a0-b67c-7ec2bfc98ccb')->>'strategy_id')::uuid, (SELECT id FROM ids),
+          'alice: her client id still names her strategy');
 
 -- quant.parse_json: the text entry point (jsonb cannot hold NaN)
 SELECT is(quant.parse_json('{"a": NaN, "b": [Infinity, -Infinity, 1.5e3], "c": "NaN Infinity", "d": "\"NaN"}'),
