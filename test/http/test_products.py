@@ -162,6 +162,18 @@ def run(srv, alice, bob):
     check("NaN where a number is required -> 422 naming the field (not a parse error)",
           is_problem(r, 422, "substrategies[0].signal"), r)
 
+    # ---- the one-click flow with the pipeline's own strategy_id (its results carry it) ----
+    cid = PIPELINE_CFG["strategy_id"]
+    check("the pipeline's strategy_id is kept as client_strategy_id beside an id of our own",
+          s.get("client_strategy_id") == cid and sid != cid, s)
+    r = R("POST", f"/api/v1/strategies/{cid}/results", json.dumps({**result, "strategy_id": cid}))
+    check("POST /strategies/{the pipeline's id}/results -> 201, stored against the strategy",
+          r.status == 201 and (r.json or {}).get("strategy_id") == sid, r)
+    r = R("GET", f"/api/v1/strategies/{cid}")
+    check("GET /strategies/{the pipeline's id} is the same strategy", r.status == 200 and r.json.get("strategy_id") == sid, r)
+    r = R("GET", f"/api/v1/strategies/{cid}", key=bob)
+    check("... and another user's 404", r.status == 404, r)
+
 
 if __name__ == "__main__":
     harness.run_main(main)
