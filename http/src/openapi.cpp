@@ -203,6 +203,9 @@ json schemas() {
         {"type", "object"},
         {"required", {"internal_cusip", "display_name", "asset_type", "currency", "data_ticker"}},
         {"properties", product_props}};
+    s["ProductPatch"] = {{"type", "object"},
+                         {"description", "the fields of ProductInput to change; internal_cusip stays"},
+                         {"properties", product_props}};
     json product_out = product_props;
     product_out["shared"] = {{"type", "boolean"}};
     s["Product"] = {
@@ -297,11 +300,19 @@ std::string openapi_document() {
         for (const auto& p : r.params) {
             switch (p.source) {
                 case Source::path_id:
-                    params.push_back({{"name", "id"},
-                                      {"in", "path"},
-                                      {"required", true},
-                                      {"description", p.description + "; not a UUID: 404"},
-                                      {"schema", {{"type", "string"}, {"format", "uuid"}}}});
+                    if (p.sql_type == "uuid") {
+                        params.push_back({{"name", "id"},
+                                          {"in", "path"},
+                                          {"required", true},
+                                          {"description", p.description + "; not a UUID: 404"},
+                                          {"schema", {{"type", "string"}, {"format", "uuid"}}}});
+                    } else {
+                        params.push_back({{"name", p.name},
+                                          {"in", "path"},
+                                          {"required", true},
+                                          {"description", p.description},
+                                          {"schema", {{"type", "string"}, {"maxLength", 128}}}});
+                    }
                     break;
                 case Source::query:
                     params.push_back({{"name", p.name},

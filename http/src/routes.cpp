@@ -12,6 +12,15 @@ Param id_param(const char* sql_name) {
             .required = true,
             .description = "the object's id (UUID)"};
 }
+// A path segment that is a key other than a UUID, e.g. a product's internal_cusip.
+Param key_param(const char* sql_name, const char* what) {
+    return {.name = sql_name,
+            .sql_type = "text",
+            .source = Source::path_id,
+            .type = JsonType::string,
+            .required = true,
+            .description = what};
+}
 Param body_param(const char* sql_name, const char* what) {
     return {.name = sql_name,
             .sql_type = "jsonb",
@@ -248,6 +257,16 @@ std::vector<Route> build() {
          .tag = "refdata",
          .request_schema = "ProductInput",
          .response_schema = "Product"},
+        {.method = "PATCH",
+         .path = "/api/v1/products/{internal_cusip}",
+         .target = "quant.update_product",
+         .params = {key_param("internal_cusip", "one of your own products (shared ones are read-only)"),
+                    body_param("patch",
+                               "the fields to change (those of POST /products; internal_cusip stays)")},
+         .summary = "Change one of your own products (strategies stored earlier keep their data ticker)",
+         .tag = "refdata",
+         .request_schema = "ProductPatch",
+         .response_schema = "Product"},
         {.method = "GET",
          .path = "/api/v1/ticker_mappings",
          .target = "quant.list_ticker_mappings",
@@ -297,18 +316,20 @@ std::vector<Route> build() {
     };
 }
 
-// Segment-wise match; "{id}" matches one non-empty segment (its text in id, not copied).
+// Segment-wise match; a placeholder ("{id}", "{internal_cusip}") matches one non-empty segment
+// (its text in id, not copied). A route has at most one.
 bool path_matches(std::string_view pattern, std::string_view path, std::string_view& id) {
     std::size_t i = 0;
     std::size_t j = 0;
     while (i < pattern.size() && j < path.size()) {
-        if (pattern.compare(i, 4, "{id}") == 0) {
+        if (pattern[i] == '{') {
+            const std::size_t close = pattern.find('}', i);
             const std::size_t end = path.find('/', j);
             const std::size_t stop = end == std::string_view::npos ? path.size() : end;
-            if (stop == j)
+            if (close == std::string_view::npos || stop == j)
                 return false;
             id = path.substr(j, stop - j);
-            i += 4;
+            i = close + 1;
             j = stop;
             continue;
         }

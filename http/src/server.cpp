@@ -349,12 +349,21 @@ bool Api::authenticate(Exchange& ex, std::string& key) {
     return true;
 }
 
-// 2. the id: a UUID, else no such object (the same answer as another user's object)
+// 2. the id: a UUID, else no such object (the same answer as another user's object); a key
+// placeholder ({internal_cusip}) is any segment up to max_path_key_bytes
 bool Api::check_id(Exchange& ex, const Route& route, const std::string& id) {
-    if (route.path.find("{id}") == std::string::npos || is_uuid(id))
+    if (route.path.find("{id}") != std::string::npos) {
+        if (is_uuid(id))
+            return true;
+        ex.problem = make_problem(404, "not-found", "no object has the id \"" + id.substr(0, 64) + "\"", "id",
+                                  "ids are UUIDs");
+        return false;
+    }
+    constexpr std::size_t max_path_key_bytes = 128;
+    if (route.path.find('{') == std::string::npos ||
+        (id.size() <= max_path_key_bytes && id.find('%') == std::string::npos))
         return true;
-    ex.problem = make_problem(404, "not-found", "no object has the id \"" + id.substr(0, 64) + "\"", "id",
-                              "ids are UUIDs");
+    ex.problem = make_problem(404, "not-found", "no object has the key \"" + id.substr(0, 64) + "\"");
     return false;
 }
 

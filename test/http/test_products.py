@@ -103,6 +103,32 @@ def run(srv, alice, bob):
     check("another user does not see my product",
           r.status == 200 and not any(p["internal_cusip"] in ("spy.arca", "qqq.nasdaq") for p in r.json), r)
 
+    # ---- PATCH /products/{internal_cusip}: one of your own ----
+    r = R("PATCH", "/api/v1/products/spy.arca", {"display_name": "SPDR S&P 500 ETF Trust", "brokers": {"FUTU": "US.SPY", "PAPER": "SPY"}})
+    check("PATCH /products/spy.arca -> 200 the changed product",
+          r.status == 200 and r.json.get("display_name") == "SPDR S&P 500 ETF Trust"
+          and r.json.get("data_ticker") == "SPY", r)
+    check("... it is a Product of the document", r.status == 200 and not validate(r.json, {"$ref": "#/components/schemas/Product"}, doc))
+    check("... the change is what GET /products lists",
+          any(p["internal_cusip"] == "spy.arca" and p["display_name"] == "SPDR S&P 500 ETF Trust"
+              for p in R("GET", "/api/v1/products").json or []))
+    r = R("PATCH", "/api/v1/products/spy.arca", {"internal_cusip": "spy.nyse"})
+    check("PATCH that changes internal_cusip -> 422 naming it", is_problem(r, 422, "internal_cusip"), r)
+    r = R("PATCH", "/api/v1/products/spy.arca", {"asset_type": "stock"})
+    check("PATCH with an unknown asset_type -> 422 naming asset_type", is_problem(r, 422, "asset_type"), r)
+    check("PATCH a shared product -> 404 (a shared one is changed by adding your own)",
+          is_problem(R("PATCH", "/api/v1/products/ttrc", {"display_name": "x"}), 404))
+    check("PATCH another user's product -> 404, the same answer",
+          is_problem(R("PATCH", "/api/v1/products/spy.arca", {"display_name": "bob was here"}, key=bob), 404))
+    check("... and it is unchanged",
+          any(p["internal_cusip"] == "spy.arca" and p["display_name"] == "SPDR S&P 500 ETF Trust"
+              for p in R("GET", "/api/v1/products").json or []))
+    check("PATCH /products/{key} with a key over 128 bytes -> 404",
+          is_problem(R("PATCH", "/api/v1/products/" + "a" * 129, {"display_name": "x"}), 404))
+    check("openapi: PATCH /products/{internal_cusip} takes a ProductPatch, its path parameter is internal_cusip",
+          doc["paths"].get("/api/v1/products/{internal_cusip}", {}).get("patch", {}).get("parameters", [{}])[0].get("name")
+          == "internal_cusip" and "ProductPatch" in doc["components"]["schemas"])
+
     # ---- the pipeline's Strategy JSON ----
     r = R("POST", "/api/v1/strategies", PIPELINE_CFG)
     s = r.json or {}
