@@ -127,8 +127,10 @@ void signal_codes(const SubStrategy& sub, std::span<const double> indicator, std
     const bool long_only = sub.signal_func->long_only;
     const double s = sub.signal;
     const double lo = -s, hi = 100.0 - s;
+    // up ? 1 : (down ? -1 : 0) as arithmetic (the long test first), so the loop has no branch on
+    // the data and vectorises.
     const auto pick = [](bool up, bool down) -> PositionCode {
-        return up ? PositionCode{1} : (down ? PositionCode{-1} : PositionCode{0});
+        return static_cast<PositionCode>(static_cast<int>(up) - static_cast<int>(!up & down));
     };
     switch (sub.signal_func->kind) {
         case SignalKind::momentum_band:
@@ -368,6 +370,184 @@ BacktestSummary score_positions(const ScoreInput& in, BacktestSeries* series) {
     return out;
 }
 
+namespace {
+
+// Per-thread columns of run_backtest without series: reused across calls (no allocation, and no
+// page faults on fresh memory for long series), released when a call needed more than
+// `kept_scratch_bars` bars so that one huge backtest does not pin its columns for the thread's life.
+constexpr std::size_t kept_scratch_bars = std::size_t{1} << 21;
+
+struct BacktestScratch {
+    std::vector<double> indicator, change;
+    std::vector<PositionCode> codes, decided;
+    void release_if_large(std::size_t n) {
+        if (n > kept_scratch_bars)
+            *this = BacktestScratch{};
+    }
+};
+
+BacktestScratch& backtest_scratch() {
+    thread_local BacktestScratch scratch;
+    return scratch;
+}
+
+// combine_codes (signals.hpp) over whole columns (codes[j * n + t]), the conjunction chosen once
+// and every bar's choice made with arithmetic instead of branches; the same result as
+// combine_codes for every input (CombineColumns tests, exhaustive over three substrategies).
+template <Conjunction Conj>
+void combine_columns_as(const PositionCode* codes, std::size_t k, std::size_t n, PositionCode* out) {
+    const std::size_t first = Conj == Conjunction::filter ? 1 : 0;
+    const auto voters = static_cast<int>(k - first);
+    for (std::size_t t = 0; t < n; ++t) {
+        int undefined = 0, longs = 0, shorts = 0;
+        for (std::size_t j = 0; j < k; ++j) {
+            const PositionCode c = codes[j * n + t];
+            undefined |= static_cast<int>(c == undefined_position);
+            if (j >= first) {
+                longs += static_cast<int>(c > 0);
+                shorts += static_cast<int>(c < 0);
+            }
+        }
+        int r = 0;
+        if constexpr (Conj == Conjunction::any) {
+            r = static_cast<int>(longs > 0) - static_cast<int>((longs == 0) & (shorts > 0));
+        } else {
+            r = static_cast<int>(longs == voters) - static_cast<int>((longs != voters) & (shorts == voters));
+            if constexpr (Conj == Conjunction::filter)
+                r *= static_cast<int>(codes[t] != 0);
+        }
+        out[t] = undefined != 0 ? undefined_position : static_cast<PositionCode>(r);
+    }
+}
+
+}  // namespace
+
+void combine_columns(Conjunction conj, const PositionCode* codes, std::size_t k, std::size_t n,
+                     PositionCode* out) {
+    if (k == 1) {
+        std::copy(codes, codes + n, out);
+        return;
+    }
+    switch (conj) {
+        case Conjunction::all:
+            combine_columns_as<Conjunction::all>(codes, k, n, out);
+            break;
+        case Conjunction::any:
+            combine_columns_as<Conjunction::any>(codes, k, n, out);
+            break;
+        case Conjunction::filter:
+            combine_columns_as<Conjunction::filter>(codes, k, n, out);
+            break;
+    }
+}
+
+namespace {
+
+// Both metric sets of score_positions (the strategy's and buy-and-hold's) in one pass where
+// nothing is NaN, with the change price[t]/price[t-1]-1 computed in a branch-free pass first (a
+// division per bar, vectorised). The conditions are score_without_gaps's: every position from the
+// first defined one on is defined, and every change from the first held bar on is finite. Before
+// that bar the generic loop's pnl and buy-and-hold values are NaN (the previous position is), so
+// they are skipped there as here; from it on this is the generic loop's arithmetic in its order,
+// so the metrics are the same to the bit. Returns false (the generic loop then runs) otherwise.
+bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, BacktestSummary& out) {
+    const std::size_t n = in.price.size();
+    const auto delay = static_cast<std::size_t>(in.fill_delay_bars);
+    const PositionCode* decided = in.decided.data();
+    std::size_t first = 0;
+    while (first < n && decided[first] == undefined_position)
+        ++first;
+    const std::size_t start = first + delay + 1;
+    if (start >= n)
+        return false;
+    int undefined = 0;
+    for (std::size_t t = first; t < n; ++t)
+        undefined |= static_cast<int>(decided[t] == undefined_position);
+    if (undefined != 0)
+        return false;
+    const double* price = in.price.data();
+    change.resize(n);
+    double* chg = change.data();
+    double poison = 0.0;  // c - c is +0 for a finite c, NaN for inf or NaN
+    for (std::size_t t = start; t < n; ++t) {
+        const double c = price[t] / price[t - 1] - 1.0;
+        chg[t] = c;
+        poison += c - c;
+    }
+    if (!(poison == 0.0))
+        return false;
+
+    const double fee = in.fee_bps / 10000.0;
+    const double inf = std::numeric_limits<double>::infinity();
+    double held_prev = decided[start - 1 - delay];
+    double total = 0.0, peak = -inf, max_dd = -inf, changes = 0.0;
+    double bh_total = 0.0, bh_peak = -inf, bh_max_dd = -inf;
+    double pnl = 0.0;
+    const auto step = [&](std::size_t t) {
+        const double c = chg[t];
+        const double held = decided[t - delay];
+        const double trade = std::fabs(held - held_prev);
+        pnl = held_prev * c - trade * fee;
+        changes += trade;
+        total += pnl;
+        peak = std::max(peak, total);
+        max_dd = std::max(max_dd, peak - total);
+        bh_total += c;
+        bh_peak = std::max(bh_peak, bh_total);
+        bh_max_dd = std::max(bh_max_dd, bh_peak - bh_total);
+        held_prev = held;
+    };
+    const std::size_t scored_from = std::max(start, in.first_scored);
+    std::size_t t = start;
+    for (; t < std::min(scored_from, n); ++t)
+        step(t);
+    RunningStats scored, bh_scored;  // RunningStats::add without its NaN test and count branch
+    if (t < n) {
+        step(t);
+        scored.shift = pnl;
+        bh_scored.shift = chg[t];
+        scored.s1 += pnl - scored.shift;
+        scored.s2 += (pnl - scored.shift) * (pnl - scored.shift);
+        bh_scored.s1 += chg[t] - bh_scored.shift;
+        bh_scored.s2 += (chg[t] - bh_scored.shift) * (chg[t] - bh_scored.shift);
+        ++t;
+    }
+    double s1 = scored.s1, s2 = scored.s2, b1 = bh_scored.s1, b2 = bh_scored.s2;
+    const double shift = scored.shift, bh_shift = bh_scored.shift;
+    for (; t < n; ++t) {
+        step(t);
+        const double d = pnl - shift;
+        s1 += d;
+        s2 += d * d;
+        const double e = chg[t] - bh_shift;
+        b1 += e;
+        b2 += e * e;
+    }
+    const std::size_t count = n > scored_from ? n - scored_from : 0;
+    scored.count = bh_scored.count = count;
+    scored.s1 = s1;
+    scored.s2 = s2;
+    bh_scored.s1 = b1;
+    bh_scored.s2 = b2;
+    Equity eq, bh_eq;
+    eq.total = total;
+    eq.peak = peak;
+    eq.max_dd = max_dd;
+    eq.any = true;
+    bh_eq.total = bh_total;
+    bh_eq.peak = bh_peak;
+    bh_eq.max_dd = bh_max_dd;
+    bh_eq.any = true;
+    out.metrics = finish_metrics(scored, eq, in.trading_period, total);
+    out.buy_hold = finish_metrics(bh_scored, bh_eq, in.trading_period, bh_total);
+    out.last_position = position_value(decided[n - 1]);
+    out.bars = n;
+    out.position_changes = static_cast<std::size_t>(changes);
+    return true;
+}
+
+}  // namespace
+
 BacktestSummary run_backtest(const StrategyConfig& cfg, const StrategyBars& market, double fee_bps,
                              BacktestSeries* series) {
     const BarSeries& bars = market.trading();
@@ -375,28 +555,31 @@ BacktestSummary run_backtest(const StrategyConfig& cfg, const StrategyBars& mark
     const std::size_t n = bars.size();
     const std::size_t k = cfg.substrategies.size();
 
-    std::vector<std::vector<double>> local_indicators;
-    std::vector<std::vector<double>>& ind = series != nullptr ? series->indicator : local_indicators;
-    ind.assign(k, std::vector<double>(n));
-    std::vector<PositionCode> codes(k * n);
+    BacktestScratch local;
+    BacktestScratch& scratch = series != nullptr ? local : backtest_scratch();
+    if (series != nullptr)
+        series->indicator.assign(k, std::vector<double>(n));
+    scratch.indicator.resize(n);
+    scratch.codes.resize(k * n);
     for (std::size_t j = 0; j < k; ++j) {
         const auto& s = cfg.substrategies[j];
-        s.indicator->compute(market.factor(j), s.data_column, s.window, ind[j]);
-        signal_codes(s, ind[j], std::span<PositionCode>(codes).subspan(j * n, n));
+        const std::span<double> ind = series != nullptr ? std::span<double>(series->indicator[j])
+                                                        : std::span<double>(scratch.indicator);
+        s.indicator->compute(market.factor(j), s.data_column, s.window, ind);
+        signal_codes(s, ind, std::span<PositionCode>(scratch.codes).subspan(j * n, n));
         check_for_interrupts();
     }
-    std::vector<PositionCode> decided(n);
-    std::array<PositionCode, max_substrategies> bar{};
-    for (std::size_t t = 0; t < n; ++t) {
-        for (std::size_t j = 0; j < k; ++j)
-            bar[j] = codes[j * n + t];
-        decided[t] = combine_codes(cfg.conjunction, bar.data(), k);
+    std::span<const PositionCode> decided(scratch.codes.data(), n);  // one substrategy: its codes
+    if (k > 1) {
+        scratch.decided.resize(n);
+        combine_columns(cfg.conjunction, scratch.codes.data(), k, n, scratch.decided.data());
+        decided = scratch.decided;
     }
     if (series != nullptr) {
         series->substrategy_position.assign(k, std::vector<double>(n));
         for (std::size_t j = 0; j < k; ++j) {
             for (std::size_t t = 0; t < n; ++t)
-                series->substrategy_position[j][t] = position_value(codes[j * n + t]);
+                series->substrategy_position[j][t] = position_value(scratch.codes[j * n + t]);
         }
     }
     ScoreInput in;
@@ -406,9 +589,13 @@ BacktestSummary run_backtest(const StrategyConfig& cfg, const StrategyBars& mark
     in.trading_period = cfg.trading_period;
     in.first_scored = static_cast<std::size_t>(cfg.max_window());
     in.fee_bps = fee_bps;
-    BacktestSummary out = score_positions(in, series);
+    BacktestSummary out;
+    if (series != nullptr || !score_with_buy_hold(in, scratch.change, out))
+        out = score_positions(in, series);
     out.first_ts = bars.ts.empty() ? 0 : bars.ts.front();
     out.last_ts = bars.ts.empty() ? 0 : bars.ts.back();
+    if (series == nullptr)
+        scratch.release_if_large(n);
     return out;
 }
 
