@@ -8,6 +8,10 @@
 #include "quant/cancel.hpp"
 #include "quant/error.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace quant {
 
 namespace {
@@ -244,13 +248,66 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
         code[l] = decided[l < lanes ? l : 0].data();
     const double fee = shared.fee_bps / 10000.0;
     const double inf = std::numeric_limits<double>::infinity();
-    std::array<double, width> held_prev{}, total{}, peak{}, max_dd{}, changes{}, pnl{};
+    std::array<double, width> held_prev{}, total{}, peak{}, max_dd{}, changes{};
+    [[maybe_unused]] std::array<double, width> pnl{};
     std::array<double, width> shift{}, s1{}, s2{};
     for (std::size_t l = 0; l < width; ++l) {
         held_prev[l] = code[l][start - 1 - delay];
         peak[l] = -inf;
         max_dd[l] = -inf;
     }
+    const std::size_t scored_from = std::max(start, shared.first_scored);
+    std::size_t count = 0;
+#if defined(__SSE2__)
+    // Two lanes per SSE2 register, one pair at a time (the pair's chains fit in registers): the
+    // arithmetic of score_without_gaps, each operation correctly rounded per lane as the scalar
+    // one, so the same bits. std::max(a, b) (a < b ? b : a) is MAXPD(b, a) ((b > a) ? b : a).
+    const __m128d fee2 = _mm_set1_pd(fee), sign = _mm_set1_pd(-0.0);
+    for (std::size_t p = 0; p < width; p += 2) {
+        const PositionCode* c0 = code[p];
+        const PositionCode* c1 = code[p + 1];
+        __m128d prev = _mm_setr_pd(held_prev[p], held_prev[p + 1]);
+        __m128d tot = _mm_setzero_pd(), pk = _mm_set1_pd(-inf), dd = _mm_set1_pd(-inf);
+        __m128d chs = _mm_setzero_pd(), sh = _mm_setzero_pd(), m1 = _mm_setzero_pd(), m2 = _mm_setzero_pd();
+        __m128d pl = _mm_setzero_pd();
+        const auto step = [&](std::size_t t) {
+            const __m128d chg = _mm_set1_pd(change[t]);
+            const __m128d held = _mm_setr_pd(c0[t - delay], c1[t - delay]);
+            const __m128d trade = _mm_andnot_pd(sign, _mm_sub_pd(held, prev));
+            pl = _mm_sub_pd(_mm_mul_pd(prev, chg), _mm_mul_pd(trade, fee2));
+            chs = _mm_add_pd(chs, trade);
+            tot = _mm_add_pd(tot, pl);
+            pk = _mm_max_pd(tot, pk);
+            dd = _mm_max_pd(_mm_sub_pd(pk, tot), dd);
+            prev = held;
+        };
+        std::size_t t = start;
+        for (; t < std::min(scored_from, n); ++t)
+            step(t);
+        count = 0;
+        if (t < n) {  // the first scored value is each lane's shift (RunningStats::add)
+            step(t++);
+            sh = pl;
+            count = 1;
+        }
+        for (; t < n; ++t) {
+            step(t);
+            const __m128d d = _mm_sub_pd(pl, sh);
+            m1 = _mm_add_pd(m1, d);
+            m2 = _mm_add_pd(m2, _mm_mul_pd(d, d));
+            ++count;
+        }
+        const auto store = [p](std::array<double, width>& to, __m128d v) { _mm_storeu_pd(to.data() + p, v); };
+        store(held_prev, prev);
+        store(total, tot);
+        store(peak, pk);
+        store(max_dd, dd);
+        store(changes, chs);
+        store(shift, sh);
+        store(s1, m1);
+        store(s2, m2);
+    }
+#else
     // The arithmetic of score_without_gaps, lane by lane: independent chains, run side by side.
     const auto step = [&](std::size_t t) {
         const double chg = change[t];
@@ -265,11 +322,9 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
             held_prev[l] = held;
         }
     };
-    const std::size_t scored_from = std::max(start, shared.first_scored);
     std::size_t t = start;
     for (; t < std::min(scored_from, n); ++t)
         step(t);
-    std::size_t count = 0;
     if (t < n) {  // the first scored value is each lane's shift (RunningStats::add)
         step(t++);
         for (std::size_t l = 0; l < width; ++l)
@@ -285,6 +340,7 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
         }
         ++count;
     }
+#endif
     for (std::size_t l = 0; l < lanes; ++l) {
         RunningStats scored;
         scored.count = count;
@@ -391,17 +447,19 @@ BacktestScratch& backtest_scratch() {
     return scratch;
 }
 
-// combine_codes (signals.hpp) over whole columns (codes[j * n + t]), the conjunction chosen once
-// and every bar's choice made with arithmetic instead of branches; the same result as
-// combine_codes for every input (CombineColumns tests, exhaustive over three substrategies).
+// combine_codes (signals.hpp) over whole columns, the conjunction chosen once and every bar's
+// choice made with arithmetic instead of branches; the same result as combine_codes for every
+// input (CombineColumns tests, exhaustive over three substrategies).
 template <Conjunction Conj>
-void combine_columns_as(const PositionCode* codes, std::size_t k, std::size_t n, PositionCode* out) {
+void combine_columns_as(std::span<const PositionCode* const> columns, std::size_t n, PositionCode* out) {
+    const std::size_t k = columns.size();
     const std::size_t first = Conj == Conjunction::filter ? 1 : 0;
     const auto voters = static_cast<int>(k - first);
+    const PositionCode* gate = columns[0];
     for (std::size_t t = 0; t < n; ++t) {
         int undefined = 0, longs = 0, shorts = 0;
         for (std::size_t j = 0; j < k; ++j) {
-            const PositionCode c = codes[j * n + t];
+            const PositionCode c = columns[j][t];
             undefined |= static_cast<int>(c == undefined_position);
             if (j >= first) {
                 longs += static_cast<int>(c > 0);
@@ -414,29 +472,61 @@ void combine_columns_as(const PositionCode* codes, std::size_t k, std::size_t n,
         } else {
             r = static_cast<int>(longs == voters) - static_cast<int>((longs != voters) & (shorts == voters));
             if constexpr (Conj == Conjunction::filter)
-                r *= static_cast<int>(codes[t] != 0);
+                r *= static_cast<int>(gate[t] != 0);
         }
         out[t] = undefined != 0 ? undefined_position : static_cast<PositionCode>(r);
     }
 }
 
+// Two columns (the common case: the seed's pair, the optimizer's two-substrategy grids), with
+// the count loop unrolled by hand so that the bar loop vectorises.
+template <Conjunction Conj>
+void combine_two_as(const PositionCode* a, const PositionCode* b, std::size_t n, PositionCode* out) {
+    for (std::size_t t = 0; t < n; ++t) {
+        const PositionCode x = a[t], y = b[t];
+        const bool undefined = (x == undefined_position) | (y == undefined_position);
+        int r = 0;
+        if constexpr (Conj == Conjunction::all) {
+            r = static_cast<int>((x > 0) & (y > 0)) - static_cast<int>((x < 0) & (y < 0));
+        } else if constexpr (Conj == Conjunction::any) {
+            r = static_cast<int>((x > 0) | (y > 0)) - static_cast<int>((x <= 0) & (y <= 0) & ((x < 0) | (y < 0)));
+        } else {
+            r = (x != 0) ? static_cast<int>(y) : 0;
+        }
+        out[t] = undefined ? undefined_position : static_cast<PositionCode>(r);
+    }
+}
+
 }  // namespace
 
-void combine_columns(Conjunction conj, const PositionCode* codes, std::size_t k, std::size_t n,
+void combine_columns(Conjunction conj, std::span<const PositionCode* const> columns, std::size_t n,
                      PositionCode* out) {
-    if (k == 1) {
-        std::copy(codes, codes + n, out);
+    if (columns.size() == 1) {
+        std::copy(columns[0], columns[0] + n, out);
         return;
+    }
+    if (columns.size() == 2) {
+        switch (conj) {
+            case Conjunction::all:
+                combine_two_as<Conjunction::all>(columns[0], columns[1], n, out);
+                return;
+            case Conjunction::any:
+                combine_two_as<Conjunction::any>(columns[0], columns[1], n, out);
+                return;
+            case Conjunction::filter:
+                combine_two_as<Conjunction::filter>(columns[0], columns[1], n, out);
+                return;
+        }
     }
     switch (conj) {
         case Conjunction::all:
-            combine_columns_as<Conjunction::all>(codes, k, n, out);
+            combine_columns_as<Conjunction::all>(columns, n, out);
             break;
         case Conjunction::any:
-            combine_columns_as<Conjunction::any>(codes, k, n, out);
+            combine_columns_as<Conjunction::any>(columns, n, out);
             break;
         case Conjunction::filter:
-            combine_columns_as<Conjunction::filter>(codes, k, n, out);
+            combine_columns_as<Conjunction::filter>(columns, n, out);
             break;
     }
 }
@@ -572,7 +662,11 @@ BacktestSummary run_backtest(const StrategyConfig& cfg, const StrategyBars& mark
     std::span<const PositionCode> decided(scratch.codes.data(), n);  // one substrategy: its codes
     if (k > 1) {
         scratch.decided.resize(n);
-        combine_columns(cfg.conjunction, scratch.codes.data(), k, n, scratch.decided.data());
+        std::array<const PositionCode*, max_substrategies> columns{};
+        for (std::size_t j = 0; j < k; ++j)
+            columns[j] = scratch.codes.data() + j * n;
+        combine_columns(cfg.conjunction, std::span<const PositionCode* const>(columns.data(), k), n,
+                        scratch.decided.data());
         decided = scratch.decided;
     }
     if (series != nullptr) {

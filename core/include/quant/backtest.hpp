@@ -49,8 +49,8 @@ void check_bars_for(const StrategyConfig& cfg, const StrategyBars& bars);
 // 1. signal_codes: one substrategy's indicator values -> position codes;
 void signal_codes(const SubStrategy& sub, std::span<const double> indicator, std::span<PositionCode> out);
 // 2. combine_codes (signals.hpp) per bar -> the decided position; combine_columns does it over
-//    whole columns (codes[j * n + t] for substrategy j, bar t), branch-free, with the same result;
-void combine_columns(Conjunction conj, const PositionCode* codes, std::size_t k, std::size_t n,
+//    whole columns (columns[j][t] for substrategy j, bar t < n), branch-free, with the same result;
+void combine_columns(Conjunction conj, std::span<const PositionCode* const> columns, std::size_t n,
                      PositionCode* out);
 // 3. score_positions: the decided positions (before the fill delay) -> pnl, equity, metrics.
 struct ScoreInput {

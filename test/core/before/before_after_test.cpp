@@ -194,7 +194,8 @@ TEST(CombineColumns, MatchesCombineCodesOnEveryInputOfUpToThreeSubstrategies) {
                 for (std::size_t j = 0; j < k; ++j, r /= 4)
                     codes[j * n + t] = values[r % 4];
             }
-            quant::combine_columns(conj, codes.data(), k, n, out.data());
+            const quant::PositionCode* columns[3] = {codes.data(), codes.data() + n, codes.data() + 2 * n};
+            quant::combine_columns(conj, std::span<const quant::PositionCode* const>(columns, k), n, out.data());
             for (std::size_t t = 0; t < n; ++t) {
                 quant::PositionCode bar[3] = {};
                 for (std::size_t j = 0; j < k; ++j)
