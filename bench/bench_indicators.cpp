@@ -1,7 +1,7 @@
 // ns per bar of every core indicator (window 20) on 2,500 and 1,048,576-bar random walks, in four
-// forms: the batch kernel, the batch kernel before issue 16's pass (test/core/before), the streaming reference of the property tests, and a naive O(n*w) recomputation of
-// the definition (backtest-semantics.md) in the same run, so ratios survive a noisy machine. Counter
-// ns_per_bar = wall time / bars processed.
+// forms: the batch kernel, the batch kernel before issue 16's pass (test/core/before), the streaming
+// reference of the property tests, and a naive O(n*w) recomputation of the definition (backtest-semantics.md)
+// in the same run, so ratios survive a noisy machine. Counter ns_per_bar = wall time / bars processed.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -9,10 +9,10 @@
 #include <limits>
 #include <vector>
 
+#include "before.hpp"
 #include "quant/bars.hpp"
 #include "quant/indicators/indicators.hpp"
 #include "random_walk.hpp"
-#include "before.hpp"
 #include "streaming_reference.hpp"
 
 namespace {

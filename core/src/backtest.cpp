@@ -129,7 +129,8 @@ void codes_loop(std::span<const double> x, double a, double b, bool long_only, s
     std::size_t t = 0;
 #if defined(__SSE2__)
     const __m128d va = _mm_set1_pd(a), vb = _mm_set1_pd(b), one = _mm_set1_pd(1.0);
-    const __m128d vfloor = _mm_set1_pd(static_cast<double>(floor)), undefined = _mm_set1_pd(undefined_position);
+    const __m128d vfloor = _mm_set1_pd(static_cast<double>(floor)),
+                  undefined = _mm_set1_pd(undefined_position);
     const auto pair = [&](std::size_t i) {
         const __m128d v = _mm_loadu_pd(px + i);
         const __m128d up = UpAbove ? _mm_cmpgt_pd(v, va) : _mm_cmplt_pd(v, va);
@@ -515,7 +516,8 @@ void combine_two_as(const PositionCode* a, const PositionCode* b, std::size_t n,
         if constexpr (Conj == Conjunction::all) {
             r = static_cast<int>((x > 0) & (y > 0)) - static_cast<int>((x < 0) & (y < 0));
         } else if constexpr (Conj == Conjunction::any) {
-            r = static_cast<int>((x > 0) | (y > 0)) - static_cast<int>((x <= 0) & (y <= 0) & ((x < 0) | (y < 0)));
+            r = static_cast<int>((x > 0) | (y > 0)) -
+                static_cast<int>((x <= 0) & (y <= 0) & ((x < 0) | (y < 0)));
         } else {
             r = (x != 0) ? static_cast<int>(y) : 0;
         }

@@ -23,7 +23,8 @@ void codes_loop(std::span<const double> x, bool long_only, std::span<PositionCod
     }
 }
 
-void signal_codes_before(const SubStrategy& sub, std::span<const double> indicator, std::span<PositionCode> out) {
+void signal_codes_before(const SubStrategy& sub, std::span<const double> indicator,
+                         std::span<PositionCode> out) {
     const bool long_only = sub.signal_func->long_only;
     const double s = sub.signal;
     const double lo = -s, hi = 100.0 - s;
@@ -35,13 +36,13 @@ void signal_codes_before(const SubStrategy& sub, std::span<const double> indicat
             codes_loop(indicator, long_only, out, [&](double v) { return pick(v > s, v < lo); });
             break;
         case SignalKind::reversion_band:
-            codes_loop(indicator, long_only, out, [&](double v) { return pick(v < lo, v > s); });
+            codes_loop(indicator, long_only, out, [&](double v) { return pick(v<lo, v> s); });
             break;
         case SignalKind::momentum_bounded:
             codes_loop(indicator, long_only, out, [&](double v) { return pick(v > s, v < hi); });
             break;
         case SignalKind::reversion_bounded:
-            codes_loop(indicator, long_only, out, [&](double v) { return pick(v < hi, v > s); });
+            codes_loop(indicator, long_only, out, [&](double v) { return pick(v<hi, v> s); });
             break;
     }
 }

@@ -148,12 +148,14 @@ TEST(BeforeAfter, RunBacktestGivesTheSameBitsOnRandomConfigs) {
         cfg << R"(, "substrategies": [)";
         for (std::size_t j = 0; j < k; ++j) {
             const std::string ind = indicators[rng() % 8];
-            const bool bounded = ind == "get_rsi" || ind == "get_rsi_wilder" || ind == "get_stochastic_oscillator";
-            const std::string func = std::string(funcs[(bounded ? 2 : 0) + rng() % 2]) +
-                                     (rng() % 3 == 0 ? "_long_only" : "");
-            const double signal = bounded ? 50.0 + 5.0 * static_cast<double>(rng() % 10)
-                                          : (ind == "get_bollinger_band" ? 0.5 * static_cast<double>(rng() % 5)
-                                                                         : 0.01 * static_cast<double>(rng() % 5));
+            const bool bounded =
+                ind == "get_rsi" || ind == "get_rsi_wilder" || ind == "get_stochastic_oscillator";
+            const std::string func =
+                std::string(funcs[(bounded ? 2 : 0) + rng() % 2]) + (rng() % 3 == 0 ? "_long_only" : "");
+            const double signal = bounded
+                                      ? 50.0 + 5.0 * static_cast<double>(rng() % 10)
+                                      : (ind == "get_bollinger_band" ? 0.5 * static_cast<double>(rng() % 5)
+                                                                     : 0.01 * static_cast<double>(rng() % 5));
             cfg << (j > 0 ? ", " : "") << R"({"indicator": ")" << ind << R"(", "signal_func": ")" << func
                 << R"(", "window": )" << 2 + rng() % 30 << R"(, "signal": )" << signal << '}';
         }
@@ -195,7 +197,8 @@ TEST(CombineColumns, MatchesCombineCodesOnEveryInputOfUpToThreeSubstrategies) {
                     codes[j * n + t] = values[r % 4];
             }
             const quant::PositionCode* columns[3] = {codes.data(), codes.data() + n, codes.data() + 2 * n};
-            quant::combine_columns(conj, std::span<const quant::PositionCode* const>(columns, k), n, out.data());
+            quant::combine_columns(conj, std::span<const quant::PositionCode* const>(columns, k), n,
+                                   out.data());
             for (std::size_t t = 0; t < n; ++t) {
                 quant::PositionCode bar[3] = {};
                 for (std::size_t j = 0; j < k; ++j)

@@ -1,11 +1,10 @@
-#include "before.hpp"
-
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
+#include "before.hpp"
 #include "quant/cancel.hpp"
 
 #if defined(__SSE2__)
