@@ -598,12 +598,57 @@ bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, Back
     const double fee = in.fee_bps / 10000.0;
     const double inf = std::numeric_limits<double>::infinity();
     double held_prev = decided[start - 1 - delay];
-    double total = 0.0, peak = -inf, max_dd = -inf, changes = 0.0;
-    double bh_total = 0.0, bh_peak = -inf, bh_max_dd = -inf;
+    double changes = 0.0;
+    double total = 0.0, peak = -inf, max_dd = -inf, s1 = 0.0, s2 = 0.0, shift = 0.0;
+    double bh_total = 0.0, bh_peak = -inf, bh_max_dd = -inf, b1 = 0.0, b2 = 0.0, bh_shift = 0.0;
+    const std::size_t scored_from = std::max(start, in.first_scored);
+    std::size_t t = start;
+#if defined(__SSE2__)
+    // The strategy (lane 0) and buy-and-hold (lane 1) in one SSE2 register: the same operations
+    // on each lane as the scalar form below, each correctly rounded, so the same bits.
+    // std::max(a, b) (a < b ? b : a) is MAXPD(b, a).
+    __m128d tot = _mm_setzero_pd(), pk = _mm_set1_pd(-inf), dd = _mm_set1_pd(-inf);
+    __m128d m1 = _mm_setzero_pd(), m2 = _mm_setzero_pd(), sh = _mm_setzero_pd(), x = _mm_setzero_pd();
+    const auto step = [&](std::size_t i) {
+        const double c = chg[i];
+        const double held = decided[i - delay];
+        const double trade = std::fabs(held - held_prev);
+        const double pnl = held_prev * c - trade * fee;
+        changes += trade;
+        held_prev = held;
+        x = _mm_setr_pd(pnl, c);
+        tot = _mm_add_pd(tot, x);
+        pk = _mm_max_pd(tot, pk);
+        dd = _mm_max_pd(_mm_sub_pd(pk, tot), dd);
+    };
+    for (; t < std::min(scored_from, n); ++t)
+        step(t);
+    if (t < n) {  // the first scored values are the shifts (RunningStats::add): d = 0
+        step(t++);
+        sh = x;
+        const __m128d d = _mm_sub_pd(x, sh);
+        m1 = _mm_add_pd(m1, d);
+        m2 = _mm_add_pd(m2, _mm_mul_pd(d, d));
+    }
+    for (; t < n; ++t) {
+        step(t);
+        const __m128d d = _mm_sub_pd(x, sh);
+        m1 = _mm_add_pd(m1, d);
+        m2 = _mm_add_pd(m2, _mm_mul_pd(d, d));
+    }
+    const auto lo = [](__m128d v) { return _mm_cvtsd_f64(v); };
+    const auto hi = [](__m128d v) { return _mm_cvtsd_f64(_mm_unpackhi_pd(v, v)); };
+    total = lo(tot), bh_total = hi(tot);
+    peak = lo(pk), bh_peak = hi(pk);
+    max_dd = lo(dd), bh_max_dd = hi(dd);
+    s1 = lo(m1), b1 = hi(m1);
+    s2 = lo(m2), b2 = hi(m2);
+    shift = lo(sh), bh_shift = hi(sh);
+#else
     double pnl = 0.0;
-    const auto step = [&](std::size_t t) {
-        const double c = chg[t];
-        const double held = decided[t - delay];
+    const auto step = [&](std::size_t i) {
+        const double c = chg[i];
+        const double held = decided[i - delay];
         const double trade = std::fabs(held - held_prev);
         pnl = held_prev * c - trade * fee;
         changes += trade;
@@ -615,23 +660,18 @@ bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, Back
         bh_max_dd = std::max(bh_max_dd, bh_peak - bh_total);
         held_prev = held;
     };
-    const std::size_t scored_from = std::max(start, in.first_scored);
-    std::size_t t = start;
     for (; t < std::min(scored_from, n); ++t)
         step(t);
-    RunningStats scored, bh_scored;  // RunningStats::add without its NaN test and count branch
-    if (t < n) {
+    if (t < n) {  // the first scored values are the shifts (RunningStats::add): d = 0
         step(t);
-        scored.shift = pnl;
-        bh_scored.shift = chg[t];
-        scored.s1 += pnl - scored.shift;
-        scored.s2 += (pnl - scored.shift) * (pnl - scored.shift);
-        bh_scored.s1 += chg[t] - bh_scored.shift;
-        bh_scored.s2 += (chg[t] - bh_scored.shift) * (chg[t] - bh_scored.shift);
+        shift = pnl;
+        bh_shift = chg[t];
+        s1 += pnl - shift;
+        s2 += (pnl - shift) * (pnl - shift);
+        b1 += chg[t] - bh_shift;
+        b2 += (chg[t] - bh_shift) * (chg[t] - bh_shift);
         ++t;
     }
-    double s1 = scored.s1, s2 = scored.s2, b1 = bh_scored.s1, b2 = bh_scored.s2;
-    const double shift = scored.shift, bh_shift = bh_scored.shift;
     for (; t < n; ++t) {
         step(t);
         const double d = pnl - shift;
@@ -641,6 +681,10 @@ bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, Back
         b1 += e;
         b2 += e * e;
     }
+#endif
+    RunningStats scored, bh_scored;
+    scored.shift = shift;
+    bh_scored.shift = bh_shift;
     const std::size_t count = n > scored_from ? n - scored_from : 0;
     scored.count = bh_scored.count = count;
     scored.s1 = s1;
