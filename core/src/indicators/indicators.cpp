@@ -411,13 +411,18 @@ namespace {
 template <typename Delta>
 void rsi_of_deltas(std::size_t size, int n, const Delta& delta, double* po) {
     const double inv_n = 1.0 / n;
-    std::vector<double> down(block_size(static_cast<std::size_t>(n)));
+    const auto w = static_cast<std::size_t>(n);
+    const std::size_t block = block_size(w);
+    std::vector<double> down(block);
     double* pd = down.data();
+    // The gains and losses of bars [b - w, e) of the current block (the window and the values
+    // leaving it), made once per block in a pass without dependencies instead of twice per bar
+    // in the rolling loop: gain[i + w - base] is bar i's. The same values, so the same sums.
+    std::vector<double> gains(w + block), losses(w + block);
+    double* pg = gains.data();
+    double* pl = losses.data();
     std::size_t base = 0;
-    auto src = [&delta](int j, std::size_t i) {
-        const double d = delta(i);
-        return positive_part(j == 0 ? d : -d);
-    };
+    auto src = [&](int j, std::size_t i) { return (j == 0 ? pg : pl)[i + w - base]; };
     auto mean_of = [n, inv_n](const Sums<false>& s, double v, bool defined) {
         return !defined ? nan : s.run >= n ? v : s.mean(inv_n);
     };
@@ -429,7 +434,18 @@ void rsi_of_deltas(std::size_t size, int n, const Delta& delta, double* po) {
             po[t] = mean_of(s[0], v[0], defined);
             pd[t - base] = mean_of(s[1], v[1], defined);
         },
-        [&](std::size_t b, std::size_t) { base = b; },
+        [&](std::size_t b, std::size_t e) {
+            if (b > 0) {  // the previous block was full: its last w bars are the new window
+                std::memmove(pg, pg + block, w * sizeof(double));
+                std::memmove(pl, pl + block, w * sizeof(double));
+            }
+            base = b;
+            for (std::size_t t = b; t < e; ++t) {
+                const double d = delta(t);
+                pg[t - b + w] = positive_part(d);
+                pl[t - b + w] = positive_part(-d);
+            }
+        },
         [&](std::size_t b, std::size_t e) { rsi_from_means_block(po + b, pd, e - b); });
 }
 
