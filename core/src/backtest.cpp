@@ -457,8 +457,10 @@ namespace {
 
 // Per-thread columns of run_backtest without series: reused across calls (no allocation, and no
 // page faults on fresh memory for long series), released when a call needed more than
-// `kept_scratch_bars` bars so that one huge backtest does not pin its columns for the thread's life.
-constexpr std::size_t kept_scratch_bars = std::size_t{1} << 21;
+// `kept_scratch_bars` bars so that one huge backtest does not pin its columns for the thread's
+// life: at most about 18 bytes a bar (two double columns, two byte columns; more codes with more
+// substrategies), about 19 MB per thread at the limit.
+constexpr std::size_t kept_scratch_bars = std::size_t{1} << 20;
 
 struct BacktestScratch {
     std::vector<double> indicator, change;
