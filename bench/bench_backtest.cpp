@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "before.hpp"
 #include "quant/backtest.hpp"
 #include "quant/indicators/indicators.hpp"
 #include "quant/strategy_config.hpp"
@@ -51,6 +52,19 @@ void backtest(benchmark::State& state) {
     finish(state, n, cfg.substrategies.size());
 }
 
+// run_backtest before issue 16's pass (test/core/before: the previous kernels, per-call columns,
+// the per-bar combination and the generic scoring loop), in the same run.
+void backtest_before(benchmark::State& state) {
+    const auto cfg = quant::parse_strategy_config(std::string_view(configs[state.range(0)]));
+    const auto n = static_cast<std::size_t>(state.range(1));
+    const auto view = random_walk(n).view();
+    for (auto _ : state) {
+        auto summary = quant::before::run_backtest(cfg, view, 5.0);
+        benchmark::DoNotOptimize(summary);
+    }
+    finish(state, n, cfg.substrategies.size());
+}
+
 // The indicator kernels of the same config alone (what run_backtest adds on top is the rest).
 void indicators_only(benchmark::State& state) {
     const auto cfg = quant::parse_strategy_config(std::string_view(configs[state.range(0)]));
@@ -71,6 +85,10 @@ constexpr std::int64_t small = 2500;
 constexpr std::int64_t large = 1 << 20;
 
 BENCHMARK(backtest)
+    ->ArgNames({"config", "bars"})
+    ->ArgsProduct({{0, 1, 2, 3}, {small, large}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(backtest_before)
     ->ArgNames({"config", "bars"})
     ->ArgsProduct({{0, 1, 2, 3}, {small, large}})
     ->Unit(benchmark::kMicrosecond);

@@ -1,7 +1,7 @@
-// ns per bar of every core indicator (window 20) on 2,500 and 1,048,576-bar random walks, in three
-// forms: the batch kernel, the streaming reference of the property tests, and a naive O(n*w) recomputation of
-// the definition (backtest-semantics.md) in the same run, so ratios survive a noisy machine. Counter
-// ns_per_bar = wall time / bars processed.
+// ns per bar of every core indicator (window 20) on 2,500 and 1,048,576-bar random walks, in four
+// forms: the batch kernel, the batch kernel before issue 16's pass (test/core/before), the streaming
+// reference of the property tests, and a naive O(n*w) recomputation of the definition (backtest-semantics.md)
+// in the same run, so ratios survive a noisy machine. Counter ns_per_bar = wall time / bars processed.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include <limits>
 #include <vector>
 
+#include "before.hpp"
 #include "quant/bars.hpp"
 #include "quant/indicators/indicators.hpp"
 #include "random_walk.hpp"
@@ -18,6 +19,7 @@ namespace {
 
 namespace ind = quant::indicators;
 namespace ref = quant::reference;
+namespace then = quant::before::indicators;  // the kernels before issue 16's pass
 using Span = std::span<const double>;
 constexpr int window = 20;
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
@@ -211,27 +213,35 @@ constexpr std::int64_t large = 1 << 20;  // 1,048,576 bars: 8 MiB per column, be
 #define QUANT_BENCH_SIZES ->Arg(small)->Arg(large)->Unit(benchmark::kMicrosecond)
 
 BENCHMARK(on_close<ind::sma>)->Name("sma/batch") QUANT_BENCH_SIZES;
+BENCHMARK(on_close<then::sma>)->Name("sma/before") QUANT_BENCH_SIZES;
 BENCHMARK(streaming_close<ref::Sma>)->Name("sma/streaming") QUANT_BENCH_SIZES;
 BENCHMARK(on_close<naive_sma>)->Name("sma/naive") QUANT_BENCH_SIZES;
 BENCHMARK(on_close<ind::ema>)->Name("ema/batch") QUANT_BENCH_SIZES;
+BENCHMARK(on_close<then::ema>)->Name("ema/before") QUANT_BENCH_SIZES;
 BENCHMARK(streaming_close<ref::Ema>)->Name("ema/streaming") QUANT_BENCH_SIZES;
 BENCHMARK(on_close<naive_ema>)->Name("ema/naive") QUANT_BENCH_SIZES;
 BENCHMARK(on_close<ind::rsi>)->Name("rsi/batch") QUANT_BENCH_SIZES;
+BENCHMARK(on_close<then::rsi>)->Name("rsi/before") QUANT_BENCH_SIZES;
 BENCHMARK(streaming_close<ref::Rsi>)->Name("rsi/streaming") QUANT_BENCH_SIZES;
 BENCHMARK(on_close<naive_rsi>)->Name("rsi/naive") QUANT_BENCH_SIZES;
 BENCHMARK(on_close<ind::rsi_wilder>)->Name("rsi_wilder/batch") QUANT_BENCH_SIZES;
+BENCHMARK(on_close<then::rsi_wilder>)->Name("rsi_wilder/before") QUANT_BENCH_SIZES;
 BENCHMARK(streaming_close<ref::RsiWilder>)->Name("rsi_wilder/streaming") QUANT_BENCH_SIZES;
 BENCHMARK(on_close<naive_rsi_wilder>)->Name("rsi_wilder/naive") QUANT_BENCH_SIZES;
 BENCHMARK(on_close<ind::bollinger>)->Name("bollinger/batch") QUANT_BENCH_SIZES;
+BENCHMARK(on_close<then::bollinger>)->Name("bollinger/before") QUANT_BENCH_SIZES;
 BENCHMARK(streaming_close<ref::Bollinger>)->Name("bollinger/streaming") QUANT_BENCH_SIZES;
 BENCHMARK(on_close<naive_bollinger>)->Name("bollinger/naive") QUANT_BENCH_SIZES;
 BENCHMARK(on_hlc<ind::stochastic>)->Name("stochastic/batch") QUANT_BENCH_SIZES;
+BENCHMARK(on_hlc<then::stochastic>)->Name("stochastic/before") QUANT_BENCH_SIZES;
 BENCHMARK(streaming_stochastic)->Name("stochastic/streaming") QUANT_BENCH_SIZES;
 BENCHMARK(on_hlc<naive_stochastic>)->Name("stochastic/naive") QUANT_BENCH_SIZES;
 BENCHMARK(on_close<ind::sma_distance>)->Name("sma_distance/batch") QUANT_BENCH_SIZES;
+BENCHMARK(on_close<then::sma_distance>)->Name("sma_distance/before") QUANT_BENCH_SIZES;
 BENCHMARK(streaming_close<ref::SmaDistance>)->Name("sma_distance/streaming") QUANT_BENCH_SIZES;
 BENCHMARK(on_close<naive_sma_distance>)->Name("sma_distance/naive") QUANT_BENCH_SIZES;
 BENCHMARK(on_close<ind::ema_distance>)->Name("ema_distance/batch") QUANT_BENCH_SIZES;
+BENCHMARK(on_close<then::ema_distance>)->Name("ema_distance/before") QUANT_BENCH_SIZES;
 BENCHMARK(streaming_close<ref::EmaDistance>)->Name("ema_distance/streaming") QUANT_BENCH_SIZES;
 BENCHMARK(on_close<naive_ema_distance>)->Name("ema_distance/naive") QUANT_BENCH_SIZES;
 

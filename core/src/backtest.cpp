@@ -3,10 +3,16 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "quant/cancel.hpp"
 #include "quant/error.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace quant {
 
@@ -109,15 +115,45 @@ std::vector<double> price_changes(std::span<const double> price) {
 
 namespace {
 
-// One signal rule over a whole series, the rule chosen once (not per bar); the same tests as
-// apply_signal_func (the long test first), written so the compiler can use conditional moves.
-template <typename Rule>
-void codes_loop(std::span<const double> x, bool long_only, std::span<PositionCode> out, Rule rule) {
+// One signal rule over a whole series, the rule chosen once (not per bar): up = (v > a) or
+// (v < a) by UpAbove, down = (v > b) or (v < b) by DownAbove; the code is up ? 1 : (down ? -1 : 0)
+// (the long test first, as apply_signal_func), at least `floor` (0 for long-only), and undefined
+// for NaN. Four bars at a time in SSE2 registers (the codes computed as doubles 1, 0, -1, -128,
+// exact, then packed to bytes), the scalar form for the rest: the same codes.
+template <bool UpAbove, bool DownAbove>
+void codes_loop(std::span<const double> x, double a, double b, bool long_only, std::span<PositionCode> out) {
     const PositionCode floor = long_only ? 0 : -1;
-    for (std::size_t t = 0; t < x.size(); ++t) {
-        const double v = x[t];
-        const PositionCode c = std::max(rule(v), floor);
-        out[t] = std::isnan(v) ? undefined_position : c;
+    const std::size_t n = x.size();
+    const double* px = x.data();
+    PositionCode* po = out.data();
+    std::size_t t = 0;
+#if defined(__SSE2__)
+    const __m128d va = _mm_set1_pd(a), vb = _mm_set1_pd(b), one = _mm_set1_pd(1.0);
+    const __m128d vfloor = _mm_set1_pd(static_cast<double>(floor)),
+                  undefined = _mm_set1_pd(undefined_position);
+    const auto pair = [&](std::size_t i) {
+        const __m128d v = _mm_loadu_pd(px + i);
+        const __m128d up = UpAbove ? _mm_cmpgt_pd(v, va) : _mm_cmplt_pd(v, va);
+        const __m128d down = DownAbove ? _mm_cmpgt_pd(v, vb) : _mm_cmplt_pd(v, vb);
+        __m128d c = _mm_sub_pd(_mm_and_pd(up, one), _mm_and_pd(_mm_andnot_pd(up, down), one));
+        c = _mm_max_pd(c, vfloor);
+        const __m128d is_nan = _mm_cmpunord_pd(v, v);
+        c = _mm_or_pd(_mm_and_pd(is_nan, undefined), _mm_andnot_pd(is_nan, c));
+        return _mm_cvttpd_epi32(c);  // two int32 in the low half
+    };
+    for (; t + 4 <= n; t += 4) {
+        const __m128i four = _mm_unpacklo_epi64(pair(t), pair(t + 2));
+        const __m128i bytes = _mm_packs_epi16(_mm_packs_epi32(four, four), _mm_setzero_si128());
+        const auto word = static_cast<std::uint32_t>(_mm_cvtsi128_si32(bytes));
+        std::memcpy(po + t, &word, sizeof word);
+    }
+#endif
+    for (; t < n; ++t) {
+        const double v = px[t];
+        const bool up = UpAbove ? v > a : v < a;
+        const bool down = DownAbove ? v > b : v < b;
+        const auto c = static_cast<PositionCode>(static_cast<int>(up) - static_cast<int>(!up & down));
+        po[t] = std::isnan(v) ? undefined_position : std::max(c, floor);
     }
 }
 
@@ -127,21 +163,18 @@ void signal_codes(const SubStrategy& sub, std::span<const double> indicator, std
     const bool long_only = sub.signal_func->long_only;
     const double s = sub.signal;
     const double lo = -s, hi = 100.0 - s;
-    const auto pick = [](bool up, bool down) -> PositionCode {
-        return up ? PositionCode{1} : (down ? PositionCode{-1} : PositionCode{0});
-    };
     switch (sub.signal_func->kind) {
-        case SignalKind::momentum_band:
-            codes_loop(indicator, long_only, out, [&](double v) { return pick(v > s, v < lo); });
+        case SignalKind::momentum_band:  // up v > s, down v < -s
+            codes_loop<true, false>(indicator, s, lo, long_only, out);
             break;
-        case SignalKind::reversion_band:
-            codes_loop(indicator, long_only, out, [&](double v) { return pick(v<lo, v> s); });
+        case SignalKind::reversion_band:  // up v < -s, down v > s
+            codes_loop<false, true>(indicator, lo, s, long_only, out);
             break;
-        case SignalKind::momentum_bounded:
-            codes_loop(indicator, long_only, out, [&](double v) { return pick(v > s, v < hi); });
+        case SignalKind::momentum_bounded:  // up v > s, down v < 100 - s
+            codes_loop<true, false>(indicator, s, hi, long_only, out);
             break;
-        case SignalKind::reversion_bounded:
-            codes_loop(indicator, long_only, out, [&](double v) { return pick(v<hi, v> s); });
+        case SignalKind::reversion_bounded:  // up v < 100 - s, down v > s
+            codes_loop<false, true>(indicator, hi, s, long_only, out);
             break;
     }
 }
@@ -242,13 +275,66 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
         code[l] = decided[l < lanes ? l : 0].data();
     const double fee = shared.fee_bps / 10000.0;
     const double inf = std::numeric_limits<double>::infinity();
-    std::array<double, width> held_prev{}, total{}, peak{}, max_dd{}, changes{}, pnl{};
+    std::array<double, width> held_prev{}, total{}, peak{}, max_dd{}, changes{};
+    [[maybe_unused]] std::array<double, width> pnl{};
     std::array<double, width> shift{}, s1{}, s2{};
     for (std::size_t l = 0; l < width; ++l) {
         held_prev[l] = code[l][start - 1 - delay];
         peak[l] = -inf;
         max_dd[l] = -inf;
     }
+    const std::size_t scored_from = std::max(start, shared.first_scored);
+    std::size_t count = 0;
+#if defined(__SSE2__)
+    // Two lanes per SSE2 register, one pair at a time (the pair's chains fit in registers): the
+    // arithmetic of score_without_gaps, each operation correctly rounded per lane as the scalar
+    // one, so the same bits. std::max(a, b) (a < b ? b : a) is MAXPD(b, a) ((b > a) ? b : a).
+    const __m128d fee2 = _mm_set1_pd(fee), sign = _mm_set1_pd(-0.0);
+    for (std::size_t p = 0; p < width; p += 2) {
+        const PositionCode* c0 = code[p];
+        const PositionCode* c1 = code[p + 1];
+        __m128d prev = _mm_setr_pd(held_prev[p], held_prev[p + 1]);
+        __m128d tot = _mm_setzero_pd(), pk = _mm_set1_pd(-inf), dd = _mm_set1_pd(-inf);
+        __m128d chs = _mm_setzero_pd(), sh = _mm_setzero_pd(), m1 = _mm_setzero_pd(), m2 = _mm_setzero_pd();
+        __m128d pl = _mm_setzero_pd();
+        const auto step = [&](std::size_t t) {
+            const __m128d chg = _mm_set1_pd(change[t]);
+            const __m128d held = _mm_setr_pd(c0[t - delay], c1[t - delay]);
+            const __m128d trade = _mm_andnot_pd(sign, _mm_sub_pd(held, prev));
+            pl = _mm_sub_pd(_mm_mul_pd(prev, chg), _mm_mul_pd(trade, fee2));
+            chs = _mm_add_pd(chs, trade);
+            tot = _mm_add_pd(tot, pl);
+            pk = _mm_max_pd(tot, pk);
+            dd = _mm_max_pd(_mm_sub_pd(pk, tot), dd);
+            prev = held;
+        };
+        std::size_t t = start;
+        for (; t < std::min(scored_from, n); ++t)
+            step(t);
+        count = 0;
+        if (t < n) {  // the first scored value is each lane's shift (RunningStats::add)
+            step(t++);
+            sh = pl;
+            count = 1;
+        }
+        for (; t < n; ++t) {
+            step(t);
+            const __m128d d = _mm_sub_pd(pl, sh);
+            m1 = _mm_add_pd(m1, d);
+            m2 = _mm_add_pd(m2, _mm_mul_pd(d, d));
+            ++count;
+        }
+        const auto store = [p](std::array<double, width>& to, __m128d v) { _mm_storeu_pd(to.data() + p, v); };
+        store(held_prev, prev);
+        store(total, tot);
+        store(peak, pk);
+        store(max_dd, dd);
+        store(changes, chs);
+        store(shift, sh);
+        store(s1, m1);
+        store(s2, m2);
+    }
+#else
     // The arithmetic of score_without_gaps, lane by lane: independent chains, run side by side.
     const auto step = [&](std::size_t t) {
         const double chg = change[t];
@@ -263,11 +349,9 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
             held_prev[l] = held;
         }
     };
-    const std::size_t scored_from = std::max(start, shared.first_scored);
     std::size_t t = start;
     for (; t < std::min(scored_from, n); ++t)
         step(t);
-    std::size_t count = 0;
     if (t < n) {  // the first scored value is each lane's shift (RunningStats::add)
         step(t++);
         for (std::size_t l = 0; l < width; ++l)
@@ -283,6 +367,7 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
         }
         ++count;
     }
+#endif
     for (std::size_t l = 0; l < lanes; ++l) {
         RunningStats scored;
         scored.count = count;
@@ -368,6 +453,265 @@ BacktestSummary score_positions(const ScoreInput& in, BacktestSeries* series) {
     return out;
 }
 
+namespace {
+
+// Per-thread columns of run_backtest without series: reused across calls (no allocation, and no
+// page faults on fresh memory for long series), released when a call needed more than
+// `kept_scratch_bars` bars so that one huge backtest does not pin its columns for the thread's
+// life: at most about 18 bytes a bar (two double columns, two byte columns; more codes with more
+// substrategies), about 19 MB per thread at the limit.
+constexpr std::size_t kept_scratch_bars = std::size_t{1} << 20;
+
+struct BacktestScratch {
+    std::vector<double> indicator, change;
+    std::vector<PositionCode> codes, decided;
+    void release_if_large(std::size_t n) {
+        if (n > kept_scratch_bars)
+            *this = BacktestScratch{};
+    }
+};
+
+BacktestScratch& backtest_scratch() {
+    thread_local BacktestScratch scratch;
+    return scratch;
+}
+
+// combine_codes (signals.hpp) over whole columns, the conjunction chosen once and every bar's
+// choice made with arithmetic instead of branches; the same result as combine_codes for every
+// input (CombineColumns tests, exhaustive over three substrategies).
+template <Conjunction Conj>
+void combine_columns_as(std::span<const PositionCode* const> columns, std::size_t n, PositionCode* out) {
+    const std::size_t k = columns.size();
+    const std::size_t first = Conj == Conjunction::filter ? 1 : 0;
+    const auto voters = static_cast<int>(k - first);
+    const PositionCode* gate = columns[0];
+    for (std::size_t t = 0; t < n; ++t) {
+        int undefined = 0, longs = 0, shorts = 0;
+        for (std::size_t j = 0; j < k; ++j) {
+            const PositionCode c = columns[j][t];
+            undefined |= static_cast<int>(c == undefined_position);
+            if (j >= first) {
+                longs += static_cast<int>(c > 0);
+                shorts += static_cast<int>(c < 0);
+            }
+        }
+        int r = 0;
+        if constexpr (Conj == Conjunction::any) {
+            r = static_cast<int>(longs > 0) - static_cast<int>((longs == 0) & (shorts > 0));
+        } else {
+            r = static_cast<int>(longs == voters) - static_cast<int>((longs != voters) & (shorts == voters));
+            if constexpr (Conj == Conjunction::filter)
+                r *= static_cast<int>(gate[t] != 0);
+        }
+        out[t] = undefined != 0 ? undefined_position : static_cast<PositionCode>(r);
+    }
+}
+
+// Two columns (the common case: the seed's pair, the optimizer's two-substrategy grids), with
+// the count loop unrolled by hand so that the bar loop vectorises.
+template <Conjunction Conj>
+void combine_two_as(const PositionCode* a, const PositionCode* b, std::size_t n, PositionCode* out) {
+    for (std::size_t t = 0; t < n; ++t) {
+        const PositionCode x = a[t], y = b[t];
+        const bool undefined = (x == undefined_position) | (y == undefined_position);
+        int r = 0;
+        if constexpr (Conj == Conjunction::all) {
+            r = static_cast<int>((x > 0) & (y > 0)) - static_cast<int>((x < 0) & (y < 0));
+        } else if constexpr (Conj == Conjunction::any) {
+            r = static_cast<int>((x > 0) | (y > 0)) -
+                static_cast<int>((x <= 0) & (y <= 0) & ((x < 0) | (y < 0)));
+        } else {
+            r = (x != 0) ? static_cast<int>(y) : 0;
+        }
+        out[t] = undefined ? undefined_position : static_cast<PositionCode>(r);
+    }
+}
+
+}  // namespace
+
+void combine_columns(Conjunction conj, std::span<const PositionCode* const> columns, std::size_t n,
+                     PositionCode* out) {
+    if (columns.size() == 1) {
+        std::copy(columns[0], columns[0] + n, out);
+        return;
+    }
+    if (columns.size() == 2) {
+        switch (conj) {
+            case Conjunction::all:
+                combine_two_as<Conjunction::all>(columns[0], columns[1], n, out);
+                return;
+            case Conjunction::any:
+                combine_two_as<Conjunction::any>(columns[0], columns[1], n, out);
+                return;
+            case Conjunction::filter:
+                combine_two_as<Conjunction::filter>(columns[0], columns[1], n, out);
+                return;
+        }
+    }
+    switch (conj) {
+        case Conjunction::all:
+            combine_columns_as<Conjunction::all>(columns, n, out);
+            break;
+        case Conjunction::any:
+            combine_columns_as<Conjunction::any>(columns, n, out);
+            break;
+        case Conjunction::filter:
+            combine_columns_as<Conjunction::filter>(columns, n, out);
+            break;
+    }
+}
+
+namespace {
+
+// Both metric sets of score_positions (the strategy's and buy-and-hold's) in one pass where
+// nothing is NaN, with the change price[t]/price[t-1]-1 computed in a branch-free pass first (a
+// division per bar, vectorised). The conditions are score_without_gaps's: every position from the
+// first defined one on is defined, and every change from the first held bar on is finite. Before
+// that bar the generic loop's pnl and buy-and-hold values are NaN (the previous position is), so
+// they are skipped there as here; from it on this is the generic loop's arithmetic in its order,
+// so the metrics are the same to the bit. Returns false (the generic loop then runs) otherwise.
+bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, BacktestSummary& out) {
+    const std::size_t n = in.price.size();
+    const auto delay = static_cast<std::size_t>(in.fill_delay_bars);
+    const PositionCode* decided = in.decided.data();
+    std::size_t first = 0;
+    while (first < n && decided[first] == undefined_position)
+        ++first;
+    const std::size_t start = first + delay + 1;
+    if (start >= n)
+        return false;
+    int undefined = 0;
+    for (std::size_t t = first; t < n; ++t)
+        undefined |= static_cast<int>(decided[t] == undefined_position);
+    if (undefined != 0)
+        return false;
+    const double* price = in.price.data();
+    change.resize(n);
+    double* chg = change.data();
+    double poison = 0.0;  // c - c is +0 for a finite c, NaN for inf or NaN
+    for (std::size_t t = start; t < n; ++t) {
+        const double c = price[t] / price[t - 1] - 1.0;
+        chg[t] = c;
+        poison += c - c;
+    }
+    if (!(poison == 0.0))
+        return false;
+
+    const double fee = in.fee_bps / 10000.0;
+    const double inf = std::numeric_limits<double>::infinity();
+    double held_prev = decided[start - 1 - delay];
+    double changes = 0.0;
+    double total = 0.0, peak = -inf, max_dd = -inf, s1 = 0.0, s2 = 0.0, shift = 0.0;
+    double bh_total = 0.0, bh_peak = -inf, bh_max_dd = -inf, b1 = 0.0, b2 = 0.0, bh_shift = 0.0;
+    const std::size_t scored_from = std::max(start, in.first_scored);
+    std::size_t t = start;
+#if defined(__SSE2__)
+    // The strategy (lane 0) and buy-and-hold (lane 1) in one SSE2 register: the same operations
+    // on each lane as the scalar form below, each correctly rounded, so the same bits.
+    // std::max(a, b) (a < b ? b : a) is MAXPD(b, a).
+    __m128d tot = _mm_setzero_pd(), pk = _mm_set1_pd(-inf), dd = _mm_set1_pd(-inf);
+    __m128d m1 = _mm_setzero_pd(), m2 = _mm_setzero_pd(), sh = _mm_setzero_pd(), x = _mm_setzero_pd();
+    const auto step = [&](std::size_t i) {
+        const double c = chg[i];
+        const double held = decided[i - delay];
+        const double trade = std::fabs(held - held_prev);
+        const double pnl = held_prev * c - trade * fee;
+        changes += trade;
+        held_prev = held;
+        x = _mm_setr_pd(pnl, c);
+        tot = _mm_add_pd(tot, x);
+        pk = _mm_max_pd(tot, pk);
+        dd = _mm_max_pd(_mm_sub_pd(pk, tot), dd);
+    };
+    for (; t < std::min(scored_from, n); ++t)
+        step(t);
+    if (t < n) {  // the first scored values are the shifts (RunningStats::add): d = 0
+        step(t++);
+        sh = x;
+        const __m128d d = _mm_sub_pd(x, sh);
+        m1 = _mm_add_pd(m1, d);
+        m2 = _mm_add_pd(m2, _mm_mul_pd(d, d));
+    }
+    for (; t < n; ++t) {
+        step(t);
+        const __m128d d = _mm_sub_pd(x, sh);
+        m1 = _mm_add_pd(m1, d);
+        m2 = _mm_add_pd(m2, _mm_mul_pd(d, d));
+    }
+    const auto lo = [](__m128d v) { return _mm_cvtsd_f64(v); };
+    const auto hi = [](__m128d v) { return _mm_cvtsd_f64(_mm_unpackhi_pd(v, v)); };
+    total = lo(tot), bh_total = hi(tot);
+    peak = lo(pk), bh_peak = hi(pk);
+    max_dd = lo(dd), bh_max_dd = hi(dd);
+    s1 = lo(m1), b1 = hi(m1);
+    s2 = lo(m2), b2 = hi(m2);
+    shift = lo(sh), bh_shift = hi(sh);
+#else
+    double pnl = 0.0;
+    const auto step = [&](std::size_t i) {
+        const double c = chg[i];
+        const double held = decided[i - delay];
+        const double trade = std::fabs(held - held_prev);
+        pnl = held_prev * c - trade * fee;
+        changes += trade;
+        total += pnl;
+        peak = std::max(peak, total);
+        max_dd = std::max(max_dd, peak - total);
+        bh_total += c;
+        bh_peak = std::max(bh_peak, bh_total);
+        bh_max_dd = std::max(bh_max_dd, bh_peak - bh_total);
+        held_prev = held;
+    };
+    for (; t < std::min(scored_from, n); ++t)
+        step(t);
+    if (t < n) {  // the first scored values are the shifts (RunningStats::add): d = 0
+        step(t);
+        shift = pnl;
+        bh_shift = chg[t];
+        s1 += pnl - shift;
+        s2 += (pnl - shift) * (pnl - shift);
+        b1 += chg[t] - bh_shift;
+        b2 += (chg[t] - bh_shift) * (chg[t] - bh_shift);
+        ++t;
+    }
+    for (; t < n; ++t) {
+        step(t);
+        const double d = pnl - shift;
+        s1 += d;
+        s2 += d * d;
+        const double e = chg[t] - bh_shift;
+        b1 += e;
+        b2 += e * e;
+    }
+#endif
+    RunningStats scored, bh_scored;
+    scored.shift = shift;
+    bh_scored.shift = bh_shift;
+    const std::size_t count = n > scored_from ? n - scored_from : 0;
+    scored.count = bh_scored.count = count;
+    scored.s1 = s1;
+    scored.s2 = s2;
+    bh_scored.s1 = b1;
+    bh_scored.s2 = b2;
+    Equity eq, bh_eq;
+    eq.total = total;
+    eq.peak = peak;
+    eq.max_dd = max_dd;
+    eq.any = true;
+    bh_eq.total = bh_total;
+    bh_eq.peak = bh_peak;
+    bh_eq.max_dd = bh_max_dd;
+    bh_eq.any = true;
+    out.metrics = finish_metrics(scored, eq, in.trading_period, total);
+    out.buy_hold = finish_metrics(bh_scored, bh_eq, in.trading_period, bh_total);
+    out.last_position = position_value(decided[n - 1]);
+    out.bars = n;
+    out.position_changes = static_cast<std::size_t>(changes);
+    return true;
+}
+
+}  // namespace
+
 BacktestSummary run_backtest(const StrategyConfig& cfg, const StrategyBars& market, double fee_bps,
                              BacktestSeries* series) {
     const BarSeries& bars = market.trading();
@@ -375,28 +719,35 @@ BacktestSummary run_backtest(const StrategyConfig& cfg, const StrategyBars& mark
     const std::size_t n = bars.size();
     const std::size_t k = cfg.substrategies.size();
 
-    std::vector<std::vector<double>> local_indicators;
-    std::vector<std::vector<double>>& ind = series != nullptr ? series->indicator : local_indicators;
-    ind.assign(k, std::vector<double>(n));
-    std::vector<PositionCode> codes(k * n);
+    BacktestScratch local;
+    BacktestScratch& scratch = series != nullptr ? local : backtest_scratch();
+    if (series != nullptr)
+        series->indicator.assign(k, std::vector<double>(n));
+    scratch.indicator.resize(n);
+    scratch.codes.resize(k * n);
     for (std::size_t j = 0; j < k; ++j) {
         const auto& s = cfg.substrategies[j];
-        s.indicator->compute(market.factor(j), s.data_column, s.window, ind[j]);
-        signal_codes(s, ind[j], std::span<PositionCode>(codes).subspan(j * n, n));
+        const std::span<double> ind = series != nullptr ? std::span<double>(series->indicator[j])
+                                                        : std::span<double>(scratch.indicator);
+        s.indicator->compute(market.factor(j), s.data_column, s.window, ind);
+        signal_codes(s, ind, std::span<PositionCode>(scratch.codes).subspan(j * n, n));
         check_for_interrupts();
     }
-    std::vector<PositionCode> decided(n);
-    std::array<PositionCode, max_substrategies> bar{};
-    for (std::size_t t = 0; t < n; ++t) {
+    std::span<const PositionCode> decided(scratch.codes.data(), n);  // one substrategy: its codes
+    if (k > 1) {
+        scratch.decided.resize(n);
+        std::array<const PositionCode*, max_substrategies> columns{};
         for (std::size_t j = 0; j < k; ++j)
-            bar[j] = codes[j * n + t];
-        decided[t] = combine_codes(cfg.conjunction, bar.data(), k);
+            columns[j] = scratch.codes.data() + j * n;
+        combine_columns(cfg.conjunction, std::span<const PositionCode* const>(columns.data(), k), n,
+                        scratch.decided.data());
+        decided = scratch.decided;
     }
     if (series != nullptr) {
         series->substrategy_position.assign(k, std::vector<double>(n));
         for (std::size_t j = 0; j < k; ++j) {
             for (std::size_t t = 0; t < n; ++t)
-                series->substrategy_position[j][t] = position_value(codes[j * n + t]);
+                series->substrategy_position[j][t] = position_value(scratch.codes[j * n + t]);
         }
     }
     ScoreInput in;
@@ -406,9 +757,13 @@ BacktestSummary run_backtest(const StrategyConfig& cfg, const StrategyBars& mark
     in.trading_period = cfg.trading_period;
     in.first_scored = static_cast<std::size_t>(cfg.max_window());
     in.fee_bps = fee_bps;
-    BacktestSummary out = score_positions(in, series);
+    BacktestSummary out;
+    if (series != nullptr || !score_with_buy_hold(in, scratch.change, out))
+        out = score_positions(in, series);
     out.first_ts = bars.ts.empty() ? 0 : bars.ts.front();
     out.last_ts = bars.ts.empty() ? 0 : bars.ts.back();
+    if (series == nullptr)
+        scratch.release_if_large(n);
     return out;
 }
 

@@ -48,7 +48,10 @@ void check_bars_for(const StrategyConfig& cfg, const StrategyBars& bars);
 // scores exactly (bit for bit) what quant.backtest returns for the same parameters:
 // 1. signal_codes: one substrategy's indicator values -> position codes;
 void signal_codes(const SubStrategy& sub, std::span<const double> indicator, std::span<PositionCode> out);
-// 2. combine_codes (signals.hpp) per bar -> the decided position;
+// 2. combine_codes (signals.hpp) per bar -> the decided position; combine_columns does it over
+//    whole columns (columns[j][t] for substrategy j, bar t < n), branch-free, with the same result;
+void combine_columns(Conjunction conj, std::span<const PositionCode* const> columns, std::size_t n,
+                     PositionCode* out);
 // 3. score_positions: the decided positions (before the fill delay) -> pnl, equity, metrics.
 struct ScoreInput {
     std::span<const PositionCode> decided;

@@ -99,8 +99,13 @@ struct Sums {
         }
     }
 
+    // run + 1 after an equal value, else 1, as a mask: RSI's gains and losses repeat 0.0 on about
+    // a quarter of the bars at random, and the compiler's branch for `? run + 1 : 1` was missed
+    // there (issue 16). AND + ADD keep this chain (2 cycles a bar) under the sums' (one FP add);
+    // `equal * run + 1` did not (a multiply on the chain made SMA slower).
     void track_run(double in, bool first) {
-        run = (!first && in == last) ? run + 1 : 1;
+        const bool equal = !first & (in == last);
+        run = (run & -static_cast<int>(equal)) + 1;
         last = in;
     }
 
@@ -301,6 +306,18 @@ double rsi_from_means(double up, double down) {
     return 100.0 - 100.0 / (1.0 + up / down);
 }
 
+// std::max(v, 0.0) (v < 0 ? 0 : v, so NaN and -0.0 pass through unchanged), as one MAXSD: the
+// compiler turned std::max(-d, 0.0) into a branch on the sign of the delta, which the predictor
+// misses on every other bar of a real series (issue 16: why RSI was 3-4x slower at 1M bars than
+// on a repeated 2.5k one, whose pattern the predictor had learnt). MAXSD(0, v) = (0 > v) ? 0 : v.
+inline double positive_part(double v) {
+#if defined(__SSE2__)
+    return _mm_cvtsd_f64(_mm_max_sd(_mm_setzero_pd(), _mm_set_sd(v)));
+#else
+    return std::max(v, 0.0);
+#endif
+}
+
 }  // namespace
 
 // ---- batch -----------------------------------------------------------------------------------
@@ -394,13 +411,18 @@ namespace {
 template <typename Delta>
 void rsi_of_deltas(std::size_t size, int n, const Delta& delta, double* po) {
     const double inv_n = 1.0 / n;
-    std::vector<double> down(block_size(static_cast<std::size_t>(n)));
+    const auto w = static_cast<std::size_t>(n);
+    const std::size_t block = block_size(w);
+    std::vector<double> down(block);
     double* pd = down.data();
+    // The gains and losses of bars [b - w, e) of the current block (the window and the values
+    // leaving it), made once per block in a pass without dependencies instead of twice per bar
+    // in the rolling loop: gain[i + w - base] is bar i's. The same values, so the same sums.
+    std::vector<double> gains(w + block), losses(w + block);
+    double* pg = gains.data();
+    double* pl = losses.data();
     std::size_t base = 0;
-    auto src = [&delta](int j, std::size_t i) {
-        const double d = delta(i);
-        return std::max(j == 0 ? d : -d, 0.0);
-    };
+    auto src = [&](int j, std::size_t i) { return (j == 0 ? pg : pl)[i + w - base]; };
     auto mean_of = [n, inv_n](const Sums<false>& s, double v, bool defined) {
         return !defined ? nan : s.run >= n ? v : s.mean(inv_n);
     };
@@ -412,7 +434,18 @@ void rsi_of_deltas(std::size_t size, int n, const Delta& delta, double* po) {
             po[t] = mean_of(s[0], v[0], defined);
             pd[t - base] = mean_of(s[1], v[1], defined);
         },
-        [&](std::size_t b, std::size_t) { base = b; },
+        [&](std::size_t b, std::size_t e) {
+            if (b > 0) {  // the previous block was full: its last w bars are the new window
+                std::memmove(pg, pg + block, w * sizeof(double));
+                std::memmove(pl, pl + block, w * sizeof(double));
+            }
+            base = b;
+            for (std::size_t t = b; t < e; ++t) {
+                const double d = delta(t);
+                pg[t - b + w] = positive_part(d);
+                pl[t - b + w] = positive_part(-d);
+            }
+        },
         [&](std::size_t b, std::size_t e) { rsi_from_means_block(po + b, pd, e - b); });
 }
 
@@ -480,8 +513,8 @@ void rsi_wilder_over_gaps(std::span<const double> x, int n, std::span<double> ou
                 up = dn = 0.0;
                 continue;
             }
-            up += std::max(d, 0.0);
-            dn += std::max(-d, 0.0);
+            up += positive_part(d);
+            dn += positive_part(-d);
             if (++run == n) {
                 up /= n;
                 dn /= n;
@@ -494,11 +527,11 @@ void rsi_wilder_over_gaps(std::span<const double> x, int n, std::span<double> ou
             w *= b;
             gap = true;
         } else if (!gap) {
-            up = b * up + c * std::max(d, 0.0);
-            dn = b * dn + c * std::max(-d, 0.0);
+            up = b * up + c * positive_part(d);
+            dn = b * dn + c * positive_part(-d);
         } else {
-            up = (w * up + c * std::max(d, 0.0)) / (w + c);
-            dn = (w * dn + c * std::max(-d, 0.0)) / (w + c);
+            up = (w * up + c * positive_part(d)) / (w + c);
+            dn = (w * dn + c * positive_part(-d)) / (w + c);
             gap = false;
             w = b;
         }
@@ -527,8 +560,8 @@ void rsi_wilder(std::span<const double> x, int n, std::span<double> out) {
     std::size_t t = 1;
     for (; t < size && t <= w; ++t) {
         const double d = x[t] - x[t - 1];
-        up += std::isnan(d) ? nan : std::max(d, 0.0);
-        dn += std::isnan(d) ? nan : std::max(-d, 0.0);
+        up += std::isnan(d) ? nan : positive_part(d);
+        dn += std::isnan(d) ? nan : positive_part(-d);
         out[t] = nan;
     }
     if (t > w) {
@@ -552,8 +585,8 @@ void rsi_wilder(std::span<const double> x, int n, std::span<double> out) {
         std::size_t i = blk;
         for (; i + 2 <= e; i += 2) {
             const double d0 = px[i] - px[i - 1], d1 = px[i + 1] - px[i];
-            const double g0 = std::max(d0, 0.0), l0 = std::max(-d0, 0.0);
-            const double g1 = std::max(d1, 0.0), l1 = std::max(-d1, 0.0);
+            const double g0 = positive_part(d0), l0 = positive_part(-d0);
+            const double g1 = positive_part(d1), l1 = positive_part(-d1);
             out[i] = b * up + c * g0;
             downs[i - blk] = b * dn + c * l0;
             up = b2 * up + (bc * g0 + c * g1);
@@ -563,8 +596,8 @@ void rsi_wilder(std::span<const double> x, int n, std::span<double> out) {
         }
         for (; i < e; ++i) {
             const double d = px[i] - px[i - 1];
-            up = b * up + c * std::max(d, 0.0);
-            dn = b * dn + c * std::max(-d, 0.0);
+            up = b * up + c * positive_part(d);
+            dn = b * dn + c * positive_part(-d);
             out[i] = up;
             downs[i - blk] = dn;
         }

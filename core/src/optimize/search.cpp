@@ -155,12 +155,8 @@ private:
         if (k_ == 1)
             return {columns[0], n_};
         auto& buffer = decided_[lane];
-        std::array<PositionCode, max_substrategies> bar{};
-        for (std::size_t t = 0; t < n_; ++t) {
-            for (std::size_t j = 0; j < k_; ++j)
-                bar[j] = columns[j][t];
-            buffer[t] = combine_codes(cfg_.conjunction, bar.data(), k_);
-        }
+        combine_columns(cfg_.conjunction, std::span<const PositionCode* const>(columns.data(), k_), n_,
+                        buffer.data());
         return buffer;
     }
 

@@ -1,0 +1,707 @@
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "before.hpp"
+#include "quant/cancel.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace quant::before::indicators {
+
+namespace {
+
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+constexpr double inf = std::numeric_limits<double>::infinity();
+
+// Rolling sums are kept relative to `shift`, re-based from the window at this period (or every
+// n bars for longer windows): amortised O(1), and the error never accumulates.
+constexpr int min_rebase_period = 128;
+
+int rebase_period(int n) {
+    return std::max(n, min_rebase_period);
+}
+
+// Rounding error in the shifted sums grows with the magnitude of every term added or removed
+// since the last re-base (mag1, mag2); once that magnitude outgrows the sums themselves by this
+// factor (a spike left the window, or the level drifted from the shift), the sums are recomputed
+// from the window. The error then stays below about 1e-10 of the value, and it is O(1) amortised
+// on ordinary series.
+constexpr double max_error_growth = 1e6;
+
+inline bool needs_rebase(bool with_variance, double s1, double s2, double mag1, double mag2, double shift,
+                         int n) {
+    const double level = std::fabs(s1 + shift * n);  // n * |mean|
+    if (mag1 > max_error_growth * level)
+        return true;
+    // Against the centred sum of squares, not s2: a stale shift inflates s2 itself.
+    return with_variance && mag2 > max_error_growth * (s2 - s1 * s1 * (1.0 / n));
+}
+
+// Batch kernels run in blocks of this many bars (or one window, if longer): per-block scratch
+// stays in L1/L2 instead of full-length temporaries.
+constexpr std::size_t min_block = 512;
+
+std::size_t block_size(std::size_t w) {
+    return std::max(min_block, w);
+}
+
+// The state of one rolling mean (and variance) over the last n values, relative to `shift`.
+// Each bar moves the sums by (entering - leaving) in one addition, so the
+// loop-carried dependency is one add per sum per bar.
+template <bool WithVariance>
+struct Sums {
+    double shift = 0.0;
+    double s1 = 0.0, s2 = 0.0;      // sums of (x - shift), (x - shift)^2 over the finite values
+    double mag1 = 0.0, mag2 = 0.0;  // |terms| added or removed since the last re-base
+    double last = 0.0;              // the previous value (for the equal run)
+    int non_finite = 0;             // non-finite values in the window
+    int run = 0;                    // length of the run of equal values ending at this bar
+    int since_rebase = 0;
+    bool shift_set = false;
+
+    // Checked: non-finite values are skipped (and counted). Unchecked: the caller guarantees that
+    // the window holds no non-finite value; one entering would turn mag1 non-finite, which the
+    // caller checks before any re-base and at the end of its block.
+    template <bool Checked>
+    void move(double in, double out, bool has_out) {
+        if constexpr (Checked) {
+            if (!shift_set && std::isfinite(in)) {  // the first finite value: a shift near the data
+                shift = in;
+                shift_set = true;
+            }
+        }
+        double din = in - shift;
+        double dout = out - shift;
+        if constexpr (Checked) {
+            if (!std::isfinite(in)) {
+                din = 0.0;
+                ++non_finite;
+            }
+            if (!has_out) {
+                dout = 0.0;
+            } else if (!std::isfinite(out)) {
+                dout = 0.0;
+                --non_finite;
+            }
+        }
+        s1 += din - dout;
+        mag1 += std::fabs(din) + std::fabs(dout);
+        if constexpr (WithVariance) {
+            const double a = din * din, b = dout * dout;
+            s2 += a - b;
+            mag2 += a + b;
+        }
+    }
+
+    void track_run(double in, bool first) {
+        run = (!first && in == last) ? run + 1 : 1;
+        last = in;
+    }
+
+    // Re-base on the window's mean: recompute the sums exactly over values get(first..last).
+    template <bool Checked, typename Get>
+    void rebase(const Get& get, std::size_t first, std::size_t last_index) {
+        since_rebase = 0;
+        double sum = 0.0;
+        int count = 0;
+        for (std::size_t i = first; i <= last_index; ++i) {
+            const double v = get(i);
+            if (!Checked || std::isfinite(v)) {
+                sum += v;
+                ++count;
+            }
+        }
+        if (count > 0)
+            shift = sum / count;
+        s1 = s2 = mag1 = 0.0;
+        for (std::size_t i = first; i <= last_index; ++i) {
+            const double v = get(i);
+            if (!Checked || std::isfinite(v)) {
+                const double d = v - shift;
+                s1 += d;
+                mag1 += std::fabs(d);
+                if constexpr (WithVariance)
+                    s2 += d * d;
+            }
+        }
+        mag2 = s2;
+    }
+
+    // The bookkeeping after the sums moved at bar t. Unchecked: false if the sums are poisoned.
+    template <bool Checked, typename Get>
+    bool settle(const Get& get, std::size_t t, std::size_t w, int n, int period) {
+        ++since_rebase;
+        if (t + 1 >= w &&
+            (since_rebase >= period || needs_rebase(WithVariance, s1, s2, mag1, mag2, shift, n))) {
+            if constexpr (!Checked) {
+                if (!std::isfinite(mag1 + mag2))
+                    return false;
+            }
+            rebase<Checked>(get, t + 1 - w, t);
+        }
+        return true;
+    }
+
+    double mean(double inv_n) const { return shift + s1 * inv_n; }
+    double centred_m2(double inv_n) const { return s2 - s1 * s1 * inv_n; }
+};
+
+// The re-base test of a whole chunk of unchecked bars at once. needs_rebase at bar t is
+//   mag1(t) > G * |s1(t) + shift*n|   or   mag2(t) > G * (s2(t) - s1(t)*s1(t)*(1/n)),
+// every quantity computed in doubles exactly as written. Within a chunk (no re-base, so the shift
+// is fixed) mag1 and mag2 only grow: they are rounded sums of non-negative terms, and rounding is
+// monotone. And x -> fl(|x + shift*n|) is monotone on each side of -shift*n, so over the chunk's
+// bars the smallest right-hand side is taken at the smallest or largest s1 (if both lie on the same
+// side; if not, the level may have crossed zero and the chunk is redone). So, with the chunk's
+// extremes of s1 and its minimum of the centred m2 (tracked per bar: two min/max, plus one min
+// on the expression Bollinger computes anyway), "mag(end) <= G * min" proves that the per-bar
+// test fired at no bar of the chunk: the same decision as the per-bar rule, not an approximation.
+// Anything else (a spike, a drift, a non-finite value: NaN compares false) redoes the chunk with
+// the per-bar loop.
+struct ChunkBounds {
+    double s1_lo = inf, s1_hi = -inf;  // extremes of s1 over the chunk's bars
+    double m2_lo = inf;                // minimum of s2 - s1*s1*(1/n) (with variance)
+};
+
+template <bool WithVariance>
+bool chunk_may_need_rebase(const Sums<WithVariance>& s, const ChunkBounds& c, int n) {
+    const double off = s.shift * n;
+    const double lo = c.s1_lo + off, hi = c.s1_hi + off;
+    const bool one_side = (lo > 0.0 && hi > 0.0) || (lo < 0.0 && hi < 0.0);
+    const double level = std::min(std::fabs(lo), std::fabs(hi));
+    bool ok = one_side && s.mag1 <= max_error_growth * level;
+    if constexpr (WithVariance)
+        ok = ok && s.mag2 <= max_error_growth * c.m2_lo;
+    return !ok;
+}
+
+// The rolling kernel of L series at once (L = 2: RSI's gains and losses), reading value i of
+// series j through src(j, i), which is valid for every i <= the current bar (the value leaving the
+// window is read again, so there is no ring buffer). emit(t, sums, values, defined) writes bar t;
+// `defined` is false while the window is short or holds a non-finite value.
+//
+// Bars run in blocks, and inside a block in chunks that end at the next periodic re-base (at most
+// max(n, 128) bars). A chunk whose first window is clean runs the unchecked loop: no isfinite
+// branch and no re-base test per bar, only the moves, the equal run and emit. At its end one test
+// (may_need_rebase) proves that the per-bar re-base test would not have fired at any of its bars,
+// and the periodic re-base (if due) is done before the chunk's last bar is emitted, as the per-bar
+// loop does. If the proof fails (a spike, a level drift, or a non-finite value, which makes the
+// magnitudes non-finite), the chunk is redone from its saved state by the checked per-bar loop,
+// the reference: both loops do the same arithmetic on finite values, so the results are the same
+// bits as the per-bar rule.
+template <bool WithVariance, int L, typename Src, typename Emit, typename Prepare, typename Finish>
+void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, const Prepare& prepare,
+                 const Finish& finish) {
+    const auto w = static_cast<std::size_t>(n);
+    const int period = rebase_period(n);
+    const double inv_n = 1.0 / n;
+    std::array<Sums<WithVariance>, L> sums{};
+
+    auto checked_bar = [&](std::size_t t) {
+        std::array<double, L> v;
+        for (int j = 0; j < L; ++j) {
+            auto& s = sums[static_cast<std::size_t>(j)];
+            v[static_cast<std::size_t>(j)] = src(j, t);
+            const bool has_out = t >= w;
+            const double out = has_out ? src(j, t - w) : 0.0;
+            s.template move<true>(v[static_cast<std::size_t>(j)], out, has_out);
+            s.track_run(v[static_cast<std::size_t>(j)], t == 0);
+            s.template settle<true>([&](std::size_t i) { return src(j, i); }, t, w, n, period);
+        }
+        bool defined = t + 1 >= w;
+        for (const auto& s : sums)
+            defined = defined && s.non_finite == 0;
+        emit(t, sums, v, defined);
+    };
+    // Unchecked: the moves of bar t without the re-base test (t >= w), tracking the chunk's bounds.
+    std::array<ChunkBounds, L> bounds;
+    auto fast_move = [&](std::size_t t) {
+        std::array<double, L> v;
+        for (int j = 0; j < L; ++j) {
+            auto& s = sums[static_cast<std::size_t>(j)];
+            auto& c = bounds[static_cast<std::size_t>(j)];
+            v[static_cast<std::size_t>(j)] = src(j, t);
+            s.template move<false>(v[static_cast<std::size_t>(j)], src(j, t - w), true);
+            s.track_run(v[static_cast<std::size_t>(j)], false);
+            ++s.since_rebase;
+            c.s1_lo = std::min(c.s1_lo, s.s1);
+            c.s1_hi = std::max(c.s1_hi, s.s1);
+            if constexpr (WithVariance)
+                c.m2_lo = std::min(c.m2_lo, s.centred_m2(inv_n));
+        }
+        return v;
+    };
+    auto dirty = [&] {
+        for (const auto& s : sums) {
+            if (s.non_finite > 0)
+                return true;
+        }
+        return false;
+    };
+
+    const std::size_t block = block_size(w);
+    for (std::size_t b = 0; b < size; b += block) {
+        const std::size_t e = std::min(size, b + block);
+        prepare(b, e);
+        std::size_t t = b;
+        while (t < e) {
+            if (t < w || dirty()) {
+                checked_bar(t++);
+                continue;
+            }
+            // The chunk [t, stop): up to and including the bar of the next periodic re-base.
+            int left = period;
+            for (const auto& s : sums)
+                left = std::min(left, period - s.since_rebase);
+            const std::size_t stop = std::min(e, t + static_cast<std::size_t>(std::max(left, 1)));
+            const auto saved = sums;
+            const std::size_t start = t;
+            bounds = {};
+            for (; t + 1 < stop; ++t)
+                emit(t, sums, fast_move(t), true);
+            const auto v = fast_move(t);
+            bool redo = false;
+            for (int j = 0; j < L; ++j) {
+                redo = redo || chunk_may_need_rebase(sums[static_cast<std::size_t>(j)],
+                                                     bounds[static_cast<std::size_t>(j)], n);
+            }
+            if (redo) {
+                sums = saved;
+                for (t = start; t < stop; ++t)
+                    checked_bar(t);
+                continue;
+            }
+            for (int j = 0; j < L; ++j) {
+                auto& s = sums[static_cast<std::size_t>(j)];
+                if (s.since_rebase >= period) {
+                    s.template rebase<false>([&](std::size_t i) { return src(j, i); }, t + 1 - w, t);
+                }
+            }
+            emit(t, sums, v, true);
+            ++t;
+        }
+        finish(b, e);
+    }
+}
+
+constexpr auto no_prepare = [](std::size_t, std::size_t) {};
+constexpr auto no_finish = [](std::size_t, std::size_t) {};
+
+// 100 - 100/(1 + U/D), the original engine's formula and its bits: a value exactly on a signal
+// threshold (60.0, not 60.00000000000001 from the one-division form 100*U/(U+D)) must stay on it,
+// golden_cross.json has one. IEEE arithmetic gives every edge: D = 0 < U is 100, U = 0 < D is 0,
+// 0/0 and inf/inf are NaN.
+double rsi_from_means(double up, double down) {
+    return 100.0 - 100.0 / (1.0 + up / down);
+}
+
+}  // namespace
+
+// ---- batch -----------------------------------------------------------------------------------
+
+namespace {
+
+// out[i] = num[i] / sqrt(den[i]) for den >= 0 or NaN, two at a time (sqrt and division are
+// correctly rounded either way; std::sqrt's errno path keeps the compiler from vectorising it).
+void div_sqrt(double* num, const double* den, std::size_t count) {
+    std::size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 2 <= count; i += 2) {
+        _mm_storeu_pd(num + i, _mm_div_pd(_mm_loadu_pd(num + i), _mm_sqrt_pd(_mm_loadu_pd(den + i))));
+    }
+#endif
+    for (; i < count; ++i)
+        num[i] = num[i] / std::sqrt(den[i]);
+}
+
+// out[i] = rsi_from_means(out[i], down[i]), two at a time (the same operations, so the same bits).
+void rsi_from_means_block(double* out, const double* down, std::size_t count) {
+    std::size_t i = 0;
+#if defined(__SSE2__)
+    const __m128d hundred = _mm_set1_pd(100.0), one = _mm_set1_pd(1.0);
+    for (; i + 2 <= count; i += 2) {
+        const __m128d rs = _mm_div_pd(_mm_loadu_pd(out + i), _mm_loadu_pd(down + i));
+        _mm_storeu_pd(out + i, _mm_sub_pd(hundred, _mm_div_pd(hundred, _mm_add_pd(one, rs))));
+    }
+#endif
+    for (; i < count; ++i)
+        out[i] = rsi_from_means(out[i], down[i]);
+}
+
+template <bool WithVariance>
+using SumsArray = std::array<Sums<WithVariance>, 1>;
+
+}  // namespace
+
+void sma(std::span<const double> x, int n, std::span<double> out) {
+    if (n < 1) {
+        std::fill(out.begin(), out.end(), nan);
+        return;
+    }
+    const double inv_n = 1.0 / n;
+    const double* px = x.data();
+    double* po = out.data();
+    run_rolling<false, 1>(
+        x.size(), n, [px](int, std::size_t i) { return px[i]; },
+        [po, n, inv_n](std::size_t t, const SumsArray<false>& s, const std::array<double, 1>& v,
+                       bool defined) { po[t] = !defined        ? nan
+                                               : s[0].run >= n ? v[0]
+                                                               : s[0].mean(inv_n); },
+        no_prepare, no_finish);
+}
+
+// pandas ewm(span=n, adjust=False) (ignore_na=False), as the original engine: NaN before the first
+// value; at a NaN bar the average keeps its value; the value after k NaN bars gets the weight a
+// against (1-a)^(k+1) for the average, normalised. Without gaps this is e = (1-a)*e + a*x.
+void ema(std::span<const double> x, int n, std::span<double> out) {
+    const double a = 2.0 / (n + 1.0);
+    const double b = 1.0 - a;
+    double e = nan;
+    double w = b;  // the average's weight at the next value: (1-a)^(k+1) after k NaN bars
+    bool started = false, gap = false;
+    for (std::size_t t = 0; t < x.size(); ++t) {
+        const double v = x[t];
+        if (std::isnan(v)) {
+            w *= b;
+            gap = true;
+            out[t] = e;
+            continue;
+        }
+        if (!started)
+            e = v;
+        else if (!gap)
+            e = b * e + a * v;
+        else
+            e = (w * e + a * v) / (w + a);
+        started = true;
+        gap = false;
+        w = b;
+        out[t] = e;
+    }
+}
+
+namespace {
+
+// Cutler's RSI over `size` deltas read through delta(i) (NaN for none): the means of the gains
+// max(d, 0) and the losses max(-d, 0) over the last n deltas, NaN while the window is short or
+// holds a non-finite delta. max(NaN, 0) is NaN, as the definition wants.
+template <typename Delta>
+void rsi_of_deltas(std::size_t size, int n, const Delta& delta, double* po) {
+    const double inv_n = 1.0 / n;
+    std::vector<double> down(block_size(static_cast<std::size_t>(n)));
+    double* pd = down.data();
+    std::size_t base = 0;
+    auto src = [&delta](int j, std::size_t i) {
+        const double d = delta(i);
+        return std::max(j == 0 ? d : -d, 0.0);
+    };
+    auto mean_of = [n, inv_n](const Sums<false>& s, double v, bool defined) {
+        return !defined ? nan : s.run >= n ? v : s.mean(inv_n);
+    };
+    run_rolling<false, 2>(
+        size, n, src,
+        [&](std::size_t t, const std::array<Sums<false>, 2>& s, const std::array<double, 2>& v,
+            bool defined) {
+            // Either mean NaN (a short or poisoned window) makes the RSI NaN.
+            po[t] = mean_of(s[0], v[0], defined);
+            pd[t - base] = mean_of(s[1], v[1], defined);
+        },
+        [&](std::size_t b, std::size_t) { base = b; },
+        [&](std::size_t b, std::size_t e) { rsi_from_means_block(po + b, pd, e - b); });
+}
+
+}  // namespace
+
+// d = x[i] - x[i-1], none at i = 0. A NaN delta (a NaN value on either side) is dropped, as the
+// original engine's x.diff().dropna(): the means run over the last n defined deltas, however many
+// bars they span, and the RSI is NaN at every bar whose own delta is NaN. No delta bridges a gap.
+// Without NaN deltas this is the rolling window over the bars.
+void rsi(std::span<const double> x, int n, std::span<double> out) {
+    const std::size_t size = x.size();
+    if (size == 0)
+        return;
+    if (n < 1) {
+        std::fill(out.begin(), out.end(), nan);
+        return;
+    }
+    const double* px = x.data();
+    std::size_t first_gap = 1;
+    while (first_gap < size && !std::isnan(px[first_gap] - px[first_gap - 1]))
+        ++first_gap;
+    if (first_gap == size) {
+        rsi_of_deltas(
+            size, n, [px](std::size_t i) { return i == 0 ? nan : px[i] - px[i - 1]; }, out.data());
+        return;
+    }
+    std::vector<double> deltas;
+    std::vector<std::size_t> bar;  // deltas[j] is the delta of bar bar[j]
+    deltas.reserve(size - 1);
+    bar.reserve(size - 1);
+    for (std::size_t i = 1; i < size; ++i) {
+        const double d = px[i] - px[i - 1];
+        if (!std::isnan(d)) {
+            deltas.push_back(d);
+            bar.push_back(i);
+        }
+    }
+    std::vector<double> r(deltas.size());
+    const double* pdl = deltas.data();
+    rsi_of_deltas(
+        deltas.size(), n, [pdl](std::size_t j) { return pdl[j]; }, r.data());
+    std::fill(out.begin(), out.end(), nan);
+    for (std::size_t j = 0; j < r.size(); ++j)
+        out[bar[j]] = r[j];
+}
+
+namespace {
+
+// Wilder's RSI over a series with NaN values: the averages are seeded with the simple means of
+// the first n deltas in a row that are all defined (NaN before); a NaN delta (a NaN value on
+// either side) leaves them as they are, and the delta after k NaN deltas is folded in with the
+// EMA rule over gaps (weight 1/n against (1-1/n)^(k+1), normalised), as for get_ema.
+void rsi_wilder_over_gaps(std::span<const double> x, int n, std::span<double> out) {
+    std::fill(out.begin(), out.end(), nan);
+    const double c = 1.0 / n;
+    const double b = (n - 1.0) * c;
+    double up = 0.0, dn = 0.0, w = b;
+    int run = 0;
+    bool seeded = false, gap = false;
+    for (std::size_t t = 1; t < x.size(); ++t) {
+        const double d = x[t] - x[t - 1];
+        if (!seeded) {
+            if (std::isnan(d)) {
+                run = 0;
+                up = dn = 0.0;
+                continue;
+            }
+            up += std::max(d, 0.0);
+            dn += std::max(-d, 0.0);
+            if (++run == n) {
+                up /= n;
+                dn /= n;
+                seeded = true;
+                out[t] = rsi_from_means(up, dn);
+            }
+            continue;
+        }
+        if (std::isnan(d)) {
+            w *= b;
+            gap = true;
+        } else if (!gap) {
+            up = b * up + c * std::max(d, 0.0);
+            dn = b * dn + c * std::max(-d, 0.0);
+        } else {
+            up = (w * up + c * std::max(d, 0.0)) / (w + c);
+            dn = (w * dn + c * std::max(-d, 0.0)) / (w + c);
+            gap = false;
+            w = b;
+        }
+        out[t] = rsi_from_means(up, dn);
+    }
+}
+
+}  // namespace
+
+void rsi_wilder(std::span<const double> x, int n, std::span<double> out) {
+    const std::size_t size = x.size();
+    if (size == 0)
+        return;
+    if (n < 1) {
+        std::fill(out.begin(), out.end(), nan);
+        return;
+    }
+    if (std::any_of(x.begin(), x.end(), [](double v) { return !std::isfinite(v); })) {
+        rsi_wilder_over_gaps(x, n, out);
+        return;
+    }
+    // The seed: a simple mean of the first n deltas, defined from bar n on.
+    const auto w = static_cast<std::size_t>(n);
+    double up = 0.0, dn = 0.0;
+    out[0] = nan;
+    std::size_t t = 1;
+    for (; t < size && t <= w; ++t) {
+        const double d = x[t] - x[t - 1];
+        up += std::isnan(d) ? nan : std::max(d, 0.0);
+        dn += std::isnan(d) ? nan : std::max(-d, 0.0);
+        out[t] = nan;
+    }
+    if (t > w) {
+        up /= n;
+        dn /= n;
+        out[w] = rsi_from_means(up, dn);
+    }
+    if (t >= size)
+        return;
+    // Then avg = avg*(n-1)/n + g/n, two bars per step: the step from bar t-1 to t+1 is one
+    // multiply-add on the dependency chain (b^2 * avg + (b*c*g_t + c*g_{t+1})), bar t is computed
+    // beside it. Both averages are sums of non-negative terms, so the reassociation costs at most
+    // a few ulps.
+    const double c = 1.0 / n;
+    const double b = (n - 1.0) * c;
+    const double b2 = b * b, bc = b * c;
+    std::vector<double> downs(std::min(size - t, block_size(w)));
+    const double* px = x.data();
+    for (std::size_t blk = t; blk < size; blk += downs.size()) {
+        const std::size_t e = std::min(size, blk + downs.size());
+        std::size_t i = blk;
+        for (; i + 2 <= e; i += 2) {
+            const double d0 = px[i] - px[i - 1], d1 = px[i + 1] - px[i];
+            const double g0 = std::max(d0, 0.0), l0 = std::max(-d0, 0.0);
+            const double g1 = std::max(d1, 0.0), l1 = std::max(-d1, 0.0);
+            out[i] = b * up + c * g0;
+            downs[i - blk] = b * dn + c * l0;
+            up = b2 * up + (bc * g0 + c * g1);
+            dn = b2 * dn + (bc * l0 + c * l1);
+            out[i + 1] = up;
+            downs[i + 1 - blk] = dn;
+        }
+        for (; i < e; ++i) {
+            const double d = px[i] - px[i - 1];
+            up = b * up + c * std::max(d, 0.0);
+            dn = b * dn + c * std::max(-d, 0.0);
+            out[i] = up;
+            downs[i - blk] = dn;
+        }
+        rsi_from_means_block(out.data() + blk, downs.data(), e - blk);
+    }
+}
+
+void bollinger(std::span<const double> x, int n, std::span<double> out) {
+    if (n < 2) {  // no sample standard deviation of one value
+        std::fill(out.begin(), out.end(), nan);
+        return;
+    }
+    const double inv_n = 1.0 / n;
+    const double inv_nm1 = 1.0 / (n - 1);
+    const double* px = x.data();
+    double* po = out.data();
+    std::vector<double> var(block_size(static_cast<std::size_t>(n)));
+    double* pv = var.data();
+    std::size_t base = 0;
+    run_rolling<true, 1>(
+        x.size(), n, [px](int, std::size_t i) { return px[i]; },
+        [&](std::size_t t, const SumsArray<true>& s, const std::array<double, 1>& v, bool defined) {
+            // z = (x - mean) / sqrt(var); NaN for n equal values (0/0), as the definition gives.
+            if (!defined || s[0].run >= n) {
+                po[t] = nan;
+                pv[t - base] = 1.0;
+            } else {
+                po[t] = v[0] - s[0].mean(inv_n);
+                pv[t - base] = std::max(0.0, s[0].centred_m2(inv_n)) * inv_nm1;
+            }
+        },
+        [&](std::size_t b, std::size_t) { base = b; },
+        [&](std::size_t b, std::size_t e) { div_sqrt(po + b, pv, e - b); });
+}
+
+namespace {
+
+// Rolling max (or min) of x over windows of w, for bars [b, e) in order, with the van Herk /
+// Gil-Werman scheme: a running prefix extremum within each aligned block of w bars and the suffix
+// extrema of the previous block; each bar costs a few max/min operations and no data-dependent
+// branch. NaN inputs are skipped in the extrema and poison every window they are in.
+template <bool IsMax>
+class BlockExtremum {
+public:
+    BlockExtremum(std::span<const double> x, std::size_t w) : x_(x), w_(w), suffix_(w + 1, identity) {}
+
+    // The extremum of x[t-w+1..t] (NaN while the window is short or holds a NaN); t in order.
+    double next(std::size_t t) {
+        if (pos_ == w_) {  // a new block: suffix extrema of the finished one
+            pos_ = 0;
+            double acc = identity;
+            for (std::size_t j = w_; j-- > 0;) {
+                acc = better(acc, clean(x_[t - w_ + j]));
+                suffix_[j] = acc;
+            }
+            prefix_ = identity;
+        }
+        const double v = x_[t];
+        if (std::isnan(v))
+            last_nan_ = t;
+        prefix_ = better(prefix_, clean(v));
+        const double m = better(suffix_[pos_ + 1], prefix_);
+        ++pos_;
+        const bool nan_in_window = last_nan_ != none && last_nan_ + w_ > t;
+        return (t + 1 < w_ || nan_in_window) ? nan : m;
+    }
+
+private:
+    static constexpr double identity = IsMax ? -inf : inf;
+    static constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+    static double clean(double v) { return std::isnan(v) ? identity : v; }
+    static double better(double a, double b) {
+        if constexpr (IsMax) {
+            return a < b ? b : a;
+        } else {
+            return b < a ? b : a;
+        }
+    }
+    std::span<const double> x_;
+    std::size_t w_;
+    std::vector<double> suffix_;
+    double prefix_ = identity;
+    std::size_t pos_ = 0;
+    std::size_t last_nan_ = none;
+};
+
+}  // namespace
+
+void stochastic(std::span<const double> high, std::span<const double> low, std::span<const double> close,
+                int n, std::span<double> out) {
+    const std::size_t size = close.size();
+    if (n < 1) {
+        std::fill(out.begin(), out.end(), nan);
+        return;
+    }
+    const auto w = static_cast<std::size_t>(n);
+    const double inv_n = 1.0 / n;
+    const std::size_t block = block_size(w);
+    // %K of bars [b - w, e) of the current block (the window and the value leaving it), then
+    // %D = the rolling mean of %K, in one pass.
+    std::vector<double> k(w + block), range(block);
+    BlockExtremum<true> hh(high, w);
+    BlockExtremum<false> ll(low, w);
+    double* pk = k.data();
+    double* po = out.data();
+    std::size_t base = 0;  // k[i + w - base] is %K of bar i
+    run_rolling<false, 1>(
+        size, n, [&](int, std::size_t i) { return pk[i + w - base]; },
+        [po, n, inv_n](std::size_t t, const SumsArray<false>& s, const std::array<double, 1>& v,
+                       bool defined) { po[t] = !defined        ? nan
+                                               : s[0].run >= n ? v[0]
+                                                               : s[0].mean(inv_n); },
+        [&](std::size_t b, std::size_t e) {
+            if (b > 0)
+                std::memmove(pk, pk + block, w * sizeof(double));  // the last window of %K
+            base = b;
+            double* kb = pk + w;
+            for (std::size_t t = b; t < e; ++t) {
+                const double h = hh.next(t), l = ll.next(t);
+                kb[t - b] = close[t] - l;
+                range[t - b] = h - l;
+            }
+            for (std::size_t i = 0; i < e - b; ++i)
+                kb[i] = 100.0 * kb[i] / range[i];
+        },
+        no_finish);
+}
+
+void sma_distance(std::span<const double> x, int n, std::span<double> out) {
+    sma(x, n, out);
+    for (std::size_t t = 0; t < x.size(); ++t)
+        out[t] = x[t] / out[t] - 1.0;
+}
+
+void ema_distance(std::span<const double> x, int n, std::span<double> out) {
+    ema(x, n, out);
+    for (std::size_t t = 0; t < x.size(); ++t)
+        out[t] = x[t] / out[t] - 1.0;
+}
+
+}  // namespace quant::before::indicators
