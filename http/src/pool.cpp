@@ -32,6 +32,27 @@ bool Connection::ping() {
     }
 }
 
+bool Connection::query_row(const std::string& sql, std::vector<std::string>& out) {
+    out.clear();
+    try {
+        if (!ok())
+            return false;
+        const pq::Result r = conn_->exec(sql);
+        if (r.rows() != 1)
+            return false;
+        for (int c = 0; c < r.columns(); ++c)
+            out.emplace_back(r.is_null(0, c) ? std::string() : std::string(r.view(0, c)));
+        return true;
+    } catch (const pq::SqlError&) {
+        return false;
+    }
+}
+
+void Connection::discard() {
+    if (conn_)
+        conn_->close();
+}
+
 CallResult Connection::call(const std::string& api_key, int statement_timeout_ms, const std::string& sql,
                             const std::vector<std::optional<std::string>>& params) {
     CallResult out;
