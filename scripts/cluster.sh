@@ -68,6 +68,7 @@ log_min_messages = warning
 quant.credential_key_file = '$STATE_DIR/credential.key'
 # streaming standbys (REPLICAS=N): a standby answers queries while it replays
 hot_standby = on
+hot_standby_feedback = on  # long grid searches on a standby are not cancelled by vacuum here
 wal_keep_size = '256MB'  # a standby stopped for a while can still catch up
 CONF
     write_credential_key
