@@ -48,11 +48,6 @@ bool Connection::query_row(const std::string& sql, std::vector<std::string>& out
     }
 }
 
-void Connection::discard() {
-    if (conn_)
-        conn_->close();
-}
-
 CallResult Connection::call(const std::string& api_key, int statement_timeout_ms, const std::string& sql,
                             const std::vector<std::optional<std::string>>& params) {
     CallResult out;
@@ -88,7 +83,9 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
         out.error = *o.error;
         if (o.connection_lost()) {
             conn_->close();  // the pool drops it
-            out.kind = CallResult::Kind::unavailable;
+            // a read-only server (25006) answered: nothing was changed, say so (503 read-only)
+            out.kind =
+                out.error.sqlstate == "25006" ? CallResult::Kind::sql_error : CallResult::Kind::unavailable;
         } else {
             out.kind =
                 out.error.sqlstate.empty() ? CallResult::Kind::unavailable : CallResult::Kind::sql_error;
@@ -135,8 +132,9 @@ CallResult Connection::call_public(const std::string& sql,
         out.error = *o.error;
         if (o.connection_lost())
             conn_->close();
-        out.kind = o.connection_lost() || out.error.sqlstate.empty() ? CallResult::Kind::unavailable
-                                                                     : CallResult::Kind::sql_error;
+        out.kind = (o.connection_lost() && out.error.sqlstate != "25006") || out.error.sqlstate.empty()
+                       ? CallResult::Kind::unavailable
+                       : CallResult::Kind::sql_error;
         return out;
     }
     const pq::Result& rows = o.results[statement];

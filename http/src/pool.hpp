@@ -56,9 +56,6 @@ public:
     // One row of a statement without parameters or user (the standby's lag), each column as
     // text ("" for NULL); false when it failed.
     bool query_row(const std::string& sql, std::vector<std::string>& out);
-    // Closes the connection: the pool drops it and the next acquire opens a new one (after a
-    // read-only refusal on the primary pool, so that a multi-host DB_URL finds the new primary).
-    void discard();
     bool ok() const;
 
 private:

@@ -126,9 +126,9 @@ CallResult ReplicaRouter::call(const Route& route, const Request& req, const std
         choice.why = why;
         return {};
     }
+    // a read-only "primary" (25006: fenced or demoted by a failover) has its connection closed
+    // by the call (pq's lost-connection rule): the next one finds the new primary
     CallResult r = lease->call(key, statement_timeout_ms, sql, params);
-    if (r.kind == CallResult::Kind::sql_error && r.error.sqlstate == "25006")
-        lease->discard();  // the "primary" is read-only (demoted by a failover): reconnect next time
     ++on_primary_;
     return r;
 }

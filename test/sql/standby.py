@@ -86,7 +86,11 @@ def canon(text):
 
 
 class Standby:
-    def __init__(self):
+    """A streaming standby of the server at (src_host, src_port) (default: the test cluster)."""
+
+    def __init__(self, src_host=None, src_port=None):
+        self.src_host = src_host or os.environ.get("PGHOST", "localhost")
+        self.src_port = str(src_port or os.environ["PGPORT"])
         self.dir = tempfile.mkdtemp(prefix="quant-standby-")
         self.data = os.path.join(self.dir, "data")
         self.port = harness.free_port()
@@ -95,7 +99,7 @@ class Standby:
         os.chmod(self.dir, 0o755)
         env = dict(os.environ)
         r = as_pg(["env", f"PGPASSWORD={os.environ.get('PGPASSWORD', '')}", f"{PGBIN}/pg_basebackup",
-                   "-h", os.environ.get("PGHOST", "localhost"), "-p", os.environ["PGPORT"],
+                   "-h", self.src_host, "-p", self.src_port,
                    "-U", os.environ.get("PGUSER", "postgres"), "-D", self.data, "-R", "-X", "stream",
                    "-c", "fast"], env=env)
         if r.returncode != 0:
@@ -151,13 +155,25 @@ class Standby:
 
     def wait_lsn(self, column="pg_last_wal_replay_lsn()", deadline_s=120):
         """Waits until the standby's replay (or receive) LSN reaches the primary's current LSN."""
-        target = primary("SELECT pg_current_wal_lsn()")
+        target = self.source("SELECT pg_current_wal_lsn()")
         end = time.time() + deadline_s
         while time.time() < end:
             if self.q(f"SELECT {column} >= '{target}'::pg_lsn") == "t":
                 return True
             time.sleep(0.05)  # polling a condition, with a deadline
         return False
+
+    def source(self, sql):
+        return psql_on(self.src_port, sql, host=self.src_host)[1]
+
+    def promote(self):
+        r = as_pg([f"{PGBIN}/pg_ctl", "-D", self.data, "-w", "-t", "120", "promote"])
+        if r.returncode != 0:
+            raise RuntimeError("promote failed: " + r.stderr + self.log_tail())
+
+    def crash(self):
+        """The server is lost at once (pg_ctl stop -m immediate: no shutdown checkpoint)."""
+        as_pg([f"{PGBIN}/pg_ctl", "-D", self.data, "-m", "immediate", "-w", "-t", "60", "stop"])
 
     def cleanup(self):
         self.stop()
@@ -190,13 +206,66 @@ def same(name, a, b):
 def main():
     sb = Standby()
     servers = []
+    key = None
     try:
-        run(sb, servers)
+        key = run(sb, servers)
     finally:
         for s in servers:
             s.stop()
         primary("DELETE FROM md.bar WHERE ticker = 'STANDBY_T'")
         sb.cleanup()
+    if key:
+        failover(key)
+
+
+def failover(key):
+    """quant-http with a multi-host DB_URL (target_session_attrs=read-write) across a failover:
+    a pair of its own (a copy of the test cluster promoted to primary, and its standby), the
+    primary lost at once (pg_ctl stop -m immediate), the standby promoted."""
+    p2 = Standby()
+    p2.promote()
+    s2 = Standby(src_host="127.0.0.1", src_port=p2.port)
+    srv = None
+    try:
+        check("failover pair: the new primary is writable, its standby in recovery",
+              p2.q("SELECT pg_is_in_recovery()") == "f" and s2.q("SELECT pg_is_in_recovery()") == "t")
+        url = (f"postgresql://{os.environ.get('PGUSER', 'postgres')}:{os.environ.get('PGPASSWORD', '')}"
+               f"@127.0.0.1:{s2.port},127.0.0.1:{p2.port}/{os.environ.get('PGDATABASE', 'postgres')}"
+               "?target_session_attrs=read-write")
+        srv = harness.Server("failover", DB_URL=url)
+        r = srv.request("POST", "/api/v1/strategies", cfg_window(31), key=key)
+        check("multi-host DB_URL, read-write: the create goes to the primary (the standby listed first is skipped)",
+              r.status == 201, r)
+        sid = (r.json or {}).get("strategy_id")
+        check("the standby has the committed strategy", s2.wait_lsn() and
+              s2.q(f"SELECT count(*) FROM bt.strategy WHERE strategy_id = '{sid}'") == "1")
+        p2.crash()
+        s2.promote()
+        statuses = []
+        end = time.time() + 60
+        ok = None
+        while time.time() < end:
+            r = srv.request("POST", "/api/v1/strategies", cfg_window(32), key=key)
+            statuses.append(r.status)
+            if r.status == 201:
+                ok = r
+                break
+            if not harness.is_problem(r, 503):
+                break
+            time.sleep(0.1)  # polling a condition (the next request), with a deadline
+        check("after the primary's loss and the promotion quant-http reconnects: a create -> 201", ok is not None,
+              statuses[-5:])
+        check("... every answer before it was a clean 503 problem+json (never a 500, never half-done)",
+              all(st == 503 for st in statuses[:-1]), statuses)
+        if ok is not None:
+            sid2 = ok.json.get("strategy_id")
+            check("... stored on the promoted node, with the strategy committed before the loss",
+                  s2.q(f"SELECT count(*) FROM bt.strategy WHERE strategy_id IN ('{sid}', '{sid2}')") == "2")
+    finally:
+        if srv:
+            srv.stop()
+        s2.cleanup()
+        p2.cleanup()
 
 
 def run(sb, servers):
@@ -320,6 +389,7 @@ def run(sb, servers):
     check("... and GET /strategies too", r.status == 200 and r.headers.get("x-quant-pool") == "primary", r)
     check("/metrics counts the fallbacks",
           (srv.metric('quant_http_standby_skipped_total{reason="unavailable"}') or 0) >= 1)
+    return key
 
 
 if __name__ == "__main__":
