@@ -21,6 +21,7 @@ QUANT_HTTP_BIN: quant-http (default build/http/quant-http).
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -233,14 +234,19 @@ def failover(key):
                f"@127.0.0.1:{s2.port},127.0.0.1:{p2.port}/{os.environ.get('PGDATABASE', 'postgres')}"
                "?target_session_attrs=read-write")
         srv = harness.Server("failover", DB_URL=url)
+        worker = start_worker(url)
+        dep, sig1 = worker_before(p2) if worker else (None, None)
         r = srv.request("POST", "/api/v1/strategies", cfg_window(31), key=key)
         check("multi-host DB_URL, read-write: the create goes to the primary (the standby listed first is skipped)",
               r.status == 201, r)
         sid = (r.json or {}).get("strategy_id")
         check("the standby has the committed strategy", s2.wait_lsn() and
               s2.q(f"SELECT count(*) FROM bt.strategy WHERE strategy_id = '{sid}'") == "1")
+        check("the standby has it all (the first signal's order and fill)", s2.wait_lsn())
         p2.crash()
         s2.promote()
+        if worker:
+            worker_after(s2, dep, sig1)
         statuses = []
         end = time.time() + 60
         ok = None
@@ -264,8 +270,90 @@ def failover(key):
     finally:
         if srv:
             srv.stop()
+        for w in WORKERS:
+            if w.poll() is None:
+                w.send_signal(signal.SIGTERM)
+                try:
+                    w.wait(20)
+                except subprocess.TimeoutExpired:
+                    w.kill()
         s2.cleanup()
         p2.cleanup()
+
+
+# ---- quant-worker across the failover (the paper broker lives in the same database) ----
+WORKERS = []
+WORKER_STRATEGY = ('{"ticker":"TTRC","trading_period":252,"substrategies":[{"indicator":"get_rsi",'
+                   '"signal_func":"reversion_bounded_signal","window":14,"signal":30}]}')
+
+
+def start_worker(url):
+    binary = os.environ.get("QUANT_WORKER_BIN", os.path.join(REPO, "build", "worker", "quant-worker"))
+    if not os.access(binary, os.X_OK):
+        check("quant-worker is built (for the failover under the worker)", False, binary)
+        return None
+    log = tempfile.NamedTemporaryFile(prefix="quant-worker-failover-", suffix=".log", delete=False)
+    env = dict(os.environ, DB_URL=url, QUANT_WORKER_ID="failover", QUANT_WORKER_POLL_MS="300")
+    w = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    w.logname = log.name
+    WORKERS.append(w)
+    return w
+
+
+def add_signal(node, dep, minute, value):
+    """A PENDING signal for a new bar of the deployment, NOTIFYed (as worker_test.py writes them)."""
+    return node.q(f"WITH d AS (SELECT * FROM trade.deployment WHERE deployment_id = '{dep}'), "
+                  f"s AS (INSERT INTO trade.signal (deployment_id, user_id, bar_ts, signal, ticker, strategy_version) "
+                  f"SELECT deployment_id, user_id, timestamptz '2031-01-01' + {minute} * interval '1 minute', "
+                  f"{value}, 'TTRC', strategy_version FROM d RETURNING signal_id) "
+                  f"SELECT signal_id FROM s, pg_notify('quant_signal', (SELECT signal_id::text FROM s))")
+
+
+def wait_done(node, sig, deadline_s=60):
+    end = time.time() + deadline_s
+    st = ""
+    while time.time() < end:
+        st = node.q(f"SELECT status FROM trade.signal WHERE signal_id = '{sig}'")
+        if st in ("DONE", "REJECTED"):
+            return st
+        time.sleep(0.1)  # polling a condition, with a deadline
+    return st
+
+
+def worker_before(p2):
+    user = "standby_worker"
+    sid = p2.q(f"SELECT quant.set_user('{user}'); SELECT quant.create_strategy('{WORKER_STRATEGY}')->>'strategy_id'"
+               ).split("\n")[-1]
+    dep = p2.q(f"SELECT quant.set_user('{user}'); SELECT quant.deploy(jsonb_build_object('strategy_id', '{sid}', "
+               "'qty', 10, 'schedule', 'manual', 'risk_limits', '{\"max_bar_age_hours\": null}'::jsonb))"
+               "->>'deployment_id'").split("\n")[-1]
+    sig1 = add_signal(p2, dep, 1, 1)
+    check("quant-worker on the multi-host DB_URL trades a signal on the primary", wait_done(p2, sig1) == "DONE")
+    return dep, sig1
+
+
+def books(node, dep):
+    t = node.q(f"SELECT coalesce((SELECT qty FROM trade.position WHERE deployment_id = '{dep}'), 0)::float8")
+    b = node.q(f"SELECT coalesce((SELECT sum(qty) FROM paper.position WHERE account = '{dep}'), 0)::float8")
+    f = node.q(f"SELECT coalesce(sum(CASE side WHEN 'BUY' THEN qty ELSE -qty END), 0)::float8 FROM trade.fill "
+               f"WHERE deployment_id = '{dep}'")
+    return float(t), float(b), float(f)
+
+
+def worker_after(s2, dep, sig1):
+    sig2 = add_signal(s2, dep, 2, -1)
+    st = wait_done(s2, sig2)
+    w = WORKERS[-1]
+    check("after the primary's loss and the promotion the worker reconnects and trades the next signal",
+          st == "DONE", f"{st}; log {getattr(w, 'logname', '')}")
+    check("... the signal committed before the loss is DONE on the promoted node",
+          s2.q(f"SELECT status FROM trade.signal WHERE signal_id = '{sig1}'") == "DONE")
+    twice = s2.q(f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM paper.\"order\" WHERE account = '{dep}'"
+                 " GROUP BY client_order_id) x")
+    check("... no order sent twice (one paper order per client order id)", twice == "1", twice)
+    t, b, f = books(s2, dep)
+    check("... the books equal the broker's (position = paper position = sum of fills = -10)",
+          t == b == f == -10.0, (t, b, f))
 
 
 def run(sb, servers):
