@@ -13,7 +13,11 @@ variables name, started on a free port as the server's OS user in a temp directo
   primary; a standby that lags more than QUANT_HTTP_STANDBY_MAX_LAG_MS is skipped (replay
   paused, WAL received but not replayed); a quant-http whose primary pool is a standby refuses
   a create with 503 read-only and stores nothing;
-- the standby stopped, research falls back to the primary.
+- the standby stopped, research falls back to the primary;
+- failover: a pair of its own (a promoted copy of the test cluster and its standby), quant-http
+  and quant-worker on a multi-host DB_URL with target_session_attrs=read-write; the primary lost
+  (pg_ctl stop -m immediate), the standby promoted: both reconnect and go on, no order twice,
+  books equal the paper broker's, answers in between are clean 503s.
 Synchronisation waits for the standby's replay LSN to reach the primary's, never for a time.
 Environment: PG* of the test database (quant and the sample bars installed); argv[1] or
 QUANT_HTTP_BIN: quant-http (default build/http/quant-http).
