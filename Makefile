@@ -26,6 +26,7 @@ help:
 	@echo "make build     cmake configure (once) + build, then the extension (PGXS)"
 	@echo "make install   build, install the extension into PostgreSQL 15 and the binaries into $(PREFIX)/bin"
 	@echo "make run       deps + install, start the local cluster and services, load sample data"
+	@echo "make run REPLICAS=1  the same plus a streaming hot standby for research reads (docs/scale.md)"
 	@echo "make stop      stop the services and the local cluster"
 	@echo "make status    what is running;  make psql: a psql shell on the database"
 	@echo "make test      deps + build + install, then every test suite (scripts/test.sh)"

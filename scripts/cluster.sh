@@ -8,10 +8,16 @@
 #   scripts/cluster.sh status    print what is running
 #   scripts/cluster.sh psql ...  open psql on the database (extra args go to psql)
 #   scripts/cluster.sh url       print the connection string (what DB_URL should be)
+#   scripts/cluster.sh standby-url  the running standbys' multi-host string (QUANT_HTTP_STANDBY_URL)
 #
 # With DB_URL set, nothing is started or stopped: setup/psql/status/services use that server.
 # Without it the cluster lives in $REPO/.run (pgdata/, postgres.log, the socket), port
 # ${QUANT_PGPORT:-54329}, database "quant", and listens on 127.0.0.1 as well.
+#
+# Read scale-out (docs/scale.md): with REPLICAS=N (`make run REPLICAS=1`), `start` also starts N
+# streaming hot standbys of it, made once with pg_basebackup -R into .run/standby<i>/ (port
+# QUANT_PGPORT+i, socket in that directory), and `services` points quant-http's standby pool
+# (QUANT_HTTP_STANDBY_URL) at the running ones. `stop` stops every standby there is.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -43,13 +49,15 @@ pg_running() { [ -f "$PGDATA_DIR/PG_VERSION" ] && quant_as_pg "$PG_CTL" -D "$PGD
 # psql as the bootstrap superuser over the socket (trust)
 psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h "$STATE_DIR" -p "$QUANT_PGPORT" -U postgres "$@"; }
 
+# write_config [DATA_DIR PORT SOCKET_DIR]: the primary's by default (a standby's with arguments).
 write_config() {
+    local data="${1:-$PGDATA_DIR}" port="${2:-$QUANT_PGPORT}" sock="${3:-$STATE_DIR}"
     # Rewritten on every start so that a change here (or of QUANT_PGPORT) takes effect.
-    cat >"$PGDATA_DIR/quant.conf" <<CONF
+    cat >"$data/quant.conf" <<CONF
 # Managed by scripts/cluster.sh: edits here are overwritten on the next start.
-port = $QUANT_PGPORT
+port = $port
 listen_addresses = '127.0.0.1'
-unix_socket_directories = '$STATE_DIR'
+unix_socket_directories = '$sock'
 shared_preload_libraries = 'pg_cron'
 cron.database_name = '$QUANT_DB_NAME'
 cron.use_background_workers = on
@@ -58,19 +66,97 @@ logging_collector = off
 log_min_messages = warning
 # broker credentials are sealed with this key (outside the data directory; quant-worker reads it too)
 quant.credential_key_file = '$STATE_DIR/credential.key'
+# streaming standbys (REPLICAS=N): a standby answers queries while it replays
+hot_standby = on
+hot_standby_feedback = on  # long grid searches on a standby are not cancelled by vacuum here
+wal_keep_size = '256MB'  # a standby stopped for a while can still catch up
 CONF
     write_credential_key
     # A local development cluster: trust on the unix socket (in a directory only this
     # checkout uses) and on 127.0.0.1. Never expose it beyond the loopback interface.
-    cat >"$PGDATA_DIR/pg_hba.conf" <<HBA
+    cat >"$data/pg_hba.conf" <<HBA
 # Managed by scripts/cluster.sh. LOCAL DEV CLUSTER ONLY: no passwords.
-# TYPE  DATABASE  USER  ADDRESS        METHOD
-local   all       all                  trust
-host    all       all   127.0.0.1/32   trust
+# TYPE  DATABASE     USER  ADDRESS        METHOD
+local   all          all                  trust
+host    all          all   127.0.0.1/32   trust
+local   replication  all                  trust
+host    replication  all   127.0.0.1/32   trust
 HBA
-    if quant_is_root; then chown "$QUANT_PG_OS_USER": "$PGDATA_DIR/quant.conf" "$PGDATA_DIR/pg_hba.conf"; fi
-    grep -q "^include_if_exists 'quant.conf'" "$PGDATA_DIR/postgresql.conf" ||
-        echo "include_if_exists 'quant.conf'" >>"$PGDATA_DIR/postgresql.conf"
+    if quant_is_root; then chown "$QUANT_PG_OS_USER": "$data/quant.conf" "$data/pg_hba.conf"; fi
+    grep -q "^include_if_exists 'quant.conf'" "$data/postgresql.conf" ||
+        echo "include_if_exists 'quant.conf'" >>"$data/postgresql.conf"
+}
+
+# ---- streaming standbys (REPLICAS=N) ---------------------------------------------------------
+
+standby_dir() { printf '%s/standby%s\n' "$STATE_DIR" "$1"; }
+standby_port() { echo $((QUANT_PGPORT + $1)); }
+standby_running() {
+    local d
+    d="$(standby_dir "$1")/pgdata"
+    [ -f "$d/PG_VERSION" ] && quant_as_pg "$PG_CTL" -D "$d" status >/dev/null 2>&1
+}
+# The standbys that exist (made by an earlier REPLICAS=N), by number.
+standby_numbers() {
+    local d
+    for d in "$STATE_DIR"/standby*/pgdata; do
+        [ -f "$d/PG_VERSION" ] || continue
+        d="${d%/pgdata}"
+        echo "${d##*/standby}"
+    done | sort -n
+}
+
+start_standby() {
+    local i="$1" dir port data log
+    dir="$(standby_dir "$i")"
+    port="$(standby_port "$i")"
+    data="$dir/pgdata"
+    log="$dir/postgres.log"
+    if standby_running "$i"; then
+        quant_log "standby $i already running (port $port)"
+        return 0
+    fi
+    mkdir -p "$dir"
+    if quant_is_root; then chown "$QUANT_PG_OS_USER": "$dir"; fi
+    chmod 755 "$dir"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        quant_log "standby $i: pg_basebackup -R from the primary into $data"
+        rm -rf "$data"
+        quant_as_pg "$QUANT_PGBIN/pg_basebackup" -h "$STATE_DIR" -p "$QUANT_PGPORT" -U postgres -D "$data" \
+            -R -X stream -c fast >"$dir/basebackup.log" 2>&1 ||
+            { tail -n 20 "$dir/basebackup.log" >&2; quant_die "pg_basebackup for standby $i failed"; }
+    fi
+    write_config "$data" "$port" "$dir"
+    touch "$log"
+    if quant_is_root; then chown "$QUANT_PG_OS_USER": "$log"; fi
+    quant_log "starting standby $i on port $port (log: $log)"
+    if ! quant_as_pg "$PG_CTL" -D "$data" -l "$log" -w -t 120 start >/dev/null; then
+        tail -n 20 "$log" >&2
+        quant_die "standby $i did not start (log: $log)"
+    fi
+}
+
+stop_standbys() {
+    local i
+    for i in $(standby_numbers); do
+        if standby_running "$i"; then
+            quant_as_pg "$PG_CTL" -D "$(standby_dir "$i")/pgdata" -m fast -w -t 60 stop >/dev/null
+            quant_log "standby $i stopped"
+        fi
+    done
+}
+
+# quant-http's standby pool: the running standbys as one multi-host string (empty: none).
+standby_url() {
+    embedded || return 0
+    init_paths
+    local i hosts=""
+    for i in $(standby_numbers); do
+        standby_running "$i" || continue
+        hosts="${hosts:+$hosts,}127.0.0.1:$(standby_port "$i")"
+    done
+    [ -n "$hosts" ] || return 0
+    printf 'postgresql://%s@%s/%s?target_session_attrs=standby\n' "$(id -un)" "$hosts" "$QUANT_DB_NAME"
 }
 
 # The broker credentials' key (sql/README.md "Broker credentials"): 32 random bytes as hex,
@@ -120,6 +206,9 @@ cmd_start() {
     if [ "$(psql_admin -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$QUANT_DB_NAME'")" != 1 ]; then
         psql_admin -d postgres -c "CREATE DATABASE \"$QUANT_DB_NAME\""
     fi
+    local replicas="${REPLICAS:-0}" i
+    [[ "$replicas" =~ ^[0-9]+$ ]] || quant_die "REPLICAS: expected a number of standbys, got \"$replicas\""
+    for ((i = 1; i <= replicas; i++)); do start_standby "$i"; done
     quant_log "ready: $(quant_embedded_db_url)"
 }
 
@@ -130,6 +219,7 @@ cmd_stop() {
         return 0
     fi
     init_paths
+    stop_standbys
     if pg_running; then
         quant_as_pg "$PG_CTL" -D "$PGDATA_DIR" -m fast -w -t 60 stop >/dev/null
         quant_log "cluster stopped"
@@ -148,6 +238,15 @@ cmd_status() {
             echo "cluster:  stopped (data $PGDATA_DIR)"
             rc=3
         fi
+        local i
+        for i in $(standby_numbers); do
+            if standby_running "$i"; then
+                echo "standby:  $i running (port $(standby_port "$i"), lag $(psql -X -Atq -h "$(standby_dir "$i")" \
+                    -p "$(standby_port "$i")" -U postgres -d "$QUANT_DB_NAME" -c "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 'none (replayed all it received)' ELSE coalesce(now() - pg_last_xact_replay_timestamp(), '0')::text END" 2>/dev/null || echo '?'))"
+            else
+                echo "standby:  $i stopped"
+            fi
+        done
     else
         if psql "$DB_URL" -X -Atqc 'SELECT 1' >/dev/null 2>&1; then
             echo "DB_URL:   reachable"
@@ -234,8 +333,9 @@ service_pid() {
 
 start_services() {
     mkdir -p "$QUANT_RUN_DIR"
-    local entry name cmd exe pid url key_file="${QUANT_CREDENTIAL_KEY_FILE:-}"
+    local entry name cmd exe pid url standby key_file="${QUANT_CREDENTIAL_KEY_FILE:-}"
     url="$(quant_db_url)"
+    standby="${QUANT_HTTP_STANDBY_URL:-$(standby_url)}"
     if embedded && [ -z "$key_file" ]; then
         init_paths
         key_file="$STATE_DIR/credential.key"
@@ -256,7 +356,8 @@ start_services() {
         # shellcheck disable=SC2086  # the command line is split on purpose
         # quant-worker: the credential key of the embedded cluster, and no real Bybit host unless
         # QUANT_BYBIT_BASE_URL says so (e.g. the local fake: worker/README.md "Bybit")
-        (cd "$QUANT_REPO" && DB_URL="$url" QUANT_CREDENTIAL_KEY_FILE="$key_file" \
+        # quant-http: its standby pool on the running standbys (REPLICAS=N), if any
+        (cd "$QUANT_REPO" && DB_URL="$url" QUANT_CREDENTIAL_KEY_FILE="$key_file" QUANT_HTTP_STANDBY_URL="$standby" \
             QUANT_BYBIT_BASE_URL="${QUANT_BYBIT_BASE_URL:-off}" exec setsid $cmd >>"$QUANT_RUN_DIR/$name.log" 2>&1 </dev/null) &
         echo $! >"$QUANT_RUN_DIR/$name.pid"
         sleep 0.5
@@ -295,12 +396,13 @@ case "${1:-}" in
     setup) cmd_setup ;;
     services) start_services ;;
     url) quant_db_url ;;
+    standby-url) standby_url ;;
     psql)
         shift
         exec psql "$(quant_db_url)" "$@"
         ;;
     *)
-        echo "usage: $0 start|stop|status|setup|services|psql [args]|url" >&2
+        echo "usage: $0 start|stop|status|setup|services|psql [args]|url|standby-url" >&2
         exit 2
         ;;
 esac

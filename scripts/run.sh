@@ -28,6 +28,8 @@ quant is running.
       SELECT ticker, count(*) FROM md.bar GROUP BY 1;
       SELECT * FROM quant.indicator_series('TTRC','get_rsi',14) ORDER BY ts DESC LIMIT 5;
       SELECT jsonb_pretty(quant.backtest('{"ticker":"TTRC","conjunction":"AND","trading_period":252,"substrategies":[{"id":1,"indicator":"get_bollinger_band","signal_func":"momentum_band_signal","window":20,"signal":1.0,"data_column":"v"}]}'));
+  read scale-out: \`make run REPLICAS=1\` also starts a streaming standby (port QUANT_PGPORT+1);
+      quant-http then answers research from it (docs/scale.md)
   status / stop:
       scripts/cluster.sh status
       make stop

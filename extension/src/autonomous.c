@@ -12,6 +12,7 @@
 #include "quant_pg.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -97,6 +98,10 @@ quant_record_live_gate_failure_autonomous(PG_FUNCTION_ARGS)
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 
+	/* On a hot standby the worker would never start (and we would wait for it forever): the
+	 * caller's own record then fails read-only (25006), cleanly. */
+	if (RecoveryInProgress())
+		PG_RETURN_BOOL(false);
 	prepare_worker(&worker, "quant_live_gate_failure_main", "quant live gate");
 	worker.bgw_notify_pid = MyProcPid;
 	strlcpy(worker.bgw_extra, user, GATE_USER_LEN);
@@ -120,7 +125,10 @@ quant_api_key_used_main(Datum arg)
 }
 
 /* Starts the update and returns at once: true when a worker slot was free (else the next
- * login tries again; last_used_at is a hint, not a record). */
+ * login tries again; last_used_at is a hint, not a record). On a hot standby (read scale-out:
+ * docs/scale.md) nothing can be written and a worker registered during recovery would hold
+ * its slot until promotion (bgw_start_time RecoveryFinished), starving parallel query: no
+ * worker, false. Logins served by a standby leave last_used_at to the primary's. */
 PG_FUNCTION_INFO_V1(quant_api_key_used_async);
 Datum
 quant_api_key_used_async(PG_FUNCTION_ARGS)
@@ -130,7 +138,7 @@ quant_api_key_used_async(PG_FUNCTION_ARGS)
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 
-	if (PG_ARGISNULL(0))
+	if (PG_ARGISNULL(0) || RecoveryInProgress())
 		PG_RETURN_BOOL(false);
 	key_id = PG_GETARG_UUID_P(0);
 	key_text = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(key_id)));

@@ -75,7 +75,8 @@ const char* usage() {
     return "usage: quant-http [--listen HOST:PORT]\n"
            "environment: QUANT_HTTP_ADDR (default 127.0.0.1:8000), QUANT_HTTP_METRICS_ADDR "
            "(127.0.0.1:9464),\n"
-           "  QUANT_HTTP_TLS_CERT, QUANT_HTTP_TLS_KEY, DB_URL (else PG*), QUANT_HTTP_THREADS, "
+           "  QUANT_HTTP_TLS_CERT, QUANT_HTTP_TLS_KEY, DB_URL (else PG*), QUANT_HTTP_STANDBY_URL, "
+           "QUANT_HTTP_THREADS, "
            "QUANT_HTTP_DB_CONNECTIONS, ... (http/README.md)\n";
 }
 
@@ -93,6 +94,8 @@ Config load_config(int argc, char** argv) {
     }
     if (const char* u = env("DB_URL"))
         c.db_conninfo = u;
+    if (const char* u = env("QUANT_HTTP_STANDBY_URL"))
+        c.standby_conninfo = u;
     if (const char* m = env("QUANT_HTTP_METRICS_ADDR")) {
         if (std::string_view(m) == "off")
             c.metrics_enabled = false;
@@ -133,6 +136,12 @@ Config load_config(int argc, char** argv) {
     c.io_threads = static_cast<int>(env_long("QUANT_HTTP_IO_THREADS", c.io_threads, 1, 64));
     c.threads = static_cast<int>(env_long("QUANT_HTTP_THREADS", c.threads, 1, 4096));
     c.db_connections = static_cast<int>(env_long("QUANT_HTTP_DB_CONNECTIONS", c.db_connections, 1, 1000));
+    c.standby_connections =
+        static_cast<int>(env_long("QUANT_HTTP_STANDBY_CONNECTIONS", c.standby_connections, 1, 1000));
+    c.standby_max_lag_ms =
+        static_cast<int>(env_long("QUANT_HTTP_STANDBY_MAX_LAG_MS", c.standby_max_lag_ms, 0, 86400000));
+    c.standby_lag_check_ms =
+        static_cast<int>(env_long("QUANT_HTTP_STANDBY_LAG_CHECK_MS", c.standby_lag_check_ms, 0, 600000));
     c.pool_wait_ms = static_cast<int>(env_long("QUANT_HTTP_POOL_WAIT_MS", c.pool_wait_ms, 1, 600000));
     c.max_json_depth = static_cast<int>(env_long("QUANT_HTTP_MAX_JSON_DEPTH", c.max_json_depth, 4, 512));
     c.statement_timeout_ms =
@@ -153,6 +162,8 @@ Config load_config(int argc, char** argv) {
         c.cors_origin = v;
     if (c.db_connections > c.threads)
         c.db_connections = c.threads;
+    if (c.standby_connections > c.threads)
+        c.standby_connections = c.threads;
     // Keys and passwords travel in headers: plain HTTP only where nobody else can listen.
     if (c.tls_cert.empty() && !is_loopback(c.host) && !c.allow_plain) {
         throw std::runtime_error("refusing plain HTTP on " + c.host +

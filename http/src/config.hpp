@@ -18,12 +18,17 @@ struct Config {
     std::string tls_key;       // QUANT_HTTP_TLS_KEY (PEM)
     bool allow_plain = false;  // QUANT_HTTP_ALLOW_PLAIN=1: plain HTTP on a non-loopback address
     std::string db_conninfo;   // DB_URL (libpq conninfo); empty: libpq's PG* environment
-    int io_threads = 1;        // QUANT_HTTP_IO_THREADS: the event loop (never blocks)
-    int threads = 16;          // QUANT_HTTP_THREADS: workers running the handlers (they block on libpq)
-    int db_connections = 8;    // QUANT_HTTP_DB_CONNECTIONS: the libpq pool
-    int pool_wait_ms = 5000;   // QUANT_HTTP_POOL_WAIT_MS: then 503
-    Limits limits;             // QUANT_HTTP_HEAD_TIMEOUT_MS, ..._MAX_CONNECTIONS, ... (http/README.md)
-    int max_json_depth = 64;   // QUANT_HTTP_MAX_JSON_DEPTH: then 413
+    // QUANT_HTTP_STANDBY_URL: the standby pool's conninfo (read scale-out, replica.hpp); empty: none
+    std::string standby_conninfo;
+    int standby_connections = 8;      // QUANT_HTTP_STANDBY_CONNECTIONS
+    int standby_max_lag_ms = 5000;    // QUANT_HTTP_STANDBY_MAX_LAG_MS: a standby further behind is skipped
+    int standby_lag_check_ms = 1000;  // QUANT_HTTP_STANDBY_LAG_CHECK_MS
+    int io_threads = 1;               // QUANT_HTTP_IO_THREADS: the event loop (never blocks)
+    int threads = 16;         // QUANT_HTTP_THREADS: workers running the handlers (they block on libpq)
+    int db_connections = 8;   // QUANT_HTTP_DB_CONNECTIONS: the libpq pool
+    int pool_wait_ms = 5000;  // QUANT_HTTP_POOL_WAIT_MS: then 503
+    Limits limits;            // QUANT_HTTP_HEAD_TIMEOUT_MS, ..._MAX_CONNECTIONS, ... (http/README.md)
+    int max_json_depth = 64;  // QUANT_HTTP_MAX_JSON_DEPTH: then 413
     int statement_timeout_ms = 10000;        // QUANT_HTTP_STATEMENT_TIMEOUT_MS: CRUD and backtests
     int long_statement_timeout_ms = 120000;  // QUANT_HTTP_LONG_TIMEOUT_MS: optimize, walk_forward
     int long_per_key = 2;                    // QUANT_HTTP_LONG_PER_KEY: long requests at once per key

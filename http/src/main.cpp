@@ -6,11 +6,13 @@
 
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <string_view>
 
 #include "config.hpp"
 #include "pool.hpp"
 #include "quant/pq/log.hpp"
+#include "replica.hpp"
 #include "server.hpp"
 #include "transport.hpp"
 
@@ -57,7 +59,22 @@ int main(int argc, char** argv) {
         // Not fatal: /readyz says so, and requests get 503 until the database is back.
         quant::pq::log_warn("database_unreachable", {{"error", err}});
     }
-    quant::http::Api api(config, pool);
+    // Read scale-out (replica.hpp): the standby pool, when QUANT_HTTP_STANDBY_URL names one.
+    std::unique_ptr<quant::http::Pool> standby;
+    if (!config.standby_conninfo.empty()) {
+        quant::http::PoolOptions standby_options;
+        standby_options.application_name = "quant-http-standby";
+        standby_options.statement_timeout_ms = config.statement_timeout_ms;
+        standby = std::make_unique<quant::http::Pool>(config.standby_conninfo, config.standby_connections,
+                                                      standby_options);
+        if (const std::string err = standby->check(); !err.empty())
+            quant::pq::log_warn("standby_unreachable", {{"error", err}});  // reads go to the primary
+    }
+    quant::http::ReplicaRouter router(pool, standby.get(),
+                                      {.max_lag_ms = config.standby_max_lag_ms,
+                                       .lag_check_ms = config.standby_lag_check_ms,
+                                       .pool_wait_ms = config.pool_wait_ms});
+    quant::http::Api api(config, pool, router);
     quant::http::Transport transport(config.limits, config.io_threads, config.threads);
     auto refuse = [&api](const quant::http::Request& req, int status, const std::string& detail,
                          quant::http::Response& res) { api.refuse(req, status, detail, res); };
@@ -86,7 +103,8 @@ int main(int argc, char** argv) {
                                   {"metrics", config.metrics_enabled ? metrics_url : "off"},
                                   {"io_threads", config.io_threads},
                                   {"threads", config.threads},
-                                  {"db_connections", config.db_connections}});
+                                  {"db_connections", config.db_connections},
+                                  {"standby", standby ? "on" : "off"}});
     int sig = 0;
     sigwait(&stop_signals, &sig);
     quant::pq::log_info("shutting_down", {{"signal", sig}});

@@ -32,6 +32,22 @@ bool Connection::ping() {
     }
 }
 
+bool Connection::query_row(const std::string& sql, std::vector<std::string>& out) {
+    out.clear();
+    try {
+        if (!ok())
+            return false;
+        const pq::Result r = conn_->exec(sql);
+        if (r.rows() != 1)
+            return false;
+        for (int c = 0; c < r.columns(); ++c)
+            out.emplace_back(r.is_null(0, c) ? std::string() : std::string(r.view(0, c)));
+        return true;
+    } catch (const pq::SqlError&) {
+        return false;
+    }
+}
+
 CallResult Connection::call(const std::string& api_key, int statement_timeout_ms, const std::string& sql,
                             const std::vector<std::optional<std::string>>& params) {
     CallResult out;
@@ -67,7 +83,9 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
         out.error = *o.error;
         if (o.connection_lost()) {
             conn_->close();  // the pool drops it
-            out.kind = CallResult::Kind::unavailable;
+            // a read-only server (25006) answered: nothing was changed, say so (503 read-only)
+            out.kind =
+                out.error.sqlstate == "25006" ? CallResult::Kind::sql_error : CallResult::Kind::unavailable;
         } else {
             out.kind =
                 out.error.sqlstate.empty() ? CallResult::Kind::unavailable : CallResult::Kind::sql_error;
@@ -114,8 +132,9 @@ CallResult Connection::call_public(const std::string& sql,
         out.error = *o.error;
         if (o.connection_lost())
             conn_->close();
-        out.kind = o.connection_lost() || out.error.sqlstate.empty() ? CallResult::Kind::unavailable
-                                                                     : CallResult::Kind::sql_error;
+        out.kind = (o.connection_lost() && out.error.sqlstate != "25006") || out.error.sqlstate.empty()
+                       ? CallResult::Kind::unavailable
+                       : CallResult::Kind::sql_error;
         return out;
     }
     const pq::Result& rows = o.results[statement];

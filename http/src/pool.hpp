@@ -53,6 +53,9 @@ public:
     CallResult call_public(const std::string& sql, const std::vector<std::optional<std::string>>& params);
     // SELECT 1 (readiness).
     bool ping();
+    // One row of a statement without parameters or user (the standby's lag), each column as
+    // text ("" for NULL); false when it failed.
+    bool query_row(const std::string& sql, std::vector<std::string>& out);
     bool ok() const;
 
 private:

@@ -38,12 +38,13 @@ constexpr std::array kTable{
     Mapping{"40001", 409, "conflict", "Conflict", false},                   // serialization failure: retry
     Mapping{"40P01", 409, "conflict", "Conflict", false},                   // deadlock: retry
     Mapping{"57014", 503, "timeout", "Request timed out or cancelled", false},
-    Mapping{"42883", 503, "unavailable", "Not available", false},     // function not installed
-    Mapping{"53", 503, "unavailable", "Service unavailable", false},  // insufficient resources
-    Mapping{"57", 503, "unavailable", "Service unavailable", false},  // shutdown, crash
-    Mapping{"08", 503, "unavailable", "Service unavailable", false},  // connection
-    Mapping{"22", 400, "malformed", "Malformed input", true},         // other data exceptions
-    Mapping{"23", 409, "conflict", "Conflict", false},                // integrity
+    Mapping{"25006", 503, "read-only", "Database is read-only", false},  // a write reached a standby
+    Mapping{"42883", 503, "unavailable", "Not available", false},        // function not installed
+    Mapping{"53", 503, "unavailable", "Service unavailable", false},     // insufficient resources
+    Mapping{"57", 503, "unavailable", "Service unavailable", false},     // shutdown, crash
+    Mapping{"08", 503, "unavailable", "Service unavailable", false},     // connection
+    Mapping{"22", 400, "malformed", "Malformed input", true},            // other data exceptions
+    Mapping{"23", 409, "conflict", "Conflict", false},                   // integrity
 };
 
 const char* default_detail(int status) {
@@ -87,8 +88,10 @@ Problem problem_from_sql(const SqlError& err) {
         p.field = err.column;
         p.hint = err.hint;
     } else {
-        p.detail = found->status == 503 && err.sqlstate == "57014"
-                       ? "the request took longer than its time limit and was cancelled"
+        p.detail = err.sqlstate == "57014" ? "the request took longer than its time limit and was cancelled"
+                   : err.sqlstate == "25006"
+                       ? "the database refused to write: it is read-only (a hot standby, or a primary being "
+                         "replaced after a failover); nothing was changed, retry later"
                        : default_detail(found->status);
     }
     return p;

@@ -129,9 +129,10 @@ struct Api::Call {
     std::vector<std::optional<std::string>> values;
 };
 
-Api::Api(const Config& config, Pool& pool)
+Api::Api(const Config& config, Pool& pool, ReplicaRouter& router)
     : config_(config),
       pool_(pool),
+      router_(router),
       key_limit_(config.rate_per_s, config.rate_burst),
       live_limit_(config.live_rate_per_min / 60.0, config.live_burst),
       auth_failures_(config.auth_failures_per_min / 60.0, config.auth_failures_per_min),
@@ -169,8 +170,9 @@ void Api::serve_metrics(const Request& req, Response& res, const TransportStats&
             make_problem(405, "method-not-allowed", req.method + " is not allowed here", {}, "allowed: GET");
     } else {
         res.status = 200;
-        res.set_content(metrics_.render(pool_.size(), pool_.in_use(), in_flight_.load(), transport),
-                        "text/plain; version=0.0.4; charset=utf-8");
+        res.set_content(
+            metrics_.render(pool_.size(), pool_.in_use(), in_flight_.load(), transport) + router_.metrics(),
+            "text/plain; version=0.0.4; charset=utf-8");
     }
     finish(ex);
 }
@@ -500,16 +502,18 @@ void Api::run_call(Exchange& ex, const Route& route, const std::string& key, Cal
             return;
         }
     }
-    std::string why;
-    auto lease = pool_.acquire(std::chrono::milliseconds(config_.pool_wait_ms), why);
-    if (!lease) {
-        ex.detail_for_log = why;
+    // the primary or a standby (replica.hpp)
+    const int timeout = route.long_running ? config_.long_statement_timeout_ms : config_.statement_timeout_ms;
+    PoolChoice choice;
+    CallResult r =
+        router_.call(route, ex.req, key, timeout, call_sql(route, call.present), call.values, choice);
+    ReplicaRouter::set_headers(choice, res);
+    if (choice.no_connection) {
+        ex.detail_for_log = choice.why;
         res.set_header("Retry-After", "1");
         ex.problem = make_problem(503, "unavailable", "no database connection is available; retry later");
         return;
     }
-    const int timeout = route.long_running ? config_.long_statement_timeout_ms : config_.statement_timeout_ms;
-    CallResult r = lease->call(key, timeout, call_sql(route, call.present), call.values);
     switch (r.kind) {
         case CallResult::Kind::ok: {
             ex.user = r.user;

@@ -12,6 +12,7 @@
 #include "message.hpp"
 #include "metrics.hpp"
 #include "pool.hpp"
+#include "replica.hpp"
 #include "routes.hpp"
 #include "static.hpp"
 #include "transport.hpp"
@@ -20,7 +21,7 @@ namespace quant::http {
 
 class Api {
 public:
-    Api(const Config& config, Pool& pool);
+    Api(const Config& config, Pool& pool, ReplicaRouter& router);
     // The API's address: every route of the table.
     void serve(const Request& req, Response& res);
     // The metrics address: GET /metrics only.
@@ -46,6 +47,7 @@ private:
 
     const Config& config_;
     Pool& pool_;
+    ReplicaRouter& router_;  // which pool a call runs on (read scale-out)
     Metrics metrics_;
     RateLimiter key_limit_;
     RateLimiter live_limit_;

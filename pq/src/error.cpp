@@ -5,7 +5,8 @@
 namespace quant::pq {
 
 bool sqlstate_means_lost(const std::string& sqlstate) {
-    return sqlstate.rfind("08", 0) == 0 || sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03";
+    return sqlstate.rfind("08", 0) == 0 || sqlstate == "57P01" || sqlstate == "57P02" ||
+           sqlstate == "57P03" || sqlstate == "25006";  // read-only: the primary is elsewhere now (failover)
 }
 
 bool SqlError::connection_lost() const {

@@ -15,6 +15,8 @@ TEST(PqError, LostConnectionRule) {
     EXPECT_TRUE(pq::SqlError("57P01", "admin shutdown").connection_lost());
     EXPECT_TRUE(pq::SqlError("57P02", "crash shutdown").connection_lost());
     EXPECT_TRUE(pq::SqlError("57P03", "cannot connect now").connection_lost());
+    EXPECT_TRUE(pq::SqlError("25006", "cannot execute INSERT in a read-only transaction").connection_lost());
+    EXPECT_FALSE(pq::SqlError("25P02", "in failed transaction").connection_lost());
     EXPECT_FALSE(pq::SqlError("57014", "statement timeout").connection_lost());
     EXPECT_FALSE(pq::SqlError("23505", "duplicate").connection_lost());
     EXPECT_FALSE(pq::SqlError("", "no state").connection_lost());

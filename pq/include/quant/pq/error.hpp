@@ -21,13 +21,15 @@ struct SqlError : std::exception {
         : sqlstate(std::move(state)), message(std::move(msg)), connection_broken(broken) {}
 
     // The connection is gone and must be opened again: PQstatus bad, class 08 (connection
-    // exception), or the server shutting down or refusing (57P01, 57P02, 57P03).
+    // exception), the server shutting down or refusing (57P01, 57P02, 57P03), or the server
+    // is read-only (25006: a standby, or a primary fenced or demoted by a failover; a
+    // multi-host conninfo with target_session_attrs=read-write then finds the new primary).
     bool connection_lost() const;
 
     const char* what() const noexcept override { return message.c_str(); }
 };
 
-// The lost-connection rule on a bare SQLSTATE (class 08, 57P01/57P02/57P03).
+// The lost-connection rule on a bare SQLSTATE (class 08, 57P01/57P02/57P03, 25006).
 bool sqlstate_means_lost(const std::string& sqlstate);
 
 // The error of a failed result (r may be null: then the connection's message).
