@@ -4,7 +4,7 @@
 -- checked). Everything is rolled back.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(47);
+SELECT plan(48);
 \ir ../helpers.psql
 SELECT quant.set_user('tap_intervals') \gset
 
