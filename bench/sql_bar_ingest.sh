@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 cat > "$work/run.sh" <<INNER
 set -euo pipefail
 psql -X -q -c "CREATE EXTENSION quant" -c "SELECT quant.set_user('bench')" >/dev/null
-psql -X -q -c "COPY (SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS date, c, c * 1.001, c * 0.999, c, 10
+psql -X -q -c "COPY (SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS date, c AS open, c * 1.001 AS high, c * 0.999 AS low, c AS close, 10 AS volume
                      FROM (SELECT timestamptz '2024-01-01 00:00+00' + make_interval(mins => i) AS ts,
                                   100 + 10 * sin(i / 5000.0) AS c FROM generate_series(0, $n - 1) i) s)
                TO '$work/bars.csv' WITH (FORMAT csv, HEADER true)"

@@ -15,6 +15,7 @@ namespace {
 using quant::ErrorCode;
 
 constexpr std::int64_t us = 1000000;
+constexpr std::int64_t day = 86400;
 
 TEST(BarInterval, CatalogInOrderWithLengths) {
     const auto cat = quant::bar_interval_catalog();
@@ -35,7 +36,7 @@ TEST(BarInterval, CatalogInOrderWithLengths) {
 TEST(BarInterval, CryptoBarsAYearAreTheYearOverTheLength) {
     for (const auto& i : quant::bar_interval_catalog()) {
         if (i.name != "1w") {
-            EXPECT_EQ(static_cast<std::int64_t>(i.crypto_bars_per_year) * i.seconds, 365 * 86400) << i.name;
+            EXPECT_EQ(static_cast<std::int64_t>(i.crypto_bars_per_year) * i.seconds, 365 * day) << i.name;
         }
     }
     EXPECT_EQ(quant::find_bar_interval("1h")->equity_bars_per_year, 1638);
@@ -66,9 +67,9 @@ TEST(BarInterval, Alignment) {
     EXPECT_FALSE(quant::bar_is_aligned((t2024 + 1800) * us, h));
     EXPECT_FALSE(quant::bar_is_aligned(t2024 * us + 1, h));
     EXPECT_TRUE(quant::bar_is_aligned(t2024 * us, w));
-    EXPECT_FALSE(quant::bar_is_aligned((t2024 + 86400) * us, w));  // a Tuesday
-    EXPECT_TRUE(quant::bar_is_aligned((t2024 - 7 * 86400) * us, w));
-    EXPECT_TRUE(quant::bar_is_aligned(-86400 * us, d));  // before the epoch
+    EXPECT_FALSE(quant::bar_is_aligned((t2024 + day) * us, w));  // a Tuesday
+    EXPECT_TRUE(quant::bar_is_aligned((t2024 - 7 * day) * us, w));
+    EXPECT_TRUE(quant::bar_is_aligned(-day * us, d));  // before the epoch
     EXPECT_FALSE(quant::bar_is_aligned(-3600 * us, d));
     EXPECT_EQ(quant::bar_close_us(t2024 * us, h), (t2024 + 3600) * us);
 }
