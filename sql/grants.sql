@@ -28,7 +28,7 @@ END
 $$;
 
 -- PUBLIC: shared data
-GRANT SELECT ON md.bar, md.bar_version, refdata.indicator, refdata.signal_func, refdata.market,
+GRANT SELECT ON md.bar, md.bar_version, refdata.bar_interval, refdata.indicator, refdata.signal_func, refdata.market,
     refdata.broker, refdata.schedule, refdata.signal_status, refdata.order_status TO PUBLIC;
 
 -- quant_app (the REST layer) and quant_admin: logging in, and the API on the current user's rows
@@ -39,6 +39,9 @@ GRANT EXECUTE ON FUNCTION
     quant.store_result(uuid, jsonb), quant.list_results(uuid),
     quant.set_ticker_mapping(text, text, text, text), quant.list_ticker_mappings(),
     quant.add_product(jsonb), quant.update_product(text, jsonb), quant.list_products(),
+    quant.upload_bars(text, text, jsonb), quant.upload_bars_csv(text, text, text),
+    quant.bars_page(text, text, text, timestamptz, timestamptz, integer, timestamptz),
+    quant.upload_bars_any(text, text, jsonb, text),
     refdata.resolve_products(jsonb, text),
     quant.set_trade_password(text, text),
     quant.set_broker_credential(text, text, text, text), quant.list_broker_credentials(),

@@ -65,11 +65,13 @@ BEGIN
         IF v.strategy_id IS NULL THEN
             RAISE EXCEPTION 'strategy % version % not found', d.strategy_id, d.strategy_version USING ERRCODE = 'P0002';
         END IF;
-        SELECT max(b.ts) INTO latest FROM md.bar b WHERE b.ticker = v.config->>'ticker';
+        SELECT max(b.ts) INTO latest FROM md.bar b
+        WHERE b.ticker = v.config->>'ticker' AND b.interval = coalesce(v.config->>'interval', '1d');
         max_age := trade.max_bar_age_hours(d);
         IF latest IS NULL THEN
             reason := 'no_bars';
-            msg := format('no bars: ticker %s has no bars in md.bar', v.config->>'ticker');
+            msg := format('no bars: ticker %s has no %s bars in md.bar', v.config->>'ticker',
+                          coalesce(v.config->>'interval', '1d'));
         ELSIF max_age IS NOT NULL AND quant.bar_is_stale(latest, now(), max_age) THEN
             reason := 'stale_bar';
             msg := format('stale bar: the latest %s bar is %s, %s hours old, over max_bar_age_hours %s',
