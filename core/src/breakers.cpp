@@ -18,21 +18,53 @@ using fields::FieldSpec;
 using fields::Type;
 
 const std::array<FieldSpec, 8> account_limit_table{{
-    {.key = "max_daily_loss", .type = Type::number, .nullable = true, .minimum = 0, .exclusive_minimum = true,
+    {.key = "max_daily_loss",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .exclusive_minimum = true,
      .description = "the largest loss in a UTC day, in the account currency; off when not given"},
-    {.key = "max_daily_loss_pct", .type = Type::number, .nullable = true, .minimum = 0, .maximum = 100,
-     .exclusive_minimum = true, .description = "the largest loss in a UTC day, in % of the day's starting equity"},
-    {.key = "max_drawdown", .type = Type::number, .nullable = true, .minimum = 0, .exclusive_minimum = true,
+    {.key = "max_daily_loss_pct",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .maximum = 100,
+     .exclusive_minimum = true,
+     .description = "the largest loss in a UTC day, in % of the day's starting equity"},
+    {.key = "max_drawdown",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .exclusive_minimum = true,
      .description = "the largest fall below the peak of equity, in the account currency"},
-    {.key = "max_drawdown_pct", .type = Type::number, .nullable = true, .minimum = 0, .maximum = 100,
-     .exclusive_minimum = true, .description = "the largest fall below the peak of equity, in % of the peak"},
-    {.key = "max_open_exposure", .type = Type::number, .nullable = true, .minimum = 0, .exclusive_minimum = true,
+    {.key = "max_drawdown_pct",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .maximum = 100,
+     .exclusive_minimum = true,
+     .description = "the largest fall below the peak of equity, in % of the peak"},
+    {.key = "max_open_exposure",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .exclusive_minimum = true,
      .description = "the largest sum of |position| x price across the deployments"},
-    {.key = "max_consecutive_losses", .type = Type::integer, .nullable = true, .minimum = 1, .maximum = 10000,
+    {.key = "max_consecutive_losses",
+     .type = Type::integer,
+     .nullable = true,
+     .minimum = 1,
+     .maximum = 10000,
      .description = "losing trades in a row that trip the breaker"},
-    {.key = "capital", .type = Type::number, .nullable = true, .minimum = 0, .exclusive_minimum = true,
+    {.key = "capital",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .exclusive_minimum = true,
      .description = "the equity the percentages are of (required with a percentage)"},
-    {.key = "flatten_on_breach", .type = Type::boolean, .nullable = true,
+    {.key = "flatten_on_breach",
+     .type = Type::boolean,
+     .nullable = true,
      .description = "also flatten every position when a breaker trips; default false"},
 }};
 
@@ -51,7 +83,8 @@ std::optional<double> positive(const Json& obj, const char* key, const std::stri
         fail(field, "must be a number, got " + fields::type_name(v), hint);
     const double d = v.get<double>();
     if (!std::isfinite(d) || !(d > 0) || d > max) {
-        fail(field, "must be greater than 0 and at most " + Json(max).dump() + ", got " + fields::shown(v), hint);
+        fail(field, "must be greater than 0 and at most " + Json(max).dump() + ", got " + fields::shown(v),
+             hint);
     }
     return d;
 }
@@ -75,17 +108,19 @@ BreakerLimits parse_breaker_fields(const Json& r, const std::string& prefix) {
     BreakerLimits out;
     constexpr double big = 1e15;
     out.max_daily_loss = positive(r, "max_daily_loss", prefix, big, "an amount in the account currency");
-    out.max_daily_loss_pct = positive(r, "max_daily_loss_pct", prefix, 100, "a percentage above 0, at most 100");
+    out.max_daily_loss_pct =
+        positive(r, "max_daily_loss_pct", prefix, 100, "a percentage above 0, at most 100");
     out.max_drawdown = positive(r, "max_drawdown", prefix, big, "an amount in the account currency");
     out.max_drawdown_pct = positive(r, "max_drawdown_pct", prefix, 100, "a percentage above 0, at most 100");
     if (given(r, "max_consecutive_losses")) {
-        out.max_consecutive_losses = fields::get_int(r["max_consecutive_losses"], prefix + "max_consecutive_losses",
-                                                     1, 10000, "losing trades in a row, 1 to 10000");
+        out.max_consecutive_losses =
+            fields::get_int(r["max_consecutive_losses"], prefix + "max_consecutive_losses", 1, 10000,
+                            "losing trades in a row, 1 to 10000");
     }
     if (given(r, "flatten_on_breach")) {
         if (!r["flatten_on_breach"].is_boolean())
-            fail(prefix + "flatten_on_breach", "must be true or false, got " + fields::type_name(r["flatten_on_breach"]),
-                 "true, false");
+            fail(prefix + "flatten_on_breach",
+                 "must be true or false, got " + fields::type_name(r["flatten_on_breach"]), "true, false");
         out.flatten_on_breach = r["flatten_on_breach"].get<bool>();
     }
     return out;
@@ -141,7 +176,8 @@ PnlFigures measure_books(const std::vector<Book>& books, std::int64_t since_us, 
         for (std::size_t i = 0; i < books[b].fills.size(); ++i)
             events.push_back({books[b].fills[i].ts_us, b, i});
     }
-    std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.ts < b.ts; });
+    std::stable_sort(events.begin(), events.end(),
+                     [](const Event& a, const Event& b) { return a.ts < b.ts; });
     const auto total = [&st] {
         double t = 0;
         for (const State& s : st)
@@ -211,8 +247,8 @@ std::optional<BreakerTrip> first_breach(const BreakerLimits& l, const PnlFigures
             if (pct > *l.max_daily_loss_pct) {
                 return trip("max_daily_loss_pct", pct, *l.max_daily_loss_pct,
                             "the loss today (UTC) is " + money(loss) + " = " + money(pct) +
-                                " % of the day's starting equity " + money(base) + ", more than max_daily_loss_pct " +
-                                money(*l.max_daily_loss_pct));
+                                " % of the day's starting equity " + money(base) +
+                                ", more than max_daily_loss_pct " + money(*l.max_daily_loss_pct));
             }
         }
         const double dd = f.drawdown();
@@ -226,8 +262,8 @@ std::optional<BreakerTrip> first_breach(const BreakerLimits& l, const PnlFigures
             const double pct = peak > 0 ? dd / peak * 100.0 : std::numeric_limits<double>::infinity();
             if (pct > *l.max_drawdown_pct) {
                 return trip("max_drawdown_pct", pct, *l.max_drawdown_pct,
-                            "equity is " + money(dd) + " = " + money(pct) + " % below its peak " + money(peak) +
-                                ", more than max_drawdown_pct " + money(*l.max_drawdown_pct));
+                            "equity is " + money(dd) + " = " + money(pct) + " % below its peak " +
+                                money(peak) + ", more than max_drawdown_pct " + money(*l.max_drawdown_pct));
             }
         }
         if (l.max_open_exposure && f.exposure > *l.max_open_exposure) {
@@ -238,7 +274,8 @@ std::optional<BreakerTrip> first_breach(const BreakerLimits& l, const PnlFigures
     }
     if (l.max_consecutive_losses && f.consecutive_losses >= *l.max_consecutive_losses) {
         return trip("max_consecutive_losses", f.consecutive_losses, *l.max_consecutive_losses,
-                    std::to_string(f.consecutive_losses) + " losing trades in a row reach max_consecutive_losses " +
+                    std::to_string(f.consecutive_losses) +
+                        " losing trades in a row reach max_consecutive_losses " +
                         std::to_string(*l.max_consecutive_losses));
     }
     return std::nullopt;
@@ -259,10 +296,12 @@ Book book_of(const Json& b) {
         out.price = p->get<double>();
     if (const auto fl = b.find("fills"); fl != b.end() && fl->is_array()) {
         for (const Json& x : *fl) {
-            if (!x.is_array() || x.size() != 4 || !x[0].is_number() || !x[1].is_number() || !x[2].is_number() ||
-                !x[3].is_number())
-                throw Error(ErrorCode::invalid_argument, "fills", "fills: each must be [ts_us, qty, price, fee]");
-            out.fills.push_back({x[0].get<std::int64_t>(), x[1].get<double>(), x[2].get<double>(), x[3].get<double>()});
+            if (!x.is_array() || x.size() != 4 || !x[0].is_number() || !x[1].is_number() ||
+                !x[2].is_number() || !x[3].is_number())
+                throw Error(ErrorCode::invalid_argument, "fills",
+                            "fills: each must be [ts_us, qty, price, fee]");
+            out.fills.push_back(
+                {x[0].get<std::int64_t>(), x[1].get<double>(), x[2].get<double>(), x[3].get<double>()});
         }
     }
     return out;

@@ -108,7 +108,8 @@ const std::array<FieldSpec, 14> risk_limit_table{{
      .minimum = 0,
      .maximum = 100,
      .exclusive_minimum = true,
-     .description = "breaker: the largest loss in a UTC day in % of max_position_usd plus the P&L at the day's start"},
+     .description =
+         "breaker: the largest loss in a UTC day in % of max_position_usd plus the P&L at the day's start"},
     {.key = "max_drawdown",
      .type = Type::number,
      .nullable = true,

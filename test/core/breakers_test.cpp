@@ -1,7 +1,8 @@
 // The loss and drawdown breakers on hand-worked books: each trips once and does not once.
+#include "quant/breakers.hpp"
+
 #include <gtest/gtest.h>
 
-#include "quant/breakers.hpp"
 #include "quant/deployment_config.hpp"
 #include "quant/error.hpp"
 
@@ -173,8 +174,8 @@ TEST(Breakers, AccountLimitsParseAndNameTheField) {
 }
 
 TEST(Breakers, DeploymentRiskLimitsCarryTheBreakers) {
-    const auto r = quant::parse_risk_limits(
-        quant::Json::parse(R"({"max_daily_loss": 250, "max_consecutive_losses": 3, "flatten_on_breach": true})"));
+    const auto r = quant::parse_risk_limits(quant::Json::parse(
+        R"({"max_daily_loss": 250, "max_consecutive_losses": 3, "flatten_on_breach": true})"));
     EXPECT_EQ(*r.breakers.max_daily_loss, 250.0);
     EXPECT_EQ(*r.breakers.max_consecutive_losses, 3);
     EXPECT_TRUE(r.breakers.flatten_on_breach);

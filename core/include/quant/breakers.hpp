@@ -55,9 +55,9 @@ struct Book {
 // latest fill price at earlier moments (the day's start, the peak).
 struct PnlFigures {
     double pnl_now = 0;
-    double pnl_day_start = 0;  // after the last fill before max(day start, since)
-    double peak_pnl = 0;       // the highest P&L from `since` on (now included)
-    double exposure = 0;       // sum of |position| x price now
+    double pnl_day_start = 0;    // after the last fill before max(day start, since)
+    double peak_pnl = 0;         // the highest P&L from `since` on (now included)
+    double exposure = 0;         // sum of |position| x price now
     int consecutive_losses = 0;  // closing fills (from `since` on) that lost, net of fees, in a row
     bool priced = true;          // every open position has a latest price
     double daily_loss() const { return pnl_day_start - pnl_now; }

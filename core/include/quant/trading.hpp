@@ -62,11 +62,10 @@ struct RiskDecision {
 };
 
 // The checks, in order; the first that blocks decides. The halt blocks every order; an open
-// breaker and the kill switch (enabled = false) block only orders that are not reduce-only, so exits and the stop
-// loss still run. Reduce-only orders are never blocked by the position, notional, cash or
-// margin checks (an exit is never trapped). Longs and shorts
-// meet the same limits (|position| x price); a buy needs the cash, a sell that leaves a short
-// needs cash after its proceeds of (1 + short_margin) x the short's value.
+// breaker and the kill switch (enabled = false) block only orders that are not reduce-only, so exits and the
+// stop loss still run. Reduce-only orders are never blocked by the position, notional, cash or margin checks
+// (an exit is never trapped). Longs and shorts meet the same limits (|position| x price); a buy needs the
+// cash, a sell that leaves a short needs cash after its proceeds of (1 + short_margin) x the short's value.
 RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, const RiskFacts& facts);
 
 // Stop loss: true when a position's unrealised loss is past stop_loss_pct of its entry value.
