@@ -283,11 +283,30 @@ std::optional<BreakerTrip> first_breach(const BreakerLimits& l, const PnlFigures
 
 namespace {
 
+// A time in microseconds; nullopt unless a number within +-9e18 (a float is not cast blindly:
+// the fuzzer found 8.64e36).
+std::optional<std::int64_t> micros(const Json& v) {
+    if (v.is_number_integer() && !v.is_number_unsigned())
+        return v.get<std::int64_t>();
+    if (v.is_number_unsigned()) {
+        const auto u = v.get<std::uint64_t>();
+        if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            return static_cast<std::int64_t>(u);
+        return std::nullopt;
+    }
+    if (v.is_number_float()) {
+        const double d = v.get<double>();
+        if (std::isfinite(d) && std::fabs(d) < 9e18)
+            return static_cast<std::int64_t>(d);
+    }
+    return std::nullopt;
+}
+
 std::int64_t since_of(const Json& facts, const char* key) {
     const auto it = facts.find(key);
-    if (it == facts.end() || !it->is_number())
+    if (it == facts.end())
         return std::numeric_limits<std::int64_t>::min();
-    return it->get<std::int64_t>();
+    return micros(*it).value_or(std::numeric_limits<std::int64_t>::min());
 }
 
 Book book_of(const Json& b) {
@@ -300,8 +319,11 @@ Book book_of(const Json& b) {
                 !x[2].is_number() || !x[3].is_number())
                 throw Error(ErrorCode::invalid_argument, "fills",
                             "fills: each must be [ts_us, qty, price, fee]");
-            out.fills.push_back(
-                {x[0].get<std::int64_t>(), x[1].get<double>(), x[2].get<double>(), x[3].get<double>()});
+            const auto ts = micros(x[0]);
+            if (!ts)
+                throw Error(ErrorCode::invalid_argument, "fills",
+                            "fills: a time is not microseconds since the epoch");
+            out.fills.push_back({*ts, x[1].get<double>(), x[2].get<double>(), x[3].get<double>()});
         }
     }
     return out;

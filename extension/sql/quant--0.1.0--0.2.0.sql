@@ -4165,6 +4165,9 @@ CREATE TABLE trade.trading_halt (
     changed_by  text NOT NULL DEFAULT session_user
 );
 INSERT INTO trade.trading_halt (singleton) VALUES (true);
+-- no policy: only its owner's functions (SECURITY DEFINER) read or change it
+ALTER TABLE trade.trading_halt ENABLE ROW LEVEL SECURITY;
+ALTER TABLE trade.trading_halt FORCE ROW LEVEL SECURITY;
 COMMENT ON TABLE trade.trading_halt IS 'The administrators'' halt of all trading (one row): while halted, quant-worker sends no order of anyone. Changed by quant.halt_trading and quant.resume_trading only; the history is trade.trading_halt_log.';
 
 CREATE TABLE trade.trading_halt_log (
@@ -4175,6 +4178,8 @@ CREATE TABLE trade.trading_halt_log (
     db_role     text NOT NULL DEFAULT session_user
 );
 COMMENT ON TABLE trade.trading_halt_log IS 'Every halt and resume of all trading: when, which database login, why.';
+ALTER TABLE trade.trading_halt_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE trade.trading_halt_log FORCE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('trade.trading_halt_log', '');
 
 -- ---- the administrators' halt ----

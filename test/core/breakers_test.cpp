@@ -216,3 +216,18 @@ TEST(Breakers, EvaluateFromTheWorkersFacts) {
 }
 
 }  // namespace
+
+namespace {
+
+// Found by fuzz_deployment_config: a time of 8.64e36 was cast to int64 (undefined behaviour).
+TEST(Breakers, FactsWithATimeOutOfRangeAreRefusedNotCast) {
+    const quant::Json facts = quant::Json::parse(R"({"deployment_id": "d1", "day_start_us": 8.64e36,
+        "risk_limits": {"max_daily_loss": 1},
+        "books": [{"deployment_id": "d1", "price": 90, "fills": [[8.64e36, 10, 100, 1]]}]})");
+    EXPECT_THROW(quant::evaluate_breakers(facts), quant::Error);
+    quant::Json ok = facts;
+    ok["books"][0]["fills"][0][0] = 1;
+    EXPECT_NO_THROW(quant::evaluate_breakers(ok));  // the day's start out of range: no day (all today)
+}
+
+}  // namespace
