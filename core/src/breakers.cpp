@@ -302,6 +302,11 @@ std::optional<std::int64_t> micros(const Json& v) {
     return std::nullopt;
 }
 
+std::string string_of(const Json& obj, const char* key) {
+    const auto it = obj.find(key);
+    return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::int64_t since_of(const Json& facts, const char* key) {
     const auto it = facts.find(key);
     if (it == facts.end())
@@ -334,14 +339,14 @@ Book book_of(const Json& b) {
 std::optional<ScopedTrip> evaluate_breakers(const Json& facts) {
     if (!facts.is_object())
         return std::nullopt;
-    const std::string dep = facts.value("deployment_id", std::string());
+    const std::string dep = string_of(facts, "deployment_id");
     const std::int64_t day0 = since_of(facts, "day_start_us");
     std::vector<Book> all;
     std::vector<Book> own;
     if (const auto b = facts.find("books"); b != facts.end() && b->is_array()) {
         for (const Json& x : *b) {
             all.push_back(book_of(x));
-            if (x.value("deployment_id", std::string()) == dep)
+            if (string_of(x, "deployment_id") == dep)
                 own.push_back(all.back());
         }
     }

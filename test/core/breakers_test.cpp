@@ -231,3 +231,15 @@ TEST(Breakers, FactsWithATimeOutOfRangeAreRefusedNotCast) {
 }
 
 }  // namespace
+
+namespace {
+
+// Found by fuzz_deployment_config: a deployment_id of null threw nlohmann's type_error.
+TEST(Breakers, FactsWithANullIdAreNoCrash) {
+    const quant::Json facts =
+        quant::Json::parse(R"({"deployment_id": null, "risk_limits": {"max_daily_loss": 1},
+        "books": [{"deployment_id": null, "fills": [[1, 10, 60, 0]]}]})");
+    EXPECT_NO_THROW(quant::evaluate_breakers(facts));
+}
+
+}  // namespace
