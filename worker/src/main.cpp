@@ -120,7 +120,9 @@ int main(int argc, char** argv) {
                 "QUANT_WORKER_LOG_LEVEL (info), QUANT_WORKER_LEASE_S (60), QUANT_WORKER_MAX_ATTEMPTS (5),\n"
                 "QUANT_WORKER_STATEMENT_TIMEOUT_MS (30000), QUANT_WORKER_LOCK_TIMEOUT_MS (5000),\n"
                 "QUANT_WORKER_ROLE (quant_worker), QUANT_PAPER_STARTING_CASH, QUANT_PAPER_SLIPPAGE_BPS,\n"
-                "QUANT_PAPER_FEE_BPS.\n",
+                "QUANT_PAPER_FEE_BPS, QUANT_ALERT_WEBHOOK_URL, QUANT_ALERT_WEBHOOK_SECRET_FILE,\n"
+                "QUANT_ALERT_WEBHOOK_RETRIES (5), QUANT_ALERT_WEBHOOK_BACKOFF_MS (500),\n"
+                "QUANT_ALERT_WEBHOOK_TIMEOUT_MS (5000), QUANT_WORKER_METRICS_FILE.\n",
                 stdout);
             return 0;
         }
