@@ -49,7 +49,9 @@ GRANT EXECUTE ON FUNCTION
     quant.deploy(jsonb), quant.list_deployments(boolean), quant.get_deployment(uuid), quant.update_deployment(uuid, jsonb),
     quant.stop_deployment(uuid), quant.run_deployment(uuid), quant.deployment_signals(uuid), quant.deployment_trades(uuid),
     quant.deployment_orders(uuid), quant.deployment_position(uuid), quant.audit_trail(uuid),
-    quant.revoke_api_key(uuid), quant.list_api_keys(boolean), trade.api_key_create_own(text)
+    quant.revoke_api_key(uuid), quant.list_api_keys(boolean), trade.api_key_create_own(text),
+    quant.flatten_deployment(uuid), quant.disable_all_deployments(), quant.trading_status(),
+    quant.set_account_limits(jsonb), quant.account_limits(), quant.list_breakers(boolean), quant.reset_breaker(uuid)
   TO quant_app, quant_admin;
 GRANT SELECT ON quant.deployments, quant.strategies TO quant_app, quant_admin;
 -- the REST layer's former pipeline, until every quant-http calls quant.login_api_key
@@ -63,6 +65,8 @@ GRANT EXECUTE ON FUNCTION quant.set_person_password(text, text) TO quant_admin;
 
 -- quant_admin only: keys for any user (quant.create_api_key calls it for administrators)
 GRANT EXECUTE ON FUNCTION trade.api_key_create_for(text, text) TO quant_admin;
+-- quant_admin only: the halt of all trading (TRADE/kill_switch.sql)
+GRANT EXECUTE ON FUNCTION quant.halt_trading(text), quant.resume_trading() TO quant_admin;
 
 -- quant_worker: the live loop's executor and its paper broker, nothing else
 GRANT EXECUTE ON FUNCTION
@@ -71,6 +75,9 @@ GRANT EXECUTE ON FUNCTION
     trade.worker_insert_intent(uuid, text, text, text, numeric, boolean, text),
     trade.worker_log(uuid, text, text, text, numeric, text), trade.worker_finish(uuid, text), trade.worker_release(uuid),
     trade.worker_record_outcome(text, text, text, numeric, numeric, numeric, text, text),
+    trade.worker_send_gate(text), trade.worker_breaker_facts(uuid),
+    trade.worker_trip_breaker(uuid, uuid, text, text, double precision, double precision, text),
+    trade.worker_alert(text, jsonb), quant.trading_status(),
     paper.open_account(text, text, numeric, numeric, numeric),
     paper.place_order(text, text, text, text, numeric, text, numeric),
     paper.get_order(text), paper.get_orders(text), paper.get_position(text, text), paper.get_positions(text),

@@ -42,7 +42,7 @@ std::vector<std::string> schedule_choices() {
 }
 
 // JSON null is "not given" for every key but max_bar_age_hours (null: the check is off).
-const std::array<FieldSpec, 8> risk_limit_table{{
+const std::array<FieldSpec, 14> risk_limit_table{{
     {.key = "max_position_usd",
      .type = Type::number,
      .nullable = true,
@@ -96,6 +96,43 @@ const std::array<FieldSpec, 8> risk_limit_table{{
      .minimum = 1,
      .maximum = 10000,
      .description = "rejects in a row before the deployment pauses; default 3"},
+    {.key = "max_daily_loss",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .exclusive_minimum = true,
+     .description = "breaker: the largest loss in a UTC day (account currency); off when not given"},
+    {.key = "max_daily_loss_pct",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .maximum = 100,
+     .exclusive_minimum = true,
+     .description =
+         "breaker: the largest loss in a UTC day in % of max_position_usd plus the P&L at the day's start"},
+    {.key = "max_drawdown",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .exclusive_minimum = true,
+     .description = "breaker: the largest fall of P&L below its peak (account currency)"},
+    {.key = "max_drawdown_pct",
+     .type = Type::number,
+     .nullable = true,
+     .minimum = 0,
+     .maximum = 100,
+     .exclusive_minimum = true,
+     .description = "breaker: the largest fall below the peak in % of max_position_usd plus the peak P&L"},
+    {.key = "max_consecutive_losses",
+     .type = Type::integer,
+     .nullable = true,
+     .minimum = 1,
+     .maximum = 10000,
+     .description = "breaker: losing trades in a row that trip it"},
+    {.key = "flatten_on_breach",
+     .type = Type::boolean,
+     .nullable = true,
+     .description = "when a breaker trips, also flatten the position; default false"},
 }};
 
 const std::array<FieldSpec, 18> deployment_table{{
@@ -316,6 +353,7 @@ RiskLimits parse_risk_limits(const Json& r) {
             get_int(r["max_consecutive_rejects"], "risk_limits.max_consecutive_rejects", 1, 10000,
                     "rejects in a row before the deployment pauses, default 3");
     }
+    out.breakers = parse_breaker_fields(r, "risk_limits.");
     return out;
 }
 
@@ -430,6 +468,19 @@ Json to_json(const RiskLimits& limits) {
         out["max_bar_age_hours"] =
             std::isnan(limits.max_bar_age_hours) ? Json(nullptr) : Json(limits.max_bar_age_hours);
     }
+    const BreakerLimits& b = limits.breakers;
+    const auto put = [&](const char* k, const std::optional<double>& v) {
+        if (v)
+            out[k] = *v;
+    };
+    put("max_daily_loss", b.max_daily_loss);
+    put("max_daily_loss_pct", b.max_daily_loss_pct);
+    put("max_drawdown", b.max_drawdown);
+    put("max_drawdown_pct", b.max_drawdown_pct);
+    if (b.max_consecutive_losses)
+        out["max_consecutive_losses"] = *b.max_consecutive_losses;
+    if (b.flatten_on_breach)
+        out["flatten_on_breach"] = true;
     return out;
 }
 

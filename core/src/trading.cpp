@@ -55,8 +55,12 @@ RiskDecision reject(std::string code, std::string message) {
 }  // namespace
 
 RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, const RiskFacts& facts) {
-    if (!facts.enabled)
-        return reject("kill_switch", "deployment is disabled (kill switch)");
+    if (facts.halted)
+        return reject("halted", "trading is halted by an administrator (quant.halt_trading)");
+    if (!facts.breaker.empty() && !order.reduce_only)
+        return reject("breaker", facts.breaker);
+    if (!facts.enabled && !order.reduce_only)
+        return reject("kill_switch", "deployment is disabled (kill switch): no new entries, exits only");
     if (facts.already_acted)
         return reject("duplicate", "this signal was already acted on (duplicate guard)");
     if (!facts.broker_connected)

@@ -4623,3 +4623,742 @@ REVOKE ALL ON FUNCTION quant.bars_page(text, text, text, timestamptz, timestampt
     quant.upload_bars_any(text, text, jsonb, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION quant.bars_page(text, text, text, timestamptz, timestamptz, integer, timestamptz),
     quant.upload_bars_any(text, text, jsonb, text) TO quant_app, quant_admin;
+
+-- ==== wp-safe: kill switches (enabled = entries only, flatten, disable all, the admins' halt, the send gate), loss and drawdown breakers, alerts on quant_alert ====
+ALTER TABLE trade.audit DROP CONSTRAINT audit_entity_check;
+ALTER TABLE trade.audit ADD CONSTRAINT audit_entity_check
+    CHECK (entity IN ('strategy', 'deployment', 'live_gate', 'broker_credential', 'breaker', 'account_limits'));
+COMMENT ON COLUMN trade.audit.entity IS 'strategy, deployment, live_gate, broker_credential, breaker or account_limits';
+COMMENT ON COLUMN trade.audit.action IS 'create, new_version, delete, deploy, update, stop, live_enabled, live_refused, set_trade_password, flatten, disable_all, breaker, reset';
+ALTER TABLE trade.signal DROP CONSTRAINT signal_source_check;
+ALTER TABLE trade.signal ADD CONSTRAINT signal_source_check CHECK (source IN ('schedule', 'stop_loss', 'flatten'));
+COMMENT ON COLUMN trade.signal.source IS 'Who wrote the signal: schedule (quant.run_schedule, quant.run_deployment: the strategy''s evaluation) or stop_loss (quant.check_stop_losses: a flattening signal 0) or flatten (quant.flatten_deployment, a breaker''s flatten_on_breach: signal 0, bar_ts the time it was written). Part of the duplicate guard (deployment_id, bar_ts, source)';
+
+-- TRADE/breaker.sql
+-- Loss and drawdown breakers (issue 15, part 1), per deployment (its risk_limits) and per user
+-- (trade.account_limits): max daily loss (currency and/or percent, UTC day), max drawdown from
+-- peak equity (currency and/or percent), max open exposure across the user's deployments, max
+-- consecutive losing trades. The arithmetic is the core's (quant::evaluate_breakers, from the
+-- fills and the latest prices, with quant::position_after as the paper broker books them);
+-- quant-worker evaluates it at the start of every signal and after every fill.
+--
+-- A breach (trade.worker_trip_breaker): a trade.breaker row (open until a person resets it),
+-- the deployment (scope deployment) or all the user's deployments (scope account) disabled at
+-- once, an audit row per deployment (action breaker), a REJECTED trade.log row whose reason is
+-- the breaker's name, a NOTIFY on quant_alert, and, when flatten_on_breach is set, a flattening
+-- signal per disabled deployment with a position. While a breaker is open, trade.worker_send_gate
+-- refuses every order that is not reduce-only (reason breaker). quant.reset_breaker closes it
+-- (the deployment stays disabled until the person enables it); measurement starts again from
+-- the reset (fills before it no longer count towards a losing streak or a peak).
+
+CREATE TABLE trade.breaker (
+    breaker_id     uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
+    user_id        text NOT NULL,
+    deployment_id  uuid REFERENCES trade.deployment (deployment_id),
+    scope          text NOT NULL CHECK (scope IN ('deployment', 'account')),
+    breaker        text NOT NULL CHECK (breaker IN ('max_daily_loss', 'max_daily_loss_pct', 'max_drawdown',
+                                                    'max_drawdown_pct', 'max_open_exposure',
+                                                    'max_consecutive_losses')),
+    value          double precision,
+    limit_value    double precision,
+    message        text NOT NULL,
+    tripped_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    reset_at       timestamptz,
+    reset_by       text,
+    CHECK ((scope = 'deployment') = (deployment_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX breaker_open_idx ON trade.breaker (user_id, coalesce(deployment_id::text, ''), breaker)
+    WHERE reset_at IS NULL;
+COMMENT ON TABLE trade.breaker IS 'Loss and drawdown breakers that tripped: open (reset_at NULL) until a person resets it (quant.reset_breaker). While open, no order that is not reduce-only is sent for the deployment (scope deployment) or any of the user''s deployments (scope account).';
+COMMENT ON COLUMN trade.breaker.value IS 'What was measured (the loss, drawdown, exposure in the account currency; a percentage; a count)';
+COMMENT ON COLUMN trade.breaker.limit_value IS 'The limit it passed';
+
+ALTER TABLE trade.breaker ENABLE ROW LEVEL SECURITY;
+ALTER TABLE trade.breaker FORCE ROW LEVEL SECURITY;
+CREATE POLICY breaker_own ON trade.breaker
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+SELECT pg_catalog.pg_extension_config_dump('trade.breaker', '');
+
+CREATE TABLE trade.account_limits (
+    user_id     text PRIMARY KEY,
+    limits      jsonb NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE trade.account_limits IS 'A user''s account-wide breakers (quant.normalize_account_limits: max_daily_loss, max_daily_loss_pct, max_drawdown, max_drawdown_pct, max_open_exposure, max_consecutive_losses, capital, flatten_on_breach); set with quant.set_account_limits.';
+ALTER TABLE trade.account_limits ENABLE ROW LEVEL SECURITY;
+ALTER TABLE trade.account_limits FORCE ROW LEVEL SECURITY;
+CREATE POLICY account_limits_own ON trade.account_limits
+    USING (user_id = quant.current_user_id())
+    WITH CHECK (user_id = quant.current_user_id());
+SELECT pg_catalog.pg_extension_config_dump('trade.account_limits', '');
+
+CREATE FUNCTION quant.normalize_account_limits(limits jsonb) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'quant_normalize_account_limits'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION quant.normalize_account_limits(jsonb) IS
+  'The core''s validator of account limits (quant::parse_account_limits): max_daily_loss, max_daily_loss_pct, max_drawdown, max_drawdown_pct, max_open_exposure (positive numbers, percentages at most 100), max_consecutive_losses (1 to 10000), capital (required with a percentage), flatten_on_breach (default false). ERROR 22023 naming the field.';
+
+CREATE FUNCTION quant.set_account_limits(limits jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    me text := quant.current_user_id();
+    cfg jsonb;
+    old_value jsonb;
+BEGIN
+    PERFORM trade.require_object(limits, 'quant.set_account_limits', 'limits');
+    cfg := quant.normalize_account_limits(limits);
+    SELECT a.limits INTO old_value FROM trade.account_limits a WHERE a.user_id = me;
+    INSERT INTO trade.account_limits (user_id, limits) VALUES (me, cfg)
+    ON CONFLICT (user_id) DO UPDATE SET limits = excluded.limits, updated_at = now();
+    PERFORM trade.write_audit('account_limits', NULL, 'update', old_value, cfg);
+    RETURN cfg;
+END
+$$;
+COMMENT ON FUNCTION quant.set_account_limits(jsonb) IS
+  'Sets the current user''s account-wide breakers (validated by quant.normalize_account_limits; {} turns them off). Audited. Returns the normalised limits.';
+
+CREATE FUNCTION quant.account_limits() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT a.limits FROM trade.account_limits a WHERE a.user_id = quant.current_user_id()),
+                    quant.normalize_account_limits('{}'));
+$$;
+COMMENT ON FUNCTION quant.account_limits() IS 'The current user''s account-wide breakers (normalised; none set: the defaults, all off).';
+
+CREATE FUNCTION trade.breaker_json(b trade.breaker) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object('breaker_id', b.breaker_id, 'scope', b.scope, 'deployment_id', b.deployment_id,
+                              'breaker', b.breaker, 'value', b.value, 'limit', b.limit_value, 'message', b.message,
+                              'tripped_at', b.tripped_at, 'reset_at', b.reset_at, 'reset_by', b.reset_by,
+                              'open', b.reset_at IS NULL);
+$$;
+COMMENT ON FUNCTION trade.breaker_json(trade.breaker) IS 'Internal: a trade.breaker row as JSON.';
+
+CREATE FUNCTION trade.breaker_open(d trade.deployment) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('breaker %s (%s) is open since %s: %s; a person resets it (quant.reset_breaker)',
+                  b.breaker, b.scope, b.tripped_at, b.message)
+    FROM trade.breaker b
+    WHERE b.user_id = d.user_id AND b.reset_at IS NULL
+      AND (b.deployment_id = d.deployment_id OR b.scope = 'account')
+    ORDER BY b.tripped_at LIMIT 1;
+$$;
+COMMENT ON FUNCTION trade.breaker_open(trade.deployment) IS
+  'Internal: why an open breaker of the deployment or of its user''s account blocks new entries, or NULL when none is open.';
+REVOKE ALL ON FUNCTION trade.breaker_open(trade.deployment) FROM PUBLIC;
+
+CREATE FUNCTION quant.list_breakers(include_reset boolean DEFAULT false) RETURNS SETOF jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT trade.breaker_json(b) FROM trade.breaker b
+    WHERE b.user_id = quant.current_user_id() AND (coalesce(include_reset, false) OR b.reset_at IS NULL)
+    ORDER BY b.tripped_at, b.breaker_id;
+$$;
+COMMENT ON FUNCTION quant.list_breakers(boolean) IS 'The current user''s open breakers (all of them with include_reset), oldest first.';
+
+CREATE FUNCTION quant.reset_breaker(breaker_id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    b trade.breaker;
+    old_json jsonb;
+BEGIN
+    IF breaker_id IS NULL THEN
+        RAISE EXCEPTION 'quant.reset_breaker: breaker_id must not be NULL' USING ERRCODE = '22004', COLUMN = 'breaker_id';
+    END IF;
+    SELECT * INTO b FROM trade.breaker x
+    WHERE x.breaker_id = reset_breaker.breaker_id AND x.user_id = quant.current_user_id() FOR UPDATE;
+    IF b.breaker_id IS NULL THEN
+        RAISE EXCEPTION 'quant.reset_breaker: breaker % not found', breaker_id
+            USING ERRCODE = 'P0002', COLUMN = 'breaker_id', HINT = 'quant.list_breakers() lists your open breakers';
+    END IF;
+    IF b.reset_at IS NOT NULL THEN
+        RETURN trade.breaker_json(b);  -- resetting twice changes nothing
+    END IF;
+    old_json := trade.breaker_json(b);
+    UPDATE trade.breaker x SET reset_at = clock_timestamp(), reset_by = quant.current_user_id()
+     WHERE x.breaker_id = b.breaker_id
+    RETURNING * INTO b;
+    PERFORM trade.write_audit('breaker', b.breaker_id, 'reset', old_json, trade.breaker_json(b));
+    RETURN trade.breaker_json(b);
+END
+$$;
+COMMENT ON FUNCTION quant.reset_breaker(uuid) IS
+  'A person resets an open breaker of the current user (audited). The deployments it disabled stay disabled until enabled again (quant.update_deployment); losses, peaks and losing streaks are measured afresh from the reset. P0002 when not yours.';
+
+-- ---- the worker's half ----
+CREATE FUNCTION trade.breaker_fills(dep uuid) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_array((extract(epoch FROM f.ts) * 1000000)::bigint,
+                                                CASE f.side WHEN 'BUY' THEN f.qty ELSE -f.qty END, f.price, f.fee)
+                              ORDER BY f.ts, f.fill_id), '[]')
+    FROM trade.fill f WHERE f.deployment_id = dep;
+$$;
+COMMENT ON FUNCTION trade.breaker_fills(uuid) IS 'Internal: a deployment''s fills as [[ts_us, signed qty, price, fee], ...] in time order.';
+REVOKE ALL ON FUNCTION trade.breaker_fills(uuid) FROM PUBLIC;
+
+CREATE FUNCTION trade.worker_breaker_facts(dep uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment;
+    acct jsonb;
+    dep_since timestamptz;
+    acct_since timestamptz;
+    books jsonb;
+BEGIN
+    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = dep;
+    IF d.deployment_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT a.limits INTO acct FROM trade.account_limits a WHERE a.user_id = d.user_id;
+    SELECT max(b.reset_at) INTO dep_since FROM trade.breaker b
+    WHERE b.deployment_id = d.deployment_id AND b.reset_at IS NOT NULL;
+    SELECT max(b.reset_at) INTO acct_since FROM trade.breaker b
+    WHERE b.user_id = d.user_id AND b.scope = 'account' AND b.reset_at IS NOT NULL;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('deployment_id', t.deployment_id,
+                                                 'price', (trade.symbol_price(t.broker, t.ticker)).price,
+                                                 'fills', trade.breaker_fills(t.deployment_id))
+                              ORDER BY t.deployment_id), '[]')
+    INTO books
+    FROM trade.deployment t
+    WHERE t.user_id = d.user_id
+      AND (t.deployment_id = d.deployment_id OR (acct IS NOT NULL AND EXISTS (SELECT 1 FROM trade.fill f WHERE f.deployment_id = t.deployment_id)));
+    RETURN jsonb_build_object(
+        'deployment_id', d.deployment_id, 'user_id', d.user_id, 'risk_limits', d.risk_limits,
+        'account_limits', acct,
+        'now_us', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
+        'day_start_us', (extract(epoch FROM date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') * 1000000)::bigint,
+        'deployment_since_us', (extract(epoch FROM dep_since) * 1000000)::bigint,
+        'account_since_us', (extract(epoch FROM acct_since) * 1000000)::bigint,
+        'books', books);
+END
+$$;
+COMMENT ON FUNCTION trade.worker_breaker_facts(uuid) IS
+  'quant-worker: what the breakers of a deployment and its user are measured on: risk_limits, account_limits (NULL: none), the start of the UTC day, the last resets (deployment_since_us, account_since_us), and books [{deployment_id, price (trade.symbol_price), fills [[ts_us, signed qty, price, fee]]}] of the deployment (and, with account limits, of every deployment of the user with fills). Times in microseconds since the epoch.';
+
+CREATE FUNCTION trade.write_flatten_signal(d trade.deployment, why text) RETURNS trade.signal
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g trade.signal;
+    data_ticker text;
+BEGIN
+    SELECT * INTO g FROM trade.signal s
+    WHERE s.deployment_id = d.deployment_id AND s.source = 'flatten' AND s.status IN ('PENDING', 'PROCESSING')
+    ORDER BY s.created_at DESC LIMIT 1;
+    IF g.signal_id IS NOT NULL THEN
+        RETURN g;  -- a flatten is on its way
+    END IF;
+    SELECT v.config->>'ticker' INTO data_ticker FROM bt.strategy_version v
+    WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version;
+    INSERT INTO trade.signal (deployment_id, user_id, bar_ts, signal, evaluation, strategy_version, ticker, source)
+    VALUES (d.deployment_id, d.user_id, clock_timestamp(), 0,
+            jsonb_build_object('source', 'flatten', 'signal', 0, 'why', why), d.strategy_version, data_ticker, 'flatten')
+    RETURNING * INTO g;
+    INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
+    VALUES (d.deployment_id, g.signal_id, d.user_id, 0, 'HOLD', true,
+            format('%s: flattening signal %s', why, g.signal_id), 'flatten', g.bar_ts);
+    PERFORM pg_catalog.pg_notify('quant_signal', g.signal_id::text);
+    RETURN g;
+END
+$$;
+COMMENT ON FUNCTION trade.write_flatten_signal(trade.deployment, text) IS
+  'Internal: a flattening signal (signal 0, source flatten, NOTIFY quant_signal) for a deployment, with a HOLD row (reason flatten, success: it ends a pause); the open one when a flatten is already on its way.';
+REVOKE ALL ON FUNCTION trade.write_flatten_signal(trade.deployment, text) FROM PUBLIC;
+
+CREATE FUNCTION trade.worker_trip_breaker(dep uuid, sid uuid, trip_scope text, trip_breaker text,
+                                          trip_value double precision, trip_limit double precision,
+                                          trip_message text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment;
+    x trade.deployment;
+    b trade.breaker;
+    flatten boolean;
+    disabled jsonb := '[]';
+    flattens jsonb := '[]';
+    g trade.signal;
+BEGIN
+    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = dep;
+    IF d.deployment_id IS NULL THEN
+        RAISE EXCEPTION 'trade.worker_trip_breaker: no deployment %', dep USING ERRCODE = 'P0002';
+    END IF;
+    PERFORM trade.set_transaction_user(d.user_id);
+    INSERT INTO trade.breaker (user_id, deployment_id, scope, breaker, value, limit_value, message)
+    VALUES (d.user_id, CASE WHEN trip_scope = 'deployment' THEN d.deployment_id END, trip_scope, trip_breaker,
+            trip_value, trip_limit, trip_message)
+    ON CONFLICT (user_id, coalesce(deployment_id::text, ''), breaker) WHERE reset_at IS NULL DO NOTHING
+    RETURNING * INTO b;
+    IF b.breaker_id IS NULL THEN
+        RETURN jsonb_build_object('tripped', false);  -- open already
+    END IF;
+    flatten := CASE WHEN trip_scope = 'deployment' THEN coalesce((d.risk_limits->>'flatten_on_breach')::boolean, false)
+                    ELSE coalesce((SELECT (a.limits->>'flatten_on_breach')::boolean FROM trade.account_limits a
+                                   WHERE a.user_id = d.user_id), false) END;
+    FOR x IN SELECT * FROM trade.deployment t
+             WHERE t.user_id = d.user_id AND t.stopped_at IS NULL
+               AND (t.deployment_id = d.deployment_id OR trip_scope = 'account')
+             ORDER BY t.deployment_id FOR UPDATE
+    LOOP
+        IF x.enabled THEN
+            x := trade.disable_deployment(x, 'breaker');
+            disabled := disabled || to_jsonb(x.deployment_id);
+        END IF;
+        IF flatten AND EXISTS (SELECT 1 FROM trade.position p WHERE p.deployment_id = x.deployment_id AND p.qty <> 0) THEN
+            g := trade.write_flatten_signal(x, 'breaker ' || trip_breaker);
+            flattens := flattens || to_jsonb(g.signal_id);
+        END IF;
+    END LOOP;
+    INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
+    SELECT d.deployment_id, s.signal_id, d.user_id, s.signal, 'REJECTED', false,
+           format('breaker %s (%s) tripped: %s; new entries stopped%s', trip_breaker, trip_scope, trip_message,
+                  CASE WHEN flatten THEN ', flattening' ELSE '' END),
+           trip_breaker, s.bar_ts
+    FROM (SELECT sid AS signal_id) k LEFT JOIN trade.signal s ON s.signal_id = k.signal_id;
+    PERFORM pg_catalog.pg_notify('quant_alert', jsonb_build_object(
+        'kind', 'breaker', 'user_id', d.user_id, 'deployment_id', d.deployment_id, 'scope', trip_scope,
+        'breaker', trip_breaker, 'value', trip_value, 'limit', trip_limit, 'message', trip_message,
+        'breaker_id', b.breaker_id, 'flatten', flatten, 'at', b.tripped_at)::text);
+    RETURN trade.breaker_json(b) || jsonb_build_object('tripped', true, 'disabled', disabled,
+                                                       'flatten_signals', flattens);
+END
+$$;
+COMMENT ON FUNCTION trade.worker_trip_breaker(uuid, uuid, text, text, double precision, double precision, text) IS
+  'quant-worker: a breaker (scope deployment or account) tripped for a deployment: a trade.breaker row (nothing when the same breaker is open already), the deployment (or every deployment of its user) disabled and audited (action breaker), flattening signals when flatten_on_breach is set, a REJECTED trade.log row whose reason is the breaker''s name, and a NOTIFY on quant_alert (kind breaker). Returns the breaker with tripped, disabled and flatten_signals.';
+
+CREATE FUNCTION trade.worker_alert(kind text, payload jsonb) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.pg_notify('quant_alert', (jsonb_build_object('kind', kind, 'at', clock_timestamp()) || payload)::text);
+$$;
+COMMENT ON FUNCTION trade.worker_alert(text, jsonb) IS
+  'quant-worker: an alert on the NOTIFY channel quant_alert (JSON payload {kind, at, ...}): kinds unknown_position, repeated_rejects, stale_data (the breakers and the halt NOTIFY their own).';
+
+-- TRADE/kill_switch.sql
+-- The kill switches (issue 15, part 2): four of them, one meaning each.
+--
+--   enabled = false (quant.update_deployment, per deployment): no new entries. The schedule
+--     writes no signal for it; a signal already written or claimed still runs, but only its
+--     reduce-only legs are sent (the core's check_order: kill_switch blocks the rest), so exits
+--     and the stop loss (quant.check_stop_losses looks at disabled deployments too) still run
+--     and nothing is trapped.
+--   quant.flatten_deployment(id): disables the deployment at once (as above) and writes a
+--     flattening signal (signal 0, source flatten) that quant-worker executes through the normal
+--     checked path (reduce-only legs, intent before send). A HOLD row (reason flatten, success)
+--     ends a pause after repeated rejects, as the stop loss's does.
+--   quant.disable_all_deployments(): enabled = false on every deployment of the current user.
+--   quant.halt_trading(reason) / quant.resume_trading() (quant_admin only): while halted, no
+--     order of anyone is sent, exits included. The worker refuses claimed signals (REJECTED,
+--     reason halted) and checks once more right before each send (trade.worker_send_gate).
+--
+-- The last check before a send: quant-worker opens a transaction, calls trade.worker_send_gate
+-- (which takes trade.trading_halt's row and the deployment's row FOR SHARE), sends the order
+-- and commits only after the broker answered. quant.halt_trading updates the halt row and
+-- quant.update_deployment, flatten and disable_all update the deployment row, so each waits
+-- for a send in flight: when one of them returns, no refused order is being sent and none will
+-- be. An order whose intent was committed before the switch (claimed, not yet sent) is refused
+-- by the gate: status REJECTED, never sent (sent_at NULL), and a REJECTED trade.log row.
+
+CREATE TABLE trade.trading_halt (
+    singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    halted      boolean NOT NULL DEFAULT false,
+    reason      text,
+    changed_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    changed_by  text NOT NULL DEFAULT session_user
+);
+INSERT INTO trade.trading_halt (singleton) VALUES (true);
+-- no policy: only its owner's functions (SECURITY DEFINER) read or change it
+ALTER TABLE trade.trading_halt ENABLE ROW LEVEL SECURITY;
+ALTER TABLE trade.trading_halt FORCE ROW LEVEL SECURITY;
+COMMENT ON TABLE trade.trading_halt IS 'The administrators'' halt of all trading (one row): while halted, quant-worker sends no order of anyone. Changed by quant.halt_trading and quant.resume_trading only; the history is trade.trading_halt_log.';
+
+CREATE TABLE trade.trading_halt_log (
+    event_id    uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
+    at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    halted      boolean NOT NULL,
+    reason      text,
+    db_role     text NOT NULL DEFAULT session_user
+);
+COMMENT ON TABLE trade.trading_halt_log IS 'Every halt and resume of all trading: when, which database login, why.';
+ALTER TABLE trade.trading_halt_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE trade.trading_halt_log FORCE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('trade.trading_halt_log', '');
+
+-- ---- the administrators' halt ----
+CREATE FUNCTION quant.trading_status() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object('halted', h.halted, 'reason', h.reason, 'since', h.changed_at, 'by', h.changed_by)
+    FROM trade.trading_halt h;
+$$;
+COMMENT ON FUNCTION quant.trading_status() IS
+  'Whether all trading is halted by an administrator: {halted, reason, since, by}.';
+
+CREATE FUNCTION quant.halt_trading(reason text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'quant.halt_trading: reason must be given' USING ERRCODE = '22004', COLUMN = 'reason',
+            HINT = 'say why, e.g. quant.halt_trading(''broker outage'')';
+    END IF;
+    -- waits for every send in flight (trade.worker_send_gate holds this row FOR SHARE)
+    UPDATE trade.trading_halt h
+       SET halted = true, reason = halt_trading.reason, changed_at = clock_timestamp(), changed_by = session_user;
+    INSERT INTO trade.trading_halt_log (halted, reason) VALUES (true, reason);
+    PERFORM pg_catalog.pg_notify('quant_alert', jsonb_build_object('kind', 'halt', 'halted', true, 'reason', reason,
+                                                                   'at', clock_timestamp())::text);
+    RETURN quant.trading_status();
+END
+$$;
+COMMENT ON FUNCTION quant.halt_trading(text) IS
+  'quant_admin: halts all trading: quant-worker sends no order of anyone (exits included) until quant.resume_trading; claimed signals are REJECTED (reason halted). Returns once no send is in flight. Logged in trade.trading_halt_log and NOTIFYed on quant_alert.';
+
+CREATE FUNCTION quant.resume_trading() RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE trade.trading_halt h
+       SET halted = false, reason = NULL, changed_at = clock_timestamp(), changed_by = session_user;
+    INSERT INTO trade.trading_halt_log (halted, reason) VALUES (false, NULL);
+    PERFORM pg_catalog.pg_notify('quant_alert', jsonb_build_object('kind', 'halt', 'halted', false,
+                                                                   'at', clock_timestamp())::text);
+    RETURN quant.trading_status();
+END
+$$;
+COMMENT ON FUNCTION quant.resume_trading() IS
+  'quant_admin: ends the halt of all trading (signals refused while halted stay refused). Logged and NOTIFYed on quant_alert.';
+
+-- ---- the users' switches ----
+CREATE FUNCTION trade.disable_deployment(d trade.deployment, action text) RETURNS trade.deployment
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    old_json jsonb := trade.deployment_json(d);
+BEGIN
+    IF NOT d.enabled THEN
+        RETURN d;
+    END IF;
+    UPDATE trade.deployment t
+       SET enabled = false, updated_at = now(), config = t.config || '{"enabled": false}'
+     WHERE t.deployment_id = d.deployment_id
+    RETURNING * INTO d;
+    PERFORM trade.write_audit('deployment', d.deployment_id, action, old_json, trade.deployment_json(d));
+    RETURN d;
+END
+$$;
+COMMENT ON FUNCTION trade.disable_deployment(trade.deployment, text) IS
+  'Internal: enabled = false on a (locked) deployment row of the current user, audited with the given action; unchanged when already disabled.';
+REVOKE ALL ON FUNCTION trade.disable_deployment(trade.deployment, text) FROM PUBLIC;
+
+CREATE FUNCTION quant.flatten_deployment(id uuid) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- FOR UPDATE: waits for a send in flight of this deployment (trade.worker_send_gate)
+    d trade.deployment := trade.own_deployment(id, 'quant.flatten_deployment', true);
+    g trade.signal;
+BEGIN
+    d := trade.disable_deployment(d, 'flatten');
+    g := trade.write_flatten_signal(d, 'flatten by ' || d.user_id || ': deployment disabled');  -- TRADE/breaker.sql
+    RETURN trade.deployment_json(d) || jsonb_build_object('flatten_signal_id', g.signal_id);
+END
+$$;
+COMMENT ON FUNCTION quant.flatten_deployment(uuid) IS
+  'Flattens a deployment of the current user: disables it at once (no new entries; audited, action flatten) and writes a flattening signal (signal 0, source flatten; NOTIFY quant_signal) that quant-worker executes through its normal checks with reduce-only legs. Returns the Deployment JSON with flatten_signal_id (the open one when a flatten is already on its way). P0002 when not yours.';
+
+CREATE FUNCTION quant.disable_all_deployments() RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment;
+    ids jsonb := '[]';
+BEGIN
+    FOR d IN SELECT * FROM trade.deployment t
+             WHERE t.user_id = quant.current_user_id() AND t.enabled
+             ORDER BY t.created_at, t.deployment_id FOR UPDATE
+    LOOP
+        d := trade.disable_deployment(d, 'disable_all');
+        ids := ids || to_jsonb(d.deployment_id);
+    END LOOP;
+    RETURN jsonb_build_object('disabled', jsonb_array_length(ids), 'deployment_ids', ids);
+END
+$$;
+COMMENT ON FUNCTION quant.disable_all_deployments() IS
+  'The current user''s kill switch for everything: enabled = false on every enabled deployment (no new entries; exits and the stop loss still run), each audited (action disable_all). Returns {disabled, deployment_ids}.';
+
+-- ---- the worker's last check before a send ----
+CREATE FUNCTION trade.worker_send_gate(coid text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o trade."order";
+    h trade.trading_halt;
+    d trade.deployment;
+    g trade.signal;
+    code text;
+    msg text;
+BEGIN
+    SELECT * INTO o FROM trade."order" x WHERE x.client_order_id = coid FOR UPDATE;
+    IF o.order_id IS NULL THEN
+        RAISE EXCEPTION 'trade.worker_send_gate: no order with client id %', coid USING ERRCODE = 'P0002';
+    END IF;
+    SELECT * INTO h FROM trade.trading_halt x FOR SHARE;
+    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = o.deployment_id FOR SHARE;
+    IF h.halted THEN
+        code := 'halted';
+        msg := format('trading is halted by an administrator since %s: %s', h.changed_at, h.reason);
+    ELSIF NOT o.reduce_only AND NOT (d.enabled AND d.stopped_at IS NULL) THEN
+        code := 'kill_switch';
+        msg := 'deployment is disabled (kill switch): no new entries, exits only';
+    ELSIF NOT o.reduce_only THEN
+        msg := trade.breaker_open(d);  -- TRADE/breaker.sql
+        IF msg IS NOT NULL THEN
+            code := 'breaker';
+        END IF;
+    END IF;
+    IF code IS NULL THEN
+        RETURN jsonb_build_object('allowed', true);
+    END IF;
+    IF o.status = 'NEW' THEN
+        UPDATE trade."order" x SET status = 'REJECTED', resolved_at = clock_timestamp(), reason = code || ': ' || msg
+         WHERE x.order_id = o.order_id;
+        SELECT * INTO g FROM trade.signal s WHERE s.signal_id = o.signal_id;
+        INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
+                               message, reason, bar_ts)
+        VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty, o.client_order_id, false,
+                msg || ' (checked right before the send; never sent)', code, g.bar_ts);
+        -- the signal is finished: DONE when an earlier leg filled, else REJECTED (the core's finish_after_block)
+        UPDATE trade.signal s
+           SET status = CASE WHEN EXISTS (SELECT 1 FROM trade."order" x WHERE x.signal_id = o.signal_id
+                                                                        AND x.status = 'FILLED')
+                             THEN 'DONE' ELSE 'REJECTED' END,
+               processed_at = now()
+         WHERE s.signal_id = o.signal_id;
+    END IF;
+    RETURN jsonb_build_object('allowed', false, 'code', code, 'message', msg);
+END
+$$;
+COMMENT ON FUNCTION trade.worker_send_gate(text) IS
+  'quant-worker, right before a send, in the transaction it commits after the broker answered: locks trade.trading_halt and the deployment FOR SHARE (so a halt, a disable or a flatten waits for the send), then refuses the order when trading is halted (halted), or, for an order that is not reduce-only, when the deployment is disabled or stopped (kill_switch) or a breaker is open (breaker). A refused NEW order becomes REJECTED (never sent) with a REJECTED trade.log row, and its signal DONE when an earlier leg filled, else REJECTED. Returns {allowed, code, message}.';
+
+-- TRADE/order.sql: the worker's facts say whether trading is halted and why a breaker blocks entries
+CREATE OR REPLACE FUNCTION trade.worker_context(sid uuid, for_leg text DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g trade.signal;
+    d trade.deployment;
+    product text;  -- the pinned version's data ticker
+    px record;
+    since timestamptz;
+BEGIN
+    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = sid;
+    IF g.signal_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = g.deployment_id;
+    SELECT v.ticker INTO product FROM bt.strategy_version v
+     WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version;
+    -- the limits are priced on what the broker trades, never on the strategy's data ticker
+    px := trade.symbol_price(d.broker, d.ticker);
+    -- repeated rejects count since the last success, or since the deployment was last changed
+    -- (re-enabling it is a change): the pause ends when a person acts
+    SELECT max(l.ts) INTO since FROM trade.log l WHERE l.deployment_id = d.deployment_id AND l.success;
+    since := greatest(coalesce(since, '-infinity'), d.updated_at);
+    RETURN jsonb_build_object(
+        'signal_id', g.signal_id, 'deployment_id', d.deployment_id, 'user_id', d.user_id, 'signal', g.signal,
+        'bar_ts', g.bar_ts, 'data_ticker', product, 'status', g.status, 'claimed_by', g.claimed_by,
+        'symbol', d.ticker, 'broker', d.broker, 'qty', d.qty,
+        'enabled', coalesce(d.enabled AND d.stopped_at IS NULL, false),
+        'halted', coalesce((SELECT h.halted FROM trade.trading_halt h), true),
+        'breaker', trade.breaker_open(d),
+        'risk_limits', d.risk_limits,
+        'price', px.price, 'price_ts', px.price_ts, 'price_symbol', CASE WHEN px.price IS NOT NULL THEN d.ticker END,
+        'trades_today', (SELECT count(*) FROM trade."order" o
+                         WHERE o.deployment_id = d.deployment_id AND o.status <> 'REJECTED'
+                           AND o.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),
+        'orders_last_minute', (SELECT count(*) FROM trade."order" o
+                               WHERE o.deployment_id = d.deployment_id AND o.created_at > now() - interval '1 minute'),
+        'consecutive_rejects', (SELECT count(*) FROM trade.log l
+                                WHERE l.deployment_id = d.deployment_id AND l.action = 'REJECTED'
+                                  AND l.signal_id IS NOT NULL AND l.ts > since),
+        'leg_acted', EXISTS (SELECT 1 FROM trade."order" o WHERE o.signal_id = g.signal_id AND o.leg = for_leg),
+        'signal_orders', (SELECT count(*) FROM trade."order" o WHERE o.signal_id = g.signal_id),
+        'open_orders', (SELECT coalesce(jsonb_agg(o.client_order_id ORDER BY o.created_at), '[]'::jsonb)
+                        FROM trade."order" o
+                        WHERE o.deployment_id = d.deployment_id AND o.status IN ('NEW', 'SENT', 'UNKNOWN')));
+END
+$$;
+COMMENT ON FUNCTION trade.worker_context(uuid, text) IS
+  'quant-worker: what it needs to know about a signal before an order (the database''s half of the risk facts): the signal, its deployment (enabled = not disabled and not stopped, halted = all trading halted by an administrator, breaker = why an open breaker stops entries or NULL, qty, risk_limits, broker symbol), the price of the broker symbol (trade.symbol_price: price, price_ts, and price_symbol = the symbol it is of; the strategy''s data ticker never prices an order), trades today (UTC, not rejected), orders in the last minute, REJECTED rows since the last success or change, whether the leg was already acted on, and the deployment''s open orders.';
+
+-- TRADE/stop_loss.sql: disabled deployments are checked too (the kill switch stops entries, not exits)
+CREATE OR REPLACE FUNCTION quant.check_stop_losses() RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    prev_user text := CASE WHEN quant.authenticated() THEN quant.current_user_id() END;
+    r record;
+    g trade.signal;
+    written integer := 0;
+BEGIN
+    -- every user's deployments: the caller is pg_cron's job owner, not a quant user
+    FOR r IN SELECT d AS dep, p AS pos
+             FROM trade.deployment d JOIN trade.position p ON p.deployment_id = d.deployment_id
+             WHERE d.stopped_at IS NULL AND p.qty <> 0  -- disabled ones too: the kill switch stops entries, not exits
+             ORDER BY d.user_id, d.deployment_id
+    LOOP
+        BEGIN  -- a subtransaction: one failing deployment never stops the others
+            PERFORM trade.set_transaction_user((r.dep).user_id);
+            g := trade.stop_loss_one(r.dep, r.pos);
+            IF g.signal_id IS NOT NULL THEN
+                written := written + 1;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'quant.check_stop_losses: deployment % failed: %', (r.dep).deployment_id, SQLERRM;
+        END;
+    END LOOP;
+    PERFORM trade.set_transaction_user(prev_user);
+    RETURN written;
+END
+$$;
+COMMENT ON FUNCTION quant.check_stop_losses() IS
+  'The minute stop-loss check (pg_cron job quant_stop_loss): for every not stopped deployment (disabled ones too: the kill switch stops entries, not exits) of every user with a non-zero booked position whose loss at the latest close passes risk_limits.stop_loss_pct (quant.stop_loss_triggered, the core''s rule), a flattening signal (signal 0, source stop_loss, one per deployment and bar) that quant-worker executes through its risk checks, a trade.log row (HOLD, reason stop_loss) and a NOTIFY on quant_signal. Each deployment as its owner, in its own subtransaction. Returns the number of signals written. SECURITY DEFINER, not granted to PUBLIC or quant_app.';
+
+REVOKE ALL ON FUNCTION quant.check_stop_losses() FROM PUBLIC;
+-- TRADE/schedule.sql: stale_bar and no_bars also NOTIFY quant_alert (kind stale_data)
+CREATE OR REPLACE FUNCTION trade.run_one(d trade.deployment) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v bt.strategy_version;
+    latest timestamptz;
+    max_age double precision;
+    ev jsonb;
+    g trade.signal;
+    l trade.log;
+    reason text;
+    msg text;
+    st text;
+BEGIN
+    BEGIN  -- a subtransaction: whatever fails here is rolled back and logged below
+        SELECT * INTO v FROM bt.strategy_version x
+        WHERE x.strategy_id = d.strategy_id AND x.version = d.strategy_version AND x.user_id = d.user_id;
+        IF v.strategy_id IS NULL THEN
+            RAISE EXCEPTION 'strategy % version % not found', d.strategy_id, d.strategy_version USING ERRCODE = 'P0002';
+        END IF;
+        SELECT max(b.ts) INTO latest FROM md.bar b WHERE b.ticker = v.config->>'ticker';
+        max_age := trade.max_bar_age_hours(d);
+        IF latest IS NULL THEN
+            reason := 'no_bars';
+            msg := format('no bars: ticker %s has no bars in md.bar', v.config->>'ticker');
+        ELSIF max_age IS NOT NULL AND quant.bar_is_stale(latest, now(), max_age) THEN
+            reason := 'stale_bar';
+            msg := format('stale bar: the latest %s bar is %s, %s hours old, over max_bar_age_hours %s',
+                          v.config->>'ticker', latest,
+                          round((extract(epoch FROM now() - latest) / 3600)::numeric, 1), max_age);
+        ELSE
+            SELECT * INTO g FROM trade.signal x WHERE x.deployment_id = d.deployment_id AND x.bar_ts = latest;
+            IF g.signal_id IS NOT NULL THEN
+                RETURN trade.signal_json(g) || '{"outcome": "DUPLICATE"}';  -- the duplicate guard
+            END IF;
+            -- the same code as the backtest, on every bar up to the latest one
+            ev := quant.evaluate_config(v.config, latest);
+            IF jsonb_typeof(ev->'signal') IS DISTINCT FROM 'number' THEN
+                reason := 'insufficient_history';
+                msg := format('insufficient history: the indicators of strategy %s version %s are undefined at the %s bar of %s',
+                              d.strategy_id, d.strategy_version, v.config->>'ticker', latest);
+            ELSE
+                INSERT INTO trade.signal (deployment_id, user_id, bar_ts, signal, evaluation, strategy_version, ticker)
+                VALUES (d.deployment_id, d.user_id, (ev->>'bar_ts')::timestamptz, (ev->>'signal')::numeric, ev,
+                        d.strategy_version, v.config->>'ticker')
+                ON CONFLICT (deployment_id, bar_ts, source) DO NOTHING  -- the duplicate guard (TRADE/signal.sql)
+                RETURNING * INTO g;
+                IF g.signal_id IS NULL THEN  -- a concurrent run wrote it first
+                    SELECT * INTO g FROM trade.signal x
+                    WHERE x.deployment_id = d.deployment_id AND x.bar_ts = (ev->>'bar_ts')::timestamptz;
+                    RETURN trade.signal_json(g) || '{"outcome": "DUPLICATE"}';
+                END IF;
+                PERFORM pg_catalog.pg_notify('quant_signal', g.signal_id::text);
+                RETURN trade.signal_json(g) || '{"outcome": "SIGNAL"}';
+            END IF;
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+        IF st = 'QA002' THEN  -- the core's insufficient bars
+            reason := 'insufficient_history';
+            msg := 'insufficient history: ' || msg;
+        ELSIF st = 'QA001' THEN  -- the core's no bars
+            reason := 'no_bars';
+            msg := 'no bars: ' || msg;
+        ELSE
+            reason := 'error';
+            msg := format('evaluation failed (SQLSTATE %s): %s', st, msg);
+        END IF;
+    END;
+    INSERT INTO trade.log (deployment_id, user_id, action, success, message, reason, bar_ts)
+    VALUES (d.deployment_id, d.user_id, 'REJECTED', false, msg, reason, latest)
+    RETURNING * INTO l;
+    IF reason IN ('stale_bar', 'no_bars') THEN  -- an alert (TRADE/breaker.sql: quant_alert)
+        PERFORM pg_catalog.pg_notify('quant_alert', jsonb_build_object(
+            'kind', 'stale_data', 'user_id', d.user_id, 'deployment_id', d.deployment_id, 'reason', reason,
+            'bar_ts', latest, 'message', msg, 'at', clock_timestamp())::text);
+    END IF;
+    RETURN trade.log_json(l) || '{"outcome": "REJECTED"}';
+END
+$$;
+COMMENT ON FUNCTION trade.run_one(trade.deployment) IS
+  'Internal: evaluates one deployment now (its pinned strategy version on the latest bar of the strategy''s ticker) in a subtransaction. Returns the new signal (outcome SIGNAL, NOTIFYed on quant_signal), the existing one for an already evaluated bar (outcome DUPLICATE, nothing written), or the REJECTED trade.log row (outcome REJECTED, with reason and message; stale_bar and no_bars also NOTIFY quant_alert, kind stale_data).';
+
+
+-- grants (sql/grants.sql, sql/privileges.md)
+REVOKE ALL ON trade.breaker, trade.account_limits, trade.trading_halt, trade.trading_halt_log
+    FROM PUBLIC, quant_app, quant_worker, quant_admin;
+REVOKE ALL ON FUNCTION quant.normalize_account_limits(jsonb), trade.breaker_json(trade.breaker)
+    FROM quant_app, quant_worker, quant_admin;
+REVOKE ALL ON FUNCTION trade.breaker_fills(uuid), trade.breaker_open(trade.deployment),
+    trade.disable_deployment(trade.deployment, text), trade.write_flatten_signal(trade.deployment, text)
+    FROM PUBLIC, quant_app, quant_worker, quant_admin;
+REVOKE ALL ON FUNCTION quant.flatten_deployment(uuid), quant.disable_all_deployments(), quant.trading_status(),
+    quant.set_account_limits(jsonb), quant.account_limits(), quant.list_breakers(boolean), quant.reset_breaker(uuid),
+    quant.halt_trading(text), quant.resume_trading(), trade.worker_send_gate(text), trade.worker_breaker_facts(uuid),
+    trade.worker_trip_breaker(uuid, uuid, text, text, double precision, double precision, text),
+    trade.worker_alert(text, jsonb)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION quant.flatten_deployment(uuid), quant.disable_all_deployments(), quant.trading_status(),
+    quant.set_account_limits(jsonb), quant.account_limits(), quant.list_breakers(boolean), quant.reset_breaker(uuid)
+  TO quant_app, quant_admin;
+GRANT EXECUTE ON FUNCTION quant.halt_trading(text), quant.resume_trading() TO quant_admin;
+GRANT EXECUTE ON FUNCTION trade.worker_send_gate(text), trade.worker_breaker_facts(uuid),
+    trade.worker_trip_breaker(uuid, uuid, text, text, double precision, double precision, text),
+    trade.worker_alert(text, jsonb), quant.trading_status()
+  TO quant_worker;

@@ -3,6 +3,7 @@
 
 #include "quant/backtest.hpp"
 #include "quant/bar_interval.hpp"
+#include "quant/breakers.hpp"
 #include "quant/cancel.hpp"
 #include "quant/catalog.hpp"
 #include "quant/config_schema.hpp"
@@ -578,6 +579,19 @@ quant_risk_limits_json(const char *json, size_t len, char **json_out, size_t *le
 		             const auto limits =
 		                 quant::parse_risk_limits(quant::parse_json(std::string_view(json, len)));
 		             *json_out = malloc_copy(quant::to_json(limits).dump(), len_out);
+	             });
+}
+
+extern "C" QuantStatus
+quant_account_limits_json(const char *json, size_t len, char **json_out, size_t *len_out, QuantError *err)
+{
+	*json_out = nullptr;
+	return guard(err,
+	             [&]
+	             {
+		             const auto limits =
+		                 quant::parse_account_limits(quant::parse_json(std::string_view(json, len)));
+		             *json_out = malloc_copy(quant::to_json_account(limits).dump(), len_out);
 	             });
 }
 

@@ -258,6 +258,9 @@ extern "C"
 	 * (malloc'd, free with quant_free). */
 	QuantStatus quant_risk_limits_json(const char *json, size_t len, char **json_out, size_t *len_out,
 	                                   QuantError *err);
+	/* Account limits validated and normalised (quant::parse_account_limits). */
+	QuantStatus quant_account_limits_json(const char *json, size_t len, char **json_out, size_t *len_out,
+	                                      QuantError *err);
 
 #ifdef __cplusplus
 }

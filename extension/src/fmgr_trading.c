@@ -164,3 +164,20 @@ quant_risk_limits_sql(PG_FUNCTION_ARGS)
 	quant_own(json, quant_free);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
+
+/* quant.normalize_account_limits(limits jsonb): STRICT; the core's validator of account limits. */
+PG_FUNCTION_INFO_V1(quant_normalize_account_limits);
+Datum
+quant_normalize_account_limits(PG_FUNCTION_ARGS)
+{
+	Jsonb *jb = PG_GETARG_JSONB_P(0);
+	char *text = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	char *json;
+	size_t len;
+	QuantError err;
+
+	if (quant_account_limits_json(text, strlen(text), &json, &len, &err) != QUANT_OK)
+		quant_report(&err, "quant.normalize_account_limits");
+	quant_own(json, quant_free);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}

@@ -120,6 +120,21 @@ json schemas() {
                      {"deployment_id", uuid},
                      {"signal", {{"type", "integer"}, {"enum", {-1, 0, 1}}}},
                      {"bar_ts", str}}}};
+    s["DisableAllResult"] = {
+        {"type", "object"},
+        {"required", {"disabled", "deployment_ids"}},
+        {"properties",
+         {{"disabled", {{"type", "integer"}}}, {"deployment_ids", {{"type", "array"}, {"items", uuid}}}}}};
+    s["Breaker"] = {{"type", "object"},
+                    {"required", {"breaker_id", "scope", "breaker", "message", "tripped_at", "open"}},
+                    {"properties",
+                     {{"breaker_id", uuid},
+                      {"scope", {{"type", "string"}, {"enum", {"deployment", "account"}}}},
+                      {"deployment_id", {{"type", json::array({"string", "null"})}}},
+                      {"breaker", str},
+                      {"message", str},
+                      {"tripped_at", str},
+                      {"open", {{"type", "boolean"}}}}}};
     s["RunResult"] = {
         {"type", "object"},
         {"description", "the new or existing signal (outcome SIGNAL or DUPLICATE) or the rejection"},

@@ -6,7 +6,7 @@ CREATE TABLE trade.audit (
     user_id     text NOT NULL,                          -- the quant user who acted
     db_role     text NOT NULL DEFAULT session_user,     -- the database login that carried it
     at          timestamptz NOT NULL DEFAULT clock_timestamp(),
-    entity      text NOT NULL CHECK (entity IN ('strategy', 'deployment', 'live_gate', 'broker_credential')),
+    entity      text NOT NULL CHECK (entity IN ('strategy', 'deployment', 'live_gate', 'broker_credential', 'breaker', 'account_limits')),
     entity_id   uuid,
     action      text NOT NULL,
     old_value   jsonb,
@@ -18,8 +18,8 @@ CREATE INDEX audit_user_idx ON trade.audit (user_id, at);
 COMMENT ON TABLE trade.audit IS 'Append-only audit trail: strategy versions, deployment changes (old -> new) and live-gate outcomes, per user.';
 COMMENT ON COLUMN trade.audit.user_id IS 'The quant user (quant.current_user_id()) who made the change';
 COMMENT ON COLUMN trade.audit.db_role IS 'The database login (session_user) that carried the change';
-COMMENT ON COLUMN trade.audit.entity IS 'strategy, deployment or live_gate';
-COMMENT ON COLUMN trade.audit.action IS 'create, new_version, delete, deploy, update, stop, live_enabled, live_refused, set_trade_password';
+COMMENT ON COLUMN trade.audit.entity IS 'strategy, deployment, live_gate, broker_credential, breaker or account_limits';
+COMMENT ON COLUMN trade.audit.action IS 'create, new_version, delete, deploy, update, stop, live_enabled, live_refused, set_trade_password, flatten, disable_all, breaker, reset';
 COMMENT ON COLUMN trade.audit.old_value IS 'The object before the change (NULL on create)';
 COMMENT ON COLUMN trade.audit.new_value IS 'The object after the change (NULL on delete); never holds a password';
 

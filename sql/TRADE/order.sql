@@ -192,6 +192,8 @@ BEGIN
         'bar_ts', g.bar_ts, 'data_ticker', product, 'status', g.status, 'claimed_by', g.claimed_by,
         'symbol', d.ticker, 'broker', d.broker, 'qty', d.qty,
         'enabled', coalesce(d.enabled AND d.stopped_at IS NULL, false),
+        'halted', coalesce((SELECT h.halted FROM trade.trading_halt h), true),
+        'breaker', trade.breaker_open(d),
         'risk_limits', d.risk_limits,
         'price', px.price, 'price_ts', px.price_ts, 'price_symbol', CASE WHEN px.price IS NOT NULL THEN d.ticker END,
         'trades_today', (SELECT count(*) FROM trade."order" o
@@ -210,7 +212,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION trade.worker_context(uuid, text) IS
-  'quant-worker: what it needs to know about a signal before an order (the database''s half of the risk facts): the signal, its deployment (enabled = not disabled and not stopped, qty, risk_limits, broker symbol), the price of the broker symbol (trade.symbol_price: price, price_ts, and price_symbol = the symbol it is of; the strategy''s data ticker never prices an order), trades today (UTC, not rejected), orders in the last minute, REJECTED rows since the last success or change, whether the leg was already acted on, and the deployment''s open orders.';
+  'quant-worker: what it needs to know about a signal before an order (the database''s half of the risk facts): the signal, its deployment (enabled = not disabled and not stopped, halted = all trading halted by an administrator, breaker = why an open breaker stops entries or NULL, qty, risk_limits, broker symbol), the price of the broker symbol (trade.symbol_price: price, price_ts, and price_symbol = the symbol it is of; the strategy''s data ticker never prices an order), trades today (UTC, not rejected), orders in the last minute, REJECTED rows since the last success or change, whether the leg was already acted on, and the deployment''s open orders.';
 
 CREATE FUNCTION trade.worker_insert_intent(sid uuid, leg text, client_order_id text, side text, qty numeric,
                                            reduce_only boolean, worker text) RETURNS trade."order"

@@ -19,7 +19,7 @@ CREATE TABLE trade.signal (
     claimed_by     text,
     claimed_at     timestamptz,
     attempts       integer NOT NULL DEFAULT 0,
-    source         text NOT NULL DEFAULT 'schedule' CHECK (source IN ('schedule', 'stop_loss')),
+    source         text NOT NULL DEFAULT 'schedule' CHECK (source IN ('schedule', 'stop_loss', 'flatten')),
     CONSTRAINT signal_deployment_id_bar_ts_source_key UNIQUE (deployment_id, bar_ts, source)
 );
 CREATE INDEX signal_pending_idx ON trade.signal (created_at) WHERE status = 'PENDING';
@@ -33,7 +33,7 @@ COMMENT ON COLUMN trade.signal.status IS 'PENDING until quant-worker claims it (
 COMMENT ON COLUMN trade.signal.claimed_by IS 'The quant-worker (QUANT_WORKER_ID) that claimed the signal (status PROCESSING)';
 COMMENT ON COLUMN trade.signal.claimed_at IS 'When it was claimed: a PROCESSING claim older than the worker''s lease (60 s) may be claimed again (its worker died)';
 COMMENT ON COLUMN trade.signal.attempts IS 'How often the signal was claimed; at 5 the next claim gives up (REJECTED, reason error)';
-COMMENT ON COLUMN trade.signal.source IS 'Who wrote the signal: schedule (quant.run_schedule, quant.run_deployment: the strategy''s evaluation) or stop_loss (quant.check_stop_losses: a flattening signal 0). Part of the duplicate guard (deployment_id, bar_ts, source)';
+COMMENT ON COLUMN trade.signal.source IS 'Who wrote the signal: schedule (quant.run_schedule, quant.run_deployment: the strategy''s evaluation) or stop_loss (quant.check_stop_losses: a flattening signal 0) or flatten (quant.flatten_deployment, a breaker''s flatten_on_breach: signal 0, bar_ts the time it was written). Part of the duplicate guard (deployment_id, bar_ts, source)';
 
 ALTER TABLE trade.signal ENABLE ROW LEVEL SECURITY;
 ALTER TABLE trade.signal FORCE ROW LEVEL SECURITY;

@@ -2,7 +2,7 @@
 -- stop_loss_pct"): checked every minute by pg_cron (job quant_stop_loss
 -- of quant.install_schedules) against the latest price, not only on the deployment's schedule.
 --
--- quant.check_stop_losses() looks at every enabled, not stopped deployment of every user with a
+-- quant.check_stop_losses() looks at every not stopped deployment (enabled or not) of every user with a
 -- non-zero booked position (trade.position). When the core's rule (quant.stop_loss_triggered,
 -- the C++ quant::stop_loss_triggered) says the loss at the latest close of the strategy's data
 -- ticker passes risk_limits.stop_loss_pct, it writes a flattening signal (signal 0,
@@ -29,7 +29,8 @@
 --     rejects since the last success), so the exit is not trapped by `paused`. The kill switch,
 --     max_daily_trades and the throttle still apply to the flatten (the core's check order);
 --     a flatten they block is a REJECTED row, and the next bar's check tries again.
---   Disabled or stopped deployments are not checked (the kill switch blocks their orders).
+--   Disabled deployments are checked too: the kill switch (enabled = false) stops new entries,
+--     never an exit (TRADE/kill_switch.sql). Stopped deployments are not checked.
 -- Each deployment is checked as its owner in its own subtransaction: one failing deployment is
 -- a WARNING and never stops the others.
 
@@ -134,7 +135,7 @@ BEGIN
     -- every user's deployments: the caller is pg_cron's job owner, not a quant user
     FOR r IN SELECT d AS dep, p AS pos
              FROM trade.deployment d JOIN trade.position p ON p.deployment_id = d.deployment_id
-             WHERE d.enabled AND d.stopped_at IS NULL AND p.qty <> 0
+             WHERE d.stopped_at IS NULL AND p.qty <> 0  -- disabled ones too: the kill switch stops entries, not exits
              ORDER BY d.user_id, d.deployment_id
     LOOP
         BEGIN  -- a subtransaction: one failing deployment never stops the others
@@ -152,5 +153,5 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION quant.check_stop_losses() IS
-  'The minute stop-loss check (pg_cron job quant_stop_loss): for every enabled, not stopped deployment of every user with a non-zero booked position whose loss at the latest close passes risk_limits.stop_loss_pct (quant.stop_loss_triggered, the core''s rule), a flattening signal (signal 0, source stop_loss, one per deployment and bar) that quant-worker executes through its risk checks, a trade.log row (HOLD, reason stop_loss) and a NOTIFY on quant_signal. Each deployment as its owner, in its own subtransaction. Returns the number of signals written. SECURITY DEFINER, not granted to PUBLIC or quant_app.';
+  'The minute stop-loss check (pg_cron job quant_stop_loss): for every not stopped deployment (disabled ones too: the kill switch stops entries, not exits) of every user with a non-zero booked position whose loss at the latest close passes risk_limits.stop_loss_pct (quant.stop_loss_triggered, the core''s rule), a flattening signal (signal 0, source stop_loss, one per deployment and bar) that quant-worker executes through its risk checks, a trade.log row (HOLD, reason stop_loss) and a NOTIFY on quant_signal. Each deployment as its owner, in its own subtransaction. Returns the number of signals written. SECURITY DEFINER, not granted to PUBLIC or quant_app.';
 REVOKE ALL ON FUNCTION quant.check_stop_losses() FROM PUBLIC;

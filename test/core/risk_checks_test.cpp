@@ -117,3 +117,47 @@ TEST(RiskChecksQty, AnOrderQtyPastTheDeploymentBoundIsInvalid) {
 }
 
 }  // namespace
+
+namespace {
+
+// The kill switch's one meaning: no new entries, exits still run; the halt stops everything.
+TEST(RiskChecksKillSwitch, DisabledStopsEntriesButNotExits) {
+    const quant::RiskLimits limits;
+    auto f = facts_at(50.0, 100000.0, 10.0);
+    f.enabled = false;
+    const PlannedOrder entry{Side::buy, 10, false, "open"};
+    const PlannedOrder exit{Side::sell, 10, true, "close"};
+    const auto d = quant::check_order(entry, limits, f);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_EQ(d.code, "kill_switch");
+    EXPECT_TRUE(quant::check_order(exit, limits, f).allowed);
+    // a short opened from flat is an entry too
+    auto flat = facts_at(50.0, 100000.0, 0.0);
+    flat.enabled = false;
+    EXPECT_EQ(quant::check_order({Side::sell, 10, false, "open"}, limits, flat).code, "kill_switch");
+}
+
+TEST(RiskChecksKillSwitch, AnOpenBreakerStopsEntriesButNotExits) {
+    const quant::RiskLimits limits;
+    auto f = facts_at(50.0, 100000.0, 10.0);
+    f.breaker = "breaker max_daily_loss is open";
+    const auto d = quant::check_order({Side::buy, 10, false, "open"}, limits, f);
+    EXPECT_EQ(d.code, "breaker");
+    EXPECT_EQ(d.message, f.breaker);
+    EXPECT_TRUE(quant::check_order({Side::sell, 10, true, "close"}, limits, f).allowed);
+    // named before the kill switch the breaker itself set
+    f.enabled = false;
+    EXPECT_EQ(quant::check_order({Side::buy, 10, false, "open"}, limits, f).code, "breaker");
+}
+
+TEST(RiskChecksKillSwitch, TheHaltStopsExitsToo) {
+    const quant::RiskLimits limits;
+    auto f = facts_at(50.0, 100000.0, 10.0);
+    f.halted = true;
+    EXPECT_EQ(quant::check_order({Side::sell, 10, true, "close"}, limits, f).code, "halted");
+    EXPECT_EQ(quant::check_order({Side::buy, 10, false, "open"}, limits, f).code, "halted");
+    f.halted = false;
+    EXPECT_TRUE(quant::check_order({Side::sell, 10, true, "close"}, limits, f).allowed);
+}
+
+}  // namespace

@@ -99,6 +99,7 @@ TEST(RiskChecks, EachCheckBlocksAndPasses) {
         void (*breach)(quant::RiskFacts&);
     };
     const Case cases[] = {
+        {"halted", [](quant::RiskFacts& f) { f.halted = true; }},
         {"kill_switch", [](quant::RiskFacts& f) { f.enabled = false; }},
         {"duplicate", [](quant::RiskFacts& f) { f.already_acted = true; }},
         {"connection", [](quant::RiskFacts& f) { f.broker_connected = false; }},
@@ -148,9 +149,13 @@ TEST(RiskChecks, AReduceOnlyOrderPassesABreachedMaxPositionAndUnknownCash) {
     facts.price.reset();
     const PlannedOrder close{Side::sell, 1000, true, "close"};
     EXPECT_TRUE(quant::check_order(close, limits, facts).allowed);
-    // ...but the kill switch still stops it, and an unknown position still fails closed.
+    // ...and so does the kill switch (exits still run), but the halt stops it, and an unknown
+    // position still fails closed.
     facts.enabled = false;
-    EXPECT_EQ(quant::check_order(close, limits, facts).code, "kill_switch");
+    EXPECT_TRUE(quant::check_order(close, limits, facts).allowed);
+    facts.halted = true;
+    EXPECT_EQ(quant::check_order(close, limits, facts).code, "halted");
+    facts.halted = false;
     facts.enabled = true;
     facts.position.reset();
     EXPECT_EQ(quant::check_order(close, limits, facts).code, "unknown_position");

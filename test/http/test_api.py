@@ -97,6 +97,8 @@ EXPECTED_ROUTES = [
     ("DELETE", "/api/v1/session"), ("POST", "/api/v1/walk_forward"), ("GET", "/api/v1/indicators"), ("GET", "/api/v1/signal_functions"),
     ("GET", "/api/v1/products"), ("POST", "/api/v1/products"), ("PATCH", "/api/v1/products/{internal_cusip}"),
     ("GET", "/api/v1/intervals"), ("GET", "/api/v1/bars"), ("POST", "/api/v1/bars"),
+    ("POST", "/api/v1/deployments/{id}/flatten"), ("POST", "/api/v1/deployments/disable_all"),
+    ("GET", "/api/v1/breakers"), ("POST", "/api/v1/breakers/{id}/reset"),
     ("GET", "/api/v1/ticker_mappings"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/openapi.json"),
 ]
 
@@ -246,6 +248,20 @@ def run(srv, strict, alice, bob, carol, doomed):
     r = R("GET", f"/api/v1/deployments/{did}/trades", key=alice)
     check("GET /deployments/{id}/trades -> 200 array", r.status == 200 and isinstance(r.json, list), r)
     seen[("GET", "/api/v1/deployments/{id}/trades", 200)] = r
+    # the kill switches (issue 15): flatten disables and writes a flattening signal; disable all
+    r = R("POST", f"/api/v1/deployments/{did}/flatten", key=alice)
+    check("POST /deployments/{id}/flatten -> 200, disabled, with its flatten signal",
+          r.status == 200 and r.json.get("status") == "disabled" and r.json.get("flatten_signal_id"), r)
+    seen[("POST", "/api/v1/deployments/{id}/flatten", 200)] = r
+    R("PATCH", f"/api/v1/deployments/{did}", {"enabled": True}, key=alice)
+    r = R("POST", "/api/v1/deployments/disable_all", key=alice)
+    check("POST /deployments/disable_all -> 200 naming the deployment",
+          r.status == 200 and did in (r.json or {}).get("deployment_ids", []), r)
+    seen[("POST", "/api/v1/deployments/disable_all", 200)] = r
+    r = R("GET", "/api/v1/breakers", key=alice)
+    check("GET /breakers -> 200 [] (none tripped)", r.status == 200 and r.json == [], r)
+    seen[("GET", "/api/v1/breakers", 200)] = r
+    R("PATCH", f"/api/v1/deployments/{did}", {"enabled": True}, key=alice)
     r = R("POST", "/api/v1/optimize", {"config": CFG, "grid": [{"window": [10, 20, 30], "signal": [0.5, 1.0]}],
                                        "top_n": 3}, key=alice)
     check("POST /optimize -> 200 grid_size 6", r.status == 200 and r.json.get("grid_size") == 6, r)
@@ -366,6 +382,7 @@ def run(srv, strict, alice, bob, carol, doomed):
         ("GET", f"/api/v1/deployments/{bdid}", None), ("PATCH", f"/api/v1/deployments/{bdid}", {"qty": 1}),
         ("DELETE", f"/api/v1/deployments/{bdid}", None), ("GET", f"/api/v1/deployments/{bdid}/trades", None),
         ("GET", f"/api/v1/deployments/{bdid}/signals", None), ("POST", f"/api/v1/deployments/{bdid}/run", None),
+        ("POST", f"/api/v1/deployments/{bdid}/flatten", None),
     ]
     for method, path, body in attempts:
         r = R(method, path, body, key=alice)

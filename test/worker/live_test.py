@@ -137,7 +137,10 @@ def test_stop_loss(user):
     q(f"SELECT quant.update_deployment('{dep}', '{{\"enabled\": false}}')", user)
     new_bar(tk, 0.5)
     q("SELECT quant.check_stop_losses()")
-    eq("a disabled deployment (kill switch) is not checked", 0, len(stop_loss_signals(dep)))
+    sl = stop_loss_signals(dep)
+    eq("a disabled deployment (kill switch) is still checked: the stop loss is an exit", 1, len(sl))
+    eq("...and its flatten runs while disabled (reduce-only)", ["DONE", (0.0, 0.0, 0.0)],
+       [wait_final(sl[0][0]) if sl else "", wt.positions(dep)])
 
     # the flatten blocked (max_daily_trades 1 used by the entry): REJECTED, and once per bar
     tk = sl_ticker()

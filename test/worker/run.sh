@@ -20,10 +20,12 @@ if [ -z "$bin" ] || [ ! -x "$bin" ]; then
     exit 1
 fi
 export QUANT_WORKER_BIN="$bin"
-# worker_test.py (end to end, risk checks, SIGKILL crash points, two workers), then live_test.py
-# (the minute stop loss, fail-closed checks, pg_ctl stop -m immediate mid-stream); one total.
+# worker_test.py (end to end, risk checks, SIGKILL crash points, two workers), live_test.py
+# (the minute stop loss, fail-closed checks, pg_ctl stop -m immediate mid-stream), then
+# safety_test.py (kill switches, the gate before a send, breakers, the alert webhook); one total.
 p=0 f=0 rc=0
-for t in worker_test.py live_test.py; do
+# QUANT_WORKER_TESTS="safety_test.py" runs only those (development).
+for t in ${QUANT_WORKER_TESTS:-worker_test.py live_test.py safety_test.py}; do
     out="$(mktemp)"
     python3 "$here/$t" | tee "$out" || rc=1
     counts="$(grep -v '^[[:space:]]*$' "$out" | tail -n 1 | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p')"

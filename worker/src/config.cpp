@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <string_view>
 
@@ -112,6 +113,24 @@ Config load_config() {
     c.bybit_follow_ms = static_cast<long>(env_number("QUANT_BYBIT_FOLLOW_MS", 5000, 0, 600000));
     c.bybit_poll_ms = static_cast<long>(env_number("QUANT_BYBIT_POLL_MS", 100, 1, 60000));
     c.bybit_recv_window_ms = static_cast<long>(env_number("QUANT_BYBIT_RECV_WINDOW_MS", 5000, 100, 60000));
+    if (auto v = env("QUANT_ALERT_WEBHOOK_URL")) {
+        if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0)
+            throw std::runtime_error("QUANT_ALERT_WEBHOOK_URL: must start with http:// or https://, got \"" +
+                                     *v + "\"");
+        c.alert_webhook_url = *v;
+    }
+    if (auto v = env("QUANT_ALERT_WEBHOOK_SECRET_FILE")) {
+        std::ifstream in(*v);
+        if (!in || !std::getline(in, c.alert_webhook_secret) || c.alert_webhook_secret.empty())
+            throw std::runtime_error("QUANT_ALERT_WEBHOOK_SECRET_FILE: cannot read a secret from " + *v);
+    }
+    if (auto v = env("QUANT_WORKER_METRICS_FILE"))
+        c.metrics_file = *v;
+    c.alert_webhook_retries = static_cast<int>(env_number("QUANT_ALERT_WEBHOOK_RETRIES", 5, 0, 100));
+    c.alert_webhook_backoff_ms =
+        static_cast<long>(env_number("QUANT_ALERT_WEBHOOK_BACKOFF_MS", 500, 1, 600000));
+    c.alert_webhook_timeout_ms =
+        static_cast<long>(env_number("QUANT_ALERT_WEBHOOK_TIMEOUT_MS", 5000, 10, 600000));
     return c;
 }
 

@@ -34,6 +34,14 @@ struct Config {
     long bybit_follow_ms = 5000;           // QUANT_BYBIT_FOLLOW_MS: an order still open after this stays SENT
     long bybit_poll_ms = 100;              // QUANT_BYBIT_POLL_MS: between follow-up queries
     long bybit_recv_window_ms = 5000;      // QUANT_BYBIT_RECV_WINDOW_MS
+    // The alert webhook (webhook.hpp): empty URL, none
+    std::string alert_webhook_url;         // QUANT_ALERT_WEBHOOK_URL (http or https)
+    std::string alert_webhook_secret;      // the first line of QUANT_ALERT_WEBHOOK_SECRET_FILE
+    int alert_webhook_retries = 5;         // QUANT_ALERT_WEBHOOK_RETRIES
+    long alert_webhook_backoff_ms = 500;   // QUANT_ALERT_WEBHOOK_BACKOFF_MS: the first wait, doubled
+    long alert_webhook_timeout_ms = 5000;  // QUANT_ALERT_WEBHOOK_TIMEOUT_MS: per POST
+    std::string
+        metrics_file;  // QUANT_WORKER_METRICS_FILE: Prometheus text (node_exporter's textfile collector)
 };
 
 // Throws std::runtime_error naming the variable when a value is invalid.

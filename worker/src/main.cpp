@@ -14,7 +14,9 @@
 #include <poll.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "config.hpp"
 #include "paper_adapter.hpp"
@@ -22,6 +24,7 @@
 #include "quant/pq/connection.hpp"
 #include "quant/pq/log.hpp"
 #include "quant/trade_adapter.hpp"
+#include "webhook.hpp"
 
 namespace {
 
@@ -66,9 +69,36 @@ const char* state_name(State s) {
 
 // Reads the listener's notifications (only wake-ups: the table is the truth); throws
 // pq::SqlError when the listener is gone.
-void drain_notifies(pq::Connection& listener) {
-    for (const pq::Notification& n : listener.notifications())
+void drain_notifies(pq::Connection& listener, worker::Webhook* webhook) {
+    for (const pq::Notification& n : listener.notifications()) {
         pq::log_debug("notify", {{"channel", n.channel}, {"payload", n.payload}});
+        if (webhook != nullptr && n.channel == "quant_alert")
+            webhook->enqueue(n.payload);  // the alert webhook (webhook.hpp)
+    }
+}
+
+// The worker's counters as a Prometheus textfile (written whole, then renamed: never half read).
+void write_metrics(const worker::Config& cfg, const worker::Processor& p, const worker::Webhook* webhook) {
+    if (cfg.metrics_file.empty())
+        return;
+    std::string text = p.metrics_text();
+    if (webhook != nullptr) {
+        text +=
+            "# HELP quant_worker_webhook_posts_total alerts POSTed to the webhook (sent, or dropped after "
+            "the retries)\n"
+            "# TYPE quant_worker_webhook_posts_total counter\n"
+            "quant_worker_webhook_posts_total{result=\"sent\"} " +
+            std::to_string(webhook->sent()) +
+            "\n"
+            "quant_worker_webhook_posts_total{result=\"failed\"} " +
+            std::to_string(webhook->failed()) + "\n";
+    }
+    const std::string tmp = cfg.metrics_file + ".tmp";
+    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+        const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+        if (std::fclose(f) == 0 && ok)
+            std::rename(tmp.c_str(), cfg.metrics_file.c_str());
+    }
 }
 
 // Sleeps up to ms, returning early on a signal.
@@ -90,7 +120,9 @@ int main(int argc, char** argv) {
                 "QUANT_WORKER_LOG_LEVEL (info), QUANT_WORKER_LEASE_S (60), QUANT_WORKER_MAX_ATTEMPTS (5),\n"
                 "QUANT_WORKER_STATEMENT_TIMEOUT_MS (30000), QUANT_WORKER_LOCK_TIMEOUT_MS (5000),\n"
                 "QUANT_WORKER_ROLE (quant_worker), QUANT_PAPER_STARTING_CASH, QUANT_PAPER_SLIPPAGE_BPS,\n"
-                "QUANT_PAPER_FEE_BPS.\n",
+                "QUANT_PAPER_FEE_BPS, QUANT_ALERT_WEBHOOK_URL, QUANT_ALERT_WEBHOOK_SECRET_FILE,\n"
+                "QUANT_ALERT_WEBHOOK_RETRIES (5), QUANT_ALERT_WEBHOOK_BACKOFF_MS (500),\n"
+                "QUANT_ALERT_WEBHOOK_TIMEOUT_MS (5000), QUANT_WORKER_METRICS_FILE.\n",
                 stdout);
             return 0;
         }
@@ -117,6 +149,14 @@ int main(int argc, char** argv) {
     pq::Connection work;
     worker::PaperGateway paper(worker::connect_options(cfg, "quant-worker-broker"));
     worker::Processor processor(cfg, work, paper);
+    std::unique_ptr<worker::Webhook> webhook;
+    if (!cfg.alert_webhook_url.empty()) {
+        webhook = std::make_unique<worker::Webhook>(worker::WebhookSettings{
+            cfg.alert_webhook_url, cfg.alert_webhook_secret, cfg.alert_webhook_retries,
+            cfg.alert_webhook_backoff_ms, cfg.alert_webhook_timeout_ms});
+        if (cfg.alert_webhook_secret.empty())
+            pq::log_warn("webhook_unsigned", {{"note", "QUANT_ALERT_WEBHOOK_SECRET_FILE is not set"}});
+    }
 
     State state = State::connecting;
     pq::Backoff backoff(std::chrono::milliseconds(100), std::chrono::milliseconds(cfg.reconnect_max_ms));
@@ -140,6 +180,10 @@ int main(int argc, char** argv) {
                     // LISTEN first, then reconcile and catch up: nothing committed after this is missed
                     listener.open(worker::connect_options(cfg, "quant-worker-listen"));
                     listener.listen("quant_signal");
+                    if (webhook) {
+                        listener.listen("quant_alert");
+                        pq::log_info("alerts_listening", {{"channel", "quant_alert"}, {"webhook", true}});
+                    }
                     work.open(worker::connect_options(cfg, "quant-worker"));
                     paper.ensure();
                     pq::log_info("connected", {{"worker_id", cfg.worker_id},
@@ -157,8 +201,9 @@ int main(int argc, char** argv) {
                     break;
                 case State::draining:
                     while (g_stop == 0 && processor.process_next())
-                        drain_notifies(listener);
-                    drain_notifies(listener);
+                        drain_notifies(listener, webhook.get());
+                    drain_notifies(listener, webhook.get());
+                    write_metrics(cfg, processor, webhook.get());
                     state = State::waiting;
                     break;
                 case State::waiting: {
@@ -166,7 +211,7 @@ int main(int argc, char** argv) {
                     if (w == pq::Wait::interrupted)
                         break;  // a signal: the loop condition decides
                     if (w == pq::Wait::readable)
-                        drain_notifies(listener);
+                        drain_notifies(listener, webhook.get());
                     else if (!listener.ok())
                         throw pq::SqlError("08006", "listener lost", true);
                     state = State::draining;  // on a NOTIFY, and on every poll timeout (the safety net)

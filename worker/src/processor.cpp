@@ -218,6 +218,9 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
                                      {"code", code},
                                      {"message", message},
                                      {"ms", ms_since(t0)}});
+        if (code == "unknown_position" || code == "paused")  // alerts (safety.cpp)
+            alert(code == "paused" ? "repeated_rejects" : code,
+                  {{"signal_id", signal_id}, {"deployment_id", deployment_id}, {"message", message}});
     };
     Context ctx;
     try {
@@ -298,9 +301,13 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         }
     };
     gather();
+    if (check_breakers(signal_id, deployment_id))  // a breaker tripped: re-read the deployment's facts
+        ctx = context(signal_id, "");
     auto facts_of = [&](const quant::Json& c) {
         quant::RiskFacts f;
         f.enabled = c.value("enabled", false);
+        f.halted = c.value("halted", true);  // missing: fail closed
+        f.breaker = json_string(c, "breaker");
         f.broker_connected = connected;
         f.already_acted = c.value("leg_acted", false);
         f.price = json_double(c, "price");
@@ -380,10 +387,13 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
                                   {"qty", leg.qty},
                                   {"leg", leg.leg}});
         crash_point("after_intent");
+        if (!open_send_gate(coid))
+            return;  // halted, disabled or a breaker since the checks: REJECTED, never sent
         const auto ts = Clock::now();
         const quant::OrderResult res =
             adapter->place_order(symbol, leg.qty, leg.side, coid);  // BrokerError: in doubt
         const double send_ms = ms_since(ts);
+        close_send_gate();
         crash_point("after_send");
         record_outcome(coid, res, quant::finish_after_answer(res.state, last, any_done));
         log_info("order_result", {{"signal_id", signal_id},
@@ -397,6 +407,7 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         if (!quant::next_leg_allowed(res.state))
             return;  // open at the broker (reconciliation finishes it) or refused
         any_done = true;
+        check_breakers(signal_id, deployment_id);  // a fill moved the P&L: the next leg sees a trip
     }
 }
 
@@ -414,9 +425,16 @@ void Processor::reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o
         return;
     }
     if (o.status == "NEW") {
-        // committed but never reached the broker: send it now, under the same client id
+        // committed but never reached the broker: send it now, under the same client id, unless
+        // a kill switch or a breaker says no since (the last check before a send)
+        if (!open_send_gate(o.client_order_id)) {
+            log_info("reconciled",
+                     {{"client_order_id", o.client_order_id}, {"was", "NEW"}, {"action", "refused"}});
+            return;
+        }
         const auto side = o.side == "SELL" ? quant::Side::sell : quant::Side::buy;
         const auto res = adapter.place_order(o.symbol, o.qty, side, o.client_order_id);
+        close_send_gate();
         record_outcome(o.client_order_id, res, quant::SignalFinish::none);
         log_info("reconciled", {{"client_order_id", o.client_order_id},
                                 {"was", "NEW"},

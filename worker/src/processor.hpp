@@ -32,6 +32,17 @@ public:
     // the signals of the resolved orders back (PENDING) so they are finished at once.
     void reconcile_all();
 
+    // What the kill switches, breakers and alerts did (safety.cpp), for the logs and /metrics.
+    struct SafetyCounters {
+        long sends_refused = 0;  // refused right before the send (halted, kill_switch, breaker)
+        long breakers_tripped = 0;
+        long unknown_position_alerts = 0;
+        long repeated_reject_alerts = 0;
+    };
+    const SafetyCounters& safety_counters() const { return counters_; }
+    // The counters in the Prometheus text format (main.cpp writes QUANT_WORKER_METRICS_FILE).
+    std::string metrics_text() const;
+
 private:
     struct OpenOrder {
         std::string client_order_id, deployment_id, signal_id, user_id, status, symbol, side, broker;
@@ -64,10 +75,20 @@ private:
                  const std::string& message, std::optional<double> qty, quant::SignalFinish finish);
     void crash_point(const char* where) const;
 
+    // safety.cpp. open_send_gate: BEGIN + trade.worker_send_gate; true: the transaction stays
+    // open over the send (close_send_gate commits after the broker answered); false: refused
+    // (REJECTED, never sent; committed). check_breakers: true when a breaker tripped (the
+    // deployment's facts changed). alert: NOTIFY quant_alert (+ the webhook).
+    bool open_send_gate(const std::string& client_order_id);
+    void close_send_gate();
+    bool check_breakers(const std::string& signal_id, const std::string& deployment_id);
+    void alert(const std::string& kind, const quant::Json& payload);
+
     const Config& cfg_;
     pq::Connection& work_;
     PaperGateway& paper_;
     std::map<std::string, std::unique_ptr<quant::bybit::BybitGateway>> bybit_;  // by base URL
+    SafetyCounters counters_;
 };
 
 }  // namespace quant::worker

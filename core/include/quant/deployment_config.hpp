@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "quant/breakers.hpp"
 #include "quant/json.hpp"
 #include "quant/no_postgres.hpp"
 
@@ -24,6 +25,9 @@ struct RiskLimits {
     std::optional<double> max_order_qty;
     int max_orders_per_minute = 6;    // the order-rate throttle
     int max_consecutive_rejects = 3;  // then the deployment pauses until a person re-enables it
+    // The deployment's loss and drawdown breakers (quant/breakers.hpp; all off unless given;
+    // the percentages are of max_position_usd plus the P&L).
+    BreakerLimits breakers;
 };
 
 // risk_limits of a Deployment JSON (missing keys take the defaults above). The worker reads a

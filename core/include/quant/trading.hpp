@@ -35,7 +35,9 @@ void validate_signal(double signal);
 // What the worker knows when it checks one order. An unknown fact is nullopt, and an unknown
 // fact the check needs fails closed.
 struct RiskFacts {
-    bool enabled = false;            // the kill switch
+    bool enabled = false;            // the kill switch: false stops entries, exits still run
+    bool halted = false;             // the administrators' halt (quant.halt_trading): no order at all
+    std::string breaker;             // an open loss/drawdown breaker (why), "" when none: entries stop
     bool broker_connected = false;   // connection check
     bool already_acted = false;      // duplicate guard: this signal was acted on
     std::optional<double> price;     // latest price of price_symbol
@@ -59,10 +61,11 @@ struct RiskDecision {
     std::string message;  // for the REJECTED log row
 };
 
-// The checks, in order; the first that blocks decides. Reduce-only orders are never blocked by
-// the position, notional, cash or margin checks (an exit is never trapped). Longs and shorts
-// meet the same limits (|position| x price); a buy needs the cash, a sell that leaves a short
-// needs cash after its proceeds of (1 + short_margin) x the short's value.
+// The checks, in order; the first that blocks decides. The halt blocks every order; an open
+// breaker and the kill switch (enabled = false) block only orders that are not reduce-only, so exits and the
+// stop loss still run. Reduce-only orders are never blocked by the position, notional, cash or margin checks
+// (an exit is never trapped). Longs and shorts meet the same limits (|position| x price); a buy needs the
+// cash, a sell that leaves a short needs cash after its proceeds of (1 + short_margin) x the short's value.
 RiskDecision check_order(const PlannedOrder& order, const RiskLimits& limits, const RiskFacts& facts);
 
 // Stop loss: true when a position's unrealised loss is past stop_loss_pct of its entry value.
