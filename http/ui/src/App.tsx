@@ -7,6 +7,10 @@ import Login from "./pages/Login";
 import Strategies from "./pages/Strategies";
 import Backtest from "./pages/Backtest";
 import Deployments from "./pages/Deployments";
+import Deploy from "./pages/Deploy";
+import DeploymentDetail from "./pages/DeploymentDetail";
+import Optimise from "./pages/Optimise";
+import { setZone, useZone } from "./lib/time";
 
 type Who = { state: "loading" } | { state: "anonymous" } | { state: "user"; user: string };
 
@@ -14,6 +18,7 @@ export default function App() {
   const [who, setWho] = useState<Who>({ state: "loading" });
   const [page, setPage] = useState<Page>(() => pageOf(window.location.pathname));
   const [down, setDown] = useState<Problem | null>(null);
+  const zone = useZone();
 
   useEffect(() => onReachability(setDown), []);
   useEffect(() => onUnauthenticated(() => setWho({ state: "anonymous" })), []);
@@ -60,6 +65,13 @@ export default function App() {
           <Link to={{ name: "deployments" }}>Deployments</Link>
         </nav>
         <div className="who">
+          <label className="inline zone">
+            Times
+            <select aria-label="time zone" data-testid="zone" value={zone} onChange={(e) => setZone(e.target.value === "local" ? "local" : "UTC")}>
+              <option value="UTC">UTC</option>
+              <option value="local">local</option>
+            </select>
+          </label>
           logged in as <span data-testid="user">{who.user}</span>
           <button type="button" onClick={() => void logout()}>
             Log out
@@ -70,6 +82,9 @@ export default function App() {
         {page.name === "strategies" && <Strategies />}
         {page.name === "backtest" && <Backtest id={page.id} />}
         {page.name === "deployments" && <Deployments />}
+        {page.name === "deploy" && <Deploy id={page.id} />}
+        {page.name === "deployment" && <DeploymentDetail id={page.id} />}
+        {page.name === "optimise" && <Optimise id={page.id} />}
         {page.name === "not-found" && <p>No page at {page.path}.</p>}
       </main>
     </>

@@ -48,7 +48,11 @@ export default function Strategies() {
                 </td>
                 <td>v{s.version}</td>
                 <td>
-                  <Link to={{ name: "backtest", id: s.strategy_id }}>Open</Link>
+                  <span className="actions">
+                    <Link to={{ name: "backtest", id: s.strategy_id }}>Open</Link>
+                    <Link to={{ name: "optimise", id: s.strategy_id }}>Optimise</Link>
+                    <Link to={{ name: "deploy", id: s.strategy_id }}>Deploy</Link>
+                  </span>
                 </td>
               </tr>
             ))}
