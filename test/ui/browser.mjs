@@ -289,6 +289,8 @@ async function main() {
     const newRow = page.locator(`tr[data-deployment-id="${newDep}"]`);
     await newRow.waitFor();
     check("dashboard: the new deployment has no signal yet", (await newRow.getAttribute("data-has-signal")) === "false");
+    await page.getByTestId("mode-badge").waitFor();
+    check("always visible: the header says PAPER only while nothing trades live", (await page.getByTestId("mode-badge").innerText()) === "PAPER only");
     const t1 = Date.now();
     await newRow.getByRole("button", { name: "Run now" }).click();
     await page.locator(`tr[data-deployment-id="${newDep}"][data-has-signal="true"][data-has-trade="true"]`).waitFor({ timeout: 30000 });
@@ -402,6 +404,9 @@ async function main() {
     check("live: accepted with the trade password (LIVE on FUTU US.TTRC)",
       psql(`SELECT paper || ' ' || broker || ' ' || ticker FROM trade.deployment WHERE deployment_id = ${lit(liveDep)}`) === "false FUTU US.TTRC");
     await shot(page, "21-wizard-live-deployed");
+    await page.getByRole("link", { name: "Dashboard" }).click();
+    await until(async () => (await page.getByTestId("mode-badge").getAttribute("data-live")) === "1", 20000);
+    check("always visible: the header says LIVE ×1 once a live deployment runs", (await page.getByTestId("mode-badge").innerText()) === "LIVE ×1");
 
     // ---- a bad strategy shows the field error ----
     await page.goto(`${BASE}/strategies/${RSI}/deploy`);
@@ -425,6 +430,43 @@ async function main() {
       count(`SELECT count(*) FROM bt.strategy WHERE user_id = ${lit(ALICE)}`) === strategiesBefore &&
       (await posts.locator('li[data-status="waiting"]').count()) === 2);
     await shot(page, "22-wizard-bad-strategy");
+
+    // ---- strategies: version history with a diff, soft delete ----
+    const put = await page.evaluate(async ([sid, cfg]) => {
+      const c = JSON.parse(cfg);
+      c.substrategies[0].window = 15;
+      const r = await fetch(`/api/v1/strategies/${sid}`, { method: "PUT", headers: { "Content-Type": "application/json", "X-Quant-Csrf": "1" }, body: JSON.stringify(c) });
+      return { status: r.status, version: (await r.json()).version };
+    }, [RSI, RSI_CONFIG_SQL]);
+    check("versions: a PUT with another window makes version 2", put.status === 200 && put.version === 2, put);
+    await page.goto(`${BASE}/strategies/${RSI}/backtest`);
+    const versions = page.getByTestId("versions");
+    await versions.waitFor();
+    await versions.locator("summary").click();
+    const diff = page.getByTestId("diff");
+    check("versions: the history lists both versions", (await versions.getAttribute("data-count")) === String(count(`SELECT count(*) FROM bt.strategy_version WHERE strategy_id = ${lit(RSI)}`)));
+    const diffText = await diff.innerText();
+    check("versions: the diff v1 → v2 is the window line only", (await diff.getAttribute("data-removed")) === "1" && (await diff.getAttribute("data-added")) === "1" && /- +"window": 14/.test(diffText) && /\+ +"window": 15/.test(diffText), diffText);
+    await shot(page, "28-version-diff");
+    const made = await page.evaluate(async () => {
+      const r = await fetch("/api/v1/strategies", { method: "POST", headers: { "Content-Type": "application/json", "X-Quant-Csrf": "1" },
+        body: JSON.stringify({ name: "ui throwaway", ticker: "TTRC", trading_period: 252, substrategies: [{ indicator: "get_rsi", signal_func: "reversion_bounded_signal", window: 21, signal: 30 }] }) });
+      return { status: r.status, body: await r.json() };
+    });
+    check("delete: a throwaway strategy to delete (POST 201)", made.status === 201 && typeof made.body.strategy_id === "string", made);
+    const tmp = made.body.strategy_id;
+    await page.goto(`${BASE}/strategies`);
+    await page.locator(`tr[data-strategy-id="${RSI}"]`).getByRole("button", { name: "Delete" }).click();
+    await page.getByTestId("confirm").getByRole("button", { name: "Delete" }).click();
+    await page.getByTestId("problem").waitFor();
+    check("delete: a strategy with running deployments is refused (409) with the hint",
+      (await page.getByTestId("problem").getAttribute("data-status")) === "409" && /stop them first/.test(await page.getByTestId("problem").innerText()) &&
+      psql(`SELECT deleted_at IS NULL FROM bt.strategy WHERE strategy_id = ${lit(RSI)}`) === "t");
+    await page.locator(`tr[data-strategy-id="${tmp}"]`).getByRole("button", { name: "Delete" }).click();
+    check("delete: asks first", psql(`SELECT deleted_at IS NULL FROM bt.strategy WHERE strategy_id = ${lit(tmp)}`) === "t");
+    await page.getByTestId("confirm").getByRole("button", { name: "Delete" }).click();
+    await page.locator(`tr[data-strategy-id="${tmp}"]`).waitFor({ state: "detached" });
+    check("delete: soft-deleted in the database and gone from the list", psql(`SELECT deleted_at IS NOT NULL FROM bt.strategy WHERE strategy_id = ${lit(tmp)}`) === "t");
 
     // ---- the dashboard and its kill switch ----
     t0 = Date.now();

@@ -19,6 +19,8 @@ export default function App() {
   const [page, setPage] = useState<Page>(() => pageOf(window.location.pathname));
   const [down, setDown] = useState<Problem | null>(null);
   const zone = useZone();
+  // always visible: whether anything trades live (enabled, not paper), refreshed on each page
+  const [live, setLive] = useState<number | null>(null);
 
   useEffect(() => onReachability(setDown), []);
   useEffect(() => onUnauthenticated(() => setWho({ state: "anonymous" })), []);
@@ -32,6 +34,17 @@ export default function App() {
       .then((w) => setWho({ state: "user", user: w.user }))
       .catch(() => setWho({ state: "anonymous" }));
   }, []);
+
+  useEffect(() => {
+    if (who.state !== "user") return;
+    const look = () =>
+      call(api.GET("/api/v1/deployments"))
+        .then((ds) => setLive(ds.filter((d) => !d.paper && d.enabled !== false && d.status === "active").length))
+        .catch(() => setLive(null));
+    void look();
+    const t = window.setInterval(look, 15_000);
+    return () => window.clearInterval(t);
+  }, [who.state, page]);
 
   async function logout() {
     try {
@@ -65,6 +78,11 @@ export default function App() {
           <Link to={{ name: "deployments" }}>Deployments</Link>
         </nav>
         <div className="who">
+          {live !== null && (
+            <span className={`badge ${live > 0 ? "live" : "paper"}`} data-testid="mode-badge" data-live={live}>
+              {live > 0 ? `LIVE ×${live}` : "PAPER only"}
+            </span>
+          )}
           <label className="inline zone">
             Times
             <select aria-label="time zone" data-testid="zone" value={zone} onChange={(e) => setZone(e.target.value === "local" ? "local" : "UTC")}>

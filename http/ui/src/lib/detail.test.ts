@@ -79,3 +79,17 @@ describe("backtest trades", () => {
     expect(t[2].ret).toBeNull();
   });
 });
+
+import { lineDiff, versionText } from "./diff";
+describe("version diff", () => {
+  it("keeps, removes and adds lines (LCS)", () => {
+    expect(lineDiff("a\nb\nc", "a\nx\nc\nd").map((l) => l.op + l.text)).toEqual([" a", "-b", "+x", " c", "+d"]);
+    expect(lineDiff("", "").map((l) => l.op)).toEqual([" "]);
+  });
+  it("compares configs without the bookkeeping keys, keys sorted", () => {
+    const v1 = { version: 1, created_at: "x", name: "n", substrategies: [{ window: 20, indicator: "i" }] };
+    const v2 = { version: 2, created_at: "y", substrategies: [{ indicator: "i", window: 30 }], name: "n" };
+    const d = lineDiff(versionText(v1), versionText(v2)).filter((l) => l.op !== " ");
+    expect(d.map((l) => l.op + l.text.trim())).toEqual(['-"window": 20', '+"window": 30']);
+  });
+});

@@ -8,6 +8,7 @@ import { backtestTrades } from "../lib/trades";
 import { columnsOf, download, toCsv } from "../lib/csv";
 import { formatTime, useZone } from "../lib/time";
 import VirtualTable from "../components/VirtualTable";
+import Versions from "../components/Versions";
 import { strategyConfig } from "../lib/strategy";
 import ProblemBox from "../components/ProblemBox";
 import { Link, navigate } from "../components/Link";
@@ -72,6 +73,7 @@ export default function Backtest({ id }: { id: string }) {
           {strategy.conjunction ?? "AND"}
         </p>
       )}
+      {strategy && <Versions id={id} current={strategy.version} />}
       <form className="row" onSubmit={run} aria-label="backtest">
         <label>
           Fee (bps)
