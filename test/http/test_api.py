@@ -92,6 +92,8 @@ EXPECTED_ROUTES = [
     ("POST", "/api/v1/deployments"), ("GET", "/api/v1/deployments"), ("GET", "/api/v1/deployments/{id}"),
     ("PATCH", "/api/v1/deployments/{id}"), ("DELETE", "/api/v1/deployments/{id}"),
     ("GET", "/api/v1/deployments/{id}/trades"), ("GET", "/api/v1/deployments/{id}/signals"),
+    ("GET", "/api/v1/deployments/{id}/position"), ("GET", "/api/v1/deployments/{id}/audit"),
+    ("GET", "/api/v1/strategies/{id}/versions"),
     ("POST", "/api/v1/deployments/{id}/run"), ("POST", "/api/v1/backtest"), ("POST", "/api/v1/optimize"),
     ("POST", "/api/v1/backtest_series"), ("POST", "/api/v1/session"), ("GET", "/api/v1/session"),
     ("DELETE", "/api/v1/session"), ("POST", "/api/v1/walk_forward"), ("GET", "/api/v1/indicators"), ("GET", "/api/v1/signal_functions"),
@@ -262,6 +264,26 @@ def run(srv, strict, alice, bob, carol, doomed):
     check("GET /breakers -> 200 [] (none tripped)", r.status == 200 and r.json == [], r)
     seen[("GET", "/api/v1/breakers", 200)] = r
     R("PATCH", f"/api/v1/deployments/{did}", {"enabled": True}, key=alice)
+    r = R("GET", f"/api/v1/deployments/{did}/position", key=alice)
+    check("GET /deployments/{id}/position -> 200, flat before any fill",
+          r.status == 200 and r.json.get("deployment_id") == did and r.json.get("qty") == 0, r)
+    seen[("GET", "/api/v1/deployments/{id}/position", 200)] = r
+    r = R("GET", f"/api/v1/deployments/{did}/position", key=bob)
+    check("GET /deployments/{id}/position of another user's -> 404", is_problem(r, 404), r)
+    r = R("GET", f"/api/v1/deployments/{did}/audit", key=alice)
+    want = psql(f"SELECT string_agg(action, ',' ORDER BY at, audit_id) FROM trade.audit WHERE entity_id = '{did}'")
+    check("GET /deployments/{id}/audit -> the deployment's audit rows, oldest first",
+          r.status == 200 and ",".join(a["action"] for a in r.json) == want and r.json[0]["action"] == "deploy", (r, want))
+    seen[("GET", "/api/v1/deployments/{id}/audit", 200)] = r
+    r = R("GET", f"/api/v1/deployments/{did}/audit", key=bob)
+    check("GET /deployments/{id}/audit of another user's -> empty", r.status == 200 and r.json == [], r)
+    r = R("GET", f"/api/v1/strategies/{sid}/versions", key=alice)
+    check("GET /strategies/{id}/versions -> versions 1 and 2 (window 20, then 30)",
+          r.status == 200 and [v["version"] for v in r.json] == [1, 2]
+          and [v["substrategies"][0]["window"] for v in r.json] == [20, 30], r)
+    seen[("GET", "/api/v1/strategies/{id}/versions", 200)] = r
+    r = R("GET", f"/api/v1/strategies/{sid}/versions", key=bob)
+    check("GET /strategies/{id}/versions of another user's -> 404", is_problem(r, 404), r)
     r = R("POST", "/api/v1/optimize", {"config": CFG, "grid": [{"window": [10, 20, 30], "signal": [0.5, 1.0]}],
                                        "top_n": 3}, key=alice)
     check("POST /optimize -> 200 grid_size 6", r.status == 200 and r.json.get("grid_size") == 6, r)

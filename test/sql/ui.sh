@@ -8,6 +8,7 @@ set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 UI="$REPO/http/ui"
 BIN="${QUANT_HTTP_BIN:-$REPO/build/http/quant-http}"
+WORKER="${QUANT_WORKER_BIN:-$REPO/build/worker/quant-worker}"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 SHOTS="${QUANT_TEST_LOG_DIR:-$REPO/build/test-logs}/ui"
 PSQL=(psql -X -q -At -v ON_ERROR_STOP=1)
@@ -16,7 +17,7 @@ ok() { passed=$((passed + 1)); echo "ok - $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
 finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
 
-for need in node npm "$CHROMIUM" "$BIN"; do
+for need in node npm "$CHROMIUM" "$BIN" "$WORKER"; do
     command -v "$need" >/dev/null 2>&1 || { bad "missing $need (make deps; make build)"; finish; }
 done
 mkdir -p "$SHOTS"
@@ -43,7 +44,9 @@ passed=$((passed + vp)) failed=$((failed + vf))
 # ---- the stack: people, a strategy, a deployment ----
 sfx="$$"
 ALICE="ui_alice_$sfx" BOB="ui_bob_$sfx" CAROL="ui_carol_$sfx"
-ALICE_PW="alice-secret-1" BOB_PW="bob-secret-22" CAROL_PW="carol-secret-3"
+ALICE_PW="alice-secret-1" BOB_PW="bob-secret-22" CAROL_PW="carol-secret-3" ALICE_TRADE_PW="alice-trade-pw-9"
+# the make-run sample (quant.install_sample_deployment): RSI reversion on TTRC, LONG on the last bar
+RSI_CONFIG='{"name":"ui rsi reversion","ticker":"TTRC","trading_period":252,"substrategies":[{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}]}'
 CONFIG='{"name":"ui sample","ticker":"TTRC","conjunction":"AND","trading_period":252,"substrategies":[{"id":1,"indicator":"get_bollinger_band","signal_func":"momentum_band_signal","window":20,"signal":1.0,"data_column":"v"}]}'
 "${PSQL[@]}" -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION IF NOT EXISTS quant' >/dev/null
 if [ "$("${PSQL[@]}" -c "SELECT count(*) FROM md.bar WHERE ticker = 'TTRC'")" = 0 ]; then
@@ -60,10 +63,17 @@ SELECT 'S=' || (quant.create_strategy('$CONFIG'::jsonb)->>'strategy_id');
 SELECT 'D=' || (quant.deploy(jsonb_build_object('strategy_id', (SELECT strategy_id FROM bt.strategy WHERE user_id = '$ALICE' LIMIT 1), 'qty', 10, 'broker', 'PAPER'))->>'deployment_id');
 SELECT 'R=' || (quant.run_deployment((SELECT deployment_id FROM trade.deployment WHERE user_id = '$ALICE' LIMIT 1))->>'outcome');
 SELECT 'K=' || quant.create_api_key('$ALICE', 'ui test');
+-- a long trade log for the detail page (virtualised): 3,000 rejections of the first deployment
+INSERT INTO trade.log (deployment_id, user_id, ts, action, success, message, reason, bar_ts)
+SELECT d.deployment_id, d.user_id, now() - i * interval '1 minute', 'REJECTED', false, 'ui test: rejection ' || i,
+       'stale_bar', timestamptz '2006-12-29 00:00+00'
+FROM (SELECT deployment_id, user_id FROM trade.deployment WHERE user_id = '$ALICE' LIMIT 1) d, generate_series(1, 3000) i;
+SELECT 'T=' || (quant.create_strategy('$RSI_CONFIG'::jsonb)->>'strategy_id');
+SELECT quant.set_trade_password('$ALICE_TRADE_PW');
 SQL
 )" || { bad "setting up people, a strategy and a deployment: $setup"; finish; }
-STRATEGY="$(echo "$setup" | sed -n 's/^S=//p')" DEPLOYMENT="$(echo "$setup" | sed -n 's/^D=//p')" KEY="$(echo "$setup" | sed -n 's/^K=//p')"
-[ -n "$STRATEGY" ] && [ -n "$DEPLOYMENT" ] && [ -n "$KEY" ] && ok "setup: 3 people, alice's strategy and paper deployment" ||
+STRATEGY="$(echo "$setup" | sed -n 's/^S=//p')" DEPLOYMENT="$(echo "$setup" | sed -n 's/^D=//p')" KEY="$(echo "$setup" | sed -n 's/^K=//p')" RSI="$(echo "$setup" | sed -n 's/^T=//p')"
+[ -n "$STRATEGY" ] && [ -n "$DEPLOYMENT" ] && [ -n "$KEY" ] && [ -n "$RSI" ] && ok "setup: 3 people, alice's strategy and paper deployment" ||
     { bad "setup: $setup"; finish; }
 
 # ---- quant-http on a free port, serving the build ----
@@ -71,7 +81,10 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 QUANT_HTTP_ADDR="127.0.0.1:$port" QUANT_HTTP_METRICS_ADDR=off QUANT_HTTP_UI_DIR="$UI/dist" \
     QUANT_HTTP_AUTH_FAILURES_PER_MIN=100 "$BIN" >"$SHOTS/quant-http.log" 2>&1 &
 srv=$!
-trap 'kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null' EXIT
+# quant-worker turns the signals into paper trades (its own id; the paper broker; no Bybit host)
+QUANT_WORKER_ID="ui-test-$$" QUANT_WORKER_POLL_MS=300 QUANT_BYBIT_BASE_URL=off "$WORKER" >"$SHOTS/quant-worker.log" 2>&1 &
+wrk=$!
+trap 'kill "$srv" "$wrk" 2>/dev/null; wait "$srv" "$wrk" 2>/dev/null' EXIT
 BASE="http://127.0.0.1:$port"
 for _ in $(seq 100); do curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
@@ -103,7 +116,7 @@ code="$(curl -sS -o /dev/null -w '%{http_code}' --path-as-is "$BASE/../../etc/pa
 out="$(mktemp)"
 BASE_URL="$BASE" UI_SHOTS="$SHOTS" CHROMIUM="$CHROMIUM" UI_ALICE="$ALICE" UI_ALICE_PW="$ALICE_PW" UI_BOB="$BOB" \
     UI_BOB_PW="$BOB_PW" UI_CAROL="$CAROL" UI_CAROL_PW="$CAROL_PW" ALICE_STRATEGY="$STRATEGY" ALICE_CONFIG="$CONFIG" \
-    ALICE_DEPLOYMENT="$DEPLOYMENT" ALICE_KEY="$KEY" timeout 300 node "$REPO/test/ui/browser.mjs" 2>&1 | tee "$out"
+    ALICE_DEPLOYMENT="$DEPLOYMENT" ALICE_KEY="$KEY" ALICE_RSI="$RSI" ALICE_RSI_CONFIG="$RSI_CONFIG" ALICE_TRADE_PW="$ALICE_TRADE_PW" timeout 400 node "$REPO/test/ui/browser.mjs" 2>&1 | tee "$out"
 line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)"
 rm -f "$out"
 if [ -z "$line" ]; then

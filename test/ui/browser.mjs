@@ -28,6 +28,9 @@ const STRATEGY = env("ALICE_STRATEGY");
 const CONFIG = env("ALICE_CONFIG");
 const DEPLOYMENT = env("ALICE_DEPLOYMENT");
 const KEY = env("ALICE_KEY");
+const RSI = env("ALICE_RSI");
+const TRADE_PW = env("ALICE_TRADE_PW");
+const RSI_CONFIG_SQL = env("ALICE_RSI_CONFIG");
 
 let passed = 0;
 let failed = 0;
@@ -54,13 +57,29 @@ async function login(page, user, pw) {
   await page.getByRole("button", { name: "Log in" }).click();
 }
 
+// Waits until fn() is truthy (polling; a generous deadline, never a fixed sleep); its last value.
+async function until(fn, ms = 30000) {
+  const end = Date.now() + ms;
+  let v;
+  for (;;) {
+    v = await fn();
+    if (v || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+// The wizard's steps by their buttons; `to` is the step's label.
+async function wizardStep(page, to) {
+  await page.getByRole("list", { name: "wizard steps" }).getByRole("button", { name: to }).click();
+}
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
   });
   try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "Asia/Hong_Kong" });
     const page = await context.newPage();
     page.setDefaultTimeout(15000);
 
@@ -118,6 +137,19 @@ async function main() {
     check("backtest: the buy-and-hold line is drawn too", bh > 100, String(bh));
     const priceLen = Number(await page.getByTestId("price-chart").getAttribute("data-series-length"));
     check("backtest: the price chart is drawn", priceLen > 100, String(priceLen));
+    const ddLen = Number(await page.getByTestId("drawdown-chart").getAttribute("data-series-length"));
+    const ddRows = Number(psql(`SELECT count(*) FROM quant.backtest_series(${lit(CONFIG)}::jsonb) WHERE drawdown IS NOT NULL`));
+    check("backtest: the drawdown pane draws one point per bar", ddLen === ddRows && ddLen > 100, `${ddLen} vs ${ddRows}`);
+    const changes = JSON.parse(psql(`SELECT jsonb_build_object('all', count(*), 'entries', count(*) FILTER (WHERE position <> 0)) FROM (SELECT position, lag(position, 1, 0::float8) OVER (ORDER BY ts) AS prev FROM quant.backtest_series(${lit(CONFIG)}::jsonb) WHERE position IS NOT NULL AND price IS NOT NULL) x WHERE position <> prev`));
+    const pc = page.getByTestId("price-chart");
+    check("backtest: entry and exit markers, one per position change of quant.backtest_series",
+      Number(await pc.getAttribute("data-markers")) === changes.all && Number(await pc.getAttribute("data-entries")) === changes.entries && changes.all > 0,
+      { ui: await pc.getAttribute("data-markers"), changes });
+    check("backtest: the trade list has one row per entry", Number(await page.getByTestId("backtest-trades").getAttribute("data-total-rows")) === changes.entries);
+    const [jdl] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export JSON" }).click()]);
+    const jtext = await (async () => { const ch = []; for await (const c of await jdl.createReadStream()) ch.push(c); return Buffer.concat(ch).toString("utf8"); })();
+    const jexp = JSON.parse(jtext);
+    check("backtest: the JSON export holds the result and every series row", jexp.result.metrics.sharpe_ratio === want.m.sharpe_ratio && jexp.series.length === Number(psql(`SELECT count(*) FROM quant.backtest_series(${lit(CONFIG)}::jsonb)`)));
     await shot(page, "04-backtest");
 
     // ---- a bad request shows the problem's detail and field ----
@@ -127,6 +159,314 @@ async function main() {
     const feeProblem = await page.getByTestId("problem").innerText();
     check("backtest: a negative fee shows the server's problem detail", /fee/i.test(feeProblem), feeProblem);
     await shot(page, "05-backtest-problem");
+
+    // ---- optimise: live cell count, a grid, the top table, a heatmap cell backtested, walk-forward ----
+    await page.goto(`${BASE}/strategies/${STRATEGY}/optimise`);
+    const cellCount = page.getByTestId("cell-count");
+    await cellCount.waitFor();
+    check("optimise: the default ranges count 5 x 5 = 25 cells", (await cellCount.getAttribute("data-cells")) === "25", await cellCount.innerText());
+    await page.getByLabel("window step (1)").fill("1");
+    check("optimise: the count follows the ranges live (21 x 5 = 105)", (await cellCount.getAttribute("data-cells")) === "105");
+    await page.getByLabel("window max (1)").fill("5000");
+    await page.getByLabel("window step (1)").fill("0.001");
+    check("optimise: over the cap the run is refused before sending", await page.getByRole("button", { name: "Run grid" }).isDisabled() && /cap 2,000,000/.test(await cellCount.innerText()));
+    await page.getByLabel("window max (1)").fill("30");
+    await page.getByLabel("window step (1)").fill("1");
+    const grid = [{ window: { min: 10, max: 30, step: 1 }, signal: { min: 0.5, max: 1.5, step: 0.25 } }];
+    await page.getByRole("button", { name: "Run grid" }).click();
+    const heat = page.getByTestId("heatmap");
+    await heat.waitFor({ timeout: 60000 });
+    const opt = JSON.parse(psql(`SELECT jsonb_build_object('best', r->'best'->'metrics'->'sharpe_ratio', 'size', r->'grid_size', 'top', jsonb_array_length(r->'top')) FROM quant.optimize(${lit(CONFIG)}::jsonb, ${lit(JSON.stringify(grid))}::jsonb, 5.0) r`));
+    check("optimise: the heatmap has 21 windows x 5 signals", (await heat.getAttribute("data-rows")) === "21" && (await heat.getAttribute("data-cols")) === "5");
+    check("optimise: the grid size is quant.optimize's", (await page.getByTestId("grid-summary").innerText()).includes(`of ${opt.size} cells`));
+    const topRows = page.getByTestId("top").locator("tbody tr");
+    check("optimise: the top table's best Sharpe is quant.optimize's best", Math.abs(Number(await topRows.first().getAttribute("data-sharpe")) - opt.best) < 1e-12 && (await topRows.count()) === opt.top, { ui: await topRows.first().getAttribute("data-sharpe"), opt });
+    await shot(page, "25-optimise-heatmap");
+    await heat.locator('[data-window="25"][data-signal="1.25"]').click();
+    const cb = page.getByTestId("cell-backtest");
+    await cb.locator('tr[data-metric="sharpe_ratio"]').waitFor();
+    const cellCfg = JSON.parse(CONFIG);
+    cellCfg.substrategies[0].window = 25;
+    cellCfg.substrategies[0].signal = 1.25;
+    const cellWant = JSON.parse(psql(`SELECT r->'metrics' FROM quant.backtest(${lit(JSON.stringify(cellCfg))}::jsonb, 5.0) r`));
+    const cellShown = await cb.locator("tbody tr").evaluateAll((rs) => rs.map((r) => [r.dataset.metric, r.children[1].dataset.value]));
+    check("optimise: clicking the heatmap cell (25, 1.25) backtests it: quant.backtest's metrics",
+      cellShown.length === 5 && cellShown.every(([k, v]) => (cellWant[k] === null ? v === "" : Number(v) === cellWant[k])), { cellShown, cellWant });
+    const heatVal = Number(await heat.locator('[data-window="25"][data-signal="1.25"]').getAttribute("data-value"));
+    check("optimise: the heatmap square's Sharpe is that backtest's", Math.abs(heatVal - cellWant.sharpe_ratio) < 1e-9, `${heatVal} vs ${cellWant.sharpe_ratio}`);
+    await shot(page, "26-optimise-cell");
+    await page.getByRole("tab", { name: "Walk-forward" }).click();
+    await page.getByRole("button", { name: "Run walk-forward" }).click();
+    const wf = page.getByTestId("walk-forward");
+    await wf.waitFor({ timeout: 60000 });
+    const wfWant = JSON.parse(psql(`SELECT r FROM quant.walk_forward(${lit(CONFIG)}::jsonb, ${lit(JSON.stringify(grid))}::jsonb, 0.5, 5.0) r`));
+    const wfShown = await wf.locator("[data-key]").evaluateAll((es) => Object.fromEntries(es.map((e) => [e.dataset.key, e.dataset.value])));
+    check("walk-forward: in/out-of-sample Sharpe and the overfitting ratio are quant.walk_forward's",
+      ["is_sharpe", "oos_sharpe", "overfitting_ratio"].every((k) => (wfWant[k] === null ? wfShown[k] === "" : Math.abs(Number(wfShown[k]) - wfWant[k]) < 1e-12)), { wfShown, wfWant });
+    const wchart = page.getByTestId("walk-forward-chart");
+    await wchart.waitFor();
+    const splitWant = Math.floor(Date.parse(wfWant.split_at) / 1000);
+    const isLen = Number(await wchart.getAttribute("data-is-length"));
+    const oosLen = Number(await wchart.getAttribute("data-oos-length"));
+    check("walk-forward: the equity is split at split_at (both parts drawn)",
+      Number(await wchart.getAttribute("data-split-time")) === splitWant && isLen > 100 && oosLen > 100, { isLen, oosLen, split: await wchart.getAttribute("data-split-time"), splitWant });
+    await shot(page, "27-walk-forward");
+
+    // ---- the deploy wizard from a backtest: paper, every POST's status, a retry never duplicates ----
+    const count = (sql) => Number(psql(sql));
+    const resultsBefore = count(`SELECT count(*) FROM bt.result WHERE strategy_id = ${lit(RSI)}`);
+    const deploymentsBefore = count(`SELECT count(*) FROM trade.deployment WHERE strategy_id = ${lit(RSI)}`);
+    await page.goto(`${BASE}/strategies/${RSI}/backtest`);
+    await page.getByRole("button", { name: "Run backtest" }).click();
+    await page.getByTestId("metrics").waitFor();
+    await page.getByRole("button", { name: "Deploy this…" }).click();
+    const cfgBox = page.getByLabel("Strategy JSON");
+    await cfgBox.waitFor();
+    await until(async () => (await cfgBox.inputValue()) !== "");
+    check("wizard: step 1 holds the strategy's JSON with its id", JSON.parse(await cfgBox.inputValue()).strategy_id === RSI);
+    await shot(page, "13-wizard-strategy");
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.getByLabel("Quantity per signal").fill("10");
+    await page.getByLabel("Schedule").selectOption("manual");
+    check("wizard: the broker is PAPER by default", (await page.getByLabel("Broker", { exact: true }).inputValue()) === "PAPER");
+    await shot(page, "14-wizard-target");
+    await page.getByRole("button", { name: "Next" }).click();
+    const riskDefaults = [await page.getByLabel("Max position (USD)").inputValue(), await page.getByLabel("Max trades per day (UTC)").inputValue(), await page.getByLabel("Stop loss (%)").inputValue()];
+    check("wizard: risk limits start at the seed's defaults (10000 USD, 10 trades, 5%)", riskDefaults.join(",") === "10000,10,5", riskDefaults);
+    // the sample bars end in 2006: the stale-bar check off, which paper allows
+    await page.getByLabel("Stale-bar check").selectOption("off");
+    await shot(page, "15-wizard-risk");
+    await page.getByRole("button", { name: "Next" }).click();
+    check("wizard: paper is chosen by default", await page.getByRole("radio", { name: /Paper/ }).isChecked());
+    await page.getByRole("button", { name: "Next" }).click();
+    const shownDeploy = JSON.parse(await page.getByTestId("json-deployment").innerText());
+    check("wizard: the review shows the exact deployment JSON",
+      shownDeploy.qty === 10 && shownDeploy.paper === true && shownDeploy.broker === "PAPER" && shownDeploy.schedule === "manual" &&
+      shownDeploy.risk_limits.max_position_usd === 10000 && shownDeploy.risk_limits.max_bar_age_hours === null, shownDeploy);
+    const shownResult = JSON.parse(await page.getByTestId("json-result").textContent());
+    check("wizard: the result to store is the backtest's (same run_at as the page ran)", typeof shownResult.run_at === "string" && shownResult.metrics !== undefined, shownResult);
+    await shot(page, "16-wizard-review");
+    // the answers of the first POST /results and the first POST /deployments are lost (the server did them)
+    const lose = async (pattern) => {
+      let first = true;
+      await page.route(pattern, async (route) => {
+        if (first && route.request().method() === "POST") {
+          first = false;
+          await route.fetch();
+          await route.abort("connectionreset");
+        } else await route.continue();
+      });
+    };
+    await lose(`**/api/v1/strategies/${RSI}/results`);
+    await lose("**/api/v1/deployments");
+    await page.getByRole("button", { name: "Deploy on paper" }).click();
+    const posts = page.getByTestId("posts");
+    await posts.locator('li[data-step="result"][data-status="failed"]').waitFor();
+    check("wizard: POST /strategies shows done (201)", (await posts.locator('li[data-step="strategy"]').getAttribute("data-http")) === "201");
+    check("wizard: the lost answer of POST /results shows failed (no answer)", (await posts.locator('li[data-step="result"]').getAttribute("data-http")) === "0");
+    await shot(page, "17-wizard-lost-answer");
+    await page.getByRole("button", { name: "Retry" }).click();
+    await posts.locator('li[data-step="deployment"][data-status="failed"]').waitFor();
+    check("wizard: the retry found the stored result instead of storing it again",
+      count(`SELECT count(*) FROM bt.result WHERE strategy_id = ${lit(RSI)}`) === resultsBefore + 1);
+    await page.getByRole("button", { name: "Retry" }).click();
+    const deployed = page.getByTestId("deployed");
+    await deployed.waitFor();
+    const newDep = await deployed.getAttribute("data-deployment-id");
+    await page.unroute(`**/api/v1/strategies/${RSI}/results`);
+    await page.unroute("**/api/v1/deployments");
+    check("wizard: every POST done after the retries", (await posts.locator('li[data-status="done"]').count()) === 3);
+    check("wizard: one deployment in the database, not two (the retry adopted the unanswered one)",
+      count(`SELECT count(*) FROM trade.deployment WHERE strategy_id = ${lit(RSI)}`) === deploymentsBefore + 1 &&
+      psql(`SELECT deployment_id FROM trade.deployment WHERE strategy_id = ${lit(RSI)} ORDER BY created_at DESC LIMIT 1`) === newDep);
+    check("wizard: one result stored in all", count(`SELECT count(*) FROM bt.result WHERE strategy_id = ${lit(RSI)}`) === resultsBefore + 1);
+    check("wizard: the deployment is as reviewed (paper, qty 10, manual, stale check off)",
+      psql(`SELECT paper || ' ' || qty::int || ' ' || schedule || ' ' || (risk_limits->'max_bar_age_hours')::text FROM trade.deployment WHERE deployment_id = ${lit(newDep)}`) === "true 10 manual null");
+    await shot(page, "18-wizard-deployed");
+
+    // ---- the dashboard: run it, and a signal and a paper trade appear (quant-worker fills it) ----
+    await page.getByRole("link", { name: "Dashboard" }).click();
+    const newRow = page.locator(`tr[data-deployment-id="${newDep}"]`);
+    await newRow.waitFor();
+    check("dashboard: the new deployment has no signal yet", (await newRow.getAttribute("data-has-signal")) === "false");
+    await page.getByTestId("mode-badge").waitFor();
+    check("always visible: the header says PAPER only while nothing trades live", (await page.getByTestId("mode-badge").innerText()) === "PAPER only");
+    const t1 = Date.now();
+    await newRow.getByRole("button", { name: "Run now" }).click();
+    await page.locator(`tr[data-deployment-id="${newDep}"][data-has-signal="true"][data-has-trade="true"]`).waitFor({ timeout: 30000 });
+    console.log(`# figure: Run now to a paper trade on the dashboard ${Date.now() - t1} ms`);
+    const tradeDb = psql(`SELECT action || ' ' || success FROM trade.log WHERE deployment_id = ${lit(newDep)} ORDER BY ts DESC LIMIT 1`);
+    const tradeUi = await newRow.locator('td[data-col="trade"]').innerText();
+    check("dashboard: a paper trade appeared, the one quant-worker booked", tradeDb === "BUY true" && tradeUi.startsWith("BUY @"), `${tradeDb} / ${tradeUi}`);
+    const sigUi = await newRow.locator('td[data-col="signal"]').innerText();
+    check("dashboard: the signal appeared (LONG, as quant.evaluate says)",
+      sigUi.startsWith("LONG @") && psql(`SELECT signal::int FROM trade.signal WHERE deployment_id = ${lit(newDep)}`) === "1", sigUi);
+    await shot(page, "19-dashboard-paper-trade");
+    // times: UTC by default, local on request (this browser runs in Asia/Hong_Kong, UTC+8)
+    await page.getByTestId("zone").selectOption("local");
+    await until(async () => (await newRow.locator('td[data-col="signal"]').innerText()).endsWith("local"), 5000);
+    const sigLocal = await newRow.locator('td[data-col="signal"]').innerText();
+    const utcMs = Date.parse(sigUi.replace(/^LONG @ /, "").replace(" UTC", "Z").replace(" ", "T"));
+    const localMs = Date.parse(sigLocal.replace(/^LONG @ /, "").replace(" local", "Z").replace(" ", "T"));
+    check("times: the switch shows local time (UTC+8 here)", localMs - utcMs === 8 * 3600 * 1000, `${sigUi} / ${sigLocal}`);
+    await shot(page, "19b-dashboard-local-time");
+    await page.getByTestId("zone").selectOption("UTC");
+
+    // ---- the deployment's detail page: position, P&L, markers over price, logs, audit, CSV, edit ----
+    await newRow.getByRole("link", { name: "TTRC" }).click();
+    await page.getByTestId("trades-log").waitFor();
+    const posDb = psql(`SELECT coalesce(qty, 0)::float8 || ' ' || coalesce(realized_pnl, 0)::float8 FROM trade.position WHERE deployment_id = ${lit(newDep)}`);
+    const posUi = `${Number(await page.getByTestId("position-qty").getAttribute("data-value"))} ${Number(await page.getByTestId("realized-pnl").getAttribute("data-value"))}`;
+    check("detail: the position and realised P&L are the booked ones", posDb === posUi && posDb.startsWith("10 "), `${posUi} vs ${posDb}`);
+    const dchart = page.getByTestId("deployment-chart");
+    await dchart.waitFor();
+    await page.locator("[data-testid=deployment-chart] canvas").first().waitFor();
+    const priceRows = count(`SELECT count(*) FROM quant.backtest_series(${lit(RSI_CONFIG_SQL)}::jsonb) WHERE price IS NOT NULL`);
+    check("detail: the price is drawn, one point per bar", Number(await dchart.getAttribute("data-series-length")) === priceRows, `${await dchart.getAttribute("data-series-length")} vs ${priceRows}`);
+    const buys = count(`SELECT count(*) FROM trade.log WHERE deployment_id = ${lit(newDep)} AND action = 'BUY'`);
+    check("detail: the signal and the fill are drawn as markers over price",
+      Number(await dchart.getAttribute("data-markers-long")) === 1 && Number(await dchart.getAttribute("data-markers-buy")) === buys && buys === 1,
+      { long: await dchart.getAttribute("data-markers-long"), buy: await dchart.getAttribute("data-markers-buy"), buys });
+    check("detail: the trades log has every row of the database",
+      Number(await page.getByTestId("trades-log").getAttribute("data-total-rows")) === count(`SELECT count(*) FROM trade.log WHERE deployment_id = ${lit(newDep)}`));
+    const auditDb = count(`SELECT count(*) FROM trade.audit WHERE entity_id = ${lit(newDep)}`);
+    check("detail: the audit trail has the deployment's rows (the deploy at least)",
+      auditDb >= 1 && Number(await page.getByTestId("audit-log").getAttribute("data-total-rows")) === auditDb, String(auditDb));
+    await shot(page, "23-deployment-detail");
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("heading", { name: /^Trades/ }).getByRole("button", { name: "CSV" }).click()]);
+    const csvText = await (async () => { const chunks = []; for await (const c of await dl.createReadStream()) chunks.push(c); return Buffer.concat(chunks).toString("utf8"); })();
+    const csvLines = csvText.trim().split(/\r\n/);
+    check("detail: the trades CSV has a header and one line per trade", csvLines.length === 1 + count(`SELECT count(*) FROM trade.log WHERE deployment_id = ${lit(newDep)}`) && csvLines[0].includes("action"), csvLines.slice(0, 2));
+    await page.getByLabel("Qty", { exact: true }).fill("12");
+    await page.getByLabel("Stop loss (%)").fill("4");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByTestId("saved").waitFor();
+    check("detail: qty and a limit edited (PATCH), in the database",
+      psql(`SELECT qty::int || ' ' || (risk_limits->>'stop_loss_pct')::float8 FROM trade.deployment WHERE deployment_id = ${lit(newDep)}`) === "12 4");
+    // the long log of the first deployment: virtualised, REJECTED rows and reasons highlighted
+    await page.goto(`${BASE}/deployments/${DEPLOYMENT}`);
+    const tlog = page.getByTestId("trades-log");
+    await tlog.waitFor();
+    const totalDb = count(`SELECT count(*) FROM trade.log WHERE deployment_id = ${lit(DEPLOYMENT)}`);
+    const total = Number(await tlog.getAttribute("data-total-rows"));
+    const rendered = await tlog.locator("tbody tr:not([aria-hidden])").count();
+    check("detail: a 3,000-row log is complete but only a window of it is in the DOM", total === totalDb && totalDb > 3000 && rendered > 0 && rendered < 100, `${total}/${totalDb}, ${rendered} rendered`);
+    const rej = tlog.locator("tbody tr.rejected").first();
+    check("detail: REJECTED rows are highlighted with their reason", (await rej.count()) === 1 && (await rej.locator('[data-col="reason"]').innerText()) === "stale_bar");
+    await tlog.evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    await until(async () => (await tlog.locator("tbody tr:not([aria-hidden])").last().innerText()).includes("rejection 3000"), 10000);
+    check("detail: scrolled to the end, the oldest row is rendered", (await tlog.locator("tbody tr:not([aria-hidden])").last().innerText()).includes("rejection 3000"));
+    await shot(page, "24-deployment-long-log");
+
+    // ---- a live deploy: refused without the password, accepted with it ----
+    await page.goto(`${BASE}/strategies`);
+    await page.locator(`tr[data-strategy-id="${RSI}"]`).getByRole("link", { name: "Deploy" }).click();
+    await until(async () => (await page.getByLabel("Strategy JSON").inputValue()) !== "");
+    await wizardStep(page, "Target");
+    await page.getByLabel("Broker", { exact: true }).selectOption("FUTU");
+    await page.getByLabel("Broker symbol").selectOption("US.TTRC");
+    await page.getByLabel("Quantity per signal").fill("1");
+    await page.getByLabel("Schedule").selectOption("manual");
+    await wizardStep(page, "Paper or live");
+    await page.getByRole("radio", { name: /Live/ }).check();
+    await page.getByLabel("Confirmation").fill("LIVE US.TTRC");
+    await wizardStep(page, "Review");
+    check("wizard: the review says LIVE", (await page.getByTestId("review-mode").innerText()) === "LIVE");
+    const liveBefore = count(`SELECT count(*) FROM trade.deployment WHERE strategy_id = ${lit(RSI)} AND NOT paper`);
+    await page.getByRole("button", { name: "Deploy LIVE" }).click();
+    await page.getByTestId("form-errors").waitFor();
+    check("live: without the trade password the wizard sends nothing and says why",
+      /trade password/.test(await page.getByTestId("form-errors").innerText()) && (await posts.locator('li[data-status="waiting"]').count()) === 3);
+    const noPw = await page.evaluate(async (sid) => {
+      const r = await fetch("/api/v1/deployments", { method: "POST", headers: { "Content-Type": "application/json", "X-Quant-Csrf": "1" },
+        body: JSON.stringify({ strategy_id: sid, broker: "FUTU", qty: 1, paper: false, confirm_live: true }) });
+      return { status: r.status, body: await r.json() };
+    }, RSI);
+    check("live: the server refuses paper=false without the trade password (403)", noPw.status === 403 && /trade_password/.test(noPw.body.detail), noPw);
+    await wizardStep(page, "Paper or live");
+    await page.getByLabel("Trade password").fill("not-the-trade-password");
+    await wizardStep(page, "Review");
+    await page.getByRole("button", { name: "Deploy LIVE" }).click();
+    await posts.locator('li[data-step="deployment"][data-status="failed"]').waitFor();
+    const wrong = await posts.locator('li[data-step="deployment"]').innerText();
+    check("live: a wrong trade password is refused (403) and its detail shown",
+      (await posts.locator('li[data-step="deployment"]').getAttribute("data-http")) === "403" && /wrong trade password/.test(wrong), wrong);
+    check("live: nothing deployed after the refusals", count(`SELECT count(*) FROM trade.deployment WHERE strategy_id = ${lit(RSI)} AND NOT paper`) === liveBefore);
+    await shot(page, "20-wizard-live-refused");
+    await wizardStep(page, "Paper or live");
+    await page.getByLabel("Trade password").fill(TRADE_PW);
+    await wizardStep(page, "Review");
+    const liveJson = await page.getByTestId("json-deployment").innerText();
+    check("live: the review masks the trade password", !liveJson.includes(TRADE_PW) && /"trade_password": "•+"/.test(liveJson), liveJson);
+    await page.getByRole("button", { name: "Retry" }).click();
+    await page.getByTestId("deployed").waitFor();
+    const liveDep = await page.getByTestId("deployed").getAttribute("data-deployment-id");
+    check("live: accepted with the trade password (LIVE on FUTU US.TTRC)",
+      psql(`SELECT paper || ' ' || broker || ' ' || ticker FROM trade.deployment WHERE deployment_id = ${lit(liveDep)}`) === "false FUTU US.TTRC");
+    await shot(page, "21-wizard-live-deployed");
+    await page.getByRole("link", { name: "Dashboard" }).click();
+    await until(async () => (await page.getByTestId("mode-badge").getAttribute("data-live")) === "1", 20000);
+    check("always visible: the header says LIVE ×1 once a live deployment runs", (await page.getByTestId("mode-badge").innerText()) === "LIVE ×1");
+
+    // ---- a bad strategy shows the field error ----
+    await page.goto(`${BASE}/strategies/${RSI}/deploy`);
+    const box = page.getByLabel("Strategy JSON");
+    await box.waitFor();
+    await until(async () => (await box.inputValue()) !== "");
+    const badCfg = JSON.parse(await box.inputValue());
+    delete badCfg.strategy_id;
+    badCfg.substrategies[0].window = 1;
+    await box.fill(JSON.stringify(badCfg, null, 2));
+    await wizardStep(page, "Target");
+    await page.getByLabel("Quantity per signal").fill("5");
+    await wizardStep(page, "Review");
+    const strategiesBefore = count(`SELECT count(*) FROM bt.strategy WHERE user_id = ${lit(ALICE)}`);
+    await page.getByRole("button", { name: "Deploy on paper" }).click();
+    await posts.locator('li[data-step="strategy"][data-status="failed"]').waitFor();
+    const stepText = await posts.locator('li[data-step="strategy"]').innerText();
+    check("bad strategy: POST /strategies is 422 and the field is named",
+      (await posts.locator('li[data-step="strategy"]').getAttribute("data-http")) === "422" && /field: .*window/.test(stepText), stepText);
+    check("bad strategy: nothing stored, the later POSTs not sent",
+      count(`SELECT count(*) FROM bt.strategy WHERE user_id = ${lit(ALICE)}`) === strategiesBefore &&
+      (await posts.locator('li[data-status="waiting"]').count()) === 2);
+    await shot(page, "22-wizard-bad-strategy");
+
+    // ---- strategies: version history with a diff, soft delete ----
+    const put = await page.evaluate(async ([sid, cfg]) => {
+      const c = JSON.parse(cfg);
+      c.substrategies[0].window = 15;
+      const r = await fetch(`/api/v1/strategies/${sid}`, { method: "PUT", headers: { "Content-Type": "application/json", "X-Quant-Csrf": "1" }, body: JSON.stringify(c) });
+      return { status: r.status, version: (await r.json()).version };
+    }, [RSI, RSI_CONFIG_SQL]);
+    check("versions: a PUT with another window makes version 2", put.status === 200 && put.version === 2, put);
+    await page.goto(`${BASE}/strategies/${RSI}/backtest`);
+    const versions = page.getByTestId("versions");
+    await versions.waitFor();
+    await versions.locator("summary").click();
+    const diff = page.getByTestId("diff");
+    check("versions: the history lists both versions", (await versions.getAttribute("data-count")) === String(count(`SELECT count(*) FROM bt.strategy_version WHERE strategy_id = ${lit(RSI)}`)));
+    const diffText = await diff.innerText();
+    check("versions: the diff v1 → v2 is the window line only", (await diff.getAttribute("data-removed")) === "1" && (await diff.getAttribute("data-added")) === "1" && /- +"window": 14/.test(diffText) && /\+ +"window": 15/.test(diffText), diffText);
+    await shot(page, "28-version-diff");
+    const made = await page.evaluate(async () => {
+      const r = await fetch("/api/v1/strategies", { method: "POST", headers: { "Content-Type": "application/json", "X-Quant-Csrf": "1" },
+        body: JSON.stringify({ name: "ui throwaway", ticker: "TTRC", trading_period: 252, substrategies: [{ indicator: "get_rsi", signal_func: "reversion_bounded_signal", window: 21, signal: 30 }] }) });
+      return { status: r.status, body: await r.json() };
+    });
+    check("delete: a throwaway strategy to delete (POST 201)", made.status === 201 && typeof made.body.strategy_id === "string", made);
+    const tmp = made.body.strategy_id;
+    await page.goto(`${BASE}/strategies`);
+    await page.locator(`tr[data-strategy-id="${RSI}"]`).getByRole("button", { name: "Delete" }).click();
+    await page.getByTestId("confirm").getByRole("button", { name: "Delete" }).click();
+    await page.getByTestId("problem").waitFor();
+    check("delete: a strategy with running deployments is refused (409) with the hint",
+      (await page.getByTestId("problem").getAttribute("data-status")) === "409" && /stop them first/.test(await page.getByTestId("problem").innerText()) &&
+      psql(`SELECT deleted_at IS NULL FROM bt.strategy WHERE strategy_id = ${lit(RSI)}`) === "t");
+    await page.locator(`tr[data-strategy-id="${tmp}"]`).getByRole("button", { name: "Delete" }).click();
+    check("delete: asks first", psql(`SELECT deleted_at IS NULL FROM bt.strategy WHERE strategy_id = ${lit(tmp)}`) === "t");
+    await page.getByTestId("confirm").getByRole("button", { name: "Delete" }).click();
+    await page.locator(`tr[data-strategy-id="${tmp}"]`).waitFor({ state: "detached" });
+    check("delete: soft-deleted in the database and gone from the list", psql(`SELECT deleted_at IS NOT NULL FROM bt.strategy WHERE strategy_id = ${lit(tmp)}`) === "t");
 
     // ---- the dashboard and its kill switch ----
     t0 = Date.now();
@@ -154,6 +494,15 @@ async function main() {
     check("kill switch: the database has the deployment disabled",
       psql(`SELECT enabled FROM trade.deployment WHERE deployment_id = ${lit(DEPLOYMENT)}`) === "f");
     await shot(page, "08-killed");
+    // "disable all": a confirmation first, then every enabled deployment of alice's is disabled
+    const enabledBefore = count(`SELECT count(*) FROM trade.deployment WHERE user_id = ${lit(ALICE)} AND enabled`);
+    await page.getByRole("button", { name: /^Disable all/ }).click();
+    await page.getByTestId("confirm").waitFor();
+    check("disable all: asks first, nothing changed yet", enabledBefore >= 1 && count(`SELECT count(*) FROM trade.deployment WHERE user_id = ${lit(ALICE)} AND enabled`) === enabledBefore, String(enabledBefore));
+    await shot(page, "08b-disable-all-confirm");
+    await page.getByTestId("confirm").getByRole("button", { name: "Disable all" }).click();
+    await until(async () => (await page.getByTestId("disabling").count()) === 1 && (await page.getByTestId("disabling").innerText()) === `${enabledBefore} of ${enabledBefore} disabled`, 15000);
+    check("disable all: none of alice's deployments is enabled in the database", count(`SELECT count(*) FROM trade.deployment WHERE user_id = ${lit(ALICE)} AND enabled`) === 0);
 
     // ---- CSRF: a mutation by cookie without the header is refused ----
     const csrf = await page.evaluate(async (id) => {

@@ -7,6 +7,10 @@ import Login from "./pages/Login";
 import Strategies from "./pages/Strategies";
 import Backtest from "./pages/Backtest";
 import Deployments from "./pages/Deployments";
+import Deploy from "./pages/Deploy";
+import DeploymentDetail from "./pages/DeploymentDetail";
+import Optimise from "./pages/Optimise";
+import { setZone, useZone } from "./lib/time";
 
 type Who = { state: "loading" } | { state: "anonymous" } | { state: "user"; user: string };
 
@@ -14,6 +18,9 @@ export default function App() {
   const [who, setWho] = useState<Who>({ state: "loading" });
   const [page, setPage] = useState<Page>(() => pageOf(window.location.pathname));
   const [down, setDown] = useState<Problem | null>(null);
+  const zone = useZone();
+  // always visible: whether anything trades live (enabled, not paper), refreshed on each page
+  const [live, setLive] = useState<number | null>(null);
 
   useEffect(() => onReachability(setDown), []);
   useEffect(() => onUnauthenticated(() => setWho({ state: "anonymous" })), []);
@@ -27,6 +34,17 @@ export default function App() {
       .then((w) => setWho({ state: "user", user: w.user }))
       .catch(() => setWho({ state: "anonymous" }));
   }, []);
+
+  useEffect(() => {
+    if (who.state !== "user") return;
+    const look = () =>
+      call(api.GET("/api/v1/deployments"))
+        .then((ds) => setLive(ds.filter((d) => !d.paper && d.enabled !== false && d.status === "active").length))
+        .catch(() => setLive(null));
+    void look();
+    const t = window.setInterval(look, 15_000);
+    return () => window.clearInterval(t);
+  }, [who.state, page]);
 
   async function logout() {
     try {
@@ -60,6 +78,18 @@ export default function App() {
           <Link to={{ name: "deployments" }}>Deployments</Link>
         </nav>
         <div className="who">
+          {live !== null && (
+            <span className={`badge ${live > 0 ? "live" : "paper"}`} data-testid="mode-badge" data-live={live}>
+              {live > 0 ? `LIVE ×${live}` : "PAPER only"}
+            </span>
+          )}
+          <label className="inline zone">
+            Times
+            <select aria-label="time zone" data-testid="zone" value={zone} onChange={(e) => setZone(e.target.value === "local" ? "local" : "UTC")}>
+              <option value="UTC">UTC</option>
+              <option value="local">local</option>
+            </select>
+          </label>
           logged in as <span data-testid="user">{who.user}</span>
           <button type="button" onClick={() => void logout()}>
             Log out
@@ -70,6 +100,9 @@ export default function App() {
         {page.name === "strategies" && <Strategies />}
         {page.name === "backtest" && <Backtest id={page.id} />}
         {page.name === "deployments" && <Deployments />}
+        {page.name === "deploy" && <Deploy id={page.id} />}
+        {page.name === "deployment" && <DeploymentDetail id={page.id} />}
+        {page.name === "optimise" && <Optimise id={page.id} />}
         {page.name === "not-found" && <p>No page at {page.path}.</p>}
       </main>
     </>

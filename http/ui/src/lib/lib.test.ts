@@ -3,7 +3,8 @@ import { metricRows, pct, num, utc } from "./format";
 import { toProblem, describe as describeProblem, isUnreachable } from "./problem";
 import { equityPoints, toPoints } from "./series";
 import { pageOf, pathOf } from "./router";
-import { deploymentRow } from "./deployments";
+import { deploymentRow, tradesToday } from "./deployments";
+import { formatTime } from "./time";
 import { strategyConfig } from "./strategy";
 
 describe("format", () => {
@@ -128,5 +129,47 @@ describe("strategy config", () => {
       conjunction: "AND",
       substrategies: stored.substrategies,
     });
+  });
+});
+
+describe("pages of the wizard, detail and optimise", () => {
+  const id = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+  it("maps their paths both ways", () => {
+    for (const path of [`/strategies/${id}/deploy`, `/strategies/${id}/optimise`, `/deployments/${id}`])
+      expect(pathOf(pageOf(path))).toBe(path);
+    expect(pageOf(`/deployments/${id}`)).toEqual({ name: "deployment", id });
+  });
+});
+
+describe("times", () => {
+  it("UTC or local, with seconds on request", () => {
+    expect(formatTime("2024-03-01T15:04:05+02:00", "UTC")).toBe("2024-03-01 13:04 UTC");
+    expect(formatTime("2024-03-01T15:04:05+02:00", "UTC", true)).toBe("2024-03-01 13:04:05 UTC");
+    const d = new Date("2024-03-01T13:04:05Z");
+    const local = new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16).replace("T", " ");
+    expect(formatTime("2024-03-01T13:04:05Z", "local")).toBe(`${local} local`);
+    expect(formatTime(undefined, "local")).toBe("–");
+  });
+});
+
+describe("trades today", () => {
+  it("counts the BUY and SELL rows booked on today's UTC date", () => {
+    const now = new Date("2024-05-02T10:00:00Z");
+    const trades = [
+      { action: "BUY", ts: "2024-05-02T09:00:00Z", success: true },
+      { action: "SELL", ts: "2024-05-02T00:00:01Z", success: true },
+      { action: "REJECTED", ts: "2024-05-02T09:30:00Z", success: false },
+      { action: "BUY", ts: "2024-05-02T09:40:00Z", success: false },
+      { action: "HOLD", ts: "2024-05-02T09:50:00Z", success: true },
+      { action: "BUY", ts: "2024-05-01T23:59:59Z", success: true },
+    ];
+    expect(tradesToday(trades, now)).toBe(2);
+    const r = deploymentRow(
+      { deployment_id: "d", paper: true, broker: "PAPER", ticker: "T", qty: 1, status: "active", recent_trades: trades, risk_limits: { max_daily_trades: 3 } },
+      now,
+    );
+    expect(r.tradesToday).toBe("2 / 3");
+    expect(r.hasTrade).toBe(true);
+    expect(r.hasSignal).toBe(false);
   });
 });

@@ -3,7 +3,10 @@
 export type Page =
   | { name: "strategies" }
   | { name: "backtest"; id: string }
+  | { name: "optimise"; id: string }
+  | { name: "deploy"; id: string }
   | { name: "deployments" }
+  | { name: "deployment"; id: string }
   | { name: "not-found"; path: string };
 
 const UUID = "[0-9a-fA-F-]{36}";
@@ -12,8 +15,12 @@ export function pageOf(path: string): Page {
   const p = path.replace(/\/+$/, "") || "/";
   if (p === "/" || p === "/strategies") return { name: "strategies" };
   if (p === "/deployments") return { name: "deployments" };
-  const m = new RegExp(`^/strategies/(${UUID})(?:/backtest)?$`).exec(p);
+  let m = new RegExp(`^/strategies/(${UUID})(?:/backtest)?$`).exec(p);
   if (m) return { name: "backtest", id: m[1] };
+  m = new RegExp(`^/strategies/(${UUID})/(optimise|deploy)$`).exec(p);
+  if (m) return { name: m[2] as "optimise" | "deploy", id: m[1] };
+  m = new RegExp(`^/deployments/(${UUID})$`).exec(p);
+  if (m) return { name: "deployment", id: m[1] };
   return { name: "not-found", path };
 }
 
@@ -25,6 +32,12 @@ export function pathOf(page: Page): string {
       return "/deployments";
     case "backtest":
       return `/strategies/${page.id}/backtest`;
+    case "optimise":
+      return `/strategies/${page.id}/optimise`;
+    case "deploy":
+      return `/strategies/${page.id}/deploy`;
+    case "deployment":
+      return `/deployments/${page.id}`;
     case "not-found":
       return page.path;
   }

@@ -1,10 +1,18 @@
 import { lazy, Suspense, useEffect, useMemo, useState, type FormEvent } from "react";
 import { api, call, type BacktestResults, type SeriesRow, type Strategy } from "../api/client";
 import { ApiError, type Problem } from "../lib/problem";
-import { metricRows, utc } from "../lib/format";
+import { metricRows, num, pct, utc } from "../lib/format";
 import { equityPoints, toPoints } from "../lib/series";
+import { positionChanges, snapMarkers } from "../lib/markers";
+import { backtestTrades } from "../lib/trades";
+import { columnsOf, download, toCsv } from "../lib/csv";
+import { formatTime, useZone } from "../lib/time";
+import VirtualTable from "../components/VirtualTable";
+import Versions from "../components/Versions";
 import { strategyConfig } from "../lib/strategy";
 import ProblemBox from "../components/ProblemBox";
+import { Link, navigate } from "../components/Link";
+import { handBacktest } from "../lib/handoff";
 
 const EquityChart = lazy(() => import("../components/EquityChart"));
 
@@ -48,9 +56,13 @@ export default function Backtest({ id }: { id: string }) {
       equity: equityPoints(series, (r) => r.cumulative),
       buyHold: equityPoints(series, (r) => r.buy_hold_cumulative),
       price: toPoints(series, (r) => r.price),
+      drawdown: toPoints(series, (r) => r.drawdown),
     }),
     [series],
   );
+  const markers = useMemo(() => snapMarkers(points.price, positionChanges(series)), [points, series]);
+  const trades = useMemo(() => backtestTrades(series), [series]);
+  const zone = useZone();
 
   return (
     <section>
@@ -61,6 +73,7 @@ export default function Backtest({ id }: { id: string }) {
           {strategy.conjunction ?? "AND"}
         </p>
       )}
+      {strategy && <Versions id={id} current={strategy.version} />}
       <form className="row" onSubmit={run} aria-label="backtest">
         <label>
           Fee (bps)
@@ -69,6 +82,18 @@ export default function Backtest({ id }: { id: string }) {
         <button type="submit" disabled={!strategy || busy}>
           {busy ? "Running…" : "Run backtest"}
         </button>
+        {result && (
+          <button
+            type="button"
+            onClick={() => {
+              handBacktest(id, result);
+              navigate({ name: "deploy", id });
+            }}
+          >
+            Deploy this…
+          </button>
+        )}
+        <Link to={{ name: "optimise", id }}>Optimise</Link>
       </form>
       <ProblemBox problem={problem} />
       {result && (
@@ -98,8 +123,28 @@ export default function Backtest({ id }: { id: string }) {
             </tbody>
           </table>
           <Suspense fallback={<p>Loading chart…</p>}>
-            <EquityChart equity={points.equity} buyHold={points.buyHold} price={points.price} />
+            <EquityChart equity={points.equity} buyHold={points.buyHold} price={points.price} drawdown={points.drawdown} markers={markers} />
           </Suspense>
+          <div className="row">
+            <button type="button" onClick={() => download(`backtest-${id}.json`, JSON.stringify({ result, series }, null, 2), "application/json")}>
+              Export JSON
+            </button>
+            <button type="button" onClick={() => download(`backtest-series-${id}.csv`, toCsv(series as unknown as Record<string, unknown>[], columnsOf(series as unknown as Record<string, unknown>[])))}>
+              Export series CSV
+            </button>
+            <button type="button" onClick={() => download(`backtest-trades-${id}.csv`, toCsv(trades as unknown as Record<string, unknown>[], columnsOf(trades as unknown as Record<string, unknown>[])))}>
+              Export trades CSV
+            </button>
+          </div>
+          <h2>Trades ({trades.length})</h2>
+          <VirtualTable
+            testId="backtest-trades"
+            label="backtest trades"
+            rows={trades}
+            rowKey={(t) => `${t.entry_ts}`}
+            header={["Side", "Entry", "Entry price", "Exit", "Exit price", "Return", "Bars"]}
+            cells={(t) => [t.side, formatTime(t.entry_ts, zone), num(t.entry_price), formatTime(t.exit_ts, zone), num(t.exit_price), pct(t.ret), String(t.bars)]}
+          />
         </>
       )}
     </section>

@@ -1,17 +1,28 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { api, call, type Deployment } from "../api/client";
 import { ApiError, type Problem } from "../lib/problem";
 import { deploymentRow, type DeploymentLike } from "../lib/deployments";
+import { formatTime, useZone } from "../lib/time";
 import ProblemBox from "../components/ProblemBox";
 import ConfirmDialog from "../components/ConfirmDialog";
+import { Link } from "../components/Link";
 
 const REFRESH_MS = 10_000;
+// after "Run now", look again every second for a while: the worker books the trade in about one
+const FAST_MS = 1_000;
+const FAST_FOR_MS = 20_000;
+
+type Pending = { kind: "one"; id: string; enable: boolean } | { kind: "all"; ids: string[] };
 
 export default function Deployments() {
+  const zone = useZone();
   const [items, setItems] = useState<Deployment[] | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
-  const [pending, setPending] = useState<{ id: string; enable: boolean } | null>(null);
+  const [pending, setPending] = useState<Pending | null>(null);
   const [loadedAt, setLoadedAt] = useState<Date | null>(null);
+  const [now, setNow] = useState(() => new Date());
+  const [disabling, setDisabling] = useState<string>("");
+  const fastUntil = useRef(0);
 
   const load = useCallback(async () => {
     try {
@@ -29,30 +40,80 @@ export default function Deployments() {
 
   useEffect(() => {
     void load();
-    const t = window.setInterval(() => void load(), REFRESH_MS);
+    let last = Date.now();
+    const t = window.setInterval(() => {
+      const n = Date.now();
+      setNow(new Date(n));
+      const every = n < fastUntil.current ? FAST_MS : REFRESH_MS;
+      if (n - last >= every) {
+        last = n;
+        void load();
+      }
+    }, FAST_MS);
     return () => window.clearInterval(t);
   }, [load]);
 
   async function apply() {
     if (!pending) return;
-    const { id, enable } = pending;
+    const p = pending;
     setPending(null);
     setProblem(null);
     try {
-      await call(api.PATCH("/api/v1/deployments/{id}", { params: { path: { id } }, body: { enabled: enable } }));
-      await load();
+      if (p.kind === "one") {
+        await call(api.PATCH("/api/v1/deployments/{id}", { params: { path: { id: p.id } }, body: { enabled: p.enable } }));
+      } else {
+        // no "disable all" route: the per-deployment update, one after the other, stopping at a failure
+        let n = 0;
+        for (const id of p.ids) {
+          setDisabling(`${n} of ${p.ids.length} disabled`);
+          await call(api.PATCH("/api/v1/deployments/{id}", { params: { path: { id } }, body: { enabled: false } }));
+          n++;
+        }
+        setDisabling(`${n} of ${p.ids.length} disabled`);
+      }
     } catch (e) {
       if (e instanceof ApiError) setProblem(e.problem);
+    } finally {
+      await load();
     }
   }
 
-  const rows = (items ?? []).map((d) => deploymentRow(d as unknown as DeploymentLike));
+  async function runNow(id: string) {
+    setProblem(null);
+    try {
+      await call(api.POST("/api/v1/deployments/{id}/run", { params: { path: { id } } }));
+      fastUntil.current = Date.now() + FAST_FOR_MS;
+    } catch (e) {
+      if (e instanceof ApiError) setProblem(e.problem);
+    } finally {
+      await load();
+    }
+  }
+
+  const rows = (items ?? []).map((d) =>
+    deploymentRow(d as unknown as DeploymentLike, now, (iso) => formatTime(iso, zone)),
+  );
+  const enabledIds = rows.filter((r) => r.enabled).map((r) => r.id);
+  const stale = loadedAt !== null && now.getTime() - loadedAt.getTime() > 2 * REFRESH_MS + 1000;
   return (
     <section>
       <h1>Deployments</h1>
-      <p className="muted" data-testid="refreshed">
-        {loadedAt ? `updated ${loadedAt.toISOString().slice(11, 19)} UTC, every ${REFRESH_MS / 1000} s` : "loading…"}
-      </p>
+      <div className="row">
+        <p className={`muted ${stale ? "stale" : ""}`} data-testid="refreshed" data-stale={stale}>
+          {loadedAt
+            ? `${stale ? "STALE: " : ""}updated ${formatTime(loadedAt.toISOString(), zone, true)}, every ${REFRESH_MS / 1000} s`
+            : "loading…"}
+        </p>
+        <button
+          type="button"
+          className="danger"
+          disabled={enabledIds.length === 0}
+          onClick={() => setPending({ kind: "all", ids: enabledIds })}
+        >
+          Disable all ({enabledIds.length})
+        </button>
+        {disabling && <span data-testid="disabling">{disabling}</span>}
+      </div>
       <ProblemBox problem={problem} />
       {items !== null && (
         <table data-testid="deployments" data-rows={rows.length}>
@@ -61,33 +122,48 @@ export default function Deployments() {
               <th>Enabled</th>
               <th>Mode</th>
               <th>Broker</th>
-              <th>Ticker</th>
+              <th>Symbol</th>
               <th>Qty</th>
               <th>Last signal</th>
               <th>Last trade</th>
-              <th>Kill switch</th>
+              <th>Trades today</th>
+              <th>Controls</th>
             </tr>
           </thead>
           <tbody>
             {rows.map((r) => (
-              <tr key={r.id} data-deployment-id={r.id} data-enabled={r.enabled}>
+              <tr
+                key={r.id}
+                data-deployment-id={r.id}
+                data-enabled={r.enabled}
+                data-has-signal={r.hasSignal}
+                data-has-trade={r.hasTrade}
+              >
                 <td>{r.enabled ? "yes" : "no"}</td>
                 <td>
                   <span className={`badge ${r.mode.toLowerCase()}`}>{r.mode}</span>
                 </td>
                 <td>{r.broker}</td>
-                <td>{r.ticker}</td>
-                <td>{r.qty}</td>
-                <td>{r.lastSignal}</td>
-                <td>{r.lastTrade}</td>
                 <td>
+                  <Link to={{ name: "deployment", id: r.id }}>{r.ticker}</Link>
+                </td>
+                <td>{r.qty}</td>
+                <td data-col="signal">{r.lastSignal}</td>
+                <td data-col="trade">{r.lastTrade}</td>
+                <td>{r.tradesToday}</td>
+                <td className="actions">
                   {r.enabled ? (
-                    <button type="button" className="danger" onClick={() => setPending({ id: r.id, enable: false })}>
+                    <button type="button" className="danger" onClick={() => setPending({ kind: "one", id: r.id, enable: false })}>
                       Disable
                     </button>
                   ) : (
-                    <button type="button" onClick={() => setPending({ id: r.id, enable: true })}>
+                    <button type="button" onClick={() => setPending({ kind: "one", id: r.id, enable: true })}>
                       Enable
+                    </button>
+                  )}
+                  {r.enabled && r.status === "active" && (
+                    <button type="button" onClick={() => void runNow(r.id)}>
+                      Run now
                     </button>
                   )}
                 </td>
@@ -95,7 +171,7 @@ export default function Deployments() {
             ))}
             {rows.length === 0 && (
               <tr>
-                <td colSpan={8}>No deployments.</td>
+                <td colSpan={9}>No deployments.</td>
               </tr>
             )}
           </tbody>
@@ -103,13 +179,21 @@ export default function Deployments() {
       )}
       {pending && (
         <ConfirmDialog
-          title={pending.enable ? "Enable this deployment?" : "Disable this deployment?"}
-          message={
-            pending.enable
-              ? "It will trade again on its schedule."
-              : "Kill switch: it stops trading at once (it can be enabled again)."
+          title={
+            pending.kind === "all"
+              ? `Disable all ${pending.ids.length} enabled deployments?`
+              : pending.enable
+                ? "Enable this deployment?"
+                : "Disable this deployment?"
           }
-          confirmLabel={pending.enable ? "Enable" : "Disable"}
+          message={
+            pending.kind === "all"
+              ? "Kill switch for every one: they stop trading at once (each can be enabled again)."
+              : pending.enable
+                ? "It will trade again on its schedule."
+                : "Kill switch: it stops trading at once (it can be enabled again)."
+          }
+          confirmLabel={pending.kind === "all" ? "Disable all" : pending.enable ? "Enable" : "Disable"}
           onConfirm={() => void apply()}
           onCancel={() => setPending(null)}
         />

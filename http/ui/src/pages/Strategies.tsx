@@ -3,17 +3,35 @@ import { api, call, type Strategy } from "../api/client";
 import { ApiError, type Problem } from "../lib/problem";
 import ProblemBox from "../components/ProblemBox";
 import { Link } from "../components/Link";
+import ConfirmDialog from "../components/ConfirmDialog";
 
 export default function Strategies() {
   const [rows, setRows] = useState<Strategy[] | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [query, setQuery] = useState("");
+  const [deleting, setDeleting] = useState<Strategy | null>(null);
 
-  useEffect(() => {
+  const load = () =>
     call(api.GET("/api/v1/strategies"))
       .then(setRows)
       .catch((e) => e instanceof ApiError && setProblem(e.problem));
+  useEffect(() => {
+    void load();
   }, []);
+
+  async function remove() {
+    const s = deleting;
+    setDeleting(null);
+    if (!s) return;
+    setProblem(null);
+    try {
+      await call(api.DELETE("/api/v1/strategies/{id}", { params: { path: { id: s.strategy_id } } }));
+    } catch (e) {
+      if (e instanceof ApiError) setProblem(e.problem);
+    } finally {
+      await load();
+    }
+  }
 
   const q = query.trim().toLowerCase();
   const shown = (rows ?? []).filter((s) => !q || s.name.toLowerCase().includes(q) || s.ticker.toLowerCase().includes(q));
@@ -48,7 +66,14 @@ export default function Strategies() {
                 </td>
                 <td>v{s.version}</td>
                 <td>
-                  <Link to={{ name: "backtest", id: s.strategy_id }}>Open</Link>
+                  <span className="actions">
+                    <Link to={{ name: "backtest", id: s.strategy_id }}>Open</Link>
+                    <Link to={{ name: "optimise", id: s.strategy_id }}>Optimise</Link>
+                    <Link to={{ name: "deploy", id: s.strategy_id }}>Deploy</Link>
+                    <button type="button" className="link danger-text" onClick={() => setDeleting(s)}>
+                      Delete
+                    </button>
+                  </span>
                 </td>
               </tr>
             ))}
@@ -59,6 +84,15 @@ export default function Strategies() {
             )}
           </tbody>
         </table>
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title={`Delete ${deleting.name}?`}
+          message="A soft delete: it leaves the list, its versions and results are kept. A strategy with running deployments cannot be deleted (stop them first)."
+          confirmLabel="Delete"
+          onConfirm={() => void remove()}
+          onCancel={() => setDeleting(null)}
+        />
       )}
     </section>
   );
