@@ -92,7 +92,7 @@ const std::array<FieldSpec, 9> substrategy_table{{
      .description = "the product the client named (quant.list_products); SQL resolves it to its data ticker"},
 }};
 
-const std::array<FieldSpec, 17> strategy_table{{
+const std::array<FieldSpec, 18> strategy_table{{
     {.key = "strategy_id",
      .nullable = true,
      .format = "uuid",
