@@ -43,6 +43,20 @@ std::optional<BarProblem> price_problem(const BarData& b, std::size_t row) {
 
 }  // namespace
 
+std::optional<std::int64_t> bar_interval_us(std::string_view interval) {
+    constexpr std::int64_t minute = 60'000'000;
+    const struct {
+        std::string_view name;
+        std::int64_t us;
+    } table[] = {{"1m", minute},       {"5m", 5 * minute},    {"15m", 15 * minute},    {"30m", 30 * minute},
+                 {"1h", 60 * minute},  {"4h", 240 * minute}, {"1d", 1440 * minute}, {"1w", 7 * 1440 * minute}};
+    for (const auto& e : table) {
+        if (e.name == interval)
+            return e.us;
+    }
+    return std::nullopt;
+}
+
 std::optional<BarProblem> validate_bars(std::span<const BarData> bars, std::int64_t interval_us,
                                         std::int64_t now_us) {
     for (std::size_t i = 0; i < bars.size(); ++i) {

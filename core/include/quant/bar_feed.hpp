@@ -8,12 +8,17 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "quant/no_postgres.hpp"
 #include "quant/trade_adapter.hpp"
 
 namespace quant {
+
+// The length of a bar interval of the catalog (1m 5m 15m 30m 1h 4h 1d 1w) in microseconds;
+// nullopt for any other name.
+std::optional<std::int64_t> bar_interval_us(std::string_view interval);
 
 // The first problem of a fetched batch, naming the row (0-based, in the order received) and
 // the field: `open`, `high`, `low`, `close`, `volume` (not finite, not positive, or volume
