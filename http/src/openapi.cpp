@@ -204,6 +204,28 @@ json schemas() {
         {"required",
          {"internal_cusip", "display_name", "asset_type", "currency", "data_ticker", "brokers", "shared"}},
         {"properties", product_out}};
+    // the live feed (sql/MD/feed.sql)
+    const json nstr = {{"type", json::array({"string", "null"})}};
+    const json nint = {{"type", json::array({"integer", "null"})}};
+    s["Feed"] = {{"type", "object"},
+                 {"required", {"ticker", "interval", "source", "enabled", "failures"}},
+                 {"properties",
+                  {{"ticker", str}, {"interval", str}, {"source", {{"type", "string"},
+                                                                 {"description", "manual, or the broker (BYBIT)"}}},
+                   {"symbol", nstr}, {"category", nstr}, {"continuous", {{"type", "boolean"}}},
+                   {"enabled", {{"type", "boolean"}}}, {"min_bars", {{"type", "integer"}}},
+                   {"last_bar_ts", nstr}, {"last_fetch_id", nint}, {"last_ok_at", nstr}, {"last_error", nstr},
+                   {"failures", {{"type", "integer"}}}, {"updated_at", str}}}};
+    s["Fetch"] = {{"type", "object"},
+                  {"required", {"fetch_id", "ticker", "interval", "source", "status", "requested_at"}},
+                  {"properties",
+                   {{"fetch_id", {{"type", "integer"}}}, {"run_id", nint}, {"ticker", str}, {"interval", str},
+                    {"source", str}, {"symbol", str},
+                    {"status", {{"type", "string"}, {"enum", {"PENDING", "FETCHING", "DONE", "FAILED"}}}},
+                    {"requested_at", str}, {"started_at", nstr}, {"finished_at", nstr},
+                    {"attempts", {{"type", "integer"}}}, {"start_ts", nstr}, {"rows_received", nint},
+                    {"rows_stored", nint}, {"first_bar_ts", nstr}, {"last_bar_ts", nstr},
+                    {"gaps", {{"type", "array"}, {"items", {{"type", "object"}}}}}, {"error", nstr}}}};
     s["Health"] = {{"type", "object"}, {"required", {"status"}}, {"properties", {{"status", str}}}};
     s["Problem"] = {{"type", "object"},
                     {"description", "RFC 9457 problem details"},

@@ -429,7 +429,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION md.feed_json(md.feed) IS 'Internal: an md.feed row as JSON.';
 
-CREATE FUNCTION quant.set_feed(ticker text, "interval" text, source text, symbol text DEFAULT NULL,
+CREATE FUNCTION quant.set_feed(ticker text, bar_interval text, source text, symbol text DEFAULT NULL,
                                category text DEFAULT NULL, enabled boolean DEFAULT true, min_bars integer DEFAULT 0,
                                continuous boolean DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -442,9 +442,9 @@ BEGIN
     IF ticker IS NULL OR btrim(ticker) = '' THEN
         RAISE EXCEPTION '%: ticker must not be NULL or empty', fn USING ERRCODE = '22004', COLUMN = 'ticker';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM refdata.bar_interval i WHERE i."interval" = set_feed."interval") THEN
-        RAISE EXCEPTION '%: unknown interval "%"', fn, set_feed."interval"
-            USING ERRCODE = '22023', COLUMN = 'interval',
+    IF bar_interval IS NULL OR NOT EXISTS (SELECT 1 FROM refdata.bar_interval i WHERE i."interval" = bar_interval) THEN
+        RAISE EXCEPTION '%: unknown bar interval "%"', fn, bar_interval
+            USING ERRCODE = '22023', COLUMN = 'bar_interval',
                   HINT = 'valid intervals: ' || (SELECT string_agg(i."interval", ', ') FROM refdata.bar_interval i);
     END IF;
     IF source IS NULL OR NOT (source = 'manual' OR source IN ('BYBIT', 'FUTU')) THEN
@@ -461,7 +461,7 @@ BEGIN
             USING ERRCODE = '22023', COLUMN = 'min_bars';
     END IF;
     INSERT INTO md.feed AS e (ticker, "interval", source, symbol, category, enabled, min_bars, continuous)
-    VALUES (set_feed.ticker, set_feed."interval", set_feed.source, nullif(set_feed.symbol, ''), set_feed.category,
+    VALUES (set_feed.ticker, bar_interval, set_feed.source, nullif(set_feed.symbol, ''), set_feed.category,
             coalesce(set_feed.enabled, true), set_feed.min_bars, coalesce(set_feed.continuous, set_feed.source = 'BYBIT'))
     ON CONFLICT ON CONSTRAINT feed_pkey DO UPDATE
        SET source = EXCLUDED.source, symbol = EXCLUDED.symbol, category = EXCLUDED.category,
@@ -498,24 +498,24 @@ AS $$
 $$;
 COMMENT ON FUNCTION md.fetch_json(md.fetch) IS 'Internal: an md.fetch row as JSON.';
 
-CREATE FUNCTION quant.fetch_log(ticker text DEFAULT NULL, "interval" text DEFAULT NULL, "limit" integer DEFAULT 100,
+CREATE FUNCTION quant.fetch_log(ticker text DEFAULT NULL, bar_interval text DEFAULT NULL, max_rows integer DEFAULT 100,
                                 before_id bigint DEFAULT NULL) RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF "limit" IS NULL OR "limit" < 1 OR "limit" > 1000 THEN
-        RAISE EXCEPTION 'quant.fetch_log: limit must be from 1 to 1000, got %', "limit"
-            USING ERRCODE = '22023', COLUMN = 'limit';
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 1000 THEN
+        RAISE EXCEPTION 'quant.fetch_log: max_rows must be from 1 to 1000, got %', max_rows
+            USING ERRCODE = '22023', COLUMN = 'max_rows';
     END IF;
     RETURN QUERY
         SELECT md.fetch_json(f) FROM md.fetch f
          WHERE (fetch_log.ticker IS NULL OR f.ticker = fetch_log.ticker)
-           AND (fetch_log."interval" IS NULL OR f."interval" = fetch_log."interval")
+           AND (bar_interval IS NULL OR f."interval" = bar_interval)
            AND (before_id IS NULL OR f.fetch_id < before_id)
          ORDER BY f.fetch_id DESC
-         LIMIT "limit";
+         LIMIT max_rows;
 END
 $$;
 COMMENT ON FUNCTION quant.fetch_log(text, text, integer, bigint) IS
-  'The fetch log, newest first (optionally of one ticker and interval; pages with before_id = the last fetch_id seen): fetch_id, run_id, ticker, interval, source, symbol, status (PENDING, FETCHING, DONE, FAILED), requested_at, started_at, finished_at, attempts, start_ts, rows_received, rows_stored, first_bar_ts, last_bar_ts, gaps [{after, before, missing}], error. limit 1..1000 (22023 otherwise).';
+  'The fetch log, newest first (optionally of one ticker (ticker) and interval (bar_interval); pages with before_id = the last fetch_id seen): fetch_id, run_id, ticker, interval, source, symbol, status (PENDING, FETCHING, DONE, FAILED), requested_at, started_at, finished_at, attempts, start_ts, rows_received, rows_stored, first_bar_ts, last_bar_ts, gaps [{after, before, missing}], error. max_rows 1..1000 (default 100; 22023 otherwise).';
