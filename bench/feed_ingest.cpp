@@ -33,14 +33,19 @@ int main(int argc, char** argv) {
     double p = 100;
     for (long i = 0; i < n; ++i) {
         p *= 1 + static_cast<double>((i * 7919) % 13 - 6) * 1e-4;
-        bars.push_back({.ts_us = last - (n - 1 - i) * minute, .open = p, .high = p * 1.001, .low = p * 0.999,
-                        .close = p, .volume = 1 + static_cast<double>(i % 5)});
+        bars.push_back({.ts_us = last - (n - 1 - i) * minute,
+                        .open = p,
+                        .high = p * 1.001,
+                        .low = p * 0.999,
+                        .close = p,
+                        .volume = 1 + static_cast<double>(i % 5)});
     }
     w::Feeder feeder(cfg, fcfg, c);
     feeder.prepare();
     auto one = [&](const char* what) {
         const pq::Result r = c.exec(
-            "INSERT INTO md.fetch (ticker, \"interval\", source, symbol, status, claimed_by, started_at, attempts) "
+            "INSERT INTO md.fetch (ticker, \"interval\", source, symbol, status, claimed_by, started_at, "
+            "attempts) "
             "VALUES ($1, '1m', 'BYBIT', $1, 'FETCHING', 'bench-ingest', now(), 1) RETURNING fetch_id",
             {ticker});
         const std::string id = r.get(0, 0);

@@ -1,15 +1,17 @@
 #include "quant/bar_feed.hpp"
 
-#include "quant/bars.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <string>
 
+#include "quant/bars.hpp"
+
 namespace quant {
 namespace {
 
-std::string row_text(std::size_t row) { return "bar " + std::to_string(row); }
+std::string row_text(std::size_t row) {
+    return "bar " + std::to_string(row);
+}
 
 std::optional<BarProblem> price_problem(const BarData& b, std::size_t row) {
     const struct {
@@ -25,14 +27,14 @@ std::optional<BarProblem> price_problem(const BarData& b, std::size_t row) {
     }
     if (b.high < b.low)
         return BarProblem{row, "high",
-                          row_text(row) + " (" + format_timestamp(b.ts_us) + "): high " + std::to_string(b.high) +
-                              " is below low " + std::to_string(b.low)};
+                          row_text(row) + " (" + format_timestamp(b.ts_us) + "): high " +
+                              std::to_string(b.high) + " is below low " + std::to_string(b.low)};
     for (const auto& p : {prices[0], prices[3]}) {
         if (p.v < b.low || p.v > b.high)
             return BarProblem{row, p.name,
                               row_text(row) + " (" + format_timestamp(b.ts_us) + "): " + p.name + " " +
-                                  std::to_string(p.v) + " is outside [low, high] = [" + std::to_string(b.low) +
-                                  ", " + std::to_string(b.high) + "]"};
+                                  std::to_string(p.v) + " is outside [low, high] = [" +
+                                  std::to_string(b.low) + ", " + std::to_string(b.high) + "]"};
     }
     if (!std::isfinite(b.volume) || b.volume < 0)
         return BarProblem{row, "volume",
@@ -48,8 +50,10 @@ std::optional<std::int64_t> bar_interval_us(std::string_view interval) {
     const struct {
         std::string_view name;
         std::int64_t us;
-    } table[] = {{"1m", minute},       {"5m", 5 * minute},    {"15m", 15 * minute},    {"30m", 30 * minute},
-                 {"1h", 60 * minute},  {"4h", 240 * minute}, {"1d", 1440 * minute}, {"1w", 7 * 1440 * minute}};
+    } table[] = {{"1m", minute},        {"5m", 5 * minute},
+                 {"15m", 15 * minute},  {"30m", 30 * minute},
+                 {"1h", 60 * minute},   {"4h", 240 * minute},
+                 {"1d", 1440 * minute}, {"1w", std::int64_t{7} * 1440 * minute}};
     for (const auto& e : table) {
         if (e.name == interval)
             return e.us;
@@ -62,8 +66,9 @@ std::optional<BarProblem> validate_bars(std::span<const BarData> bars, std::int6
     for (std::size_t i = 0; i < bars.size(); ++i) {
         const BarData& b = bars[i];
         if (i > 0 && b.ts_us == bars[i - 1].ts_us)
-            return BarProblem{i, "ts", row_text(i) + ": ts " + format_timestamp(b.ts_us) + " repeats bar " +
-                                           std::to_string(i - 1)};
+            return BarProblem{
+                i, "ts",
+                row_text(i) + ": ts " + format_timestamp(b.ts_us) + " repeats bar " + std::to_string(i - 1)};
         if (i > 0 && b.ts_us < bars[i - 1].ts_us)
             return BarProblem{i, "ts",
                               row_text(i) + ": ts " + format_timestamp(b.ts_us) + " is before bar " +
@@ -80,7 +85,8 @@ std::optional<BarProblem> validate_bars(std::span<const BarData> bars, std::int6
     return std::nullopt;
 }
 
-std::vector<BarData> closed_bars(std::span<const BarData> bars, std::int64_t interval_us, std::int64_t now_us) {
+std::vector<BarData> closed_bars(std::span<const BarData> bars, std::int64_t interval_us,
+                                 std::int64_t now_us) {
     std::vector<BarData> out;
     out.reserve(bars.size());
     for (const BarData& b : bars) {
@@ -104,8 +110,8 @@ std::vector<BarGap> find_gaps(std::span<const std::int64_t> ts_us, std::int64_t 
     return gaps;
 }
 
-std::int64_t fetch_start(std::int64_t now_us, std::int64_t interval_us, std::size_t bars_needed, bool continuous,
-                         std::optional<std::int64_t> last_bar_us, std::size_t bars_stored) {
+std::int64_t fetch_start(std::int64_t now_us, std::int64_t interval_us, std::size_t bars_needed,
+                         bool continuous, std::optional<std::int64_t> last_bar_us, std::size_t bars_stored) {
     if (last_bar_us && bars_stored >= bars_needed)
         return *last_bar_us + interval_us;
     constexpr std::int64_t day_us = 86'400'000'000;

@@ -30,7 +30,11 @@ Param field(const char* name, const char* sql_type, JsonType type, bool required
 }
 
 Param query(const char* name, const char* sql_type, JsonType type, const char* what) {
-    return {.name = name, .sql_type = sql_type, .source = Source::query, .type = type, .required = false,
+    return {.name = name,
+            .sql_type = sql_type,
+            .source = Source::query,
+            .type = type,
+            .required = false,
             .description = what};
 }
 
@@ -274,8 +278,10 @@ std::vector<Route> build() {
          .shape = Shape::set,
          .params = {query("ticker", "text", JsonType::string, "only this data ticker"),
                     query("bar_interval", "text", JsonType::string, "only this bar interval (1m .. 1w)"),
-                    query("max_rows", "integer", JsonType::integer, "at most this many (1..1000, default 100)"),
-                    query("before_id", "bigint", JsonType::integer, "older than this fetch_id (the next page)")},
+                    query("max_rows", "integer", JsonType::integer,
+                          "at most this many (1..1000, default 100)"),
+                    query("before_id", "bigint", JsonType::integer,
+                          "older than this fetch_id (the next page)")},
          .summary = "The fetch log, newest first: each fetch's product, times, rows, gaps and error",
          .tag = "feed",
          .response_schema = "Fetch"},

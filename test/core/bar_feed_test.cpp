@@ -13,7 +13,8 @@ constexpr std::int64_t minute = 60'000'000;
 constexpr std::int64_t hour = 60 * minute;
 constexpr std::int64_t day = 24 * hour;
 
-quant::BarData bar(std::int64_t ts, double o = 10, double h = 11, double l = 9, double c = 10.5, double v = 1) {
+quant::BarData bar(std::int64_t ts, double o = 10, double h = 11, double l = 9, double c = 10.5,
+                   double v = 1) {
     return {.ts_us = ts, .open = o, .high = h, .low = l, .close = c, .volume = v};
 }
 
@@ -30,8 +31,12 @@ TEST(BarFeed, EachFieldIsNamedWithItsRow) {
         quant::BarData b;
         const char* field;
     } cases[] = {
-        {bar(hour, 0), "open"},           {bar(hour, -1), "open"},       {bar(hour, nan), "open"},
-        {bar(hour, 10, inf), "high"},     {bar(hour, 10, 11, 0), "low"}, {bar(hour, 10, 11, 9, nan), "close"},
+        {bar(hour, 0), "open"},
+        {bar(hour, -1), "open"},
+        {bar(hour, nan), "open"},
+        {bar(hour, 10, inf), "high"},
+        {bar(hour, 10, 11, 0), "low"},
+        {bar(hour, 10, 11, 9, nan), "close"},
         {bar(hour, 10, 8, 9, 8.5), "high"},  // high below low
         {bar(hour, 12, 11, 9, 10), "open"},  // open above high
         {bar(hour, 10, 11, 9, 8), "close"},  // close below low
@@ -112,7 +117,7 @@ TEST(BarFeed, FetchStartIncrementalOrBackFill) {
     // an exchange: stretched for closed days and nights
     EXPECT_EQ(quant::fetch_start(now, day, 50, false, std::nullopt, 0),
               now - static_cast<std::int64_t>(51.0 * day * 7.0 / 5.0 + 7.0 * day));
-    EXPECT_EQ(quant::fetch_start(now, hour, 50, false, std::nullopt, 0), now - 51 * 6 * hour);
+    EXPECT_EQ(quant::fetch_start(now, hour, 50, false, std::nullopt, 0), now - std::int64_t{51} * 6 * hour);
 }
 
 }  // namespace

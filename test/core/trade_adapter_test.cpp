@@ -65,7 +65,8 @@ public:
             return std::nullopt;
         return it->second;
     }
-    std::vector<quant::BarData> fetch_bars(std::string_view, std::string_view, std::int64_t, std::int64_t) override {
+    std::vector<quant::BarData> fetch_bars(std::string_view, std::string_view, std::int64_t,
+                                           std::int64_t) override {
         return {};
     }
     bool up = false;

@@ -216,8 +216,9 @@ TEST(BybitKline, NewestFirstFormingDropped) {
 
 TEST(BybitKlines, BarIntervalsMapToKlineCodes) {
     namespace b = quant::bybit;
-    const std::pair<const char*, const char*> table[] = {{"1m", "1"},   {"5m", "5"},  {"15m", "15"}, {"30m", "30"},
-                                                         {"1h", "60"},  {"4h", "240"}, {"1d", "D"},   {"1w", "W"}};
+    const std::pair<const char*, const char*> table[] = {{"1m", "1"},   {"5m", "5"},  {"15m", "15"},
+                                                         {"30m", "30"}, {"1h", "60"}, {"4h", "240"},
+                                                         {"1d", "D"},   {"1w", "W"}};
     for (const auto& [name, code] : table) {
         EXPECT_EQ(b::kline_interval(name).value_or("?"), code) << name;
         // the code's length is the catalog interval's length

@@ -446,7 +446,8 @@ std::vector<quant::BarData> BybitAdapter::fetch_bars(std::string_view symbol, st
                        {"limit", std::to_string(page_size)}};
         const Reply r = gw_.get_public("/v5/market/kline", q);
         if (r.ret_code != 0)
-            throw quant::BrokerError("bybit: kline " + std::string(symbol) + ": " + reason(r.ret_code, r.ret_msg));
+            throw quant::BrokerError("bybit: kline " + std::string(symbol) + ": " +
+                                     reason(r.ret_code, r.ret_msg));
         const Json& list = list_of(r);
         if (list.empty())
             break;

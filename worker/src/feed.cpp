@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "quant/bar_feed.hpp"
@@ -51,14 +52,13 @@ void put_double(std::string& out, double d) {
 constexpr std::int64_t pg_epoch_offset_us = 946'684'800'000'000;  // 2000-01-01 in Unix microseconds
 
 std::string gaps_json(const std::vector<quant::BarGap>& gaps) {
-    std::string s = "[";
+    nlohmann::json out = nlohmann::json::array();
     for (std::size_t i = 0; i < gaps.size() && i < 100; ++i) {
-        if (i > 0)
-            s += ",";
-        s += "{\"after\":\"" + quant::format_timestamp(gaps[i].after_us) + "\",\"before\":\"" +
-             quant::format_timestamp(gaps[i].before_us) + "\",\"missing\":" + std::to_string(gaps[i].missing) + "}";
+        out.push_back({{"after", quant::format_timestamp(gaps[i].after_us)},
+                       {"before", quant::format_timestamp(gaps[i].before_us)},
+                       {"missing", gaps[i].missing}});
     }
-    return s + "]";
+    return out.dump();
 }
 
 std::string ts_param(std::int64_t us) {
@@ -84,8 +84,8 @@ FeedConfig load_feed_config() {
     c.max_attempts = static_cast<int>(env_number("QUANT_FEED_MAX_ATTEMPTS", 5, 1, 1000));
     if (auto v = env("QUANT_FEED_CRASH_AT")) {
         if (*v != "after_claim" && *v != "before_commit")
-            throw std::runtime_error("QUANT_FEED_CRASH_AT: one of after_claim, before_commit (test only), got \"" +
-                                     *v + "\"");
+            throw std::runtime_error(
+                "QUANT_FEED_CRASH_AT: one of after_claim, before_commit (test only), got \"" + *v + "\"");
         c.crash_at = *v;
     }
     return c;
@@ -123,7 +123,8 @@ quant::TradeAdapter& Feeder::adapter(const std::string& source, const std::strin
     if (it != adapters_.end())
         return *it->second;
     if (source != "BYBIT")
-        throw quant::BrokerError("source " + source + " has no market-data adapter in quant-feed (valid: BYBIT)");
+        throw quant::BrokerError("source " + source +
+                                 " has no market-data adapter in quant-feed (valid: BYBIT)");
     if (cfg_.bybit_off)
         throw quant::BrokerError("bybit: QUANT_BYBIT_BASE_URL=off: no Bybit host is reached");
     if (!bybit_) {
@@ -140,8 +141,9 @@ quant::TradeAdapter& Feeder::adapter(const std::string& source, const std::strin
     return *(adapters_[key] = std::move(a));
 }
 
-std::string Feeder::store(const std::string& fetch_id, std::int64_t start_us, const std::vector<quant::BarData>& bars,
-                          std::size_t received, const std::string& gaps, const std::string& error) {
+std::string Feeder::store(const std::string& fetch_id, std::int64_t start_us,
+                          const std::vector<quant::BarData>& bars, std::size_t received,
+                          const std::string& gaps, const std::string& error) {
     work_.exec("BEGIN");
     try {
         if (error.empty() && !bars.empty()) {
@@ -150,7 +152,8 @@ std::string Feeder::store(const std::string& fetch_id, std::int64_t start_us, co
             const bool copy_in = PQresultStatus(r) == PGRES_COPY_IN;
             PQclear(r);
             if (!copy_in)
-                throw pq::SqlError("08000", std::string("COPY feed_bars: ") + PQerrorMessage(c), PQstatus(c) != CONNECTION_OK);
+                throw pq::SqlError("08000", std::string("COPY feed_bars: ") + PQerrorMessage(c),
+                                   PQstatus(c) != CONNECTION_OK);
             const std::string data = copy_binary(bars);
             constexpr std::size_t chunk = 1 << 20;
             for (std::size_t off = 0; off < data.size(); off += chunk) {
@@ -177,7 +180,8 @@ std::string Feeder::store(const std::string& fetch_id, std::int64_t start_us, co
             std::raise(SIGKILL);
         }
         const pq::Result r = work_.exec_prepared(
-            "feed_store", "SELECT md.store_fetch($1::bigint, $2, to_timestamp($3::float8), $4::integer, $5::jsonb, $6)",
+            "feed_store",
+            "SELECT md.store_fetch($1::bigint, $2, to_timestamp($3::float8), $4::integer, $5::jsonb, $6)",
             {fetch_id, fcfg_.feed_id, ts_param(start_us), std::to_string(received), gaps,
              error.empty() ? pq::Param() : pq::Param(error)});
         work_.exec("COMMIT");
@@ -204,10 +208,15 @@ bool Feeder::fetch_next() {
     const auto needed = static_cast<std::size_t>(r.get_int(0, "bars_needed").value_or(0));
     const auto stored = static_cast<std::size_t>(r.get_int(0, "bars_stored").value_or(0));
     const std::optional<std::int64_t> last_us =
-        r.is_null(0, r.column("last_bar_us")) ? std::nullopt : std::optional<std::int64_t>(*r.get_int(0, "last_bar_us"));
+        r.is_null(0, r.column("last_bar_us")) ? std::nullopt
+                                              : std::optional<std::int64_t>(*r.get_int(0, "last_bar_us"));
     const std::int64_t now_us = r.get_int(0, "now_us").value_or(0);
-    pq::log_info("fetch_claimed", {{"fetch_id", fetch_id}, {"ticker", ticker}, {"interval", interval},
-                                   {"source", source}, {"symbol", symbol}, {"attempts", r.get(0, "attempts")}});
+    pq::log_info("fetch_claimed", {{"fetch_id", fetch_id},
+                                   {"ticker", ticker},
+                                   {"interval", interval},
+                                   {"source", source},
+                                   {"symbol", symbol},
+                                   {"attempts", r.get(0, "attempts")}});
     if (fcfg_.crash_at == "after_claim") {
         pq::log_warn("crash_hook", {{"at", "after_claim"}, {"fetch_id", fetch_id}});
         std::raise(SIGKILL);
@@ -242,11 +251,18 @@ bool Feeder::fetch_next() {
     }
     const std::string answer = store(fetch_id, start_us, bars, received, gaps, error);
     if (error.empty())
-        pq::log_info("fetch_done", {{"fetch_id", fetch_id}, {"ticker", ticker}, {"interval", interval},
-                                    {"received", received}, {"bars", bars.size()}, {"answer", answer}});
+        pq::log_info("fetch_done", {{"fetch_id", fetch_id},
+                                    {"ticker", ticker},
+                                    {"interval", interval},
+                                    {"received", received},
+                                    {"bars", bars.size()},
+                                    {"answer", answer}});
     else
-        pq::log_warn("fetch_failed", {{"fetch_id", fetch_id}, {"ticker", ticker}, {"interval", interval},
-                                      {"error", error}, {"answer", answer}});
+        pq::log_warn("fetch_failed", {{"fetch_id", fetch_id},
+                                      {"ticker", ticker},
+                                      {"interval", interval},
+                                      {"error", error},
+                                      {"answer", answer}});
     return true;
 }
 

@@ -16,11 +16,11 @@
 namespace quant::worker {
 
 struct FeedConfig {
-    std::string feed_id;    // QUANT_FEED_ID: the claim owner (unique per running feed process)
-    int poll_ms = 5000;     // QUANT_FEED_POLL_MS: the safety-net poll when no NOTIFY quant_feed comes
-    double lease_s = 120;   // QUANT_FEED_LEASE_S: a FETCHING claim older than this is another's to take
-    int max_attempts = 5;   // QUANT_FEED_MAX_ATTEMPTS: claims of one fetch before it is FAILED
-    std::string crash_at;   // QUANT_FEED_CRASH_AT (TEST ONLY): after_claim, before_commit
+    std::string feed_id;   // QUANT_FEED_ID: the claim owner (unique per running feed process)
+    int poll_ms = 5000;    // QUANT_FEED_POLL_MS: the safety-net poll when no NOTIFY quant_feed comes
+    double lease_s = 120;  // QUANT_FEED_LEASE_S: a FETCHING claim older than this is another's to take
+    int max_attempts = 5;  // QUANT_FEED_MAX_ATTEMPTS: claims of one fetch before it is FAILED
+    std::string crash_at;  // QUANT_FEED_CRASH_AT (TEST ONLY): after_claim, before_commit
 };
 
 // Throws std::runtime_error naming the variable when a value is invalid.
@@ -32,7 +32,8 @@ std::string copy_binary(const std::vector<quant::BarData>& bars);
 
 class Feeder {
 public:
-    Feeder(const Config& cfg, const FeedConfig& fcfg, pq::Connection& work) : cfg_(cfg), fcfg_(fcfg), work_(work) {}
+    Feeder(const Config& cfg, const FeedConfig& fcfg, pq::Connection& work)
+        : cfg_(cfg), fcfg_(fcfg), work_(work) {}
 
     // Once per connection: the session's temp table.
     void prepare();
@@ -40,8 +41,9 @@ public:
     bool fetch_next();
     // Stores bars for a claimed fetch in one transaction (the path the bench measures). Returns
     // md.store_fetch's JSON answer.
-    std::string store(const std::string& fetch_id, std::int64_t start_us, const std::vector<quant::BarData>& bars,
-                      std::size_t received, const std::string& gaps_json, const std::string& error);
+    std::string store(const std::string& fetch_id, std::int64_t start_us,
+                      const std::vector<quant::BarData>& bars, std::size_t received,
+                      const std::string& gaps_json, const std::string& error);
 
 private:
     quant::TradeAdapter& adapter(const std::string& source, const std::string& category);

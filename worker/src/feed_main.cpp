@@ -24,7 +24,9 @@ namespace worker = quant::worker;
 
 volatile std::sig_atomic_t g_stop = 0;
 
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+    g_stop = 1;
+}
 
 void install_handlers() {
     struct sigaction sa {};
@@ -51,8 +53,10 @@ int main(int argc, char** argv) {
         if (a == "--help" || a == "-h") {
             std::fputs(
                 "quant-feed: fetches the bars of the live feed (see worker/README.md \"The feed\").\n"
-                "Environment: DB_URL (or PG*), QUANT_FEED_ID, QUANT_FEED_POLL_MS (5000), QUANT_FEED_LEASE_S (120),\n"
-                "QUANT_FEED_MAX_ATTEMPTS (5), QUANT_WORKER_LOG_LEVEL (info), QUANT_WORKER_ROLE (quant_worker),\n"
+                "Environment: DB_URL (or PG*), QUANT_FEED_ID, QUANT_FEED_POLL_MS (5000), QUANT_FEED_LEASE_S "
+                "(120),\n"
+                "QUANT_FEED_MAX_ATTEMPTS (5), QUANT_WORKER_LOG_LEVEL (info), QUANT_WORKER_ROLE "
+                "(quant_worker),\n"
                 "QUANT_WORKER_STATEMENT_TIMEOUT_MS, QUANT_WORKER_LOCK_TIMEOUT_MS, QUANT_BYBIT_BASE_URL,\n"
                 "QUANT_BYBIT_TIMEOUT_MS, QUANT_BYBIT_CONNECT_TIMEOUT_MS.\n",
                 stdout);

@@ -154,13 +154,14 @@ std::vector<quant::BarData> PaperAdapter::fetch_bars(std::string_view symbol, st
     if (!step)
         throw quant::BrokerError("paper broker: unknown bar interval \"" + std::string(interval) +
                                  "\" (valid: 1m, 5m, 15m, 30m, 1h, 4h, 1d, 1w)");
-    const pq::Result r = gw_.call(
-        "paper_fetch_bars",
-        "SELECT (extract(epoch FROM ts) * 1000000)::bigint AS ts_us, open, high, low, close, volume FROM md.bar "
-        "WHERE ticker = $1 AND \"interval\" = $2 AND ts >= to_timestamp($3::float8 / 1e6) "
-        "AND ts <= to_timestamp(($4::bigint - $5::bigint)::float8 / 1e6) ORDER BY ts",
-        {std::string(symbol), std::string(interval), std::to_string(start_us), std::to_string(now_us),
-         std::to_string(*step)});
+    const pq::Result r =
+        gw_.call("paper_fetch_bars",
+                 "SELECT (extract(epoch FROM ts) * 1000000)::bigint AS ts_us, open, high, low, close, volume "
+                 "FROM md.bar "
+                 "WHERE ticker = $1 AND \"interval\" = $2 AND ts >= to_timestamp($3::float8 / 1e6) "
+                 "AND ts <= to_timestamp(($4::bigint - $5::bigint)::float8 / 1e6) ORDER BY ts",
+                 {std::string(symbol), std::string(interval), std::to_string(start_us),
+                  std::to_string(now_us), std::to_string(*step)});
     std::vector<quant::BarData> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {

@@ -38,7 +38,8 @@ std::optional<BarProblem> validate_bars(std::span<const BarData> bars, std::int6
 
 // The bars whose interval has closed at now_us (ts + interval_us <= now_us): the caller's rule
 // for the still-forming candle, applied before validation. Order is kept.
-std::vector<BarData> closed_bars(std::span<const BarData> bars, std::int64_t interval_us, std::int64_t now_us);
+std::vector<BarData> closed_bars(std::span<const BarData> bars, std::int64_t interval_us,
+                                 std::int64_t now_us);
 
 // A hole in a series: `missing` whole intervals between the bar at `after_us` and the next at
 // `before_us`.
@@ -59,7 +60,7 @@ std::vector<BarGap> find_gaps(std::span<const std::int64_t> ts_us, std::int64_t 
 // or with fewer than bars_needed stored: far enough back for bars_needed closed bars,
 // bars_needed * interval_us for a continuous market, and for an exchange market that span
 // stretched for the closed hours (x 7/5 for daily and weekly bars plus a week, x 6 intraday).
-std::int64_t fetch_start(std::int64_t now_us, std::int64_t interval_us, std::size_t bars_needed, bool continuous,
-                         std::optional<std::int64_t> last_bar_us, std::size_t bars_stored);
+std::int64_t fetch_start(std::int64_t now_us, std::int64_t interval_us, std::size_t bars_needed,
+                         bool continuous, std::optional<std::int64_t> last_bar_us, std::size_t bars_stored);
 
 }  // namespace quant

@@ -55,7 +55,8 @@ struct AccountInfo {
 };
 
 struct BarData {
-    std::int64_t ts_us = 0;  // bar open time, microseconds since the Unix epoch (UTC); closes at ts + interval
+    std::int64_t ts_us =
+        0;  // bar open time, microseconds since the Unix epoch (UTC); closes at ts + interval
     double open = 0, high = 0, low = 0, close = 0, volume = 0;
 };
 
