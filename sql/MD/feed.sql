@@ -18,7 +18,7 @@
 
 CREATE TABLE md.feed (
     ticker       text        NOT NULL CHECK (ticker <> ''),
-    "interval"   text        NOT NULL REFERENCES refdata.bar_interval,
+    "interval"   text        NOT NULL REFERENCES refdata.bar_interval (name),
     source       text        NOT NULL CHECK (source = 'manual' OR source ~ '^[A-Z][A-Z0-9_]*$'),
     symbol       text        CHECK (symbol <> ''),
     category     text        CHECK (category IN ('linear', 'spot')),
@@ -124,6 +124,33 @@ AS $$
     SELECT coalesce(config->>'interval', '1d');
 $$;
 COMMENT ON FUNCTION md.strategy_interval(jsonb) IS 'Internal: the bar interval of a stored Strategy JSON (default 1d).';
+
+CREATE FUNCTION md.latest_closed_bar(ticker text, bar_interval text, at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT max(b.ts) FROM md.bar b JOIN refdata.bar_interval i ON i.name = bar_interval
+     WHERE b.ticker = latest_closed_bar.ticker AND b."interval" = bar_interval AND b.ts + i.duration <= at;
+$$;
+COMMENT ON FUNCTION md.latest_closed_bar(text, text, timestamptz) IS
+  'Internal: the open time of the newest bar of a ticker at an interval that has closed at `at` (ts + the interval <= at); a forming bar is never the latest. NULL when none.';
+
+CREATE FUNCTION md.stale_factor(config jsonb, at timestamptz, max_age_hours double precision) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('stale bars: the latest closed %s bar of %s (a product the strategy reads) is %s, over max_bar_age_hours %s',
+                  md.strategy_interval(config), p,
+                  coalesce(format('%s, %s hours old', l, round((extract(epoch FROM at - l) / 3600)::numeric, 1)), 'missing'),
+                  max_age_hours)
+      FROM unnest(md.strategy_products(config)) p,
+           LATERAL (SELECT md.latest_closed_bar(p, md.strategy_interval(config), at) AS l) x
+     WHERE p <> config->>'ticker' AND max_age_hours IS NOT NULL
+       AND (l IS NULL OR quant.bar_is_stale(l, at, max_age_hours))
+     ORDER BY p LIMIT 1;
+$$;
+COMMENT ON FUNCTION md.stale_factor(jsonb, timestamptz, double precision) IS
+  'Internal (trade.run_one): the stale_bars message for the first product a strategy reads besides its traded one (a substrategy''s ticker) whose newest closed bar is missing or older than max_age_hours at `at`; NULL when all are fresh or the check is off.';
 
 CREATE FUNCTION md.deadline_seconds() RETURNS double precision
 LANGUAGE sql STABLE
@@ -442,11 +469,7 @@ BEGIN
     IF ticker IS NULL OR btrim(ticker) = '' THEN
         RAISE EXCEPTION '%: ticker must not be NULL or empty', fn USING ERRCODE = '22004', COLUMN = 'ticker';
     END IF;
-    IF bar_interval IS NULL OR NOT EXISTS (SELECT 1 FROM refdata.bar_interval i WHERE i."interval" = bar_interval) THEN
-        RAISE EXCEPTION '%: unknown bar interval "%"', fn, bar_interval
-            USING ERRCODE = '22023', COLUMN = 'bar_interval',
-                  HINT = 'valid intervals: ' || (SELECT string_agg(i."interval", ', ') FROM refdata.bar_interval i);
-    END IF;
+    PERFORM refdata.check_bar_interval(bar_interval, 'bar_interval');
     IF source IS NULL OR NOT (source = 'manual' OR source IN ('BYBIT', 'FUTU')) THEN
         RAISE EXCEPTION '%: unknown source "%"', fn, source
             USING ERRCODE = '22023', COLUMN = 'source',
