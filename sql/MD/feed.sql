@@ -367,7 +367,7 @@ BEGIN
         SELECT count(*) INTO stored FROM up;
     END IF;
     UPDATE md.fetch x
-       SET status = CASE WHEN error IS NULL THEN 'DONE' ELSE 'FAILED' END,
+       SET status = CASE WHEN finish_fetch.error IS NULL THEN 'DONE' ELSE 'FAILED' END,
            finished_at = clock_timestamp(), start_ts = finish_fetch.start_ts,
            rows_received = finish_fetch.rows_received, rows_stored = stored,
            first_bar_ts = first_ts, last_bar_ts = last_ts,
@@ -376,12 +376,12 @@ BEGIN
     RETURNING * INTO f;
     UPDATE md.feed e
        SET last_fetch_id = fid,
-           last_bar_ts = CASE WHEN error IS NULL THEN
+           last_bar_ts = CASE WHEN finish_fetch.error IS NULL THEN
                              (SELECT max(b.ts) FROM md.bar b WHERE b.ticker = e.ticker AND b."interval" = e."interval")
                          ELSE e.last_bar_ts END,
-           last_ok_at = CASE WHEN error IS NULL THEN f.finished_at ELSE e.last_ok_at END,
-           last_error = error,
-           failures = CASE WHEN error IS NULL THEN 0 ELSE e.failures + 1 END,
+           last_ok_at = CASE WHEN finish_fetch.error IS NULL THEN f.finished_at ELSE e.last_ok_at END,
+           last_error = finish_fetch.error,
+           failures = CASE WHEN finish_fetch.error IS NULL THEN 0 ELSE e.failures + 1 END,
            updated_at = now()
      WHERE e.ticker = f.ticker AND e."interval" = f."interval";
     RETURN f;
