@@ -341,8 +341,10 @@ AS $$
 DECLARE
     f md.fetch;
     stored integer := 0;
+    added integer := 0;
     first_ts timestamptz;
     last_ts timestamptz;
+    last_stored timestamptz;
 BEGIN
     SELECT * INTO f FROM md.fetch x WHERE x.fetch_id = fid FOR UPDATE;
     IF f.fetch_id IS NULL THEN
@@ -355,16 +357,28 @@ BEGIN
     END IF;
     IF error IS NULL THEN
         SELECT min(l.ts), max(l.ts) INTO first_ts, last_ts FROM pg_temp.feed_bars l;
-        WITH up AS (
-            INSERT INTO md.bar AS b (ticker, "interval", ts, open, high, low, close, volume)
-            SELECT f.ticker, f."interval", l.ts, l.open, l.high, l.low, l.close, l.volume FROM pg_temp.feed_bars l
-            ON CONFLICT (ticker, "interval", ts) DO UPDATE
-               SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
-                   volume = EXCLUDED.volume
-             WHERE (b.open, b.high, b.low, b.close, b.volume)
-                   IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume)
-            RETURNING 1)
-        SELECT count(*) INTO stored FROM up;
+        SELECT max(b.ts) INTO last_stored FROM md.bar b WHERE b.ticker = f.ticker AND b."interval" = f."interval";
+        -- bars up to the last stored one (a re-fetched overlap): rewritten only when they changed
+        IF last_stored IS NOT NULL AND first_ts <= last_stored THEN
+            WITH up AS (
+                INSERT INTO md.bar AS b (ticker, "interval", ts, open, high, low, close, volume)
+                SELECT f.ticker, f."interval", l.ts, l.open, l.high, l.low, l.close, l.volume
+                  FROM pg_temp.feed_bars l WHERE l.ts <= last_stored
+                ON CONFLICT (ticker, "interval", ts) DO UPDATE
+                   SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
+                       volume = EXCLUDED.volume
+                 WHERE (b.open, b.high, b.low, b.close, b.volume)
+                       IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume)
+                RETURNING 1)
+            SELECT count(*) INTO stored FROM up;
+        END IF;
+        -- bars after it: new, a plain INSERT (a concurrent writer of the same bar makes this
+        -- fetch fail and be retried, through the path above)
+        INSERT INTO md.bar (ticker, "interval", ts, open, high, low, close, volume)
+        SELECT f.ticker, f."interval", l.ts, l.open, l.high, l.low, l.close, l.volume
+          FROM pg_temp.feed_bars l WHERE last_stored IS NULL OR l.ts > last_stored;
+        GET DIAGNOSTICS added = ROW_COUNT;
+        stored := stored + added;
     END IF;
     UPDATE md.fetch x
        SET status = CASE WHEN finish_fetch.error IS NULL THEN 'DONE' ELSE 'FAILED' END,

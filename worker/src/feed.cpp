@@ -94,7 +94,7 @@ FeedConfig load_feed_config() {
 std::string copy_binary(const std::vector<quant::BarData>& bars) {
     std::string out;
     out.reserve(19 + bars.size() * (2 + 6 * 12) + 2);
-    out.append("PGCOPY\n\377\r\n", 10);
+    out.append("PGCOPY\n\377\r\n\0", 11);  // the 11-byte signature, its NUL included
     put_be(out, 0, 4);  // flags
     put_be(out, 0, 4);  // header extension length
     for (const quant::BarData& b : bars) {
