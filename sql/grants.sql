@@ -28,7 +28,7 @@ END
 $$;
 
 -- PUBLIC: shared data
-GRANT SELECT ON md.bar, md.bar_version, refdata.indicator, refdata.signal_func, refdata.market,
+GRANT SELECT ON md.bar, md.bar_version, refdata.bar_interval, refdata.indicator, refdata.signal_func, refdata.market,
     refdata.broker, refdata.schedule, refdata.signal_status, refdata.order_status TO PUBLIC;
 
 -- quant_app (the REST layer) and quant_admin: logging in, and the API on the current user's rows

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "quant/bar_interval.hpp"
+#include "quant/error.hpp"
 #include "table_names.hpp"
 
 namespace quant {
@@ -48,15 +50,18 @@ constexpr std::array<ScheduleInfo, 3> schedules{{
     {.name = "daily_close",
      .cron = true,
      .default_max_bar_age_hours = 96.0,
-     .description = "after each market's daily close (refdata.market.run_cron)"},
+     .description = "after each market's daily close (refdata.market.run_cron)",
+     .bar_interval = "1d"},
     {.name = "hourly",
      .cron = true,
      .default_max_bar_age_hours = 2.0,
-     .description = "at minute 0 of every hour"},
+     .description = "at minute 0 of every hour",
+     .bar_interval = "1h"},
     {.name = "manual",
      .cron = false,
      .default_max_bar_age_hours = 96.0,
-     .description = "only when asked (quant.run_deployment)"},
+     .description = "only when asked (quant.run_deployment)",
+     .bar_interval = ""},
 }};
 
 constexpr std::array<StatusInfo, 4> signal_statuses{{
@@ -108,6 +113,27 @@ const MarketInfo* find_market(std::string_view name) {
 }
 const ScheduleInfo* find_schedule(std::string_view name) {
     return names::find(schedules, name);
+}
+
+void check_schedule_fits_interval(std::string_view schedule, std::string_view interval) {
+    const BarIntervalInfo& iv = parse_bar_interval(interval, "interval", ErrorCode::invalid_config);
+    const ScheduleInfo* s = find_schedule(schedule);
+    if (s == nullptr) {
+        throw Error(ErrorCode::invalid_config, "schedule",
+                    "schedule: unknown schedule \"" + std::string(schedule) + "\"",
+                    "valid schedules: " + schedule_names());
+    }
+    if (s->bar_interval.empty() || s->bar_interval == iv.name)
+        return;
+    std::string fits;
+    for (const auto& x : schedules) {
+        if (x.bar_interval.empty() || x.bar_interval == iv.name)
+            fits += (fits.empty() ? "" : ", ") + std::string(x.name);
+    }
+    throw Error(ErrorCode::invalid_config, "schedule",
+                "schedule: \"" + std::string(schedule) + "\" runs on " + std::string(s->bar_interval) +
+                    " bars but the strategy's interval is " + std::string(iv.name),
+                "schedules that fit " + std::string(iv.name) + " bars: " + fits);
 }
 
 std::string broker_names() {

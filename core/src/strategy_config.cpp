@@ -47,6 +47,10 @@ std::vector<std::string> align_choices() {
     return {"exact", "asof"};
 }
 
+std::vector<std::string> interval_choices() {
+    return names::list(bar_interval_catalog(), &BarIntervalInfo::name);
+}
+
 const std::array<FieldSpec, 9> substrategy_table{{
     {.key = "id",
      .type = Type::integer,
@@ -88,7 +92,7 @@ const std::array<FieldSpec, 9> substrategy_table{{
      .description = "the product the client named (quant.list_products); SQL resolves it to its data ticker"},
 }};
 
-const std::array<FieldSpec, 16> strategy_table{{
+const std::array<FieldSpec, 17> strategy_table{{
     {.key = "strategy_id",
      .nullable = true,
      .format = "uuid",
@@ -119,12 +123,19 @@ const std::array<FieldSpec, 16> strategy_table{{
      .fold_case = true,
      .description =
          "how substrategy positions combine: AND (default), OR, FILTER (the first gates the rest)"},
+    {.key = "interval",
+     .nullable = true,
+     .choices = interval_choices,
+     .description = "the bar interval of the bars it reads (refdata.bar_interval, md.bar.interval): 1d by "
+                    "default; a deployment's schedule must fit it (hourly: 1h, daily_close: 1d)"},
     {.key = "trading_period",
      .type = Type::integer,
      .required = true,
      .minimum = 1,
      .maximum = max_trading_period,
-     .description = "bars per year: 252 (equity days), 365 (crypto days), 8760 (crypto hours)"},
+     .description =
+         "bars per year (refdata.bar_interval): 252 (equity days), 365 (crypto days), 8760 (crypto "
+         "hours), 1638 (US equity hours)"},
     {.key = "substrategies",
      .type = Type::array,
      .required = true,
@@ -356,6 +367,11 @@ StrategyConfig parse_strategy_config(const Json& doc) {
     if (doc.contains("conjunction") && !doc["conjunction"].is_null()) {
         cfg.conjunction = parse_conjunction(get_string(doc["conjunction"], "conjunction", "AND, OR, FILTER"));
     }
+    if (doc.contains("interval") && !doc["interval"].is_null()) {
+        cfg.interval = &parse_bar_interval(
+            get_string(doc["interval"], "interval", "valid intervals: " + bar_interval_names()), "interval",
+            ErrorCode::invalid_config);
+    }
     if (!doc.contains("trading_period")) {
         fail("trading_period", "is required",
              "bars per year for annualising: 252 (equity days), 365 (crypto days)");
@@ -376,6 +392,8 @@ StrategyConfig parse_strategy_config(const Json& doc) {
         fail("substrategies", "must hold 1 to " + std::to_string(max_substrategies) + " substrategies, got " +
                                   std::to_string(subs.size()));
     }
+    if (auto w = trading_period_warning(cfg.trading_period, *cfg.interval))
+        cfg.warnings.push_back(std::move(*w));
     std::set<int> ids;
     for (std::size_t i = 0; i < subs.size(); ++i) {
         cfg.substrategies.push_back(parse_substrategy(subs[i], i, cfg.warnings));
@@ -398,6 +416,10 @@ StrategyConfig parse_strategy_config(const Json& doc) {
 
 StrategyConfig parse_strategy_config(std::string_view text) {
     return parse_strategy_config(parse_json(text));
+}
+
+bool warning_is_strong(std::string_view warning) {
+    return warning.starts_with("trading_period:");
 }
 
 std::string_view conjunction_name(Conjunction c) {
@@ -460,6 +482,8 @@ Json to_json(const StrategyConfig& cfg) {
     if (!cfg.internal_cusip.empty())
         out["internal_cusip"] = cfg.internal_cusip;
     out["conjunction"] = conjunction_name(cfg.conjunction);
+    if (cfg.interval->name != default_bar_interval)
+        out["interval"] = cfg.interval->name;
     out["trading_period"] = cfg.trading_period;
     out["fill_delay_bars"] = cfg.fill_delay_bars;
     out["substrategies"] = std::move(subs);

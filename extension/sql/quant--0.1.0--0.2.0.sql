@@ -3803,3 +3803,175 @@ REVOKE ALL ON FUNCTION quant.add_product(jsonb), quant.update_product(text, json
     refdata.resolve_products(jsonb, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION quant.add_product(jsonb), quant.update_product(text, jsonb), quant.list_products(),
     refdata.resolve_products(jsonb, text) TO quant_app, quant_admin;
+
+-- ==== wp-int: bar intervals (refdata.bar_interval from the core; md.bar keyed by (ticker, interval, ts), existing bars are 1d; md.bar_version per (ticker, interval); load_bars_csv(ticker, path, interval)) ====
+-- The bar intervals (1m 5m 15m 30m 1h 4h 1d 1w), generated from the core's catalog
+-- (core/src/bar_interval.cpp): what md.bar.interval and a Strategy JSON's `interval` name. Before
+-- MD/bar.sql: md.bar's interval is a foreign key to this table.
+CREATE FUNCTION quant.bar_interval_catalog()
+RETURNS TABLE (name text, seconds integer, offset_seconds integer, equity_bars_per_year integer,
+               crypto_bars_per_year integer, description text)
+AS 'MODULE_PATHNAME', 'quant_bar_interval_catalog'
+LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 8;
+COMMENT ON FUNCTION quant.bar_interval_catalog() IS
+  'Every bar interval the engine knows (core/src/bar_interval.cpp): its length in seconds, the offset of its grid from the Unix epoch (1w: Mondays), and bars a year for US equities and crypto (what trading_period should be).';
+
+CREATE TABLE refdata.bar_interval (
+    name                  text     PRIMARY KEY,
+    seconds               integer  NOT NULL CHECK (seconds > 0),
+    duration              interval NOT NULL,
+    offset_seconds        integer  NOT NULL,
+    equity_bars_per_year  integer  NOT NULL,
+    crypto_bars_per_year  integer  NOT NULL,
+    description           text     NOT NULL
+);
+COMMENT ON TABLE refdata.bar_interval IS 'The bar intervals (from the engine''s catalog, quant.bar_interval_catalog()): what md.bar.interval names. A bar opens at ts and closes at ts + duration (an exact number of seconds, never a calendar day).';
+INSERT INTO refdata.bar_interval
+SELECT c.name, c.seconds, make_interval(secs => c.seconds), c.offset_seconds, c.equity_bars_per_year,
+       c.crypto_bars_per_year, c.description
+  FROM quant.bar_interval_catalog() c;
+
+-- "1m, 5m, 15m, 30m, 1h, 4h, 1d, 1w": the valid names for error hints, in the core's order.
+CREATE FUNCTION refdata.bar_interval_names() RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(c.name, ', ' ORDER BY c.n)
+    FROM quant.bar_interval_catalog() WITH ORDINALITY
+         AS c(name, seconds, offset_seconds, equity_bars_per_year, crypto_bars_per_year, description, n);
+$$;
+COMMENT ON FUNCTION refdata.bar_interval_names() IS 'Internal: the bar interval names for error hints ("1m, 5m, 15m, 30m, 1h, 4h, 1d, 1w"), in the engine''s order.';
+
+-- The interval named by an argument, checked: 22023 naming the argument with the valid values.
+CREATE FUNCTION refdata.check_bar_interval(name text, field text DEFAULT 'interval') RETURNS refdata.bar_interval
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r refdata.bar_interval;
+BEGIN
+    SELECT * INTO r FROM refdata.bar_interval b WHERE b.name = check_bar_interval.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '%: unknown bar interval %', field, coalesce('"' || name || '"', 'NULL')
+            USING ERRCODE = '22023', COLUMN = field, HINT = 'valid intervals: ' || refdata.bar_interval_names();
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION refdata.check_bar_interval(text, text) IS 'Internal: the refdata.bar_interval row of name, or 22023 naming field with the valid intervals.';
+
+CREATE FUNCTION quant.list_intervals() RETURNS SETOF jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object('name', b.name, 'seconds', b.seconds, 'offset_seconds', b.offset_seconds,
+                              'equity_bars_per_year', b.equity_bars_per_year,
+                              'crypto_bars_per_year', b.crypto_bars_per_year, 'description', b.description)
+      FROM refdata.bar_interval b ORDER BY b.seconds;
+$$;
+COMMENT ON FUNCTION quant.list_intervals() IS
+  'The bar intervals, shortest first: {name, seconds, offset_seconds, equity_bars_per_year, crypto_bars_per_year, description} (GET /api/v1/intervals).';
+
+ALTER TABLE md.bar ADD COLUMN interval text NOT NULL DEFAULT '1d' REFERENCES refdata.bar_interval (name);
+ALTER TABLE md.bar DROP CONSTRAINT bar_pkey;
+ALTER TABLE md.bar ADD CONSTRAINT bar_pkey PRIMARY KEY (ticker, interval, ts);
+COMMENT ON TABLE md.bar IS 'OHLCV bars, one row per ticker, bar interval and bar open time (UTC); close is the traded price';
+COMMENT ON COLUMN md.bar.ts IS 'the bar''s open time (UTC); daily bars are stamped at 00:00 UTC of their date; it closes at ts + the interval';
+COMMENT ON COLUMN md.bar.interval IS 'the bar interval (refdata.bar_interval), 1d by default';
+
+DROP FUNCTION quant.load_bars_csv(text, text);
+CREATE FUNCTION quant.load_bars_csv(ticker text, path text, "interval" text DEFAULT '1d') RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    loaded bigint;
+BEGIN
+    IF ticker IS NULL OR btrim(ticker) = '' THEN
+        RAISE EXCEPTION 'quant.load_bars_csv: ticker must not be NULL or empty'
+            USING ERRCODE = '22004', COLUMN = 'ticker';
+    END IF;
+    IF path IS NULL THEN
+        RAISE EXCEPTION 'quant.load_bars_csv: path must not be NULL'
+            USING ERRCODE = '22004', COLUMN = 'path';
+    END IF;
+    PERFORM refdata.check_bar_interval(load_bars_csv."interval");
+    CREATE TEMP TABLE quant_bar_load (date text, open float8, high float8, low float8, close float8, volume float8)
+        ON COMMIT DROP;
+    EXECUTE format('COPY pg_temp.quant_bar_load FROM %L WITH (FORMAT csv, HEADER true)', path);
+    INSERT INTO md.bar AS b (ticker, interval, ts, open, high, low, close, volume)
+    SELECT load_bars_csv.ticker, load_bars_csv."interval",
+           CASE WHEN l.date ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN l.date::timestamptz
+                ELSE l.date::timestamp AT TIME ZONE 'UTC' END,
+           l.open, l.high, l.low, l.close, l.volume
+      FROM pg_temp.quant_bar_load l
+    ON CONFLICT ON CONSTRAINT bar_pkey DO UPDATE
+       SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
+           close = EXCLUDED.close, volume = EXCLUDED.volume;
+    GET DIAGNOSTICS loaded = ROW_COUNT;
+    DROP TABLE pg_temp.quant_bar_load;
+    RETURN loaded;
+END
+$fn$;
+COMMENT ON FUNCTION quant.load_bars_csv(text, text, text) IS
+  'Loads a server-side CSV (header; columns date,open,high,low,close,volume; date = the bar''s open time, without a zone UTC) into md.bar for ticker and bar interval (default 1d); existing bars are updated. Returns the rows loaded. Reads a server file, so it is not granted to PUBLIC.';
+REVOKE ALL ON FUNCTION quant.load_bars_csv(text, text, text) FROM PUBLIC;
+
+
+-- the bar cache's key gains the interval: a new table (its rows are only counters), filled for the
+-- bars already there so that they stay cacheable
+DROP TABLE md.bar_version;
+CREATE TABLE md.bar_version (
+    ticker     text        NOT NULL,
+    interval   text        NOT NULL,
+    version    bigint      NOT NULL DEFAULT 1,
+    changed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (ticker, interval)
+);
+COMMENT ON TABLE md.bar_version IS
+  'Per ticker and bar interval, a counter bumped by every INSERT, UPDATE, DELETE or TRUNCATE of those bars (the bar cache key)';
+
+CREATE OR REPLACE FUNCTION md.bump_bar_version() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        UPDATE md.bar_version SET version = version + 1, changed_at = now();
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO md.bar_version AS v (ticker, interval) SELECT DISTINCT ticker, interval FROM new_bars
+        ON CONFLICT (ticker, interval) DO UPDATE SET version = v.version + 1, changed_at = now();
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO md.bar_version AS v (ticker, interval)
+        SELECT ticker, interval FROM new_bars UNION SELECT ticker, interval FROM old_bars
+        ON CONFLICT (ticker, interval) DO UPDATE SET version = v.version + 1, changed_at = now();
+    ELSE
+        INSERT INTO md.bar_version AS v (ticker, interval) SELECT DISTINCT ticker, interval FROM old_bars
+        ON CONFLICT (ticker, interval) DO UPDATE SET version = v.version + 1, changed_at = now();
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION md.bump_bar_version() IS 'Trigger: bumps md.bar_version for the (ticker, interval) pairs a statement on md.bar touched.';
+REVOKE ALL ON FUNCTION md.bump_bar_version() FROM PUBLIC;
+
+INSERT INTO md.bar_version (ticker, interval) SELECT DISTINCT ticker, interval FROM md.bar;
+
+-- grants (sql/grants.sql, sql/privileges.md): the explicit ACLs of a fresh install
+REVOKE ALL ON refdata.bar_interval, md.bar_version FROM PUBLIC, quant_app, quant_worker, quant_admin;
+GRANT SELECT ON refdata.bar_interval, md.bar_version TO PUBLIC;
+REVOKE ALL ON FUNCTION quant.bar_interval_catalog(), refdata.bar_interval_names(), refdata.check_bar_interval(text, text),
+    quant.list_intervals() FROM quant_app, quant_worker, quant_admin;
+REVOKE ALL ON FUNCTION quant.load_bars_csv(text, text, text) FROM quant_app, quant_worker, quant_admin;
+
+DROP FUNCTION quant.indicator_series(text, text, integer, text, timestamptz, timestamptz);
+CREATE FUNCTION quant.indicator_series(
+    ticker text, indicator text, "window" integer, data_column text DEFAULT 'v',
+    from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL, "interval" text DEFAULT '1d')
+RETURNS TABLE (ts timestamptz, value double precision)
+AS 'MODULE_PATHNAME', 'quant_indicator_series'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 2500;
+COMMENT ON FUNCTION quant.indicator_series(text, text, integer, text, timestamptz, timestamptz, text) IS
+  'One row per bar of ticker in the bar interval (refdata.bar_interval, 1d by default) in [from_ts, to_ts] (NULL = open; ts = the bar''s open time): the indicator (a name of refdata.indicator) at window over data_column (v = close, open, high, low, close, volume); NULL before it is defined.';
+
+REVOKE ALL ON FUNCTION quant.indicator_series(text, text, integer, text, timestamptz, timestamptz, text) FROM quant_app, quant_worker, quant_admin;

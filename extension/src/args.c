@@ -47,8 +47,22 @@ quant_strategy_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
 	quant_own(strategy, quant_strategy_free);
 	pfree(text);
 	for (i = 0; i < quant_strategy_warning_count(strategy); i++)
-		ereport(NOTICE, (errmsg("%s: %s", fn, quant_strategy_warning(strategy, i))));
+		ereport(quant_strategy_warning_is_strong(strategy, i) ? WARNING : NOTICE,
+		        (errmsg("%s: %s", fn, quant_strategy_warning(strategy, i))));
 	return strategy;
+}
+
+const char *
+quant_interval_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
+{
+	char *interval;
+	QuantError err;
+
+	quant_require_arg(fcinfo, argno, fn, "interval");
+	interval = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (quant_bar_interval_check(interval, "interval", &err) != QUANT_OK)
+		quant_report(&err, fn);
+	return interval;
 }
 
 double

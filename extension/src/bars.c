@@ -1,7 +1,7 @@
 /*
  * Bars reach the engine straight from md.bar through cached SPI plans (no array_agg round trip),
- * and stay in a small per-backend cache keyed by the ticker's row in md.bar_version, which a
- * statement trigger on md.bar bumps in the same transaction as any change to that ticker's bars.
+ * and stay in a small per-backend cache keyed by the (ticker, interval) row in md.bar_version, which
+ * a statement trigger on md.bar bumps in the same transaction as any change to those bars.
  * Under any snapshot, the same (version, xmin) of that row means the same committed bars, so a
  * hit is exact; bars changed by the current, uncommitted transaction are never cached. A backtest
  * then costs the engine's time, not an index scan of every bar.
@@ -11,9 +11,11 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #define BAR_CACHE_ENTRIES 16
@@ -23,6 +25,7 @@ typedef struct BarCacheEntry
 {
 	MemoryContext mcxt; /* owns everything below; NULL = free slot */
 	char *ticker;
+	char *interval;
 	int64 version;
 	TransactionId xmin;
 	uint64 last_used;
@@ -35,19 +38,58 @@ static uint64 bar_cache_clock = 0;
 
 static SPIPlanPtr bars_plan = NULL;
 static SPIPlanPtr version_plan = NULL;
+/* Whether the plans were made for md.bar with its interval column (0.2.0) or without (0.1.0, whose
+ * bars are all daily): between installing this library and ALTER EXTENSION quant UPDATE the old
+ * tables are still there. -1: no plans yet. */
+static int plans_with_interval = -1;
 
 static const char *bars_sql = "SELECT ts, open, high, low, close, volume FROM md.bar"
-                              " WHERE ticker OPERATOR(pg_catalog.=) $1 ORDER BY ts";
+                              " WHERE ticker OPERATOR(pg_catalog.=) $1 AND interval OPERATOR(pg_catalog.=) $2"
+                              " ORDER BY ts";
 static const char *version_sql =
-    "SELECT version, xmin FROM md.bar_version WHERE ticker OPERATOR(pg_catalog.=) $1";
+    "SELECT version, xmin FROM md.bar_version WHERE ticker OPERATOR(pg_catalog.=) $1"
+    " AND interval OPERATOR(pg_catalog.=) $2";
+static const char *bars_sql_daily =
+    "SELECT ts, open, high, low, close, volume FROM md.bar"
+    " WHERE ticker OPERATOR(pg_catalog.=) $1 AND $2 OPERATOR(pg_catalog.=) '1d'"
+    " ORDER BY ts";
+static const char *version_sql_daily =
+    "SELECT version, xmin FROM md.bar_version"
+    " WHERE ticker OPERATOR(pg_catalog.=) $1 AND $2 OPERATOR(pg_catalog.=) '1d'";
+
+/* md.bar_version has its interval column (a syscache look-up, cheap enough for every call). */
+static int
+schema_has_interval(void)
+{
+	Oid nsp = get_namespace_oid("md", true);
+	Oid rel = OidIsValid(nsp) ? get_relname_relid("bar_version", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "interval") != InvalidAttrNumber ? 1 : 0;
+}
+
+/* Drops the plans made for the other layout of md.bar (see plans_with_interval). */
+static void
+check_plans(void)
+{
+	int now = schema_has_interval();
+
+	if (plans_with_interval == now)
+		return;
+	if (bars_plan != NULL)
+		SPI_freeplan(bars_plan);
+	if (version_plan != NULL)
+		SPI_freeplan(version_plan);
+	bars_plan = version_plan = NULL;
+	plans_with_interval = now;
+}
 
 static SPIPlanPtr
 kept_plan(SPIPlanPtr *slot, const char *sql)
 {
 	if (*slot == NULL)
 	{
-		Oid types[1] = {TEXTOID};
-		SPIPlanPtr plan = SPI_prepare(sql, 1, types);
+		Oid types[2] = {TEXTOID, TEXTOID};
+		SPIPlanPtr plan = SPI_prepare(sql, 2, types);
 
 		if (plan == NULL)
 			elog(ERROR, "quant: cannot prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
@@ -66,12 +108,13 @@ column_value(HeapTuple tup, TupleDesc desc, int col)
 	return isnull ? NAN : DatumGetFloat8(d);
 }
 
-/* Reads every bar of the ticker into arrays allocated in mcxt. Must run inside SPI. */
+/* Reads every bar of the ticker in the interval into arrays allocated in mcxt. Must run inside SPI. */
 static void
-read_bars(const char *ticker, MemoryContext mcxt, QuantBars *out)
+read_bars(const char *ticker, const char *interval, MemoryContext mcxt, QuantBars *out)
 {
-	Datum values[1] = {CStringGetTextDatum(ticker)};
-	int rc = SPI_execute_plan(kept_plan(&bars_plan, bars_sql), values, NULL, true, 0);
+	Datum values[2] = {CStringGetTextDatum(ticker), CStringGetTextDatum(interval)};
+	int rc = SPI_execute_plan(kept_plan(&bars_plan, plans_with_interval ? bars_sql : bars_sql_daily), values,
+	                          NULL, true, 0);
 	uint64 n, i;
 	int64 *ts;
 	double *open, *high, *low, *close, *volume;
@@ -111,12 +154,13 @@ read_bars(const char *ticker, MemoryContext mcxt, QuantBars *out)
 	out->n = (size_t) n;
 }
 
-/* The ticker's bar version as this snapshot sees it; false when it has none. */
+/* The bar version of (ticker, interval) as this snapshot sees it; false when it has none. */
 static bool
-read_version(const char *ticker, int64 *version, TransactionId *xmin)
+read_version(const char *ticker, const char *interval, int64 *version, TransactionId *xmin)
 {
-	Datum values[1] = {CStringGetTextDatum(ticker)};
-	int rc = SPI_execute_plan(kept_plan(&version_plan, version_sql), values, NULL, true, 1);
+	Datum values[2] = {CStringGetTextDatum(ticker), CStringGetTextDatum(interval)};
+	int rc = SPI_execute_plan(kept_plan(&version_plan, plans_with_interval ? version_sql : version_sql_daily),
+	                          values, NULL, true, 1);
 	bool isnull;
 
 	if (rc != SPI_OK_SELECT)
@@ -151,10 +195,12 @@ cache_slot_for_insert(uint64 pinned_after)
 	return victim;
 }
 
-/* Every bar of the ticker, from the cache or md.bar (then cached if it may be). Must run inside
- * SPI. Entries used after `pinned_after` are not evicted: the caller still points into them. */
+/* Every bar of the ticker in the interval, from the cache or md.bar (then cached if it may be). Must
+ * run inside SPI. Entries used after `pinned_after` are not evicted: the caller still points into
+ * them. */
 static void
-all_bars(FunctionCallInfo fcinfo, const char *ticker, uint64 pinned_after, QuantBars *all)
+all_bars(FunctionCallInfo fcinfo, const char *ticker, const char *interval, uint64 pinned_after,
+         QuantBars *all)
 {
 	BarCacheEntry *hit = NULL;
 	int64 version = 0;
@@ -162,12 +208,14 @@ all_bars(FunctionCallInfo fcinfo, const char *ticker, uint64 pinned_after, Quant
 	bool cacheable;
 	int i;
 
-	cacheable = read_version(ticker, &version, &xmin) && !TransactionIdIsCurrentTransactionId(xmin);
+	check_plans();
+	cacheable = read_version(ticker, interval, &version, &xmin) && !TransactionIdIsCurrentTransactionId(xmin);
 	for (i = 0; cacheable && i < BAR_CACHE_ENTRIES; i++)
 	{
 		BarCacheEntry *e = &bar_cache[i];
 
-		if (e->mcxt != NULL && e->version == version && e->xmin == xmin && strcmp(e->ticker, ticker) == 0)
+		if (e->mcxt != NULL && e->version == version && e->xmin == xmin && strcmp(e->ticker, ticker) == 0 &&
+		    strcmp(e->interval, interval) == 0)
 		{
 			hit = e;
 			break;
@@ -178,7 +226,7 @@ all_bars(FunctionCallInfo fcinfo, const char *ticker, uint64 pinned_after, Quant
 	else
 	{
 		/* Read into the caller's context first; keep a copy only once it is complete. */
-		read_bars(ticker, fcinfo->flinfo->fn_mcxt, all);
+		read_bars(ticker, interval, fcinfo->flinfo->fn_mcxt, all);
 		if (cacheable && all->n > 0 && all->n <= BAR_CACHE_MAX_BARS)
 		{
 			BarCacheEntry *e = cache_slot_for_insert(pinned_after);
@@ -200,6 +248,7 @@ all_bars(FunctionCallInfo fcinfo, const char *ticker, uint64 pinned_after, Quant
 					memcpy(cols[c], src[c], bytes);
 				}
 				e->ticker = MemoryContextStrdup(mcxt, ticker);
+				e->interval = MemoryContextStrdup(mcxt, interval);
 				e->version = version;
 				e->xmin = xmin;
 				e->bars.ts = ts;
@@ -250,8 +299,8 @@ unix_us_bound(TimestampTz ts, bool after)
 
 /* The bars of `all` in [from_ts, to_ts] (argument numbers; -1 or NULL = open); none is an ERROR. */
 static void
-cut_range(FunctionCallInfo fcinfo, const char *fn, const char *ticker, const QuantBars *all, int from_argno,
-          int to_argno, QuantBars *out)
+cut_range(FunctionCallInfo fcinfo, const char *fn, const char *ticker, const char *interval,
+          const QuantBars *all, int from_argno, int to_argno, QuantBars *out)
 {
 	bool has_from = from_argno >= 0 && !PG_ARGISNULL(from_argno);
 	bool has_to = to_argno >= 0 && !PG_ARGISNULL(to_argno);
@@ -271,23 +320,26 @@ cut_range(FunctionCallInfo fcinfo, const char *fn, const char *ticker, const Qua
 	out->volume = all->volume + first;
 	out->n = last - first;
 	if (out->n == 0)
-		ereport(ERROR, (errcode(quant_sqlstate_of(QUANT_NO_DATA)),
-		                errmsg("%s: ticker \"%s\" has no bars in md.bar in the requested range", fn, ticker),
-		                errhint("load bars with quant.load_bars_csv(ticker, path) or COPY into md.bar"),
-		                err_generic_string(PG_DIAG_COLUMN_NAME, "ticker")));
+		ereport(ERROR,
+		        (errcode(quant_sqlstate_of(QUANT_NO_DATA)),
+		         errmsg("%s: ticker \"%s\" has no bars in md.bar in the requested range (interval %s)", fn,
+		                ticker, interval),
+		         errhint("load bars with quant.load_bars_csv(ticker, path, interval), quant.upload_bars or "
+		                 "COPY into md.bar"),
+		         err_generic_string(PG_DIAG_COLUMN_NAME, "ticker")));
 }
 
 void
-quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int from_argno, int to_argno,
-                QuantBars *out)
+quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, const char *interval,
+                int from_argno, int to_argno, QuantBars *out)
 {
 	QuantBars all;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "quant: SPI_connect failed");
-	all_bars(fcinfo, ticker, bar_cache_clock, &all);
+	all_bars(fcinfo, ticker, interval, bar_cache_clock, &all);
 	SPI_finish();
-	cut_range(fcinfo, fn, ticker, &all, from_argno, to_argno, out);
+	cut_range(fcinfo, fn, ticker, interval, &all, from_argno, to_argno, out);
 }
 
 void
@@ -297,17 +349,19 @@ quant_load_strategy_bars(FunctionCallInfo fcinfo, const char *fn, const QuantStr
 	int count = quant_strategy_product_count(strategy);
 	QuantBars *products = palloc0(sizeof(QuantBars) * (count + 1));
 	uint64 pinned_after = bar_cache_clock; /* every entry this call uses stays until it returns */
+	const char *interval = quant_strategy_interval(strategy);
 	QuantBars all;
 	int i;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "quant: SPI_connect failed");
-	all_bars(fcinfo, quant_strategy_ticker(strategy), pinned_after, &all);
+	all_bars(fcinfo, quant_strategy_ticker(strategy), interval, pinned_after, &all);
 	/* A factor product's bars over all of its history: as-of alignment may reach before from_ts,
 	 * and alignment never takes a bar after the trading bar's time. None: the core's error. */
 	for (i = 0; i < count; i++)
-		all_bars(fcinfo, quant_strategy_product(strategy, i), pinned_after, &products[i]);
+		all_bars(fcinfo, quant_strategy_product(strategy, i), interval, pinned_after, &products[i]);
 	SPI_finish();
-	cut_range(fcinfo, fn, quant_strategy_ticker(strategy), &all, from_argno, to_argno, &out->trading);
+	cut_range(fcinfo, fn, quant_strategy_ticker(strategy), interval, &all, from_argno, to_argno,
+	          &out->trading);
 	out->products = products;
 }

@@ -2,6 +2,7 @@
 #include "bridge.h"
 
 #include "quant/backtest.hpp"
+#include "quant/bar_interval.hpp"
 #include "quant/cancel.hpp"
 #include "quant/catalog.hpp"
 #include "quant/config_schema.hpp"
@@ -243,6 +244,16 @@ extern "C"
 	quant_strategy_warning(const QuantStrategy *s, int i)
 	{
 		return s->config.warnings[static_cast<std::size_t>(i)].c_str();
+	}
+	int
+	quant_strategy_warning_is_strong(const QuantStrategy *s, int i)
+	{
+		return quant::warning_is_strong(s->config.warnings[static_cast<std::size_t>(i)]) ? 1 : 0;
+	}
+	const char *
+	quant_strategy_interval(const QuantStrategy *s)
+	{
+		return s->config.interval->name.data();
 	}
 
 	QuantStatus
@@ -585,6 +596,36 @@ quant_broker_info(int i, QuantBrokerInfo *out)
 	out->name = e.name.data();
 	out->description = e.description.data();
 	out->trades_live = e.trades_live ? 1 : 0;
+}
+
+extern "C" QuantStatus
+quant_bar_interval_check(const char *name, const char *field, QuantError *err)
+{
+	return guard(err, [&] { (void) quant::parse_bar_interval(name, field); });
+}
+
+extern "C" int
+quant_bar_interval_count(void)
+{
+	return static_cast<int>(quant::bar_interval_catalog().size());
+}
+
+extern "C" void
+quant_bar_interval_info(int i, QuantBarIntervalInfo *out)
+{
+	const auto &e = quant::bar_interval_catalog()[static_cast<std::size_t>(i)];
+	out->name = e.name.data();
+	out->description = e.description.data();
+	out->seconds = e.seconds;
+	out->offset_seconds = e.offset_seconds;
+	out->equity_bars_per_year = e.equity_bars_per_year;
+	out->crypto_bars_per_year = e.crypto_bars_per_year;
+}
+
+extern "C" QuantStatus
+quant_check_schedule_interval(const char *schedule, const char *interval, QuantError *err)
+{
+	return guard(err, [&] { quant::check_schedule_fits_interval(schedule, interval); });
 }
 
 extern "C" int

@@ -72,6 +72,10 @@ extern "C"
 	const char *quant_strategy_product(const QuantStrategy *s, int i);
 	int quant_strategy_warning_count(const QuantStrategy *s);
 	const char *quant_strategy_warning(const QuantStrategy *s, int i);
+	/* 1 when warning i is raised as a WARNING (quant::warning_is_strong), else a NOTICE. */
+	int quant_strategy_warning_is_strong(const QuantStrategy *s, int i);
+	/* The bar interval of the bars the strategy reads ("1d" unless its JSON says otherwise). */
+	const char *quant_strategy_interval(const QuantStrategy *s);
 
 	/* BacktestResults JSON text (malloc'd, free with quant_free). */
 	QuantStatus quant_run_backtest_json(const QuantStrategy *s, const QuantStrategyBars *bars, double fee_bps,
@@ -174,6 +178,21 @@ extern "C"
 		const char *name, *description;
 		int terminal;
 	} QuantStatusInfo;
+
+	typedef struct QuantBarIntervalInfo
+	{
+		const char *name, *description;
+		int64_t seconds, offset_seconds;
+		int equity_bars_per_year, crypto_bars_per_year;
+	} QuantBarIntervalInfo;
+
+	/* quant::parse_bar_interval: QUANT_INVALID_ARGUMENT naming `field` for an unknown name. */
+	QuantStatus quant_bar_interval_check(const char *name, const char *field, QuantError *err);
+	int quant_bar_interval_count(void);
+	void quant_bar_interval_info(int i, QuantBarIntervalInfo *out);
+	/* quant::check_schedule_fits_interval: a deployment's schedule must fit its strategy's bar
+	 * interval (QUANT_INVALID_CONFIG naming `schedule`). */
+	QuantStatus quant_check_schedule_interval(const char *schedule, const char *interval, QuantError *err);
 
 	int quant_broker_count(void);
 	void quant_broker_info(int i, QuantBrokerInfo *out);

@@ -108,6 +108,32 @@ quant_broker_catalog(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+PG_FUNCTION_INFO_V1(quant_bar_interval_catalog);
+Datum
+quant_bar_interval_catalog(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < quant_bar_interval_count(); i++)
+	{
+		QuantBarIntervalInfo e;
+		Datum row[6];
+		bool nulls[6] = {0};
+
+		quant_bar_interval_info(i, &e);
+		row[0] = CStringGetTextDatum(e.name);
+		row[1] = Int32GetDatum((int32) e.seconds);
+		row[2] = Int32GetDatum((int32) e.offset_seconds);
+		row[3] = Int32GetDatum(e.equity_bars_per_year);
+		row[4] = Int32GetDatum(e.crypto_bars_per_year);
+		row[5] = CStringGetTextDatum(e.description);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
+	}
+	return (Datum) 0;
+}
+
 PG_FUNCTION_INFO_V1(quant_market_catalog);
 Datum
 quant_market_catalog(PG_FUNCTION_ARGS)

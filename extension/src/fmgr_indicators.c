@@ -16,6 +16,7 @@ quant_indicator_series(PG_FUNCTION_ARGS)
 	const char *fn = "quant.indicator_series";
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char *ticker, *indicator, *column;
+	const char *interval;
 	int window;
 	QuantBars bars;
 	QuantError err;
@@ -30,10 +31,11 @@ quant_indicator_series(PG_FUNCTION_ARGS)
 	indicator = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	window = PG_GETARG_INT32(2);
 	column = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	interval = quant_interval_arg(fcinfo, 6, fn);
 
 	if (quant_indicator_check(indicator, window, column, 0, &err) != QUANT_OK)
 		quant_report(&err, fn);
-	quant_load_bars(fcinfo, fn, ticker, 4, 5, &bars);
+	quant_load_bars(fcinfo, fn, ticker, interval, 4, 5, &bars);
 	if (quant_indicator_check(indicator, window, column, bars.n, &err) != QUANT_OK)
 		quant_report(&err, fn);
 

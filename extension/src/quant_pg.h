@@ -29,20 +29,25 @@ void quant_require_arg(FunctionCallInfo fcinfo, int argno, const char *fn, const
  * The result is owned by the current memory context. */
 QuantStrategy *quant_strategy_arg(FunctionCallInfo fcinfo, int argno, const char *fn);
 
+/* A bar interval argument (text, not NULL): one of the core's catalog, else ERROR 22023 naming
+ * the argument with the valid intervals. */
+const char *quant_interval_arg(FunctionCallInfo fcinfo, int argno, const char *fn);
+
 /* A fee in basis points: finite, 0..10000. */
 double quant_fee_arg(FunctionCallInfo fcinfo, int argno, const char *fn);
 
 /* A float8[] of n values (n may be 0), NaN as a NULL element. */
 Datum quant_float8_array(const double *values, int n);
 
-/* The bars of `ticker` in [from_ts, to_ts] (argument numbers; -1 or NULL = open), in time order,
- * from md.bar through SPI and the per-backend bar cache (bars.c). None is an ERROR QA001 (no bars)
- * naming the ticker, raised here for every caller. */
-void quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, int from_argno,
-                     int to_argno, QuantBars *out);
-/* The bars a strategy reads: its ticker's in [from_ts, to_ts] as quant_load_bars, and every bar of
- * each other product its substrategies name (quant_strategy_product; none is the engine's error
- * naming the field). */
+/* The bars of `ticker` in the bar interval `interval` in [from_ts, to_ts] (argument numbers; -1 or
+ * NULL = open), in time order, from md.bar through SPI and the per-backend bar cache (bars.c),
+ * keyed by (ticker, interval). None is an ERROR QA001 (no bars) naming the ticker, raised here for
+ * every caller. */
+void quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, const char *interval,
+                     int from_argno, int to_argno, QuantBars *out);
+/* The bars a strategy reads, all in its interval (quant_strategy_interval): its ticker's in
+ * [from_ts, to_ts] as quant_load_bars, and every bar of each other product its substrategies name
+ * (quant_strategy_product; none is the engine's error naming the field). */
 void quant_load_strategy_bars(FunctionCallInfo fcinfo, const char *fn, const QuantStrategy *strategy,
                               int from_argno, int to_argno, QuantStrategyBars *out);
 

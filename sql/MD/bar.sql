@@ -1,21 +1,25 @@
--- Market data: daily (or any interval) OHLCV bars per ticker. Loading is plain COPY from CSV
--- with these column names, or quant.load_bars_csv(ticker, path).
+-- Market data: OHLCV bars per ticker and bar interval (refdata.bar_interval: 1m ... 1w). Loading is
+-- plain COPY from CSV with these column names (interval defaults to 1d), quant.load_bars_csv(ticker,
+-- path, interval) or quant.upload_bars. `ts` is the bar's open time in UTC; it closes at ts + its
+-- interval's duration. The series of one ticker in two intervals are independent.
 CREATE TABLE md.bar (
-    ticker  text             NOT NULL CHECK (ticker <> ''),
-    ts      timestamptz      NOT NULL,
-    open    double precision,
-    high    double precision,
-    low     double precision,
-    close   double precision NOT NULL,
-    volume  double precision,
-    PRIMARY KEY (ticker, ts)
+    ticker    text             NOT NULL CHECK (ticker <> ''),
+    ts        timestamptz      NOT NULL,
+    open      double precision,
+    high      double precision,
+    low       double precision,
+    close     double precision NOT NULL,
+    volume    double precision,
+    interval  text             NOT NULL DEFAULT '1d' REFERENCES refdata.bar_interval (name),
+    PRIMARY KEY (ticker, interval, ts)
 );
-COMMENT ON TABLE md.bar IS 'OHLCV bars, one row per ticker and bar time (UTC); close is the traded price';
-COMMENT ON COLUMN md.bar.ts IS 'bar time; daily bars are stamped at 00:00 UTC of their date';
+COMMENT ON TABLE md.bar IS 'OHLCV bars, one row per ticker, bar interval and bar open time (UTC); close is the traded price';
+COMMENT ON COLUMN md.bar.ts IS 'the bar''s open time (UTC); daily bars are stamped at 00:00 UTC of their date; it closes at ts + the interval';
+COMMENT ON COLUMN md.bar.interval IS 'the bar interval (refdata.bar_interval), 1d by default';
 -- pg_dump keeps the bars (an extension's tables are otherwise dumped without data).
 SELECT pg_catalog.pg_extension_config_dump('md.bar', '');
 
-CREATE FUNCTION quant.load_bars_csv(ticker text, path text) RETURNS bigint
+CREATE FUNCTION quant.load_bars_csv(ticker text, path text, "interval" text DEFAULT '1d') RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -30,11 +34,12 @@ BEGIN
         RAISE EXCEPTION 'quant.load_bars_csv: path must not be NULL'
             USING ERRCODE = '22004', COLUMN = 'path';
     END IF;
+    PERFORM refdata.check_bar_interval(load_bars_csv."interval");
     CREATE TEMP TABLE quant_bar_load (date text, open float8, high float8, low float8, close float8, volume float8)
         ON COMMIT DROP;
     EXECUTE format('COPY pg_temp.quant_bar_load FROM %L WITH (FORMAT csv, HEADER true)', path);
-    INSERT INTO md.bar AS b (ticker, ts, open, high, low, close, volume)
-    SELECT load_bars_csv.ticker,
+    INSERT INTO md.bar AS b (ticker, interval, ts, open, high, low, close, volume)
+    SELECT load_bars_csv.ticker, load_bars_csv."interval",
            CASE WHEN l.date ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN l.date::timestamptz
                 ELSE l.date::timestamp AT TIME ZONE 'UTC' END,
            l.open, l.high, l.low, l.close, l.volume
@@ -47,19 +52,21 @@ BEGIN
     RETURN loaded;
 END
 $fn$;
-COMMENT ON FUNCTION quant.load_bars_csv(text, text) IS
-  'Loads a server-side CSV (header; columns date,open,high,low,close,volume; dates without a zone are UTC) into md.bar for ticker; existing bars are updated. Returns the rows loaded. Reads a server file, so it is not granted to PUBLIC.';
-REVOKE ALL ON FUNCTION quant.load_bars_csv(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION quant.load_bars_csv(text, text, text) IS
+  'Loads a server-side CSV (header; columns date,open,high,low,close,volume; date = the bar''s open time, without a zone UTC) into md.bar for ticker and bar interval (default 1d); existing bars are updated. Returns the rows loaded. Reads a server file, so it is not granted to PUBLIC.';
+REVOKE ALL ON FUNCTION quant.load_bars_csv(text, text, text) FROM PUBLIC;
 
--- A version per ticker, bumped in the same transaction as any change to its bars: the key of the
--- extension's per-backend bar cache (extension/src/bars.c).
+-- A version per ticker and interval, bumped in the same transaction as any change to those bars:
+-- the key of the extension's per-backend bar cache (extension/src/bars.c).
 CREATE TABLE md.bar_version (
-    ticker     text        PRIMARY KEY,
+    ticker     text        NOT NULL,
+    interval   text        NOT NULL,
     version    bigint      NOT NULL DEFAULT 1,
-    changed_at timestamptz NOT NULL DEFAULT now()
+    changed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (ticker, interval)
 );
 COMMENT ON TABLE md.bar_version IS
-  'Per ticker, a counter bumped by every INSERT, UPDATE, DELETE or TRUNCATE of its bars (the bar cache key)';
+  'Per ticker and bar interval, a counter bumped by every INSERT, UPDATE, DELETE or TRUNCATE of those bars (the bar cache key)';
 
 CREATE FUNCTION md.bump_bar_version() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
@@ -69,20 +76,20 @@ BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         UPDATE md.bar_version SET version = version + 1, changed_at = now();
     ELSIF TG_OP = 'INSERT' THEN
-        INSERT INTO md.bar_version AS v (ticker) SELECT DISTINCT ticker FROM new_bars
-        ON CONFLICT (ticker) DO UPDATE SET version = v.version + 1, changed_at = now();
+        INSERT INTO md.bar_version AS v (ticker, interval) SELECT DISTINCT ticker, interval FROM new_bars
+        ON CONFLICT (ticker, interval) DO UPDATE SET version = v.version + 1, changed_at = now();
     ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO md.bar_version AS v (ticker)
-        SELECT ticker FROM new_bars UNION SELECT ticker FROM old_bars
-        ON CONFLICT (ticker) DO UPDATE SET version = v.version + 1, changed_at = now();
+        INSERT INTO md.bar_version AS v (ticker, interval)
+        SELECT ticker, interval FROM new_bars UNION SELECT ticker, interval FROM old_bars
+        ON CONFLICT (ticker, interval) DO UPDATE SET version = v.version + 1, changed_at = now();
     ELSE
-        INSERT INTO md.bar_version AS v (ticker) SELECT DISTINCT ticker FROM old_bars
-        ON CONFLICT (ticker) DO UPDATE SET version = v.version + 1, changed_at = now();
+        INSERT INTO md.bar_version AS v (ticker, interval) SELECT DISTINCT ticker, interval FROM old_bars
+        ON CONFLICT (ticker, interval) DO UPDATE SET version = v.version + 1, changed_at = now();
     END IF;
     RETURN NULL;
 END
 $fn$;
-COMMENT ON FUNCTION md.bump_bar_version() IS 'Trigger: bumps md.bar_version for the tickers a statement on md.bar touched.';
+COMMENT ON FUNCTION md.bump_bar_version() IS 'Trigger: bumps md.bar_version for the (ticker, interval) pairs a statement on md.bar touched.';
 REVOKE ALL ON FUNCTION md.bump_bar_version() FROM PUBLIC;
 
 CREATE TRIGGER bar_version_insert AFTER INSERT ON md.bar

@@ -2,12 +2,12 @@
 -- list with floors and default ranges is refdata.indicator.
 CREATE FUNCTION quant.indicator_series(
     ticker text, indicator text, "window" integer, data_column text DEFAULT 'v',
-    from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL)
+    from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL, "interval" text DEFAULT '1d')
 RETURNS TABLE (ts timestamptz, value double precision)
 AS 'MODULE_PATHNAME', 'quant_indicator_series'
 LANGUAGE C STABLE PARALLEL SAFE ROWS 2500;
-COMMENT ON FUNCTION quant.indicator_series(text, text, integer, text, timestamptz, timestamptz) IS
-  'One row per bar of ticker in [from_ts, to_ts] (NULL = open): the indicator (a name of refdata.indicator) at window over data_column (v = close, open, high, low, close, volume); NULL before it is defined.';
+COMMENT ON FUNCTION quant.indicator_series(text, text, integer, text, timestamptz, timestamptz, text) IS
+  'One row per bar of ticker in the bar interval (refdata.bar_interval, 1d by default) in [from_ts, to_ts] (NULL = open; ts = the bar''s open time): the indicator (a name of refdata.indicator) at window over data_column (v = close, open, high, low, close, volume); NULL before it is defined.';
 
 CREATE FUNCTION quant.sma(x double precision[], "window" integer) RETURNS double precision[]
 AS 'MODULE_PATHNAME', 'quant_sma_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

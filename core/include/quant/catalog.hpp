@@ -35,6 +35,9 @@ struct ScheduleInfo {
     // The stale-bar limit when risk_limits.max_bar_age_hours is not given.
     double default_max_bar_age_hours;
     std::string_view description;
+    // The bar interval (quant/bar_interval.hpp) a strategy deployed on this schedule must have;
+    // empty: any (manual runs).
+    std::string_view bar_interval;
 };
 
 // The life cycle of a signal row or an order row: terminal states never change again.
@@ -54,6 +57,10 @@ std::span<const StatusInfo> order_status_catalog();
 const BrokerInfo* find_broker(std::string_view name);
 const MarketInfo* find_market(std::string_view name);
 const ScheduleInfo* find_schedule(std::string_view name);
+
+// A deployment's schedule must fit its strategy's bar interval (hourly needs 1h bars,
+// daily_close 1d): Error{invalid_config} naming the field `schedule`, with the schedules that fit.
+void check_schedule_fits_interval(std::string_view schedule, std::string_view interval);
 
 // "PAPER, BYBIT, FUTU" and so on, for error hints.
 std::string broker_names();

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "quant/alignment.hpp"
+#include "quant/bar_interval.hpp"
 #include "quant/bars.hpp"
 #include "quant/indicators/registry.hpp"
 #include "quant/json.hpp"
@@ -37,6 +38,8 @@ struct StrategyConfig {
     // resolves it to ticker through the product catalog, the core carries it as given.
     std::string internal_cusip;
     Conjunction conjunction = Conjunction::all;
+    // The bar interval of every product it reads (md.bar.interval); never null.
+    const BarIntervalInfo* interval = find_bar_interval(default_bar_interval);
     int trading_period = 252;
     int fill_delay_bars = 0;  // 0: filled at the close that produced the signal (the original)
     std::vector<SubStrategy> substrategies;
@@ -62,8 +65,15 @@ inline constexpr std::size_t max_product_id_length = 64;
 StrategyConfig parse_strategy_config(const Json& doc);
 StrategyConfig parse_strategy_config(std::string_view text);
 
-// The normalised form: defaults filled, keys in a fixed order, numbers as numbers.
+// The normalised form: defaults filled, keys in a fixed order, numbers as numbers. `interval` is
+// written only when it is not the default 1d, so that a daily strategy's stored form (and its
+// params hash) is what it was before intervals existed.
+
 Json to_json(const StrategyConfig& cfg);
+
+// Warnings raised as a WARNING rather than a NOTICE: a trading_period that does not fit the bar
+// interval scales the annualised metrics wrongly.
+bool warning_is_strong(std::string_view warning);
 
 std::string_view conjunction_name(Conjunction c);
 // "bollinger_momentum_20_1.0"; more substrategies are joined with the conjunction

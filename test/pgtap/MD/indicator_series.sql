@@ -1,4 +1,4 @@
--- quant.indicator_series(ticker, indicator, window, data_column, from_ts, to_ts)
+-- quant.indicator_series(ticker, indicator, window, data_column, from_ts, to_ts, interval)
 --   -> TABLE (ts timestamptz, value float8)
 -- types_check, no_crash, edge_cases. Needs the sample bars of TTRC (5550) and MSFT (249).
 BEGIN;
@@ -18,20 +18,20 @@ END $$;
 
 -- ---- types_check ---------------------------------------------------------------------------------
 SELECT has_function('quant', 'indicator_series',
-  ARRAY['text', 'text', 'integer', 'text', 'timestamp with time zone', 'timestamp with time zone'],
-  'quant.indicator_series(text, text, int, text, timestamptz, timestamptz) exists');
+  ARRAY['text', 'text', 'integer', 'text', 'timestamp with time zone', 'timestamp with time zone', 'text'],
+  'quant.indicator_series(text, text, int, text, timestamptz, timestamptz, text) exists');
 SELECT function_returns('quant', 'indicator_series',
-  ARRAY['text', 'text', 'integer', 'text', 'timestamp with time zone', 'timestamp with time zone'], 'setof record',
+  ARRAY['text', 'text', 'integer', 'text', 'timestamp with time zone', 'timestamp with time zone', 'text'], 'setof record',
   'quant.indicator_series returns a set');
-SELECT is(pg_get_function_result('quant.indicator_series(text, text, integer, text, timestamptz, timestamptz)'::regprocedure),
+SELECT is(pg_get_function_result('quant.indicator_series(text, text, integer, text, timestamptz, timestamptz, text)'::regprocedure),
   'TABLE(ts timestamp with time zone, value double precision)', 'quant.indicator_series result columns');
 SELECT volatility_is('quant', 'indicator_series',
-  ARRAY['text', 'text', 'integer', 'text', 'timestamp with time zone', 'timestamp with time zone'], 'stable',
+  ARRAY['text', 'text', 'integer', 'text', 'timestamp with time zone', 'timestamp with time zone', 'text'], 'stable',
   'quant.indicator_series is STABLE (reads md.bar)');
 SELECT isnt_strict('quant', 'indicator_series',
-  ARRAY['text', 'text', 'integer', 'text', 'timestamp with time zone', 'timestamp with time zone'],
+  ARRAY['text', 'text', 'integer', 'text', 'timestamp with time zone', 'timestamp with time zone', 'text'],
   'quant.indicator_series is not STRICT (NULL arguments are 22004, NULL bounds are open)');
-SELECT cmp_ok(length(obj_description('quant.indicator_series(text, text, integer, text, timestamptz, timestamptz)'::regprocedure,
+SELECT cmp_ok(length(obj_description('quant.indicator_series(text, text, integer, text, timestamptz, timestamptz, text)'::regprocedure,
   'pg_proc')), '>', 20, 'quant.indicator_series has a COMMENT');
 
 -- ---- no_crash ---------------------------------------------------------------------------------

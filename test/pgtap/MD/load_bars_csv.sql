@@ -1,4 +1,4 @@
--- quant.load_bars_csv(ticker text, path text) -> bigint, and the table md.bar.
+-- quant.load_bars_csv(ticker text, path text, interval text DEFAULT '1d') -> bigint, and the table md.bar.
 -- Writes its small CSV files with COPY TO into the server's data directory (superuser), so it
 -- needs no file from the repository; everything it loads is rolled back.
 BEGIN;
@@ -31,11 +31,11 @@ SELECT pg_temp.write_csv('header', 'date,open,high,low,close,volume');
 
 -- ---- md.bar (10) ------------------------------------------------------------------------------------
 SELECT has_table('md', 'bar', 'md.bar exists');
-SELECT columns_are('md', 'bar', ARRAY['ticker', 'ts', 'open', 'high', 'low', 'close', 'volume'], 'md.bar columns');
+SELECT columns_are('md', 'bar', ARRAY['ticker', 'ts', 'open', 'high', 'low', 'close', 'volume', 'interval'], 'md.bar columns');
 SELECT col_type_is('md', 'bar', 'ticker', 'text', 'md.bar.ticker is text');
 SELECT col_type_is('md', 'bar', 'ts', 'timestamp with time zone', 'md.bar.ts is timestamptz');
 SELECT col_type_is('md', 'bar', 'close', 'double precision', 'md.bar.close is double precision');
-SELECT col_is_pk('md', 'bar', ARRAY['ticker', 'ts'], 'md.bar primary key (ticker, ts)');
+SELECT col_is_pk('md', 'bar', ARRAY['ticker', 'interval', 'ts'], 'md.bar primary key (ticker, interval, ts)');
 SELECT col_not_null('md', 'bar', 'close', 'md.bar.close is NOT NULL');
 SELECT isnt(obj_description('md.bar'::regclass, 'pg_class'), NULL, 'md.bar has a COMMENT');
 SELECT throws_ok($$INSERT INTO md.bar (ticker, ts, close) VALUES ('', '2020-01-01', 1)$$, '23514', NULL,
@@ -44,14 +44,14 @@ SELECT ok(EXISTS (SELECT 1 FROM pg_extension e JOIN pg_class c ON c.oid = ANY (e
                    WHERE e.extname = 'quant' AND c.oid = 'md.bar'::regclass), 'md.bar is dumped with its data (extconfig)');
 
 -- ---- types_check -----------------------------------------------------------------------------------
-SELECT has_function('quant', 'load_bars_csv', ARRAY['text', 'text'], 'quant.load_bars_csv(text, text) exists');
-SELECT function_returns('quant', 'load_bars_csv', ARRAY['text', 'text'], 'bigint', 'quant.load_bars_csv returns bigint');
-SELECT volatility_is('quant', 'load_bars_csv', ARRAY['text', 'text'], 'volatile', 'quant.load_bars_csv is VOLATILE');
-SELECT isnt_strict('quant', 'load_bars_csv', ARRAY['text', 'text'], 'quant.load_bars_csv is not STRICT (NULL is 22004)');
-SELECT cmp_ok(length(obj_description('quant.load_bars_csv(text, text)'::regprocedure, 'pg_proc')), '>', 20,
+SELECT has_function('quant', 'load_bars_csv', ARRAY['text', 'text', 'text'], 'quant.load_bars_csv(text, text, text) exists');
+SELECT function_returns('quant', 'load_bars_csv', ARRAY['text', 'text', 'text'], 'bigint', 'quant.load_bars_csv returns bigint');
+SELECT volatility_is('quant', 'load_bars_csv', ARRAY['text', 'text', 'text'], 'volatile', 'quant.load_bars_csv is VOLATILE');
+SELECT isnt_strict('quant', 'load_bars_csv', ARRAY['text', 'text', 'text'], 'quant.load_bars_csv is not STRICT (NULL is 22004)');
+SELECT cmp_ok(length(obj_description('quant.load_bars_csv(text, text, text)'::regprocedure, 'pg_proc')), '>', 20,
   'quant.load_bars_csv has a COMMENT');
 SELECT ok(NOT EXISTS (SELECT 1 FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
-                       WHERE p.oid = 'quant.load_bars_csv(text, text)'::regprocedure AND a.grantee = 0),
+                       WHERE p.oid = 'quant.load_bars_csv(text, text, text)'::regprocedure AND a.grantee = 0),
   'quant.load_bars_csv is not executable by PUBLIC (it reads server files)');
 
 -- ---- no_crash -----------------------------------------------------------------------------------
