@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "quant/bar_interval.hpp"
 #include "quant/bars.hpp"
 
 namespace quant {
@@ -46,23 +47,15 @@ std::optional<BarProblem> price_problem(const BarData& b, std::size_t row) {
 }  // namespace
 
 std::optional<std::int64_t> bar_interval_us(std::string_view interval) {
-    constexpr std::int64_t minute = 60'000'000;
-    const struct {
-        std::string_view name;
-        std::int64_t us;
-    } table[] = {{"1m", minute},        {"5m", 5 * minute},
-                 {"15m", 15 * minute},  {"30m", 30 * minute},
-                 {"1h", 60 * minute},   {"4h", 240 * minute},
-                 {"1d", 1440 * minute}, {"1w", std::int64_t{7} * 1440 * minute}};
-    for (const auto& e : table) {
-        if (e.name == interval)
-            return e.us;
-    }
-    return std::nullopt;
+    const BarIntervalInfo* info = find_bar_interval(interval);
+    if (info == nullptr)
+        return std::nullopt;
+    return info->seconds * 1'000'000;
 }
 
-std::optional<BarProblem> validate_bars(std::span<const BarData> bars, std::int64_t interval_us,
+std::optional<BarProblem> validate_bars(std::span<const BarData> bars, const BarIntervalInfo& interval,
                                         std::int64_t now_us) {
+    const std::int64_t interval_us = interval.seconds * 1'000'000;
     for (std::size_t i = 0; i < bars.size(); ++i) {
         const BarData& b = bars[i];
         if (i > 0 && b.ts_us == bars[i - 1].ts_us)
@@ -79,6 +72,11 @@ std::optional<BarProblem> validate_bars(std::span<const BarData> bars, std::int6
                               row_text(i) + ": the bar at " + format_timestamp(b.ts_us) + " closes at " +
                                   format_timestamp(b.ts_us + interval_us) + ", after now (" +
                                   format_timestamp(now_us) + "): a forming or future bar"};
+        if (!bar_is_aligned(b.ts_us, interval))
+            return BarProblem{i, "ts",
+                              row_text(i) + ": ts " + format_timestamp(b.ts_us) + " is not on the " +
+                                  std::string(interval.name) + " grid (bars open at whole intervals" +
+                                  (interval.offset_seconds != 0 ? ", weekly bars on Mondays" : "") + ", UTC)"};
         if (auto p = price_problem(b, i))
             return p;
     }

@@ -12,6 +12,7 @@ namespace {
 constexpr std::int64_t minute = 60'000'000;
 constexpr std::int64_t hour = 60 * minute;
 constexpr std::int64_t day = 24 * hour;
+const quant::BarIntervalInfo& H = *quant::find_bar_interval("1h");
 
 quant::BarData bar(std::int64_t ts, double o = 10, double h = 11, double l = 9, double c = 10.5,
                    double v = 1) {
@@ -20,8 +21,8 @@ quant::BarData bar(std::int64_t ts, double o = 10, double h = 11, double l = 9, 
 
 TEST(BarFeed, ACleanBatchPasses) {
     const std::vector<quant::BarData> bars{bar(0), bar(hour), bar(2 * hour)};
-    EXPECT_FALSE(quant::validate_bars(bars, hour, 3 * hour).has_value());
-    EXPECT_FALSE(quant::validate_bars({}, hour, 0).has_value());
+    EXPECT_FALSE(quant::validate_bars(bars, H, 3 * hour).has_value());
+    EXPECT_FALSE(quant::validate_bars({}, H, 0).has_value());
 }
 
 TEST(BarFeed, EachFieldIsNamedWithItsRow) {
@@ -45,7 +46,7 @@ TEST(BarFeed, EachFieldIsNamedWithItsRow) {
     };
     for (const auto& c : cases) {
         const std::vector<quant::BarData> bars{bar(0), c.b};
-        const auto p = quant::validate_bars(bars, hour, 10 * hour);
+        const auto p = quant::validate_bars(bars, H, 10 * hour);
         ASSERT_TRUE(p.has_value()) << c.field;
         EXPECT_EQ(p->row, 1U);
         EXPECT_EQ(p->field, c.field);
@@ -55,22 +56,36 @@ TEST(BarFeed, EachFieldIsNamedWithItsRow) {
 }
 
 TEST(BarFeed, TimesMustAscendBeUniqueAndClosed) {
-    auto p = quant::validate_bars(std::vector{bar(0), bar(hour), bar(hour)}, hour, 10 * hour);
+    auto p = quant::validate_bars(std::vector{bar(0), bar(hour), bar(hour)}, H, 10 * hour);
     ASSERT_TRUE(p);
     EXPECT_EQ(p->row, 2U);
     EXPECT_EQ(p->field, "ts");
     EXPECT_NE(p->message.find("repeats"), std::string::npos);
-    p = quant::validate_bars(std::vector{bar(2 * hour), bar(hour)}, hour, 10 * hour);
+    p = quant::validate_bars(std::vector{bar(2 * hour), bar(hour)}, H, 10 * hour);
     ASSERT_TRUE(p);
     EXPECT_EQ(p->row, 1U);
     EXPECT_NE(p->message.find("ascend"), std::string::npos);
     // the bar at 9h closes at 10h: closed at 10h, forming at 10h - 1 us
-    EXPECT_FALSE(quant::validate_bars(std::vector{bar(9 * hour)}, hour, 10 * hour));
-    p = quant::validate_bars(std::vector{bar(8 * hour), bar(9 * hour)}, hour, 10 * hour - 1);
+    EXPECT_FALSE(quant::validate_bars(std::vector{bar(9 * hour)}, H, 10 * hour));
+    p = quant::validate_bars(std::vector{bar(8 * hour), bar(9 * hour)}, H, 10 * hour - 1);
     ASSERT_TRUE(p);
     EXPECT_EQ(p->row, 1U);
     EXPECT_EQ(p->field, "ts");
     EXPECT_NE(p->message.find("forming"), std::string::npos);
+}
+
+TEST(BarFeed, TimesMustBeOnTheIntervalsGrid) {
+    auto p = quant::validate_bars(std::vector{bar(0), bar(hour + 30 * minute)}, H, 10 * hour);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->row, 1U);
+    EXPECT_EQ(p->field, "ts");
+    EXPECT_NE(p->message.find("grid"), std::string::npos) << p->message;
+    // weekly bars open on Mondays (1970-01-05 is a Monday)
+    const auto& w = *quant::find_bar_interval("1w");
+    EXPECT_FALSE(quant::validate_bars(std::vector{bar(4 * day)}, w, 20 * day));
+    EXPECT_TRUE(quant::validate_bars(std::vector{bar(0)}, w, 20 * day));
+    EXPECT_EQ(quant::bar_interval_us("1w"), 7 * day);
+    EXPECT_FALSE(quant::bar_interval_us("2h"));
 }
 
 TEST(BarFeed, ClosedBarsDropTheFormingCandle) {

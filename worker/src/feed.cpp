@@ -226,8 +226,9 @@ bool Feeder::fetch_next() {
     std::string error;
     std::string gaps = "[]";
     std::int64_t start_us = 0;
+    const quant::BarIntervalInfo* info = quant::find_bar_interval(interval);
     const auto step = quant::bar_interval_us(interval);
-    if (!step) {
+    if (info == nullptr || !step) {
         error = "unknown bar interval \"" + interval + "\"";
     } else {
         start_us = quant::fetch_start(now_us, *step, needed, continuous, last_us, stored);
@@ -235,7 +236,7 @@ bool Feeder::fetch_next() {
             const auto fetched = adapter(source, category).fetch_bars(symbol, interval, start_us, now_us);
             received = fetched.size();
             bars = quant::closed_bars(fetched, *step, now_us);  // the forming candle never reaches md.bar
-            if (const auto p = quant::validate_bars(bars, *step, now_us)) {
+            if (const auto p = quant::validate_bars(bars, *info, now_us)) {
                 error = "bad data from " + source + " for " + symbol + ": " + p->message;
                 bars.clear();
             } else {

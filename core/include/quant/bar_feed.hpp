@@ -11,29 +11,31 @@
 #include <string_view>
 #include <vector>
 
+#include "quant/bar_interval.hpp"
 #include "quant/no_postgres.hpp"
 #include "quant/trade_adapter.hpp"
 
 namespace quant {
 
-// The length of a bar interval of the catalog (1m 5m 15m 30m 1h 4h 1d 1w) in microseconds;
-// nullopt for any other name.
+// The length of a bar interval of the catalog (quant/bar_interval.hpp) in microseconds; nullopt
+// for a name the catalog does not know.
 std::optional<std::int64_t> bar_interval_us(std::string_view interval);
 
 // The first problem of a fetched batch, naming the row (0-based, in the order received) and
 // the field: `open`, `high`, `low`, `close`, `volume` (not finite, not positive, or volume
 // negative; high below low, or open/close outside [low, high]) or `ts` (not ascending, a
-// duplicate, or a bar that has not closed at now_us).
+// duplicate, not on the interval's grid (quant::bar_is_aligned), or a bar that has not closed at
+// now_us).
 struct BarProblem {
     std::size_t row = 0;
     std::string field;
     std::string message;
 };
 
-// Checks every bar of a batch (ascending, unique times, closed at now_us: ts + interval_us <=
+// Checks every bar of a batch (ascending, unique, aligned times, closed at now_us: ts + interval <=
 // now_us; positive finite prices, high >= low, open and close within [low, high], volume finite
 // and >= 0). interval_us > 0. nullopt when the batch is clean (an empty batch is clean).
-std::optional<BarProblem> validate_bars(std::span<const BarData> bars, std::int64_t interval_us,
+std::optional<BarProblem> validate_bars(std::span<const BarData> bars, const BarIntervalInfo& interval,
                                         std::int64_t now_us);
 
 // The bars whose interval has closed at now_us (ts + interval_us <= now_us): the caller's rule
