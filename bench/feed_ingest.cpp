@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     feeder.prepare();
     auto one = [&](const char* what) {
         const pq::Result r = c.exec(
-            "INSERT INTO md.fetch (ticker, \"interval\", source, symbol, status, claimed_by, started_at, "
+            "INSERT INTO md.bar_fetch (ticker, \"interval\", source, symbol, status, claimed_by, started_at, "
             "attempts) "
             "VALUES ($1, '1m', 'BYBIT', $1, 'FETCHING', 'bench-ingest', now(), 1) RETURNING fetch_id",
             {ticker});
@@ -58,6 +58,6 @@ int main(int argc, char** argv) {
     one("insert (empty product)");
     one("upsert again (no change)");
     c.exec("DELETE FROM md.bar WHERE ticker = $1", {ticker});
-    c.exec("DELETE FROM md.fetch WHERE ticker = $1", {ticker});
+    c.exec("DELETE FROM md.bar_fetch WHERE ticker = $1", {ticker});
     return 0;
 }

@@ -56,7 +56,8 @@ try:
     t0 = time.time()
     q(f"SET client_min_messages = warning; SELECT quant.set_user('{USER}'); "
       "SELECT count(quant.deploy(jsonb_build_object('strategy_id', quant.create_strategy(c::jsonb)->>'strategy_id', "
-      "'qty', 1, 'schedule', 'hourly'))) FROM unnest(ARRAY[" + ",".join("'" + c + "'" for c in cfgs) + "]) c")
+      "'qty', 1, 'schedule', 'hourly', 'ticker', c::jsonb->>'ticker', 'market', 'CRYPTO'))) "
+      "FROM unnest(ARRAY[" + ",".join("'" + c + "'" for c in cfgs) + "]) c")
     print(f"# setup: {len(cfgs)} deployments over {N} products in {time.time() - t0:.1f} s", flush=True)
     log = open(os.path.join(tempfile.gettempdir(), f"feed_tick_{os.getpid()}.log"), "w")
     env = dict(os.environ, QUANT_BYBIT_BASE_URL=fake.url, QUANT_FEED_POLL_MS="1000", QUANT_WORKER_LOG_LEVEL="warn")

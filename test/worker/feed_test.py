@@ -88,9 +88,9 @@ def strategy(ticker, factor=None, window=5):
     return as_user(f"SELECT quant.create_strategy('{json.dumps(cfg)}')->>'strategy_id'")
 
 
-def deploy(sid, qty="0.1"):
+def deploy(sid, ticker, qty="0.1"):
     return as_user(f"SELECT quant.deploy(jsonb_build_object('strategy_id', '{sid}', 'broker', 'PAPER', "
-                   f"'qty', {qty}, 'schedule', 'hourly'))->>'deployment_id'")
+                   f"'ticker', '{ticker}', 'market', 'CRYPTO', 'qty', {qty}, 'schedule', 'hourly'))->>'deployment_id'")
 
 
 def start(binary, name, **env):
@@ -117,7 +117,7 @@ def stop(p):
 def fetches(ticker):
     """(fetch_id, status, rows_stored, error) of ticker's fetches, oldest first."""
     out = quanttest.psql_c(f"SELECT fetch_id, status, coalesce(rows_stored, -1), coalesce(error, ''), attempts "
-                           f"FROM md.fetch WHERE ticker = '{ticker}' ORDER BY fetch_id")
+                           f"FROM md.bar_fetch WHERE ticker = '{ticker}' ORDER BY fetch_id")
     return [line.split("|", 4) for line in out.splitlines() if line.strip()]
 
 
@@ -165,11 +165,11 @@ try:
     for t in (A, C, L, X, V, K, K2, S):
         q(f"INSERT INTO md.bar (ticker, \"interval\", ts, open, high, low, close, volume) VALUES "
           f"('{t}', '1h', date_trunc('hour', now()) - interval '400 hours', 1, 1, 1, 1, 1) ON CONFLICT DO NOTHING")
-    dA = deploy(strategy(A))
-    dC = deploy(strategy(C))
-    dL = deploy(strategy(L))
-    dX = deploy(strategy(A, factor=X))
-    dV = deploy(strategy(V))
+    dA = deploy(strategy(A), A)
+    dC = deploy(strategy(C), C)
+    dL = deploy(strategy(L), L)
+    dX = deploy(strategy(A, factor=X), A)
+    dV = deploy(strategy(V), V)
     check("five hourly PAPER deployments", all(len(d) == 36 for d in (dA, dC, dL, dX, dV)), str((dA, dC, dL, dX, dV)))
 
     feed = start(FEED_BIN, "feed1")
@@ -193,7 +193,7 @@ try:
     check("back-fill: at least the largest window's history (2 x 5 + 10 = 20 closed bars) + the seed row",
           nA >= 21, str(nA))
     eq("no duplicate bars", str(nA), q(f"SELECT count(DISTINCT ts) FROM md.bar WHERE ticker = '{A}' AND \"interval\" = '1h'"))
-    formed = q(f"SELECT bool_and(b.ts + interval '1 hour' <= f.started_at) FROM md.bar b, md.fetch f "
+    formed = q(f"SELECT bool_and(b.ts + interval '1 hour' <= f.started_at) FROM md.bar b, md.bar_fetch f "
                f"WHERE b.ticker = '{A}' AND b.\"interval\" = '1h' AND f.fetch_id = {fa[0][0] if fa else 0}")
     eq("the forming candle was never stored (every bar closed before its fetch started)", "t", formed)
     eq("the signal is on the newest closed bar", "t",
@@ -206,7 +206,7 @@ try:
     eq("one signal for the bar, however many ticks", "1",
        q(f"SELECT count(*) FROM trade.signal WHERE deployment_id = '{dA}'"))
     eq("gaps are reported: A's first fetch found the hole after the seed row", "t",
-       q(f"SELECT jsonb_array_length(gaps) >= 1 FROM md.fetch WHERE fetch_id = {fa[0][0] if fa else 0}"))
+       q(f"SELECT jsonb_array_length(gaps) >= 1 FROM md.bar_fetch WHERE fetch_id = {fa[0][0] if fa else 0}"))
     fl = as_user(f"SELECT count(*) FROM quant.fetch_log('{A}', '1h') l WHERE l->>'status' = 'DONE'")
     check("quant.fetch_log lists A's fetches", fl not in ("", "0"), fl)
 
@@ -239,7 +239,7 @@ try:
         as_user(f"SELECT quant.stop_deployment('{d}')")
 
     # ---- 3a. kill the fetcher during the request: nothing stored, the next run completes ----
-    dK = deploy(strategy(K))
+    dK = deploy(strategy(K), K)
     stop(feed)
     feed = start(FEED_BIN, "feedK")
     fake.fault("latency", ms=8000, path="/v5/market/kline")
@@ -265,7 +265,7 @@ try:
     as_user(f"SELECT quant.stop_deployment('{dK}')")
 
     # ---- 3b. killed after the COPY, before the commit: nothing half-stored ----
-    dK2 = deploy(strategy(K2))
+    dK2 = deploy(strategy(K2), K2)
     stop(feed)
     feed = start(FEED_BIN, "feedK2", QUANT_FEED_CRASH_AT="before_commit")
     q("SET quant.feed_deadline_s = 600", "SELECT quant.run_schedule('hourly')")
@@ -283,7 +283,7 @@ try:
     as_user(f"SELECT quant.stop_deployment('{dK2}')")
 
     # ---- 4. the fetcher is down: the deadline passes -> stale_bars, no signal ----
-    dS = deploy(strategy(S))
+    dS = deploy(strategy(S), S)
     stop(feed)
     feed = None
     q("SET quant.feed_deadline_s = 0", "SELECT quant.run_schedule('hourly')")

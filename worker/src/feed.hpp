@@ -1,4 +1,4 @@
-// quant-feed's work: one fetch of the live feed (sql/MD/feed.sql). Claims a PENDING md.fetch,
+// quant-feed's work: one fetch of the live feed (sql/MD/feed.sql). Claims a PENDING md.bar_fetch,
 // fetches the bars with the source's TradeAdapter::fetch_bars, keeps the closed ones, checks them
 // with the core's rules (quant/bar_feed.hpp), and stores them in ONE transaction with the fetch's
 // record (COPY into pg_temp.feed_bars, then md.store_fetch, which also evaluates the deployments

@@ -1,5 +1,5 @@
 // quant-feed: the live feed's fetcher (issue 11 part 4; worker/README.md "The feed"). LISTENs on
-// quant_feed, claims PENDING md.fetch rows (FOR UPDATE SKIP LOCKED, with a lease), fetches each
+// quant_feed, claims PENDING md.bar_fetch rows (FOR UPDATE SKIP LOCKED, with a lease), fetches each
 // product's closed bars through the source's TradeAdapter, and stores them with the fetch's
 // record in one transaction (md.store_fetch), which evaluates the deployments waiting for them.
 //

@@ -4,7 +4,7 @@
 -- passed deadline giving REJECTED stale_bars, the fetch log, claims of a dead fetcher, and
 -- run_one never using a forming bar or a stale factor product.
 BEGIN;
-SELECT plan(52);
+SELECT plan(51);
 SET LOCAL client_min_messages = warning;
 
 CREATE FUNCTION pg_temp.cfg(ticker text, subs text) RETURNS jsonb LANGUAGE sql AS $$
@@ -25,7 +25,7 @@ $$;
 
 -- ---- objects and privileges ----
 SELECT has_table('md', 'feed', 'md.feed');
-SELECT has_table('md', 'fetch', 'md.fetch');
+SELECT has_table('md', 'bar_fetch', 'md.bar_fetch');
 SELECT ok(has_function_privilege('quant_app', 'quant.list_feeds()', 'EXECUTE'), 'quant_app lists the feeds');
 SELECT ok(has_function_privilege('quant_app', 'quant.fetch_log(text, text, integer, bigint)', 'EXECUTE'), 'quant_app reads the fetch log');
 SELECT ok(NOT has_function_privilege('quant_app', 'quant.set_feed(text, text, text, text, text, boolean, integer, boolean)', 'EXECUTE'),
@@ -60,10 +60,10 @@ SELECT pg_temp.hourly('TAPF_OLD', 30, 10);
 SELECT quant.set_user('tap_feed_alice');
 CREATE TEMP TABLE dep AS
 SELECT 'A' AS k, (quant.deploy(jsonb_build_object('strategy_id', quant.create_strategy(pg_temp.cfg('TAPF_A', pg_temp.sma()))->>'strategy_id',
-                  'qty', 1, 'schedule', 'hourly'))->>'deployment_id')::uuid AS did;
+                  'qty', 1, 'schedule', 'hourly', 'ticker', 'TAPF_A', 'market', 'CRYPTO'))->>'deployment_id')::uuid AS did;
 INSERT INTO dep
 SELECT 'M', (quant.deploy(jsonb_build_object('strategy_id', quant.create_strategy(pg_temp.cfg('TAPF_M', pg_temp.sma()))->>'strategy_id',
-             'qty', 1, 'schedule', 'hourly'))->>'deployment_id')::uuid;
+             'qty', 1, 'schedule', 'hourly', 'ticker', 'TAPF_M', 'market', 'CRYPTO'))->>'deployment_id')::uuid;
 SELECT quant.reset_user();
 
 SELECT lives_ok($$SELECT quant.run_schedule('hourly')$$, 'run_schedule(hourly) runs');
@@ -75,7 +75,7 @@ SELECT is((SELECT count(*) FROM trade.log l, dep WHERE l.deployment_id = dep.did
           0, '... and is not evaluated on the old bars');
 SELECT is((SELECT count(*) FROM trade.signal s, dep WHERE s.deployment_id = dep.did AND dep.k = 'M')::int, 1,
           'a deployment on a manual product is evaluated at once, as before');
-SELECT results_eq($$SELECT ticker, status, bars_needed, symbol FROM md.fetch WHERE run_id = (SELECT rid FROM run1)$$,
+SELECT results_eq($$SELECT ticker, status, bars_needed, symbol FROM md.bar_fetch WHERE run_id = (SELECT rid FROM run1)$$,
                   $$VALUES ('TAPF_A', 'PENDING', 20, 'BTCUSDT')$$,
                   'one PENDING fetch for the fed product (bars needed: 2 x window 5 + 10; the broker symbol)');
 
@@ -85,7 +85,7 @@ SELECT is((SELECT ticker || '/' || "interval" || '/' || bars_stored || '/' || at
           'claim_fetch returns the fetch with the state it starts from');
 SELECT is((SELECT last_bar_us FROM c1),
           (extract(epoch FROM date_trunc('hour', now()) - interval '2 hours') * 1000000)::bigint, '... the last stored bar');
-SELECT is((SELECT status || '/' || claimed_by FROM md.fetch f, c1 WHERE f.fetch_id = c1.fetch_id), 'FETCHING/tap_feed_1', 'it is FETCHING');
+SELECT is((SELECT status || '/' || claimed_by FROM md.bar_fetch f, c1 WHERE f.fetch_id = c1.fetch_id), 'FETCHING/tap_feed_1', 'it is FETCHING');
 SELECT is((SELECT count(*) FROM md.claim_fetch('tap_feed_2'))::int, 0, 'another fetcher finds nothing to claim');
 CREATE TEMP TABLE feed_bars (ts timestamptz NOT NULL, open float8, high float8, low float8, close float8, volume float8);
 INSERT INTO pg_temp.feed_bars VALUES (date_trunc('hour', now()) - interval '2 hours', 100, 102, 98, 100, 1),  -- unchanged
@@ -111,16 +111,16 @@ SELECT throws_ok($$SELECT quant.fetch_log(max_rows => 0)$$, '22023', NULL, 'fetc
 SELECT quant.set_user('tap_feed_alice');
 INSERT INTO dep
 SELECT 'B', (quant.deploy(jsonb_build_object('strategy_id', quant.create_strategy(pg_temp.cfg('TAPF_B', pg_temp.sma()))->>'strategy_id',
-             'qty', 1, 'schedule', 'hourly'))->>'deployment_id')::uuid;
+             'qty', 1, 'schedule', 'hourly', 'ticker', 'TAPF_B', 'market', 'CRYPTO'))->>'deployment_id')::uuid;
 SELECT quant.reset_user();
 SELECT quant.run_schedule('hourly');
 CREATE TEMP TABLE run2 AS SELECT max(run_id) AS rid FROM md.feed_run;
-SELECT is((SELECT string_agg(ticker, ',' ORDER BY ticker) FROM md.fetch WHERE run_id = (SELECT rid FROM run2)), 'TAPF_A,TAPF_B',
+SELECT is((SELECT string_agg(ticker, ',' ORDER BY ticker) FROM md.bar_fetch WHERE run_id = (SELECT rid FROM run2)), 'TAPF_A,TAPF_B',
           'a fetch per fed product');
-CREATE TEMP TABLE c2 AS SELECT * FROM md.claim_fetch('tap_feed_1');
-CREATE TEMP TABLE c3 AS SELECT * FROM md.claim_fetch('tap_feed_1');
+CREATE TEMP TABLE c2 AS SELECT *, 'tap_feed_1'::text AS w FROM md.claim_fetch('tap_feed_1');
+CREATE TEMP TABLE c3 AS SELECT *, 'tap_feed_2'::text AS w FROM md.claim_fetch('tap_feed_2');
 TRUNCATE pg_temp.feed_bars;
-SELECT md.store_fetch(c.fetch_id, 'tap_feed_1', now(), 0, '[]',
+SELECT md.store_fetch(c.fetch_id, c.w, now(), 0, '[]',
                       CASE WHEN c.ticker = 'TAPF_B' THEN 'bybit: kline NOPEUSDT: 10001 Not supported symbols' END)
   FROM (SELECT * FROM c2 UNION ALL SELECT * FROM c3) c ORDER BY c.ticker;
 SELECT is((SELECT l.reason FROM trade.log l, dep WHERE l.deployment_id = dep.did AND dep.k = 'B'), 'stale_bars',
@@ -138,7 +138,7 @@ SET LOCAL quant.feed_deadline_s = 0;
 SELECT quant.run_schedule('hourly');
 CREATE TEMP TABLE run3 AS SELECT max(run_id) AS rid FROM md.feed_run;
 SELECT is(quant.feed_deadline(), 2, 'quant.feed_deadline evaluates the two waiting deployments');
-SELECT is((SELECT count(*) FROM md.fetch WHERE run_id = (SELECT rid FROM run3) AND status = 'FAILED' AND error LIKE '%deadline%')::int, 2,
+SELECT is((SELECT count(*) FROM md.bar_fetch WHERE run_id = (SELECT rid FROM run3) AND status = 'FAILED' AND error LIKE '%deadline%')::int, 2,
           'their fetches are FAILED: the deadline passed');
 SELECT is((SELECT count(*) FROM md.feed_wait w WHERE w.run_id = (SELECT rid FROM run3) AND w.outcome = 'REJECTED')::int, 2,
           'both REJECTED');
@@ -149,13 +149,13 @@ RESET quant.feed_deadline_s;
 -- ---- a dead fetcher's claim: taken back; given up after max_attempts ----
 SELECT quant.run_schedule('hourly');
 CREATE TEMP TABLE c4 AS SELECT * FROM md.claim_fetch('tap_feed_dead');
-UPDATE md.fetch SET started_at = now() - interval '1 hour' WHERE fetch_id = (SELECT fetch_id FROM c4);
+UPDATE md.bar_fetch SET started_at = now() - interval '1 hour' WHERE fetch_id = (SELECT fetch_id FROM c4);
 SELECT is((SELECT attempts FROM md.claim_fetch('tap_feed_2', 60) WHERE fetch_id = (SELECT fetch_id FROM c4)), 2,
           'a claim older than the lease is taken by another fetcher (second attempt)');
-UPDATE md.fetch SET started_at = now() - interval '1 hour' WHERE fetch_id = (SELECT fetch_id FROM c4);
+UPDATE md.bar_fetch SET started_at = now() - interval '1 hour' WHERE fetch_id = (SELECT fetch_id FROM c4);
 SELECT is((SELECT count(*) FROM md.claim_fetch('tap_feed_3', 60, 2) WHERE fetch_id = (SELECT fetch_id FROM c4))::int, 0,
           'after max_attempts claims it is not handed out again');
-SELECT ok((SELECT status = 'FAILED' AND error LIKE 'given up after 2 attempts%' FROM md.fetch WHERE fetch_id = (SELECT fetch_id FROM c4)),
+SELECT ok((SELECT status = 'FAILED' AND error LIKE 'given up after 2 attempts%' FROM md.bar_fetch WHERE fetch_id = (SELECT fetch_id FROM c4)),
           '... but FAILED, given up');
 
 -- ---- trade.run_one: never a forming bar, never a stale factor product ----
@@ -163,13 +163,14 @@ SELECT pg_temp.hourly('TAPF_M', 1, 0);  -- the current hour: still forming
 SELECT quant.set_user('tap_feed_alice');
 CREATE TEMP TABLE dm AS
 SELECT (quant.deploy(jsonb_build_object('strategy_id', quant.create_strategy(pg_temp.cfg('TAPF_M', pg_temp.sma() || ',' || pg_temp.sma()))->>'strategy_id',
-        'qty', 1, 'schedule', 'manual'))->>'deployment_id')::uuid AS did;
+        'qty', 1, 'schedule', 'manual', 'ticker', 'TAPF_M', 'market', 'CRYPTO'))->>'deployment_id')::uuid AS did;
 SELECT is((SELECT (quant.run_deployment(did)->>'bar_ts')::timestamptz FROM dm), date_trunc('hour', now()) - interval '1 hour',
           'run_deployment evaluates the newest CLOSED bar, not the forming one');
 CREATE TEMP TABLE dx AS
 SELECT (quant.deploy(jsonb_build_object('strategy_id', quant.create_strategy(pg_temp.cfg('TAPF_M',
         replace(pg_temp.sma(), '"window":5', '"id":1,"window":5') || ',' || replace(pg_temp.sma('TAPF_OLD'), '"window":5', '"id":2,"window":5')))->>'strategy_id',
-        'qty', 1, 'schedule', 'manual', 'risk_limits', '{"max_bar_age_hours": 3}'::jsonb))->>'deployment_id')::uuid AS did;
+        'qty', 1, 'schedule', 'manual', 'ticker', 'TAPF_M', 'market', 'CRYPTO',
+        'risk_limits', '{"max_bar_age_hours": 3}'::jsonb))->>'deployment_id')::uuid AS did;
 CREATE TEMP TABLE rx AS SELECT quant.run_deployment(did) AS r FROM dx;
 SELECT is((SELECT r->>'outcome' || '/' || (r->>'reason') FROM rx), 'REJECTED/stale_bars',
           'a factor product whose bars are late: REJECTED stale_bars (the traded one is fresh)');
