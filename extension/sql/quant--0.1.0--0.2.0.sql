@@ -3976,13 +3976,13 @@ COMMENT ON FUNCTION quant.indicator_series(text, text, integer, text, timestampt
 
 REVOKE ALL ON FUNCTION quant.indicator_series(text, text, integer, text, timestamptz, timestamptz, text) FROM quant_app, quant_worker, quant_admin;
 
--- ==== wp-feed: the live feed (md.feed, md.fetch, md.feed_run, md.feed_wait; set_feed, list_feeds, fetch_log, claim/store_fetch, feed_deadline); run_one: closed bars only, stale_bars for every product; run_schedule_for waits for the feed; quant_feed_deadline job ====
+-- ==== wp-feed: the live feed (md.feed, md.bar_fetch, md.feed_run, md.feed_wait; set_feed, list_feeds, fetch_log, claim/store_fetch, feed_deadline); run_one: closed bars only, stale_bars for every product; run_schedule_for waits for the feed; quant_feed_deadline job ====
 -- The live feed (issue 11 part 4): where the bars of each product and interval come from, the
 -- fetches that bring them, and the deployments waiting for them.
 --
 --   pg_cron -> quant.run_schedule(schedule[, market]) -> md.start_feed_run: the deployments whose
 --   products (the traded one and every substrategy's) have an enabled, non-manual md.feed row
---   wait (md.feed_wait) and one md.fetch row per product is queued (PENDING), NOTIFY quant_feed;
+--   wait (md.feed_wait) and one md.bar_fetch row per product is queued (PENDING), NOTIFY quant_feed;
 --   the other deployments are evaluated at once, as before.
 --   quant-feed (worker/src/feed.cpp) claims a fetch (md.claim_fetch, FOR UPDATE SKIP LOCKED, a
 --   lease), fetches with the source's TradeAdapter::fetch_bars, drops the forming candle,
@@ -4028,7 +4028,7 @@ CREATE TABLE md.feed_run (
     finished_at timestamptz
 );
 COMMENT ON TABLE md.feed_run IS
-  'One scheduled run that needed fresh bars: its fetches (md.fetch.run_id) and waiting deployments (md.feed_wait); finished when every waiting deployment was evaluated.';
+  'One scheduled run that needed fresh bars: its fetches (md.bar_fetch.run_id) and waiting deployments (md.feed_wait); finished when every waiting deployment was evaluated.';
 
 CREATE TABLE md.feed_wait (
     run_id        bigint      NOT NULL REFERENCES md.feed_run ON DELETE CASCADE,
@@ -4043,7 +4043,7 @@ COMMENT ON TABLE md.feed_wait IS
   'A deployment of a run waiting for the bars of its fed products (data tickers at its interval); evaluated_at and outcome (SIGNAL, DUPLICATE, REJECTED) once evaluated.';
 CREATE INDEX feed_wait_open ON md.feed_wait (run_id) WHERE evaluated_at IS NULL;
 
-CREATE TABLE md.fetch (
+CREATE TABLE md.bar_fetch (
     fetch_id      bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     run_id        bigint      REFERENCES md.feed_run ON DELETE SET NULL,
     ticker        text        NOT NULL,
@@ -4066,11 +4066,11 @@ CREATE TABLE md.fetch (
     gaps          jsonb       NOT NULL DEFAULT '[]',
     error         text
 );
-COMMENT ON TABLE md.fetch IS
+COMMENT ON TABLE md.bar_fetch IS
   'The fetch queue and log: one row per fetch of a product at an interval (PENDING -> FETCHING -> DONE or FAILED): when it started and finished, from which bar time, the rows received and stored, the gaps found ([{after, before, missing}]) and the error.';
-CREATE INDEX fetch_queue ON md.fetch (fetch_id) WHERE status IN ('PENDING', 'FETCHING');
-CREATE INDEX fetch_by_product ON md.fetch (ticker, "interval", fetch_id DESC);
-CREATE INDEX fetch_by_run ON md.fetch (run_id) WHERE run_id IS NOT NULL;
+CREATE INDEX fetch_queue ON md.bar_fetch (fetch_id) WHERE status IN ('PENDING', 'FETCHING');
+CREATE INDEX fetch_by_product ON md.bar_fetch (ticker, "interval", fetch_id DESC);
+CREATE INDEX fetch_by_run ON md.bar_fetch (run_id) WHERE run_id IS NOT NULL;
 
 -- ---- internals ----
 CREATE FUNCTION md.strategy_products(config jsonb) RETURNS text[]
@@ -4170,7 +4170,7 @@ BEGIN
     RETURNING run_id INTO rid;
     INSERT INTO md.feed_wait (run_id, deployment_id, products, "interval")
     SELECT rid, n.deployment_id, n.products, n."interval" FROM pg_temp.md_feed_need n;
-    INSERT INTO md.fetch (run_id, ticker, "interval", source, symbol, category, bars_needed)
+    INSERT INTO md.bar_fetch (run_id, ticker, "interval", source, symbol, category, bars_needed)
     SELECT rid, f.ticker, f."interval", f.source, coalesce(f.symbol, f.ticker), f.category,
            greatest(f.min_bars, max(n.needed))
       FROM pg_temp.md_feed_need n
@@ -4183,7 +4183,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION md.start_feed_run(text, text) IS
-  'Internal (trade.run_schedule_for): queues one PENDING md.fetch per fed product (enabled, source not manual) of the deployments on a schedule (and market), records those deployments in md.feed_wait, NOTIFYs quant_feed with the run id. Returns the run id, NULL when no deployment needs a fetch.';
+  'Internal (trade.run_schedule_for): queues one PENDING md.bar_fetch per fed product (enabled, source not manual) of the deployments on a schedule (and market), records those deployments in md.feed_wait, NOTIFYs quant_feed with the run id. Returns the run id, NULL when no deployment needs a fetch.';
 REVOKE ALL ON FUNCTION md.start_feed_run(text, text) FROM PUBLIC;
 
 -- Evaluates the waiting deployments of a run that are ready (every fetch of their products in
@@ -4196,7 +4196,7 @@ DECLARE
     prev_user text := CASE WHEN quant.authenticated() THEN quant.current_user_id() END;
     w md.feed_wait;
     d trade.deployment;
-    failed md.fetch;
+    failed md.bar_fetch;
     l trade.log;
     r jsonb;
     n integer := 0;
@@ -4204,7 +4204,7 @@ BEGIN
     FOR w IN SELECT x.* FROM md.feed_wait x
               WHERE x.run_id = rid AND x.evaluated_at IS NULL
                 AND (at_deadline OR NOT EXISTS (
-                        SELECT 1 FROM md.fetch f
+                        SELECT 1 FROM md.bar_fetch f
                          WHERE f.run_id = rid AND f.ticker = ANY (x.products) AND f."interval" = x."interval"
                            AND f.status IN ('PENDING', 'FETCHING')))
               ORDER BY x.deployment_id
@@ -4219,7 +4219,7 @@ BEGIN
         BEGIN
             PERFORM trade.set_transaction_user(d.user_id);
             -- a product whose bars did not arrive in this run: no signal on the old ones
-            SELECT * INTO failed FROM md.fetch f
+            SELECT * INTO failed FROM md.bar_fetch f
              WHERE f.run_id = rid AND f.ticker = ANY (w.products) AND f."interval" = w."interval"
                AND f.status <> 'DONE'
              ORDER BY f.ticker LIMIT 1;
@@ -4265,7 +4265,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    f md.fetch;
+    f md.bar_fetch;
 BEGIN
     IF worker_id IS NULL OR worker_id = '' THEN
         RAISE EXCEPTION 'md.claim_fetch: worker_id must not be empty' USING ERRCODE = '22004', COLUMN = 'worker_id';
@@ -4273,11 +4273,11 @@ BEGIN
     LOOP
         -- the oldest PENDING fetch, or a FETCHING one whose claim is this worker's own (a restart)
         -- or older than the lease (a dead worker); one fetch of a product at a time
-        SELECT x.* INTO f FROM md.fetch x
+        SELECT x.* INTO f FROM md.bar_fetch x
          WHERE (x.status = 'PENDING'
                 OR (x.status = 'FETCHING' AND (x.claimed_by = claim_fetch.worker_id
                                                OR x.started_at < now() - make_interval(secs => lease_s))))
-           AND NOT EXISTS (SELECT 1 FROM md.fetch y
+           AND NOT EXISTS (SELECT 1 FROM md.bar_fetch y
                             WHERE y.ticker = x.ticker AND y."interval" = x."interval" AND y.status = 'FETCHING'
                               AND y.fetch_id <> x.fetch_id AND y.claimed_by IS DISTINCT FROM claim_fetch.worker_id
                               AND y.started_at >= now() - make_interval(secs => lease_s))
@@ -4294,7 +4294,7 @@ BEGIN
         END IF;
         EXIT;
     END LOOP;
-    UPDATE md.fetch x SET status = 'FETCHING', claimed_by = claim_fetch.worker_id, started_at = now(),
+    UPDATE md.bar_fetch x SET status = 'FETCHING', claimed_by = claim_fetch.worker_id, started_at = now(),
                           attempts = x.attempts + 1
      WHERE x.fetch_id = f.fetch_id;
     RETURN QUERY
@@ -4313,19 +4313,19 @@ REVOKE ALL ON FUNCTION md.claim_fetch(text, double precision, integer) FROM PUBL
 -- Records a fetch: with error NULL the bars in pg_temp.feed_bars are upserted; otherwise nothing
 -- is stored. Internal: md.store_fetch and md.claim_fetch.
 CREATE FUNCTION md.finish_fetch(fid bigint, start_ts timestamptz, rows_received integer, worker_id text,
-                                gaps jsonb, error text) RETURNS md.fetch
+                                gaps jsonb, error text) RETURNS md.bar_fetch
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    f md.fetch;
+    f md.bar_fetch;
     stored integer := 0;
     added integer := 0;
     first_ts timestamptz;
     last_ts timestamptz;
     last_stored timestamptz;
 BEGIN
-    SELECT * INTO f FROM md.fetch x WHERE x.fetch_id = fid FOR UPDATE;
+    SELECT * INTO f FROM md.bar_fetch x WHERE x.fetch_id = fid FOR UPDATE;
     IF f.fetch_id IS NULL THEN
         RAISE EXCEPTION 'md.store_fetch: fetch % does not exist', fid USING ERRCODE = 'P0002', COLUMN = 'fetch_id';
     END IF;
@@ -4359,7 +4359,7 @@ BEGIN
         GET DIAGNOSTICS added = ROW_COUNT;
         stored := stored + added;
     END IF;
-    UPDATE md.fetch x
+    UPDATE md.bar_fetch x
        SET status = CASE WHEN finish_fetch.error IS NULL THEN 'DONE' ELSE 'FAILED' END,
            finished_at = clock_timestamp(), start_ts = finish_fetch.start_ts,
            rows_received = finish_fetch.rows_received, rows_stored = stored,
@@ -4390,7 +4390,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    f md.fetch;
+    f md.bar_fetch;
     evaluated integer := 0;
 BEGIN
     IF worker_id IS NULL OR worker_id = '' THEN
@@ -4398,7 +4398,7 @@ BEGIN
     END IF;
     -- the run first: two fetches of one run finishing at once are serialised, so the second
     -- sees the first's commit and no waiting deployment is left behind
-    PERFORM 1 FROM md.feed_run r WHERE r.run_id = (SELECT x.run_id FROM md.fetch x WHERE x.fetch_id = store_fetch.fetch_id)
+    PERFORM 1 FROM md.feed_run r WHERE r.run_id = (SELECT x.run_id FROM md.bar_fetch x WHERE x.fetch_id = store_fetch.fetch_id)
         FOR UPDATE;
     f := md.finish_fetch(fetch_id, start_ts, rows_received, worker_id, gaps, error);
     IF f.run_id IS NOT NULL THEN
@@ -4424,7 +4424,7 @@ BEGIN
                 WHERE r.finished_at IS NULL AND r.deadline <= now() ORDER BY r.run_id
                 FOR UPDATE SKIP LOCKED
     LOOP
-        UPDATE md.fetch f SET status = 'FAILED', finished_at = clock_timestamp(),
+        UPDATE md.bar_fetch f SET status = 'FAILED', finished_at = clock_timestamp(),
                               error = 'the run''s deadline passed before the fetch started'
          WHERE f.run_id = rid AND f.status = 'PENDING';
         n := n + md.evaluate_waiting(rid, true);
@@ -4500,7 +4500,7 @@ $$;
 COMMENT ON FUNCTION quant.list_feeds() IS
   'Every market-data source (md.feed) with its fetch state: ticker, interval, source, symbol, category, continuous, enabled, min_bars, last_bar_ts, last_fetch_id, last_ok_at, last_error, failures, updated_at.';
 
-CREATE FUNCTION md.fetch_json(f md.fetch) RETURNS jsonb
+CREATE FUNCTION md.fetch_json(f md.bar_fetch) RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -4512,7 +4512,7 @@ AS $$
                               'first_bar_ts', f.first_bar_ts, 'last_bar_ts', f.last_bar_ts,
                               'gaps', f.gaps, 'error', f.error);
 $$;
-COMMENT ON FUNCTION md.fetch_json(md.fetch) IS 'Internal: an md.fetch row as JSON.';
+COMMENT ON FUNCTION md.fetch_json(md.bar_fetch) IS 'Internal: an md.bar_fetch row as JSON.';
 
 CREATE FUNCTION quant.fetch_log(ticker text DEFAULT NULL, bar_interval text DEFAULT NULL, max_rows integer DEFAULT 100,
                                 before_id bigint DEFAULT NULL) RETURNS SETOF jsonb
@@ -4525,7 +4525,7 @@ BEGIN
             USING ERRCODE = '22023', COLUMN = 'max_rows';
     END IF;
     RETURN QUERY
-        SELECT md.fetch_json(f) FROM md.fetch f
+        SELECT md.fetch_json(f) FROM md.bar_fetch f
          WHERE (fetch_log.ticker IS NULL OR f.ticker = fetch_log.ticker)
            AND (bar_interval IS NULL OR f."interval" = bar_interval)
            AND (before_id IS NULL OR f.fetch_id < before_id)
@@ -4748,10 +4748,10 @@ COMMENT ON COLUMN trade.log.bar_ts IS 'The bar the row is about, when known (e.g
 
 -- grants (sql/grants.sql, sql/privileges.md); the SECURITY INVOKER ones get the explicit
 -- PUBLIC EXECUTE of a fresh install (its grants.sql revokes from the roles, which writes the ACL)
-REVOKE ALL ON md.feed, md.fetch, md.feed_run, md.feed_wait FROM PUBLIC, quant_app, quant_worker, quant_admin;
+REVOKE ALL ON md.feed, md.bar_fetch, md.feed_run, md.feed_wait FROM PUBLIC, quant_app, quant_worker, quant_admin;
 REVOKE ALL ON FUNCTION md.strategy_products(jsonb), md.bars_needed(jsonb), md.strategy_interval(jsonb),
     md.latest_closed_bar(text, text, timestamptz), md.stale_factor(jsonb, timestamptz, double precision),
-    md.deadline_seconds(), md.feed_json(md.feed), md.fetch_json(md.fetch),
+    md.deadline_seconds(), md.feed_json(md.feed), md.fetch_json(md.bar_fetch),
     md.start_feed_run(text, text), md.evaluate_waiting(bigint, boolean),
     md.finish_fetch(bigint, timestamptz, integer, text, jsonb, text) FROM quant_app, quant_worker, quant_admin;
 REVOKE ALL ON FUNCTION md.claim_fetch(text, double precision, integer),
