@@ -31,7 +31,7 @@ PSQL = ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"]
 
 
 def q(sql):
-    out = subprocess.run(PSQL + ["-c", sql], capture_output=True, text=True)
+    out = subprocess.run(PSQL, input=sql + ";\n", capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(out.stderr)
     return out.stdout.strip()

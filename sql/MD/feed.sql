@@ -209,7 +209,7 @@ REVOKE ALL ON FUNCTION md.start_feed_run(text, text) FROM PUBLIC;
 
 -- Evaluates the waiting deployments of a run that are ready (every fetch of their products in
 -- this run finished), or all of them (at_deadline). The caller holds the run's row lock.
-CREATE FUNCTION md.evaluate_waiting(rid bigint, at_deadline boolean) RETURNS integer
+CREATE FUNCTION md.evaluate_waiting(rid bigint, at_deadline boolean, fetched text DEFAULT NULL) RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -221,13 +221,15 @@ DECLARE
     l trade.log;
     r jsonb;
     n integer := 0;
+    -- the products of this run still being fetched (one interval per run's deployment set)
+    unfinished text[] := ARRAY(SELECT f.ticker || '|' || f."interval" FROM md.bar_fetch f
+                                WHERE f.run_id = rid AND f.status IN ('PENDING', 'FETCHING'));
 BEGIN
     FOR w IN SELECT x.* FROM md.feed_wait x
               WHERE x.run_id = rid AND x.evaluated_at IS NULL
+                AND (fetched IS NULL OR fetched = ANY (x.products))  -- only those the new bars can make ready
                 AND (at_deadline OR NOT EXISTS (
-                        SELECT 1 FROM md.bar_fetch f
-                         WHERE f.run_id = rid AND f.ticker = ANY (x.products) AND f."interval" = x."interval"
-                           AND f.status IN ('PENDING', 'FETCHING')))
+                        SELECT 1 FROM unnest(x.products) p WHERE p || '|' || x."interval" = ANY (unfinished)))
               ORDER BY x.deployment_id
               FOR UPDATE SKIP LOCKED
     LOOP
@@ -273,9 +275,9 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION md.evaluate_waiting(bigint, boolean) IS
-  'Internal: evaluates the deployments of a run whose fetches all finished (every waiting one when at_deadline), each as its owner in a subtransaction: a product whose fetch did not succeed gives a REJECTED stale_bars row naming it, otherwise trade.run_one (signal, DUPLICATE, or its own REJECTED row). Returns how many were evaluated.';
-REVOKE ALL ON FUNCTION md.evaluate_waiting(bigint, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION md.evaluate_waiting(bigint, boolean, text) IS
+  'Internal: evaluates the deployments of a run whose fetches all finished (every waiting one when at_deadline; only those reading the product `fetched` when given), each as its owner in a subtransaction: a product whose fetch did not succeed gives a REJECTED stale_bars row naming it, otherwise trade.run_one (signal, DUPLICATE, or its own REJECTED row). Returns how many were evaluated.';
+REVOKE ALL ON FUNCTION md.evaluate_waiting(bigint, boolean, text) FROM PUBLIC;
 
 -- ---- the feed process's calls (quant_worker) ----
 CREATE FUNCTION md.claim_fetch(worker_id text, lease_s double precision DEFAULT 60, max_attempts integer DEFAULT 5)
@@ -423,7 +425,7 @@ BEGIN
         FOR UPDATE;
     f := md.finish_fetch(fetch_id, start_ts, rows_received, worker_id, gaps, error);
     IF f.run_id IS NOT NULL THEN
-        evaluated := md.evaluate_waiting(f.run_id, false);
+        evaluated := md.evaluate_waiting(f.run_id, false, f.ticker);
     END IF;
     RETURN jsonb_build_object('fetch_id', f.fetch_id, 'status', f.status, 'rows_stored', f.rows_stored,
                               'evaluated', evaluated);
