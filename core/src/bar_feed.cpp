@@ -76,7 +76,8 @@ std::optional<BarProblem> validate_bars(std::span<const BarData> bars, const Bar
             return BarProblem{i, "ts",
                               row_text(i) + ": ts " + format_timestamp(b.ts_us) + " is not on the " +
                                   std::string(interval.name) + " grid (bars open at whole intervals" +
-                                  (interval.offset_seconds != 0 ? ", weekly bars on Mondays" : "") + ", UTC)"};
+                                  (interval.offset_seconds != 0 ? ", weekly bars on Mondays" : "") +
+                                  ", UTC)"};
         if (auto p = price_problem(b, i))
             return p;
     }

@@ -95,8 +95,8 @@ std::string copy_binary(const std::vector<quant::BarData>& bars) {
     std::string out;
     out.reserve(19 + bars.size() * (2 + 6 * 12) + 2);
     out.append("PGCOPY\n\377\r\n\0", 11);  // the 11-byte signature, its NUL included
-    put_be(out, 0, 4);  // flags
-    put_be(out, 0, 4);  // header extension length
+    put_be(out, 0, 4);                     // flags
+    put_be(out, 0, 4);                     // header extension length
     for (const quant::BarData& b : bars) {
         put_be(out, 6, 2);
         put_be(out, 8, 4);
