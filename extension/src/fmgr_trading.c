@@ -74,6 +74,24 @@ quant_bar_is_stale_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(stale != 0);
 }
 
+/* quant.check_schedule_interval(schedule, interval): a deployment's schedule must fit its
+ * strategy's bar interval (the core's rule); ERROR 22023 naming schedule otherwise. */
+PG_FUNCTION_INFO_V1(quant_check_schedule_interval_sql);
+Datum
+quant_check_schedule_interval_sql(PG_FUNCTION_ARGS)
+{
+	const char *fn = PG_NARGS() > 2 && !PG_ARGISNULL(2) ? text_to_cstring(PG_GETARG_TEXT_PP(2))
+	                                                    : "quant.check_schedule_interval";
+	QuantError err;
+
+	quant_require_arg(fcinfo, 0, fn, "schedule");
+	quant_require_arg(fcinfo, 1, fn, "interval");
+	if (quant_check_schedule_interval(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+	                                  text_to_cstring(PG_GETARG_TEXT_PP(1)), &err) != QUANT_OK)
+		quant_report(&err, fn);
+	PG_RETURN_VOID();
+}
+
 /* quant.unrealised_loss_pct(position, average_price, last_price): STRICT; NULL when undefined. */
 PG_FUNCTION_INFO_V1(quant_unrealised_loss_pct_sql);
 Datum

@@ -245,6 +245,49 @@ json schemas() {
                     {"last_bar_ts", nstr},
                     {"gaps", {{"type", "array"}, {"items", {{"type", "object"}}}}},
                     {"error", nstr}}}};
+    const json num = {{"type", "number"}};
+    s["BarInterval"] = {{"type", "object"},
+                        {"required", {"name", "seconds"}},
+                        {"properties",
+                         {{"name", str},
+                          {"seconds", {{"type", "integer"}}},
+                          {"offset_seconds", {{"type", "integer"}}},
+                          {"equity_bars_per_year", {{"type", "integer"}}},
+                          {"crypto_bars_per_year", {{"type", "integer"}}},
+                          {"description", str}}}};
+    const json bar = {{"type", "object"},
+                      {"required", {"ts", "close"}},
+                      {"properties",
+                       {{"ts", {{"type", "string"}, {"description", "the bar's open time (UTC)"}}},
+                        {"close_ts", {{"type", "string"}, {"description", "ts + the interval"}}},
+                        {"open", num_or_null},
+                        {"high", num_or_null},
+                        {"low", num_or_null},
+                        {"close", num},
+                        {"volume", num_or_null}}}};
+    s["BarPage"] = {{"type", "object"},
+                    {"required", {"ticker", "interval", "bars", "next_cursor"}},
+                    {"properties",
+                     {{"ticker", str},
+                      {"interval", str},
+                      {"bars", {{"type", "array"}, {"items", bar}}},
+                      {"next_cursor", {{"type", json::array({"string", "null"})}}}}}};
+    s["BarUpload"] = {
+        {"type", "object"},
+        {"required", {"ticker"}},
+        {"properties",
+         {{"ticker", str},
+          {"interval", str},
+          {"bars", {{"type", "array"}, {"items", bar}}},
+          {"csv", {{"type", "string"}, {"description", "header date,open,high,low,close,volume"}}}}}};
+    s["BarUploadResult"] = {{"type", "object"},
+                            {"required", {"ticker", "interval", "rows"}},
+                            {"properties",
+                             {{"ticker", str},
+                              {"interval", str},
+                              {"rows", {{"type", "integer"}}},
+                              {"first", str},
+                              {"last", str}}}};
     s["Health"] = {{"type", "object"}, {"required", {"status"}}, {"properties", {{"status", str}}}};
     s["Problem"] = {{"type", "object"},
                     {"description", "RFC 9457 problem details"},

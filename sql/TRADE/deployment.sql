@@ -322,3 +322,31 @@ END
 $$;
 COMMENT ON FUNCTION quant.stop_deployment(uuid) IS
   'Stops a deployment of the current user (seed 2.2 DELETE): disabled with a stop time, never deleted; audited. Stopping a stopped deployment returns it unchanged.';
+
+-- A deployment's schedule must fit its strategy's bar interval (the core's rule,
+-- quant::check_schedule_fits_interval): hourly runs need 1h bars, daily_close runs 1d bars, manual
+-- any. Checked on every row written (deploy, update_deployment), so nothing is stored otherwise.
+CREATE FUNCTION quant.check_schedule_interval(schedule text, "interval" text, fn text DEFAULT NULL) RETURNS void
+AS 'MODULE_PATHNAME', 'quant_check_schedule_interval_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION quant.check_schedule_interval(text, text, text) IS
+  'ERROR 22023 naming schedule (prefixed with fn when given) when a deployment schedule does not fit a strategy''s bar interval: hourly needs 1h, daily_close 1d, manual fits any; the hint lists the schedules that fit.';
+
+CREATE FUNCTION trade.check_deployment_schedule() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM quant.check_schedule_interval(
+        NEW.schedule,
+        coalesce((SELECT v.config->>'interval' FROM bt.strategy_version v
+                   WHERE v.strategy_id = NEW.strategy_id AND v.version = NEW.strategy_version), '1d'),
+        CASE TG_OP WHEN 'INSERT' THEN 'quant.deploy' ELSE 'quant.update_deployment' END);
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION trade.check_deployment_schedule() IS
+  'Trigger: refuses a trade.deployment row whose schedule does not fit its pinned strategy version''s bar interval (quant.check_schedule_interval).';
+REVOKE ALL ON FUNCTION trade.check_deployment_schedule() FROM PUBLIC;
+CREATE TRIGGER deployment_schedule_fits BEFORE INSERT OR UPDATE OF schedule, strategy_version ON trade.deployment
+    FOR EACH ROW EXECUTE FUNCTION trade.check_deployment_schedule();

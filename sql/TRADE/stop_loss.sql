@@ -61,6 +61,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     data_ticker text;
+    bar_interval text;
     px record;
     traded_price double precision;
     max_age double precision;
@@ -69,9 +70,10 @@ DECLARE
     loss_pct numeric;
     g trade.signal;
 BEGIN
-    SELECT v.config->>'ticker' INTO data_ticker FROM bt.strategy_version v
+    SELECT v.config->>'ticker', coalesce(v.config->>'interval', '1d') INTO data_ticker, bar_interval FROM bt.strategy_version v
     WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version;
-    SELECT b.close, b.ts INTO px FROM md.bar b WHERE b.ticker = data_ticker ORDER BY b.ts DESC LIMIT 1;
+    SELECT b.close, b.ts INTO px FROM md.bar b
+    WHERE b.ticker = data_ticker AND b.interval = bar_interval ORDER BY b.ts DESC LIMIT 1;
     IF px.ts IS NULL THEN
         RETURN NULL;  -- no price: nothing to judge (the worker fails closed on the next signal)
     END IF;

@@ -98,6 +98,7 @@ EXPECTED_ROUTES = [
     ("GET", "/api/v1/products"), ("POST", "/api/v1/products"),
     ("GET", "/api/v1/ticker_mappings"), ("GET", "/api/v1/feeds"), ("GET", "/api/v1/feed/log"),
     ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/intervals"), ("GET", "/api/v1/bars"), ("POST", "/api/v1/bars"),
 ]
 
 

@@ -28,7 +28,12 @@ if [ "$("${PSQL[@]}" -c "SELECT count(*) FROM pg_extension WHERE extname = 'pg_c
     exit 1
 fi
 
-cfg='{"ticker":"TTRC","trading_period":252,"substrategies":[{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}]}'
+# the hourly schedule runs strategies on 1h bars: CRONH, the sample TTRC bars stored as 1h bars
+"${PSQL[@]}" -c "INSERT INTO md.bar (ticker, interval, ts, open, high, low, close, volume)
+  SELECT 'CRONH', '1h', ts, open, high, low, close, volume FROM md.bar WHERE ticker = 'TTRC' AND interval = '1d'
+  ON CONFLICT DO NOTHING" >/dev/null
+q "SELECT quant.set_ticker_mapping('CRONH', 'PAPER', 'CRONH', 'CRYPTO')" >/dev/null
+cfg='{"ticker":"CRONH","interval":"1h","trading_period":1638,"substrategies":[{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}]}'
 sid="$(q "SELECT quant.create_strategy('$cfg')->>'strategy_id'")"
 # paper, the sample data is from 2006: the stale-bar check off
 hourly="$(q "SELECT quant.deploy(jsonb_build_object('strategy_id', '$sid', 'qty', 10, 'schedule', 'hourly',
@@ -89,8 +94,8 @@ check "it wrote the hourly deployment's signal" 1 "$n"
 check "... PENDING, for quant-worker" PENDING "$(q "SELECT status FROM trade.signal WHERE deployment_id = '$hourly'")"
 check "... owned by the deployment's user (run as pg_cron's job owner)" "$USER_NAME" \
     "$(q "SELECT user_id FROM trade.signal WHERE deployment_id = '$hourly'")"
-check "... on the latest TTRC bar" t \
-    "$(q "SELECT bar_ts = (SELECT max(ts) FROM md.bar WHERE ticker = 'TTRC') FROM trade.signal WHERE deployment_id = '$hourly'")"
+check "... on the latest CRONH 1h bar" t \
+    "$(q "SELECT bar_ts = (SELECT max(ts) FROM md.bar WHERE ticker = 'CRONH' AND interval = '1h') FROM trade.signal WHERE deployment_id = '$hourly'")"
 check "the manual deployment is not on the hourly schedule (still one signal)" 1 \
     "$(q "SELECT count(*) FROM trade.signal WHERE deployment_id = '$manual'")"
 check "cron.unschedule removes the job" t "$("${PSQL[@]}" -c "SELECT cron.unschedule('$JOB_NAME')")"

@@ -33,7 +33,7 @@ SELECT is((SELECT quant.get_deployment(did)->>'strategy_version' FROM ids), '1',
 
 -- update: kill switch, qty, risk limits merged, schedule
 SELECT is((SELECT quant.update_deployment(did, '{"enabled": false}')->>'status' FROM ids), 'disabled', 'the kill switch disables');
-SELECT is((SELECT quant.update_deployment(did, '{"qty": 50, "risk_limits": {"max_daily_trades": 3}, "schedule": "hourly"}')->'risk_limits' FROM ids),
+SELECT is((SELECT quant.update_deployment(did, '{"qty": 50, "risk_limits": {"max_daily_trades": 3}, "schedule": "manual"}')->'risk_limits' FROM ids),
           '{"max_position_usd": 10000.0, "max_daily_trades": 3, "stop_loss_pct": 5.0,
             "max_orders_per_minute": 6, "max_consecutive_rejects": 3}'::jsonb, 'risk limits are merged');
 SELECT is((SELECT count(*)::int FROM trade.audit a JOIN ids i ON a.entity_id = i.did), 3, 'deploy and each update audited');

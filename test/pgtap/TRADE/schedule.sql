@@ -4,11 +4,16 @@
 -- isolation, markets, isolation between users, NULL arguments, deployment_signals/_trades.
 -- NOTIFY is delivered only at commit, so it is checked in test/sql/pg_cron_runs.sh.
 BEGIN;
-SELECT plan(67);
+SELECT plan(71);
 SET LOCAL client_min_messages = warning;
+\ir ../helpers.psql
 
 CREATE FUNCTION pg_temp.cfg(ticker text, subs text, conj text DEFAULT 'AND') RETURNS jsonb LANGUAGE sql AS $$
     SELECT format('{"ticker":"%s","trading_period":252,"conjunction":"%s","substrategies":[%s]}', ticker, conj, subs)::jsonb
+$$;
+-- the same on hourly bars (the hourly schedule needs them): 1h copies of the sample bars below
+CREATE FUNCTION pg_temp.hcfg(ticker text, subs text, conj text DEFAULT 'AND') RETURNS jsonb LANGUAGE sql AS $$
+    SELECT pg_temp.cfg(ticker, subs, conj) || '{"interval": "1h", "trading_period": 1638}'
 $$;
 
 -- signatures
@@ -98,19 +103,31 @@ SELECT is((SELECT quant.update_deployment(did, '{"risk_limits": {"max_bar_age_ho
 SELECT quant.update_deployment(did, '{"enabled": false}') FROM d2 \gset
 SELECT throws_ok($$SELECT quant.run_deployment(did) FROM d2$$, '55000', NULL, 'a disabled deployment: 55000');
 
+-- the hourly schedule needs 1h bars: a daily strategy is refused on it, naming schedule, nothing stored
+SELECT throws_ok($$SELECT quant.deploy(jsonb_build_object('strategy_id', sid, 'qty', 1, 'schedule', 'hourly')) FROM s$$,
+  '22023', NULL, 'an hourly deployment of a 1d strategy: 22023');
+SELECT is((pg_temp.err($$SELECT quant.deploy(jsonb_build_object('strategy_id', sid, 'qty', 1, 'schedule', 'hourly')) FROM s$$)).col,
+  'schedule', '... naming the field schedule');
+SELECT ok((pg_temp.err($$SELECT quant.deploy(jsonb_build_object('strategy_id', sid, 'qty', 1, 'schedule', 'hourly')) FROM s$$)).msg
+  LIKE 'quant.deploy: schedule: "hourly" runs on 1h bars but the strategy''s interval is 1d', '... saying why');
+SELECT is((SELECT count(*)::int FROM trade.deployment d JOIN s ON s.sid = d.strategy_id WHERE d.schedule = 'hourly'), 0,
+  '... and nothing is stored');
+
+INSERT INTO md.bar (ticker, interval, ts, open, high, low, close, volume)
+SELECT ticker, '1h', ts, open, high, low, close, volume FROM md.bar WHERE ticker IN ('TTRC', 'MSFT') AND interval = '1d';
 -- run_schedule across users, with failures isolated; parity with the backtest for several configs
 CREATE TEMP TABLE p (k int, cfg jsonb, sid uuid, did uuid);
 INSERT INTO p (k, cfg) VALUES
-  (1, pg_temp.cfg('TTRC', '{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}')),
-  (2, pg_temp.cfg('TTRC', '{"indicator":"get_bollinger_band","signal_func":"momentum_band_signal","window":10,"signal":0.5}')),
-  (3, pg_temp.cfg('TTRC', '{"indicator":"get_sma_distance","signal_func":"momentum_band_signal","window":50,"signal":0.02}')),
-  (4, pg_temp.cfg('TTRC', '{"indicator":"get_rsi","signal_func":"momentum_bounded_signal","window":5,"signal":60},{"indicator":"get_ema_distance","signal_func":"momentum_band_signal","window":20,"signal":0.01}', 'OR')),
-  (5, pg_temp.cfg('TTRC', '{"indicator":"get_stochastic_oscillator","signal_func":"momentum_bounded_signal_long_only","window":5,"signal":50},{"indicator":"get_bollinger_band","signal_func":"reversion_band_signal","window":10,"signal":0.5}', 'AND')),
-  (6, pg_temp.cfg('MSFT', '{"indicator":"get_rsi_wilder","signal_func":"reversion_bounded_signal","window":14,"signal":70}'));
+  (1, pg_temp.hcfg('TTRC', '{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}')),
+  (2, pg_temp.hcfg('TTRC', '{"indicator":"get_bollinger_band","signal_func":"momentum_band_signal","window":10,"signal":0.5}')),
+  (3, pg_temp.hcfg('TTRC', '{"indicator":"get_sma_distance","signal_func":"momentum_band_signal","window":50,"signal":0.02}')),
+  (4, pg_temp.hcfg('TTRC', '{"indicator":"get_rsi","signal_func":"momentum_bounded_signal","window":5,"signal":60},{"indicator":"get_ema_distance","signal_func":"momentum_band_signal","window":20,"signal":0.01}', 'OR')),
+  (5, pg_temp.hcfg('TTRC', '{"indicator":"get_stochastic_oscillator","signal_func":"momentum_bounded_signal_long_only","window":5,"signal":50},{"indicator":"get_bollinger_band","signal_func":"reversion_band_signal","window":10,"signal":0.5}', 'AND')),
+  (6, pg_temp.hcfg('MSFT', '{"indicator":"get_rsi_wilder","signal_func":"reversion_bounded_signal","window":14,"signal":70}'));
 -- a failing one first (its version's config corrupted behind the API), then one with too little history
 CREATE TEMP TABLE f AS SELECT
-  (quant.create_strategy(pg_temp.cfg('TTRC', '{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":9,"signal":30}'))->>'strategy_id')::uuid AS bad_sid,
-  (quant.create_strategy(pg_temp.cfg('MSFT', '{"indicator":"get_sma","signal_func":"momentum_band_signal","window":400,"signal":0}'))->>'strategy_id')::uuid AS short_sid,
+  (quant.create_strategy(pg_temp.hcfg('TTRC', '{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":9,"signal":30}'))->>'strategy_id')::uuid AS bad_sid,
+  (quant.create_strategy(pg_temp.hcfg('MSFT', '{"indicator":"get_sma","signal_func":"momentum_band_signal","window":400,"signal":0}'))->>'strategy_id')::uuid AS short_sid,
   NULL::uuid AS bad_did, NULL::uuid AS short_did;
 UPDATE f SET bad_did = (quant.deploy(jsonb_build_object('strategy_id', bad_sid, 'qty', 1, 'schedule', 'hourly',
                           'risk_limits', '{"max_bar_age_hours": null}'::jsonb))->>'deployment_id')::uuid,
@@ -124,7 +141,7 @@ UPDATE p SET did = (quant.deploy(jsonb_build_object('strategy_id', sid, 'qty', 1
 -- bob: an hourly deployment of his own
 SELECT quant.set_user('tap_sched_bob') \gset
 CREATE TEMP TABLE b AS SELECT (quant.deploy(jsonb_build_object('strategy_id', (quant.create_strategy(
-  pg_temp.cfg('TTRC', '{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}'))->>'strategy_id')::uuid,
+  pg_temp.hcfg('TTRC', '{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}'))->>'strategy_id')::uuid,
   'qty', 5, 'schedule', 'hourly', 'risk_limits', '{"max_bar_age_hours": null}'::jsonb))->>'deployment_id')::uuid AS did;
 -- a stopped hourly deployment is not evaluated
 CREATE TEMP TABLE st AS SELECT (quant.deploy(jsonb_build_object('strategy_id', (SELECT d.strategy_id FROM trade.deployment d JOIN b ON b.did = d.deployment_id),
