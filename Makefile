@@ -13,7 +13,7 @@ PREFIX     ?= /usr/local
 # Extra variables for the extension's PGXS make, e.g. EXT_MAKE_ARGS='with_llvm=no'.
 EXT_MAKE_ARGS ?=
 # Executables `make install` copies to $(PREFIX)/bin when they have been built.
-BINARIES   := $(BUILD_DIR)/worker/quant-worker $(BUILD_DIR)/http/quant-http
+BINARIES   := $(BUILD_DIR)/worker/quant-worker $(BUILD_DIR)/worker/quant-feed $(BUILD_DIR)/http/quant-http
 # Where format/tidy look for C++ sources (those that exist).
 SRC_DIRS   := $(wildcard core extension worker http test bench fuzz)
 

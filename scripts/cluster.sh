@@ -29,6 +29,8 @@ set -euo pipefail
 SERVICES=(
     # quant-worker: the live loop's executor (LISTEN quant_signal, risk checks, paper broker)
     "worker|/usr/local/bin/quant-worker"
+    # quant-feed: the live feed's fetcher (LISTEN quant_feed; md.feed sources, worker/README.md "The feed")
+    "feed|/usr/local/bin/quant-feed"
     # quant-http: the Trade API over HTTP (/api/v1), on QUANT_HTTP_ADDR (default 127.0.0.1:8000)
     "http|/usr/local/bin/quant-http"
 )

@@ -63,6 +63,11 @@ GRANT EXECUTE ON FUNCTION quant.login_person(text, text), quant.login_session(te
   TO quant_app;
 GRANT EXECUTE ON FUNCTION quant.set_person_password(text, text) TO quant_admin;
 
+-- the live feed (sql/MD/feed.sql): its sources and fetch log for the REST layer; sources are
+-- shared (like md.bar), so only administrators set them
+GRANT EXECUTE ON FUNCTION quant.list_feeds(), quant.fetch_log(text, text, integer, bigint) TO quant_app, quant_admin;
+GRANT EXECUTE ON FUNCTION quant.set_feed(text, text, text, text, text, boolean, integer, boolean) TO quant_admin;
+
 -- quant_admin only: keys for any user (quant.create_api_key calls it for administrators)
 GRANT EXECUTE ON FUNCTION trade.api_key_create_for(text, text) TO quant_admin;
 -- quant_admin only: the halt of all trading (TRADE/kill_switch.sql)
@@ -82,4 +87,8 @@ GRANT EXECUTE ON FUNCTION
     paper.place_order(text, text, text, text, numeric, text, numeric),
     paper.get_order(text), paper.get_orders(text), paper.get_position(text, text), paper.get_positions(text),
     paper.get_account(text)
+  TO quant_worker;
+-- quant-feed (worker/src/feed.cpp) runs as quant_worker too: claim, store, the deadline sweep
+GRANT EXECUTE ON FUNCTION md.claim_fetch(text, double precision, integer),
+    md.store_fetch(bigint, text, timestamp with time zone, integer, jsonb, text), quant.feed_deadline()
   TO quant_worker;

@@ -38,6 +38,15 @@ Param field(const char* name, const char* sql_type, JsonType type, bool required
             .description = what};
 }
 
+Param query(const char* name, const char* sql_type, JsonType type, const char* what) {
+    return {.name = name,
+            .sql_type = sql_type,
+            .source = Source::query,
+            .type = type,
+            .required = false,
+            .description = what};
+}
+
 std::vector<Route> build() {
     const Param config = field("config", "jsonb", JsonType::object, true, "a StrategyConfig (seed 1.1)");
     const Param grid = field("grid", "jsonb", JsonType::array_or_object, true,
@@ -401,6 +410,27 @@ std::vector<Route> build() {
          .summary = "Ticker mappings you see (shared and your own)",
          .tag = "refdata",
          .response_schema = "TickerMapping"},
+        // the live feed (sql/MD/feed.sql): sources and the fetch log
+        {.method = "GET",
+         .path = "/api/v1/feeds",
+         .target = "quant.list_feeds",
+         .shape = Shape::set,
+         .summary = "Market-data sources per data ticker and interval, with their fetch state",
+         .tag = "feed",
+         .response_schema = "Feed"},
+        {.method = "GET",
+         .path = "/api/v1/feed/log",
+         .target = "quant.fetch_log",
+         .shape = Shape::set,
+         .params = {query("ticker", "text", JsonType::string, "only this data ticker"),
+                    query("bar_interval", "text", JsonType::string, "only this bar interval (1m .. 1w)"),
+                    query("max_rows", "integer", JsonType::integer,
+                          "at most this many (1..1000, default 100)"),
+                    query("before_id", "bigint", JsonType::integer,
+                          "older than this fetch_id (the next page)")},
+         .summary = "The fetch log, newest first: each fetch's product, times, rows, gaps and error",
+         .tag = "feed",
+         .response_schema = "Fetch"},
         // people's sessions (the web UI's cookie login; session.hpp)
         {.method = "POST",
          .path = "/api/v1/session",

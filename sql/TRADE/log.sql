@@ -20,8 +20,8 @@ CREATE TABLE trade.log (
 );
 CREATE INDEX log_deployment_idx ON trade.log (deployment_id, ts);
 COMMENT ON TABLE trade.log IS 'The execution log (seed 7): BUY, SELL, HOLD or REJECTED (with the reason in message), per deployment.';
-COMMENT ON COLUMN trade.log.reason IS 'For REJECTED rows, a reason code to query by (the live loop writes stale_bar, insufficient_history, no_bars, error); the text is in message';
-COMMENT ON COLUMN trade.log.bar_ts IS 'The bar the row is about, when known (e.g. the stale bar of a stale_bar rejection)';
+COMMENT ON COLUMN trade.log.reason IS 'For REJECTED rows, a reason code to query by (the live loop writes stale_bars, insufficient_history, no_bars, error); the text is in message';
+COMMENT ON COLUMN trade.log.bar_ts IS 'The bar the row is about, when known (e.g. the stale bar of a stale_bars rejection)';
 
 ALTER TABLE trade.log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE trade.log FORCE ROW LEVEL SECURITY;

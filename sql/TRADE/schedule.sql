@@ -6,7 +6,9 @@
 -- claims the PENDING rows and trades them.
 --
 -- Guards, each giving a trade.log row action REJECTED with a reason code and no signal:
---   stale_bar             the latest bar is older than risk_limits.max_bar_age_hours (default
+--   stale_bars            the latest closed bar of the traded product, or of any product a
+--                         substrategy reads (md.stale_factor), is older than
+--                         risk_limits.max_bar_age_hours (default
 --                         per schedule: refdata.schedule, the core's catalog; 96 h for a daily
 --                         bar covers weekends). JSON null turns the check off, paper only (the
 --                         validator refuses it for paper=false; here it falls back to the
@@ -65,18 +67,21 @@ BEGIN
         IF v.strategy_id IS NULL THEN
             RAISE EXCEPTION 'strategy % version % not found', d.strategy_id, d.strategy_version USING ERRCODE = 'P0002';
         END IF;
-        SELECT max(b.ts) INTO latest FROM md.bar b
-        WHERE b.ticker = v.config->>'ticker' AND b.interval = coalesce(v.config->>'interval', '1d');
+        -- the newest CLOSED bar (ts + interval <= now): a forming bar is never evaluated
+        latest := md.latest_closed_bar(v.config->>'ticker', md.strategy_interval(v.config), now());
         max_age := trade.max_bar_age_hours(d);
         IF latest IS NULL THEN
             reason := 'no_bars';
-            msg := format('no bars: ticker %s has no %s bars in md.bar', v.config->>'ticker',
-                          coalesce(v.config->>'interval', '1d'));
+            msg := format('no bars: ticker %s has no closed %s bars in md.bar', v.config->>'ticker',
+                          md.strategy_interval(v.config));
         ELSIF max_age IS NOT NULL AND quant.bar_is_stale(latest, now(), max_age) THEN
-            reason := 'stale_bar';
-            msg := format('stale bar: the latest %s bar is %s, %s hours old, over max_bar_age_hours %s',
-                          v.config->>'ticker', latest,
+            reason := 'stale_bars';
+            msg := format('stale bars: the latest closed %s bar of %s is %s, %s hours old, over max_bar_age_hours %s',
+                          md.strategy_interval(v.config), v.config->>'ticker', latest,
                           round((extract(epoch FROM now() - latest) / 3600)::numeric, 1), max_age);
+        ELSIF max_age IS NOT NULL AND md.stale_factor(v.config, now(), max_age) IS NOT NULL THEN
+            reason := 'stale_bars';  -- a factor product late: never a signal on its old bars
+            msg := md.stale_factor(v.config, now(), max_age);
         ELSE
             SELECT * INTO g FROM trade.signal x WHERE x.deployment_id = d.deployment_id AND x.bar_ts = latest;
             IF g.signal_id IS NOT NULL THEN
@@ -149,7 +154,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION quant.run_deployment(uuid) IS
-  'Evaluates a deployment of the current user now, whatever its schedule (how manual deployments run): the new signal row (outcome SIGNAL, NOTIFYed on quant_signal), the existing one when this bar was already evaluated (outcome DUPLICATE, nothing written), or the rejection (outcome REJECTED, action, reason, message: stale_bar, insufficient_history, no_bars, error). P0002 when not yours; 55000 when disabled or stopped.';
+  'Evaluates a deployment of the current user now, whatever its schedule (how manual deployments run): the new signal row (outcome SIGNAL, NOTIFYed on quant_signal), the existing one when this bar was already evaluated (outcome DUPLICATE, nothing written), or the rejection (outcome REJECTED, action, reason, message: stale_bars, insufficient_history, no_bars, error). P0002 when not yours; 55000 when disabled or stopped.';
 
 CREATE FUNCTION trade.run_schedule_for(schedule text, market text) RETURNS integer
 LANGUAGE plpgsql VOLATILE
@@ -161,6 +166,7 @@ DECLARE
     d trade.deployment;
     r jsonb;
     written integer := 0;
+    feed_run bigint;
 BEGIN
     IF schedule IS NULL THEN
         RAISE EXCEPTION '%: schedule must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'schedule';
@@ -179,10 +185,14 @@ BEGIN
             USING ERRCODE = '22023', COLUMN = 'market',
                   HINT = 'valid markets: ' || (SELECT string_agg(m.market, ', ' ORDER BY m.market) FROM refdata.market m);
     END IF;
+    -- the live feed first (MD/feed.sql): deployments reading a fed product wait for its fetch and
+    -- are evaluated when the bars arrive (md.store_fetch) or at the run's deadline
+    feed_run := md.start_feed_run(run_schedule_for.schedule, run_schedule_for.market);
     -- every user's deployments: the caller is pg_cron's job owner, not a quant user
     FOR d IN SELECT * FROM trade.deployment t
              WHERE t.schedule = run_schedule_for.schedule AND t.enabled AND t.stopped_at IS NULL
                AND (run_schedule_for.market IS NULL OR t.market = run_schedule_for.market)
+               AND NOT EXISTS (SELECT 1 FROM md.feed_wait w WHERE w.run_id = feed_run AND w.deployment_id = t.deployment_id)
              ORDER BY t.user_id, t.deployment_id
     LOOP
         BEGIN
@@ -294,6 +304,8 @@ BEGIN
     -- the stop loss, every minute against the latest price (sql/TRADE/stop_loss.sql; pg_cron
     -- 1.4: a minute is the finest grain)
     jobs := jobs || ARRAY[['quant_stop_loss', '* * * * *', 'SELECT quant.check_stop_losses()']];
+    -- the live feed's deadline: runs whose bars did not arrive in time give stale_bars rows
+    jobs := jobs || ARRAY[['quant_feed_deadline', '* * * * *', 'SELECT quant.feed_deadline()']];
     FOREACH j SLICE 1 IN ARRAY jobs LOOP
         jobname := j[1];
         schedule := j[2];
@@ -305,7 +317,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION quant.install_schedules() IS
-  'Creates (or updates) the pg_cron jobs of the live loop, in UTC: quant_daily_close_<MARKET> per refdata.market (US 21:05 Mon-Fri, HK 08:05 Mon-Fri, CRYPTO 00:05 daily), quant_hourly (minute 0), quant_stop_loss (every minute: quant.check_stop_losses), quant_cron_cleanup (cron.job_run_details older than 7 days). Idempotent. Needs pg_cron in this database (55000 otherwise) and the right to call cron.schedule. Returns the jobs.';
+  'Creates (or updates) the pg_cron jobs of the live loop, in UTC: quant_daily_close_<MARKET> per refdata.market (US 21:05 Mon-Fri, HK 08:05 Mon-Fri, CRYPTO 00:05 daily), quant_hourly (minute 0), quant_stop_loss (every minute: quant.check_stop_losses), quant_feed_deadline (every minute: quant.feed_deadline), quant_cron_cleanup (cron.job_run_details older than 7 days). Idempotent. Needs pg_cron in this database (55000 otherwise) and the right to call cron.schedule. Returns the jobs.';
 REVOKE ALL ON FUNCTION quant.install_schedules() FROM PUBLIC;
 
 CREATE FUNCTION quant.uninstall_schedules() RETURNS integer

@@ -23,7 +23,7 @@
 --     go in created_at order, one signal per deployment at a time), so the flatten is last.
 --   Stale prices. The stale-bar limit of the deployment (trade.max_bar_age_hours) applies: a
 --     price older than it is no evidence of a loss now, and nothing is written (silently: the
---     schedule already logs stale_bar, and a row a minute would drown the log).
+--     schedule already logs stale_bars, and a row a minute would drown the log).
 --   The log row is action HOLD (the row itself places no order; the worker's fill rows follow)
 --     with success true: it ends a pause after repeated rejects (trade.worker_context counts
 --     rejects since the last success), so the exit is not trapped by `paused`. The kill switch,

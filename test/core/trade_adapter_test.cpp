@@ -65,7 +65,10 @@ public:
             return std::nullopt;
         return it->second;
     }
-    std::vector<quant::BarData> fetch_bars(std::string_view, std::size_t) override { return {}; }
+    std::vector<quant::BarData> fetch_bars(std::string_view, std::string_view, std::int64_t,
+                                           std::int64_t) override {
+        return {};
+    }
     bool up = false;
     double pos = 0;
     std::map<std::string, quant::OrderResult> orders;

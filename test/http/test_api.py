@@ -101,7 +101,8 @@ EXPECTED_ROUTES = [
     ("GET", "/api/v1/intervals"), ("GET", "/api/v1/bars"), ("POST", "/api/v1/bars"),
     ("POST", "/api/v1/deployments/{id}/flatten"), ("POST", "/api/v1/deployments/disable_all"),
     ("GET", "/api/v1/breakers"), ("POST", "/api/v1/breakers/{id}/reset"),
-    ("GET", "/api/v1/ticker_mappings"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/ticker_mappings"), ("GET", "/api/v1/feeds"), ("GET", "/api/v1/feed/log"),
+    ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/openapi.json"),
 ]
 
 
@@ -296,6 +297,17 @@ def run(srv, strict, alice, bob, carol, doomed):
         r = R("GET", path, key=alice)
         check(f"GET {path} -> 200 non-empty array", r.status == 200 and isinstance(r.json, list) and r.json, r)
         seen[("GET", path, 200)] = r
+    # the live feed: sources and the fetch log (shared, read through quant.list_feeds / fetch_log)
+    r = R("GET", "/api/v1/feeds", key=alice)
+    check("GET /feeds -> 200 array", r.status == 200 and isinstance(r.json, list), r)
+    seen[("GET", "/api/v1/feeds", 200)] = r
+    r = R("GET", "/api/v1/feed/log?max_rows=5", key=alice)
+    check("GET /feed/log?max_rows=5 -> 200 array of at most 5", r.status == 200 and isinstance(r.json, list)
+          and len(r.json) <= 5, r)
+    seen[("GET", "/api/v1/feed/log", 200)] = r
+    r = R("GET", "/api/v1/feed/log?max_rows=0", key=alice)
+    check("GET /feed/log?max_rows=0 -> a problem naming max_rows", r.status in (400, 422) and is_problem(r, r.status)
+          and r.json.get("field") == "max_rows", r)
     r = R("DELETE", f"/api/v1/strategies/{sid}", key=alice)
     check("DELETE /strategies/{id} while deployed -> 409 (55006) with hint", is_problem(r, 409) and r.json.get("hint"), r)
     seen[("DELETE", "/api/v1/strategies/{id}", 409)] = r

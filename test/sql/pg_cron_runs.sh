@@ -102,14 +102,14 @@ check "cron.unschedule removes the job" t "$("${PSQL[@]}" -c "SELECT cron.unsche
 
 # ---- quant.install_schedules: the real jobs, idempotent ----
 "${PSQL[@]}" -c "SELECT quant.install_schedules()" -c "SELECT quant.install_schedules()" >/dev/null 2>&1
-check "install_schedules twice: one job each (daily_close x3 markets, hourly, stop loss, cleanup)" 6 \
+check "install_schedules twice: one job each (daily_close x3 markets, hourly, stop loss, feed deadline, cleanup)" 7 \
     "$("${PSQL[@]}" -c "SELECT count(*) FROM cron.job WHERE jobname IN ('quant_daily_close_US', 'quant_daily_close_HK',
-        'quant_daily_close_CRYPTO', 'quant_hourly', 'quant_stop_loss', 'quant_cron_cleanup')")"
+        'quant_daily_close_CRYPTO', 'quant_hourly', 'quant_stop_loss', 'quant_feed_deadline', 'quant_cron_cleanup')")"
 check "the stop loss every minute" "* * * * *|SELECT quant.check_stop_losses()" \
     "$("${PSQL[@]}" -c "SELECT schedule || '|' || command FROM cron.job WHERE jobname = 'quant_stop_loss'")"
 check "US daily_close at 21:05 UTC Mon-Fri for market US" "5 21 * * 1-5|SELECT quant.run_schedule('daily_close', 'US')" \
     "$("${PSQL[@]}" -c "SELECT schedule || '|' || command FROM cron.job WHERE jobname = 'quant_daily_close_US'")"
-check "uninstall_schedules removes them" 6 "$("${PSQL[@]}" -c "SELECT quant.uninstall_schedules()")"
+check "uninstall_schedules removes them" 7 "$("${PSQL[@]}" -c "SELECT quant.uninstall_schedules()")"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

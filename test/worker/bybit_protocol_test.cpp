@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "quant/bar_feed.hpp"
+
 namespace b = quant::bybit;
 
 // RFC 4231 test case 2 (HMAC-SHA-256).
@@ -210,4 +212,19 @@ TEST(BybitKline, NewestFirstFormingDropped) {
     EXPECT_FALSE(b::interval_ms("M"));
     EXPECT_FALSE(b::interval_ms("7"));
     EXPECT_THROW(b::parse_klines(quant::Json::parse(R"([["x"]])"), minute, 0), quant::BrokerError);
+}
+
+TEST(BybitKlines, BarIntervalsMapToKlineCodes) {
+    namespace b = quant::bybit;
+    const std::pair<const char*, const char*> table[] = {{"1m", "1"},   {"5m", "5"},  {"15m", "15"},
+                                                         {"30m", "30"}, {"1h", "60"}, {"4h", "240"},
+                                                         {"1d", "D"},   {"1w", "W"}};
+    for (const auto& [name, code] : table) {
+        EXPECT_EQ(b::kline_interval(name).value_or("?"), code) << name;
+        // the code's length is the catalog interval's length
+        EXPECT_EQ(*b::interval_ms(*b::kline_interval(name)) * 1000, *quant::bar_interval_us(name)) << name;
+    }
+    EXPECT_FALSE(b::kline_interval("1M"));
+    EXPECT_FALSE(b::kline_interval("D"));
+    EXPECT_FALSE(b::kline_interval(""));
 }

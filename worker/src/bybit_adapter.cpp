@@ -422,43 +422,54 @@ quant::AccountInfo BybitAdapter::get_account_info() {
     return info;
 }
 
-std::vector<quant::BarData> BybitAdapter::fetch_bars(std::string_view symbol, std::size_t limit) {
-    const std::string interval = gw_.settings().kline_interval;
-    const auto step = interval_ms(interval);
-    if (!step)
-        throw quant::BrokerError("bybit: kline interval " + interval + " has no fixed length");
+std::vector<quant::BarData> BybitAdapter::fetch_bars(std::string_view symbol, std::string_view interval,
+                                                     std::int64_t start_us, std::int64_t now_us) {
+    // the live feed (worker/README.md "The feed"): newest-first pages of up to 1,000 candles
+    // whose start is in [start, end], walked back with `end` until start is reached
+    const auto code = kline_interval(interval);
+    if (!code)
+        throw quant::BrokerError("bybit: no kline interval for bar interval \"" + std::string(interval) +
+                                 "\" (valid: 1m, 5m, 15m, 30m, 1h, 4h, 1d, 1w)");
+    const std::int64_t step = *interval_ms(*code);
+    const std::int64_t now_ms = now_us / 1000;
+    const std::int64_t start_ms = start_us <= 0 ? 0 : (start_us + 999) / 1000;
+    constexpr std::size_t page_size = 1000;
+    constexpr int max_pages = 2000;  // 2M candles: a runaway answer stops here
     std::vector<quant::BarData> out;
-    std::optional<std::int64_t> end;
-    while (out.size() < limit) {
-        const std::size_t want = std::min<std::size_t>(1000, limit - out.size() + 1);  // +1: the forming one
-        Params q{{"category", std::string(category_name(t_.category))},
-                 {"symbol", std::string(symbol)},
-                 {"interval", interval},
-                 {"limit", std::to_string(want)}};
-        if (end)
-            q.emplace_back("end", std::to_string(*end));
+    std::int64_t end_ms = now_ms;
+    for (int page = 0; page < max_pages && end_ms >= start_ms; ++page) {
+        const Params q{{"category", std::string(category_name(t_.category))},
+                       {"symbol", std::string(symbol)},
+                       {"interval", *code},
+                       {"start", std::to_string(start_ms)},
+                       {"end", std::to_string(end_ms)},
+                       {"limit", std::to_string(page_size)}};
         const Reply r = gw_.get_public("/v5/market/kline", q);
         if (r.ret_code != 0)
-            throw quant::BrokerError("bybit: kline: " + reason(r.ret_code, r.ret_msg));
+            throw quant::BrokerError("bybit: kline " + std::string(symbol) + ": " +
+                                     reason(r.ret_code, r.ret_msg));
         const Json& list = list_of(r);
         if (list.empty())
             break;
-        auto page = parse_klines(list, *step, gw_.now_ms());
-        if (page.empty())
-            break;
-        const std::int64_t oldest_ms = page.front().ts_us / 1000;
-        page.insert(page.end(), out.begin(), out.end());
-        out = std::move(page);
-        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.ts_us < b.ts_us; });
-        out.erase(std::unique(out.begin(), out.end(),
-                              [](const auto& a, const auto& b) { return a.ts_us == b.ts_us; }),
-                  out.end());
-        if (list.size() < want)
-            break;  // no older bars
-        end = oldest_ms - 1;
+        const auto page_bars = parse_klines(list, step, now_ms);  // forming candle dropped, oldest first
+        std::int64_t oldest_ms = end_ms;
+        for (const Json& row : list) {
+            if (row.is_array() && !row.empty()) {
+                const Json cell = Json::object({{"v", row[0]}});
+                if (const auto t = number(cell, "v"))
+                    oldest_ms = std::min(oldest_ms, static_cast<std::int64_t>(*t));
+            }
+        }
+        out.insert(out.end(), page_bars.begin(), page_bars.end());
+        if (list.size() < page_size || oldest_ms >= end_ms)
+            break;  // the last page, or an answer that does not move back
+        end_ms = oldest_ms - 1;
     }
-    if (out.size() > limit)
-        out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(limit));
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.ts_us < b.ts_us; });
+    out.erase(
+        std::unique(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.ts_us == b.ts_us; }),
+        out.end());
+    std::erase_if(out, [&](const quant::BarData& b) { return b.ts_us < start_us; });
     return out;
 }
 

@@ -504,4 +504,15 @@ std::vector<quant::BarData> parse_klines(const Json& list, std::int64_t interval
     return out;
 }
 
+std::optional<std::string> kline_interval(std::string_view bar_interval) {
+    const std::pair<std::string_view, const char*> table[] = {{"1m", "1"},   {"5m", "5"},  {"15m", "15"},
+                                                              {"30m", "30"}, {"1h", "60"}, {"4h", "240"},
+                                                              {"1d", "D"},   {"1w", "W"}};
+    for (const auto& [name, code] : table) {
+        if (name == bar_interval)
+            return std::string(code);
+    }
+    return std::nullopt;
+}
+
 }  // namespace quant::bybit

@@ -124,5 +124,8 @@ std::optional<std::int64_t> interval_ms(std::string_view code);
 // result.list (newest first, string arrays) -> bars oldest first; a candle whose end is after
 // now_ms is still forming and dropped.
 std::vector<quant::BarData> parse_klines(const Json& list, std::int64_t interval_ms, std::int64_t now_ms);
+// The kline interval code of a bar interval of the catalog (1m -> 1, 5m -> 5, 15m -> 15, 30m -> 30,
+// 1h -> 60, 4h -> 240, 1d -> D, 1w -> W); nullopt for any other name.
+std::optional<std::string> kline_interval(std::string_view bar_interval);
 
 }  // namespace quant::bybit

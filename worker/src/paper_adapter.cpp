@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "quant/bar_feed.hpp"
 #include "quant/pq/log.hpp"
 
 namespace quant::worker {
@@ -146,16 +147,24 @@ std::optional<quant::OrderResult> PaperAdapter::order_by_client_id(std::string_v
     return order_from(r, 0);
 }
 
-std::vector<quant::BarData> PaperAdapter::fetch_bars(std::string_view symbol, std::size_t limit) {
-    require_connected();
-    const pq::Result r = gw_.call(
-        "paper_fetch_bars",
-        "SELECT (extract(epoch FROM ts) * 1000000)::bigint AS ts_us, open, high, low, close, volume FROM "
-        "md.bar "
-        "WHERE ticker = $1 ORDER BY ts DESC LIMIT $2",
-        {std::string(symbol), std::to_string(limit)});
+std::vector<quant::BarData> PaperAdapter::fetch_bars(std::string_view symbol, std::string_view interval,
+                                                     std::int64_t start_us, std::int64_t now_us) {
+    // the paper broker's market data is md.bar itself: the closed bars stored for the symbol
+    const auto step = quant::bar_interval_us(interval);
+    if (!step)
+        throw quant::BrokerError("paper broker: unknown bar interval \"" + std::string(interval) +
+                                 "\" (valid: 1m, 5m, 15m, 30m, 1h, 4h, 1d, 1w)");
+    const pq::Result r =
+        gw_.call("paper_fetch_bars",
+                 "SELECT (extract(epoch FROM ts) * 1000000)::bigint AS ts_us, open, high, low, close, volume "
+                 "FROM md.bar "
+                 "WHERE ticker = $1 AND \"interval\" = $2 AND ts >= to_timestamp($3::float8 / 1e6) "
+                 "AND ts <= to_timestamp(($4::bigint - $5::bigint)::float8 / 1e6) ORDER BY ts",
+                 {std::string(symbol), std::string(interval), std::to_string(start_us),
+                  std::to_string(now_us), std::to_string(*step)});
     std::vector<quant::BarData> out;
-    for (int i = r.rows() - 1; i >= 0; --i) {
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) {
         quant::BarData b;
         b.ts_us = r.get_int(i, "ts_us").value_or(0);
         b.open = number(r, i, "open");

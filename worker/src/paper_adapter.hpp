@@ -41,7 +41,8 @@ public:
     std::vector<quant::OrderResult> get_orders() override;
     quant::AccountInfo get_account_info() override;
     std::optional<quant::OrderResult> order_by_client_id(std::string_view client_order_id) override;
-    std::vector<quant::BarData> fetch_bars(std::string_view symbol, std::size_t limit) override;
+    std::vector<quant::BarData> fetch_bars(std::string_view symbol, std::string_view interval,
+                                           std::int64_t start_us, std::int64_t now_us) override;
 
 private:
     void require_connected() const;

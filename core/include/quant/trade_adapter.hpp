@@ -55,7 +55,8 @@ struct AccountInfo {
 };
 
 struct BarData {
-    std::int64_t ts_us = 0;  // bar time, microseconds since the Unix epoch (UTC)
+    std::int64_t ts_us =
+        0;  // bar open time, microseconds since the Unix epoch (UTC); closes at ts + interval
     double open = 0, high = 0, low = 0, close = 0, volume = 0;
 };
 
@@ -79,9 +80,13 @@ public:
     virtual AccountInfo get_account_info() = 0;
     // Reconciliation: the order with this client id, or nullopt when the broker has none.
     virtual std::optional<OrderResult> order_by_client_id(std::string_view client_order_id) = 0;
-    // The latest `limit` bars of a symbol, oldest first (for adapters whose market data comes
-    // from the broker).
-    virtual std::vector<BarData> fetch_bars(std::string_view symbol, std::size_t limit) = 0;
+    // The live feed (worker/src/feed.cpp): the CLOSED bars of a symbol at an interval (a name of
+    // the bar interval catalog: 1m 5m 15m 30m 1h 4h 1d 1w) whose open time is at or after
+    // start_us, oldest first. A bar whose close (ts + interval) is after now_us is still forming
+    // and is not returned. An interval the broker does not serve is a BrokerError naming it.
+    // Need not connect(): market data may be public.
+    virtual std::vector<BarData> fetch_bars(std::string_view symbol, std::string_view interval,
+                                            std::int64_t start_us, std::int64_t now_us) = 0;
 };
 
 // The signed position of a symbol in a complete position report (0 when it is not listed).

@@ -88,12 +88,12 @@ SELECT ok((SELECT j ?& ARRAY['signal', 'bar_ts', 'status', 'strategy_version', '
 -- stale bars: the default limit (daily_close 96 h) rejects the 2006 bars, with the reason and no signal
 CREATE TEMP TABLE d2 AS SELECT (quant.deploy(jsonb_build_object('strategy_id', sid, 'qty', 10))->>'deployment_id')::uuid AS did FROM s;
 CREATE TEMP TABLE r2 AS SELECT quant.run_deployment(did) AS r FROM d2;
-SELECT is((SELECT r->>'outcome' || '/' || (r->>'action') || '/' || (r->>'reason') FROM r2), 'REJECTED/REJECTED/stale_bar',
+SELECT is((SELECT r->>'outcome' || '/' || (r->>'action') || '/' || (r->>'reason') FROM r2), 'REJECTED/REJECTED/stale_bars',
           'stale bar: run_deployment returns the rejection');
-SELECT ok((SELECT r->>'message' LIKE 'stale bar:%max_bar_age_hours 96' FROM r2), 'the message gives the limit');
+SELECT ok((SELECT r->>'message' LIKE 'stale bars:%max_bar_age_hours 96' FROM r2), 'the message gives the limit');
 SELECT is((SELECT count(*)::int FROM trade.signal g JOIN d2 ON g.deployment_id = d2.did), 0, 'no signal on a stale bar');
 SELECT is((SELECT j->>'action' || '/' || (j->>'success') || '/' || (j->>'reason') FROM d2, quant.deployment_trades(did) j),
-          'REJECTED/false/stale_bar', 'deployment_trades shows the REJECTED row');
+          'REJECTED/false/stale_bars', 'deployment_trades shows the REJECTED row');
 SELECT ok((SELECT j ?& ARRAY['action', 'qty', 'success', 'message', 'order_id', 'timestamp', 'signal_value']
            FROM d2, quant.deployment_trades(did) j), 'deployment_trades rows: action, qty, success, message, order_id, timestamp, signal_value');
 SELECT is((SELECT quant.update_deployment(did, '{"risk_limits": {"max_bar_age_hours": 999999}}') IS NOT NULL
