@@ -96,6 +96,8 @@ EXPECTED_ROUTES = [
     ("POST", "/api/v1/backtest_series"), ("POST", "/api/v1/session"), ("GET", "/api/v1/session"),
     ("DELETE", "/api/v1/session"), ("POST", "/api/v1/walk_forward"), ("GET", "/api/v1/indicators"), ("GET", "/api/v1/signal_functions"),
     ("GET", "/api/v1/products"), ("POST", "/api/v1/products"),
+    ("GET", "/api/v1/broker_credentials"), ("PUT", "/api/v1/broker_credentials"),
+    ("DELETE", "/api/v1/broker_credentials"),
     ("GET", "/api/v1/ticker_mappings"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/openapi.json"),
 ]
 
