@@ -412,10 +412,9 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
 void Processor::reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o) {
     const auto found = adapter.order_by_client_id(o.client_order_id);
     if (found) {
-        if (quant::is_terminal(found->state)) {
+        // terminal, or open with parts filled (booked now: the parts so far)
+        if (quant::is_terminal(found->state) || found->filled_qty > 0) {
             record_outcome(o.client_order_id, *found, quant::SignalFinish::none);
-        } else if (found->filled_qty > 0) {
-            record_outcome(o.client_order_id, *found, quant::SignalFinish::none);  // the parts so far
         } else if (o.status != "SENT") {
             mark(o.client_order_id, "SENT", "open at the broker");
         }
