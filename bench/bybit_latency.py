@@ -52,8 +52,8 @@ def as_user(sql):
 def deploy(strategy, broker):
     return as_user(f"SELECT quant.deploy(jsonb_build_object('strategy_id', '{strategy}', 'broker', '{broker}', "
                    f"'qty', {'0.01' if broker == 'BYBIT' else '1'}, 'schedule', 'manual', 'risk_limits', "
-                   f"jsonb_build_object('max_bar_age_hours', null, 'max_orders_per_minute', 100000, "
-                   f"'max_daily_trades', 100000, 'max_consecutive_rejects', 100000, "
+                   f"jsonb_build_object('max_bar_age_hours', null, 'max_orders_per_minute', 10000, "
+                   f"'max_daily_trades', 100000, 'max_consecutive_rejects', 100, "
                    f"'max_position_usd', 1000000)))->>'deployment_id'")
 
 

@@ -323,14 +323,7 @@ try:
     execs = fake_execs(link10)
     check("...several parts filled (more than one poll), fewer than all", 1 < len(execs) and float(st.get("cumExecQty", 0)) < 0.1,
           f"{len(execs)} {st.get('cumExecQty')}")
-    check("...each part is its own trade.fill with the fake's qty and fee (books = the fake's executions)",
-          len(booked) == len(execs) and all(close(a[0], b[0]) and close(a[1], b[1]) for a, b in zip(booked, execs)),
-          f"books {booked[:5]}.. ({len(booked)}) fake {execs[:5]}.. ({len(execs)})")
-    pos3 = q(f"SELECT qty::text FROM trade.position WHERE deployment_id = '{dep3}'")
-    check("...the position is what was filled (the fake's cumExecQty), not the order's qty",
-          pos3 != "" and close(float(pos3), float(st.get("cumExecQty", -1))), f"{pos3} vs {st.get('cumExecQty')}")
-    eq("...a BUY trade.log row per part", len(execs),
-       int(q(f"SELECT count(*) FROM trade.log WHERE order_id = '{link10}' AND action = 'BUY'")))
+    check("...booked part by part while it was followed (more than one trade.fill)", len(booked) > 1, str(booked))
     # its signal is taken up again at once: the open order is reconciled (more parts booked), the
     # signal refused (position unknown while the order is open); after that nobody polls it
     eq("...its signal ends REJECTED (unknown_position: fail closed while the order is open)", "REJECTED",
@@ -342,8 +335,11 @@ try:
           len(booked) == len(execs) and all(close(a[0], b[0]) and close(a[1], b[1]) for a, b in zip(booked, execs)),
           f"books {len(booked)} fake {len(execs)}")
     pos3 = q(f"SELECT qty::text FROM trade.position WHERE deployment_id = '{dep3}'")
-    check("...and the position the fake's cumExecQty",
-          pos3 != "" and close(float(pos3), float(st.get("cumExecQty", -1))), f"{pos3} vs {st.get('cumExecQty')}")
+    check("...the position is what was filled (the fake's cumExecQty), not the order's qty",
+          pos3 != "" and close(float(pos3), float(st.get("cumExecQty", -1))) and float(pos3) < 0.1,
+          f"{pos3} vs {st.get('cumExecQty')}")
+    eq("...a BUY trade.log row per part", len(execs),
+       int(q(f"SELECT count(*) FROM trade.log WHERE order_id = '{link10}' AND action = 'BUY'")))
     fake.control(op="fill", orderLinkId=link10)  # the rest fills
     s11 = add_signal(dep3, 0)  # the next signal reconciles the open order first, then goes flat
     eq("...the next signal ends DONE", "DONE", wait_final(s11))
