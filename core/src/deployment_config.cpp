@@ -29,6 +29,10 @@ std::vector<std::string> category_choices() {
     return {"spot", "linear"};
 }
 
+std::vector<std::string> environment_choices() {
+    return {"demo", "testnet", "mainnet"};
+}
+
 std::vector<std::string> broker_choices() {
     return names::list(broker_catalog(), &BrokerInfo::name);
 }
@@ -135,7 +139,7 @@ const std::array<FieldSpec, 14> risk_limit_table{{
      .description = "when a breaker trips, also flatten the position; default false"},
 }};
 
-const std::array<FieldSpec, 18> deployment_table{{
+const std::array<FieldSpec, 19> deployment_table{{
     {.key = "deployment_id",
      .nullable = true,
      .format = "uuid",
@@ -170,6 +174,10 @@ const std::array<FieldSpec, 18> deployment_table{{
      .nullable = true,
      .choices = category_choices,
      .description = "BYBIT only: spot or linear (USDT perpetuals); default linear"},
+    {.key = "environment",
+     .nullable = true,
+     .choices = environment_choices,
+     .description = "BYBIT only: demo or testnet with paper=true (default demo), mainnet with paper=false"},
     {.key = "qty",
      .type = Type::number,
      .required = true,
@@ -397,6 +405,13 @@ DeploymentConfig parse_deployment_config(const Json& doc) {
             fail("category", "is for broker BYBIT only, got broker " + cfg.broker, "leave it out");
     }
 
+    if (given(doc, "environment")) {
+        cfg.environment =
+            get_enum(doc["environment"], "environment", environment_choices(), false, "environments");
+        if (cfg.broker != "BYBIT")
+            fail("environment", "is for broker BYBIT only, got broker " + cfg.broker, "leave it out");
+    }
+
     const std::string qty_hint =
         "a positive position size per signal; whole shares for US and HK, decimals for CRYPTO";
     if (!given(doc, "qty"))
@@ -446,6 +461,13 @@ DeploymentConfig parse_deployment_config(const Json& doc) {
         fail("paper",
              "must be true for broker " + cfg.broker + " (the embedded paper broker cannot trade live)",
              "choose broker " + live + " to trade live");
+    }
+    // simulated funds (demo, testnet) are paper; real funds (mainnet) are live, behind the gate
+    if (!cfg.environment.empty() && cfg.paper == (cfg.environment == "mainnet")) {
+        fail("environment",
+             cfg.paper ? "mainnet trades real funds: it needs paper=false, got paper=true"
+                       : "paper=false trades on mainnet, got environment " + cfg.environment,
+             cfg.paper ? "demo or testnet (or leave it out) with paper=true" : "mainnet (or leave it out)");
     }
     return cfg;
 }
@@ -505,6 +527,8 @@ Json to_json(const DeploymentConfig& cfg) {
         out["market"] = cfg.market;
     if (!cfg.category.empty())
         out["category"] = cfg.category;
+    if (!cfg.environment.empty())
+        out["environment"] = cfg.environment;
     out["schedule"] = cfg.schedule;
     out["enabled"] = cfg.enabled;
     out["risk_limits"] = to_json(cfg.risk_limits);

@@ -6152,3 +6152,152 @@ GRANT EXECUTE ON FUNCTION quant.set_feed(text, text, text, text, text, boolean, 
 GRANT EXECUTE ON FUNCTION md.claim_fetch(text, double precision, integer),
     md.store_fetch(bigint, text, timestamp with time zone, integer, jsonb, text), quant.feed_deadline()
   TO quant_worker;
+
+-- ==== wp-bybit: partial fills booked part by part (trade.fill one row per part), the BYBIT environment of a deployment (demo/testnet/mainnet in its config) ====
+ALTER TABLE trade.fill DROP CONSTRAINT fill_order_id_key;
+CREATE INDEX fill_order_idx ON trade.fill (order_id);
+COMMENT ON TABLE trade.fill IS 'Fills of trade."order" rows as the broker reported them: one row per part filled (a market order that fills at once has one)';
+CREATE OR REPLACE FUNCTION trade.worker_record_outcome(coid text, status text, broker_order_id text, filled_qty numeric,
+                                            fill_price numeric, fee numeric, message text, finish text DEFAULT NULL)
+RETURNS trade."order"
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o trade."order";
+    g trade.signal;
+    p trade.position;
+    pa record;
+    delta numeric;
+    outcome refdata.order_status;
+    was_qty numeric;     -- what was booked of this order before this answer
+    was_price numeric;
+    was_fee numeric;
+    part_qty numeric;    -- the part this answer adds (cumulative quantities: the broker's cumExecQty)
+    part_price numeric;
+    part_fee numeric;
+BEGIN
+    SELECT * INTO o FROM trade."order" x WHERE x.client_order_id = coid FOR UPDATE;
+    IF o.order_id IS NULL THEN
+        RAISE EXCEPTION 'trade.worker_record_outcome: no order with client id %', coid USING ERRCODE = 'P0002';
+    END IF;
+    -- an outcome is any order status but the intent's own (refdata.order_status, the core's list)
+    SELECT * INTO outcome FROM refdata.order_status x WHERE x.status = worker_record_outcome.status AND x.status <> 'NEW';
+    IF outcome.status IS NULL THEN
+        RAISE EXCEPTION 'trade.worker_record_outcome: bad status %', status USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = o.signal_id;
+    -- a terminal outcome is recorded once
+    IF NOT (SELECT x.terminal FROM refdata.order_status x WHERE x.status = o.status) THEN
+        was_qty := coalesce(o.filled_qty, 0);
+        was_price := o.avg_fill_price;
+        was_fee := coalesce(o.fee, 0);
+        -- filled_qty, fill_price and fee are cumulative (all the order's fills so far); a report
+        -- that says less than was booked (an older answer) books nothing and changes nothing
+        part_qty := greatest(coalesce(filled_qty, 0) - was_qty, 0);
+        UPDATE trade."order" x
+           SET status = worker_record_outcome.status,
+               broker_order_id = coalesce(worker_record_outcome.broker_order_id, x.broker_order_id),
+               filled_qty = was_qty + part_qty,
+               avg_fill_price = CASE WHEN part_qty > 0 THEN worker_record_outcome.fill_price ELSE x.avg_fill_price END,
+               fee = CASE WHEN part_qty > 0 THEN greatest(coalesce(worker_record_outcome.fee, 0), was_fee) ELSE was_fee END,
+               sent_at = coalesce(x.sent_at, clock_timestamp()),
+               resolved_at = CASE WHEN outcome.terminal THEN clock_timestamp() END,
+               reason = message
+         WHERE x.order_id = o.order_id
+        RETURNING * INTO o;
+        IF part_qty > 0 THEN
+            -- this part's own price and fee: what the cumulative average and fee say beyond the
+            -- parts booked before
+            part_price := CASE WHEN was_qty > 0 AND was_price IS NOT NULL
+                               THEN (fill_price * (was_qty + part_qty) - was_price * was_qty) / part_qty
+                               ELSE fill_price END;
+            IF part_price IS NULL OR part_price <= 0 THEN
+                part_price := fill_price;  -- a rounded average can say less than the parts: keep the average
+            END IF;
+            part_fee := greatest(coalesce(fee, 0) - was_fee, 0);
+            INSERT INTO trade.fill (order_id, deployment_id, user_id, client_order_id, side, qty, price, fee)
+            VALUES (o.order_id, o.deployment_id, o.user_id, o.client_order_id, o.side, part_qty, part_price, part_fee);
+            delta := CASE WHEN o.side = 'BUY' THEN part_qty ELSE -part_qty END;
+            SELECT * INTO p FROM trade.position x WHERE x.deployment_id = o.deployment_id FOR UPDATE;
+            pa := quant.position_after(p.qty, p.avg_price, delta, part_price);
+            IF p.deployment_id IS NULL THEN
+                INSERT INTO trade.position (deployment_id, user_id, symbol, qty, avg_price, realized_pnl)
+                VALUES (o.deployment_id, o.user_id, o.symbol, pa.new_qty, pa.new_avg_price, pa.realized);
+            ELSE
+                UPDATE trade.position x
+                   SET qty = pa.new_qty, avg_price = pa.new_avg_price, realized_pnl = x.realized_pnl + pa.realized,
+                       updated_at = clock_timestamp()
+                 WHERE x.deployment_id = o.deployment_id;
+            END IF;
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, price, order_id,
+                                   success, message, bar_ts)
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, o.side, part_qty, part_price, o.client_order_id,
+                    true, CASE WHEN status = 'FILLED' AND was_qty = 0 THEN message
+                               ELSE message || ' (part ' || part_qty || ' @ ' || round(part_price, 8) || ')' END,
+                    g.bar_ts);
+        END IF;
+        IF status IN ('REJECTED', 'CANCELLED') THEN
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
+                                   message, reason, bar_ts)
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty - o.filled_qty, o.client_order_id,
+                    false, message, CASE status WHEN 'REJECTED' THEN 'broker_rejected' ELSE 'broker_cancelled' END, g.bar_ts);
+        ELSIF status = 'UNKNOWN' THEN
+            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
+                                   message, reason, bar_ts)
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty, o.client_order_id, false,
+                    message, 'unknown_order', g.bar_ts);
+        END IF;
+    END IF;
+    IF finish IS NOT NULL THEN
+        UPDATE trade.signal s SET status = finish, processed_at = now() WHERE s.signal_id = o.signal_id;
+    END IF;
+    RETURN o;
+END
+$$;
+COMMENT ON FUNCTION trade.worker_record_outcome(text, text, text, numeric, numeric, numeric, text, text) IS
+  'quant-worker: the broker''s answer for an order, in one transaction: the order''s status (SENT, FILLED, REJECTED, CANCELLED, UNKNOWN) with its cumulative filled qty, average price and fee; whatever was filled beyond what was booked before (a partial fill, at any status) is one more trade.fill with its own price and fee, moves trade.position and writes a BUY/SELL trade.log row (order_id = the client order id); a rejection or cancel writes a REJECTED row (reason broker_rejected / broker_cancelled) for the unfilled rest; optionally the signal''s final status. A terminal outcome is recorded once (a second call changes nothing); an answer that reports less than was booked books nothing.';
+
+DROP FUNCTION trade.worker_credential(uuid);
+CREATE FUNCTION trade.worker_credential(deployment_id uuid)
+RETURNS TABLE (broker text, environment text, category text, api_key text, nonce bytea, ciphertext bytea,
+               booked_qty numeric)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT d.broker, e.environment, coalesce(d.config->>'category', 'linear'), c.api_key, c.nonce, c.ciphertext,
+           coalesce((SELECT p.qty FROM trade.position p WHERE p.deployment_id = d.deployment_id), 0)
+      FROM trade.deployment d
+      CROSS JOIN LATERAL (SELECT coalesce(d.config->>'environment', trade.broker_environment(d.broker, d.paper)) AS environment) e
+      LEFT JOIN trade.broker_credential c
+        ON c.user_id = d.user_id AND c.broker = d.broker AND c.environment = e.environment
+     WHERE d.deployment_id = worker_credential.deployment_id;
+$$;
+COMMENT ON FUNCTION trade.worker_credential(uuid) IS 'Internal (quant-worker): broker, environment (the config''s, else demo for paper and mainnet for live), category (spot or linear, default linear), the credentials (still sealed; NULL when none) of a deployment''s user, and the position booked for it (booked_qty: a spot position is the base-coin balance, at most this). SECURITY DEFINER (every user''s deployments, as trade.worker_context).';
+REVOKE ALL ON FUNCTION trade.worker_credential(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION trade.worker_credential(uuid) TO quant_worker;
+
+CREATE OR REPLACE FUNCTION trade.deployment_requires_credential() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    env text := coalesce(NEW.config->>'environment', trade.broker_environment(NEW.broker, NEW.paper));
+BEGIN
+    IF NEW.broker = 'BYBIT' AND NEW.enabled AND NOT EXISTS (
+           SELECT 1 FROM trade.broker_credential c
+            WHERE c.user_id = NEW.user_id AND c.broker = NEW.broker AND c.environment = env) THEN
+        RAISE EXCEPTION 'broker: BYBIT needs %''s API credentials for the % environment (paper = % trades on %)',
+                        NEW.user_id, env, NEW.paper,
+                        CASE env WHEN 'demo' THEN 'Bybit''s demo account' WHEN 'testnet' THEN 'Bybit''s testnet' ELSE 'mainnet' END
+            USING ERRCODE = '22023', COLUMN = 'broker',
+                  HINT = format('store them first: SELECT quant.set_broker_credential(''BYBIT'', %L, api_key, api_secret)', env);
+    END IF;
+    RETURN NEW;
+END
+$$;
+DROP TRIGGER deployment_requires_credential ON trade.deployment;
+CREATE TRIGGER deployment_requires_credential
+    BEFORE INSERT OR UPDATE OF broker, paper, enabled, config ON trade.deployment
+    FOR EACH ROW EXECUTE FUNCTION trade.deployment_requires_credential();
+COMMENT ON FUNCTION trade.broker_environment(text, boolean) IS 'The default broker environment of a deployment (its config''s environment, demo or testnet with paper = true, overrides it): paper = true trades on the demo account (BYBIT: api-demo.bybit.com, mainnet prices, simulated funds), paper = false on mainnet; NULL for PAPER.';

@@ -346,6 +346,28 @@ json schemas() {
                               {"rows", {{"type", "integer"}}},
                               {"first", str},
                               {"last", str}}}};
+    s["BrokerCredential"] = {
+        {"type", "object"},
+        {"description", "never the secret"},
+        {"required", {"broker", "environment", "api_key_hint", "fingerprint", "created_at"}},
+        {"properties",
+         {{"broker", str},
+          {"environment", {{"type", "string"}, {"enum", {"mainnet", "testnet", "demo"}}}},
+          {"api_key_hint", str},
+          {"fingerprint", str},
+          {"created_at", str},
+          {"rotated_at", {{"type", json::array({"string", "null"})}}}}}};
+    s["BrokerCredentialStored"] = {
+        {"type", "object"},
+        {"description", "never the secret"},
+        {"required", {"broker", "environment", "api_key_hint", "fingerprint", "rotated"}},
+        {"properties",
+         {{"broker", str},
+          {"environment", str},
+          {"api_key_hint", str},
+          {"fingerprint", str},
+          {"rotated", {{"type", "boolean"}, {"description", "true when it replaced a stored key"}}}}}};
+    s["Deleted"] = {{"type", "boolean"}, {"description", "true when something was deleted"}};
     s["Health"] = {{"type", "object"}, {"required", {"status"}}, {"properties", {{"status", str}}}};
     s["Problem"] = {{"type", "object"},
                     {"description", "RFC 9457 problem details"},

@@ -445,6 +445,11 @@ bool Api::bind_params(Exchange& ex, const Route& route, Call& call) {
             }
             case Source::query: {
                 const std::string* v = ex.req.param(p.name);
+                if (v == nullptr && p.required) {
+                    ex.problem =
+                        make_problem(400, "malformed", p.name + ": is required", p.name, p.description);
+                    return false;
+                }
                 if (v == nullptr)
                     break;
                 if (p.type == JsonType::boolean && *v != "true" && *v != "false") {

@@ -52,7 +52,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE WHEN broker = 'PAPER' THEN NULL WHEN paper THEN 'demo' ELSE 'mainnet' END;
 $$;
-COMMENT ON FUNCTION trade.broker_environment(text, boolean) IS 'The broker environment of a deployment: paper = true trades on the demo account (BYBIT: api-demo.bybit.com, mainnet prices, simulated funds), paper = false on mainnet; NULL for PAPER.';
+COMMENT ON FUNCTION trade.broker_environment(text, boolean) IS 'The default broker environment of a deployment (its config''s environment, demo or testnet with paper = true, overrides it): paper = true trades on the demo account (BYBIT: api-demo.bybit.com, mainnet prices, simulated funds), paper = false on mainnet; NULL for PAPER.';
 
 CREATE FUNCTION quant.set_broker_credential(broker text, environment text, api_key text, api_secret text)
 RETURNS jsonb
@@ -174,18 +174,20 @@ COMMENT ON FUNCTION quant.delete_broker_credential(text, text) IS 'Deletes the c
 -- quant-worker: the credentials of a deployment's environment, still sealed (the worker opens
 -- them with the key file just before use, bound to the deployment's user).
 CREATE FUNCTION trade.worker_credential(deployment_id uuid)
-RETURNS TABLE (broker text, environment text, category text, api_key text, nonce bytea, ciphertext bytea)
+RETURNS TABLE (broker text, environment text, category text, api_key text, nonce bytea, ciphertext bytea,
+               booked_qty numeric)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT d.broker, e.environment, coalesce(d.config->>'category', 'linear'), c.api_key, c.nonce, c.ciphertext
+    SELECT d.broker, e.environment, coalesce(d.config->>'category', 'linear'), c.api_key, c.nonce, c.ciphertext,
+           coalesce((SELECT p.qty FROM trade.position p WHERE p.deployment_id = d.deployment_id), 0)
       FROM trade.deployment d
-      CROSS JOIN LATERAL (SELECT trade.broker_environment(d.broker, d.paper) AS environment) e
+      CROSS JOIN LATERAL (SELECT coalesce(d.config->>'environment', trade.broker_environment(d.broker, d.paper)) AS environment) e
       LEFT JOIN trade.broker_credential c
         ON c.user_id = d.user_id AND c.broker = d.broker AND c.environment = e.environment
      WHERE d.deployment_id = worker_credential.deployment_id;
 $$;
-COMMENT ON FUNCTION trade.worker_credential(uuid) IS 'Internal (quant-worker): broker, environment, category (spot or linear, default linear) and the credentials (still sealed; NULL when none) of a deployment''s user. SECURITY DEFINER (every user''s deployments, as trade.worker_context).';
+COMMENT ON FUNCTION trade.worker_credential(uuid) IS 'Internal (quant-worker): broker, environment (the config''s, else demo for paper and mainnet for live), category (spot or linear, default linear), the credentials (still sealed; NULL when none) of a deployment''s user, and the position booked for it (booked_qty: a spot position is the base-coin balance, at most this). SECURITY DEFINER (every user''s deployments, as trade.worker_context).';
 
 -- Deploying, enabling or switching a BYBIT deployment needs credentials for its environment.
 CREATE FUNCTION trade.deployment_requires_credential() RETURNS trigger
@@ -193,13 +195,14 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    env text := trade.broker_environment(NEW.broker, NEW.paper);
+    env text := coalesce(NEW.config->>'environment', trade.broker_environment(NEW.broker, NEW.paper));
 BEGIN
     IF NEW.broker = 'BYBIT' AND NEW.enabled AND NOT EXISTS (
            SELECT 1 FROM trade.broker_credential c
             WHERE c.user_id = NEW.user_id AND c.broker = NEW.broker AND c.environment = env) THEN
         RAISE EXCEPTION 'broker: BYBIT needs %''s API credentials for the % environment (paper = % trades on %)',
-                        NEW.user_id, env, NEW.paper, CASE WHEN NEW.paper THEN 'Bybit''s demo account' ELSE 'mainnet' END
+                        NEW.user_id, env, NEW.paper,
+                        CASE env WHEN 'demo' THEN 'Bybit''s demo account' WHEN 'testnet' THEN 'Bybit''s testnet' ELSE 'mainnet' END
             USING ERRCODE = '22023', COLUMN = 'broker',
                   HINT = format('store them first: SELECT quant.set_broker_credential(''BYBIT'', %L, api_key, api_secret)', env);
     END IF;
@@ -209,5 +212,5 @@ $$;
 COMMENT ON FUNCTION trade.deployment_requires_credential() IS 'Internal: refuses an enabled BYBIT deployment whose user has no credentials for its environment (22023 naming broker).';
 REVOKE ALL ON FUNCTION trade.deployment_requires_credential() FROM PUBLIC;
 CREATE TRIGGER deployment_requires_credential
-    BEFORE INSERT OR UPDATE OF broker, paper, enabled ON trade.deployment
+    BEFORE INSERT OR UPDATE OF broker, paper, enabled, config ON trade.deployment
     FOR EACH ROW EXECUTE FUNCTION trade.deployment_requires_credential();

@@ -2,7 +2,7 @@
 -- (trade.worker_record_outcome, TRADE/order.sql).
 CREATE TABLE trade.fill (
     fill_id          uuid PRIMARY KEY DEFAULT quant.uuid_generate_v7(),
-    order_id         uuid NOT NULL UNIQUE REFERENCES trade."order" (order_id),
+    order_id         uuid NOT NULL REFERENCES trade."order" (order_id),
     deployment_id    uuid NOT NULL REFERENCES trade.deployment (deployment_id),
     user_id          text NOT NULL,
     client_order_id  text NOT NULL,
@@ -13,7 +13,8 @@ CREATE TABLE trade.fill (
     ts               timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX fill_deployment_idx ON trade.fill (deployment_id, ts);
-COMMENT ON TABLE trade.fill IS 'Fills of trade."order" rows as the broker reported them (one per market order)';
+CREATE INDEX fill_order_idx ON trade.fill (order_id);
+COMMENT ON TABLE trade.fill IS 'Fills of trade."order" rows as the broker reported them: one row per part filled (a market order that fills at once has one)';
 
 ALTER TABLE trade.fill ENABLE ROW LEVEL SECURITY;
 ALTER TABLE trade.fill FORCE ROW LEVEL SECURITY;

@@ -303,6 +303,12 @@ DECLARE
     pa record;
     delta numeric;
     outcome refdata.order_status;
+    was_qty numeric;     -- what was booked of this order before this answer
+    was_price numeric;
+    was_fee numeric;
+    part_qty numeric;    -- the part this answer adds (cumulative quantities: the broker's cumExecQty)
+    part_price numeric;
+    part_fee numeric;
 BEGIN
     SELECT * INTO o FROM trade."order" x WHERE x.client_order_id = coid FOR UPDATE;
     IF o.order_id IS NULL THEN
@@ -316,24 +322,38 @@ BEGIN
     SELECT * INTO g FROM trade.signal s WHERE s.signal_id = o.signal_id;
     -- a terminal outcome is recorded once
     IF NOT (SELECT x.terminal FROM refdata.order_status x WHERE x.status = o.status) THEN
+        was_qty := coalesce(o.filled_qty, 0);
+        was_price := o.avg_fill_price;
+        was_fee := coalesce(o.fee, 0);
+        -- filled_qty, fill_price and fee are cumulative (all the order's fills so far); a report
+        -- that says less than was booked (an older answer) books nothing and changes nothing
+        part_qty := greatest(coalesce(filled_qty, 0) - was_qty, 0);
         UPDATE trade."order" x
            SET status = worker_record_outcome.status,
                broker_order_id = coalesce(worker_record_outcome.broker_order_id, x.broker_order_id),
-               filled_qty = coalesce(worker_record_outcome.filled_qty, 0),
-               avg_fill_price = worker_record_outcome.fill_price,
-               fee = coalesce(worker_record_outcome.fee, 0),
+               filled_qty = was_qty + part_qty,
+               avg_fill_price = CASE WHEN part_qty > 0 THEN worker_record_outcome.fill_price ELSE x.avg_fill_price END,
+               fee = CASE WHEN part_qty > 0 THEN greatest(coalesce(worker_record_outcome.fee, 0), was_fee) ELSE was_fee END,
                sent_at = coalesce(x.sent_at, clock_timestamp()),
                resolved_at = CASE WHEN outcome.terminal THEN clock_timestamp() END,
                reason = message
          WHERE x.order_id = o.order_id
         RETURNING * INTO o;
-        IF status = 'FILLED' AND coalesce(filled_qty, 0) > 0 THEN
+        IF part_qty > 0 THEN
+            -- this part's own price and fee: what the cumulative average and fee say beyond the
+            -- parts booked before
+            part_price := CASE WHEN was_qty > 0 AND was_price IS NOT NULL
+                               THEN (fill_price * (was_qty + part_qty) - was_price * was_qty) / part_qty
+                               ELSE fill_price END;
+            IF part_price IS NULL OR part_price <= 0 THEN
+                part_price := fill_price;  -- a rounded average can say less than the parts: keep the average
+            END IF;
+            part_fee := greatest(coalesce(fee, 0) - was_fee, 0);
             INSERT INTO trade.fill (order_id, deployment_id, user_id, client_order_id, side, qty, price, fee)
-            VALUES (o.order_id, o.deployment_id, o.user_id, o.client_order_id, o.side, filled_qty, fill_price,
-                    coalesce(fee, 0));
-            delta := CASE WHEN o.side = 'BUY' THEN filled_qty ELSE -filled_qty END;
+            VALUES (o.order_id, o.deployment_id, o.user_id, o.client_order_id, o.side, part_qty, part_price, part_fee);
+            delta := CASE WHEN o.side = 'BUY' THEN part_qty ELSE -part_qty END;
             SELECT * INTO p FROM trade.position x WHERE x.deployment_id = o.deployment_id FOR UPDATE;
-            pa := quant.position_after(p.qty, p.avg_price, delta, fill_price);
+            pa := quant.position_after(p.qty, p.avg_price, delta, part_price);
             IF p.deployment_id IS NULL THEN
                 INSERT INTO trade.position (deployment_id, user_id, symbol, qty, avg_price, realized_pnl)
                 VALUES (o.deployment_id, o.user_id, o.symbol, pa.new_qty, pa.new_avg_price, pa.realized);
@@ -345,13 +365,16 @@ BEGIN
             END IF;
             INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, price, order_id,
                                    success, message, bar_ts)
-            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, o.side, filled_qty, fill_price, o.client_order_id,
-                    true, message, g.bar_ts);
-        ELSIF status IN ('REJECTED', 'CANCELLED') THEN
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, o.side, part_qty, part_price, o.client_order_id,
+                    true, CASE WHEN status = 'FILLED' AND was_qty = 0 THEN message
+                               ELSE message || ' (part ' || part_qty || ' @ ' || round(part_price, 8) || ')' END,
+                    g.bar_ts);
+        END IF;
+        IF status IN ('REJECTED', 'CANCELLED') THEN
             INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
                                    message, reason, bar_ts)
-            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty, o.client_order_id, false,
-                    message, CASE status WHEN 'REJECTED' THEN 'broker_rejected' ELSE 'broker_cancelled' END, g.bar_ts);
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty - o.filled_qty, o.client_order_id,
+                    false, message, CASE status WHEN 'REJECTED' THEN 'broker_rejected' ELSE 'broker_cancelled' END, g.bar_ts);
         ELSIF status = 'UNKNOWN' THEN
             INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
                                    message, reason, bar_ts)
@@ -366,7 +389,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION trade.worker_record_outcome(text, text, text, numeric, numeric, numeric, text, text) IS
-  'quant-worker: the broker''s answer for an order, in one transaction: the order''s status (SENT, FILLED, REJECTED, CANCELLED, UNKNOWN), for a fill trade.fill, trade.position and a BUY/SELL trade.log row (order_id = the client order id), for a rejection a REJECTED row (reason broker_rejected); optionally the signal''s final status. A terminal outcome is recorded once (a second call changes nothing).';
+  'quant-worker: the broker''s answer for an order, in one transaction: the order''s status (SENT, FILLED, REJECTED, CANCELLED, UNKNOWN) with its cumulative filled qty, average price and fee; whatever was filled beyond what was booked before (a partial fill, at any status) is one more trade.fill with its own price and fee, moves trade.position and writes a BUY/SELL trade.log row (order_id = the client order id); a rejection or cancel writes a REJECTED row (reason broker_rejected / broker_cancelled) for the unfilled rest; optionally the signal''s final status. A terminal outcome is recorded once (a second call changes nothing); an answer that reports less than was booked books nothing.';
 
 -- ---- reading it (the current user's) ----
 CREATE FUNCTION quant.deployment_orders(id uuid) RETURNS SETOF jsonb

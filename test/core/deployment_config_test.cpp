@@ -156,3 +156,29 @@ TEST(DeploymentConfig, MalformedText) {
 }
 
 }  // namespace
+
+// BYBIT's environment: demo or testnet with paper, mainnet live; left out: the database's rule
+// (demo when paper, mainnet when live); BYBIT only.
+TEST(DeploymentConfig, BybitEnvironmentMatchesPaper) {
+    auto doc = minimal();
+    doc["broker"] = "BYBIT";
+    doc["qty"] = 0.01;
+    EXPECT_EQ(quant::to_json(quant::parse_deployment_config(doc)).count("environment"), 0U);
+    for (const char* env : {"demo", "testnet"}) {
+        doc["environment"] = env;
+        EXPECT_EQ(quant::to_json(quant::parse_deployment_config(doc))["environment"], env);
+    }
+    doc["environment"] = "mainnet";
+    EXPECT_EQ(error_of(doc).field(), "environment");  // real funds need paper=false
+    doc["paper"] = false;
+    doc["confirm_live"] = true;
+    doc["trade_password"] = "x";
+    EXPECT_EQ(quant::to_json(quant::parse_deployment_config(doc))["environment"], "mainnet");
+    doc["environment"] = "testnet";
+    EXPECT_EQ(error_of(doc).field(), "environment");  // live trades on mainnet only
+    doc["environment"] = "moon";
+    EXPECT_EQ(error_of(doc).field(), "environment");
+    auto paper = minimal();
+    paper["environment"] = "demo";
+    EXPECT_EQ(error_of(paper).field(), "environment");  // BYBIT only
+}

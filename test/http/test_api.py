@@ -102,6 +102,8 @@ EXPECTED_ROUTES = [
     ("POST", "/api/v1/deployments/{id}/flatten"), ("POST", "/api/v1/deployments/disable_all"),
     ("GET", "/api/v1/breakers"), ("POST", "/api/v1/breakers/{id}/reset"),
     ("GET", "/api/v1/ticker_mappings"), ("GET", "/api/v1/feeds"), ("GET", "/api/v1/feed/log"),
+    ("GET", "/api/v1/broker_credentials"), ("PUT", "/api/v1/broker_credentials"),
+    ("DELETE", "/api/v1/broker_credentials"),
     ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/openapi.json"),
 ]
 

@@ -7,9 +7,16 @@ file, opened by the worker), deploys a BTC-USD strategy on BYBIT (paper -> the d
 environment; the worker's QUANT_BYBIT_BASE_URL points it at the fake). Then: signal -> risk
 checks -> intent -> a signed order whose orderLinkId is the client order id -> filled at the fake
 -> position from the fake -> trade.log; a flip closes first; spot (base units, -1 = flat);
-faults (a dropped create answer: found by orderLinkId, never sent twice; an order that stays New:
-SENT, then reconciled; a rejection 110007; a qty below the minimum: REJECTED, never sent; HTTP
-403: REJECTED connection, fail closed); the secret never in the worker's log, the API or pg_dump.
+faults, each injected once (a dropped create answer and a timed-out one: found by orderLinkId,
+never sent twice; clock skew -> 10002 -> one resync and a retry; 10006 -> wait; latency; HTTP
+502; partial fills over several polls, booked part by part (each part a trade.fill with the
+fake's own qty and fee), the rest never re-sent; the worker SIGKILLed after the send while the
+fake is slow -> found by orderLinkId on restart, one order; an order that stays New: SENT, then
+reconciled; a rejection 110007; a qty below the minimum: REJECTED, never sent; HTTP 403:
+REJECTED connection, fail closed), then the books equal the fake's orders and positions; spot
+positions count only what the deployment bought (coins held before stay); the testnet
+environment goes to its own base URL (QUANT_BYBIT_BASE_URL_TESTNET, a second fake); the secret
+never in the worker's log, the API or pg_dump.
 Last line: "N passed, N failed".
 """
 import json
@@ -82,7 +89,10 @@ with open(KEYFILE, "w") as f:
 os.chmod(KEYFILE, stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH)
 SET_KEY = f"SET quant.credential_key_file = '{KEYFILE}'"
 
+TN_KEY = f"TNKEY{RUN}"
+TN_SECRET = f"tn-SeCrEt-{uuid.uuid4().hex}"
 fake = FakeBybit(keys={API_KEY: SECRET}, balances={"USDT": "100000"}, prices={"BTCUSDT": "50000"}).start()
+fake_tn = FakeBybit(keys={TN_KEY: TN_SECRET}, balances={"USDT": "100000"}, prices={"BTCUSDT": "50000"}).start()
 worker = None
 try:
     # BTC-USD bars price BTCUSDT for the risk checks (a shared mapping BTC-USD -> BTCUSDT)
@@ -92,8 +102,9 @@ try:
                   "[{\"indicator\":\"get_rsi\",\"signal_func\":\"reversion_bounded_signal\",\"window\":14,"
                   "\"signal\":30}]}')->>'strategy_id'")
 
-    def deploy(category=None, qty="0.01"):
+    def deploy(category=None, qty="0.01", environment=None):
         extra = f", 'category', '{category}'" if category else ""
+        extra += f", 'environment', '{environment}'" if environment else ""
         return as_user(f"SELECT quant.deploy(jsonb_build_object('strategy_id', '{sid}', 'broker', 'BYBIT', "
                        f"'qty', {qty}, 'schedule', 'manual'{extra}, "
                        f"'risk_limits', jsonb_build_object('max_bar_age_hours', null, 'max_orders_per_minute', 100, "
@@ -120,7 +131,8 @@ try:
     def start_worker(name, **env):
         e = dict(os.environ)
         e.update({"QUANT_WORKER_ID": f"{name}-{RUN}", "QUANT_WORKER_POLL_MS": "300",
-                  "QUANT_BYBIT_BASE_URL": fake.url, "QUANT_CREDENTIAL_KEY_FILE": KEYFILE,
+                  "QUANT_BYBIT_BASE_URL": fake.url, "QUANT_BYBIT_BASE_URL_TESTNET": fake_tn.url,
+                  "QUANT_CREDENTIAL_KEY_FILE": KEYFILE,
                   "QUANT_BYBIT_FOLLOW_MS": "1500", "QUANT_BYBIT_POLL_MS": "50", "QUANT_BYBIT_TIMEOUT_MS": "2000"})
         e.update({k: str(v) for k, v in env.items()})
         log = open(os.path.join(LOGDIR, f"{name}.log"), "a")
@@ -164,8 +176,28 @@ try:
               f"WHERE signal_id = '{s}' ORDER BY ts DESC, log_id DESC LIMIT 1")
         return r.split("|", 2) if r else ["", "", ""]
 
-    def acct():
-        return fake.state()["accounts"][API_KEY]
+    def acct(f=None, key=None):
+        return (f or fake).state()["accounts"][key or API_KEY]
+
+    def log_count(p, event):
+        with open(p.logname) as fh:
+            return fh.read().count(f'"{event}"')
+
+    def fills_of(link):
+        """trade.fill rows of an order: (qty, fee) as floats, in booking order."""
+        return [tuple(float(x) for x in r.split("|")) for r in quanttest.psql_c(
+            f"SELECT qty::text || '|' || fee::text FROM trade.fill WHERE client_order_id = '{link}' ORDER BY ts, fill_id"
+        ).splitlines() if r.strip()]
+
+    def fake_execs(link, f=None, key=None):
+        return [(float(e["execQty"]), float(e["execFee"])) for e in acct(f, key)["executions"] if e["orderLinkId"] == link]
+
+    def fake_order(link, f=None, key=None):
+        found = [x for x in acct(f, key)["orders"] if x.get("orderLinkId") == link]
+        return found[0] if len(found) == 1 else None
+
+    def close(a, b):
+        return abs(a - b) < 1e-9
 
     def fake_position(symbol="BTCUSDT"):
         for p in acct()["positions"]:
@@ -231,6 +263,101 @@ try:
     check("...with the rounding reason, and never sent", "below the minimum" in lg[2]
           and not [c for c in fake.state()["creates"] if c["orderLinkId"] in [x[0] for x in orders_of(s5)]], str(lg))
 
+    # ---- faults, each injected once on one order: one order at the fake, the outcome booked ----
+    def one_fault(desc, value, inject, log_event=None):
+        before = log_count(worker, log_event) if log_event else 0
+        inject()
+        s = add_signal(dep, value)
+        eq(f"{desc}: the signal ends DONE", "DONE", wait_final(s))
+        o = orders_of(s)
+        link = o[0][0] if o else ""
+        fo = fake_order(link)
+        check(f"{desc}: one order, FILLED, and the fake holds exactly one Filled order with its orderLinkId",
+              len(o) == 1 and o[0][1] == "FILLED" and fo is not None and fo["orderStatus"] == "Filled"
+              and len(creates(link)) == 1, f"{o} {fo and fo['orderStatus']} creates={len(creates(link))}")
+        check(f"{desc}: booked qty = the fake's cumExecQty", bool(o) and fo is not None
+              and close(float(o[0][4] or 0), float(fo["cumExecQty"])), f"{o} {fo}")
+        if log_event:
+            eq(f"{desc}: the worker logged {log_event} once", 1, log_count(worker, log_event) - before)
+        return s, link
+
+    one_fault("clock skew (the fake 30 s ahead: 10002, one resync, one retry)", 1,
+              lambda: fake.control(op="clock", skew_ms=30000), "bybit_clock_retry")
+    fake.control(op="clock", skew_ms=0)
+    one_fault("10006 on order/create (waits for the reset, then sends)", 0,
+              lambda: fake.fault("rate_limit", path="/v5/order/create", reset_ms=300), "bybit_rate_limited")
+    one_fault("latency 700 ms on order/create", 1, lambda: fake.fault("latency", path="/v5/order/create", ms=700))
+    one_fault("HTTP 502 on order/create (not processed: looked up, then sent once)", 0,
+              lambda: fake.fault("http_error", path="/v5/order/create", status=502), "bybit_create_in_doubt")
+    one_fault("a timed-out order/create that was processed (found by orderLinkId)", 1,
+              lambda: fake.fault("timeout", path="/v5/order/create", ms=3000, process=True), "bybit_create_in_doubt")
+
+    # ---- the worker SIGKILLed after the send while the fake is slow ----
+    fake.fault("latency", path="/v5/order/create", ms=4000)
+    sk = add_signal(dep, 0)
+    processed = wait_until(lambda: orders_of(sk) and creates(orders_of(sk)[0][0]), 15, 0.02)
+    worker.kill()  # SIGKILL while the answer is still on its way
+    worker.wait()
+    check("kill after send: the fake processed the create before the worker was killed", bool(processed))
+    ok = orders_of(sk)
+    check("...the books had only the intent (NEW), no outcome", len(ok) == 1 and ok[0][1] == "NEW", str(ok))
+    worker = start_worker("w1")  # the same worker id: reconciles on start
+    eq("...after the restart the signal ends DONE", "DONE", wait_final(sk))
+    ok = orders_of(sk)
+    linkk = ok[0][0] if ok else ""
+    check("...its order is FILLED, found by orderLinkId", len(ok) == 1 and ok[0][1] == "FILLED", str(ok))
+    eq("...exactly one create at the fake (not re-sent blindly)", 1, len(creates(linkk)))
+    eq("...and one order with that orderLinkId", 1, len([x for x in acct()["orders"] if x.get("orderLinkId") == linkk]))
+    eq("dep is flat at the fake after the faults", "0", fake_position()[1])
+
+    # ---- partial fills over several polls: booked part by part, the rest never re-sent ----
+    dep3 = deploy(qty="0.1")  # 5,000 USDT: inside the default max_position_usd
+    fake.fault("partial_fill", parts=1000)  # 0.001 (the step) per poll of 0.1: open at the follow deadline
+    s10 = add_signal(dep3, 1)
+    ok = wait_until(lambda: orders_of(s10) and orders_of(s10)[0][1] == "SENT", 20)
+    o = orders_of(s10)
+    link10 = o[0][0] if o else ""
+    check("partial fills: still open at the deadline -> SENT", bool(ok), str(o))
+    st = fake_order(link10) or {}
+    booked = fills_of(link10)
+    execs = fake_execs(link10)
+    check("...several parts filled (more than one poll), fewer than all", 1 < len(execs) and float(st.get("cumExecQty", 0)) < 0.1,
+          f"{len(execs)} {st.get('cumExecQty')}")
+    check("...booked part by part while it was followed (more than one trade.fill)", len(booked) > 1, str(booked))
+    # its signal is taken up again at once: the open order is reconciled (more parts booked), the
+    # signal refused (position unknown while the order is open); after that nobody polls it
+    eq("...its signal ends REJECTED (unknown_position: fail closed while the order is open)", "REJECTED",
+       wait_final(s10))
+    st = fake_order(link10) or {}
+    booked = fills_of(link10)
+    execs = fake_execs(link10)
+    check("...after the reconciliation too, the fills are the fake's executions",
+          len(booked) == len(execs) and all(close(a[0], b[0]) and close(a[1], b[1]) for a, b in zip(booked, execs)),
+          f"books {len(booked)} fake {len(execs)}")
+    pos3 = q(f"SELECT qty::text FROM trade.position WHERE deployment_id = '{dep3}'")
+    check("...the position is what was filled (the fake's cumExecQty), not the order's qty",
+          pos3 != "" and close(float(pos3), float(st.get("cumExecQty", -1))) and float(pos3) < 0.1,
+          f"{pos3} vs {st.get('cumExecQty')}")
+    eq("...a BUY trade.log row per part", len(execs),
+       int(q(f"SELECT count(*) FROM trade.log WHERE order_id = '{link10}' AND action = 'BUY'")))
+    fake.control(op="fill", orderLinkId=link10)  # the rest fills
+    s11 = add_signal(dep3, 0)  # the next signal reconciles the open order first, then goes flat
+    eq("...the next signal ends DONE", "DONE", wait_final(s11))
+    o = orders_of(s10)
+    st = fake_order(link10) or {}
+    booked = fills_of(link10)
+    execs = fake_execs(link10)
+    check("...reconciled FILLED with the whole qty", len(o) == 1 and o[0][1] == "FILLED" and close(float(o[0][4]), 0.1)
+          and st.get("orderStatus") == "Filled", f"{o} {st.get('orderStatus')}")
+    check("...its fills = the fake's executions, summing to 1", len(booked) == len(execs)
+          and all(close(a[0], b[0]) and close(a[1], b[1]) for a, b in zip(booked, execs))
+          and close(sum(b[0] for b in booked), 0.1), f"{len(booked)} vs {len(execs)}")
+    eq("...sent once: the rest was never re-sent", 1, len(creates(link10)))
+    o11 = orders_of(s11)
+    check("...the next signal sold exactly the 0.1 that was filled", len(o11) == 1 and o11[0][2] == "SELL"
+          and close(float(o11[0][3]), 0.1) and o11[0][1] == "FILLED", str(o11))
+    eq("...flat at the fake again", "0", fake_position()[1])
+
     # ---- an order that stays New: SENT at the deadline, then reconciled when it fills ----
     dep2 = deploy()
     fake.fault("stay_new")
@@ -251,6 +378,7 @@ try:
                                             f"AND action = 'REJECTED' AND reason = 'unknown_position'")])
 
     # ---- spot: base units, -1 = flat ----
+    fake.control(op="set_balance", coin="BTC", amount="0.5")  # coins held before the deployment traded
     spot = deploy(category="spot")
     s7 = add_signal(spot, 1)
     eq("spot buy: DONE", "DONE", wait_final(s7))
@@ -260,14 +388,73 @@ try:
     check("spot Market buy of 0.01 BTC (base units: marketUnit=baseCoin)", len(fo) == 1
           and float(fo[0]["cumExecQty"]) == 0.01, str(fo)[:300])
     btc = float(acct()["balances"].get("BTC", "0"))
-    check("the fake's BTC balance is about 0.01 (fees in the coin received)", 0.0099 <= btc <= 0.01, str(btc))
+    check("the fake's BTC balance is 0.5 + about 0.01 (fees in the coin received)", 0.5099 <= btc <= 0.51, str(btc))
+    eq("the spot buy was not skipped although 0.5 BTC were there (they are not the deployment's position)",
+       "BUY", o[0][2] if o else "")
     s8 = add_signal(spot, -1)
     eq("spot -1: DONE (flat, not short)", "DONE", wait_final(s8))
     o = orders_of(s8)
-    check("one SELL of the whole balance", len(o) == 1 and o[0][2] == "SELL", str(o))
+    check("one SELL of what the deployment bought (0.01 at most), not of the whole balance",
+          len(o) == 1 and o[0][2] == "SELL" and 0.0099 <= float(o[0][3]) <= 0.01, str(o))
     btc = float(acct()["balances"].get("BTC", "0"))
-    check("the fake's BTC balance is (about) zero", btc < 0.000048, str(btc))
+    check("the fake's BTC balance is back at about 0.5 (the coins held before are untouched)",
+          0.4999 <= btc <= 0.5, str(btc))
     check("the worker logged spot_no_short", "spot_no_short" in open(worker.logname).read())
+
+    # ---- testnet: its own credentials and its own base URL ----
+    try:
+        deploy(environment="mainnet")
+        check("environment mainnet with paper=true is refused", False, "it was accepted")
+    except RuntimeError as e:
+        check("environment mainnet with paper=true is refused, naming environment", "environment" in str(e), str(e)[:300])
+    try:
+        deploy(environment="testnet")
+        check("environment testnet without testnet credentials is refused", False, "it was accepted")
+    except RuntimeError as e:
+        check("environment testnet without testnet credentials is refused, naming testnet", "testnet" in str(e), str(e)[:300])
+    q(SET_KEY, f"SELECT quant.set_user('{USER}')",
+      f"SELECT quant.set_broker_credential('BYBIT', 'testnet', '{TN_KEY}', '{TN_SECRET}')")
+    tn = deploy(environment="testnet")
+    s12 = add_signal(tn, 1)
+    eq("testnet buy: DONE", "DONE", wait_final(s12))
+    o = orders_of(s12)
+    link12 = o[0][0] if o else ""
+    fo = fake_order(link12, fake_tn, TN_KEY)
+    check("the order went to the testnet fake (QUANT_BYBIT_BASE_URL_TESTNET), signed with the testnet key, Filled",
+          len(o) == 1 and o[0][1] == "FILLED" and fo is not None and fo["orderStatus"] == "Filled", f"{o} {fo}")
+    check("...and not to the demo fake", not [x for x in acct()["orders"] if x.get("orderLinkId") == link12])
+
+    # ---- after all of the above: the books equal the fakes' state ----
+    def books_equal(f, key, deployments):
+        st = f.state()["accounts"][key]
+        links = [x["orderLinkId"] for x in st["orders"] if x.get("orderLinkId")]
+        rows = {r.split("|")[0]: r.split("|")[1:] for r in quanttest.psql_c(
+            "SELECT client_order_id || '|' || status || '|' || filled_qty::text || '|' || "
+            "coalesce((SELECT sum(f.qty) FROM trade.fill f WHERE f.client_order_id = o.client_order_id), 0)::text "
+            f"FROM trade.\"order\" o WHERE user_id = '{USER}'").splitlines() if r.strip()}
+        bad = []
+        for x in st["orders"]:
+            r = rows.get(x["orderLinkId"])
+            want = {"Filled": "FILLED", "New": "SENT", "PartiallyFilled": "SENT"}.get(x["orderStatus"], "?")
+            if r is None or r[0] != want or not close(float(r[1]), float(x["cumExecQty"])) \
+                    or not close(float(r[2]), float(x["cumExecQty"])):
+                bad.append((x["orderLinkId"], x["orderStatus"], x["cumExecQty"], r))
+        dup = [c["orderLinkId"] for c in f.state()["creates"] if c.get("retCode") == 0]
+        net = sum(float(p["size"]) * (1 if p["side"] == "Buy" else -1) for p in st["positions"]
+                  if p["symbol"] == "BTCUSDT" and float(p["size"]) > 0)
+        booked = q("SELECT coalesce(sum(qty), 0)::text FROM trade.position WHERE deployment_id IN ("
+                   + ",".join(f"'{d}'" for d in deployments) + ")")
+        return links, bad, len(dup) == len(set(dup)), net, float(booked)
+
+    links, bad, unique, net, booked = books_equal(fake, API_KEY, [dep, dep2, dep3])
+    check("demo fake: every order there is in the books, same status and filled qty, fills summing to it",
+          len(links) > 10 and not bad, f"{len(links)} orders, mismatches {bad[:3]}")
+    check("demo fake: no orderLinkId was accepted twice (no duplicate order)", unique)
+    check("demo fake: the account's linear position = the booked positions of the linear deployments",
+          close(net, booked), f"fake {net} books {booked}")
+    links, bad, unique, net, booked = books_equal(fake_tn, TN_KEY, [tn])
+    check("testnet fake: the books equal it too", len(links) == 1 and not bad and unique and close(net, booked),
+          f"{links} {bad} {net} {booked}")
 
     # ---- HTTP 403: every later request stops (fail closed) ----
     fake.fault("forbidden", times=-1)
@@ -275,12 +462,18 @@ try:
     eq("after HTTP 403: REJECTED", "REJECTED", wait_final(s9))
     lg = last_log(s9)
     eq("...with reason connection", "connection", lg[1])
+    creates_before = len(fake.state()["creates"])
+    s9b = add_signal(dep, 0)
+    eq("...and the next signal too (the 10-minute stop, nothing sent)", "REJECTED", wait_final(s9b))
+    fake.control(op="clear_faults")
+    eq("...no order reached the fake meanwhile (fail closed)", [creates_before, [], []],
+       [len(fake.state()["creates"]), orders_of(s9), orders_of(s9b)])
     fake.control(op="clear_faults")
     stop_worker(worker)
 
     # ---- secrets: never in logs, API answers or pg_dump ----
     logs = "".join(open(os.path.join(LOGDIR, n)).read() for n in os.listdir(LOGDIR))
-    check("the secret is in no worker log", SECRET not in logs and len(logs) > 0)
+    check("the secrets are in no worker log", SECRET not in logs and TN_SECRET not in logs and len(logs) > 0)
     api = as_user(f"SELECT quant.get_deployment('{dep}')::text") + as_user("SELECT string_agg(a::text, ',') FROM quant.audit_trail() a")
     check("the secret is in no API answer (deployment, audit trail)", SECRET not in api)
     dump = subprocess.run(["pg_dump", "--no-owner"], capture_output=True, text=True)
@@ -292,6 +485,7 @@ finally:
     if worker is not None and worker.poll() is None:
         worker.kill()
     fake.stop()
+    fake_tn.stop()
 
 print(f"# logs: {LOGDIR}")
 sys.exit(T.summary())

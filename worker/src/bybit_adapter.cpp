@@ -248,9 +248,16 @@ quant::OrderResult BybitAdapter::follow(const std::string& client_order_id, cons
     quant::OrderResult last = ack;
     for (;;) {
         if (auto o = order_by_client_id(client_order_id)) {
+            const double before = last.filled_qty;
             last = *o;
             if (quant::is_terminal(last.state))
                 return last;
+            if (last.filled_qty > before && on_progress) {
+                pq::log_info("bybit_partial_fill", {{"client_order_id", client_order_id},
+                                                    {"filled_qty", last.filled_qty},
+                                                    {"of", last.qty}});
+                on_progress(last);
+            }
         }
         if (SteadyClock::now() >= deadline)
             break;
@@ -360,7 +367,7 @@ std::vector<quant::PositionInfo> BybitAdapter::get_positions() {
         }
         return out;
     }
-    // spot: the position is the base coin's balance (no shorting)
+    // spot: the position is the base coin's balance the deployment owns (no shorting)
     const InstrumentRules& rules = gw_.instrument(t_.category, t_.symbol);
     const Reply r =
         get("/v5/account/wallet-balance", {{"accountType", "UNIFIED"}, {"coin", rules.base_coin}});
@@ -370,9 +377,13 @@ std::vector<quant::PositionInfo> BybitAdapter::get_positions() {
         for (const Json& c : acct.value("coin", Json::array())) {
             if (c.value("coin", "") != rules.base_coin)
                 continue;
+            // what the deployment bought and still holds: the books' position, at most the
+            // balance (coins held before, or another deployment's, never count; coins gone
+            // elsewhere, or paid as fees in the coin, reduce it)
             const double bal = number(c, "walletBalance").value_or(0.0);
-            if (bal > 0)
-                out.push_back({.symbol = t_.symbol, .qty = bal, .avg_price = 0.0});
+            const double qty = std::min(bal, std::max(t_.booked_qty, 0.0));
+            if (qty > 0)
+                out.push_back({.symbol = t_.symbol, .qty = qty, .avg_price = 0.0});
         }
     }
     return out;

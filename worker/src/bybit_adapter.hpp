@@ -6,6 +6,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -72,6 +73,9 @@ struct Target {
     std::string symbol;
     std::string api_key;
     std::string api_secret;  // decrypted just before use; wiped when the adapter goes
+    // spot: the position the books hold for the deployment (its fills); the position reported is
+    // the base-coin balance, at most this, so coins that were there before it traded never count
+    double booked_qty = 0;
 };
 
 class BybitAdapter final : public quant::TradeAdapter {
@@ -94,6 +98,10 @@ public:
     std::optional<quant::OrderResult> order_by_client_id(std::string_view client_order_id) override;
     std::vector<quant::BarData> fetch_bars(std::string_view symbol, std::string_view interval,
                                            std::int64_t start_us, std::int64_t now_us) override;
+
+    // Called while place_order follows an order, each time more of it was filled (state SENT,
+    // cumulative filled_qty / avg_price / fee): the caller books the new part at once.
+    std::function<void(const quant::OrderResult&)> on_progress;
 
 private:
     void require_connected() const;

@@ -107,6 +107,19 @@ Config load_config() {
             throw std::runtime_error(std::string("QUANT_BYBIT_BASE_URL: ") + e.what());
         }
     }
+    // per environment (QUANT_BYBIT_BASE_URL_DEMO, _TESTNET, _MAINNET): before the generic one
+    for (const char* e : {"demo", "testnet", "mainnet"}) {
+        std::string name = "QUANT_BYBIT_BASE_URL_";
+        for (const char* ch = e; *ch != '\0'; ++ch)
+            name += static_cast<char>(*ch - 'a' + 'A');
+        if (auto v = env(name.c_str())) {
+            try {
+                c.bybit_env_base_url[e] = quant::bybit::checked_base_url(*v);
+            } catch (const std::invalid_argument& err) {
+                throw std::runtime_error(name + ": " + err.what());
+            }
+        }
+    }
     c.bybit_timeout_ms = static_cast<long>(env_number("QUANT_BYBIT_TIMEOUT_MS", 5000, 10, 600000));
     c.bybit_connect_timeout_ms =
         static_cast<long>(env_number("QUANT_BYBIT_CONNECT_TIMEOUT_MS", 3000, 10, 600000));

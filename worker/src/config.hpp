@@ -1,5 +1,6 @@
 // The worker's configuration, from the environment (see worker/README.md).
 #pragma once
+#include <map>
 #include <optional>
 #include <string>
 
@@ -28,8 +29,10 @@ struct Config {
     // extension's quant.credential_key_file); empty: BYBIT deployments fail closed (connection)
     std::string credential_key_file;  // QUANT_CREDENTIAL_KEY_FILE
     std::string bybit_base_url;       // QUANT_BYBIT_BASE_URL: overrides every environment's URL (the fake)
-    bool bybit_off = false;           // QUANT_BYBIT_BASE_URL=off (make run's default): no Bybit host at all
-    long bybit_timeout_ms = 5000;     // QUANT_BYBIT_TIMEOUT_MS: per request
+    // QUANT_BYBIT_BASE_URL_DEMO / _TESTNET / _MAINNET: one environment's URL (before the one above)
+    std::map<std::string, std::string> bybit_env_base_url;
+    bool bybit_off = false;        // QUANT_BYBIT_BASE_URL=off (make run's default): no Bybit host at all
+    long bybit_timeout_ms = 5000;  // QUANT_BYBIT_TIMEOUT_MS: per request
     long bybit_connect_timeout_ms = 3000;  // QUANT_BYBIT_CONNECT_TIMEOUT_MS
     long bybit_follow_ms = 5000;           // QUANT_BYBIT_FOLLOW_MS: an order still open after this stays SENT
     long bybit_poll_ms = 100;              // QUANT_BYBIT_POLL_MS: between follow-up queries

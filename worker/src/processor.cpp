@@ -106,7 +106,8 @@ std::unique_ptr<quant::TradeAdapter> Processor::bybit_adapter(const std::string&
     namespace bb = quant::bybit;
     const pq::Result r = work_.exec_prepared("worker_credential",
                                              "SELECT environment, category, api_key, encode(nonce, 'hex') AS "
-                                             "nonce, encode(ciphertext, 'hex') AS ciphertext "
+                                             "nonce, encode(ciphertext, 'hex') AS ciphertext, "
+                                             "booked_qty::text AS booked_qty "
                                              "FROM trade.worker_credential($1)",
                                              {deployment_id});
     auto refuse = [&](const std::string& why) -> std::unique_ptr<quant::TradeAdapter> {
@@ -130,6 +131,7 @@ std::unique_ptr<quant::TradeAdapter> Processor::bybit_adapter(const std::string&
     target.category = *category;
     target.symbol = symbol;
     target.api_key = r.get(0, "api_key");
+    target.booked_qty = r.get_double(0, "booked_qty").value_or(0.0);
     try {
         const CredentialKey key = load_credential_key(cfg_.credential_key_file);
         target.api_secret =
@@ -138,8 +140,10 @@ std::unique_ptr<quant::TradeAdapter> Processor::bybit_adapter(const std::string&
     } catch (const std::runtime_error& e) {
         return refuse(e.what());
     }
-    const std::string base =
-        cfg_.bybit_base_url.empty() ? std::string(bb::default_base_url(*env)) : cfg_.bybit_base_url;
+    const auto env_url = cfg_.bybit_env_base_url.find(environment);
+    const std::string base = env_url != cfg_.bybit_env_base_url.end() ? env_url->second
+                             : cfg_.bybit_base_url.empty() ? std::string(bb::default_base_url(*env))
+                                                           : cfg_.bybit_base_url;
     auto& gw = bybit_[base];
     if (!gw) {
         bb::Settings s;
@@ -151,7 +155,12 @@ std::unique_ptr<quant::TradeAdapter> Processor::bybit_adapter(const std::string&
         s.poll_ms = cfg_.bybit_poll_ms;
         gw = std::make_unique<bb::BybitGateway>(s);
     }
-    return std::make_unique<bb::BybitAdapter>(*gw, std::move(target));
+    auto adapter = std::make_unique<bb::BybitAdapter>(*gw, std::move(target));
+    // partial fills are booked as they arrive (each new part: a fill with its own price and fee)
+    adapter->on_progress = [this](const quant::OrderResult& part) {
+        record_outcome(part.client_order_id, part, quant::SignalFinish::none);
+    };
+    return adapter;
 }
 
 void Processor::log_row(const std::string& signal_id, const char* action, const std::string& reason,
@@ -414,7 +423,8 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
 void Processor::reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o) {
     const auto found = adapter.order_by_client_id(o.client_order_id);
     if (found) {
-        if (quant::is_terminal(found->state)) {
+        // terminal, or open with parts filled (booked now: the parts so far)
+        if (quant::is_terminal(found->state) || found->filled_qty > 0) {
             record_outcome(o.client_order_id, *found, quant::SignalFinish::none);
         } else if (o.status != "SENT") {
             mark(o.client_order_id, "SENT", "open at the broker");

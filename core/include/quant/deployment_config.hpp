@@ -46,6 +46,8 @@ struct DeploymentConfig {
     std::string ticker;    // broker symbol; empty: filled from refdata.ticker_mapping
     std::string market;    // empty: filled from refdata.ticker_mapping
     std::string category;  // BYBIT only: "spot" or "linear"; empty: linear
+    // BYBIT only: "demo" or "testnet" (paper) or "mainnet" (live); empty: demo when paper, else mainnet
+    std::string environment;
     // Position size per signal unit. Decimal on purpose (crypto trades fractions); US and HK
     // take whole shares, so a fractional qty is refused there.
     double qty = 0.0;

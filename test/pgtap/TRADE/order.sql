@@ -6,7 +6,7 @@
 -- trade.worker_open_orders. Signals are inserted directly with fixed created_at, so the claim
 -- order is known.
 BEGIN;
-SELECT plan(64);
+SELECT plan(71);
 SET LOCAL client_min_messages = warning;
 \ir ../helpers.psql
 
@@ -154,6 +154,28 @@ SELECT is((trade.worker_record_outcome('tap-coid-4', 'FILLED', 'b-4', 4, 60, 0, 
           'UNKNOWN is not terminal: the fill found later is recorded');
 SELECT is((SELECT qty FROM trade.position p JOIN dep ON dep.id = p.deployment_id WHERE dep.k = 'd2'), 6::numeric,
           'and booked: position 10 - 4');
+
+-- ---- partial fills, booked part by part (cumulative reports: the new part is booked) ----
+SELECT pg_temp.new_signal('s7', 'd2', '2024-01-04', '0 minutes') \gset
+UPDATE trade.signal SET status = 'DONE' WHERE signal_id = pg_temp.sid('s7');  -- nobody claims it here
+SELECT trade.worker_insert_intent(pg_temp.sid('s7'), 'open', 'tap-coid-5', 'BUY', 10, false, 'w2') \gset
+SELECT is((trade.worker_record_outcome('tap-coid-5', 'SENT', 'b-5', 4, 100, 0.4, 'part')).status, 'SENT',
+          'a partial fill: the order stays SENT');
+SELECT is((trade.worker_record_outcome('tap-coid-5', 'SENT', 'b-5', 2, 100, 0.2, 'older report')).filled_qty, 4::numeric,
+          'an older report (less filled) changes nothing');
+SELECT is((trade.worker_record_outcome('tap-coid-5', 'SENT', 'b-5', 10, 106, 1.0, 'part')).filled_qty, 10::numeric,
+          'the next report: 10 filled in all at an average of 106');
+SELECT is((trade.worker_record_outcome('tap-coid-5', 'FILLED', 'b-5', 10, 106, 1.0, 'filled')).status, 'FILLED',
+          'then FILLED with the same totals');
+SELECT is((SELECT string_agg(qty || '@' || price::numeric(10,2) || '/' || fee, ',' ORDER BY ts, fill_id) FROM trade.fill
+            WHERE client_order_id = 'tap-coid-5'),
+          '4@100.00/0.4,6@110.00/0.6',
+          'two trade.fill rows: each part with its own qty, price ((106*10 - 100*4) / 6) and fee');
+SELECT is((SELECT string_agg(action || '|' || qty, ',' ORDER BY ts, log_id) FROM trade.log WHERE order_id = 'tap-coid-5'),
+          'BUY|4,BUY|6', 'a BUY log row per part, none for the final report');
+SELECT is((SELECT qty || '|' || round(avg_price, 6) FROM trade.position p JOIN dep ON dep.id = p.deployment_id WHERE dep.k = 'd2'),
+          '16|' || round((6 * 50 + 4 * 100 + 6 * 110) / 16.0, 6),
+          'the position moved by each part: 6 + 4 + 6 = 16 at the weighted average');
 
 -- ---- a second session: FOR UPDATE SKIP LOCKED and the deployment lock ----
 -- In a scratch database (dblink, committed data): session b claims d1's oldest signal and keeps
