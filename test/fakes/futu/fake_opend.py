@@ -575,6 +575,9 @@ class Conn(socketserver.BaseRequestHandler):
                     except Dropped as e:
                         log(f"proto {proto} serial {serial}: {e}")
                         return
+                    except Exception as e:  # noqa: BLE001 - a body that is not the request message
+                        FAKE.violation(f"proto {proto} serial {serial}: the body does not parse ({e})")
+                        return
                     if drop:
                         log(f"proto {proto} serial {serial}: dropped (injected)")
                         return
