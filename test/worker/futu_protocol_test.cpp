@@ -2,6 +2,8 @@
 // byte vectors. The SHA-1 and MD5 values are published test vectors (FIPS 180 "abc", RFC 1321
 // ""), not computed by the code under test; and the compiled official messages (futu-api's
 // proto/, protoc) are exercised so a build without them fails here.
+#include "futu_protocol.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -10,7 +12,6 @@
 #include "Qot_RequestHistoryKL.pb.h"
 #include "Trd_Common.pb.h"
 #include "Trd_PlaceOrder.pb.h"
-#include "futu_protocol.hpp"
 
 namespace futu = quant::futu;
 
@@ -33,7 +34,8 @@ const std::string kSha1Empty = bytes({0xda, 0x39, 0xa3, 0xee, 0x5e, 0x6b, 0x4b, 
 // proto 1001, serial 7, body "abc", by hand: "FT", e9 03 00 00, 00, 00, 07 00 00 00, 03 00 00 00,
 // SHA-1, 8 zeros, "abc"
 std::string packet_1001_7_abc() {
-    return "FT" + bytes({0xe9, 0x03, 0x00, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00}) +
+    return "FT" +
+           bytes({0xe9, 0x03, 0x00, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00}) +
            kSha1Abc + std::string(8, '\0') + "abc";
 }
 
@@ -48,10 +50,9 @@ TEST(FutuFraming, PackMatchesTheHandComputedBytes) {
 TEST(FutuFraming, PackLittleEndianLargeValues) {
     // proto 3103 = 0x0c1f, serial 0x01020304, empty body
     const std::string p = futu::pack(3103, 0x01020304, "");
-    const std::string want = "FT" +
-                             bytes({0x1f, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x04, 0x03, 0x02, 0x01, 0x00, 0x00,
-                                    0x00, 0x00}) +
-                             kSha1Empty + std::string(8, '\0');
+    const std::string want =
+        "FT" + bytes({0x1f, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x04, 0x03, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00}) +
+        kSha1Empty + std::string(8, '\0');
     EXPECT_EQ(p, want);
 }
 

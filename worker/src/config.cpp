@@ -128,8 +128,8 @@ Config load_config() {
     c.futu_poll_ms = static_cast<long>(env_number("QUANT_FUTU_POLL_MS", 100, 1, 60000));
     if (auto v = env("QUANT_FUTU_FRACTIONAL_ACCOUNTS")) {
         if (v->find_first_not_of("0123456789, ") != std::string::npos)
-            throw std::runtime_error("QUANT_FUTU_FRACTIONAL_ACCOUNTS: comma-separated accIDs (digits), got \"" + *v +
-                                     "\"");
+            throw std::runtime_error(
+                "QUANT_FUTU_FRACTIONAL_ACCOUNTS: comma-separated accIDs (digits), got \"" + *v + "\"");
         c.futu_fractional_accounts = *v;
     }
     return c;

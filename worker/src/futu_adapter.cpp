@@ -54,7 +54,8 @@ std::string utc_text(std::int64_t unix_s) {
 }
 
 std::int64_t now_s() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -88,9 +89,10 @@ Settings parse_opend_address(std::string_view text, Settings base) {
     const auto colon = text.rfind(':');
     const std::string host(colon == std::string_view::npos ? text : text.substr(0, colon));
     if (host != "127.0.0.1" && host != "localhost")
-        throw std::invalid_argument("the OpenD address must be 127.0.0.1:PORT (loopback: OpenD's trade API needs "
-                                    "encryption on any other address), got \"" +
-                                    std::string(text) + "\"");
+        throw std::invalid_argument(
+            "the OpenD address must be 127.0.0.1:PORT (loopback: OpenD's trade API needs "
+            "encryption on any other address), got \"" +
+            std::string(text) + "\"");
     int port = 0;
     try {
         port = colon == std::string_view::npos ? 0 : std::stoi(std::string(text.substr(colon + 1)));
@@ -98,8 +100,8 @@ Settings parse_opend_address(std::string_view text, Settings base) {
         port = 0;
     }
     if (port <= 0 || port > 65535)
-        throw std::invalid_argument("the OpenD address needs a port from 1 to 65535, got \"" + std::string(text) +
-                                    "\"");
+        throw std::invalid_argument("the OpenD address needs a port from 1 to 65535, got \"" +
+                                    std::string(text) + "\"");
     base.host = "127.0.0.1";
     base.port = port;
     return base;
@@ -178,8 +180,9 @@ void FutuGateway::open_locked() {
         socklen_t len = sizeof err;
         if (rc <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
             ::close(fd);
-            throw quant::BrokerError("futu: OpenD at 127.0.0.1:" + std::to_string(s_.port) +
-                                     " is not reachable: " + (rc <= 0 ? "connect timed out" : std::strerror(err)));
+            throw quant::BrokerError(
+                "futu: OpenD at 127.0.0.1:" + std::to_string(s_.port) +
+                " is not reachable: " + (rc <= 0 ? "connect timed out" : std::strerror(err)));
         }
     } else if (rc < 0) {
         const int err = errno;
@@ -230,7 +233,8 @@ void FutuGateway::ensure() {
         } catch (const quant::BrokerError& e) {
             if (attempt >= s_.reconnect_attempts)
                 throw;
-            pq::log_warn("futu_connect_retry", {{"attempt", attempt}, {"wait_ms", wait}, {"error", e.what()}});
+            pq::log_warn("futu_connect_retry",
+                         {{"attempt", attempt}, {"wait_ms", wait}, {"error", e.what()}});
             sleep_for_ms(wait);
             wait = std::min<long>(wait * 2, 5000);
         }
@@ -278,11 +282,13 @@ void FutuGateway::call_locked(std::uint32_t proto, const google::protobuf::Messa
                 continue;
             const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
             if (n == 0)
-                throw quant::BrokerError("futu: OpenD closed the connection (proto " + std::to_string(proto) + ")");
+                throw quant::BrokerError("futu: OpenD closed the connection (proto " + std::to_string(proto) +
+                                         ")");
             if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR)
                     continue;
-                throw quant::BrokerError(std::string("futu: reading from OpenD failed: ") + std::strerror(errno));
+                throw quant::BrokerError(std::string("futu: reading from OpenD failed: ") +
+                                         std::strerror(errno));
             }
             reader_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
         }
@@ -373,8 +379,9 @@ void FutuGateway::unlock(const std::string& password) {
             return;
     }
     if (password.empty())
-        throw quant::BrokerError("futu: REAL trading needs the trade password (quant.set_broker_credential('FUTU', "
-                                 "'real', account, trade_password)): not unlocked, fail closed");
+        throw quant::BrokerError(
+            "futu: REAL trading needs the trade password (quant.set_broker_credential('FUTU', "
+            "'real', account, trade_password)): not unlocked, fail closed");
     wait_for(unlock_rl_);
     Trd_UnlockTrade::Request req;
     std::string md5 = md5_hex(password);
@@ -444,8 +451,8 @@ void FutuAdapter::connect() {
         break;
     }
     if (acc_id_ == 0) {
-        throw quant::BrokerError("futu: OpenD has no " + std::string(env_name(t_.env)) + " account for market " +
-                                 std::string(market_name(sym_.market)) +
+        throw quant::BrokerError("futu: OpenD has no " + std::string(env_name(t_.env)) +
+                                 " account for market " + std::string(market_name(sym_.market)) +
                                  (t_.acc_id ? " with accID " + std::to_string(*t_.acc_id) : std::string()));
     }
     if (t_.env == Env::real)
@@ -687,8 +694,9 @@ std::vector<quant::BarData> FutuAdapter::fetch_klines(std::string_view symbol, s
             break;
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.ts_us < b.ts_us; });
-    out.erase(std::unique(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.ts_us == b.ts_us; }),
-              out.end());
+    out.erase(
+        std::unique(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.ts_us == b.ts_us; }),
+        out.end());
     if (limit > 0 && out.size() > limit)
         out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(limit));
     return out;

@@ -82,7 +82,8 @@ public:
 private:
     void open_locked();
     void close_locked();
-    void call_locked(std::uint32_t proto, const google::protobuf::Message& req, google::protobuf::Message& rsp);
+    void call_locked(std::uint32_t proto, const google::protobuf::Message& req,
+                     google::protobuf::Message& rsp);
     void send_all(const std::string& bytes);
     void keepalive_loop();
 

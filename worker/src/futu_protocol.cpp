@@ -132,9 +132,11 @@ Symbol parse_symbol(std::string_view s) {
     if (!ok)
         throw std::invalid_argument("futu symbol \"" + std::string(s) +
                                     "\": the code must be 1 to 16 of A-Z 0-9 . - (e.g. AAPL, 00700)");
-    if (out.market == Market::hk &&
-        (code.size() != 5 || !std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; })))
-        throw std::invalid_argument("futu symbol \"" + std::string(s) + "\": an HK code is 5 digits (HK.00700)");
+    if (out.market == Market::hk && (code.size() != 5 || !std::all_of(code.begin(), code.end(), [](char c) {
+                                         return c >= '0' && c <= '9';
+                                     })))
+        throw std::invalid_argument("futu symbol \"" + std::string(s) +
+                                    "\": an HK code is 5 digits (HK.00700)");
     out.code = std::string(code);
     return out;
 }
@@ -225,7 +227,8 @@ quant::OrderState order_state(std::int32_t s, double filled_qty) {
             return filled_qty > 0 ? quant::OrderState::filled : quant::OrderState::rejected;
         case 24:  // FillCancelled: the fills were reversed
             return quant::OrderState::cancelled;
-        default:  // Unsubmitted, Unknown, WaitingSubmit, Submitting, TimeOut, Submitted, Filled_Part, Cancelling
+        default:  // Unsubmitted, Unknown, WaitingSubmit, Submitting, TimeOut, Submitted, Filled_Part,
+                  // Cancelling
             return quant::OrderState::sent;
     }
 }

@@ -90,10 +90,10 @@ struct Symbol {
 };
 // "US.AAPL" / "HK.00700"; throws std::invalid_argument naming the valid forms.
 Symbol parse_symbol(std::string_view s);
-std::string_view market_name(Market m);          // "US", "HK"
-std::int32_t trd_market(Market m);               // TrdMarket: 1 HK, 2 US
-std::int32_t trd_sec_market(Market m);           // TrdSecMarket: 1 HK, 2 US
-std::int32_t qot_market(Market m);               // QotMarket: 1 HK, 11 US
+std::string_view market_name(Market m);  // "US", "HK"
+std::int32_t trd_market(Market m);       // TrdMarket: 1 HK, 2 US
+std::int32_t trd_sec_market(Market m);   // TrdSecMarket: 1 HK, 2 US
+std::int32_t qot_market(Market m);       // QotMarket: 1 HK, 11 US
 std::optional<Market> market_of_trd(std::int32_t trd_market);
 std::string symbol_text(std::int32_t sec_market, std::string_view code);  // back to "US.AAPL"
 

@@ -188,9 +188,9 @@ std::unique_ptr<quant::TradeAdapter> Processor::futu_adapter(const std::string& 
                 return refuse("QUANT_CREDENTIAL_KEY_FILE is not set: the trade password cannot be opened");
             try {
                 const CredentialKey key = load_credential_key(cfg_.credential_key_file);
-                target.trade_password = open_credential(key, from_hex(r.get(0, "nonce")),
-                                                        from_hex(r.get(0, "ciphertext")), user_id, "FUTU",
-                                                        environment, account);
+                target.trade_password =
+                    open_credential(key, from_hex(r.get(0, "nonce")), from_hex(r.get(0, "ciphertext")),
+                                    user_id, "FUTU", environment, account);
             } catch (const std::runtime_error& e) {
                 return refuse(e.what());
             }

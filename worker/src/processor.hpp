@@ -72,7 +72,7 @@ private:
     pq::Connection& work_;
     PaperGateway& paper_;
     std::map<std::string, std::unique_ptr<quant::bybit::BybitGateway>> bybit_;  // by base URL
-    std::unique_ptr<quant::futu::FutuGateway> futu_;  // the one OpenD
+    std::unique_ptr<quant::futu::FutuGateway> futu_;                            // the one OpenD
 };
 
 }  // namespace quant::worker
