@@ -488,7 +488,7 @@ std::optional<quant::OrderResult> FutuAdapter::find(std::string_view remark, boo
     Trd_GetHistoryOrderList::Request req;
     fill_header(req.mutable_c2s(), t_.env, acc_id_, sym_.market);
     auto* f = req.mutable_c2s()->mutable_filterconditions();
-    f->set_begintime(utc_text(now_s() - 90 * 86400));
+    f->set_begintime(utc_text(now_s() - std::int64_t{90} * 86400));
     f->set_endtime(utc_text(now_s() + 86400));
     Trd_GetHistoryOrderList::Response rsp;
     gw_.call(kTrdGetHistoryOrderList, req, rsp);
@@ -707,7 +707,7 @@ std::vector<quant::BarData> FutuAdapter::fetch_bars(std::string_view symbol, std
     const std::string interval = gw_.settings().kline;
     const std::int64_t step_s = interval == "60" ? 3600 : 86400;
     // enough calendar time for `limit` trading bars (weekends, holidays, nights) plus the forming one
-    const auto span = static_cast<std::int64_t>(limit + 1) * step_s * 3 + 7 * 86400;
+    const auto span = static_cast<std::int64_t>(limit + 1) * step_s * 3 + std::int64_t{7} * 86400;
     return fetch_klines(symbol, interval, (now_s() - span) * 1'000'000, limit);
 }
 

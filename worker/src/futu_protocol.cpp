@@ -217,7 +217,6 @@ quant::OrderState order_state(std::int32_t s, double filled_qty) {
         case 11:  // Filled_All
             return quant::OrderState::filled;
         case 14:  // Cancelled_Part: the filled part stands, the rest is gone
-            return filled_qty > 0 ? quant::OrderState::filled : quant::OrderState::cancelled;
         case 15:  // Cancelled_All
         case 23:  // Deleted
             return filled_qty > 0 ? quant::OrderState::filled : quant::OrderState::cancelled;
