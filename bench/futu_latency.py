@@ -67,7 +67,8 @@ try:
     q("SET client_min_messages = warning",
       "CREATE TABLE IF NOT EXISTS public.bench_commit (signal_id uuid PRIMARY KEY, committed_at timestamptz)")
     env = dict(os.environ, QUANT_WORKER_ID=f"{U}-w", QUANT_WORKER_LOG_LEVEL="warn", QUANT_WORKER_POLL_MS="1000",
-               QUANT_FUTU_OPEND=f"127.0.0.1:{fake.port}", QUANT_BYBIT_BASE_URL="off", QUANT_FUTU_POLL_MS="5")
+               QUANT_FUTU_OPEND=f"127.0.0.1:{fake.port}", QUANT_BYBIT_BASE_URL="off", QUANT_FUTU_POLL_MS="5",
+               QUANT_FUTU_PLACE_PER_30S="1000000")  # the path, not OpenD's 15 per 30 s
     log = open(os.path.join(tmp, "worker.log"), "w")
     worker = subprocess.Popen([BIN], env=env, stdout=log, stderr=log)
     time.sleep(1)

@@ -112,6 +112,7 @@ try:
         e.update({"QUANT_WORKER_ID": f"{name}-{RUN}", "QUANT_WORKER_POLL_MS": "300",
                   "QUANT_FUTU_OPEND": f"127.0.0.1:{fake.port}", "QUANT_CREDENTIAL_KEY_FILE": KEYFILE,
                   "QUANT_FUTU_FOLLOW_MS": "1500", "QUANT_FUTU_POLL_MS": "50", "QUANT_FUTU_TIMEOUT_MS": "2000",
+                  "QUANT_FUTU_PLACE_PER_30S": "1000",  # ~20 orders in a minute; the limit has its gtest
                   "QUANT_BYBIT_BASE_URL": "off"})
         e.update({k: str(v) for k, v in env.items()})
         log = open(os.path.join(LOGDIR, f"{name}.log"), "a")

@@ -126,6 +126,7 @@ Config load_config() {
     c.futu_timeout_ms = static_cast<long>(env_number("QUANT_FUTU_TIMEOUT_MS", 5000, 10, 600000));
     c.futu_follow_ms = static_cast<long>(env_number("QUANT_FUTU_FOLLOW_MS", 5000, 0, 600000));
     c.futu_poll_ms = static_cast<long>(env_number("QUANT_FUTU_POLL_MS", 100, 1, 60000));
+    c.futu_place_per_30s = static_cast<int>(env_number("QUANT_FUTU_PLACE_PER_30S", 15, 1, 1000000));
     if (auto v = env("QUANT_FUTU_FRACTIONAL_ACCOUNTS")) {
         if (v->find_first_not_of("0123456789, ") != std::string::npos)
             throw std::runtime_error(

@@ -109,7 +109,8 @@ Settings parse_opend_address(std::string_view text, Settings base) {
 
 // ---------------------------------------------------------------- gateway
 
-FutuGateway::FutuGateway(Settings s) : s_(std::move(s)) {
+FutuGateway::FutuGateway(Settings s)
+    : s_(std::move(s)), place_rl_(s_.place_per_30s, std::chrono::seconds(30), std::chrono::milliseconds(20)) {
     keepalive_ = std::thread([this] { keepalive_loop(); });
 }
 
@@ -479,7 +480,6 @@ std::optional<quant::OrderResult> FutuAdapter::find(std::string_view remark, boo
     if (!history) {
         Trd_GetOrderList::Request req;
         fill_header(req.mutable_c2s(), t_.env, acc_id_, sym_.market);
-        req.mutable_c2s()->set_refreshcache(true);
         Trd_GetOrderList::Response rsp;
         gw_.call(kTrdGetOrderList, req, rsp);
         check_ret(rsp, "Trd_GetOrderList");
@@ -592,7 +592,6 @@ std::vector<quant::PositionInfo> FutuAdapter::get_positions() {
     require_connected();
     Trd_GetPositionList::Request req;
     fill_header(req.mutable_c2s(), t_.env, acc_id_, sym_.market);
-    req.mutable_c2s()->set_refreshcache(true);
     Trd_GetPositionList::Response rsp;
     gw_.call(kTrdGetPositionList, req, rsp);
     check_ret(rsp, "Trd_GetPositionList");
@@ -626,7 +625,6 @@ quant::AccountInfo FutuAdapter::get_account_info() {
     require_connected();
     Trd_GetFunds::Request req;
     fill_header(req.mutable_c2s(), t_.env, acc_id_, sym_.market);
-    req.mutable_c2s()->set_refreshcache(true);
     req.mutable_c2s()->set_currency(sym_.market == Market::hk ? 1 : 2);  // HKD, USD
     Trd_GetFunds::Response rsp;
     gw_.call(kTrdGetFunds, req, rsp);

@@ -33,6 +33,7 @@ struct Settings {
     int reconnect_attempts = 3;
     std::set<std::uint64_t> fractional_accounts;  // accIDs that may trade fractional US shares
     std::string kline = "D";                      // fetch_bars' interval: D or 60
+    int place_per_30s = 15;                       // Trd_PlaceOrder's limit (brokers.md §2.5)
 };
 
 // "host:port" with a loopback host; throws std::invalid_argument naming the rule.
@@ -76,7 +77,6 @@ public:
 
     RateLimit& place_limit() { return place_rl_; }
     RateLimit& kline_limit() { return kline_rl_; }
-    RateLimit& query_limit() { return query_rl_; }
     void wait_for(RateLimit& rl);
 
 private:
@@ -100,10 +100,11 @@ private:
     bool accounts_loaded_ = false;
     bool unlocked_ = false;
     std::map<std::string, std::int32_t> lots_;
-    RateLimit place_rl_{15, std::chrono::seconds(30), std::chrono::milliseconds(20)};
+    // OpenD's cache answers Funds/Positions/OrderList without a limit (refreshCache is never set: 10 per
+    // 30 s when it is, brokers.md §2.5)
+    RateLimit place_rl_;
     RateLimit unlock_rl_{10, std::chrono::seconds(30), std::chrono::milliseconds(0)};
     RateLimit kline_rl_{60, std::chrono::seconds(30), std::chrono::milliseconds(0)};
-    RateLimit query_rl_{1000, std::chrono::seconds(30), std::chrono::milliseconds(0)};
     std::int64_t keepalives_ = 0;
     std::int64_t reconnects_ = 0;
     bool stop_ = false;

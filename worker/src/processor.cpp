@@ -208,6 +208,7 @@ std::unique_ptr<quant::TradeAdapter> Processor::futu_adapter(const std::string& 
         s.timeout_ms = cfg_.futu_timeout_ms;
         s.follow_ms = cfg_.futu_follow_ms;
         s.poll_ms = cfg_.futu_poll_ms;
+        s.place_per_30s = cfg_.futu_place_per_30s;
         std::string list = cfg_.futu_fractional_accounts;
         for (std::size_t at = 0; at < list.size();) {
             const std::size_t comma = std::min(list.find(',', at), list.size());
