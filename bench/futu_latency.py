@@ -58,7 +58,7 @@ try:
             "[{\"indicator\":\"get_rsi\",\"signal_func\":\"reversion_bounded_signal\",\"window\":14,"
             "\"signal\":30}]}')->>'strategy_id'")
     limits = ("'risk_limits', jsonb_build_object('max_bar_age_hours', null, 'max_orders_per_minute', 100000, "
-              "'max_daily_trades', 1000000, 'max_consecutive_rejects', 1000, 'max_position_usd', 100000000)")
+              "'max_daily_trades', 100000, 'max_consecutive_rejects', 1000, 'max_position_usd', 100000000)")
     deps = {}
     for broker in ("PAPER", "FUTU"):
         deps[broker] = q(f"SELECT quant.set_user('{U}')",

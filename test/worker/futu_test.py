@@ -35,6 +35,7 @@ TRADE_PW = f"tp{RUN}"
 LIVE_PW = f"live-Pw-{RUN}"
 LOGDIR = tempfile.mkdtemp(prefix="quant_futu_test_")
 SIM_US, SIM_HK, REAL_US = 1001, 1002, 2001
+HK_TICKER = f"T{RUN.upper()}"
 
 
 def check(desc, ok, detail=""):
@@ -77,7 +78,7 @@ with open(KEYFILE, "w") as f:
 os.chmod(KEYFILE, stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH)
 SET_KEY = f"SET quant.credential_key_file = '{KEYFILE}'"
 
-fake = FakeOpenD(accounts=[f"simulate:US:{SIM_US}", f"simulate:HK:{SIM_HK}", f"real:US:{REAL_US}",
+fake = FakeOpenD(accounts=[f"simulate:US:{SIM_US}:fractional", f"simulate:HK:{SIM_HK}", f"real:US:{REAL_US}",
                            "real:HK:2002"],
                  trade_password=TRADE_PW, prices={"US.AAPL": "190", "HK.00700": "300"},
                  lots={"HK.00700": 100}, keepalive=2).start()
@@ -85,22 +86,23 @@ worker = None
 try:
     q("INSERT INTO md.bar (ticker, ts, open, high, low, close, volume) VALUES "
       "('AAPL', timestamptz '2031-01-01', 190, 190, 190, 190, 1), "
-      f"('T{RUN}', timestamptz '2031-01-01', 300, 300, 300, 300, 1) ON CONFLICT DO NOTHING")
-    as_user(f"SELECT quant.set_ticker_mapping('T{RUN}', 'FUTU', 'HK.00700', 'HK')")
+      f"('{HK_TICKER}', timestamptz '2031-01-01', 300, 300, 300, 300, 1) ON CONFLICT DO NOTHING")
+    as_user(f"SELECT quant.set_ticker_mapping('{HK_TICKER}', 'FUTU', 'HK.00700', 'HK')")
 
     def strategy(ticker):
         return as_user("SELECT quant.create_strategy('{\"ticker\":\"" + ticker + "\",\"trading_period\":365,"
                        "\"substrategies\":[{\"indicator\":\"get_rsi\",\"signal_func\":\"reversion_bounded_signal\","
                        "\"window\":14,\"signal\":30}]}')->>'strategy_id'")
 
-    sid_us, sid_hk = strategy("AAPL"), strategy(f"T{RUN}")
+    sid_us, sid_hk = strategy("AAPL"), strategy(HK_TICKER)
     limits = ("'risk_limits', jsonb_build_object('max_bar_age_hours', null, 'max_orders_per_minute', 100, "
               "'max_daily_trades', 100, 'max_consecutive_rejects', 100, 'max_position_usd', 10000000)")
 
     def deploy(sid, qty, paper=True):
-        live = "" if paper else f", 'paper', false, 'confirm_live', true, 'trade_password', '{LIVE_PW}'"
+        live = "" if paper else (f", 'paper', false, 'confirm_live', true, 'trade_password', '{LIVE_PW}'")
+        lim = limits if paper else limits.replace("'max_bar_age_hours', null", "'max_bar_age_hours', 8760")
         return as_user(f"SELECT quant.deploy(jsonb_build_object('strategy_id', '{sid}', 'broker', 'FUTU', "
-                       f"'qty', {qty}, 'schedule', 'manual', {limits}{live}))->>'deployment_id'")
+                       f"'qty', {qty}, 'schedule', 'manual', {lim}{live}))->>'deployment_id'")
 
     sim = deploy(sid_us, 3)
     check("a paper FUTU deployment (SIMULATE) needs no credentials", len(sim) == 36, sim)
@@ -274,7 +276,7 @@ try:
         check("deploy refuses a fractional US qty (whole shares)", "whole number of shares" in str(e), str(e)[:200])
     q(f"UPDATE trade.deployment SET qty = 3.5 WHERE deployment_id = '{sim}'")  # past the SQL check: 0.5 to buy
     s9 = add_signal(sim, 1)
-    eq("US fractional (buy 0.5) on an account without it: REJECTED", "REJECTED", wait_final(s9))
+    eq("US fractional (buy 0.5), not allowed for the account here: REJECTED", "REJECTED", wait_final(s9))
     lg = last_log(s9)
     check("...naming fractional, never sent", "fractional" in lg[2] and not any(
         p["qty"] == 0.5 for p in fake.state()["place_orders"]), str(lg))
@@ -286,12 +288,12 @@ try:
 
     # ---- HK board lots ----
     hk = deploy(sid_hk, 150)
-    s11 = add_signal(hk, 1, f"T{RUN}")
+    s11 = add_signal(hk, 1, HK_TICKER)
     eq("HK 150 shares (lot 100): REJECTED", "REJECTED", wait_final(s11))
     lg = last_log(s11)
     check("...with the lot reason", "board lots of 100" in lg[2], str(lg))
     hk2 = deploy(sid_hk, 200)
-    s12 = add_signal(hk2, 1, f"T{RUN}")
+    s12 = add_signal(hk2, 1, HK_TICKER)
     eq("HK 200 shares (2 lots): DONE", "DONE", wait_final(s12))
     eq("...the fake's SIMULATE HK account holds 200 HK.00700", 200.0, fake_qty(SIM_HK, "HK.00700"))
 
