@@ -35,7 +35,7 @@ TRADE_PW = f"tp{RUN}"
 LIVE_PW = f"live-Pw-{RUN}"
 LOGDIR = tempfile.mkdtemp(prefix="quant_futu_test_")
 SIM_US, SIM_HK, REAL_US = 1001, 1002, 2001
-HK_TICKER = f"T{RUN.upper()}"
+HK_TICKER = "FUTUHK0700"  # this test's data ticker for HK.00700
 
 
 def check(desc, ok, detail=""):
@@ -87,7 +87,9 @@ try:
     q("INSERT INTO md.bar (ticker, ts, open, high, low, close, volume) VALUES "
       "('AAPL', timestamptz '2031-01-01', 190, 190, 190, 190, 1), "
       f"('{HK_TICKER}', timestamptz '2031-01-01', 300, 300, 300, 300, 1) ON CONFLICT DO NOTHING")
-    as_user(f"SELECT quant.set_ticker_mapping('{HK_TICKER}', 'FUTU', 'HK.00700', 'HK')")
+    # a shared mapping (the risk checks price a broker symbol by shared mappings only)
+    q(f"INSERT INTO refdata.ticker_mapping (data_ticker, broker, broker_ticker, market) "
+      f"VALUES ('{HK_TICKER}', 'FUTU', 'HK.00700', 'HK') ON CONFLICT DO NOTHING")
 
     def strategy(ticker):
         return as_user("SELECT quant.create_strategy('{\"ticker\":\"" + ticker + "\",\"trading_period\":365,"
