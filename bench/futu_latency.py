@@ -57,7 +57,7 @@ try:
             "SELECT quant.create_strategy('{\"ticker\":\"AAPL\",\"trading_period\":365,\"substrategies\":"
             "[{\"indicator\":\"get_rsi\",\"signal_func\":\"reversion_bounded_signal\",\"window\":14,"
             "\"signal\":30}]}')->>'strategy_id'")
-    limits = ("'risk_limits', jsonb_build_object('max_bar_age_hours', null, 'max_orders_per_minute', 100000, "
+    limits = ("'risk_limits', jsonb_build_object('max_bar_age_hours', null, 'max_orders_per_minute', 10000, "
               "'max_daily_trades', 100000, 'max_consecutive_rejects', 1000, 'max_position_usd', 100000000)")
     deps = {}
     for broker in ("PAPER", "FUTU"):
