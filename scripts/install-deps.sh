@@ -14,6 +14,9 @@ PACKAGES=(
     nlohmann-json3-dev libpq-dev libsodium-dev libssl-dev libboost-dev
     # the Bybit adapter's HTTPS client (libcurl over OpenSSL, certificate verification on)
     libcurl4-openssl-dev
+    # the Futu adapter: Futu's official .proto files (npm futu-api, pinned) compiled with protoc into
+    # C++ (libprotobuf) for quant-worker and Python (python3-protobuf) for test/fakes/futu's fake-opend
+    protobuf-compiler libprotobuf-dev python3-protobuf
     # test and benchmark frameworks
     librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
     # HTTP load generator (bench/http_bench.sh)

@@ -6301,3 +6301,99 @@ CREATE TRIGGER deployment_requires_credential
     BEFORE INSERT OR UPDATE OF broker, paper, enabled, config ON trade.deployment
     FOR EACH ROW EXECUTE FUNCTION trade.deployment_requires_credential();
 COMMENT ON FUNCTION trade.broker_environment(text, boolean) IS 'The default broker environment of a deployment (its config''s environment, demo or testnet with paper = true, overrides it): paper = true trades on the demo account (BYBIT: api-demo.bybit.com, mainnet prices, simulated funds), paper = false on mainnet; NULL for PAPER.';
+
+-- ==== wp-futu: FUTU credentials (the trade password of OpenD's REAL environment, keyed by accID), FUTU environments simulate / real ====
+ALTER TABLE trade.broker_credential DROP CONSTRAINT broker_credential_environment_check;
+ALTER TABLE trade.broker_credential ADD CONSTRAINT broker_credential_environment_check
+    CHECK (environment IN ('mainnet', 'testnet', 'demo', 'simulate', 'real'));
+COMMENT ON COLUMN trade.broker_credential.environment IS 'BYBIT: mainnet, testnet or demo (a Bybit key works on its own environment only); FUTU: real (the trade password) or simulate';
+CREATE OR REPLACE FUNCTION trade.broker_environment(broker text, paper boolean) RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN broker = 'PAPER' THEN NULL
+                WHEN broker = 'FUTU' THEN CASE WHEN paper THEN 'simulate' ELSE 'real' END
+                WHEN paper THEN 'demo' ELSE 'mainnet' END;
+$$;
+COMMENT ON FUNCTION trade.broker_environment(text, boolean) IS 'The broker environment of a deployment: BYBIT paper = true trades on the demo account (api-demo.bybit.com, mainnet prices, simulated funds), paper = false on mainnet; FUTU paper = true on OpenD''s SIMULATE environment, paper = false on REAL (unlocked with the trade password); NULL for PAPER.';
+
+CREATE OR REPLACE FUNCTION quant.set_broker_credential(broker text, environment text, api_key text, api_secret text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn constant text := 'quant.set_broker_credential';
+    me text;
+    b text := upper(broker);
+    sealed bytea;
+    fp text;
+    old_fp text;
+    problem text;
+    field text;
+    hint text;
+BEGIN
+    me := quant.current_user_id();
+    -- every refusal goes through quiet_report: the statement holds the secret as a literal
+    IF broker IS NULL OR b NOT IN ('BYBIT', 'FUTU') THEN
+        problem := 'broker: credentials are for BYBIT or FUTU, got ' || coalesce(broker, 'NULL');
+        field := 'broker';
+        hint := 'BYBIT, FUTU (PAPER needs none)';
+    ELSIF b = 'BYBIT' AND (environment IS NULL OR environment NOT IN ('mainnet', 'testnet', 'demo')) THEN
+        problem := 'environment: must be mainnet, testnet or demo, got ' || coalesce(environment, 'NULL');
+        field := 'environment';
+        hint := 'mainnet, testnet, demo (paper deployments trade on demo)';
+    ELSIF b = 'FUTU' AND (environment IS NULL OR environment NOT IN ('real', 'simulate')) THEN
+        problem := 'environment: must be real or simulate, got ' || coalesce(environment, 'NULL');
+        field := 'environment';
+        hint := 'real (paper = false: the trade password unlocks REAL trading), simulate';
+    ELSIF b = 'FUTU' AND (api_key IS NULL OR api_key !~ '^([0-9]{1,20}|default)$') THEN
+        problem := 'api_key: for FUTU the OpenD account id (accID, digits) or default';
+        field := 'api_key';
+        hint := 'the accID Trd_GetAccList shows, or default (the first account of the environment and market)';
+    ELSIF api_key IS NULL OR api_key !~ '^[A-Za-z0-9_-]{1,128}$' THEN
+        problem := 'api_key: must be 1 to 128 characters of A-Z a-z 0-9 _ -';
+        field := 'api_key';
+        hint := 'the API key Bybit shows (not the secret)';
+    ELSIF api_secret IS NULL OR length(api_secret) < 1 OR length(api_secret) > 256 OR api_secret ~ '[[:space:][:cntrl:]]' THEN
+        problem := 'api_secret: must be 1 to 256 characters without spaces or control characters';
+        field := 'api_secret';
+        hint := 'the API secret Bybit showed once when the key was made';
+    END IF;
+    IF problem IS NOT NULL THEN
+        PERFORM trade.quiet_report('ERROR', CASE WHEN field = 'api_secret' AND api_secret IS NULL THEN '22004' ELSE '22023' END,
+                                   fn || ': ' || problem, NULL, hint, field);
+    END IF;
+    sealed := trade.credential_seal(me, b, environment, api_key, api_secret);
+    fp := trade.credential_fingerprint(api_key, api_secret);
+    SELECT c.fingerprint INTO old_fp FROM trade.broker_credential c
+     WHERE c.user_id = me AND c.broker = b AND c.environment = set_broker_credential.environment;
+    INSERT INTO trade.broker_credential AS c (user_id, broker, environment, api_key, nonce, ciphertext, fingerprint)
+    VALUES (me, b, environment, api_key, substring(sealed FROM 1 FOR 24), substring(sealed FROM 25), fp)
+    ON CONFLICT ON CONSTRAINT broker_credential_pkey DO UPDATE
+       SET api_key = excluded.api_key, nonce = excluded.nonce, ciphertext = excluded.ciphertext,
+           fingerprint = excluded.fingerprint, rotated_at = now();
+    INSERT INTO trade.audit (user_id, entity, action, old_value, new_value, message)
+    VALUES (me, 'broker_credential', CASE WHEN old_fp IS NULL THEN 'set' ELSE 'rotated' END,
+            CASE WHEN old_fp IS NOT NULL THEN jsonb_build_object('fingerprint', old_fp) END,
+            jsonb_build_object('broker', b, 'environment', environment, 'fingerprint', fp),
+            b || ' ' || environment || ' credentials ' || CASE WHEN old_fp IS NULL THEN 'set' ELSE 'rotated' END);
+    RETURN jsonb_build_object('broker', b, 'environment', environment, 'api_key_hint', trade.api_key_hint(api_key),
+                              'fingerprint', fp, 'rotated', old_fp IS NOT NULL);
+EXCEPTION WHEN OTHERS THEN
+    -- whatever failed below (the key file, a constraint), the statement must not reach the log
+    DECLARE
+        e_state text;
+        e_msg text;
+        e_detail text;
+        e_hint text;
+        e_column text;
+    BEGIN
+        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL,
+                                e_hint = PG_EXCEPTION_HINT, e_column = COLUMN_NAME;
+        PERFORM trade.quiet_report('ERROR', e_state, e_msg, e_detail, e_hint, e_column);
+    END;
+END
+$$;
+COMMENT ON FUNCTION quant.set_broker_credential(text, text, text, text) IS
+  'Stores (or rotates) the current user''s API key and secret for a broker and environment (BYBIT: mainnet, testnet, demo; FUTU: real or simulate, the key being the OpenD accID or default and the secret the trade password): the secret is encrypted at once (secretbox, key file quant.credential_key_file) and never returned; returns broker, environment, api_key_hint, fingerprint and whether it replaced one. A refusal never logs the statement (it holds the secret).';

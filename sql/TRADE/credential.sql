@@ -7,13 +7,16 @@
 -- just before use (it reads the same key file). The threat model: sql/README.md, "Broker
 -- credentials".
 --
+-- FUTU (issue 14): environment real holds the trade password that unlocks OpenD's REAL trading,
+-- under the OpenD accID (or default) as the key; paper FUTU deployments (SIMULATE) need none.
+--
 -- A BYBIT deployment needs the credentials of its environment (paper = true trades on Bybit's
 -- demo account, paper = false on mainnet): deploying, enabling or switching one without them is
 -- refused (trigger below).
 CREATE TABLE trade.broker_credential (
     user_id      text NOT NULL,
     broker       text NOT NULL REFERENCES refdata.broker (broker),
-    environment  text NOT NULL CHECK (environment IN ('mainnet', 'testnet', 'demo')),
+    environment  text NOT NULL CHECK (environment IN ('mainnet', 'testnet', 'demo', 'simulate', 'real')),
     api_key      text NOT NULL CHECK (api_key ~ '^[A-Za-z0-9_-]{1,128}$'),
     nonce        bytea NOT NULL CHECK (length(nonce) = 24),
     ciphertext   bytea NOT NULL,
@@ -23,7 +26,7 @@ CREATE TABLE trade.broker_credential (
     PRIMARY KEY (user_id, broker, environment)
 );
 COMMENT ON TABLE trade.broker_credential IS 'Broker API credentials per user, broker and environment: the secret only as secretbox ciphertext under the key file of quant.credential_key_file. No grants: reached through quant.set_broker_credential, quant.list_broker_credentials, quant.delete_broker_credential and trade.worker_credential.';
-COMMENT ON COLUMN trade.broker_credential.environment IS 'mainnet, testnet or demo (a Bybit key works on its own environment only)';
+COMMENT ON COLUMN trade.broker_credential.environment IS 'BYBIT: mainnet, testnet or demo (a Bybit key works on its own environment only); FUTU: real (the trade password) or simulate';
 COMMENT ON COLUMN trade.broker_credential.ciphertext IS 'crypto_secretbox_easy of the secret bound to (user, broker, environment, api_key); opens only with the key file';
 COMMENT ON COLUMN trade.broker_credential.fingerprint IS '16 hex characters of BLAKE2b(api_key, secret) keyed with the key file: tells keys apart, reveals nothing';
 ALTER TABLE trade.broker_credential ENABLE ROW LEVEL SECURITY;
@@ -50,9 +53,11 @@ CREATE FUNCTION trade.broker_environment(broker text, paper boolean) RETURNS tex
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE WHEN broker = 'PAPER' THEN NULL WHEN paper THEN 'demo' ELSE 'mainnet' END;
+    SELECT CASE WHEN broker = 'PAPER' THEN NULL
+                WHEN broker = 'FUTU' THEN CASE WHEN paper THEN 'simulate' ELSE 'real' END
+                WHEN paper THEN 'demo' ELSE 'mainnet' END;
 $$;
-COMMENT ON FUNCTION trade.broker_environment(text, boolean) IS 'The default broker environment of a deployment (its config''s environment, demo or testnet with paper = true, overrides it): paper = true trades on the demo account (BYBIT: api-demo.bybit.com, mainnet prices, simulated funds), paper = false on mainnet; NULL for PAPER.';
+COMMENT ON FUNCTION trade.broker_environment(text, boolean) IS 'The default broker environment of a deployment (a BYBIT config''s environment, demo or testnet with paper = true, overrides it): BYBIT paper = true trades on the demo account (api-demo.bybit.com, mainnet prices, simulated funds), paper = false on mainnet; FUTU paper = true on OpenD''s SIMULATE environment, paper = false on REAL (unlocked with the trade password); NULL for PAPER.';
 
 CREATE FUNCTION quant.set_broker_credential(broker text, environment text, api_key text, api_secret text)
 RETURNS jsonb
@@ -72,14 +77,22 @@ DECLARE
 BEGIN
     me := quant.current_user_id();
     -- every refusal goes through quiet_report: the statement holds the secret as a literal
-    IF broker IS NULL OR b <> 'BYBIT' THEN
-        problem := 'broker: credentials are for BYBIT, got ' || coalesce(broker, 'NULL');
+    IF broker IS NULL OR b NOT IN ('BYBIT', 'FUTU') THEN
+        problem := 'broker: credentials are for BYBIT or FUTU, got ' || coalesce(broker, 'NULL');
         field := 'broker';
-        hint := 'BYBIT (PAPER needs none)';
-    ELSIF environment IS NULL OR environment NOT IN ('mainnet', 'testnet', 'demo') THEN
+        hint := 'BYBIT, FUTU (PAPER needs none)';
+    ELSIF b = 'BYBIT' AND (environment IS NULL OR environment NOT IN ('mainnet', 'testnet', 'demo')) THEN
         problem := 'environment: must be mainnet, testnet or demo, got ' || coalesce(environment, 'NULL');
         field := 'environment';
         hint := 'mainnet, testnet, demo (paper deployments trade on demo)';
+    ELSIF b = 'FUTU' AND (environment IS NULL OR environment NOT IN ('real', 'simulate')) THEN
+        problem := 'environment: must be real or simulate, got ' || coalesce(environment, 'NULL');
+        field := 'environment';
+        hint := 'real (paper = false: the trade password unlocks REAL trading), simulate';
+    ELSIF b = 'FUTU' AND (api_key IS NULL OR api_key !~ '^([0-9]{1,20}|default)$') THEN
+        problem := 'api_key: for FUTU the OpenD account id (accID, digits) or default';
+        field := 'api_key';
+        hint := 'the accID Trd_GetAccList shows, or default (the first account of the environment and market)';
     ELSIF api_key IS NULL OR api_key !~ '^[A-Za-z0-9_-]{1,128}$' THEN
         problem := 'api_key: must be 1 to 128 characters of A-Z a-z 0-9 _ -';
         field := 'api_key';
@@ -125,7 +138,7 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 COMMENT ON FUNCTION quant.set_broker_credential(text, text, text, text) IS
-  'Stores (or rotates) the current user''s API key and secret for a broker (BYBIT) and environment (mainnet, testnet, demo): the secret is encrypted at once (secretbox, key file quant.credential_key_file) and never returned; returns broker, environment, api_key_hint, fingerprint and whether it replaced one. A refusal never logs the statement (it holds the secret).';
+  'Stores (or rotates) the current user''s API key and secret for a broker and environment (BYBIT: mainnet, testnet, demo; FUTU: real or simulate, the key being the OpenD accID or default and the secret the trade password): the secret is encrypted at once (secretbox, key file quant.credential_key_file) and never returned; returns broker, environment, api_key_hint, fingerprint and whether it replaced one. A refusal never logs the statement (it holds the secret).';
 
 CREATE FUNCTION trade.api_key_hint(api_key text) RETURNS text
 LANGUAGE sql IMMUTABLE

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "bybit_protocol.hpp"
+#include "futu_adapter.hpp"
 
 namespace quant::worker {
 namespace {
@@ -144,6 +145,26 @@ Config load_config() {
         static_cast<long>(env_number("QUANT_ALERT_WEBHOOK_BACKOFF_MS", 500, 1, 600000));
     c.alert_webhook_timeout_ms =
         static_cast<long>(env_number("QUANT_ALERT_WEBHOOK_TIMEOUT_MS", 5000, 10, 600000));
+    if (auto v = env("QUANT_FUTU_OPEND")) {
+        if (*v != "off") {
+            try {
+                (void)quant::futu::parse_opend_address(*v);
+            } catch (const std::invalid_argument& e) {
+                throw std::runtime_error(std::string("QUANT_FUTU_OPEND: ") + e.what() + " (or off)");
+            }
+        }
+        c.futu_opend = *v;
+    }
+    c.futu_timeout_ms = static_cast<long>(env_number("QUANT_FUTU_TIMEOUT_MS", 5000, 10, 600000));
+    c.futu_follow_ms = static_cast<long>(env_number("QUANT_FUTU_FOLLOW_MS", 5000, 0, 600000));
+    c.futu_poll_ms = static_cast<long>(env_number("QUANT_FUTU_POLL_MS", 100, 1, 60000));
+    c.futu_place_per_30s = static_cast<int>(env_number("QUANT_FUTU_PLACE_PER_30S", 15, 1, 1000000));
+    if (auto v = env("QUANT_FUTU_FRACTIONAL_ACCOUNTS")) {
+        if (v->find_first_not_of("0123456789, ") != std::string::npos)
+            throw std::runtime_error(
+                "QUANT_FUTU_FRACTIONAL_ACCOUNTS: comma-separated accIDs (digits), got \"" + *v + "\"");
+        c.futu_fractional_accounts = *v;
+    }
     return c;
 }
 

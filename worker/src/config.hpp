@@ -45,6 +45,14 @@ struct Config {
     long alert_webhook_timeout_ms = 5000;  // QUANT_ALERT_WEBHOOK_TIMEOUT_MS: per POST
     std::string
         metrics_file;  // QUANT_WORKER_METRICS_FILE: Prometheus text (node_exporter's textfile collector)
+    // FUTU (worker/README.md "Futu"): OpenD on loopback; "off": FUTU deployments fail closed
+    std::string futu_opend = "127.0.0.1:11111";  // QUANT_FUTU_OPEND: 127.0.0.1:PORT or off
+    long futu_timeout_ms = 5000;                 // QUANT_FUTU_TIMEOUT_MS: per request
+    long futu_follow_ms = 5000;   // QUANT_FUTU_FOLLOW_MS: an order still open after this stays SENT
+    long futu_poll_ms = 100;      // QUANT_FUTU_POLL_MS: between follow-up queries
+    int futu_place_per_30s = 15;  // QUANT_FUTU_PLACE_PER_30S: the client-side PlaceOrder limit (OpenD's 15)
+    std::string
+        futu_fractional_accounts;  // QUANT_FUTU_FRACTIONAL_ACCOUNTS: accIDs allowed fractional US shares
 };
 
 // Throws std::runtime_error naming the variable when a value is invalid.

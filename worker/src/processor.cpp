@@ -97,7 +97,9 @@ std::unique_ptr<quant::TradeAdapter> Processor::adapter_for(const std::string& b
         return std::make_unique<PaperAdapter>(paper_, deployment_id, user_id, cfg_);
     if (broker == "BYBIT")
         return bybit_adapter(deployment_id, user_id, symbol);
-    return nullptr;  // FUTU: no adapter yet, so the connection check fails closed
+    if (broker == "FUTU")
+        return futu_adapter(deployment_id, user_id, symbol);
+    return nullptr;
 }
 
 std::unique_ptr<quant::TradeAdapter> Processor::bybit_adapter(const std::string& deployment_id,
@@ -161,6 +163,72 @@ std::unique_ptr<quant::TradeAdapter> Processor::bybit_adapter(const std::string&
         record_outcome(part.client_order_id, part, quant::SignalFinish::none);
     };
     return adapter;
+}
+
+std::unique_ptr<quant::TradeAdapter> Processor::futu_adapter(const std::string& deployment_id,
+                                                             const std::string& user_id,
+                                                             const std::string& symbol) {
+    namespace ft = quant::futu;
+    auto refuse = [&](const std::string& why) -> std::unique_ptr<quant::TradeAdapter> {
+        log_warn("futu_unavailable", {{"deployment_id", deployment_id}, {"reason", why}});
+        return nullptr;
+    };
+    if (cfg_.futu_opend == "off")
+        return refuse("QUANT_FUTU_OPEND=off: no OpenD is reached");
+    const pq::Result r = work_.exec_prepared("worker_credential",
+                                             "SELECT environment, category, api_key, encode(nonce, 'hex') AS "
+                                             "nonce, encode(ciphertext, 'hex') AS ciphertext "
+                                             "FROM trade.worker_credential($1)",
+                                             {deployment_id});
+    if (r.rows() != 1)
+        return refuse("the deployment is not visible to its user");
+    const std::string environment = r.get(0, "environment");
+    ft::Target target;
+    target.symbol = symbol;
+    target.env = environment == "real" ? ft::Env::real : ft::Env::simulate;
+    if (environment != "real" && environment != "simulate")
+        return refuse("environment " + environment + " (simulate or real)");
+    if (!r.is_null(0, r.column("api_key"))) {
+        const std::string account = r.get(0, "api_key");
+        if (account != "default" && !account.empty())
+            target.acc_id = std::stoull(account);  // digits (the credential store checks them)
+        if (target.env == ft::Env::real) {
+            if (cfg_.credential_key_file.empty())
+                return refuse("QUANT_CREDENTIAL_KEY_FILE is not set: the trade password cannot be opened");
+            try {
+                const CredentialKey key = load_credential_key(cfg_.credential_key_file);
+                target.trade_password =
+                    open_credential(key, from_hex(r.get(0, "nonce")), from_hex(r.get(0, "ciphertext")),
+                                    user_id, "FUTU", environment, account);
+            } catch (const std::runtime_error& e) {
+                return refuse(e.what());
+            }
+        }
+    } else if (target.env == ft::Env::real) {
+        return refuse("no trade password for the real environment (quant.set_broker_credential)");
+    }
+    try {
+        (void)ft::parse_symbol(symbol);
+    } catch (const std::invalid_argument& e) {
+        return refuse(e.what());
+    }
+    if (!futu_) {
+        ft::Settings s = ft::parse_opend_address(cfg_.futu_opend);
+        s.timeout_ms = cfg_.futu_timeout_ms;
+        s.follow_ms = cfg_.futu_follow_ms;
+        s.poll_ms = cfg_.futu_poll_ms;
+        s.place_per_30s = cfg_.futu_place_per_30s;
+        std::string list = cfg_.futu_fractional_accounts;
+        for (std::size_t at = 0; at < list.size();) {
+            const std::size_t comma = std::min(list.find(',', at), list.size());
+            const std::string item = list.substr(at, comma - at);
+            if (item.find_first_of("0123456789") != std::string::npos)
+                s.fractional_accounts.insert(std::stoull(item));
+            at = comma + 1;
+        }
+        futu_ = std::make_unique<ft::FutuGateway>(s);
+    }
+    return std::make_unique<ft::FutuAdapter>(*futu_, std::move(target));
 }
 
 void Processor::log_row(const std::string& signal_id, const char* action, const std::string& reason,

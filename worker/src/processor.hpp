@@ -10,6 +10,7 @@
 
 #include "bybit_adapter.hpp"
 #include "config.hpp"
+#include "futu_adapter.hpp"
 #include "paper_adapter.hpp"
 #include "quant/json.hpp"
 #include "quant/pq/connection.hpp"
@@ -67,6 +68,9 @@ private:
     // when it cannot trade (no credentials, no key file, a box that does not open).
     std::unique_ptr<quant::TradeAdapter> bybit_adapter(const std::string& deployment_id,
                                                        const std::string& user_id, const std::string& symbol);
+    // FUTU: the deployment's environment (SIMULATE / REAL), account and trade password (REAL).
+    std::unique_ptr<quant::TradeAdapter> futu_adapter(const std::string& deployment_id,
+                                                      const std::string& user_id, const std::string& symbol);
     void reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o);
     void record_outcome(const std::string& client_order_id, const quant::OrderResult& r,
                         quant::SignalFinish finish);
@@ -89,6 +93,7 @@ private:
     PaperGateway& paper_;
     std::map<std::string, std::unique_ptr<quant::bybit::BybitGateway>> bybit_;  // by base URL
     SafetyCounters counters_;
+    std::unique_ptr<quant::futu::FutuGateway> futu_;                            // the one OpenD
 };
 
 }  // namespace quant::worker
