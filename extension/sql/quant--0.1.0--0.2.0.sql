@@ -6397,3 +6397,104 @@ END
 $$;
 COMMENT ON FUNCTION quant.set_broker_credential(text, text, text, text) IS
   'Stores (or rotates) the current user''s API key and secret for a broker and environment (BYBIT: mainnet, testnet, demo; FUTU: real or simulate, the key being the OpenD accID or default and the secret the trade password): the secret is encrypted at once (secretbox, key file quant.credential_key_file) and never returned; returns broker, environment, api_key_hint, fingerprint and whether it replaced one. A refusal never logs the statement (it holds the secret).';
+
+-- ==== main (merge): the final text of functions that several branches of this wave replaced (run_one: intervals, kill switches, the feed; broker_environment: Bybit testnet, Futu) ====
+
+CREATE OR REPLACE FUNCTION trade.run_one(d trade.deployment) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v bt.strategy_version;
+    latest timestamptz;
+    max_age double precision;
+    ev jsonb;
+    g trade.signal;
+    l trade.log;
+    reason text;
+    msg text;
+    st text;
+BEGIN
+    BEGIN  -- a subtransaction: whatever fails here is rolled back and logged below
+        SELECT * INTO v FROM bt.strategy_version x
+        WHERE x.strategy_id = d.strategy_id AND x.version = d.strategy_version AND x.user_id = d.user_id;
+        IF v.strategy_id IS NULL THEN
+            RAISE EXCEPTION 'strategy % version % not found', d.strategy_id, d.strategy_version USING ERRCODE = 'P0002';
+        END IF;
+        -- the newest CLOSED bar (ts + interval <= now): a forming bar is never evaluated
+        latest := md.latest_closed_bar(v.config->>'ticker', md.strategy_interval(v.config), now());
+        max_age := trade.max_bar_age_hours(d);
+        IF latest IS NULL THEN
+            reason := 'no_bars';
+            msg := format('no bars: ticker %s has no closed %s bars in md.bar', v.config->>'ticker',
+                          md.strategy_interval(v.config));
+        ELSIF max_age IS NOT NULL AND quant.bar_is_stale(latest, now(), max_age) THEN
+            reason := 'stale_bars';
+            msg := format('stale bars: the latest closed %s bar of %s is %s, %s hours old, over max_bar_age_hours %s',
+                          md.strategy_interval(v.config), v.config->>'ticker', latest,
+                          round((extract(epoch FROM now() - latest) / 3600)::numeric, 1), max_age);
+        ELSIF max_age IS NOT NULL AND md.stale_factor(v.config, now(), max_age) IS NOT NULL THEN
+            reason := 'stale_bars';  -- a factor product late: never a signal on its old bars
+            msg := md.stale_factor(v.config, now(), max_age);
+        ELSE
+            SELECT * INTO g FROM trade.signal x WHERE x.deployment_id = d.deployment_id AND x.bar_ts = latest;
+            IF g.signal_id IS NOT NULL THEN
+                RETURN trade.signal_json(g) || '{"outcome": "DUPLICATE"}';  -- the duplicate guard
+            END IF;
+            -- the same code as the backtest, on every bar up to the latest one
+            ev := quant.evaluate_config(v.config, latest);
+            IF jsonb_typeof(ev->'signal') IS DISTINCT FROM 'number' THEN
+                reason := 'insufficient_history';
+                msg := format('insufficient history: the indicators of strategy %s version %s are undefined at the %s bar of %s',
+                              d.strategy_id, d.strategy_version, v.config->>'ticker', latest);
+            ELSE
+                INSERT INTO trade.signal (deployment_id, user_id, bar_ts, signal, evaluation, strategy_version, ticker)
+                VALUES (d.deployment_id, d.user_id, (ev->>'bar_ts')::timestamptz, (ev->>'signal')::numeric, ev,
+                        d.strategy_version, v.config->>'ticker')
+                ON CONFLICT (deployment_id, bar_ts, source) DO NOTHING  -- the duplicate guard (TRADE/signal.sql)
+                RETURNING * INTO g;
+                IF g.signal_id IS NULL THEN  -- a concurrent run wrote it first
+                    SELECT * INTO g FROM trade.signal x
+                    WHERE x.deployment_id = d.deployment_id AND x.bar_ts = (ev->>'bar_ts')::timestamptz;
+                    RETURN trade.signal_json(g) || '{"outcome": "DUPLICATE"}';
+                END IF;
+                PERFORM pg_catalog.pg_notify('quant_signal', g.signal_id::text);
+                RETURN trade.signal_json(g) || '{"outcome": "SIGNAL"}';
+            END IF;
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+        IF st = 'QA002' THEN  -- the core's insufficient bars
+            reason := 'insufficient_history';
+            msg := 'insufficient history: ' || msg;
+        ELSIF st = 'QA001' THEN  -- the core's no bars
+            reason := 'no_bars';
+            msg := 'no bars: ' || msg;
+        ELSE
+            reason := 'error';
+            msg := format('evaluation failed (SQLSTATE %s): %s', st, msg);
+        END IF;
+    END;
+    INSERT INTO trade.log (deployment_id, user_id, action, success, message, reason, bar_ts)
+    VALUES (d.deployment_id, d.user_id, 'REJECTED', false, msg, reason, latest)
+    RETURNING * INTO l;
+    IF reason IN ('stale_bar', 'no_bars') THEN  -- an alert (TRADE/breaker.sql: quant_alert)
+        PERFORM pg_catalog.pg_notify('quant_alert', jsonb_build_object(
+            'kind', 'stale_data', 'user_id', d.user_id, 'deployment_id', d.deployment_id, 'reason', reason,
+            'bar_ts', latest, 'message', msg, 'at', clock_timestamp())::text);
+    END IF;
+    RETURN trade.log_json(l) || '{"outcome": "REJECTED"}';
+END
+$$;
+COMMENT ON FUNCTION trade.run_one(trade.deployment) IS
+  'Internal: evaluates one deployment now (its pinned strategy version on the latest bar of the strategy''s ticker) in a subtransaction. Returns the new signal (outcome SIGNAL, NOTIFYed on quant_signal), the existing one for an already evaluated bar (outcome DUPLICATE, nothing written), or the REJECTED trade.log row (outcome REJECTED, with reason and message; stale_bar and no_bars also NOTIFY quant_alert, kind stale_data).';
+
+CREATE OR REPLACE FUNCTION trade.broker_environment(broker text, paper boolean) RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN broker = 'PAPER' THEN NULL
+                WHEN broker = 'FUTU' THEN CASE WHEN paper THEN 'simulate' ELSE 'real' END
+                WHEN paper THEN 'demo' ELSE 'mainnet' END;
+$$;
+COMMENT ON FUNCTION trade.broker_environment(text, boolean) IS 'The default broker environment of a deployment (a BYBIT config''s environment, demo or testnet with paper = true, overrides it): BYBIT paper = true trades on the demo account (api-demo.bybit.com, mainnet prices, simulated funds), paper = false on mainnet; FUTU paper = true on OpenD''s SIMULATE environment, paper = false on REAL (unlocked with the trade password); NULL for PAPER.';
