@@ -93,7 +93,7 @@ private:
     PaperGateway& paper_;
     std::map<std::string, std::unique_ptr<quant::bybit::BybitGateway>> bybit_;  // by base URL
     SafetyCounters counters_;
-    std::unique_ptr<quant::futu::FutuGateway> futu_;                            // the one OpenD
+    std::unique_ptr<quant::futu::FutuGateway> futu_;  // the one OpenD
 };
 
 }  // namespace quant::worker
