@@ -66,7 +66,7 @@ SELECT 'K=' || quant.create_api_key('$ALICE', 'ui test');
 -- a long trade log for the detail page (virtualised): 3,000 rejections of the first deployment
 INSERT INTO trade.log (deployment_id, user_id, ts, action, success, message, reason, bar_ts)
 SELECT d.deployment_id, d.user_id, now() - i * interval '1 minute', 'REJECTED', false, 'ui test: rejection ' || i,
-       'stale_bar', timestamptz '2006-12-29 00:00+00'
+       'stale_bars', timestamptz '2006-12-29 00:00+00'
 FROM (SELECT deployment_id, user_id FROM trade.deployment WHERE user_id = '$ALICE' LIMIT 1) d, generate_series(1, 3000) i;
 SELECT 'T=' || (quant.create_strategy('$RSI_CONFIG'::jsonb)->>'strategy_id');
 SELECT quant.set_trade_password('$ALICE_TRADE_PW');

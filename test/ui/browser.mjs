@@ -352,7 +352,7 @@ async function main() {
     const rendered = await tlog.locator("tbody tr:not([aria-hidden])").count();
     check("detail: a 3,000-row log is complete but only a window of it is in the DOM", total === totalDb && totalDb > 3000 && rendered > 0 && rendered < 100, `${total}/${totalDb}, ${rendered} rendered`);
     const rej = tlog.locator("tbody tr.rejected").first();
-    check("detail: REJECTED rows are highlighted with their reason", (await rej.count()) === 1 && (await rej.locator('[data-col="reason"]').innerText()) === "stale_bar");
+    check("detail: REJECTED rows are highlighted with their reason", (await rej.count()) === 1 && (await rej.locator('[data-col="reason"]').innerText()) === "stale_bars");
     await tlog.evaluate((el) => { el.scrollTop = el.scrollHeight; });
     await until(async () => (await tlog.locator("tbody tr:not([aria-hidden])").last().innerText()).includes("rejection 3000"), 10000);
     check("detail: scrolled to the end, the oldest row is rendered", (await tlog.locator("tbody tr:not([aria-hidden])").last().innerText()).includes("rejection 3000"));
