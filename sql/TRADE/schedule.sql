@@ -124,7 +124,7 @@ BEGIN
     INSERT INTO trade.log (deployment_id, user_id, action, success, message, reason, bar_ts)
     VALUES (d.deployment_id, d.user_id, 'REJECTED', false, msg, reason, latest)
     RETURNING * INTO l;
-    IF reason IN ('stale_bar', 'no_bars') THEN  -- an alert (TRADE/breaker.sql: quant_alert)
+    IF reason IN ('stale_bars', 'no_bars') THEN  -- an alert (TRADE/breaker.sql: quant_alert)
         PERFORM pg_catalog.pg_notify('quant_alert', jsonb_build_object(
             'kind', 'stale_data', 'user_id', d.user_id, 'deployment_id', d.deployment_id, 'reason', reason,
             'bar_ts', latest, 'message', msg, 'at', clock_timestamp())::text);
@@ -133,7 +133,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION trade.run_one(trade.deployment) IS
-  'Internal: evaluates one deployment now (its pinned strategy version on the latest bar of the strategy''s ticker) in a subtransaction. Returns the new signal (outcome SIGNAL, NOTIFYed on quant_signal), the existing one for an already evaluated bar (outcome DUPLICATE, nothing written), or the REJECTED trade.log row (outcome REJECTED, with reason and message; stale_bar and no_bars also NOTIFY quant_alert, kind stale_data).';
+  'Internal: evaluates one deployment now (its pinned strategy version on the latest bar of the strategy''s ticker) in a subtransaction. Returns the new signal (outcome SIGNAL, NOTIFYed on quant_signal), the existing one for an already evaluated bar (outcome DUPLICATE, nothing written), or the REJECTED trade.log row (outcome REJECTED, with reason and message; stale_bars and no_bars also NOTIFY quant_alert, kind stale_data).';
 
 -- ---- the API ----
 CREATE FUNCTION quant.run_deployment(id uuid) RETURNS jsonb

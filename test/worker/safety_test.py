@@ -218,7 +218,7 @@ def test_breakers(user, listener):
     dep = wt.q(f"SELECT quant.deploy(jsonb_build_object('strategy_id', quant.create_strategy('{wt.STRATEGY}')->>'strategy_id',"
                 f" 'qty', 10, 'schedule', 'manual'))->>'deployment_id'", user)  # default stale-bar check: TTRC ends in 2006
     run = json.loads(q(f"SELECT quant.run_deployment('{dep}')", user))
-    eq("a stale bar: run_deployment REJECTED stale_bar", ["REJECTED", "stale_bar"], [run.get("outcome"), run.get("reason")])
+    eq("a stale bar: run_deployment REJECTED stale_bars", ["REJECTED", "stale_bars"], [run.get("outcome"), run.get("reason")])
     got = wait_until(lambda: [a for a in alerts(listener, "stale_data") if a.get("deployment_id") == dep], 10)
     check("...and an alert on quant_alert (kind stale_data)", bool(got), str(got))
     p = start_worker("breakers")
