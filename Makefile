@@ -19,7 +19,7 @@ SRC_DIRS   := $(wildcard core extension worker http test bench fuzz)
 
 EXT_MAKE = $(MAKE) -C extension PG_CONFIG=$(PG_CONFIG) $(EXT_MAKE_ARGS)
 
-.PHONY: help deps configure build install run stop status psql test fuzz-build bench format format-check tidy clean distclean
+.PHONY: help deps configure build install run stop status psql test fuzz-build bench format format-check tidy clean distclean deb deb-test
 
 help:
 	@echo "make deps      install the Debian packages (scripts/install-deps.sh; no-op when present)"
@@ -31,6 +31,8 @@ help:
 	@echo "make status    what is running;  make psql: a psql shell on the database"
 	@echo "make test      deps + build + install, then every test suite (scripts/test.sh)"
 	@echo "make bench     build, then run $(BUILD_DIR)/bench/bench_*"
+	@echo "make deb       build the Debian packages of the release into $(BUILD_DIR)/deb/ (packaging/deb/README.md)"
+	@echo "make deb-test  make deb, then install and run them in a fresh Debian 12 root (test/deb/run.sh)"
 	@echo "make format    clang-format -i;  make format-check: fail on unformatted files;  make tidy: clang-tidy"
 	@echo "make clean     remove $(BUILD_DIR)/ and the extension's build products"
 	@echo "make distclean clean, stop the cluster and delete .run/ (the local database!)"
@@ -71,6 +73,17 @@ psql:
 
 test: deps format-check build install fuzz-build tidy
 	scripts/test.sh
+
+# Debian packages of the release (extension/quant.control's version) with dpkg-deb: the extension,
+# quant-worker, quant-feed, quant-http (hardened systemd units) and the UI. packaging/deb/README.md.
+deb: build
+	scripts/build-ui.sh
+	BUILD_DIR=$(BUILD_DIR) PG_CONFIG=$(PG_CONFIG) scripts/build-deb.sh
+
+# The packages installed with apt into a fresh Debian 12 root (debootstrap, cached under
+# $(BUILD_DIR)/deb-root/), run from their packaged paths; also in make test (test/sql/deb.sh).
+deb-test: deps deb
+	test/deb/run.sh
 
 # The libFuzzer targets need clang for the core too: a build directory of their own.
 fuzz-build:

@@ -28,6 +28,8 @@ PACKAGES=(
     nodejs
     # curl: the README's REST walk-through; git: the upgrade test rebuilds released versions from history
     curl ca-certificates git
+    # make deb / deb-test: dpkg-shlibdeps (dpkg-dev) for the packages' Depends, debootstrap for the fresh Debian 12 root
+    dpkg-dev debootstrap
     # the web UI's browser tests (test/ui: playwright-core drives Debian's chromium, never a downloaded browser)
     chromium
 )

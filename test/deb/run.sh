@@ -27,6 +27,8 @@ LOG_DIR="${QUANT_TEST_LOG_DIR:-$REPO/build/test-logs}/deb"
 VERSION="$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$REPO/extension/quant.control")"
 mkdir -p "$LOG_DIR"
 T0=$SECONDS
+# nothing of the caller's database settings (make test's cluster) reaches the root
+unset PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE DB_URL
 
 passed=0 failed=0
 say() { printf '[deb-test] %s\n' "$*"; }
@@ -78,7 +80,7 @@ ok "fresh Debian 12 root ($(cut -d. -f1 "$root/etc/debian_version"), $((SECONDS 
 # ---- 2. install ----
 mkdir -p "$root/tmp/debs" && cp "${PKGS[@]}" "$root/tmp/debs/"
 t=$SECONDS
-install_cmd=(apt-get install -y --no-install-recommends -o Dpkg::Use-Pty=0 /tmp/debs/*.deb systemd)
+install_cmd=(apt-get install -y --no-install-recommends -o Dpkg::Use-Pty=0 -o Dpkg::Options::=--force-unsafe-io /tmp/debs/*.deb systemd)
 if ! in_root bash -c "${install_cmd[*]}" >"$LOG_DIR/install.log" 2>&1; then
     # the cached package lists may be older than the mirror: refresh them once
     say "apt-get install failed; apt-get update and again"
