@@ -225,8 +225,8 @@ if [ -n "$trade" ]; then ok "the worker's paper trade: $trade"; else
     tail -n 5 "$LOG_DIR/quant-worker.log"
 fi
 check "quant-worker assumed the role quant_worker" grep -q '"event":"connected".*"role":"quant_worker"' "$LOG_DIR/quant-worker.log"
-check "quant-worker read the credential key of its LoadCredential= (no key error)" \
-    bash -c "! grep -qi 'credential_key' '$LOG_DIR/quant-worker.log' || ! grep -qi 'error' '$LOG_DIR/quant-worker.log'"
+check "quant-worker wrote its metrics into its StateDirectory (the unit's Environment=)" \
+    bash -c "grep -q '^quant_worker_' '$root/var/lib/quant-worker/metrics.prom'"
 check "quant-feed is running and connected" bash -c "kill -0 $PID_quant_feed_service && grep -q '\"event\":\"connected\"' '$LOG_DIR/quant-feed.log'"
 for u in quant-http quant-worker quant-feed; do
     v="PID_${u//-/_}_service"; pid="${!v}"
