@@ -50,12 +50,24 @@ if [ ${#PKGS[@]} -lt 5 ]; then
     finish
 fi
 
+# roots left by a run that was killed (its owner process is gone): unmount, then delete
+for old in "$REPO"/build/deb-test.*; do
+    [ -d "$old" ] || continue
+    owner="$(cat "$old/.quant-deb-test-owner" 2>/dev/null || echo 0)"
+    if [ "$owner" != 0 ] && kill -0 "$owner" 2>/dev/null; then continue; fi
+    for m in var/cache/apt/archives dev/shm dev/pts proc; do umount "$old/$m" 2>/dev/null || true; done
+    if ! grep -q " $old/" /proc/mounts; then rm -rf "$old"; fi
+done
 root="$(mktemp -d "$REPO/build/deb-test.XXXXXX")"
+echo $$ >"$root/.quant-deb-test-owner"
 pids=()
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
     local p
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    [ -x "$root/usr/bin/pg_ctlcluster" ] && chroot "$root" pg_ctlcluster 15 main stop -m fast >/dev/null 2>&1 || true
+    if [ -x "$root/usr/bin/pg_ctlcluster" ]; then
+        chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin pg_ctlcluster 15 main stop -m fast >/dev/null 2>&1 || true
+    fi
     for m in var/cache/apt/archives dev/shm dev/pts proc; do umount "$root/$m" 2>/dev/null || true; done
     if [ "${QUANT_DEB_KEEP:-0}" = 1 ]; then say "kept the root $root"; else rm -rf "$root"; fi
 }
@@ -227,6 +239,7 @@ fi
 check "quant-worker assumed the role quant_worker" grep -q '"event":"connected".*"role":"quant_worker"' "$LOG_DIR/quant-worker.log"
 check "quant-worker wrote its metrics into its StateDirectory (the unit's Environment=)" \
     bash -c "grep -q '^quant_worker_' '$root/var/lib/quant-worker/metrics.prom'"
+# shellcheck disable=SC2154  # PID_<unit> is set by start_unit's eval
 check "quant-feed is running and connected" bash -c "kill -0 $PID_quant_feed_service && grep -q '\"event\":\"connected\"' '$LOG_DIR/quant-feed.log'"
 for u in quant-http quant-worker quant-feed; do
     v="PID_${u//-/_}_service"; pid="${!v}"
