@@ -263,6 +263,14 @@ for u in quant-http quant-worker quant-feed; do
     echo "$u.service exposure: ${score:-?}" >>"$LOG_DIR/security.txt"
 done
 
+# the check itself: a unit with a missing binary and an unknown setting does not pass
+sed -e 's|^ExecStart=.*|ExecStart=/usr/bin/quant-missing|' -e 's|^PrivateTmp=yes|PrivateTmpp=yes|' \
+    "$root/lib/systemd/system/quant-http.service" >"$root/etc/systemd/system/quant-broken.service"
+check "systemd-analyze verify refuses a broken copy of quant-http.service (missing binary, unknown key)" bash -c "
+    out=\$(chroot '$root' systemd-analyze verify /etc/systemd/system/quant-broken.service 2>&1); rc=\$?
+    echo \"\$out\"; [ \$rc -ne 0 ] && echo \"\$out\" | grep -q quant-missing && echo \"\$out\" | grep -q PrivateTmpp"
+rm -f "$root/etc/systemd/system/quant-broken.service"
+
 # ---- 6. dpkg -i again (postinst with the old version), then purge ----
 check "dpkg -i of the same packages again (the upgrade path of the maintainer scripts)" \
     bash -c "chroot '$root' sh -c 'dpkg -i /tmp/debs/*.deb' >'$LOG_DIR/reinstall.log' 2>&1"
