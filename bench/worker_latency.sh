@@ -139,6 +139,29 @@ throughput() { # throughput WORKERS
         FROM trade.signal s JOIN trade.\"order\" o USING (signal_id) WHERE s.deployment_id = ANY ($arr)"
 }
 
+reference() { # the floor in the same run: bare INSERT + pg_notify, committed (synchronous_commit=on),
+    # one client round trip each (pgbench, 1 client, 2,000), and its rate with 2 clients
+    "${PSQL[@]}" -c "SET client_min_messages = warning" \
+        -c "CREATE TABLE IF NOT EXISTS public.bench_ref (id bigserial PRIMARY KEY, payload text)"
+    cat >"$tmp/insert_notify.sql" <<'SQL'
+BEGIN;
+INSERT INTO public.bench_ref (payload) VALUES ('x');
+SELECT pg_notify('bench_ref', 'x');
+COMMIT;
+SQL
+    rm -f "$tmp"/reflog.*
+    (cd "$tmp" && PGOPTIONS="-c synchronous_commit=on" pgbench -n -l --log-prefix=reflog -t 2000 -c 1 -f insert_notify.sql >/dev/null 2>&1)
+    local tps
+    tps="$(PGOPTIONS="-c synchronous_commit=on" pgbench -n -T 3 -c 2 -j 2 -f "$tmp/insert_notify.sql" 2>/dev/null |
+        sed -nE 's/^tps = ([0-9.]+).*/\1/p' | head -n1)"
+    cat "$tmp"/reflog.* | awk -v tps="$tps" '{print $3}' | sort -n | awk -v tps="$tps" '{a[NR]=$1} END {
+        printf "reference: INSERT + pg_notify + COMMIT (sync), 1 client: n=%d p50 %.2f ms p99 %.2f ms; 2 clients: %.0f commits/s\n",
+            NR, a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000, tps}'
+    "${PSQL[@]}" -c "DROP TABLE public.bench_ref"
+}
+
+echo "# machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), worker $BIN"
+reference
 echo "# quant-worker latency: $N signals, one at a time (20 ms apart)"
 latency 1
 latency 2
@@ -146,3 +169,5 @@ echo "# quant-worker throughput: 400 PENDING signals (20 deployments x 20), one 
 throughput 1
 throughput 2
 "${PSQL[@]}" -c "DROP TABLE IF EXISTS public.bench_commit"
+reference
+echo "# load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
