@@ -6564,3 +6564,5 @@ COMMENT ON FUNCTION quant.bar_cache_stats() IS
 CREATE VIEW quant.bar_cache AS SELECT * FROM quant.bar_cache_stats();
 COMMENT ON VIEW quant.bar_cache IS 'quant.bar_cache_stats() as a view: this backend''s bar cache, its size, bound, hits and misses.';
 GRANT SELECT ON quant.bar_cache TO PUBLIC;
+-- the explicit ACL a fresh install gives it (sql/grants.sql revokes from the roles)
+REVOKE ALL ON FUNCTION quant.bar_cache_stats() FROM quant_app, quant_worker, quant_admin;

@@ -384,7 +384,7 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
     }
     if (first.error && first.failed_step == 0)
         throw *first.error;
-    std::optional<pq::Result> breaker_facts;
+    std::optional<pq::Result> breaker_facts;  // when its read failed: read again (and thrown) below
     if (!first.error)
         breaker_facts = std::move(first.results[breaker_step]);
     try {
@@ -468,8 +468,6 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
     gather();
     if (deployment_id != claimed_deployment_id)
         breaker_facts.reset();
-    if (!breaker_facts && first.error)
-        throw *first.error;  // the breakers' facts failed (the statement alone would have thrown here)
     // a breaker tripped: re-read the deployment's facts
     if (check_breakers(signal_id, deployment_id, breaker_facts ? &*breaker_facts : nullptr))
         ctx = context(signal_id, "");
