@@ -16,7 +16,11 @@
 #                             trade.log row; its COMMIT follows)
 #    Signals alternate 1 / 0 over 10 deployments: every signal is one market order.
 # 2. Throughput: 400 PENDING signals (20 deployments x 20 bars, one NOTIFY), time until all are
-#    DONE, with one worker and with two: claims (= signals finished) per second.
+#    DONE, with one worker and with two: claims (= signals finished) per second, and the CPU time
+#    per signal of the workers and of their database backends (robust to the machine's other load).
+# Before and after them, the reference in the same run: bare INSERT + pg_notify + COMMIT
+# (synchronous_commit=on) by pgbench, p50/p99 at 1 client and commits/s at 2.
+# QUANT_BENCH_SKIP_LATENCY=1: the throughput part only.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -130,19 +134,55 @@ throughput() { # throughput WORKERS
         sleep 0.05
     done
     t1="$(date +%s.%N)"
+    # CPU time (utime + stime, /proc) of the workers and of their database backends (they were
+    # started with the workers): robust to the other load on the machine, unlike the wall clock
+    local wt=0 bt=0 p bp
+    for p in "${pids[@]}"; do wt=$((wt + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+    for bp in $("${PSQL[@]}" -c "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'quant-worker%'"); do
+        bt=$((bt + $(awk '{print $14 + $15}' "/proc/$bp/stat" 2>/dev/null || echo 0)))
+    done
     stop_workers
     # the workers' own clock: first claim to last outcome
     "${PSQL[@]}" -c "SELECT '$1 worker(s): $done_n/$n signals, ' || count(*) || ' orders in '
         || round(extract(epoch FROM max(o.resolved_at) - min(s.claimed_at))::numeric, 2) || ' s (first claim -> last fill) = '
         || round(($n / extract(epoch FROM max(o.resolved_at) - min(s.claimed_at)))::numeric, 0) || ' signals (claims)/s; wall incl. start-up '
-        || round(($t1 - $t0)::numeric, 2) || ' s'
+        || round(($t1 - $t0)::numeric, 2) || ' s; CPU per signal: workers '
+        || round($wt * 1000.0 / $(getconf CLK_TCK) / $n, 3) || ' ms, their database backends '
+        || round($bt * 1000.0 / $(getconf CLK_TCK) / $n, 3) || ' ms'
         FROM trade.signal s JOIN trade.\"order\" o USING (signal_id) WHERE s.deployment_id = ANY ($arr)"
 }
 
-echo "# quant-worker latency: $N signals, one at a time (20 ms apart)"
-latency 1
-latency 2
+reference() { # the floor in the same run: bare INSERT + pg_notify, committed (synchronous_commit=on),
+    # one client round trip each (pgbench, 1 client, 2,000), and its rate with 2 clients
+    "${PSQL[@]}" -c "SET client_min_messages = warning" \
+        -c "CREATE TABLE IF NOT EXISTS public.bench_ref (id bigserial PRIMARY KEY, payload text)"
+    cat >"$tmp/insert_notify.sql" <<'SQL'
+BEGIN;
+INSERT INTO public.bench_ref (payload) VALUES ('x');
+SELECT pg_notify('bench_ref', 'x');
+COMMIT;
+SQL
+    rm -f "$tmp"/reflog.*
+    (cd "$tmp" && PGOPTIONS="-c synchronous_commit=on" pgbench -n -l --log-prefix=reflog -t 2000 -c 1 -f insert_notify.sql >/dev/null 2>&1)
+    local tps
+    tps="$(PGOPTIONS="-c synchronous_commit=on" pgbench -n -T 3 -c 2 -j 2 -f "$tmp/insert_notify.sql" 2>/dev/null |
+        sed -nE 's/^tps = ([0-9.]+).*/\1/p' | head -n1)"
+    cat "$tmp"/reflog.* | awk -v tps="$tps" '{print $3}' | sort -n | awk -v tps="$tps" '{a[NR]=$1} END {
+        printf "reference: INSERT + pg_notify + COMMIT (sync), 1 client: n=%d p50 %.2f ms p99 %.2f ms; 2 clients: %.0f commits/s\n",
+            NR, a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000, tps}'
+    "${PSQL[@]}" -c "DROP TABLE public.bench_ref"
+}
+
+echo "# machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), worker $BIN"
+reference
+if [ -z "${QUANT_BENCH_SKIP_LATENCY:-}" ]; then  # set: the throughput part only
+    echo "# quant-worker latency: $N signals, one at a time (20 ms apart)"
+    latency 1
+    latency 2
+fi
 echo "# quant-worker throughput: 400 PENDING signals (20 deployments x 20), one market order each"
 throughput 1
 throughput 2
 "${PSQL[@]}" -c "DROP TABLE IF EXISTS public.bench_commit"
+reference
+echo "# load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -92,3 +92,5 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION md.claim_fetch(text, double precision, integer),
     md.store_fetch(bigint, text, timestamp with time zone, integer, jsonb, text), quant.feed_deadline()
   TO quant_worker;
+-- the bar cache's own figures (this backend's; issue 16)
+GRANT SELECT ON quant.bar_cache TO PUBLIC;

@@ -6498,3 +6498,71 @@ AS $$
                 WHEN paper THEN 'demo' ELSE 'mainnet' END;
 $$;
 COMMENT ON FUNCTION trade.broker_environment(text, boolean) IS 'The default broker environment of a deployment (a BYBIT config''s environment, demo or testnet with paper = true, overrides it): BYBIT paper = true trades on the demo account (api-demo.bybit.com, mainnet prices, simulated funds), paper = false on mainnet; FUTU paper = true on OpenD''s SIMULATE environment, paper = false on REAL (unlocked with the trade password); NULL for PAPER.';
+
+-- ---- issue 16 (wp-live): the live path's speed ----
+-- paper.price_of and trade.symbol_price found the latest close by sorting every bar of the ticker
+-- (the primary key is (ticker, interval, ts): "ticker = x ORDER BY ts DESC" cannot use it); 0.9 ms
+-- a call at 5,550 bars, five calls per signal. Now the latest bar of each interval through the
+-- primary key, then the latest of those: the same bar (bench/README.md, "Live path").
+CREATE OR REPLACE FUNCTION paper.price_of(symbol text) RETURNS double precision
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- the latest bar of each interval through the primary key (ticker, interval, ts), then the
+    -- latest of those: a few index probes instead of sorting every bar of the ticker (issue 16)
+    SELECT coalesce(
+        (SELECT x.close FROM refdata.bar_interval i
+         CROSS JOIN LATERAL (SELECT b.close, b.ts FROM md.bar b
+                             WHERE b.ticker = symbol AND b."interval" = i.name ORDER BY b.ts DESC LIMIT 1) x
+         ORDER BY x.ts DESC LIMIT 1),
+        (SELECT x.close FROM refdata.ticker_mapping m CROSS JOIN refdata.bar_interval i
+         CROSS JOIN LATERAL (SELECT b.close, b.ts FROM md.bar b
+                             WHERE b.ticker = m.data_ticker AND b."interval" = i.name ORDER BY b.ts DESC LIMIT 1) x
+         WHERE m.broker = 'PAPER' AND m.broker_ticker = symbol AND m.user_id IS NULL
+         ORDER BY x.ts DESC LIMIT 1));
+$$;
+
+CREATE OR REPLACE FUNCTION trade.symbol_price(broker text, symbol text, OUT price double precision, OUT price_ts timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF broker = 'PAPER' THEN
+        price := paper.price_of(symbol);  -- the paper broker's own market price (it fills at it)
+        RETURN;
+    END IF;
+    -- other brokers, until their adapters quote: the bars a shared mapping gives the symbol (a
+    -- user's own mapping never chooses how what they trade is priced)
+    SELECT b.close, b.ts INTO price, price_ts
+    FROM refdata.ticker_mapping m
+    CROSS JOIN refdata.bar_interval i  -- the latest bar per interval through the primary key (issue 16)
+    CROSS JOIN LATERAL (SELECT x.close, x.ts FROM md.bar x
+                        WHERE x.ticker = m.data_ticker AND x."interval" = i.name ORDER BY x.ts DESC LIMIT 1) b
+    WHERE m.broker = symbol_price.broker AND m.broker_ticker = symbol_price.symbol AND m.user_id IS NULL
+    ORDER BY b.ts DESC LIMIT 1;
+END
+$$;
+
+-- the claim's candidates (status PENDING, or PROCESSING past the lease or this worker's own, by
+-- created_at, signal_id) were a scan and a sort of every signal ever written: an index in that
+-- order over the claimable rows
+-- the claim's candidates in its order without a scan of every signal ever written (issue 16)
+CREATE INDEX signal_claimable_idx ON trade.signal (created_at, signal_id) WHERE status IN ('PENDING', 'PROCESSING');
+
+
+-- the bar cache bounded (quant.bar_cache_size, bars.c) and its figures visible: sql/MD/bar_cache.sql
+-- The per-backend bar cache of the backtest engine's bar loader (extension/src/bars.c; issue 16):
+-- bounded by the setting quant.bar_cache_size (kB, default 256 MB, 0 = off; superuser-settable),
+-- least recently used entries dropped to make room. What it holds and did, for this backend.
+CREATE FUNCTION quant.bar_cache_stats(OUT entries integer, OUT max_entries integer, OUT bars bigint,
+                                      OUT bytes bigint, OUT limit_bytes bigint, OUT hits bigint,
+                                      OUT misses bigint, OUT evictions bigint)
+AS 'MODULE_PATHNAME', 'quant_bar_cache_stats' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION quant.bar_cache_stats() IS
+  'This backend''s bar cache (the bars of quant.backtest, optimize and the deployments'' evaluation): entries (ticker and interval series held) of max_entries, bars and bytes held, limit_bytes (the setting quant.bar_cache_size), and since the backend started: hits, misses (bars read from md.bar), evictions (entries dropped to make room).';
+
+CREATE VIEW quant.bar_cache AS SELECT * FROM quant.bar_cache_stats();
+COMMENT ON VIEW quant.bar_cache IS 'quant.bar_cache_stats() as a view: this backend''s bar cache, its size, bound, hits and misses.';
+GRANT SELECT ON quant.bar_cache TO PUBLIC;
+-- the explicit ACL a fresh install gives it (sql/grants.sql revokes from the roles)
+REVOKE ALL ON FUNCTION quant.bar_cache_stats() FROM quant_app, quant_worker, quant_admin;

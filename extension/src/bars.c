@@ -14,11 +14,13 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#define BAR_CACHE_ENTRIES 16
+#define BAR_CACHE_ENTRIES 256 /* slots; quant.bar_cache_size bounds the memory */
 #define BAR_CACHE_MAX_BARS 5000000
 
 typedef struct BarCacheEntry
@@ -35,6 +37,47 @@ typedef struct BarCacheEntry
 /* In TopMemoryContext (via each entry's own context): it must outlive queries. */
 static BarCacheEntry bar_cache[BAR_CACHE_ENTRIES];
 static uint64 bar_cache_clock = 0;
+
+/* The bound (issue 16): quant.bar_cache_size in kB, the columns of every entry together (six
+ * 8-byte columns per bar); 0 turns the cache off. And what it did, for quant.bar_cache_stats(). */
+static int bar_cache_size_kb = 262144;
+static int64 bar_cache_hits = 0;
+static int64 bar_cache_misses = 0;
+static int64 bar_cache_evictions = 0;
+
+#define BAR_ENTRY_BYTES(n) ((int64) (n) *6 * (int64) sizeof(double))
+
+static int64
+bar_cache_bytes(void)
+{
+	int64 total = 0;
+	int i;
+
+	for (i = 0; i < BAR_CACHE_ENTRIES; i++)
+		if (bar_cache[i].mcxt != NULL)
+			total += BAR_ENTRY_BYTES(bar_cache[i].bars.n);
+	return total;
+}
+
+static void
+bar_cache_evict(BarCacheEntry *e)
+{
+	MemoryContextDelete(e->mcxt);
+	memset(e, 0, sizeof(*e));
+	bar_cache_evictions++;
+}
+
+void
+quant_bar_cache_init(void)
+{
+	DefineCustomIntVariable(
+	    "quant.bar_cache_size",
+	    "The most memory one backend's bar cache holds (the bars of every cached ticker and "
+	    "interval together); 0 turns it off.",
+	    "Least recently used entries are dropped to make room; a series larger than this is "
+	    "read from md.bar on every call. quant.bar_cache_stats() shows what it holds.",
+	    &bar_cache_size_kb, 262144, 0, INT_MAX / 2, PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+}
 
 static SPIPlanPtr bars_plan = NULL;
 static SPIPlanPtr version_plan = NULL;
@@ -172,27 +215,52 @@ read_version(const char *ticker, const char *interval, int64 *version, Transacti
 	return true;
 }
 
-/* A free slot, or the least recently used entry not used after `pinned_after` (those hold bars
- * the current call still points to); NULL when every entry is pinned. */
+/* The least recently used entry not used after `pinned_after` (those hold bars the current call
+ * still points to); NULL when every entry is free or pinned. */
 static BarCacheEntry *
-cache_slot_for_insert(uint64 pinned_after)
+lru_unpinned(uint64 pinned_after)
 {
 	BarCacheEntry *victim = NULL;
 	int i;
 
 	for (i = 0; i < BAR_CACHE_ENTRIES; i++)
-	{
-		if (bar_cache[i].mcxt == NULL)
-			return &bar_cache[i];
-		if (bar_cache[i].last_used <= pinned_after &&
+		if (bar_cache[i].mcxt != NULL && bar_cache[i].last_used <= pinned_after &&
 		    (victim == NULL || bar_cache[i].last_used < victim->last_used))
 			victim = &bar_cache[i];
-	}
-	if (victim == NULL)
-		return NULL;
-	MemoryContextDelete(victim->mcxt);
-	memset(victim, 0, sizeof(*victim));
 	return victim;
+}
+
+/* A free slot with room for `n` bars under quant.bar_cache_size, evicting least recently used
+ * unpinned entries as needed; NULL when the bars cannot be kept (beyond the bound, or pinned
+ * entries fill it). */
+static BarCacheEntry *
+cache_slot_for_insert(uint64 pinned_after, size_t n)
+{
+	const int64 limit = (int64) bar_cache_size_kb * 1024;
+	const int64 need = BAR_ENTRY_BYTES(n);
+	int i;
+
+	if (need > limit)
+		return NULL;
+	while (bar_cache_bytes() + need > limit)
+	{
+		BarCacheEntry *victim = lru_unpinned(pinned_after);
+
+		if (victim == NULL)
+			return NULL;
+		bar_cache_evict(victim);
+	}
+	for (i = 0; i < BAR_CACHE_ENTRIES; i++)
+		if (bar_cache[i].mcxt == NULL)
+			return &bar_cache[i];
+	{
+		BarCacheEntry *victim = lru_unpinned(pinned_after);
+
+		if (victim == NULL)
+			return NULL;
+		bar_cache_evict(victim);
+		return victim;
+	}
 }
 
 /* Every bar of the ticker in the interval, from the cache or md.bar (then cached if it may be). Must
@@ -208,6 +276,15 @@ all_bars(FunctionCallInfo fcinfo, const char *ticker, const char *interval, uint
 	bool cacheable;
 	int i;
 
+	/* a bound lowered since (SET quant.bar_cache_size) holds from the next call on */
+	while (bar_cache_bytes() > (int64) bar_cache_size_kb * 1024)
+	{
+		BarCacheEntry *victim = lru_unpinned(pinned_after);
+
+		if (victim == NULL)
+			break;
+		bar_cache_evict(victim);
+	}
 	check_plans();
 	cacheable = read_version(ticker, interval, &version, &xmin) && !TransactionIdIsCurrentTransactionId(xmin);
 	for (i = 0; cacheable && i < BAR_CACHE_ENTRIES; i++)
@@ -222,14 +299,18 @@ all_bars(FunctionCallInfo fcinfo, const char *ticker, const char *interval, uint
 		}
 	}
 	if (hit != NULL)
+	{
 		*all = hit->bars;
+		bar_cache_hits++;
+	}
 	else
 	{
+		bar_cache_misses++;
 		/* Read into the caller's context first; keep a copy only once it is complete. */
 		read_bars(ticker, interval, fcinfo->flinfo->fn_mcxt, all);
 		if (cacheable && all->n > 0 && all->n <= BAR_CACHE_MAX_BARS)
 		{
-			BarCacheEntry *e = cache_slot_for_insert(pinned_after);
+			BarCacheEntry *e = cache_slot_for_insert(pinned_after, all->n);
 
 			if (e != NULL)
 			{
@@ -364,4 +445,36 @@ quant_load_strategy_bars(FunctionCallInfo fcinfo, const char *fn, const QuantStr
 	cut_range(fcinfo, fn, quant_strategy_ticker(strategy), interval, &all, from_argno, to_argno,
 	          &out->trading);
 	out->products = products;
+}
+
+/* quant.bar_cache_stats(): this backend's bar cache (issue 16). */
+PG_FUNCTION_INFO_V1(quant_bar_cache_stats);
+Datum
+quant_bar_cache_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc tupdesc;
+	Datum values[8];
+	bool nulls[8] = {false};
+	int entries = 0;
+	int64 bars = 0;
+	int i;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("quant.bar_cache_stats: a record is expected")));
+	for (i = 0; i < BAR_CACHE_ENTRIES; i++)
+		if (bar_cache[i].mcxt != NULL)
+		{
+			entries++;
+			bars += (int64) bar_cache[i].bars.n;
+		}
+	values[0] = Int32GetDatum(entries);
+	values[1] = Int32GetDatum(BAR_CACHE_ENTRIES);
+	values[2] = Int64GetDatum(bars);
+	values[3] = Int64GetDatum(bar_cache_bytes());
+	values[4] = Int64GetDatum((int64) bar_cache_size_kb * 1024);
+	values[5] = Int64GetDatum(bar_cache_hits);
+	values[6] = Int64GetDatum(bar_cache_misses);
+	values[7] = Int64GetDatum(bar_cache_evictions);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }

@@ -24,6 +24,7 @@ _PG_init(void)
 	quant_set_interrupt_check(interrupt_pending);
 	quant_user_context_init();
 	quant_credential_init();
+	quant_bar_cache_init();
 }
 
 PG_FUNCTION_INFO_V1(quant_indicator_catalog);

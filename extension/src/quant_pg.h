@@ -43,6 +43,8 @@ Datum quant_float8_array(const double *values, int n);
  * NULL = open), in time order, from md.bar through SPI and the per-backend bar cache (bars.c),
  * keyed by (ticker, interval). None is an ERROR QA001 (no bars) naming the ticker, raised here for
  * every caller. */
+/* The bar cache's bound, quant.bar_cache_size (bars.c, called from _PG_init). */
+void quant_bar_cache_init(void);
 void quant_load_bars(FunctionCallInfo fcinfo, const char *fn, const char *ticker, const char *interval,
                      int from_argno, int to_argno, QuantBars *out);
 /* The bars a strategy reads, all in its interval (quant_strategy_interval): its ticker's in

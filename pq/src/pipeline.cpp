@@ -21,7 +21,8 @@ Pipeline::~Pipeline() {
         }
     }
     PQexitPipelineMode(raw);
-    c_.rollback_quietly();
+    if (!keep_transaction_ || PQtransactionStatus(raw) != PQTRANS_INTRANS)
+        c_.rollback_quietly();
 }
 
 std::size_t Pipeline::add(const std::string& sql, const Params& params) {

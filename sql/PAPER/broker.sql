@@ -128,11 +128,18 @@ CREATE FUNCTION paper.price_of(symbol text) RETURNS double precision
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+    -- the latest bar of each interval through the primary key (ticker, interval, ts), then the
+    -- latest of those: a few index probes instead of sorting every bar of the ticker (issue 16)
     SELECT coalesce(
-        (SELECT b.close FROM md.bar b WHERE b.ticker = symbol ORDER BY b.ts DESC LIMIT 1),
-        (SELECT b.close FROM refdata.ticker_mapping m JOIN md.bar b ON b.ticker = m.data_ticker
+        (SELECT x.close FROM refdata.bar_interval i
+         CROSS JOIN LATERAL (SELECT b.close, b.ts FROM md.bar b
+                             WHERE b.ticker = symbol AND b."interval" = i.name ORDER BY b.ts DESC LIMIT 1) x
+         ORDER BY x.ts DESC LIMIT 1),
+        (SELECT x.close FROM refdata.ticker_mapping m CROSS JOIN refdata.bar_interval i
+         CROSS JOIN LATERAL (SELECT b.close, b.ts FROM md.bar b
+                             WHERE b.ticker = m.data_ticker AND b."interval" = i.name ORDER BY b.ts DESC LIMIT 1) x
          WHERE m.broker = 'PAPER' AND m.broker_ticker = symbol AND m.user_id IS NULL
-         ORDER BY b.ts DESC LIMIT 1));
+         ORDER BY x.ts DESC LIMIT 1));
 $$;
 COMMENT ON FUNCTION paper.price_of(text) IS
   'The paper broker''s market price of a symbol: the latest md.bar close of the symbol as a data ticker, else of the data ticker a shared PAPER ticker mapping gives; NULL when unknown.';

@@ -53,6 +53,9 @@ SELECT pg_catalog.pg_extension_config_dump('trade."order"', '');
 -- pinned strategy version, never from what a signal row says: a signal that disagrees with its
 -- deployment is refused at the claim (REJECTED, reason invalid_signal, in the owner's log).
 
+-- the claim's candidates in its order without a scan of every signal ever written (issue 16)
+CREATE INDEX signal_claimable_idx ON trade.signal (created_at, signal_id) WHERE status IN ('PENDING', 'PROCESSING');
+
 CREATE FUNCTION trade.worker_claim(worker text, lease_seconds double precision DEFAULT 60,
                                    max_attempts integer DEFAULT 5) RETURNS trade.signal
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -155,7 +158,9 @@ BEGIN
     -- user's own mapping never chooses how what they trade is priced)
     SELECT b.close, b.ts INTO price, price_ts
     FROM refdata.ticker_mapping m
-    CROSS JOIN LATERAL (SELECT x.close, x.ts FROM md.bar x WHERE x.ticker = m.data_ticker ORDER BY x.ts DESC LIMIT 1) b
+    CROSS JOIN refdata.bar_interval i  -- the latest bar per interval through the primary key (issue 16)
+    CROSS JOIN LATERAL (SELECT x.close, x.ts FROM md.bar x
+                        WHERE x.ticker = m.data_ticker AND x."interval" = i.name ORDER BY x.ts DESC LIMIT 1) b
     WHERE m.broker = symbol_price.broker AND m.broker_ticker = symbol_price.symbol AND m.user_id IS NULL
     ORDER BY b.ts DESC LIMIT 1;
 END

@@ -5,6 +5,7 @@
 
 #include "quant/bar_feed.hpp"
 #include "quant/pq/log.hpp"
+#include "quant/pq/pipeline.hpp"
 
 namespace quant::worker {
 namespace {
@@ -33,6 +34,11 @@ quant::OrderResult order_from(const pq::Result& r, int row) {
     o.message = r.get(row, "reason");
     return o;
 }
+
+constexpr const char* kOpenAccountSql = "SELECT account FROM paper.open_account($1, $2, $3, $4, $5)";
+constexpr const char* kGetAccountSql =
+    "SELECT account, cash, starting_cash FROM paper.get_account($1) WHERE account IS NOT NULL";
+constexpr const char* kGetPositionsSql = "SELECT symbol, qty, avg_price FROM paper.get_positions($1)";
 
 pq::Param opt_number(const std::optional<double>& v) {
     if (!v)
@@ -66,11 +72,73 @@ pq::Result PaperGateway::call(const std::string& name, const std::string& sql, c
     }
 }
 
+pq::Pipeline::Outcome PaperGateway::pipeline(const std::vector<Step>& steps) {
+    ensure();
+    pq::Pipeline::Outcome o;
+    try {
+        pq::Pipeline p(conn_);
+        for (const Step& s : steps)
+            if (s.name == nullptr)
+                p.add(s.sql);
+            else
+                p.add_prepared(s.name, s.sql, s.params);
+        o = p.run();  // the pipeline rolls back what an error left open
+    } catch (const pq::SqlError& e) {
+        conn_.close();
+        throw quant::BrokerError(std::string("paper broker: ") + e.what());
+    }
+    if (o.connection_lost())
+        conn_.close();
+    return o;
+}
+
 void PaperAdapter::connect() {
-    gw_.call("paper_open_account", "SELECT account FROM paper.open_account($1, $2, $3, $4, $5)",
-             {account_, user_id_, opt_number(cfg_.paper_starting_cash), opt_number(cfg_.paper_slippage_bps),
-              opt_number(cfg_.paper_fee_bps)});
+    // One round trip: the account opened (committed on its own), then the account and the
+    // positions read, kept for the first get_account_info and get_positions after this (the
+    // worker reads both right after connecting; any other call drops them). A failure of
+    // the reads is left to those calls to report, as before.
+    prefetched_account_.reset();
+    prefetched_positions_.reset();
+    const pq::Pipeline::Outcome o =
+        gw_.pipeline({{nullptr, "BEGIN", {}},
+                      {"paper_open_account",
+                       kOpenAccountSql,
+                       {account_, user_id_, opt_number(cfg_.paper_starting_cash),
+                        opt_number(cfg_.paper_slippage_bps), opt_number(cfg_.paper_fee_bps)}},
+                      {nullptr, "COMMIT", {}},
+                      {"paper_get_account", kGetAccountSql, {account_}},
+                      {"paper_get_positions", kGetPositionsSql, {account_}}});
+    if (o.error && o.failed_step <= 2)
+        throw quant::BrokerError(std::string("paper broker: ") + o.error->what());
     connected_ = true;
+    if (!o.error) {
+        prefetched_account_ = account_from(o.results[3]);
+        prefetched_positions_ = positions_from(o.results[4]);
+    }
+}
+
+void PaperAdapter::drop_prefetched() {
+    prefetched_account_.reset();
+    prefetched_positions_.reset();
+}
+
+quant::AccountInfo PaperAdapter::account_from(const pq::Result& r) const {
+    if (r.rows() != 1)
+        throw quant::BrokerError("paper broker: account " + account_ + " does not exist");
+    quant::AccountInfo a;
+    a.account = r.get(0, "account");
+    a.cash = number(r, 0, "cash");
+    a.starting_cash = number(r, 0, "starting_cash");
+    return a;
+}
+
+std::vector<quant::PositionInfo> PaperAdapter::positions_from(const pq::Result& r) {
+    std::vector<quant::PositionInfo> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) {
+        out.push_back({r.get(i, "symbol"), number(r, i, "qty"), number(r, i, "avg_price")});
+    }
+    return out;
 }
 
 void PaperAdapter::require_connected() const {
@@ -82,6 +150,7 @@ quant::OrderResult PaperAdapter::place_order(std::string_view symbol, double qty
                                              std::string_view client_order_id, std::string_view order_type,
                                              std::optional<double> price) {
     require_connected();
+    drop_prefetched();
     const pq::Result r = gw_.call(
         "paper_place_order",
         std::string("SELECT ") + order_columns +
@@ -99,18 +168,17 @@ quant::OrderResult PaperAdapter::place_order(std::string_view symbol, double qty
 
 std::vector<quant::PositionInfo> PaperAdapter::get_positions() {
     require_connected();
-    const pq::Result r = gw_.call("paper_get_positions",
-                                  "SELECT symbol, qty, avg_price FROM paper.get_positions($1)", {account_});
-    std::vector<quant::PositionInfo> out;
-    out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) {
-        out.push_back({r.get(i, "symbol"), number(r, i, "qty"), number(r, i, "avg_price")});
+    if (prefetched_positions_) {
+        std::vector<quant::PositionInfo> out = std::move(*prefetched_positions_);
+        prefetched_positions_.reset();
+        return out;
     }
-    return out;
+    return positions_from(gw_.call("paper_get_positions", kGetPositionsSql, {account_}));
 }
 
 std::vector<quant::OrderResult> PaperAdapter::get_orders() {
     require_connected();
+    drop_prefetched();
     const pq::Result r =
         gw_.call("paper_get_orders", std::string("SELECT ") + order_columns + " FROM paper.get_orders($1)",
                  {account_});
@@ -123,21 +191,17 @@ std::vector<quant::OrderResult> PaperAdapter::get_orders() {
 
 quant::AccountInfo PaperAdapter::get_account_info() {
     require_connected();
-    const pq::Result r =
-        gw_.call("paper_get_account",
-                 "SELECT account, cash, starting_cash FROM paper.get_account($1) WHERE account IS NOT NULL",
-                 {account_});
-    if (r.rows() != 1)
-        throw quant::BrokerError("paper broker: account " + account_ + " does not exist");
-    quant::AccountInfo a;
-    a.account = r.get(0, "account");
-    a.cash = number(r, 0, "cash");
-    a.starting_cash = number(r, 0, "starting_cash");
-    return a;
+    if (prefetched_account_) {
+        const quant::AccountInfo a = std::move(*prefetched_account_);
+        prefetched_account_.reset();
+        return a;
+    }
+    return account_from(gw_.call("paper_get_account", kGetAccountSql, {account_}));
 }
 
 std::optional<quant::OrderResult> PaperAdapter::order_by_client_id(std::string_view client_order_id) {
     require_connected();
+    drop_prefetched();
     const pq::Result r = gw_.call(
         "paper_get_order",
         std::string("SELECT ") + order_columns + " FROM paper.get_order($1) WHERE order_id IS NOT NULL",

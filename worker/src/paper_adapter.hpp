@@ -6,6 +6,7 @@
 
 #include "config.hpp"
 #include "quant/pq/connection.hpp"
+#include "quant/pq/pipeline.hpp"
 #include "quant/trade_adapter.hpp"
 
 namespace quant::worker {
@@ -20,6 +21,14 @@ public:
     // Runs a statement at the broker; a failure is a BrokerError (and drops a lost connection).
     // Each statement is prepared once per connection under name.
     pq::Result call(const std::string& name, const std::string& sql, const pq::Params& params);
+    // Several statements in one round trip (libpq pipeline mode); name nullptr: unprepared.
+    // A lost connection is dropped; the outcome carries the first error.
+    struct Step {
+        const char* name;
+        std::string sql;
+        pq::Params params;
+    };
+    pq::Pipeline::Outcome pipeline(const std::vector<Step>& steps);
 
 private:
     pq::ConnectOptions options_;
@@ -32,7 +41,10 @@ public:
         : gw_(gateway), account_(std::move(account)), user_id_(std::move(user_id)), cfg_(cfg) {}
 
     void connect() override;
-    void disconnect() override { connected_ = false; }
+    void disconnect() override {
+        connected_ = false;
+        drop_prefetched();
+    }
     bool is_connected() const override { return connected_ && gw_.ok(); }
     quant::OrderResult place_order(std::string_view symbol, double qty, quant::Side side,
                                    std::string_view client_order_id, std::string_view order_type = "MARKET",
@@ -46,6 +58,12 @@ public:
 
 private:
     void require_connected() const;
+    void drop_prefetched();
+    quant::AccountInfo account_from(const pq::Result& r) const;
+    static std::vector<quant::PositionInfo> positions_from(const pq::Result& r);
+    // what connect() read along (the first get_account_info / get_positions after it)
+    std::optional<quant::AccountInfo> prefetched_account_;
+    std::optional<std::vector<quant::PositionInfo>> prefetched_positions_;
     PaperGateway& gw_;
     std::string account_;
     std::string user_id_;

@@ -8,6 +8,7 @@
 #include "quant/deployment_config.hpp"
 #include "quant/error.hpp"
 #include "quant/pq/log.hpp"
+#include "quant/pq/pipeline.hpp"
 #include "quant/trading.hpp"
 
 namespace quant::worker {
@@ -46,6 +47,21 @@ Param finish_param(quant::SignalFinish f) {
     return std::string(quant::signal_finish_name(f));
 }
 
+constexpr const char* kContextSql =
+    "SELECT (c - 'qty')::text AS facts, c->>'qty' AS qty FROM trade.worker_context($1, $2) AS t(c)";
+constexpr const char* kBreakerFactsSql = "SELECT trade.worker_breaker_facts($1)::text";
+constexpr const char* kInsertIntentSql =
+    "SELECT order_id FROM trade.worker_insert_intent($1, $2, $3, $4, $5::numeric, $6, $7)";
+constexpr const char* kRecordOutcomeSql =
+    "SELECT status FROM trade.worker_record_outcome($1, $2, $3, $4::numeric, $5::numeric, $6::numeric, $7, "
+    "$8)";
+
+// A pipeline's first error, thrown as the statement alone would have thrown it.
+void throw_on_error(const pq::Pipeline::Outcome& o) {
+    if (o.error)
+        throw *o.error;
+}
+
 // The columns of trade."order" the reconciliation reads.
 constexpr const char* kOpenOrderColumns =
     "client_order_id, deployment_id, signal_id, user_id, status, symbol, side, qty::text AS qty, broker";
@@ -65,10 +81,10 @@ void Processor::set_user(const std::string& user_id) {
 }
 
 Processor::Context Processor::context(const std::string& signal_id, const std::string& leg) {
-    const pq::Result r = work_.exec_prepared(
-        "worker_context",
-        "SELECT (c - 'qty')::text AS facts, c->>'qty' AS qty FROM trade.worker_context($1, $2) AS t(c)",
-        {signal_id, leg});
+    return context_of(work_.exec_prepared("worker_context", kContextSql, {signal_id, leg}));
+}
+
+Processor::Context Processor::context_of(const pq::Result& r) {
     Context out;
     if (r.rows() != 1 || r.is_null(0, 0))
         return out;
@@ -238,8 +254,8 @@ void Processor::log_row(const std::string& signal_id, const char* action, const 
                          qty ? Param(format_number(*qty)) : Param(), finish_param(finish)});
 }
 
-void Processor::record_outcome(const std::string& client_order_id, const quant::OrderResult& r,
-                               quant::SignalFinish finish) {
+pq::Params Processor::outcome_params(const std::string& client_order_id, const quant::OrderResult& r,
+                                     quant::SignalFinish finish) {
     std::string status(quant::order_state_name(r.state));
     if (r.state == quant::OrderState::new_order)
         status = "SENT";  // acknowledged, not final
@@ -250,16 +266,55 @@ void Processor::record_outcome(const std::string& client_order_id, const quant::
     } else if (message.empty()) {
         message = "broker answered " + status;
     }
+    return {client_order_id,
+            status,
+            r.broker_order_id.empty() ? Param() : Param(r.broker_order_id),
+            format_number(r.filled_qty),
+            r.avg_price > 0 ? Param(format_number(r.avg_price)) : Param(),
+            format_number(r.fee),
+            message,
+            finish_param(finish)};
+}
+
+void Processor::record_outcome(const std::string& client_order_id, const quant::OrderResult& r,
+                               quant::SignalFinish finish) {
     work_.exec("BEGIN");
-    work_.exec_prepared(
-        "worker_record_outcome",
-        "SELECT status FROM trade.worker_record_outcome($1, $2, $3, $4::numeric, $5::numeric, $6::numeric, "
-        "$7, $8)",
-        {client_order_id, status, r.broker_order_id.empty() ? Param() : Param(r.broker_order_id),
-         format_number(r.filled_qty), r.avg_price > 0 ? Param(format_number(r.avg_price)) : Param(),
-         format_number(r.fee), message, finish_param(finish)});
+    work_.exec_prepared("worker_record_outcome", kRecordOutcomeSql,
+                        outcome_params(client_order_id, r, finish));
     crash_point("before_outcome");
     work_.exec("COMMIT");
+}
+
+std::optional<pq::Result> Processor::close_gate_and_record(const std::string& client_order_id,
+                                                           const quant::OrderResult& r,
+                                                           quant::SignalFinish finish,
+                                                           const std::string& breaker_deployment_id) {
+    // the test hooks between these steps need them apart
+    if (cfg_.crash_at == "after_send" || cfg_.crash_at == "before_outcome") {
+        close_send_gate();
+        crash_point("after_send");
+        record_outcome(client_order_id, r, finish);
+        return std::nullopt;
+    }
+    // one round trip: the send gate's COMMIT, the outcome in its own transaction, and the
+    // breakers' facts after it (what check_breakers would read next)
+    pq::Pipeline::Outcome o;
+    std::size_t facts = 0;
+    {
+        pq::Pipeline p(work_);
+        p.add("COMMIT");
+        p.add("BEGIN");
+        p.add_prepared("worker_record_outcome", kRecordOutcomeSql,
+                       outcome_params(client_order_id, r, finish));
+        p.add("COMMIT");
+        if (!breaker_deployment_id.empty())
+            facts = p.add_prepared("worker_breaker_facts", kBreakerFactsSql, {breaker_deployment_id});
+        o = p.run();
+    }
+    throw_on_error(o);
+    if (breaker_deployment_id.empty())
+        return std::nullopt;
+    return std::move(o.results[facts]);
 }
 
 void Processor::mark(const std::string& client_order_id, const char* status, const std::string& message) {
@@ -269,10 +324,27 @@ void Processor::mark(const std::string& client_order_id, const char* status, con
 }
 
 bool Processor::process_next() {
-    const pq::Result r = work_.exec_prepared(
-        "worker_claim",
-        "SELECT signal_id, user_id, attempts FROM trade.worker_claim($1, $2, $3) WHERE signal_id IS NOT NULL",
-        {cfg_.worker_id, format_number(cfg_.lease_s), std::to_string(cfg_.max_attempts)});
+    // One round trip: the claim, committed without waiting for the WAL flush (a claim lost in a
+    // crash is only claimed again; the intent, committed synchronously, is what guards a send),
+    // and the session's user set to the signal's owner in the same statement (RLS: the worker
+    // acts as the owner).
+    pq::Pipeline::Outcome o;
+    std::size_t claim = 0;
+    {
+        pq::Pipeline p(work_);
+        p.add("BEGIN");
+        p.add("SET LOCAL synchronous_commit = off");
+        claim =
+            p.add_prepared("worker_claim_as_owner",
+                           "SELECT signal_id, user_id, attempts, deployment_id, "
+                           "pg_catalog.set_config('quant.user', user_id, false) AS owner "
+                           "FROM trade.worker_claim($1, $2, $3) WHERE signal_id IS NOT NULL",
+                           {cfg_.worker_id, format_number(cfg_.lease_s), std::to_string(cfg_.max_attempts)});
+        p.add("COMMIT");
+        o = p.run();
+    }
+    throw_on_error(o);
+    const pq::Result& r = o.results[claim];
     if (r.rows() == 0)
         return false;
     const std::string signal_id = r.get(0, "signal_id");
@@ -280,13 +352,14 @@ bool Processor::process_next() {
                                 {"user", r.get(0, "user_id")},
                                 {"attempt", r.get_int(0, "attempts").value_or(0)}});
     crash_point("after_claim");
-    process_signal(signal_id, r.get(0, "user_id"));
+    process_signal(signal_id, r.get(0, "user_id"), r.get(0, "deployment_id"));
     return true;
 }
 
-void Processor::process_signal(const std::string& signal_id, const std::string& user_id) {
+void Processor::process_signal(const std::string& signal_id, const std::string& user_id,
+                               const std::string& claimed_deployment_id) {
     const auto t0 = Clock::now();
-    set_user(user_id);  // RLS: the worker acts as the signal's owner
+    // the claim set the session's user to the signal's owner (RLS: the worker acts as the owner)
     auto refuse = [&](const std::string& code, const std::string& message, std::optional<double> q,
                       quant::SignalFinish finish, const std::string& deployment_id) {
         log_row(signal_id, "REJECTED", code, message, q, finish);
@@ -300,8 +373,22 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
                   {{"signal_id", signal_id}, {"deployment_id", deployment_id}, {"message", message}});
     };
     Context ctx;
+    // one round trip: the signal's facts and the breakers' facts of its deployment
+    pq::Pipeline::Outcome first;
+    std::size_t breaker_step = 0;
+    {
+        pq::Pipeline p(work_);
+        p.add_prepared("worker_context", kContextSql, {signal_id, ""});
+        breaker_step = p.add_prepared("worker_breaker_facts", kBreakerFactsSql, {claimed_deployment_id});
+        first = p.run();
+    }
+    if (first.error && first.failed_step == 0)
+        throw *first.error;
+    std::optional<pq::Result> breaker_facts;  // when its read failed: read again (and thrown) below
+    if (!first.error)
+        breaker_facts = std::move(first.results[breaker_step]);
     try {
-        ctx = context(signal_id, "");
+        ctx = context_of(first.results[0]);
     } catch (const quant::Error& e) {
         // facts that cannot be read are refused once, never retried
         refuse("invalid_context", std::string("the signal's facts cannot be read: ") + e.what(), std::nullopt,
@@ -338,6 +425,7 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         for (const OpenOrder& o : open_orders(open))
             reconcile_order(*adapter, o);
         ctx = context(signal_id, "");
+        breaker_facts.reset();  // the reconciliation may have booked fills
     }
 
     quant::RiskLimits limits;
@@ -378,7 +466,10 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         }
     };
     gather();
-    if (check_breakers(signal_id, deployment_id))  // a breaker tripped: re-read the deployment's facts
+    if (deployment_id != claimed_deployment_id)
+        breaker_facts.reset();
+    // a breaker tripped: re-read the deployment's facts
+    if (check_breakers(signal_id, deployment_id, breaker_facts ? &*breaker_facts : nullptr))
         ctx = context(signal_id, "");
     auto facts_of = [&](const quant::Json& c) {
         quant::RiskFacts f;
@@ -440,39 +531,80 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
             return;
         }
         const std::string coid = quant::client_order_id(deployment_id, signal_id, leg.leg);
-        // the intent, durable BEFORE the send
-        try {
-            work_.exec("BEGIN");
-            work_.exec("SET LOCAL synchronous_commit = on");
-            work_.exec_prepared(
-                "worker_insert_intent",
-                "SELECT order_id FROM trade.worker_insert_intent($1, $2, $3, $4, $5::numeric, $6, $7)",
-                {signal_id, leg.leg, coid, std::string(quant::side_name(leg.side)), format_number(leg.qty),
-                 leg.reduce_only ? "true" : "false", cfg_.worker_id});
-            work_.exec("COMMIT");
-        } catch (const pq::SqlError& e) {
-            work_.rollback_quietly();
-            if (e.sqlstate != "23505")
-                throw;
+        const pq::Params intent = {signal_id,
+                                   leg.leg,
+                                   coid,
+                                   std::string(quant::side_name(leg.side)),
+                                   format_number(leg.qty),
+                                   leg.reduce_only ? "true" : "false",
+                                   cfg_.worker_id};
+        const auto log_intent = [&] {
+            log_info("order_intent", {{"signal_id", signal_id},
+                                      {"client_order_id", coid},
+                                      {"side", quant::side_name(leg.side)},
+                                      {"qty", leg.qty},
+                                      {"leg", leg.leg}});
+        };
+        const auto duplicate = [&] {
             refuse("duplicate", "an order with client id " + coid + " exists already (duplicate guard)",
                    leg.qty, quant::finish_after_block(any_done), deployment_id);
-            return;
+        };
+        bool gate_open = false;
+        if (cfg_.crash_at == "after_intent") {
+            // the test hook between the intent and the gate needs them apart
+            try {
+                work_.exec("BEGIN");
+                work_.exec("SET LOCAL synchronous_commit = on");
+                work_.exec_prepared("worker_insert_intent", kInsertIntentSql, intent);
+                work_.exec("COMMIT");
+            } catch (const pq::SqlError& e) {
+                work_.rollback_quietly();
+                if (e.sqlstate != "23505")
+                    throw;
+                duplicate();
+                return;
+            }
+            log_intent();
+            crash_point("after_intent");
+            gate_open = open_send_gate(coid);
+        } else {
+            // one round trip: the intent, durable BEFORE the send (its own transaction, committed
+            // with synchronous_commit = on), then BEGIN and the send gate, whose transaction
+            // stays open over the send. After an error the server skips the rest.
+            pq::Pipeline::Outcome o;
+            std::size_t intent_step = 0;
+            std::size_t gate_step = 0;
+            {
+                pq::Pipeline p(work_);
+                p.add("BEGIN");
+                p.add("SET LOCAL synchronous_commit = on");
+                intent_step = p.add_prepared("worker_insert_intent", kInsertIntentSql, intent);
+                p.add("COMMIT");
+                p.add("BEGIN");
+                gate_step = p.add_prepared("worker_send_gate", kSendGateSql, {coid});
+                p.keep_transaction();
+                o = p.run();
+            }
+            if (o.error) {
+                work_.rollback_quietly();
+                if (o.error->sqlstate != "23505" || o.failed_step != intent_step)
+                    throw *o.error;
+                duplicate();
+                return;
+            }
+            log_intent();
+            gate_open = send_gate_answer(coid, o.results[gate_step]);
         }
-        log_info("order_intent", {{"signal_id", signal_id},
-                                  {"client_order_id", coid},
-                                  {"side", quant::side_name(leg.side)},
-                                  {"qty", leg.qty},
-                                  {"leg", leg.leg}});
-        crash_point("after_intent");
-        if (!open_send_gate(coid))
+        if (!gate_open)
             return;  // halted, disabled or a breaker since the checks: REJECTED, never sent
         const auto ts = Clock::now();
         const quant::OrderResult res =
             adapter->place_order(symbol, leg.qty, leg.side, coid);  // BrokerError: in doubt
         const double send_ms = ms_since(ts);
-        close_send_gate();
-        crash_point("after_send");
-        record_outcome(coid, res, quant::finish_after_answer(res.state, last, any_done));
+        // the breakers' facts after the fill come in the same round trip when a next leg may follow
+        const std::optional<pq::Result> after =
+            close_gate_and_record(coid, res, quant::finish_after_answer(res.state, last, any_done),
+                                  quant::next_leg_allowed(res.state) ? deployment_id : std::string());
         log_info("order_result", {{"signal_id", signal_id},
                                   {"client_order_id", coid},
                                   {"status", quant::order_state_name(res.state)},
@@ -484,7 +616,8 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         if (!quant::next_leg_allowed(res.state))
             return;  // open at the broker (reconciliation finishes it) or refused
         any_done = true;
-        check_breakers(signal_id, deployment_id);  // a fill moved the P&L: the next leg sees a trip
+        // a fill moved the P&L: the next leg sees a trip
+        check_breakers(signal_id, deployment_id, after ? &*after : nullptr);
     }
 }
 

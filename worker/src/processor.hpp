@@ -19,6 +19,8 @@
 
 namespace quant::worker {
 
+constexpr const char* kSendGateSql = "SELECT trade.worker_send_gate($1)::text";
+
 class Processor {
 public:
     Processor(const Config& cfg, pq::Connection& work, PaperGateway& paper)
@@ -57,8 +59,10 @@ private:
         std::optional<double> qty;  // nullopt: missing or not a number
     };
 
-    void process_signal(const std::string& signal_id, const std::string& user_id);
+    void process_signal(const std::string& signal_id, const std::string& user_id,
+                        const std::string& claimed_deployment_id);
     Context context(const std::string& signal_id, const std::string& leg);
+    static Context context_of(const pq::Result& r);
     std::vector<OpenOrder> open_orders(const pq::Result& r) const;
     void set_user(const std::string& user_id);
     std::unique_ptr<quant::TradeAdapter> adapter_for(const std::string& broker,
@@ -74,6 +78,13 @@ private:
     void reconcile_order(quant::TradeAdapter& adapter, const OpenOrder& o);
     void record_outcome(const std::string& client_order_id, const quant::OrderResult& r,
                         quant::SignalFinish finish);
+    static pq::Params outcome_params(const std::string& client_order_id, const quant::OrderResult& r,
+                                     quant::SignalFinish finish);
+    // After a send: the send gate's COMMIT and the outcome (record_outcome) in one round trip,
+    // with the breakers' facts of breaker_deployment_id read after it (when not empty).
+    std::optional<pq::Result> close_gate_and_record(const std::string& client_order_id,
+                                                    const quant::OrderResult& r, quant::SignalFinish finish,
+                                                    const std::string& breaker_deployment_id);
     void mark(const std::string& client_order_id, const char* status, const std::string& message);
     void log_row(const std::string& signal_id, const char* action, const std::string& reason,
                  const std::string& message, std::optional<double> qty, quant::SignalFinish finish);
@@ -84,8 +95,12 @@ private:
     // (REJECTED, never sent; committed). check_breakers: true when a breaker tripped (the
     // deployment's facts changed). alert: NOTIFY quant_alert (+ the webhook).
     bool open_send_gate(const std::string& client_order_id);
+    // The gate's answer (open: the transaction stays open; refused: committed, counted, logged).
+    bool send_gate_answer(const std::string& client_order_id, const pq::Result& r);
     void close_send_gate();
-    bool check_breakers(const std::string& signal_id, const std::string& deployment_id);
+    // facts: trade.worker_breaker_facts already read in a pipeline (nullptr: read it now).
+    bool check_breakers(const std::string& signal_id, const std::string& deployment_id,
+                        const pq::Result* facts = nullptr);
     void alert(const std::string& kind, const quant::Json& payload);
 
     const Config& cfg_;

@@ -14,8 +14,11 @@ namespace quant::worker {
 
 bool Processor::open_send_gate(const std::string& client_order_id) {
     work_.exec("BEGIN");
-    const pq::Result r =
-        work_.exec_prepared("worker_send_gate", "SELECT trade.worker_send_gate($1)::text", {client_order_id});
+    return send_gate_answer(client_order_id,
+                            work_.exec_prepared("worker_send_gate", kSendGateSql, {client_order_id}));
+}
+
+bool Processor::send_gate_answer(const std::string& client_order_id, const pq::Result& r) {
     const quant::Json g = quant::parse_json(r.view(0, 0));
     if (g.value("allowed", false))
         return true;       // the transaction stays open over the send: a halt or a disable waits for it
@@ -31,9 +34,15 @@ void Processor::close_send_gate() {
     work_.exec("COMMIT");
 }
 
-bool Processor::check_breakers(const std::string& signal_id, const std::string& deployment_id) {
-    const pq::Result r = work_.exec_prepared("worker_breaker_facts",
-                                             "SELECT trade.worker_breaker_facts($1)::text", {deployment_id});
+bool Processor::check_breakers(const std::string& signal_id, const std::string& deployment_id,
+                               const pq::Result* facts) {
+    pq::Result fetched;
+    if (facts == nullptr) {
+        fetched = work_.exec_prepared("worker_breaker_facts", "SELECT trade.worker_breaker_facts($1)::text",
+                                      {deployment_id});
+        facts = &fetched;
+    }
+    const pq::Result& r = *facts;
     if (r.rows() != 1 || r.is_null(0, 0))
         return false;
     std::optional<quant::ScopedTrip> trip;

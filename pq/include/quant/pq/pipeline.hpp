@@ -17,8 +17,10 @@ public:
     explicit Pipeline(Connection& c);
     Pipeline(const Pipeline&) = delete;
     Pipeline& operator=(const Pipeline&) = delete;
-    // Leaves pipeline mode (when every answer was read) and rolls back a transaction left open.
+    // Leaves pipeline mode (when every answer was read) and rolls back a transaction left open,
+    // unless keep_transaction() was called (a BEGIN whose transaction the caller goes on with).
     ~Pipeline();
+    void keep_transaction() { keep_transaction_ = true; }
 
     // Each returns the step's index.
     std::size_t add(const std::string& sql, const Params& params = {});
@@ -47,6 +49,7 @@ private:
     std::size_t steps_ = 0;
     bool send_failed_ = false;
     bool done_ = false;
+    bool keep_transaction_ = false;
 };
 
 }  // namespace quant::pq
