@@ -130,9 +130,10 @@ CONF
     wait_for 60 "the monitor" monitor_sql "SELECT 1"
     local n first=1
     for n in "${NODES[@]}"; do
-        local d="$DIR/$n" p
+        local d="$DIR/$n" p created=0
         p="$(port_of "$n")"
         if [ ! -f "$d/PG_VERSION" ]; then
+            created=1
             say "creating $n on port $p"
             as_pg_log "$n" "$AUTOCTL" create postgres --pgdata "$d" --pgport "$p" --pghost 127.0.0.1 --hostname 127.0.0.1 \
                 --listen 127.0.0.1 --dbname quant --name "$n" --monitor "$MONITOR_URI" --auth trust --no-ssl \
@@ -148,7 +149,7 @@ CONF
             fi
         fi
         running "$n" || run_keeper "$n" "$d"
-        if [ $first = 1 ]; then
+        if [ $first = 1 ] && [ $created = 1 ]; then
             wait_for 120 "$n to be primary (single)" node_is_writable "$p"
             ensure_quant "$p"
         fi
@@ -158,6 +159,10 @@ CONF
     if [ ${#NODES[@]} -ge 3 ]; then
         as_pg "$AUTOCTL" set formation number-sync-standbys 1 --monitor "$MONITOR_URI" >/dev/null 2>&1 || true
     fi
+    local pp
+    pp="$(port_of "$(primary)")"
+    wait_for 120 "the primary to accept writes" node_is_writable "$pp"
+    ensure_quant "$pp"
     say "up: $(uri)"
 }
 node_is_writable() { [ "$(node_sql "$1" "SELECT NOT pg_is_in_recovery()" postgres)" = t ]; }
