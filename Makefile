@@ -19,7 +19,7 @@ SRC_DIRS   := $(wildcard core extension worker http test bench fuzz)
 
 EXT_MAKE = $(MAKE) -C extension PG_CONFIG=$(PG_CONFIG) $(EXT_MAKE_ARGS)
 
-.PHONY: help deps configure build install run stop status psql test fuzz-build bench format format-check tidy clean distclean
+.PHONY: help deps configure build install run stop status psql test fuzz-build bench format format-check tidy clean distclean failover
 
 help:
 	@echo "make deps      install the Debian packages (scripts/install-deps.sh; no-op when present)"
@@ -30,6 +30,7 @@ help:
 	@echo "make stop      stop the services and the local cluster"
 	@echo "make status    what is running;  make psql: a psql shell on the database"
 	@echo "make test      deps + build + install, then every test suite (scripts/test.sh)"
+	@echo "make failover  deps + install, then 5 pg_auto_failover failovers during order flow (FAILOVER_REPEATS)"
 	@echo "make bench     build, then run $(BUILD_DIR)/bench/bench_*"
 	@echo "make format    clang-format -i;  make format-check: fail on unformatted files;  make tidy: clang-tidy"
 	@echo "make clean     remove $(BUILD_DIR)/ and the extension's build products"
@@ -71,6 +72,12 @@ psql:
 
 test: deps format-check build install fuzz-build tidy
 	scripts/test.sh
+
+# Automatic failover (pg_auto_failover, issue 17): FAILOVER_REPEATS failovers during order flow
+# (test/failover/failover.py; results as JSON in $(BUILD_DIR)/failover.json, figures in bench/README.md).
+FAILOVER_REPEATS ?= 5
+failover: deps install
+	python3 test/failover/failover.py --repeats $(FAILOVER_REPEATS) --json $(BUILD_DIR)/failover.json
 
 # The libFuzzer targets need clang for the core too: a build directory of their own.
 fuzz-build:
