@@ -137,7 +137,17 @@ CONF
             say "creating $n on port $p"
             as_pg_log "$n" "$AUTOCTL" create postgres --pgdata "$d" --pgport "$p" --pghost 127.0.0.1 --hostname 127.0.0.1 \
                 --listen 127.0.0.1 --dbname quant --name "$n" --monitor "$MONITOR_URI" --auth trust --no-ssl \
-                --pgctl "$PGBIN/pg_ctl"
+                --pgctl "$PGBIN/pg_ctl" &
+            local create=$!
+            if [ $first = 0 ]; then
+                # a secondary's pg_basebackup waits for a spread checkpoint (up to 4.5 min); an
+                # immediate CHECKPOINT on the primary ends it at once
+                while kill -0 $create 2>/dev/null; do
+                    sleep 1
+                    node_sql "$(port_of "$(primary)")" CHECKPOINT postgres >/dev/null 2>&1 || true
+                done
+            fi
+            wait $create
             if [ $first = 1 ]; then
                 # the first node is the primary: quant's settings before its first real start (the
                 # secondaries clone its data directory, postgresql.conf included)

@@ -311,6 +311,15 @@ def main():
                     f"WHERE deployment_id = '{dep_paper}'"))
         check("PAPER: position = paper position = sum of fills", t == b == f, (t, b, f))
         check("quant-worker rode every failover (still running)", worker.poll() is None)
+        # orders in flight at a loss: their intent committed, the outcome unknown; the worker's
+        # reconciliation after the reconnect resolved them (the checks above say how)
+        with open(os.path.join(LOGDIR, "worker.log")) as fh:
+            rec = [json.loads(x) for x in fh if '"reconcile_done"' in x]
+        results["reconnects"] = len(rec) - 1
+        results["in_flight_reconciled"] = sum(int(x.get("resolved", 0)) for x in rec)
+        print(f"# worker reconnects: {results['reconnects']}, orders in flight at a loss reconciled: "
+              f"{results['in_flight_reconciled']}", flush=True)
+        check("the worker reconnected once per failover", results["reconnects"] == ARGS.repeats, results["reconnects"])
         cron = [on_node(p, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_cron launcher'")
                 for p in NODE_PORTS]
         primary_port = q("SHOW port")
