@@ -49,6 +49,7 @@ as_pg_log() { # NAME COMMAND...: as_pg, output appended to DIR/NAME.log (written
     as_pg bash -c '"$@" >>"$0" 2>&1' "$DIR/$name.log" "$@"
 }
 port_of() { # node name -> port
+    [ -n "$1" ] || { say "no such node (no primary?)"; return 1; }
     local n=${1#node}
     echo "${PORTS[$n]}"
 }
@@ -167,7 +168,8 @@ CONF
     done
     wait_for 240 "one primary and ${#NODES[@]} - 1 secondaries" healthy
     if [ ${#NODES[@]} -ge 3 ]; then
-        as_pg "$AUTOCTL" set formation number-sync-standbys 1 --monitor "$MONITOR_URI" >/dev/null 2>&1 || true
+        as_pg_log monitor "$AUTOCTL" set formation number-sync-standbys 1 --monitor "$MONITOR_URI"
+        wait_for 120 "the formation's new settings applied" healthy
     fi
     local pp
     pp="$(port_of "$(primary)")"
@@ -202,8 +204,9 @@ uri() {
 }
 
 primary() {
-    monitor_sql "SELECT nodename FROM pgautofailover.node WHERE reportedstate IN ('primary', 'wait_primary', 'single')
-                 AND goalstate IN ('primary', 'wait_primary', 'single') LIMIT 1"
+    monitor_sql "SELECT nodename FROM pgautofailover.node
+                 WHERE reportedstate IN ('primary', 'wait_primary', 'single', 'apply_settings', 'join_primary')
+                 AND goalstate IN ('primary', 'wait_primary', 'single', 'apply_settings', 'join_primary') LIMIT 1"
 }
 
 kill_primary() {
