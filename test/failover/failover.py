@@ -250,6 +250,12 @@ def main():
                   first > 0, rec)
             check(f"repeat {i + 1}: quant-http: 201 after only clean 503s", statuses and statuses[-1] == 201
                   and all(s == 503 for s in statuses[:-1]), statuses[-6:])
+            if ARGS.standbys >= 2:
+                # the remaining secondary is synchronous at once: no window with one copy
+                ssn_after = wait_until(lambda: q_retry("SELECT setting FROM pg_settings "
+                                                       "WHERE name = 'synchronous_standby_names'"), 30)
+                check(f"repeat {i + 1}: with {lost} still down the new primary replicates synchronously",
+                      str(ssn_after).startswith("ANY"), ssn_after)
             cluster("rejoin", lost)
             cluster("wait-healthy", "240", timeout=300)
             check(f"repeat {i + 1}: {lost} rejoined as a secondary (synchronous again)",
