@@ -26,6 +26,9 @@
 # pg_autoctl runs as the postgres OS user (it refuses root); its config and state go under
 # FAILOVER_DIR (XDG_*), not the postgres user's home.
 set -euo pipefail
+# libpq's and pg_autoctl's environment must not leak in from a caller (a test cluster's PG*)
+unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGTARGETSESSIONATTRS PGCONNECT_TIMEOUT \
+    PGDATA PGOPTIONS PGAPPNAME PG_CONFIG PGSSLMODE
 DIR="${FAILOVER_DIR:-/tmp/quant-failover}"
 read -r -a PORTS <<<"${FAILOVER_PORTS:-55560 55561 55562}"
 PGBIN="${QUANT_PGBIN:-/usr/lib/postgresql/15/bin}"
