@@ -48,16 +48,15 @@ wrk.body = '{"config": $cfg, "from_ts": "1997-01-01"}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-serve() { # [STANDBY_PORT]: a quant-http, its port on stdout
-    local port env=()
+serve() { # [STANDBY_PORT]: a quant-http in the background, its port in $port
+    local env=()
     port=$(free_port)
     [ -z "${1:-}" ] || env=(QUANT_HTTP_STANDBY_URL="postgresql://postgres@127.0.0.1:$1/quant?target_session_attrs=standby")
     env DB_URL="$uri" QUANT_HTTP_ADDR=127.0.0.1:$port QUANT_HTTP_ACCESS_LOG=0 QUANT_HTTP_RATE=1000000 \
         QUANT_HTTP_BURST=1000000 QUANT_HTTP_METRICS_ADDR=off QUANT_HTTP_THREADS=16 QUANT_HTTP_DB_CONNECTIONS=4 \
-        QUANT_HTTP_STANDBY_CONNECTIONS=4 "${env[@]}" "$bin" 2>>"$work/server.log" &
+        QUANT_HTTP_STANDBY_CONNECTIONS=4 "${env[@]}" "$bin" >>"$work/server.log" 2>&1 &
     pids+=($!)
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-    echo "$port"
 }
 pool() { curl -s -o /dev/null -D - -X POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
     -d "{\"config\": $cfg}" "http://127.0.0.1:$1/api/v1/backtest" | tr -d '\r' |
@@ -76,15 +75,15 @@ w() { # CONNECTIONS PORT...: one wrk per port at once, the sum of their rates
 }
 stop_all() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; pids=(); }
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); standbys on ports ${standbys[*]}; ${secs}s per run"
-a=$(serve)
+serve; a=$port
 echo "0 standbys, 1 quant-http (pool $(pool "$a")), 32 conn:        $(w 32 "$a")"
-b=$(serve)
+serve; b=$port
 echo "0 standbys, 2 quant-http, 16 conn each:                   $(w 16 "$a" "$b")"
 stop_all
-a=$(serve "${standbys[0]}")
+serve "${standbys[0]}"; a=$port
 echo "1 standby, 1 quant-http (pool $(pool "$a")), 32 conn:         $(w 32 "$a")"
 stop_all
-a=$(serve "${standbys[0]}")
-b=$(serve "${standbys[1]}")
+serve "${standbys[0]}"; a=$port
+serve "${standbys[1]}"; b=$port
 echo "2 standbys, 2 quant-http (pools $(pool "$a")/$(pool "$b")), 16 conn each: $(w 16 "$a" "$b")"
 stop_all

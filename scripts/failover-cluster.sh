@@ -90,7 +90,14 @@ healthy() { # one primary, every other node secondary, and the monitor's goal re
             secondary/secondary) s=$((s + 1)) ;;
         esac
     done
-    [ $p -eq 1 ] && [ $((p + s)) -eq ${#NODES[@]} ]
+    [ $p -eq 1 ] && [ $((p + s)) -eq ${#NODES[@]} ] || return 1
+    # and really so (after a restart the monitor still shows the states from before): the
+    # primary accepts writes, every secondary streams from it, synchronously
+    local pp
+    pp="$(port_of "$(primary)")" || return 1
+    node_is_writable "$pp" || return 1
+    [ "$(node_sql "$pp" "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'
+        AND sync_state IN ('sync', 'quorum')" postgres)" = $((${#NODES[@]} - 1)) ]
 }
 
 quant_conf() { # settings quant needs, appended to a data node's postgresql.conf before its first start

@@ -321,6 +321,13 @@ def main():
         # reconciliation after the reconnect resolved them (the checks above say how)
         with open(os.path.join(LOGDIR, "worker.log")) as fh:
             rec = [json.loads(x) for x in fh if '"reconcile_done"' in x]
+        with open(os.path.join(LOGDIR, "worker.log")) as fh:
+            intents = [json.loads(x)["client_order_id"] for x in fh if '"order_intent"' in x]
+        kept = int(q("SELECT count(*) FROM trade.\"order\" WHERE client_order_id = ANY('{"
+                     + ",".join(intents) + "}')")) if intents else 0
+        check(f"no committed intent lost: each of the {len(intents)} intents the worker saw committed "
+              "(its order_intent log line, written after COMMIT returned) is on the final primary",
+              intents and kept == len(set(intents)), f"{kept}/{len(set(intents))}")
         results["reconnects"] = len(rec) - 1
         results["in_flight_reconciled"] = sum(int(x.get("resolved", 0)) for x in rec)
         print(f"# worker reconnects: {results['reconnects']}, orders in flight at a loss reconciled: "
