@@ -4,7 +4,7 @@
 # (default 1), each its own PostgreSQL on its own port, synchronous replication, pg_cron
 # preloaded on every node (it runs jobs only on the primary), the quant extension installed.
 #
-#   usage: failover-cluster.sh up | down | status | uri | primary | kill-primary | rejoin NODE | wait-healthy
+#   usage: failover-cluster.sh up | down | destroy | status | uri | primary | kill-primary | rejoin NODE | wait-healthy
 #   up             make (once) and start the monitor and the data nodes, create quant in database quant
 #   down           stop every pg_autoctl and PostgreSQL of the topology (keeps the data)
 #   destroy        down, then delete FAILOVER_DIR
@@ -14,7 +14,8 @@
 #   kill-primary   the primary machine is lost: its pg_autoctl is SIGKILLed, then its PostgreSQL
 #                  stopped with `pg_ctl stop -m immediate` (no shutdown checkpoint); prints its name
 #   rejoin NODE    start NODE's pg_autoctl again: it rejoins as a secondary (pg_rewind if needed)
-#   wait-healthy   wait until one node is primary and every other one secondary (deadline 180 s)
+#   wait-healthy [S]  wait until one node is primary, writable, and every other one a streaming
+#                  synchronous secondary (deadline S, default 180 s)
 # Environment:
 #   FAILOVER_DIR     where everything lives (default /tmp/quant-failover); owned by the postgres user
 #   FAILOVER_PORTS   "MONITOR NODE1 NODE2 [NODE3]" (default "55560 55561 55562"); a third node
