@@ -19,7 +19,7 @@ SRC_DIRS   := $(wildcard core extension worker http test bench fuzz)
 
 EXT_MAKE = $(MAKE) -C extension PG_CONFIG=$(PG_CONFIG) $(EXT_MAKE_ARGS)
 
-.PHONY: help deps configure build install run stop status psql test fuzz-build bench format format-check tidy clean distclean deb deb-test
+.PHONY: help deps configure build install run stop status psql test fuzz-build bench format format-check tidy clean distclean deb deb-test failover
 
 help:
 	@echo "make deps      install the Debian packages (scripts/install-deps.sh; no-op when present)"
@@ -30,6 +30,7 @@ help:
 	@echo "make stop      stop the services and the local cluster"
 	@echo "make status    what is running;  make psql: a psql shell on the database"
 	@echo "make test      deps + build + install, then every test suite (scripts/test.sh)"
+	@echo "make failover  deps + install, then 5 pg_auto_failover failovers during order flow (FAILOVER_REPEATS)"
 	@echo "make bench     build, then run $(BUILD_DIR)/bench/bench_*"
 	@echo "make deb       build the Debian packages of the release into $(BUILD_DIR)/deb/ (packaging/deb/README.md)"
 	@echo "make deb-test  make deb, then install and run them in a fresh Debian 12 root (test/deb/run.sh)"
@@ -84,6 +85,12 @@ deb: build
 # $(BUILD_DIR)/deb-root/), run from their packaged paths; also in make test (test/sql/deb.sh).
 deb-test: deps deb
 	test/deb/run.sh
+
+# Automatic failover (pg_auto_failover, issue 17): FAILOVER_REPEATS failovers during order flow
+# (test/failover/failover.py; results as JSON in $(BUILD_DIR)/failover.json, figures in bench/README.md).
+FAILOVER_REPEATS ?= 5
+failover: deps install
+	python3 test/failover/failover.py --repeats $(FAILOVER_REPEATS) --json $(BUILD_DIR)/failover.json
 
 # The libFuzzer targets need clang for the core too: a build directory of their own.
 fuzz-build:

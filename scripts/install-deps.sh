@@ -10,6 +10,8 @@ PACKAGES=(
     # PostgreSQL 15, server headers (PGXS), pg_cron, pgTAP and pg_prove
     postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
     libtap-parser-sourcehandler-pgtap-perl
+    # pg_auto_failover (pg_autoctl and the monitor's extension): automatic failover, scripts/failover-cluster.sh
+    postgresql-15-auto-failover
     # libraries
     nlohmann-json3-dev libpq-dev libsodium-dev libssl-dev libboost-dev
     # the Bybit adapter's HTTPS client (libcurl over OpenSSL, certificate verification on)
