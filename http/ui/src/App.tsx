@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { api, call, onReachability, onUnauthenticated } from "./api/client";
 import type { Problem } from "./lib/problem";
 import { pageOf, type Page } from "./lib/router";
@@ -10,7 +10,11 @@ import Deployments from "./pages/Deployments";
 import Deploy from "./pages/Deploy";
 import DeploymentDetail from "./pages/DeploymentDetail";
 import Optimise from "./pages/Optimise";
+import Admin from "./pages/Admin";
+import Editor from "./pages/Editor";
 import { setZone, useZone } from "./lib/time";
+
+const BenchChart = lazy(() => import("./pages/BenchChart"));
 
 type Who = { state: "loading" } | { state: "anonymous" } | { state: "user"; user: string };
 
@@ -76,6 +80,7 @@ export default function App() {
           <strong>quant</strong>
           <Link to={{ name: "strategies" }}>Strategies</Link>
           <Link to={{ name: "deployments" }}>Deployments</Link>
+          <Link to={{ name: "admin" }}>Admin</Link>
         </nav>
         <div className="who">
           {live !== null && (
@@ -103,6 +108,13 @@ export default function App() {
         {page.name === "deploy" && <Deploy id={page.id} />}
         {page.name === "deployment" && <DeploymentDetail id={page.id} />}
         {page.name === "optimise" && <Optimise id={page.id} />}
+        {page.name === "admin" && <Admin />}
+        {page.name === "bench" && (
+          <Suspense fallback={<p>Loading…</p>}>
+            <BenchChart />
+          </Suspense>
+        )}
+        {page.name === "editor" && <Editor key={page.id ?? "new"} id={page.id} />}
         {page.name === "not-found" && <p>No page at {page.path}.</p>}
       </main>
     </>
