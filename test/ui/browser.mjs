@@ -9,6 +9,7 @@
 // PG* for psql.
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -338,7 +339,7 @@ async function main() {
                                 'missing', count(*) FILTER (WHERE s.position IS NULL))
       FROM trade.signal g LEFT JOIN s ON s.ts = g.bar_ts WHERE g.deployment_id = ${lit(newDep)} AND g.source = 'schedule'`));
     const lvbUi = { compared: Number(await lvb.getAttribute("data-compared")), matched: Number(await lvb.getAttribute("data-matched")), missing: Number(await lvb.getAttribute("data-missing")) };
-    check("detail: live signals against the backtest's positions on the same bars equal SQL's join", JSON.stringify(lvbUi) === JSON.stringify(lvbDb) && lvbDb.compared >= 1, { lvbUi, lvbDb });
+    check("detail: live signals against the backtest's positions on the same bars equal SQL's join", lvbUi.compared === lvbDb.compared && lvbUi.matched === lvbDb.matched && lvbUi.missing === lvbDb.missing && lvbDb.compared >= 1, { lvbUi, lvbDb });
     check("detail: the live signal is the backtest's position on its bar", lvbDb.matched === lvbDb.compared, lvbDb);
     const slip = await page.getByTestId("fills-vs-backtest").locator("tbody tr").evaluateAll((rs) => rs.map((r) => Number(r.dataset.slippage)));
     const slipDb = JSON.parse(psql(`WITH d AS (SELECT * FROM trade.deployment WHERE deployment_id = ${lit(newDep)}),
@@ -560,7 +561,8 @@ async function main() {
     await shot(page, "15-editor-json-errors");
     await area.fill(JSON.stringify(j1, null, 2));
     await page.getByRole("button", { name: "Create strategy" }).click();
-    await page.getByTestId("saved").waitFor();
+    await page.locator("[data-testid=saved], [data-testid=problem]").first().waitFor();
+    check("editor: created without a problem", (await page.getByTestId("problem").count()) === 0, (await page.getByTestId("problem").count()) ? await page.getByTestId("problem").innerText() : "");
     const newId = await page.getByTestId("saved").getAttribute("data-id");
     const stored = JSON.parse(psql(`SELECT config FROM bt.strategy_version WHERE strategy_id = ${lit(newId)} AND version = 1`));
     const norm = (xs) => xs.map((x) => ({ id: x.id, indicator: x.indicator, signal_func: x.signal_func, window: x.window, signal: Number(x.signal), data_column: x.data_column }));
@@ -747,6 +749,31 @@ async function main() {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check("phone width: no page-wide horizontal scroll on the strategies page", overflow <= 1, String(overflow));
     await shot(page, "12-phone-strategies");
+
+    // ---- every page at 1280 px and at phone width (390 px), kept as artifacts ----
+    const pages = [
+      ["strategies", "/strategies", "strategies"],
+      ["editor", "/strategies/new", "editor-form"],
+      ["backtest", `/strategies/${RSI}/backtest`, "versions"],
+      ["optimise", `/strategies/${RSI}/optimise`, null],
+      ["deploy", `/strategies/${RSI}/deploy`, null],
+      ["deployments", "/deployments", "deployments"],
+      ["deployment", `/deployments/${DEPLOYMENT}`, "trades-log"],
+      ["admin", "/admin", "problem"],
+    ];
+    for (const [w, h] of [[1280, 900], [390, 800]]) {
+      await page.setViewportSize({ width: w, height: h });
+      for (const [name, path, testId] of pages) {
+        await page.goto(BASE + path);
+        if (testId) await page.getByTestId(testId).first().waitFor();
+        else await page.locator("main h1").first().waitFor();
+        const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        console.log(`# layout: ${name} at ${w} px: ${over > 1 ? `${over} px wider than the screen` : "fits"}`);
+        await shot(page, `page-${w}-${name}`);
+      }
+    }
+    const missingShots = pages.flatMap(([name]) => [1280, 390].map((w) => `page-${w}-${name}.png`)).filter((f) => !existsSync(join(SHOTS, f)));
+    check(`screenshots: every page (${pages.length}) at 1280 px and at 390 px`, missingShots.length === 0, missingShots);
   } finally {
     await browser.close();
   }

@@ -2,7 +2,8 @@ import { useEffect, useState } from "react";
 import { api, call } from "../api/client";
 import { ApiError, type Problem } from "../lib/problem";
 import ProblemBox from "../components/ProblemBox";
-import { Link, navigate } from "../components/Link";
+import { Link } from "../components/Link";
+import { pathOf } from "../lib/router";
 import {
   CONJUNCTIONS,
   MAX_SUBSTRATEGIES,
@@ -23,7 +24,10 @@ import {
 // The strategy editor: a form of 1..16 substrategies whose choices come from the catalogs, and a
 // JSON tab that validates and round-trips with the form. Saves with POST /strategies (new) or
 // PUT /strategies/{id} (a new version when the parameters change).
-export default function Editor({ id }: { id?: string }) {
+export default function Editor({ id: pageId }: { id?: string }) {
+  // a new strategy, once created, is edited in place (its address replaced, the page not reloaded)
+  const [createdId, setCreatedId] = useState<string | undefined>(undefined);
+  const id = pageId ?? createdId;
   const [cat, setCat] = useState<Catalog | null>(null);
   const [form, setForm] = useState<StrategyForm | null>(null);
   const [tab, setTab] = useState<"form" | "json">("form");
@@ -55,7 +59,7 @@ export default function Editor({ id }: { id?: string }) {
         if (e instanceof ApiError) setProblem(e.problem);
       }
     })();
-  }, [id]);
+  }, [pageId]);
 
   if (!cat || !form)
     return (
@@ -105,7 +109,10 @@ export default function Editor({ id }: { id?: string }) {
         ? await call(api.PUT("/api/v1/strategies/{id}", { params: { path: { id } }, body }))
         : await call(api.POST("/api/v1/strategies", { body }));
       setSaved({ id: s.strategy_id, version: s.version });
-      if (!id) navigate({ name: "editor", id: s.strategy_id });
+      if (!id) {
+        setCreatedId(s.strategy_id);
+        window.history.replaceState(null, "", pathOf({ name: "editor", id: s.strategy_id }));
+      }
     } catch (e) {
       if (e instanceof ApiError) setProblem(e.problem);
     }
