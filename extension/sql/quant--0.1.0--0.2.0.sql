@@ -6693,13 +6693,14 @@ $$;
 COMMENT ON FUNCTION quant.admin_unlock_user(text) IS
   'An administrator person ends the lockout of a login (its failures stop counting; the password stays). P0002 when there is no such login, 42501 for anyone but an administrator.';
 
-CREATE FUNCTION quant.person_is_admin() RETURNS boolean
+CREATE FUNCTION quant.person_is_admin() RETURNS jsonb
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (SELECT 1 FROM trade.person p WHERE p.user_id = quant.current_user_id() AND p.admin);
+    SELECT jsonb_build_object('user', quant.current_user_id(),
+                              'admin', EXISTS (SELECT 1 FROM trade.person p WHERE p.user_id = quant.current_user_id() AND p.admin));
 $$;
-COMMENT ON FUNCTION quant.person_is_admin() IS 'Whether the current quant user is an administrator person (the UI shows its Admin page then).';
+COMMENT ON FUNCTION quant.person_is_admin() IS 'The current quant user and whether they are an administrator person: {user, admin} (the UI shows its Admin page then; GET /api/v1/admin/me).';
 
 -- ---- cloning a strategy ----
 CREATE FUNCTION quant.clone_strategy(id uuid, name text DEFAULT NULL) RETURNS jsonb

@@ -169,6 +169,9 @@ json schemas() {
              {"realized_pnl", {{"type", "number"}}},
              {"unrealized_pnl", num_or_null},
              {"pnl", num_or_null}}}}}}};
+    s["AdminMe"] = {{"type", "object"},
+                    {"required", {"user", "admin"}},
+                    {"properties", {{"user", str}, {"admin", {{"type", "boolean"}}}}}};
     s["Login"] = {{"type", "object"},
                   {"required", {"user", "admin", "failures"}},
                   {"properties",
@@ -562,7 +565,7 @@ std::string openapi_document() {
                 responses["403"] =
                     problem_response("the live gate refused (42501): confirm_live and trade_password");
             }
-            if (r.path.rfind("/api/v1/admin/", 0) == 0)
+            if (r.path.rfind("/api/v1/admin/", 0) == 0 && r.path != "/api/v1/admin/me")
                 responses["403"] = problem_response("not an administrator of logins (42501)");
             responses["404"] = problem_response(
                 "not found (also another user's object, an id that is not a UUID, or a ticker without "

@@ -452,6 +452,12 @@ std::vector<Route> build() {
          .response_schema = "Fetch"},
         // people's logins, by an administrator person (sql/TRADE/ui.sql; 403 for anyone else)
         {.method = "GET",
+         .path = "/api/v1/admin/me",
+         .target = "quant.person_is_admin",
+         .summary = "Whether you are an administrator of logins: {user, admin} (never 403)",
+         .tag = "admin",
+         .response_schema = "AdminMe"},
+        {.method = "GET",
          .path = "/api/v1/admin/users",
          .target = "quant.admin_list_users",
          .shape = Shape::set,

@@ -105,7 +105,7 @@ EXPECTED_ROUTES = [
     ("GET", "/api/v1/broker_credentials"), ("PUT", "/api/v1/broker_credentials"),
     ("DELETE", "/api/v1/broker_credentials"),
     # the web UI's (issue 13; test_ui.py exercises them)
-    ("GET", "/api/v1/dashboard"), ("POST", "/api/v1/strategies/{id}/clone"), ("GET", "/api/v1/admin/users"),
+    ("GET", "/api/v1/dashboard"), ("POST", "/api/v1/strategies/{id}/clone"), ("GET", "/api/v1/admin/users"), ("GET", "/api/v1/admin/me"),
     ("POST", "/api/v1/admin/users"), ("POST", "/api/v1/admin/users/reset_password"), ("POST", "/api/v1/admin/users/unlock"),
     ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/openapi.json"),
 ]

@@ -85,6 +85,10 @@ def run(srv, admin, joe, sid, did, answers):
     check("dashboard: another user sees none of joe's", r.status == 200 and r.json == [], r)
 
     # ---- logins, by an administrator ----
+    r = req("GET", "/api/v1/admin/me", key=joe)
+    check("admin/me: joe is no administrator (200, not 403)", r.status == 200 and r.json == {"user": JOE, "admin": False}, r)
+    r = req("GET", "/api/v1/admin/me", key=admin)
+    check("admin/me: the administrator is one", r.status == 200 and r.json == {"user": ADMIN, "admin": True}, r)
     r = req("GET", "/api/v1/admin/users", key=joe)
     check("admin: a user who is not an administrator gets 403 problem+json", is_problem(r, 403), r)
     r = req("POST", "/api/v1/admin/users", {"user_id": NEW, "password": PW_NEW}, key=joe)

@@ -703,15 +703,18 @@ async function main() {
     check("lockout: an administrator's reset unlocks it", (await post(CAROL, CAROL_PW)).status === 200);
 
     // ---- logins, by an administrator person (/admin) ----
+    const carolMe = page.waitForResponse((r) => r.url().endsWith("/api/v1/admin/me"));
     await login(page, CAROL, CAROL_PW);
     await page.getByTestId("user").waitFor();
+    check("admin: /admin/me says carol is no administrator", (await (await carolMe).json()).admin === false);
+    check("admin: no Admin link for carol (GET /admin/me)", (await page.getByRole("navigation", { name: "pages" }).getByRole("link", { name: "Admin" }).count()) === 0);
     await page.goto(`${BASE}/admin`);
     await page.getByTestId("problem").waitFor();
     check("admin: carol (not an administrator) gets the 403 problem", (await page.getByTestId("problem").getAttribute("data-status")) === "403");
     await page.getByRole("button", { name: "Log out" }).click();
     await login(page, ADMIN, ADMIN_PW);
     await page.getByTestId("user").waitFor();
-    await page.goto(`${BASE}/admin`);
+    await page.getByRole("navigation", { name: "pages" }).getByRole("link", { name: "Admin" }).click();
     const logins = page.getByTestId("logins");
     await logins.waitFor();
     check("admin: every login is listed", Number(await logins.getAttribute("data-rows")) === count(`SELECT count(*) FROM trade.person`));

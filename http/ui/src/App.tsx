@@ -25,6 +25,8 @@ export default function App() {
   const zone = useZone();
   // always visible: whether anything trades live (enabled, not paper), refreshed on each page
   const [live, setLive] = useState<number | null>(null);
+  // the Admin page's link, for an administrator of logins only (GET /admin/me)
+  const [isAdmin, setIsAdmin] = useState(false);
 
   useEffect(() => onReachability(setDown), []);
   useEffect(() => onUnauthenticated(() => setWho({ state: "anonymous" })), []);
@@ -38,6 +40,13 @@ export default function App() {
       .then((w) => setWho({ state: "user", user: w.user }))
       .catch(() => setWho({ state: "anonymous" }));
   }, []);
+
+  useEffect(() => {
+    if (who.state !== "user") return;
+    call(api.GET("/api/v1/admin/me"))
+      .then((m) => setIsAdmin(m.admin))
+      .catch(() => setIsAdmin(false));
+  }, [who]);
 
   useEffect(() => {
     if (who.state !== "user") return;
@@ -80,7 +89,7 @@ export default function App() {
           <strong>quant</strong>
           <Link to={{ name: "strategies" }}>Strategies</Link>
           <Link to={{ name: "deployments" }}>Deployments</Link>
-          <Link to={{ name: "admin" }}>Admin</Link>
+          {isAdmin && <Link to={{ name: "admin" }}>Admin</Link>}
         </nav>
         <div className="who">
           {live !== null && (
