@@ -652,12 +652,14 @@ async function main() {
     check("api key: GET /api/v1/session by Bearer key names alice", byKey.status === 200 && (await byKey.json()).user === ALICE);
 
     // ---- the API unreachable banner ----
-    await page.route("**/api/v1/deployments", (r) => r.abort("connectionrefused"));
+    // every API call but the session's gets no answer (a call that succeeds would end the banner)
+    const down = (u) => u.pathname.startsWith("/api/v1/") && u.pathname !== "/api/v1/session";
+    await page.route(down, (r) => r.abort("connectionrefused"));
     await page.reload();
     await page.getByTestId("unreachable").waitFor();
     check("banner: API unreachable is shown when the API does not answer", await page.getByTestId("unreachable").isVisible());
     await shot(page, "09-unreachable");
-    await page.unroute("**/api/v1/deployments");
+    await page.unroute(down);
 
     // ---- logout ----
     await page.getByRole("button", { name: "Log out" }).click();
