@@ -154,6 +154,33 @@ json schemas() {
                      {"deployment_id", uuid},
                      {"signal", {{"type", "integer"}, {"enum", {-1, 0, 1}}}},
                      {"bar_ts", str}}}};
+    s["DashboardRow"] = {
+        {"allOf",
+         {ref("Deployment"),
+          {{"type", "object"},
+           {"required", {"trades_today", "max_daily_trades", "position_qty", "realized_pnl"}},
+           {"properties",
+            {{"last_trade", {{"type", json::array({"object", "null"})}}},
+             {"trades_today", {{"type", "integer"}, {"description", "orders today (UTC), not rejected"}}},
+             {"max_daily_trades", {{"type", "integer"}}},
+             {"position_qty", {{"type", "number"}}},
+             {"avg_price", num_or_null},
+             {"last_price", num_or_null},
+             {"realized_pnl", {{"type", "number"}}},
+             {"unrealized_pnl", num_or_null},
+             {"pnl", num_or_null}}}}}}};
+    s["AdminMe"] = {{"type", "object"},
+                    {"required", {"user", "admin"}},
+                    {"properties", {{"user", str}, {"admin", {{"type", "boolean"}}}}}};
+    s["Login"] = {{"type", "object"},
+                  {"required", {"user", "admin", "failures"}},
+                  {"properties",
+                   {{"user", str},
+                    {"admin", {{"type", "boolean"}}},
+                    {"created_at", str},
+                    {"password_set_at", str},
+                    {"failures", {{"type", "integer"}}},
+                    {"locked_until", {{"type", json::array({"string", "null"})}}}}}};
     s["DisableAllResult"] = {
         {"type", "object"},
         {"required", {"disabled", "deployment_ids"}},
@@ -538,6 +565,8 @@ std::string openapi_document() {
                 responses["403"] =
                     problem_response("the live gate refused (42501): confirm_live and trade_password");
             }
+            if (r.path.rfind("/api/v1/admin/", 0) == 0 && r.path != "/api/v1/admin/me")
+                responses["403"] = problem_response("not an administrator of logins (42501)");
             responses["404"] = problem_response(
                 "not found (also another user's object, an id that is not a UUID, or a ticker without "
                 "bars: QA001)");

@@ -104,6 +104,9 @@ EXPECTED_ROUTES = [
     ("GET", "/api/v1/ticker_mappings"), ("GET", "/api/v1/feeds"), ("GET", "/api/v1/feed/log"),
     ("GET", "/api/v1/broker_credentials"), ("PUT", "/api/v1/broker_credentials"),
     ("DELETE", "/api/v1/broker_credentials"),
+    # the web UI's (issue 13; test_ui.py exercises them)
+    ("GET", "/api/v1/dashboard"), ("POST", "/api/v1/strategies/{id}/clone"), ("GET", "/api/v1/admin/users"), ("GET", "/api/v1/admin/me"),
+    ("POST", "/api/v1/admin/users"), ("POST", "/api/v1/admin/users/reset_password"), ("POST", "/api/v1/admin/users/unlock"),
     ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/openapi.json"),
 ]
 

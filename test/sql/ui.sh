@@ -43,7 +43,7 @@ passed=$((passed + vp)) failed=$((failed + vf))
 
 # ---- the stack: people, a strategy, a deployment ----
 sfx="$$"
-ALICE="ui_alice_$sfx" BOB="ui_bob_$sfx" CAROL="ui_carol_$sfx"
+ALICE="ui_alice_$sfx" BOB="ui_bob_$sfx" CAROL="ui_carol_$sfx" ADMIN="ui_admin_$sfx" ADMIN_PW="admin-secret-4"
 ALICE_PW="alice-secret-1" BOB_PW="bob-secret-22" CAROL_PW="carol-secret-3" ALICE_TRADE_PW="alice-trade-pw-9"
 # the make-run sample (quant.install_sample_deployment): RSI reversion on TTRC, LONG on the last bar
 RSI_CONFIG='{"name":"ui rsi reversion","ticker":"TTRC","trading_period":252,"substrategies":[{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}]}'
@@ -56,6 +56,8 @@ setup="$("${PSQL[@]}" 2>&1 <<SQL
 SELECT quant.set_person_password('$ALICE', '$ALICE_PW');
 SELECT quant.set_person_password('$BOB', '$BOB_PW');
 SELECT quant.set_person_password('$CAROL', '$CAROL_PW');
+SELECT quant.set_person_password('$ADMIN', '$ADMIN_PW');
+SELECT quant.set_person_admin('$ADMIN', true);
 SELECT quant.set_user('$BOB');
 SELECT quant.create_strategy('{"name":"bob own","ticker":"TTRC","trading_period":252,"substrategies":[{"indicator":"get_rsi","signal_func":"momentum_bounded_signal","window":14,"signal":70}]}');
 SELECT quant.set_user('$ALICE');
@@ -115,7 +117,7 @@ code="$(curl -sS -o /dev/null -w '%{http_code}' --path-as-is "$BASE/../../etc/pa
 # ---- the browser ----
 out="$(mktemp)"
 BASE_URL="$BASE" UI_SHOTS="$SHOTS" CHROMIUM="$CHROMIUM" UI_ALICE="$ALICE" UI_ALICE_PW="$ALICE_PW" UI_BOB="$BOB" \
-    UI_BOB_PW="$BOB_PW" UI_CAROL="$CAROL" UI_CAROL_PW="$CAROL_PW" ALICE_STRATEGY="$STRATEGY" ALICE_CONFIG="$CONFIG" \
+    UI_BOB_PW="$BOB_PW" UI_CAROL="$CAROL" UI_CAROL_PW="$CAROL_PW" UI_ADMIN="$ADMIN" UI_ADMIN_PW="$ADMIN_PW" ALICE_STRATEGY="$STRATEGY" ALICE_CONFIG="$CONFIG" \
     ALICE_DEPLOYMENT="$DEPLOYMENT" ALICE_KEY="$KEY" ALICE_RSI="$RSI" ALICE_RSI_CONFIG="$RSI_CONFIG" ALICE_TRADE_PW="$ALICE_TRADE_PW" timeout 400 node "$REPO/test/ui/browser.mjs" 2>&1 | tee "$out"
 line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)"
 rm -f "$out"
@@ -125,5 +127,33 @@ else
     p=${line%% passed*} f=${line#*passed, } f=${f%% failed*}
     passed=$((passed + p)) failed=$((failed + f))
 fi
+# ---- performance figures (never asserted; bench/README.md records them) ----
+out="$(mktemp)"
+BASE_URL="$BASE" UI_SHOTS="$SHOTS" CHROMIUM="$CHROMIUM" UI_ALICE="$ALICE" UI_ALICE_PW="$ALICE_PW" ALICE_RSI="$RSI" \
+    timeout 300 node "$REPO/test/ui/perf.mjs" 2>&1 | tee "$out"
+line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)"
+rm -f "$out"
+if [ -z "$line" ]; then
+    bad "perf: no summary line"
+else
+    p=${line%% passed*} f=${line#*passed, } f=${f%% failed*}
+    passed=$((passed + p)) failed=$((failed + f))
+fi
+# the initial load: index.html and what it loads itself (scripts, styles, modulepreloads), gzip
+initial="$(python3 - "$UI/dist" <<'PY'
+import os, re, sys
+d = sys.argv[1]
+html = open(os.path.join(d, "index.html")).read()
+files = ["index.html"] + sorted(set(re.findall(r'(?:src|href)="/?(assets/[^"]+)"', html)))
+size = lambda f: os.path.getsize(os.path.join(d, f + ".gz")) if os.path.exists(os.path.join(d, f + ".gz")) else os.path.getsize(os.path.join(d, f))
+total = sum(size(f) for f in files)
+lazy = sum(size(os.path.join("assets", f)) for f in os.listdir(os.path.join(d, "assets")) if not f.endswith(".gz") and "assets/" + f not in files)
+print(total, lazy, len(files))
+PY
+)"
+read -r init_b lazy_b init_n <<<"$initial"
+echo "# figure: bundle: initial load ${init_b} bytes gzip ($init_n files), lazily loaded chunks ${lazy_b} bytes gzip"
+[ "${init_b:-999999999}" -le 307200 ] && ok "bundle: the initial load is at most 300 KB gzip ($init_b bytes)" ||
+    bad "bundle: the initial load is over 300 KB gzip ($init_b bytes)"
 echo "screenshots: $SHOTS"
 finish

@@ -9,6 +9,7 @@
 // PG* for psql.
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -31,6 +32,7 @@ const KEY = env("ALICE_KEY");
 const RSI = env("ALICE_RSI");
 const TRADE_PW = env("ALICE_TRADE_PW");
 const RSI_CONFIG_SQL = env("ALICE_RSI_CONFIG");
+const [ADMIN, ADMIN_PW] = ["UI_ADMIN", "UI_ADMIN_PW"].map(env);
 
 let passed = 0;
 let failed = 0;
@@ -327,6 +329,26 @@ async function main() {
     check("detail: the signal and the fill are drawn as markers over price",
       Number(await dchart.getAttribute("data-markers-long")) === 1 && Number(await dchart.getAttribute("data-markers-buy")) === buys && buys === 1,
       { long: await dchart.getAttribute("data-markers-long"), buy: await dchart.getAttribute("data-markers-buy"), buys });
+    // live against the backtest of the same bars: the pinned version's quant.backtest_series, joined in SQL
+    const lvb = page.getByTestId("live-vs-backtest");
+    await lvb.waitFor();
+    const lvbDb = JSON.parse(psql(`WITH d AS (SELECT * FROM trade.deployment WHERE deployment_id = ${lit(newDep)}),
+        v AS (SELECT v.config FROM bt.strategy_version v, d WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version),
+        s AS (SELECT * FROM v, quant.backtest_series(v.config))
+      SELECT jsonb_build_object('compared', count(*) FILTER (WHERE s.position IS NOT NULL), 'matched', count(*) FILTER (WHERE s.position = g.signal),
+                                'missing', count(*) FILTER (WHERE s.position IS NULL))
+      FROM trade.signal g LEFT JOIN s ON s.ts = g.bar_ts WHERE g.deployment_id = ${lit(newDep)} AND g.source = 'schedule'`));
+    const lvbUi = { compared: Number(await lvb.getAttribute("data-compared")), matched: Number(await lvb.getAttribute("data-matched")), missing: Number(await lvb.getAttribute("data-missing")) };
+    check("detail: live signals against the backtest's positions on the same bars equal SQL's join", lvbUi.compared === lvbDb.compared && lvbUi.matched === lvbDb.matched && lvbUi.missing === lvbDb.missing && lvbDb.compared >= 1, { lvbUi, lvbDb });
+    check("detail: the live signal is the backtest's position on its bar", lvbDb.matched === lvbDb.compared, lvbDb);
+    const slip = await page.getByTestId("fills-vs-backtest").locator("tbody tr").evaluateAll((rs) => rs.map((r) => Number(r.dataset.slippage)));
+    const slipDb = JSON.parse(psql(`WITH d AS (SELECT * FROM trade.deployment WHERE deployment_id = ${lit(newDep)}),
+        v AS (SELECT v.config FROM bt.strategy_version v, d WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version)
+      SELECT coalesce(jsonb_agg((l.price - s.price)::float8 ORDER BY l.ts), '[]') FROM trade.log l CROSS JOIN v
+      JOIN quant.backtest_series(v.config) s ON s.ts = l.bar_ts WHERE l.deployment_id = ${lit(newDep)} AND l.action IN ('BUY', 'SELL') AND l.success`));
+    check("detail: each fill beside the backtest's close of its bar (the difference as SQL computes it)",
+      slip.length === slipDb.length && slip.length >= 1 && [...slip].sort().every((x, i) => Math.abs(x - [...slipDb].sort()[i]) < 1e-9), { slip, slipDb });
+    await shot(page, "20b-detail-live-vs-backtest");
     check("detail: the trades log has every row of the database",
       Number(await page.getByTestId("trades-log").getAttribute("data-total-rows")) === count(`SELECT count(*) FROM trade.log WHERE deployment_id = ${lit(newDep)}`));
     const auditDb = count(`SELECT count(*) FROM trade.audit WHERE entity_id = ${lit(newDep)}`);
@@ -468,12 +490,118 @@ async function main() {
     await page.locator(`tr[data-strategy-id="${tmp}"]`).waitFor({ state: "detached" });
     check("delete: soft-deleted in the database and gone from the list", psql(`SELECT deleted_at IS NOT NULL FROM bt.strategy WHERE strategy_id = ${lit(tmp)}`) === "t");
 
+    // ---- clone (POST /strategies/{id}/clone) ----
+    await page.goto(`${BASE}/strategies`);
+    const before = count(`SELECT count(*) FROM bt.strategy WHERE user_id = ${lit(ALICE)} AND deleted_at IS NULL`);
+    await page.locator(`tr[data-strategy-id="${STRATEGY}"]`).getByRole("button", { name: "Clone" }).click();
+    await page.getByTestId("cloned").waitFor();
+    const cloneId = await page.getByTestId("cloned").getAttribute("data-id");
+    check("clone: one more strategy of alice's, listed", count(`SELECT count(*) FROM bt.strategy WHERE user_id = ${lit(ALICE)} AND deleted_at IS NULL`) === before + 1 &&
+      (await page.locator(`tr[data-strategy-id="${cloneId}"]`).count()) === 1, cloneId);
+    check("clone: the same parameters as the original, a new id, \"(copy)\"", psql(`SELECT (SELECT v.params_hash FROM bt.strategy s JOIN bt.strategy_version v ON v.strategy_id = s.strategy_id AND v.version = s.current_version WHERE s.strategy_id = ${lit(STRATEGY)})
+      = (SELECT params_hash FROM bt.strategy_version WHERE strategy_id = ${lit(cloneId)} AND version = 1) AND (SELECT name FROM bt.strategy WHERE strategy_id = ${lit(cloneId)}) LIKE '% (copy)'`) === "t");
+    await shot(page, "13-cloned");
+
+    // ---- the strategy editor: 3 substrategies from the catalogs, the JSON tab round-trips ----
+    await page.goto(`${BASE}/strategies/new`);
+    const form = page.getByTestId("editor-form");
+    await form.waitFor();
+    await page.getByLabel("Name", { exact: true }).fill("ui editor three");
+    await page.getByLabel("Ticker").fill("TTRC");
+    await page.getByLabel("Join").selectOption("OR");
+    await page.getByRole("button", { name: /^Add substrategy/ }).click();
+    await page.getByRole("button", { name: /^Add substrategy/ }).click();
+    check("editor: three substrategies", (await form.getAttribute("data-subs")) === "3");
+    const indOptions = await page.getByLabel("indicator 1").locator("option").evaluateAll((os) => os.map((o) => o.value));
+    check("editor: the indicator choices are the catalog's", JSON.stringify(indOptions.sort()) === JSON.stringify(psql(`SELECT string_agg(name, ',' ORDER BY name) FROM refdata.indicator`).split(",")), indOptions);
+    await page.getByLabel("indicator 1").selectOption("get_rsi");
+    const lockedAttr = await page.getByLabel("signal 1").getAttribute("data-locked");
+    const rsiRange = psql(`SELECT signal_min || '..' || signal_max FROM refdata.indicator WHERE name = 'get_rsi'`);
+    check("editor: a bounded indicator locks its signal range (the catalog's)", lockedAttr === rsiRange, `${lockedAttr} vs ${rsiRange}`);
+    const fnOptions = await page.getByLabel("signal function 1").locator("option").evaluateAll((os) => os.map((o) => o.value));
+    check("editor: a bounded indicator offers the bounded signal functions only", JSON.stringify(fnOptions.sort()) === JSON.stringify(psql(`SELECT string_agg(name, ',' ORDER BY name) FROM refdata.signal_func WHERE for_bounded`).split(",")), fnOptions);
+    await page.getByLabel("signal function 1").selectOption("reversion_bounded_signal");
+    await page.getByLabel("window 1").fill("14");
+    await page.getByLabel("signal 1").fill("30");
+    await page.getByLabel("indicator 2").selectOption("get_sma_distance");
+    await page.getByLabel("column 2").selectOption("close");
+    await page.getByLabel("window 2").fill("20");
+    await page.getByLabel("signal 2").fill("0.02");
+    await page.getByLabel("indicator 3").selectOption("get_stochastic_oscillator");
+    await page.getByLabel("signal function 3").selectOption("momentum_bounded_signal");
+    await page.getByLabel("window 3").fill("9");
+    await page.getByLabel("signal 3").fill("70");
+    await shot(page, "14-editor-form");
+    await page.getByRole("tab", { name: "JSON" }).click();
+    const area = page.getByLabel("StrategyConfig JSON");
+    const j1 = JSON.parse(await area.inputValue());
+    const wantSubs = [
+      { id: 1, indicator: "get_rsi", signal_func: "reversion_bounded_signal", window: 14, signal: 30, data_column: "v" },
+      { id: 2, indicator: "get_sma_distance", signal_func: j1.substrategies?.[1]?.signal_func, window: 20, signal: 0.02, data_column: "close" },
+      { id: 3, indicator: "get_stochastic_oscillator", signal_func: "momentum_bounded_signal", window: 9, signal: 70, data_column: "v" },
+    ];
+    check("editor: the JSON tab is the form's StrategyConfig", j1.name === "ui editor three" && j1.conjunction === "OR" && JSON.stringify(j1.substrategies) === JSON.stringify(wantSubs), j1);
+    // edit the JSON, back to the form, back to JSON: the same text
+    j1.substrategies[1].window = 33;
+    await area.fill(JSON.stringify(j1, null, 2));
+    await page.getByRole("tab", { name: "Form" }).click();
+    await form.waitFor();
+    check("editor: an edit in the JSON tab reaches the form", (await page.getByLabel("window 2").inputValue()) === "33");
+    await page.getByRole("tab", { name: "JSON" }).click();
+    check("editor: form → JSON → form → JSON round-trips", (await area.inputValue()) === JSON.stringify(j1, null, 2));
+    const badJson = structuredClone(j1);
+    badJson.substrategies[0].signal = 150;
+    badJson.substrategies[2].data_column = "nope";
+    await area.fill(JSON.stringify(badJson));
+    await page.getByRole("button", { name: "Validate" }).click();
+    const errFields = await page.getByTestId("json-errors").locator("li").evaluateAll((ls) => ls.map((l) => l.dataset.field));
+    check("editor: the JSON tab validates, naming each field", errFields.includes("substrategies[0].signal") && errFields.includes("substrategies[2].data_column") && errFields.length === 2, errFields);
+    await page.getByRole("tab", { name: "Form" }).click();
+    check("editor: an invalid JSON does not replace the form", (await page.getByTestId("editor-json").count()) === 1);
+    await shot(page, "15-editor-json-errors");
+    await area.fill(JSON.stringify(j1, null, 2));
+    await page.getByRole("button", { name: "Create strategy" }).click();
+    await page.locator("[data-testid=saved], [data-testid=problem]").first().waitFor();
+    check("editor: created without a problem", (await page.getByTestId("problem").count()) === 0, (await page.getByTestId("problem").count()) ? await page.getByTestId("problem").innerText() : "");
+    const newId = await page.getByTestId("saved").getAttribute("data-id");
+    const stored = JSON.parse(psql(`SELECT config FROM bt.strategy_version WHERE strategy_id = ${lit(newId)} AND version = 1`));
+    const norm = (xs) => xs.map((x) => ({ id: x.id, indicator: x.indicator, signal_func: x.signal_func, window: x.window, signal: Number(x.signal), data_column: x.data_column }));
+    check("editor: saved as alice's strategy with the 3 substrategies and OR",
+      stored.conjunction === "OR" && JSON.stringify(norm(stored.substrategies)) === JSON.stringify(norm(j1.substrategies)) && psql(`SELECT user_id FROM bt.strategy WHERE strategy_id = ${lit(newId)}`) === ALICE, stored);
+    await page.goto(`${BASE}/strategies/${newId}/edit`);
+    await form.waitFor();
+    await page.getByRole("tab", { name: "JSON" }).click();
+    const reopened = JSON.parse(await area.inputValue());
+    check("editor: reopening the stored strategy gives the same StrategyConfig", JSON.stringify(norm(reopened.substrategies)) === JSON.stringify(norm(j1.substrategies)) && reopened.name === j1.name, reopened);
+    await shot(page, "16-editor-reopened");
+
     // ---- the dashboard and its kill switch ----
+    // the dashboard comes from one request (GET /api/v1/dashboard), never one per deployment
+    const dashReqs = [];
+    const onDash = (rq) => { const u = new URL(rq.url()).pathname; if (rq.method() === "GET" && (u === "/api/v1/dashboard" || u.startsWith("/api/v1/deployments/"))) dashReqs.push(u); };
+    page.on("request", onDash);
     t0 = Date.now();
     await page.goto(BASE + "/deployments");
     const row = page.locator(`tr[data-deployment-id="${DEPLOYMENT}"]`);
     await row.waitFor();
     console.log(`# figure: page load to interactive dashboard ${Date.now() - t0} ms`);
+    page.off("request", onDash);
+    const nRows = Number(await page.getByTestId("deployments").getAttribute("data-rows"));
+    check("dashboard: one GET /api/v1/dashboard for all rows, no GET per deployment", dashReqs.length === 1 && dashReqs[0] === "/api/v1/dashboard" && nRows >= 2, { dashReqs, nRows });
+    // each row's trades today and P&L against the tables (an independent query, not the function)
+    const wantRows = JSON.parse(psql(`SELECT coalesce(jsonb_agg(jsonb_build_object('id', d.deployment_id,
+        'today', (SELECT count(*) FROM trade."order" o WHERE o.deployment_id = d.deployment_id AND o.status <> 'REJECTED' AND (o.created_at AT TIME ZONE 'UTC')::date = (now() AT TIME ZONE 'UTC')::date)
+                 || ' / ' || coalesce(d.risk_limits->>'max_daily_trades', '10'),
+        'realized', coalesce(p.realized_pnl, 0), 'qty', coalesce(p.qty, 0), 'avg', p.avg_price, 'price', paper.price_of(d.ticker))), '[]')
+      FROM trade.deployment d LEFT JOIN trade.position p USING (deployment_id) WHERE d.user_id = ${lit(ALICE)} AND d.stopped_at IS NULL`));
+    const shownRows = await page.getByTestId("deployments").locator("tbody tr[data-deployment-id]").evaluateAll((rs) =>
+      rs.map((r) => ({ id: r.dataset.deploymentId, today: r.querySelector("[data-col=today]").textContent, pnl: r.querySelector("[data-col=pnl]").dataset.value })));
+    const badRows = wantRows.filter((w) => {
+      const s = shownRows.find((x) => x.id === w.id);
+      const pnl = w.realized + (Number(w.qty) === 0 ? 0 : (w.price - w.avg) * w.qty);
+      return !s || s.today !== w.today || Math.abs(Number(s.pnl) - pnl) > 1e-6;
+    });
+    check("dashboard: every row's trades today / limit and P&L equal the tables'", wantRows.length === shownRows.length && badRows.length === 0, { badRows, shownRows });
     const rowText = await row.innerText();
     check("dashboard: the deployment's row (PAPER, broker, ticker, qty)",
       rowText.includes("PAPER") && rowText.includes("TTRC") && rowText.includes("10") && (await row.getAttribute("data-enabled")) === "true", rowText);
@@ -500,8 +628,15 @@ async function main() {
     await page.getByTestId("confirm").waitFor();
     check("disable all: asks first, nothing changed yet", enabledBefore >= 1 && count(`SELECT count(*) FROM trade.deployment WHERE user_id = ${lit(ALICE)} AND enabled`) === enabledBefore, String(enabledBefore));
     await shot(page, "08b-disable-all-confirm");
+    // one POST /deployments/disable_all, no PATCH per deployment
+    const bulk = [];
+    const onBulk = (rq) => { if (rq.url().includes("/api/v1/deployments") && rq.method() !== "GET") bulk.push(`${rq.method()} ${new URL(rq.url()).pathname}`); };
+    page.on("request", onBulk);
     await page.getByTestId("confirm").getByRole("button", { name: "Disable all" }).click();
-    await until(async () => (await page.getByTestId("disabling").count()) === 1 && (await page.getByTestId("disabling").innerText()) === `${enabledBefore} of ${enabledBefore} disabled`, 15000);
+    await until(async () => (await page.getByTestId("disabling").count()) === 1 && (await page.getByTestId("disabling").innerText()) === `${enabledBefore} disabled`, 15000);
+    page.off("request", onBulk);
+    check("disable all: one POST /api/v1/deployments/disable_all and no PATCH", bulk.length === 1 && bulk[0] === "POST /api/v1/deployments/disable_all", bulk);
+    check("disable all: audited as disable_all for each", count(`SELECT count(*) FROM trade.audit WHERE action = 'disable_all' AND entity_id IN (SELECT deployment_id FROM trade.deployment WHERE user_id = ${lit(ALICE)})`) === enabledBefore);
     check("disable all: none of alice's deployments is enabled in the database", count(`SELECT count(*) FROM trade.deployment WHERE user_id = ${lit(ALICE)} AND enabled`) === 0);
 
     // ---- CSRF: a mutation by cookie without the header is refused ----
@@ -517,12 +652,14 @@ async function main() {
     check("api key: GET /api/v1/session by Bearer key names alice", byKey.status === 200 && (await byKey.json()).user === ALICE);
 
     // ---- the API unreachable banner ----
-    await page.route("**/api/v1/deployments", (r) => r.abort("connectionrefused"));
+    // every API call but the session's gets no answer (a call that succeeds would end the banner)
+    const down = (u) => u.pathname.startsWith("/api/v1/") && u.pathname !== "/api/v1/session";
+    await page.route(down, (r) => r.abort("connectionrefused"));
     await page.reload();
     await page.getByTestId("unreachable").waitFor();
     check("banner: API unreachable is shown when the API does not answer", await page.getByTestId("unreachable").isVisible());
     await shot(page, "09-unreachable");
-    await page.unroute("**/api/v1/deployments");
+    await page.unroute(down);
 
     // ---- logout ----
     await page.getByRole("button", { name: "Log out" }).click();
@@ -567,6 +704,49 @@ async function main() {
     psql(`SELECT quant.set_person_password(${lit(CAROL)}, ${lit(CAROL_PW)})`);
     check("lockout: an administrator's reset unlocks it", (await post(CAROL, CAROL_PW)).status === 200);
 
+    // ---- logins, by an administrator person (/admin) ----
+    const carolMe = page.waitForResponse((r) => r.url().endsWith("/api/v1/admin/me"));
+    await login(page, CAROL, CAROL_PW);
+    await page.getByTestId("user").waitFor();
+    check("admin: /admin/me says carol is no administrator", (await (await carolMe).json()).admin === false);
+    check("admin: no Admin link for carol (GET /admin/me)", (await page.getByRole("navigation", { name: "pages" }).getByRole("link", { name: "Admin" }).count()) === 0);
+    await page.goto(`${BASE}/admin`);
+    await page.getByTestId("problem").waitFor();
+    check("admin: carol (not an administrator) gets the 403 problem", (await page.getByTestId("problem").getAttribute("data-status")) === "403");
+    await page.getByRole("button", { name: "Log out" }).click();
+    await login(page, ADMIN, ADMIN_PW);
+    await page.getByTestId("user").waitFor();
+    await page.getByRole("navigation", { name: "pages" }).getByRole("link", { name: "Admin" }).click();
+    const logins = page.getByTestId("logins");
+    await logins.waitFor();
+    check("admin: every login is listed", Number(await logins.getAttribute("data-rows")) === count(`SELECT count(*) FROM trade.person`));
+    const NEWU = `${ADMIN}_new`;
+    await page.getByLabel("User name").fill(NEWU);
+    await page.getByLabel("Initial password").fill("short");
+    await page.getByRole("button", { name: "Create login" }).click();
+    await page.getByTestId("problem").waitFor();
+    check("admin: a short password is refused naming the field", /password/.test(await page.getByTestId("problem").innerText()) && count(`SELECT count(*) FROM trade.person WHERE user_id = ${lit(NEWU)}`) === 0);
+    await page.getByLabel("Initial password").fill("first-pass-123");
+    await page.getByRole("button", { name: "Create login" }).click();
+    await page.locator(`tr[data-user="${NEWU}"]`).waitFor();
+    check("admin: the new login is in the database", count(`SELECT count(*) FROM trade.person WHERE user_id = ${lit(NEWU)} AND NOT admin`) === 1);
+    for (let i = 0; i < 5; i++) await post(NEWU, "wrong-password");
+    await page.reload();
+    await page.locator(`tr[data-user="${NEWU}"][data-locked="true"]`).waitFor();
+    check("admin: 5 wrong passwords show it locked", (await post(NEWU, "first-pass-123")).status === 429);
+    await shot(page, "17-admin-locked");
+    await page.locator(`tr[data-user="${NEWU}"]`).getByRole("button", { name: "Unlock" }).click();
+    await page.getByTestId("confirm").getByRole("button", { name: "Unlock" }).click();
+    await page.locator(`tr[data-user="${NEWU}"][data-locked="false"]`).waitFor();
+    check("admin: unlocked: the password logs in again", (await post(NEWU, "first-pass-123")).status === 200);
+    await page.getByLabel(`new password of ${NEWU}`).fill("second-pass-456");
+    await page.locator(`tr[data-user="${NEWU}"]`).getByRole("button", { name: "Reset password" }).click();
+    await page.getByTestId("confirm").getByRole("button", { name: "Reset password" }).click();
+    await page.getByTestId("admin-done").waitFor();
+    check("admin: reset: the old password fails, the new one logs in", (await post(NEWU, "first-pass-123")).status === 401 && (await post(NEWU, "second-pass-456")).status === 200);
+    await shot(page, "18-admin");
+    await page.getByRole("button", { name: "Log out" }).click();
+
     // ---- phone width ----
     await page.setViewportSize({ width: 390, height: 800 });
     await login(page, ALICE, ALICE_PW);
@@ -574,6 +754,31 @@ async function main() {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check("phone width: no page-wide horizontal scroll on the strategies page", overflow <= 1, String(overflow));
     await shot(page, "12-phone-strategies");
+
+    // ---- every page at 1280 px and at phone width (390 px), kept as artifacts ----
+    const pages = [
+      ["strategies", "/strategies", "strategies"],
+      ["editor", "/strategies/new", "editor-form"],
+      ["backtest", `/strategies/${RSI}/backtest`, "versions"],
+      ["optimise", `/strategies/${RSI}/optimise`, null],
+      ["deploy", `/strategies/${RSI}/deploy`, null],
+      ["deployments", "/deployments", "deployments"],
+      ["deployment", `/deployments/${DEPLOYMENT}`, "trades-log"],
+      ["admin", "/admin", "problem"],
+    ];
+    for (const [w, h] of [[1280, 900], [390, 800]]) {
+      await page.setViewportSize({ width: w, height: h });
+      for (const [name, path, testId] of pages) {
+        await page.goto(BASE + path);
+        if (testId) await page.getByTestId(testId).first().waitFor();
+        else await page.locator("main h1").first().waitFor();
+        const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        console.log(`# layout: ${name} at ${w} px: ${over > 1 ? `${over} px wider than the screen` : "fits"}`);
+        await shot(page, `page-${w}-${name}`);
+      }
+    }
+    const missingShots = pages.flatMap(([name]) => [1280, 390].map((w) => `page-${w}-${name}.png`)).filter((f) => !existsSync(join(SHOTS, f)));
+    check(`screenshots: every page (${pages.length}) at 1280 px and at 390 px`, missingShots.length === 0, missingShots);
   } finally {
     await browser.close();
   }

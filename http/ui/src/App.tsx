@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { api, call, onReachability, onUnauthenticated } from "./api/client";
 import type { Problem } from "./lib/problem";
 import { pageOf, type Page } from "./lib/router";
@@ -10,7 +10,11 @@ import Deployments from "./pages/Deployments";
 import Deploy from "./pages/Deploy";
 import DeploymentDetail from "./pages/DeploymentDetail";
 import Optimise from "./pages/Optimise";
+import Admin from "./pages/Admin";
+import Editor from "./pages/Editor";
 import { setZone, useZone } from "./lib/time";
+
+const BenchChart = lazy(() => import("./pages/BenchChart"));
 
 type Who = { state: "loading" } | { state: "anonymous" } | { state: "user"; user: string };
 
@@ -21,6 +25,8 @@ export default function App() {
   const zone = useZone();
   // always visible: whether anything trades live (enabled, not paper), refreshed on each page
   const [live, setLive] = useState<number | null>(null);
+  // the Admin page's link, for an administrator of logins only (GET /admin/me)
+  const [isAdmin, setIsAdmin] = useState(false);
 
   useEffect(() => onReachability(setDown), []);
   useEffect(() => onUnauthenticated(() => setWho({ state: "anonymous" })), []);
@@ -34,6 +40,13 @@ export default function App() {
       .then((w) => setWho({ state: "user", user: w.user }))
       .catch(() => setWho({ state: "anonymous" }));
   }, []);
+
+  useEffect(() => {
+    if (who.state !== "user") return;
+    call(api.GET("/api/v1/admin/me"))
+      .then((m) => setIsAdmin(m.admin))
+      .catch(() => setIsAdmin(false));
+  }, [who]);
 
   useEffect(() => {
     if (who.state !== "user") return;
@@ -76,6 +89,7 @@ export default function App() {
           <strong>quant</strong>
           <Link to={{ name: "strategies" }}>Strategies</Link>
           <Link to={{ name: "deployments" }}>Deployments</Link>
+          {isAdmin && <Link to={{ name: "admin" }}>Admin</Link>}
         </nav>
         <div className="who">
           {live !== null && (
@@ -103,6 +117,13 @@ export default function App() {
         {page.name === "deploy" && <Deploy id={page.id} />}
         {page.name === "deployment" && <DeploymentDetail id={page.id} />}
         {page.name === "optimise" && <Optimise id={page.id} />}
+        {page.name === "admin" && <Admin />}
+        {page.name === "bench" && (
+          <Suspense fallback={<p>Loading…</p>}>
+            <BenchChart />
+          </Suspense>
+        )}
+        {page.name === "editor" && <Editor key={page.id ?? "new"} id={page.id} />}
         {page.name === "not-found" && <p>No page at {page.path}.</p>}
       </main>
     </>

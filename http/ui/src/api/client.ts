@@ -9,6 +9,8 @@ import { ApiError, toProblem, unreachable, isUnreachable, type Problem } from ".
 export type Schemas = components["schemas"];
 export type Strategy = Schemas["Strategy"];
 export type Deployment = Schemas["Deployment"];
+export type DashboardRow = Schemas["DashboardRow"];
+export type Login = Schemas["Login"];
 export type BacktestResults = Schemas["BacktestResults"];
 export type SeriesRow = Schemas["SeriesRow"];
 export type StrategyConfig = Schemas["StrategyConfig"];

@@ -152,6 +152,22 @@ describe("times", () => {
   });
 });
 
+describe("dashboard rows (GET /dashboard)", () => {
+  it("takes last_trade, trades_today, the limit and the P&L from the row", () => {
+    const r = deploymentRow({
+      deployment_id: "d", paper: true, broker: "PAPER", ticker: "T", qty: 1, status: "active",
+      last_trade: { action: "BUY", ts: "2024-05-01T20:01:00Z", success: true },
+      trades_today: 4, max_daily_trades: 7, pnl: -12.345, realized_pnl: 1, unrealized_pnl: -13.345,
+    });
+    expect(r.lastTrade).toBe("BUY @ 2024-05-01 20:01 UTC");
+    expect(r.tradesToday).toBe("4 / 7");
+    expect(r.pnl).toBe("-12.35");
+    expect(r.pnlValue).toBe(-12.345);
+    const none = deploymentRow({ deployment_id: "e", paper: true, broker: "PAPER", ticker: "T", qty: 1, status: "active", last_trade: null, trades_today: 0, pnl: null });
+    expect(none).toMatchObject({ lastTrade: "–", hasTrade: false, tradesToday: "0 / 10", pnl: "–" });
+  });
+});
+
 describe("trades today", () => {
   it("counts the BUY and SELL rows booked on today's UTC date", () => {
     const now = new Date("2024-05-02T10:00:00Z");

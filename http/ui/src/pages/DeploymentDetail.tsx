@@ -10,6 +10,7 @@ import { toPoints } from "../lib/series";
 import { snapMarkers, type MarkerEvent } from "../lib/markers";
 import { columnsOf, download, toCsv } from "../lib/csv";
 import { positionPnl } from "../lib/pnl";
+import { liveVsBacktest } from "../lib/live";
 import ProblemBox from "../components/ProblemBox";
 import VirtualTable from "../components/VirtualTable";
 import { Link } from "../components/Link";
@@ -120,6 +121,7 @@ export default function DeploymentDetail({ id }: { id: string }) {
   const lastPrice = price.length ? price[price.length - 1].value : null;
   const pnl = positionPnl(position, lastPrice);
   const rejected = trades.filter((t) => t.action === "REJECTED").length;
+  const vs = useMemo(() => liveVsBacktest(signals, trades, series), [signals, trades, series]);
 
   const csv = (name: string, rows: Row[]) => download(`${name}-${id}.csv`, toCsv(rows, columnsOf(rows)));
   const rl = (dep?.risk_limits ?? {}) as Record<string, unknown>;
@@ -190,6 +192,73 @@ export default function DeploymentDetail({ id }: { id: string }) {
           <Suspense fallback={<p>Loading chart…</p>}>
             {price.length > 0 ? <PriceChart price={price} markers={markers} testId="deployment-chart" /> : <p>Loading prices…</p>}
           </Suspense>
+
+          <h2>Live against the backtest of the same bars</h2>
+          {series.length === 0 ? (
+            <p>Loading the backtest…</p>
+          ) : (
+            <div
+              data-testid="live-vs-backtest"
+              data-compared={vs.compared}
+              data-matched={vs.matched}
+              data-mismatched={vs.mismatched}
+              data-missing={vs.missing}
+              data-fills={vs.fills.length}
+            >
+              <p>
+                {vs.compared === 0
+                  ? "No live signal on a bar of the backtest yet."
+                  : `${vs.matched} of ${vs.compared} live signals equal the backtest's position on their bar (pinned version ${dep?.strategy_version ?? "?"})`}
+                {vs.missing ? `; ${vs.missing} on bars the backtest does not have` : ""}.
+              </p>
+              {vs.rows.length > 0 && (
+                <table>
+                  <thead>
+                    <tr>
+                      <th>Bar</th>
+                      <th>Live signal</th>
+                      <th>Backtest position</th>
+                      <th>Same</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {vs.rows.slice(-50).map((r) => (
+                      <tr key={r.barTs} data-bar={r.barTs} data-live={r.live ?? ""} data-backtest={r.backtest ?? ""} className={r.match === false ? "rejected" : undefined}>
+                        <td>{formatTime(r.barTs, zone)}</td>
+                        <td>{r.live === null ? "–" : (SIG[String(r.live)] ?? r.live)}</td>
+                        <td>{r.backtest === null ? "–" : (SIG[String(r.backtest)] ?? r.backtest)}</td>
+                        <td>{r.match === null ? "–" : r.match ? "yes" : <strong>no</strong>}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+              {vs.fills.length > 0 && (
+                <table data-testid="fills-vs-backtest">
+                  <thead>
+                    <tr>
+                      <th>Fill</th>
+                      <th>Action</th>
+                      <th>Fill price</th>
+                      <th>Backtest close</th>
+                      <th>Difference</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {vs.fills.slice(-50).map((f, i) => (
+                      <tr key={i} data-slippage={f.slippage ?? ""}>
+                        <td>{formatTime(f.ts, zone, true)}</td>
+                        <td>{f.action}</td>
+                        <td>{num(f.price, 4)}</td>
+                        <td>{num(f.backtestPrice, 4)}</td>
+                        <td>{num(f.slippage, 4)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </div>
+          )}
 
           <h2>
             Trades ({trades.length}

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, call, type Deployment } from "../api/client";
+import { api, call, type DashboardRow } from "../api/client";
 import { ApiError, type Problem } from "../lib/problem";
 import { deploymentRow, type DeploymentLike } from "../lib/deployments";
 import { formatTime, useZone } from "../lib/time";
@@ -16,7 +16,7 @@ type Pending = { kind: "one"; id: string; enable: boolean } | { kind: "all"; ids
 
 export default function Deployments() {
   const zone = useZone();
-  const [items, setItems] = useState<Deployment[] | null>(null);
+  const [items, setItems] = useState<DashboardRow[] | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [pending, setPending] = useState<Pending | null>(null);
   const [loadedAt, setLoadedAt] = useState<Date | null>(null);
@@ -26,12 +26,8 @@ export default function Deployments() {
 
   const load = useCallback(async () => {
     try {
-      const list = await call(api.GET("/api/v1/deployments"));
-      // each row's last signal and trades come with the deployment's own GET
-      const full = await Promise.all(
-        list.map((d) => call(api.GET("/api/v1/deployments/{id}", { params: { path: { id: d.deployment_id } } }))),
-      );
-      setItems(full);
+      // one request: every row with its last signal and trade, trades today and P&L (quant.deployment_dashboard)
+      setItems(await call(api.GET("/api/v1/dashboard")));
       setLoadedAt(new Date());
     } catch (e) {
       if (e instanceof ApiError) setProblem(e.problem);
@@ -62,14 +58,10 @@ export default function Deployments() {
       if (p.kind === "one") {
         await call(api.PATCH("/api/v1/deployments/{id}", { params: { path: { id: p.id } }, body: { enabled: p.enable } }));
       } else {
-        // no "disable all" route: the per-deployment update, one after the other, stopping at a failure
-        let n = 0;
-        for (const id of p.ids) {
-          setDisabling(`${n} of ${p.ids.length} disabled`);
-          await call(api.PATCH("/api/v1/deployments/{id}", { params: { path: { id } }, body: { enabled: false } }));
-          n++;
-        }
-        setDisabling(`${n} of ${p.ids.length} disabled`);
+        // one request: the server's kill switch for everything (POST /deployments/disable_all)
+        setDisabling("disabling…");
+        const r = await call(api.POST("/api/v1/deployments/disable_all"));
+        setDisabling(`${r.disabled} disabled`);
       }
     } catch (e) {
       if (e instanceof ApiError) setProblem(e.problem);
@@ -127,6 +119,7 @@ export default function Deployments() {
               <th>Last signal</th>
               <th>Last trade</th>
               <th>Trades today</th>
+              <th>P&amp;L</th>
               <th>Controls</th>
             </tr>
           </thead>
@@ -150,7 +143,10 @@ export default function Deployments() {
                 <td>{r.qty}</td>
                 <td data-col="signal">{r.lastSignal}</td>
                 <td data-col="trade">{r.lastTrade}</td>
-                <td>{r.tradesToday}</td>
+                <td data-col="today">{r.tradesToday}</td>
+                <td data-col="pnl" data-value={r.pnlValue ?? ""} className={r.pnlValue !== null && r.pnlValue < 0 ? "neg" : undefined}>
+                  {r.pnl}
+                </td>
                 <td className="actions">
                   {r.enabled ? (
                     <button type="button" className="danger" onClick={() => setPending({ kind: "one", id: r.id, enable: false })}>
@@ -171,7 +167,7 @@ export default function Deployments() {
             ))}
             {rows.length === 0 && (
               <tr>
-                <td colSpan={9}>No deployments.</td>
+                <td colSpan={10}>No deployments.</td>
               </tr>
             )}
           </tbody>

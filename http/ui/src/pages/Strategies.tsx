@@ -10,6 +10,7 @@ export default function Strategies() {
   const [problem, setProblem] = useState<Problem | null>(null);
   const [query, setQuery] = useState("");
   const [deleting, setDeleting] = useState<Strategy | null>(null);
+  const [cloned, setCloned] = useState<string>("");
 
   const load = () =>
     call(api.GET("/api/v1/strategies"))
@@ -18,6 +19,18 @@ export default function Strategies() {
   useEffect(() => {
     void load();
   }, []);
+
+  async function clone(s: Strategy) {
+    setProblem(null);
+    try {
+      const c = await call(api.POST("/api/v1/strategies/{id}/clone", { params: { path: { id: s.strategy_id } }, body: {} }));
+      setCloned(c.strategy_id);
+    } catch (e) {
+      if (e instanceof ApiError) setProblem(e.problem);
+    } finally {
+      await load();
+    }
+  }
 
   async function remove() {
     const s = deleting;
@@ -40,6 +53,14 @@ export default function Strategies() {
     <section>
       <h1>Strategies</h1>
       <ProblemBox problem={problem} />
+      <p className="row">
+        <Link to={{ name: "editor" }}>New strategy…</Link>
+        {cloned && (
+          <span data-testid="cloned" data-id={cloned}>
+            cloned: <Link to={{ name: "editor", id: cloned }}>edit the copy</Link>
+          </span>
+        )}
+      </p>
       <label className="search">
         Search
         <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="name or ticker" />
@@ -58,7 +79,7 @@ export default function Strategies() {
           </thead>
           <tbody>
             {shown.map((s) => (
-              <tr key={s.strategy_id} data-strategy-id={s.strategy_id}>
+              <tr key={s.strategy_id} data-strategy-id={s.strategy_id} className={s.strategy_id === cloned ? "fresh" : undefined}>
                 <td>{s.name}</td>
                 <td>{s.ticker}</td>
                 <td>
@@ -70,6 +91,10 @@ export default function Strategies() {
                     <Link to={{ name: "backtest", id: s.strategy_id }}>Open</Link>
                     <Link to={{ name: "optimise", id: s.strategy_id }}>Optimise</Link>
                     <Link to={{ name: "deploy", id: s.strategy_id }}>Deploy</Link>
+                    <Link to={{ name: "editor", id: s.strategy_id }}>Edit</Link>
+                    <button type="button" className="link" onClick={() => void clone(s)}>
+                      Clone
+                    </button>
                     <button type="button" className="link danger-text" onClick={() => setDeleting(s)}>
                       Delete
                     </button>
