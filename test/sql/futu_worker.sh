@@ -7,7 +7,7 @@ repo="$(cd "$here/../.." && pwd)"
 export QUANT_WORKER_BIN="${QUANT_WORKER_BIN:-$repo/build/worker/quant-worker}"
 export QUANT_FUTU_PB_DIR="${QUANT_FUTU_PB_DIR:-$repo/build/worker/futu_pb}"
 p=0 f=0
-for t in "$repo/test/worker/futu_test.py" "$repo/test/fakes/futu/test_fake_opend.py"; do
+for t in "$repo/test/worker/futu_test.py" "$repo/test/worker/futu_push_test.py" "$repo/test/worker/futu_feed_test.py" "$repo/test/fakes/futu/test_fake_opend.py"; do
     [ -f "$t" ] || continue
     out="$(mktemp)"
     python3 "$t" | tee "$out"
