@@ -6528,3 +6528,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION trade.deployment_requires_credential() IS 'Internal: refuses an enabled BYBIT deployment whose user has no credentials for its environment, and an enabled REAL FUTU deployment (paper = false) whose user has no FUTU real credential (the trade password): 22023 naming broker, the hint says how to store it.';
+-- the feed's FUTU source is served now (worker/src/feed.cpp)
+COMMENT ON FUNCTION quant.set_feed(text, text, text, text, text, boolean, integer, boolean) IS
+  'Sets the market-data source of a data ticker at an interval (shared by every user, like md.bar): source manual or a broker (BYBIT: public klines; FUTU: OpenD''s Qot_RequestHistoryKL, 1d and 1h, symbol like US.AAPL), the broker''s symbol (default the ticker) and category, enabled, min_bars (history to keep at least) and continuous (default: true for BYBIT). Returns the feed as JSON. Administrators only (quant_admin).';
