@@ -71,8 +71,8 @@ FROM (SELECT deployment_id, user_id FROM trade.deployment WHERE user_id = '$ALIC
 SELECT 'T=' || (quant.create_strategy('$RSI_CONFIG'::jsonb)->>'strategy_id');
 SELECT quant.set_trade_password('$ALICE_TRADE_PW');
 -- the live FUTU deploy below needs alice's Futu trade password in the credential store (issue 14)
-COPY (SELECT repeat('5b', 32)) TO '/tmp/quant_ui_credential.key';
-SET quant.credential_key_file = '/tmp/quant_ui_credential.key';
+COPY (SELECT repeat('5b', 32)) TO '/tmp/quant_ui_credential_$sfx.key';
+SET quant.credential_key_file = '/tmp/quant_ui_credential_$sfx.key';
 SELECT quant.set_broker_credential('FUTU', 'real', 'default', 'ui-futu-trade-pw') IS NOT NULL;
 SQL
 )" || { bad "setting up people, a strategy and a deployment: $setup"; finish; }
