@@ -481,6 +481,22 @@ void FutuGateway::pump_locked(long wait_ms) {
     if (fd_ < 0)
         return;
     try {
+        // frames already read along with a reply (a push often shares its TCP segment) come first
+        const auto drain = [this] {
+            bool pushed = false;
+            while (auto f = reader_.next()) {
+                if (f->header.proto_id == kTrdUpdateOrder || f->header.proto_id == kTrdUpdateOrderFill) {
+                    handle_push_locked(f->header.proto_id, f->body);
+                    pushed = true;
+                } else {
+                    pq::log_debug("futu_skipped",
+                                  {{"proto", f->header.proto_id}, {"serial", f->header.serial}});
+                }
+            }
+            return pushed;
+        };
+        if (drain())
+            return;
         const auto deadline = SteadyClock::now() + std::chrono::milliseconds(wait_ms);
         char buf[65536];
         for (;;) {
@@ -500,17 +516,7 @@ void FutuGateway::pump_locked(long wait_ms) {
                                          std::strerror(errno));
             }
             reader_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
-            bool pushed = false;
-            while (auto f = reader_.next()) {
-                if (f->header.proto_id == kTrdUpdateOrder || f->header.proto_id == kTrdUpdateOrderFill) {
-                    handle_push_locked(f->header.proto_id, f->body);
-                    pushed = true;
-                } else {
-                    pq::log_debug("futu_skipped",
-                                  {{"proto", f->header.proto_id}, {"serial", f->header.serial}});
-                }
-            }
-            if (pushed)
+            if (drain())
                 return;  // let the caller look
         }
     } catch (const std::exception& e) {
