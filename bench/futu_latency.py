@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """Signal commit -> filled, FUTU (quant-worker -> fake-opend, SIMULATE) beside PAPER, in one run.
 
-    PG*=... python3 bench/futu_latency.py [N_SIGNALS]      (default 1000 per broker)
+    PG*=... python3 bench/futu_latency.py [N_SIGNALS [SPACING_MS]]   (default 1000 per broker, 20 ms apart)
 
 Needs PG* (a superuser) on a database with quant installed, build/worker/quant-worker and the
 compiled Futu messages (build/worker/futu_pb). One deployment per broker (FUTU positions are the
 account's, so one deployment keeps every signal an order), signals alternating 1 / 0 (each one
-market order of 1 share), one at a time, 20 ms apart (the path, not a queue). Per signal:
+market order of 1 share), one at a time, SPACING_MS apart. Per signal:
   commit   clock_timestamp() right after the signal's COMMIT (a DO block, synchronous_commit=on)
   filled   PAPER: paper."order".created_at (the paper broker fills at once);
            FUTU: the fake's order updateTimestamp when it filled (time.time() at the fake)
-Prints p50 / p99 / max in ms; never asserts (figures in bench/README.md).
+FUTU also in parts: commit -> claimed (trade.signal.claimed_at: waiting for the worker, a queue when
+the worker is slower than the spacing), claimed -> placed (the fake's createTimestamp: context,
+funds, positions, intent, gate, the PlaceOrder spacing), placed -> booked (trade."order".resolved_at:
+the fill's push or poll, the outcome's commit). The worker follows orders by pushes (Trd_SubAccPush)
+first, the order list second. Prints p50 / p99 / max in ms; never asserts (figures in bench/README.md).
 """
 import json
 import os
@@ -28,6 +32,7 @@ import quanttest  # noqa: E402
 from futuopend import FakeOpenD  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+SPACING_S = (float(sys.argv[2]) if len(sys.argv) > 2 else 20.0) / 1000
 BIN = os.environ.get("QUANT_WORKER_BIN", os.path.join(REPO, "build", "worker", "quant-worker"))
 U = f"bench_futu_{uuid.uuid4().hex[:6]}"
 
@@ -90,7 +95,7 @@ try:
                 COMMIT;
                 INSERT INTO public.bench_commit VALUES (sid, clock_timestamp());
                 COMMIT;
-                PERFORM pg_sleep(0.02);
+                PERFORM pg_sleep({SPACING_S});
             END LOOP;
         END $$""")
         for _ in range(600):
@@ -104,9 +109,26 @@ try:
             "JOIN trade.\"order\" o USING (signal_id) LEFT JOIN paper.\"order\" p USING (client_order_id) "
             "WHERE o.status = 'FILLED'").splitlines() if r.strip()]
         if broker == "FUTU":
-            filled = {o["remark"]: o["updateTimestamp"] for o in fake.state()["accounts"]["1001"]["orders"]
-                      if o["status"] == 11}
+            orders = {o["remark"]: o for o in fake.state()["accounts"]["1001"]["orders"] if o["status"] == 11}
+            filled = {k: o["updateTimestamp"] for k, o in orders.items()}
             ms = [(filled[r[0]] - float(r[1])) * 1000 for r in rows if r[0] in filled]
+            parts = [r.split("|") for r in quanttest.psql_c(
+                "SELECT o.client_order_id, extract(epoch FROM c.committed_at)::float8, "
+                "extract(epoch FROM s.claimed_at)::float8, extract(epoch FROM o.resolved_at)::float8 "
+                "FROM public.bench_commit c JOIN trade.signal s USING (signal_id) "
+                "JOIN trade.\"order\" o USING (signal_id) WHERE o.status = 'FILLED'").splitlines() if r.strip()]
+            queue = [(float(p[2]) - float(p[1])) * 1000 for p in parts if p[0] in orders]
+            place = [(orders[p[0]]["createTimestamp"] - float(p[2])) * 1000 for p in parts if p[0] in orders]
+            book = [(float(p[3]) - orders[p[0]]["createTimestamp"]) * 1000 for p in parts if p[0] in orders]
+            created = sorted(o["createTimestamp"] for o in orders.values())
+            gaps = [(b - a) * 1000 for a, b in zip(created, created[1:])]
+            print(f"  FUTU PlaceOrder gaps at the fake: min {min(gaps) if gaps else float('nan'):.2f} ms, "
+                  f"{sum(1 for g in gaps if g < 22)} of {len(gaps)} under 22 ms (the client's 20 ms spacing binds "
+                  f"only there)", flush=True)
+            for name, xs in (("commit->claimed", queue), ("claimed->placed at the fake", place),
+                             ("placed->booked", book)):
+                print(f"  FUTU {name}: p50 {pct(xs, 0.5):.2f} ms  p99 {pct(xs, 0.99):.2f} ms  "
+                      f"max {max(xs) if xs else float('nan'):.2f} ms", flush=True)
         else:
             ms = [(float(r[2]) - float(r[1])) * 1000 for r in rows if float(r[2]) > 0]
         results[broker] = ms
@@ -115,7 +137,8 @@ try:
     st = fake.state()
     remarks = [p["remark"] for p in st["place_orders"] if p["retType"] == 0]
     print(f"# fake-opend: {len(remarks)} orders accepted, {len(set(remarks))} distinct remarks, "
-          f"violations {len(st['violations'])}, requests {json.dumps(st['requests'])}")
+          f"violations {len(st['violations'])}, requests {json.dumps(st['requests'])}, "
+          f"pushes {json.dumps(st['pushes']['sent'])}")
 finally:
     if worker is not None:
         worker.terminate()

@@ -6809,3 +6809,36 @@ GRANT EXECUTE ON FUNCTION quant.deployment_dashboard(boolean), quant.admin_list_
     quant.admin_unlock_user(text), quant.person_is_admin(), quant.clone_strategy(uuid, text)
   TO quant_app, quant_admin;
 GRANT EXECUTE ON FUNCTION quant.set_person_admin(text, boolean) TO quant_admin;
+
+-- ==== issue 14 (wp-futu, session 6): a REAL FUTU deployment without a stored trade password is refused at deploy time ====
+-- (sql/TRADE/credential.sql) The trigger deployment_requires_credential already fires on INSERT and on
+-- UPDATE OF broker, paper, enabled, config; its function now also covers FUTU with environment real.
+CREATE OR REPLACE FUNCTION trade.deployment_requires_credential() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    env text := coalesce(NEW.config->>'environment', trade.broker_environment(NEW.broker, NEW.paper));
+BEGIN
+    IF NOT NEW.enabled OR NEW.broker NOT IN ('BYBIT', 'FUTU') OR (NEW.broker = 'FUTU' AND env IS DISTINCT FROM 'real')
+       OR EXISTS (SELECT 1 FROM trade.broker_credential c
+                   WHERE c.user_id = NEW.user_id AND c.broker = NEW.broker AND c.environment = env) THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.broker = 'FUTU' THEN
+        RAISE EXCEPTION 'broker: a REAL FUTU deployment (paper = false) needs %''s Futu trade password in the broker credential store (broker FUTU, environment real): none is stored, so OpenD''s REAL trading could never be unlocked',
+                        NEW.user_id
+            USING ERRCODE = '22023', COLUMN = 'broker',
+                  HINT = 'store it first: SELECT quant.set_broker_credential(''FUTU'', ''real'', ''default'' or the OpenD accID, trade_password), or PUT /api/v1/broker_credentials {"broker": "FUTU", "environment": "real", "api_key": "default", "api_secret": "<the Futu trade password>"}; paper = true (OpenD''s SIMULATE environment) needs none';
+    END IF;
+    RAISE EXCEPTION 'broker: BYBIT needs %''s API credentials for the % environment (paper = % trades on %)',
+                    NEW.user_id, env, NEW.paper,
+                    CASE env WHEN 'demo' THEN 'Bybit''s demo account' WHEN 'testnet' THEN 'Bybit''s testnet' ELSE 'mainnet' END
+        USING ERRCODE = '22023', COLUMN = 'broker',
+              HINT = format('store them first: SELECT quant.set_broker_credential(''BYBIT'', %L, api_key, api_secret)', env);
+END
+$$;
+COMMENT ON FUNCTION trade.deployment_requires_credential() IS 'Internal: refuses an enabled BYBIT deployment whose user has no credentials for its environment, and an enabled REAL FUTU deployment (paper = false) whose user has no FUTU real credential (the trade password): 22023 naming broker, the hint says how to store it.';
+-- the feed's FUTU source is served now (worker/src/feed.cpp)
+COMMENT ON FUNCTION quant.set_feed(text, text, text, text, text, boolean, integer, boolean) IS
+  'Sets the market-data source of a data ticker at an interval (shared by every user, like md.bar): source manual or a broker (BYBIT: public klines; FUTU: OpenD''s Qot_RequestHistoryKL, 1d and 1h, symbol like US.AAPL), the broker''s symbol (default the ticker) and category, enabled, min_bars (history to keep at least) and continuous (default: true for BYBIT). Returns the feed as JSON. Administrators only (quant_admin).';

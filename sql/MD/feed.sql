@@ -511,7 +511,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION quant.set_feed(text, text, text, text, text, boolean, integer, boolean) IS
-  'Sets the market-data source of a data ticker at an interval (shared by every user, like md.bar): source manual or a broker (BYBIT; FUTU once its adapter serves bars), the broker''s symbol (default the ticker) and category, enabled, min_bars (history to keep at least) and continuous (default: true for BYBIT). Returns the feed as JSON. Administrators only (quant_admin).';
+  'Sets the market-data source of a data ticker at an interval (shared by every user, like md.bar): source manual or a broker (BYBIT: public klines; FUTU: OpenD''s Qot_RequestHistoryKL, 1d and 1h, symbol like US.AAPL), the broker''s symbol (default the ticker) and category, enabled, min_bars (history to keep at least) and continuous (default: true for BYBIT). Returns the feed as JSON. Administrators only (quant_admin).';
 REVOKE ALL ON FUNCTION quant.set_feed(text, text, text, text, text, boolean, integer, boolean) FROM PUBLIC;
 
 CREATE FUNCTION quant.list_feeds() RETURNS SETOF jsonb

@@ -202,7 +202,10 @@ AS $$
 $$;
 COMMENT ON FUNCTION trade.worker_credential(uuid) IS 'Internal (quant-worker): broker, environment (the config''s, else demo for paper and mainnet for live), category (spot or linear, default linear), the credentials (still sealed; NULL when none) of a deployment''s user, and the position booked for it (booked_qty: a spot position is the base-coin balance, at most this). SECURITY DEFINER (every user''s deployments, as trade.worker_context).';
 
--- Deploying, enabling or switching a BYBIT deployment needs credentials for its environment.
+-- Deploying, enabling or switching a deployment needs the broker credentials of its environment:
+-- BYBIT always (an API key for demo, testnet or mainnet), FUTU for REAL (paper = false: the Futu
+-- trade password that unlocks OpenD's REAL environment). Refused at deploy time, not at the first
+-- signal; the refusal rolls the whole call back (nothing half-stored).
 CREATE FUNCTION trade.deployment_requires_credential() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -210,19 +213,25 @@ AS $$
 DECLARE
     env text := coalesce(NEW.config->>'environment', trade.broker_environment(NEW.broker, NEW.paper));
 BEGIN
-    IF NEW.broker = 'BYBIT' AND NEW.enabled AND NOT EXISTS (
-           SELECT 1 FROM trade.broker_credential c
-            WHERE c.user_id = NEW.user_id AND c.broker = NEW.broker AND c.environment = env) THEN
-        RAISE EXCEPTION 'broker: BYBIT needs %''s API credentials for the % environment (paper = % trades on %)',
-                        NEW.user_id, env, NEW.paper,
-                        CASE env WHEN 'demo' THEN 'Bybit''s demo account' WHEN 'testnet' THEN 'Bybit''s testnet' ELSE 'mainnet' END
-            USING ERRCODE = '22023', COLUMN = 'broker',
-                  HINT = format('store them first: SELECT quant.set_broker_credential(''BYBIT'', %L, api_key, api_secret)', env);
+    IF NOT NEW.enabled OR NEW.broker NOT IN ('BYBIT', 'FUTU') OR (NEW.broker = 'FUTU' AND env IS DISTINCT FROM 'real')
+       OR EXISTS (SELECT 1 FROM trade.broker_credential c
+                   WHERE c.user_id = NEW.user_id AND c.broker = NEW.broker AND c.environment = env) THEN
+        RETURN NEW;
     END IF;
-    RETURN NEW;
+    IF NEW.broker = 'FUTU' THEN
+        RAISE EXCEPTION 'broker: a REAL FUTU deployment (paper = false) needs %''s Futu trade password in the broker credential store (broker FUTU, environment real): none is stored, so OpenD''s REAL trading could never be unlocked',
+                        NEW.user_id
+            USING ERRCODE = '22023', COLUMN = 'broker',
+                  HINT = 'store it first: SELECT quant.set_broker_credential(''FUTU'', ''real'', ''default'' or the OpenD accID, trade_password), or PUT /api/v1/broker_credentials {"broker": "FUTU", "environment": "real", "api_key": "default", "api_secret": "<the Futu trade password>"}; paper = true (OpenD''s SIMULATE environment) needs none';
+    END IF;
+    RAISE EXCEPTION 'broker: BYBIT needs %''s API credentials for the % environment (paper = % trades on %)',
+                    NEW.user_id, env, NEW.paper,
+                    CASE env WHEN 'demo' THEN 'Bybit''s demo account' WHEN 'testnet' THEN 'Bybit''s testnet' ELSE 'mainnet' END
+        USING ERRCODE = '22023', COLUMN = 'broker',
+              HINT = format('store them first: SELECT quant.set_broker_credential(''BYBIT'', %L, api_key, api_secret)', env);
 END
 $$;
-COMMENT ON FUNCTION trade.deployment_requires_credential() IS 'Internal: refuses an enabled BYBIT deployment whose user has no credentials for its environment (22023 naming broker).';
+COMMENT ON FUNCTION trade.deployment_requires_credential() IS 'Internal: refuses an enabled BYBIT deployment whose user has no credentials for its environment, and an enabled REAL FUTU deployment (paper = false) whose user has no FUTU real credential (the trade password): 22023 naming broker, the hint says how to store it.';
 REVOKE ALL ON FUNCTION trade.deployment_requires_credential() FROM PUBLIC;
 CREATE TRIGGER deployment_requires_credential
     BEFORE INSERT OR UPDATE OF broker, paper, enabled, config ON trade.deployment

@@ -25,7 +25,7 @@ if [ "$("${PSQL[@]}" -At -c "SELECT count(*) FROM md.bar WHERE ticker = 'TTRC'")
         echo "loading bars from $DATA failed (is it readable by the server?)"; echo "0 passed, 1 failed"; exit 1; }
 fi
 total_p=0 total_f=0 rc=0
-for t in test_api.py test_products.py test_bars.py test_credentials.py test_ui.py test_limits.py; do
+for t in test_api.py test_products.py test_bars.py test_credentials.py test_ui.py test_futu_deploy.py test_limits.py; do
     out="$(mktemp)"
     python3 "$REPO/test/http/$t" "$BIN" 2>&1 | tee "$out"
     st=${PIPESTATUS[0]}

@@ -110,6 +110,14 @@ def lit(s):
     return "'" + s.replace("'", "''") + "'"
 
 
+def store_futu_trade_password(user):
+    """A REAL FUTU deployment also needs the Futu trade password in the credential store (issue 14)."""
+    keyf = os.path.join(tempfile.gettempdir(), f"quant_sec_credential_{RUN}.key")
+    q(f"COPY (SELECT repeat('5c', 32)) TO {lit(keyf)}")
+    q(f"SET quant.credential_key_file = {lit(keyf)}; "
+      f"SELECT quant.set_broker_credential('FUTU', 'real', 'default', 'sec-futu-trade-pw')", user)
+
+
 # ---- libpq through ctypes: bound parameters, as quant-http sends them -------------------------
 class Pq:
     lib = None
@@ -429,6 +437,7 @@ def test_trade_password(bob, dave):
           e is not None and e.sqlstate == "42501", e.text if e else "accepted")
     eq("...no failure was counted against bob", 0, failures(bob))
     # bob is not locked out: he goes live with his password
+    store_futu_trade_password(bob)
     sid = q(f"SELECT quant.create_strategy({lit(strategy('MSFT', 19))})->>'strategy_id'", bob)
     live = q(deploy_sql(sid, broker="FUTU", qty=1, paper=False, confirm_live=True, trade_password=right)
              .replace("->>'deployment_id'", "->>'status'"), bob)
@@ -474,6 +483,7 @@ def test_password_log(erin):
        rest_call(pq, erin, "SELECT quant.set_trade_password($1)", right))
     eq("REST path: a wrong old_password is refused (42501)", "42501",
        rest_call(pq, erin, "SELECT quant.set_trade_password($1, $2)", "Erin-New-Pw", wrong))
+    store_futu_trade_password(erin)
     sid = q(f"SELECT quant.create_strategy({lit(strategy('MSFT', 21))})->>'strategy_id'", erin)
     dep = {"strategy_id": sid, "broker": "FUTU", "qty": 1, "paper": False, "confirm_live": True,
            "schedule": "manual", "trade_password": wrong}

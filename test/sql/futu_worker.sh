@@ -5,9 +5,10 @@ set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 export QUANT_WORKER_BIN="${QUANT_WORKER_BIN:-$repo/build/worker/quant-worker}"
+export QUANT_FEED_BIN="${QUANT_FEED_BIN:-$repo/build/worker/quant-feed}"
 export QUANT_FUTU_PB_DIR="${QUANT_FUTU_PB_DIR:-$repo/build/worker/futu_pb}"
 p=0 f=0
-for t in "$repo/test/worker/futu_test.py" "$repo/test/fakes/futu/test_fake_opend.py"; do
+for t in "$repo/test/worker/futu_test.py" "$repo/test/worker/futu_push_test.py" "$repo/test/worker/futu_feed_test.py" "$repo/test/fakes/futu/test_fake_opend.py"; do
     [ -f "$t" ] || continue
     out="$(mktemp)"
     python3 "$t" | tee "$out"

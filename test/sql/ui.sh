@@ -72,6 +72,10 @@ SELECT d.deployment_id, d.user_id, now() - i * interval '1 minute', 'REJECTED', 
 FROM (SELECT deployment_id, user_id FROM trade.deployment WHERE user_id = '$ALICE' LIMIT 1) d, generate_series(1, 3000) i;
 SELECT 'T=' || (quant.create_strategy('$RSI_CONFIG'::jsonb)->>'strategy_id');
 SELECT quant.set_trade_password('$ALICE_TRADE_PW');
+-- the live FUTU deploy below needs alice's Futu trade password in the credential store (issue 14)
+COPY (SELECT repeat('5b', 32)) TO '/tmp/quant_ui_credential_$sfx.key';
+SET quant.credential_key_file = '/tmp/quant_ui_credential_$sfx.key';
+SELECT quant.set_broker_credential('FUTU', 'real', 'default', 'ui-futu-trade-pw') IS NOT NULL;
 SQL
 )" || { bad "setting up people, a strategy and a deployment: $setup"; finish; }
 STRATEGY="$(echo "$setup" | sed -n 's/^S=//p')" DEPLOYMENT="$(echo "$setup" | sed -n 's/^D=//p')" KEY="$(echo "$setup" | sed -n 's/^K=//p')" RSI="$(echo "$setup" | sed -n 's/^T=//p')"

@@ -117,14 +117,35 @@ void Feeder::prepare() {
         "low float8, close float8, volume float8) ON COMMIT DELETE ROWS");
 }
 
-quant::TradeAdapter& Feeder::adapter(const std::string& source, const std::string& category) {
-    const std::string key = source + "/" + category;
+quant::TradeAdapter& Feeder::adapter(const std::string& source, const std::string& category,
+                                     const std::string& symbol) {
+    const std::string key = source + "/" + (source == "FUTU" ? symbol : category);
     auto it = adapters_.find(key);
     if (it != adapters_.end())
         return *it->second;
+    if (source == "FUTU") {
+        // Qot_RequestHistoryKL through OpenD (FutuAdapter::fetch_bars: 1d and 1h, paged by
+        // nextReqKey, the forming bar dropped); quotes need no account, no unlock
+        if (cfg_.futu_opend == "off")
+            throw quant::BrokerError("futu: QUANT_FUTU_OPEND=off: no OpenD is reached");
+        quant::futu::Target t;
+        t.symbol = symbol;
+        try {
+            (void)quant::futu::parse_symbol(symbol);
+        } catch (const std::invalid_argument& e) {
+            throw quant::BrokerError(std::string("futu: ") + e.what());
+        }
+        if (!futu_) {
+            quant::futu::Settings s = quant::futu::parse_opend_address(cfg_.futu_opend);
+            s.timeout_ms = cfg_.futu_timeout_ms;
+            futu_ = std::make_unique<quant::futu::FutuGateway>(s);
+        }
+        auto a = std::make_unique<quant::futu::FutuAdapter>(*futu_, std::move(t));
+        return *(adapters_[key] = std::move(a));
+    }
     if (source != "BYBIT")
         throw quant::BrokerError("source " + source +
-                                 " has no market-data adapter in quant-feed (valid: BYBIT)");
+                                 " has no market-data adapter in quant-feed (valid: BYBIT, FUTU)");
     if (cfg_.bybit_off)
         throw quant::BrokerError("bybit: QUANT_BYBIT_BASE_URL=off: no Bybit host is reached");
     if (!bybit_) {
@@ -233,7 +254,8 @@ bool Feeder::fetch_next() {
     } else {
         start_us = quant::fetch_start(now_us, *step, needed, continuous, last_us, stored);
         try {
-            const auto fetched = adapter(source, category).fetch_bars(symbol, interval, start_us, now_us);
+            const auto fetched =
+                adapter(source, category, symbol).fetch_bars(symbol, interval, start_us, now_us);
             received = fetched.size();
             bars = quant::closed_bars(fetched, *step, now_us);  // the forming candle never reaches md.bar
             if (const auto p = quant::validate_bars(bars, *info, now_us)) {

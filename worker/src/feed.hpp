@@ -10,6 +10,7 @@
 
 #include "bybit_adapter.hpp"
 #include "config.hpp"
+#include "futu_adapter.hpp"
 #include "quant/pq/connection.hpp"
 #include "quant/trade_adapter.hpp"
 
@@ -46,12 +47,15 @@ public:
                       const std::string& gaps_json, const std::string& error);
 
 private:
-    quant::TradeAdapter& adapter(const std::string& source, const std::string& category);
+    quant::TradeAdapter& adapter(const std::string& source, const std::string& category,
+                                 const std::string& symbol);
     const Config& cfg_;
     const FeedConfig& fcfg_;
     pq::Connection& work_;
     std::unique_ptr<quant::bybit::BybitGateway> bybit_;
-    std::map<std::string, std::unique_ptr<quant::TradeAdapter>> adapters_;  // by source and category
+    std::unique_ptr<quant::futu::FutuGateway> futu_;  // one OpenD connection (QUANT_FUTU_OPEND)
+    std::map<std::string, std::unique_ptr<quant::TradeAdapter>>
+        adapters_;  // by source and category (FUTU: symbol)
 };
 
 }  // namespace quant::worker

@@ -25,7 +25,10 @@
 #include "Trd_GetOrderList.pb.h"
 #include "Trd_GetPositionList.pb.h"
 #include "Trd_PlaceOrder.pb.h"
+#include "Trd_SubAccPush.pb.h"
 #include "Trd_UnlockTrade.pb.h"
+#include "Trd_UpdateOrder.pb.h"
+#include "Trd_UpdateOrderFill.pb.h"
 #include "quant/pq/log.hpp"
 
 namespace quant::futu {
@@ -141,7 +144,8 @@ void FutuGateway::close_locked() {
     conn_id_ = 0;
     reader_.clear();
     accounts_loaded_ = false;
-    unlocked_ = false;  // unlock again after a reconnect (OpenD may have restarted)
+    unlocked_ = false;         // unlock again after a reconnect (OpenD may have restarted)
+    push_subscribed_ = false;  // a subscription is per connection
 }
 
 void FutuGateway::send_all(const std::string& bytes) {
@@ -215,11 +219,15 @@ void FutuGateway::open_locked() {
     keepalive_s_ = std::max(1, rsp.s2c().keepaliveinterval());
     pq::log_info("futu_connected",
                  {{"port", s_.port}, {"conn_id", std::to_string(conn_id_)}, {"keepalive_s", keepalive_s_}});
+    if (!push_accounts_.empty())
+        subscribe_locked();  // the pushes of a new connection (throws only when the connection went)
     cv_.notify_all();
 }
 
 void FutuGateway::ensure() {
     const std::lock_guard<std::mutex> g(mu_);
+    if (fd_ >= 0)
+        pump_locked(0);  // takes the pushes that came meanwhile; notices a connection OpenD closed
     if (fd_ >= 0)
         return;
     // reconnect with back-off: 100 ms, 200 ms, 400 ms ... then give up (the worker backs off too)
@@ -271,8 +279,11 @@ void FutuGateway::call_locked(std::uint32_t proto, const google::protobuf::Messa
                                             " is not its Response message");
                     return;
                 }
-                pq::log_debug("futu_skipped",
-                              {{"proto", f->header.proto_id}, {"serial", f->header.serial}});  // a push
+                if (f->header.proto_id == kTrdUpdateOrder || f->header.proto_id == kTrdUpdateOrderFill) {
+                    handle_push_locked(f->header.proto_id, f->body);
+                    continue;
+                }
+                pq::log_debug("futu_skipped", {{"proto", f->header.proto_id}, {"serial", f->header.serial}});
             }
             pollfd p{fd_, POLLIN, 0};
             const int pr = poll(&p, 1, static_cast<int>(ms_left(deadline)));
@@ -401,6 +412,156 @@ void FutuGateway::unlock(const std::string& password) {
     pq::log_info("futu_unlocked", {{"note", "REAL trading unlocked on this OpenD"}});
 }
 
+void FutuGateway::subscribe(std::uint64_t acc_id) {
+    const std::lock_guard<std::mutex> g(mu_);
+    if (push_accounts_.count(acc_id) > 0 && (push_subscribed_ || fd_ < 0))
+        return;  // subscribed, or it will be at the next connect
+    push_accounts_.insert(acc_id);
+    if (fd_ >= 0)
+        subscribe_locked();
+}
+
+void FutuGateway::subscribe_locked() {
+    Trd_SubAccPush::Request req;
+    for (const std::uint64_t a : push_accounts_)
+        req.mutable_c2s()->add_accidlist(a);  // the full list: each call replaces the last
+    Trd_SubAccPush::Response rsp;
+    call_locked(kTrdSubAccPush, req, rsp);
+    push_subscribed_ = rsp.rettype() == 0;
+    if (push_subscribed_)
+        pq::log_info("futu_push_subscribed",
+                     {{"accounts", static_cast<std::int64_t>(push_accounts_.size())}});
+    else
+        pq::log_warn("futu_push_refused", {{"ret_type", rsp.rettype()},
+                                           {"reason", rsp.retmsg()},
+                                           {"note", "orders are followed by polling only"}});
+}
+
+bool FutuGateway::pushes_for(std::uint64_t acc_id) const {
+    const std::lock_guard<std::mutex> g(mu_);
+    return fd_ >= 0 && push_subscribed_ && push_accounts_.count(acc_id) > 0;
+}
+
+void FutuGateway::handle_push_locked(std::uint32_t proto, const std::string& body) {
+    if (proto == kTrdUpdateOrder) {
+        Trd_UpdateOrder::Response rsp;
+        if (!rsp.ParseFromString(body) || rsp.rettype() != 0 || !rsp.has_s2c())
+            return;
+        const auto& o = rsp.s2c().order();
+        if (o.remark().empty())
+            return;  // not one of ours (every order we place carries its client order id)
+        if (pushed_orders_.size() > 4096)
+            pushed_orders_.clear();  // followers take theirs at once; this only bounds a leak
+        pushed_orders_[o.remark()] = to_result(o);
+        ++pushes_;
+        pq::log_debug("futu_push", {{"proto", proto},
+                                    {"remark", o.remark()},
+                                    {"status", std::string(order_status_name(o.orderstatus()))}});
+        return;
+    }
+    Trd_UpdateOrderFill::Response rsp;
+    if (!rsp.ParseFromString(body) || rsp.rettype() != 0 || !rsp.has_s2c())
+        return;
+    const auto& f = rsp.s2c().orderfill();
+    if (!f.has_orderid())
+        return;
+    if (pushed_fills_.size() > 4096)
+        pushed_fills_.clear();
+    PushedFills& sum = pushed_fills_[f.orderid()];
+    if (!sum.fill_ids.insert(f.fillid()).second)
+        return;  // a fill pushed twice counts once
+    sum.qty += f.qty();
+    sum.value += f.qty() * f.price();
+    ++pushes_;
+    pq::log_debug("futu_push",
+                  {{"proto", proto}, {"order_id", std::to_string(f.orderid())}, {"qty", f.qty()}});
+}
+
+void FutuGateway::pump_locked(long wait_ms) {
+    if (fd_ < 0)
+        return;
+    try {
+        // frames already read along with a reply (a push often shares its TCP segment) come first
+        const auto drain = [this] {
+            bool pushed = false;
+            while (auto f = reader_.next()) {
+                if (f->header.proto_id == kTrdUpdateOrder || f->header.proto_id == kTrdUpdateOrderFill) {
+                    handle_push_locked(f->header.proto_id, f->body);
+                    pushed = true;
+                } else {
+                    pq::log_debug("futu_skipped",
+                                  {{"proto", f->header.proto_id}, {"serial", f->header.serial}});
+                }
+            }
+            return pushed;
+        };
+        if (drain())
+            return;
+        const auto deadline = SteadyClock::now() + std::chrono::milliseconds(wait_ms);
+        char buf[65536];
+        for (;;) {
+            pollfd p{fd_, POLLIN, 0};
+            const int pr = poll(&p, 1, static_cast<int>(ms_left(deadline)));
+            if (pr < 0 && errno == EINTR)
+                continue;
+            if (pr <= 0)
+                return;
+            const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n == 0)
+                throw quant::BrokerError("futu: OpenD closed the connection (waiting for pushes)");
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                    continue;
+                throw quant::BrokerError(std::string("futu: reading from OpenD failed: ") +
+                                         std::strerror(errno));
+            }
+            reader_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+            if (drain())
+                return;  // let the caller look
+        }
+    } catch (const std::exception& e) {
+        // the follower polls next, which reconnects and reconciles
+        pq::log_warn("futu_push_connection_lost", {{"error", e.what()}});
+        close_locked();
+    }
+}
+
+std::optional<quant::OrderResult> FutuGateway::pushed_order(const std::string& remark, std::uint64_t order_id,
+                                                            const quant::OrderResult& ack, long wait_ms) {
+    const std::lock_guard<std::mutex> g(mu_);
+    const auto deadline = SteadyClock::now() + std::chrono::milliseconds(std::max<long>(0, wait_ms));
+    for (bool first = true;; first = false) {
+        pump_locked(first ? 0 : static_cast<long>(ms_left(deadline)));  // what is there, then wait
+        if (const auto it = pushed_orders_.find(remark); it != pushed_orders_.end()) {
+            if (quant::is_terminal(it->second.state)) {
+                quant::OrderResult r = it->second;
+                pushed_orders_.erase(it);
+                pushed_fills_.erase(order_id);
+                return r;
+            }
+        }
+        if (const auto it = pushed_fills_.find(order_id);
+            it != pushed_fills_.end() && ack.qty > 0 && it->second.qty >= ack.qty * (1 - 1e-9)) {
+            quant::OrderResult r = ack;  // every share filled: the fill pushes alone settle it
+            r.state = quant::OrderState::filled;
+            r.filled_qty = it->second.qty;
+            r.avg_price = it->second.value / it->second.qty;
+            r.message = "futu Filled_All (from Trd_UpdateOrderFill pushes)";
+            pushed_fills_.erase(it);
+            pushed_orders_.erase(remark);
+            return r;
+        }
+        if (fd_ < 0 || ms_left(deadline) <= 0)
+            return std::nullopt;
+    }
+}
+
+void FutuGateway::forget_pushes(const std::string& remark, std::uint64_t order_id) {
+    const std::lock_guard<std::mutex> g(mu_);
+    pushed_orders_.erase(remark);
+    pushed_fills_.erase(order_id);
+}
+
 std::int32_t FutuGateway::lot_size(const Symbol& sym) {
     const std::string key = std::string(market_name(sym.market)) + "." + sym.code;
     {
@@ -451,6 +612,8 @@ void FutuAdapter::connect() {
         acc_id_ = a.acc_id;
         break;
     }
+    if (acc_id_ != 0)
+        gw_.subscribe(acc_id_);  // order pushes; polling stays the fallback
     if (acc_id_ == 0) {
         throw quant::BrokerError("futu: OpenD has no " + std::string(env_name(t_.env)) +
                                  " account for market " + std::string(market_name(sym_.market)) +
@@ -506,15 +669,36 @@ std::optional<quant::OrderResult> FutuAdapter::order_by_client_id(std::string_vi
 quant::OrderResult FutuAdapter::follow(const std::string& client_order_id, const quant::OrderResult& ack) {
     const auto deadline = SteadyClock::now() + std::chrono::milliseconds(gw_.settings().follow_ms);
     quant::OrderResult last = ack;
+    std::uint64_t order_id = 0;
+    try {
+        order_id = ack.broker_order_id.empty() ? 0 : std::stoull(ack.broker_order_id);
+    } catch (const std::exception&) {
+        order_id = 0;
+    }
     for (;;) {
+        // the pushes first (Trd_UpdateOrder / Trd_UpdateOrderFill), for up to one poll interval;
+        // then the order list: the fallback when pushes stop (or never come)
+        const bool push = gw_.pushes_for(acc_id_);
+        if (push) {
+            const long wait = std::min<long>(gw_.settings().poll_ms, static_cast<long>(ms_left(deadline)));
+            if (auto p = gw_.pushed_order(client_order_id, order_id, ack, wait)) {
+                pq::log_debug("futu_order_pushed",
+                              {{"client_order_id", client_order_id},
+                               {"state", std::string(quant::order_state_name(p->state))}});
+                return *p;
+            }
+        }
         if (auto o = order_by_client_id(client_order_id)) {
             last = *o;
-            if (quant::is_terminal(last.state))
+            if (quant::is_terminal(last.state)) {
+                gw_.forget_pushes(client_order_id, order_id);
                 return last;
+            }
         }
         if (SteadyClock::now() >= deadline)
             break;
-        sleep_for_ms(gw_.settings().poll_ms);
+        if (!push)
+            sleep_for_ms(gw_.settings().poll_ms);
     }
     pq::log_warn("futu_order_open", {{"client_order_id", client_order_id},
                                      {"filled_qty", last.filled_qty},

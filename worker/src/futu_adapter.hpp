@@ -75,6 +75,20 @@ public:
     void unlock(const std::string& password);
     std::int32_t lot_size(const Symbol& sym);  // Qot_GetStaticInfo, cached
 
+    // Order pushes (Trd_SubAccPush, brokers.md §2.5): OpenD pushes Trd_UpdateOrder and
+    // Trd_UpdateOrderFill only for the accounts a connection subscribed, and each subscription
+    // names the full list. subscribe() adds an account and sends the list (again after every
+    // reconnect); a refusal is logged and the orders are followed by polling only.
+    void subscribe(std::uint64_t acc_id);
+    bool pushes_for(std::uint64_t acc_id) const;
+    // The order of that remark (or orderID) as the pushes tell it, waiting up to wait_ms for one
+    // that is final: a Trd_UpdateOrder push, or Trd_UpdateOrderFill pushes adding up to qty.
+    // nullopt when nothing final was pushed; a lost connection is not thrown (polling decides).
+    std::optional<quant::OrderResult> pushed_order(const std::string& remark, std::uint64_t order_id,
+                                                   const quant::OrderResult& ack, long wait_ms);
+    void forget_pushes(const std::string& remark, std::uint64_t order_id);
+    std::int64_t pushes() const { return pushes_; }
+
     RateLimit& place_limit() { return place_rl_; }
     RateLimit& kline_limit() { return kline_rl_; }
     void wait_for(RateLimit& rl);
@@ -86,6 +100,15 @@ private:
                      google::protobuf::Message& rsp);
     void send_all(const std::string& bytes);
     void keepalive_loop();
+    void subscribe_locked();
+    void pump_locked(long wait_ms);
+    void handle_push_locked(std::uint32_t proto, const std::string& body);
+
+    struct PushedFills {
+        double qty = 0;
+        double value = 0;
+        std::set<std::uint64_t> fill_ids;
+    };
 
     Settings s_;
     mutable std::mutex mu_;
@@ -99,6 +122,11 @@ private:
     std::vector<Account> accounts_;
     bool accounts_loaded_ = false;
     bool unlocked_ = false;
+    std::set<std::uint64_t> push_accounts_;  // the accounts to subscribe (kept over reconnects)
+    bool push_subscribed_ = false;           // this connection's Trd_SubAccPush succeeded
+    std::map<std::string, quant::OrderResult> pushed_orders_;  // the latest Trd_UpdateOrder per remark
+    std::map<std::uint64_t, PushedFills> pushed_fills_;        // Trd_UpdateOrderFill per orderID
+    std::int64_t pushes_ = 0;
     std::map<std::string, std::int32_t> lots_;
     // OpenD's cache answers Funds/Positions/OrderList without a limit (refreshCache is never set: 10 per
     // 30 s when it is, brokers.md §2.5)

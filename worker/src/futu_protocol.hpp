@@ -23,11 +23,14 @@ enum ProtoId : std::uint32_t {
     kKeepAlive = 1004,
     kTrdGetAccList = 2001,
     kTrdUnlockTrade = 2005,
+    kTrdSubAccPush = 2008,
     kTrdGetFunds = 2101,
     kTrdGetPositionList = 2102,
     kTrdGetOrderList = 2201,
     kTrdPlaceOrder = 2202,
+    kTrdUpdateOrder = 2208,  // push
     kTrdGetOrderFillList = 2211,
+    kTrdUpdateOrderFill = 2218,  // push
     kTrdGetHistoryOrderList = 2221,
     kQotGetStaticInfo = 3202,
     kQotRequestHistoryKL = 3103,

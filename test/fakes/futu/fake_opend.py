@@ -23,8 +23,9 @@ HEAD = struct.Struct("<2sIBBII20s8s")  # 44 bytes: "FT", proto, fmt, ver, serial
 assert HEAD.size == 44
 
 P_INIT, P_KEEPALIVE = 1001, 1004
-P_ACCLIST, P_UNLOCK, P_FUNDS, P_POSITIONS = 2001, 2005, 2101, 2102
+P_ACCLIST, P_UNLOCK, P_SUBACC, P_FUNDS, P_POSITIONS = 2001, 2005, 2008, 2101, 2102
 P_ORDERS, P_PLACE, P_FILLS, P_HISTORY = 2201, 2202, 2211, 2221
+P_PUSH_ORDER, P_PUSH_FILL = 2208, 2218  # pushes (Trd_UpdateOrder, Trd_UpdateOrderFill)
 P_KLINE, P_STATIC = 3103, 3202
 
 TRD_ENV = {"simulate": 0, "real": 1}
@@ -39,7 +40,8 @@ def load_pb(pb_dir):
     mods = {}
     for name in ("Common", "InitConnect", "KeepAlive", "Trd_Common", "Trd_GetAccList", "Trd_UnlockTrade",
                  "Trd_PlaceOrder", "Trd_GetOrderList", "Trd_GetHistoryOrderList", "Trd_GetPositionList",
-                 "Trd_GetFunds", "Trd_GetOrderFillList", "Qot_Common", "Qot_RequestHistoryKL", "Qot_GetStaticInfo"):
+                 "Trd_GetFunds", "Trd_GetOrderFillList", "Trd_SubAccPush", "Trd_UpdateOrder",
+                 "Trd_UpdateOrderFill", "Qot_Common", "Qot_RequestHistoryKL", "Qot_GetStaticInfo"):
         mods[name] = __import__(name + "_pb2")
     return mods
 
@@ -86,6 +88,12 @@ class Fake:
         self.next_conn_id = 7000
         self.day = 0
         self.conns = set()
+        self.outbox = []  # pushes to send after the current reply: (acc_id, proto, message)
+        self.push_enabled = True
+        self.push_delay_ms = 0
+        self.push_kinds = {"2208", "2218"}
+        self.pushes_sent = {"2208": 0, "2218": 0}
+        self.pushes_suppressed = 0
 
     # ---- helpers ------------------------------------------------------------------------
     def lot_of(self, symbol):
@@ -138,6 +146,49 @@ class Fake:
         acc["fills"].append({"fillID": self.next_fill_id, "orderID": order["orderID"], "code": order["code"],
                              "symbol": order["symbol"], "qty": qty, "price": price, "trdSide": order["trdSide"],
                              "remark": order["remark"], "time": time.time()})
+        self.queue_order_push(acc, order)
+        self.queue_fill_push(acc, acc["fills"][-1])
+
+    # ---- pushes (Trd_SubAccPush, brokers.md §2.5) -----------------------------------------------
+    def header_pb(self, msg, acc):
+        msg.trdEnv = TRD_ENV[acc["env"]]
+        msg.accID = acc["acc_id"]
+        msg.trdMarket = TRD_MARKET[acc["market"]]
+
+    def queue_order_push(self, acc, order):
+        rsp = self.pb["Trd_UpdateOrder"].Response()
+        rsp.retType = 0
+        self.header_pb(rsp.s2c.header, acc)
+        rsp.s2c.order.CopyFrom(self.order_pb(order))
+        self.outbox.append((acc["acc_id"], P_PUSH_ORDER, rsp))
+
+    def queue_fill_push(self, acc, f):
+        rsp = self.pb["Trd_UpdateOrderFill"].Response()
+        rsp.retType = 0
+        self.header_pb(rsp.s2c.header, acc)
+        m = rsp.s2c.orderFill
+        m.trdSide, m.fillID, m.fillIDEx = f["trdSide"], f["fillID"], f"F{f['fillID']}"
+        m.orderID, m.orderIDEx, m.code, m.name = f["orderID"], f"FT{f['orderID']}", f["code"], f["code"]
+        m.qty, m.price = f["qty"], f["price"]
+        m.createTime = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(f["time"]))
+        m.createTimestamp = f["time"]
+        m.secMarket = SEC_MARKET[f["symbol"].split(".")[0]]
+        self.outbox.append((acc["acc_id"], P_PUSH_FILL, rsp))
+
+    def take_pushes(self):
+        """[(conn, proto, body)] for the subscribed connections; called under the lock after a reply."""
+        out, self.outbox = self.outbox, []
+        sends = []
+        for acc_id, proto, msg in out:
+            if not self.push_enabled or str(proto) not in self.push_kinds:
+                self.pushes_suppressed += 1
+                continue
+            body = msg.SerializeToString()
+            for c in list(self.conns):
+                if acc_id in c.sub_accs:
+                    sends.append((c, proto, body))
+                    self.pushes_sent[str(proto)] += 1
+        return sends, self.push_delay_ms
 
     def advance(self, acc, order):
         """A query that sees a held order moves it on (partial fills, TimeOut then filled)."""
@@ -236,6 +287,17 @@ class Fake:
             else:
                 self.unlocked = bool(req.c2s.unlock)
                 rsp.retType = 0
+            return rsp
+        if proto == P_SUBACC:
+            req = pb["Trd_SubAccPush"].Request.FromString(req_body)
+            rsp = pb["Trd_SubAccPush"].Response()
+            unknown = [a for a in req.c2s.accIDList if a not in self.accounts]
+            if unknown:
+                rsp.retType, rsp.retMsg = -1, f"unknown accID {unknown[0]}"
+                return rsp
+            conn.sub_accs = set(req.c2s.accIDList)  # the full list: it replaces the last one
+            rsp.retType = 0
+            rsp.s2c.SetInParent()
             return rsp
         if proto in (P_ORDERS, P_HISTORY):
             mod = pb["Trd_GetOrderList"] if proto == P_ORDERS else pb["Trd_GetHistoryOrderList"]
@@ -396,8 +458,10 @@ class Fake:
         if f and f["fault"] == "submit_failed":
             o["status"] = 3
             o["lastErrMsg"] = f.get("message", "submit failed (injected): the exchange refused the order")
+            self.queue_order_push(acc, o)
         elif f and f["fault"] == "timeout_then_fill":
             o["status"] = 4
+            self.queue_order_push(acc, o)
             o["plan"] = {"kind": "timeout", "left": int(f.get("queries", 2))}
         elif f and f["fault"] == "partial_fill":
             o["plan"] = {"kind": "partial", "parts": int(f.get("parts", 3)), "left": int(f.get("parts", 3))}
@@ -477,7 +541,10 @@ class Fake:
                              for a, acc in self.accounts.items()},
                 "prices": self.prices, "unlocked": self.unlocked, "requests": self.requests,
                 "violations": self.violations, "place_orders": self.place_orders,
-                "faults": self.faults, "day": self.day, "connections": len(self.conns)}
+                "faults": self.faults, "day": self.day, "connections": len(self.conns),
+                "pushes": {"enabled": self.push_enabled, "delay_ms": self.push_delay_ms, "sent": self.pushes_sent,
+                           "suppressed": self.pushes_suppressed,
+                           "subscriptions": sorted({a for c in self.conns for a in c.sub_accs})}}
 
     def control(self, body):
         op = body.get("op")
@@ -501,6 +568,11 @@ class Fake:
         if op == "new_day":
             self.day += 1  # today's orders move to the history list
             return {"day": self.day}
+        if op == "pushes":
+            self.push_enabled = bool(body.get("enabled", True))
+            self.push_delay_ms = int(body.get("delay_ms", 0))
+            self.push_kinds = {str(k) for k in body.get("kinds", ["2208", "2218"])}
+            return {}
         if op == "lock":
             self.unlocked = False
             return {}
@@ -531,6 +603,9 @@ class Conn(socketserver.BaseRequestHandler):
         self.client_id = ""
         self.keepalives = 0
         self.last_serial = None
+        self.sub_accs = set()
+        self.send_lock = threading.Lock()
+        self.push_serial = 0
         with FAKE.lock:
             FAKE.conns.add(self)
 
@@ -582,6 +657,7 @@ class Conn(socketserver.BaseRequestHandler):
                         log(f"proto {proto} serial {serial}: dropped (injected)")
                         return
                     corrupt = FAKE.take_fault({"corrupt_header"}, proto)
+                    pushes, push_delay = FAKE.take_pushes()
                 out = rsp.SerializeToString()
                 reply = HEAD.pack(b"FT", proto, 0, 0, serial, len(out), hashlib.sha1(out).digest(), b"\0" * 8) + out
                 if corrupt:
@@ -595,10 +671,29 @@ class Conn(socketserver.BaseRequestHandler):
                     log(f"proto {proto} serial {serial}: corrupt reply header ({how}, injected)")
                 if latency:
                     time.sleep(float(latency.get("ms", 500)) / 1000)
-                self.request.sendall(reply)
+                with self.send_lock:
+                    self.request.sendall(reply)
                 log(f"proto {proto} serial {serial} retType {rsp.retType}")
+                if pushes:
+                    if push_delay > 0:
+                        threading.Timer(push_delay / 1000, send_pushes, (pushes,)).start()
+                    else:
+                        send_pushes(pushes)
         except (ConnectionError, OSError):
             return
+
+
+def send_pushes(pushes):
+    """Push frames after the reply that caused them (their own serials, per connection)."""
+    for c, proto, body in pushes:
+        with c.send_lock:
+            c.push_serial += 1
+            frame = HEAD.pack(b"FT", proto, 0, 0, c.push_serial, len(body), hashlib.sha1(body).digest(), b"\0" * 8) + body
+            try:
+                c.request.sendall(frame)
+            except OSError:
+                continue
+        log(f"push {proto} to conn {c.conn_id}")
 
 
 class Server(socketserver.ThreadingTCPServer):

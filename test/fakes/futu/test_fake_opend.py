@@ -30,7 +30,10 @@ import Qot_RequestHistoryKL_pb2  # noqa: E402
 import Trd_GetHistoryOrderList_pb2  # noqa: E402
 import Trd_GetOrderList_pb2  # noqa: E402
 import Trd_PlaceOrder_pb2  # noqa: E402
+import Trd_SubAccPush_pb2  # noqa: E402
 import Trd_UnlockTrade_pb2  # noqa: E402
+import Trd_UpdateOrder_pb2  # noqa: E402
+import Trd_UpdateOrderFill_pb2  # noqa: E402
 
 T = quanttest.Tally(tap=True)
 
@@ -150,6 +153,35 @@ with FakeOpenD(trade_password="246810", keepalive=7) as fake:
     T.check(closed(c), "drop_after_accept: no answer, the connection is closed")
     T.check(any(o["remark"] == "dropped" for o in fake.state()["accounts"]["1001"]["orders"]),
             "...but the order was stored (found by remark later)")
+
+    # pushes: Trd_SubAccPush, then a filled order pushes Trd_UpdateOrder and Trd_UpdateOrderFill after the reply
+    c = fake.client()
+    init(c)
+    sub = Trd_SubAccPush_pb2.Request()
+    sub.c2s.accIDList.append(1001)
+    T.check(c.call(2008, sub, Trd_SubAccPush_pb2.Response).retType == 0, "Trd_SubAccPush of 1001: retType 0")
+    T.check(order(c, 1001, 0, 2, "AAPL", 1, "pushed-1", 1).retType == 0, "an order after the subscription")
+    frames = [c.recv(), c.recv()]
+    protos = sorted(f["proto"] for f in frames)
+    T.check(protos == [2208, 2218] and all(f["sha_ok"] for f in frames), "...pushes 2208 and 2218 follow, SHA-1 right",
+            str(protos))
+    po = next((Trd_UpdateOrder_pb2.Response.FromString(f["body"]) for f in frames if f["proto"] == 2208), None)
+    pf = next((Trd_UpdateOrderFill_pb2.Response.FromString(f["body"]) for f in frames if f["proto"] == 2218), None)
+    T.check(po is not None and po.s2c.order.remark == "pushed-1" and po.s2c.order.orderStatus == 11
+            and po.s2c.header.accID == 1001, "...the order push: the remark, Filled_All, the account")
+    T.check(pf is not None and pf.s2c.orderFill.qty == 1 and pf.s2c.orderFill.orderID == po.s2c.order.orderID,
+            "...the fill push: qty 1 of that orderID")
+    fake.control(op="pushes", enabled=False)
+    T.check(order(c, 1001, 0, 2, "AAPL", 1, "pushed-2", 2).retType == 0, "pushes suppressed: the order is placed")
+    c.sock.settimeout(0.5)
+    try:
+        c.recv()
+        T.check(False, "...and no push follows")
+    except OSError:
+        T.check(True, "...and no push follows")
+    T.check(fake.state()["pushes"]["suppressed"] == 2, "...the fake counts 2 suppressed pushes")
+    fake.control(op="pushes", enabled=True)
+    c.close()
 
     # protocol checks: each drops the connection and is recorded
     c = fake.client()

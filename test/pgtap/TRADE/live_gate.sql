@@ -19,6 +19,10 @@ SELECT lives_ok($$SELECT quant.set_trade_password('correct horse battery')$$, 's
 SELECT ok((SELECT password_hash LIKE '$argon2id$%' FROM trade.trade_password WHERE user_id = :'gate_user'), 'stored as an Argon2id hash');
 SELECT throws_ok($$SELECT quant.deploy(d || '{"confirm_live": true, "trade_password": "wrong"}') FROM live$$, '42501', NULL, 'wrong password: 42501');
 SELECT is((SELECT count(*)::int FROM trade.live_gate_failure WHERE user_id = :'gate_user'), 1, 'the failure is counted despite the rollback');
+-- a REAL FUTU deployment also needs the Futu trade password in the credential store (TRADE/credential_futu.sql)
+COPY (SELECT repeat('5a', 32)) TO '/tmp/quant_tap_credential.key';
+SET LOCAL quant.credential_key_file = '/tmp/quant_tap_credential.key';
+SELECT quant.set_broker_credential('FUTU', 'real', 'default', 'tap-futu-trade-pw') IS NOT NULL AS futu_cred \gset
 SELECT is((SELECT quant.deploy(d || '{"confirm_live": true, "trade_password": "correct horse battery"}')->'paper' FROM live), 'false'::jsonb,
           'accepted with confirmation and the password');
 SELECT is((SELECT count(*)::int FROM trade.audit WHERE user_id = :'gate_user' AND action = 'live_enabled'

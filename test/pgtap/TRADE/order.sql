@@ -252,6 +252,10 @@ INSERT INTO dep
 SELECT 'd3', (quant.deploy(jsonb_build_object('strategy_id', s.j->>'strategy_id', 'qty', 10, 'schedule', 'manual',
                                               'ticker', 'TTRC', 'market', 'US'))->>'deployment_id')::uuid
   FROM (SELECT quant.create_strategy('{"ticker":"TTRC","trading_period":252,"substrategies":[{"indicator":"get_rsi","signal_func":"reversion_bounded_signal","window":14,"signal":30}]}') AS j) s;
+-- (a REAL FUTU deployment needs the Futu trade password stored: TRADE/credential_futu.sql)
+COPY (SELECT repeat('5a', 32)) TO '/tmp/quant_tap_credential.key';
+SET LOCAL quant.credential_key_file = '/tmp/quant_tap_credential.key';
+SELECT quant.set_broker_credential('FUTU', 'real', 'default', 'tap-ord-trade-pw') IS NOT NULL AS futu_cred \gset
 SELECT set_config('quant.user', '', false) \gset
 -- what a role with table rights could do: paper off behind the gate's back
 UPDATE trade.deployment SET broker = 'FUTU', paper = false, live_since = NULL WHERE deployment_id = (SELECT id FROM dep WHERE k = 'd3');
