@@ -51,7 +51,7 @@ SELECT format(\$\$INSERT INTO %s SELECT 'T' || lpad(k::text, 4, '0'), ts, c, c *
                   FROM generate_series(greatest(%L::timestamptz, '2024-01-01 00:00+00'),
                                        least(%L::timestamptz, timestamptz '2024-01-01 00:00+00' + make_interval(mins => $per)) - interval '1 minute',
                                        interval '1 minute') ts) s
- ORDER BY k, ts\$\$, p.relid::regclass, lo, hi) AS stmt
+\$\$, p.relid::regclass, lo, hi) AS stmt
   FROM (SELECT t.relid, split_part(pg_get_expr(c.relpartbound, c.oid), '''', 2) AS lo,
                split_part(pg_get_expr(c.relpartbound, c.oid), '''', 4) AS hi
           FROM pg_partition_tree('md.bar_1m') t JOIN pg_class c ON c.oid = t.relid
