@@ -6,7 +6,7 @@
 -- Everything is rolled back.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(22);
+SELECT plan(23);
 
 -- the layout
 SELECT is((SELECT partstrat::text FROM pg_partitioned_table WHERE partrelid = 'md.bar'::regclass), 'l',
@@ -26,6 +26,10 @@ SELECT is((SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.conre
   'bar_interval_check names exactly the intervals of refdata.bar_interval');
 SELECT is((SELECT count(*)::int FROM pg_constraint c WHERE c.conrelid = 'md.bar'::regclass AND c.contype = 'f'), 0,
   'md.bar has no foreign key (the interval is a CHECK)');
+SELECT is((SELECT array_agg(t.relid::text ORDER BY t.relid::text) FROM pg_partition_tree('md.bar') t JOIN pg_class c ON c.oid = t.relid
+            CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+           WHERE t.level > 0 AND a.grantee <> c.relowner), NULL,
+  'no partition of md.bar grants anything (bars are read through md.bar)');
 SELECT is((SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = 'md.bar'::regclass AND i.indisprimary),
           'CREATE UNIQUE INDEX bar_pkey ON ONLY md.bar USING btree (ticker, "interval", ts)', 'primary key (ticker, interval, ts)');
 
