@@ -25,6 +25,7 @@ COMMENT ON COLUMN md.bar.ts IS 'the bar''s open time (UTC); daily bars are stamp
 COMMENT ON COLUMN md.bar.interval IS 'the bar interval (a name of refdata.bar_interval, checked by bar_interval_check), 1d by default';
 -- an interval the CHECK allows and no partition holds yet (none today): never refused
 CREATE TABLE md.bar_default PARTITION OF md.bar DEFAULT;
+COMMENT ON TABLE md.bar_default IS 'The bars of an interval without its own partition of md.bar (md.create_bar_partitions moves them out)';
 SELECT pg_catalog.pg_extension_config_dump('md.bar', '');
 
 CREATE FUNCTION quant.load_bars_csv(ticker text, path text, "interval" text DEFAULT '1d') RETURNS bigint

@@ -49,6 +49,7 @@ DECLARE
     leaf text;
     created integer := 0;
     locked boolean := false;
+    default_comment text;
 BEGIN
     IF create_bar_partitions."interval" IS NOT NULL THEN
         PERFORM refdata.check_bar_interval(create_bar_partitions."interval");
@@ -68,6 +69,8 @@ BEGIN
         END IF;
         list_part := 'bar_' || iv;
         def_part := 'bar_' || iv || '_default';
+        default_comment := format('The %s bars of md.bar outside every range partition of md.%s (md.create_bar_partitions moves them out)',
+                                  iv, list_part);
         IF to_regclass('md.' || quote_ident(def_part)) IS NULL THEN
             IF NOT locked THEN
                 PERFORM pg_advisory_xact_lock(hashtext('quant md.bar partitions'));
@@ -83,11 +86,13 @@ BEGIN
                 EXECUTE format('COMMENT ON TABLE md.%I IS %L', list_part,
                                format('The %s bars of md.bar, partitioned by open time (one partition a %s)', iv, period));
                 EXECUTE format('CREATE TABLE md.%I PARTITION OF md.%I DEFAULT', def_part, list_part);
+                EXECUTE format('COMMENT ON TABLE md.%I IS %L', def_part, default_comment);
                 EXECUTE format('INSERT INTO md.%I SELECT * FROM pg_temp.quant_bar_moving', list_part);
                 DROP TABLE pg_temp.quant_bar_moving;
                 created := created + 2;
             ELSE
                 EXECUTE format('CREATE TABLE md.%I PARTITION OF md.%I DEFAULT', def_part, list_part);
+                EXECUTE format('COMMENT ON TABLE md.%I IS %L', def_part, default_comment);
                 created := created + 1;
             END IF;
         END IF;
@@ -110,6 +115,9 @@ BEGIN
                     EXECUTE format('CREATE TABLE md.%I PARTITION OF md.%I FOR VALUES FROM (%L) TO (%L)',
                                    leaf, list_part, to_char(p AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00"'),
                                    to_char((p + step) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00"'));
+                EXECUTE format('COMMENT ON TABLE md.%I IS %L', leaf,
+                               format('The %s bars of md.bar that open in [%s, %s) UTC', iv,
+                                      to_char(p AT TIME ZONE 'UTC', 'YYYY-MM-DD'), to_char((p + step) AT TIME ZONE 'UTC', 'YYYY-MM-DD')));
                     EXECUTE format('INSERT INTO md.%I SELECT * FROM pg_temp.quant_bar_moving', list_part);
                     DROP TABLE pg_temp.quant_bar_moving;
                     created := created + 1;
