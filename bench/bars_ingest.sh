@@ -43,7 +43,7 @@ SQL
                TO '$csv' WITH (FORMAT csv, HEADER true)"
     a=$(t psql -X -q -d $db -c "SELECT quant.load_bars_csv('BENCH', '$csv', '1m')")
     b=$(t psql -X -q -d $db -c "SELECT quant.set_user('bench')" -c "SELECT quant.upload_bars_csv('BENCH2', '1m', pg_read_file('$csv'))")
-    f=$(DB_URL="postgresql://${PGUSER:-$USER}@${PGHOST:-127.0.0.1}:${PGPORT:-5432}/$db" "$repo/build/worker/quant_feed_ingest_bench" "$n" 2>&1 | tr '\n' ' ' || true)
+    f=$(QUANT_WORKER_STATEMENT_TIMEOUT_MS=600000 DB_URL="postgresql://${PGUSER:-$USER}@${PGHOST:-127.0.0.1}:${PGPORT:-5432}/$db" "$repo/build/worker/quant_feed_ingest_bench" "$n" 2>&1 | tr '\n' ' ' || true)
     echo "$variant: $n minute bars: load_bars_csv $a s ($(echo "$n / $a" | bc) bars/s), upload_bars_csv $b s ($(echo "$n / $b" | bc) bars/s); feed: $f"
     psql -X -At -d $db -c "SELECT count(*) || ' bars in ' || count(DISTINCT tableoid) || ' tables' FROM md.bar"
 done
