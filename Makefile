@@ -19,7 +19,7 @@ SRC_DIRS   := $(wildcard core extension worker http test bench fuzz)
 
 EXT_MAKE = $(MAKE) -C extension PG_CONFIG=$(PG_CONFIG) $(EXT_MAKE_ARGS)
 
-.PHONY: help deps configure build install run stop status psql test fuzz-build bench format format-check tidy clean distclean deb deb-test failover
+.PHONY: help deps configure build install run stop status psql test fuzz-build bench bench-bars format format-check tidy clean distclean deb deb-test failover
 
 help:
 	@echo "make deps      install the Debian packages (scripts/install-deps.sh; no-op when present)"
@@ -104,6 +104,12 @@ bench: build
 	@found=0; for b in $(BUILD_DIR)/bench/bench_*; do \
 	  if [ -f "$$b" ] && [ -x "$$b" ]; then found=1; echo "== $$b"; "$$b"; fi; \
 	done; if [ $$found -eq 0 ]; then echo "no $(BUILD_DIR)/bench/bench_* executables"; fi
+
+# Bars at scale (issue 17, long: ~30-60 min, ~14 GB): 100M bars vs 10k, and COPY ingest of 1M
+# minute bars; PG* = a superuser on a cluster with the extension installed (bench/README.md).
+bench-bars: build
+	nice bash bench/bars_ingest.sh
+	nice bash bench/bars_100m.sh
 
 # The C and C++ sources under version control (the extension's have their own .clang-format).
 FORMAT_FILES = git ls-files -- '*.c' '*.h' '*.cpp' '*.hpp' '*.cc'

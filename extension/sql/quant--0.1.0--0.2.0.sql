@@ -6842,3 +6842,464 @@ COMMENT ON FUNCTION trade.deployment_requires_credential() IS 'Internal: refuses
 -- the feed's FUTU source is served now (worker/src/feed.cpp)
 COMMENT ON FUNCTION quant.set_feed(text, text, text, text, text, boolean, integer, boolean) IS
   'Sets the market-data source of a data ticker at an interval (shared by every user, like md.bar): source manual or a broker (BYBIT: public klines; FUTU: OpenD''s Qot_RequestHistoryKL, 1d and 1h, symbol like US.AAPL), the broker''s symbol (default the ticker) and category, enabled, min_bars (history to keep at least) and continuous (default: true for BYBIT). Returns the feed as JSON. Administrators only (quant_admin).';
+
+-- ==== issue 17 bars (wp-bars): md.bar partitioned by LIST (interval) then RANGE (ts), converted with its rows; CHECK bar_interval_check instead of the foreign key to refdata.bar_interval; md.create_bar_partitions / md.ensure_bar_partitions (pg_cron quant_bar_partitions; load_bars_csv, upload_bars and the feed make the partitions of their bars) ====
+-- The old table steps aside (its triggers and its pg_dump mark go with it), the partitioned one
+-- takes its name, the partitions of the install and of every bar stored are made, the rows move.
+ALTER TABLE md.bar RENAME TO bar_unpartitioned;
+ALTER TABLE md.bar_unpartitioned RENAME CONSTRAINT bar_pkey TO bar_unpartitioned_pkey;
+ALTER TABLE md.bar_unpartitioned RENAME CONSTRAINT bar_ticker_check TO bar_unpartitioned_ticker_check;
+ALTER EXTENSION quant DROP TABLE md.bar_unpartitioned;
+CREATE TABLE md.bar (
+    ticker    text             NOT NULL CHECK (ticker <> ''),
+    ts        timestamptz      NOT NULL,
+    open      double precision,
+    high      double precision,
+    low       double precision,
+    close     double precision NOT NULL,
+    volume    double precision,
+    interval  text             NOT NULL DEFAULT '1d'
+                               CONSTRAINT bar_interval_check CHECK (interval IN ('1m', '5m', '15m', '30m', '1h', '4h', '1d', '1w')),
+    PRIMARY KEY (ticker, interval, ts)
+) PARTITION BY LIST (interval);
+COMMENT ON TABLE md.bar IS 'OHLCV bars, one row per ticker, bar interval and bar open time (UTC); close is the traded price. Partitioned by interval, then by open time (md.create_bar_partitions)';
+COMMENT ON COLUMN md.bar.ts IS 'the bar''s open time (UTC); daily bars are stamped at 00:00 UTC of their date; it closes at ts + the interval';
+COMMENT ON COLUMN md.bar.interval IS 'the bar interval (a name of refdata.bar_interval, checked by bar_interval_check), 1d by default';
+-- an interval the CHECK allows and no partition holds yet (none today): never refused
+CREATE TABLE md.bar_default PARTITION OF md.bar DEFAULT;
+COMMENT ON TABLE md.bar_default IS 'The bars of an interval without its own partition of md.bar (md.create_bar_partitions moves them out)';
+SELECT pg_catalog.pg_extension_config_dump('md.bar', '');
+
+
+CREATE FUNCTION md.bar_partition_period("interval" text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN $1 IN ('1m', '5m') THEN 'month' WHEN $1 IN ('1d', '1w') THEN 'decade' ELSE 'year' END
+$$;
+COMMENT ON FUNCTION md.bar_partition_period(text) IS
+  'The time range of one partition of md.bar for bars of an interval: month (1m, 5m: about 45k and 9k bars per ticker), year (15m to 4h: at most 35k), decade (1d, 1w: about 3.6k).';
+
+CREATE FUNCTION md.bar_partition_start(period text, ts timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT date_trunc($1, $2 AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+$$;
+COMMENT ON FUNCTION md.bar_partition_start(text, timestamptz) IS
+  'Internal: the start (UTC) of the partition period (month, year, decade) that holds open time ts.';
+
+CREATE FUNCTION md.create_bar_partitions(from_ts timestamptz DEFAULT NULL, to_ts timestamptz DEFAULT NULL,
+                                         "interval" text DEFAULT NULL) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    iv text;
+    period text;
+    step interval;
+    p timestamptz;
+    last_p timestamptz;
+    list_part text;
+    def_part text;
+    leaf text;
+    created integer := 0;
+    locked boolean := false;
+    default_comment text;
+BEGIN
+    IF create_bar_partitions."interval" IS NOT NULL THEN
+        PERFORM refdata.check_bar_interval(create_bar_partitions."interval");
+    END IF;
+    to_ts := coalesce(to_ts, now() + interval '2 months');
+    FOR iv IN SELECT b.name FROM refdata.bar_interval b
+               WHERE create_bar_partitions."interval" IS NULL OR b.name = create_bar_partitions."interval"
+               ORDER BY b.seconds LOOP
+        period := md.bar_partition_period(iv);
+        step := CASE period WHEN 'month' THEN interval '1 month' WHEN 'year' THEN interval '1 year' ELSE interval '10 years' END;
+        p := md.bar_partition_start(period, coalesce(from_ts, now()));
+        last_p := md.bar_partition_start(period, greatest(to_ts, coalesce(from_ts, now())));
+        IF (extract(epoch FROM last_p - p) / extract(epoch FROM step)) > 1200 THEN
+            RAISE EXCEPTION 'md.create_bar_partitions: % to % is more than 1200 partitions of % bars (one a %)',
+                            from_ts, to_ts, iv, period
+                USING ERRCODE = '22023', COLUMN = 'to_ts', HINT = 'bars outside the partitions land in the default partition';
+        END IF;
+        list_part := 'bar_' || iv;
+        def_part := 'bar_' || iv || '_default';
+        default_comment := format('The %s bars of md.bar outside every range partition of md.%s (md.create_bar_partitions moves them out)',
+                                  iv, list_part);
+        IF to_regclass('md.' || quote_ident(def_part)) IS NULL THEN
+            IF NOT locked THEN
+                PERFORM pg_advisory_xact_lock(hashtext('quant md.bar partitions'));
+                locked := true;
+            END IF;
+            IF to_regclass('md.' || quote_ident(list_part)) IS NULL THEN
+                -- bars of this interval in md.bar_default move into the new partition
+                CREATE TEMP TABLE quant_bar_moving (LIKE md.bar) ON COMMIT DROP;
+                WITH d AS (DELETE FROM md.bar_default b WHERE b.interval = iv RETURNING b.*)
+                INSERT INTO pg_temp.quant_bar_moving SELECT * FROM d;
+                EXECUTE format('CREATE TABLE md.%I PARTITION OF md.bar FOR VALUES IN (%L) PARTITION BY RANGE (ts)',
+                               list_part, iv);
+                EXECUTE format('COMMENT ON TABLE md.%I IS %L', list_part,
+                               format('The %s bars of md.bar, partitioned by open time (one partition a %s)', iv, period));
+                EXECUTE format('CREATE TABLE md.%I PARTITION OF md.%I DEFAULT', def_part, list_part);
+                EXECUTE format('COMMENT ON TABLE md.%I IS %L', def_part, default_comment);
+                EXECUTE format('INSERT INTO md.%I SELECT * FROM pg_temp.quant_bar_moving', list_part);
+                DROP TABLE pg_temp.quant_bar_moving;
+                created := created + 2;
+            ELSE
+                EXECUTE format('CREATE TABLE md.%I PARTITION OF md.%I DEFAULT', def_part, list_part);
+                EXECUTE format('COMMENT ON TABLE md.%I IS %L', def_part, default_comment);
+                created := created + 1;
+            END IF;
+        END IF;
+        WHILE p <= last_p LOOP
+            leaf := 'bar_' || iv || '_' || CASE period WHEN 'month' THEN to_char(p AT TIME ZONE 'UTC', 'YYYY_MM')
+                                                        WHEN 'year' THEN to_char(p AT TIME ZONE 'UTC', 'YYYY')
+                                                        ELSE to_char(p AT TIME ZONE 'UTC', 'YYYY') || 's' END;
+            IF to_regclass('md.' || quote_ident(leaf)) IS NULL THEN
+                IF NOT locked THEN
+                    PERFORM pg_advisory_xact_lock(hashtext('quant md.bar partitions'));
+                    locked := true;
+                END IF;
+                IF to_regclass('md.' || quote_ident(leaf)) IS NULL THEN
+                    -- bars of this range in the default partition move into the new one (a
+                    -- partition cannot be added over rows of the default partition)
+                    CREATE TEMP TABLE quant_bar_moving (LIKE md.bar) ON COMMIT DROP;
+                    EXECUTE format('WITH d AS (DELETE FROM md.%I b WHERE b.ts >= $1 AND b.ts < $2 RETURNING b.*) '
+                                   'INSERT INTO pg_temp.quant_bar_moving SELECT * FROM d', def_part)
+                        USING p, p + step;
+                    EXECUTE format('CREATE TABLE md.%I PARTITION OF md.%I FOR VALUES FROM (%L) TO (%L)',
+                                   leaf, list_part, to_char(p AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00"'),
+                                   to_char((p + step) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00"'));
+                EXECUTE format('COMMENT ON TABLE md.%I IS %L', leaf,
+                               format('The %s bars of md.bar that open in [%s, %s) UTC', iv,
+                                      to_char(p AT TIME ZONE 'UTC', 'YYYY-MM-DD'), to_char((p + step) AT TIME ZONE 'UTC', 'YYYY-MM-DD')));
+                    EXECUTE format('INSERT INTO md.%I SELECT * FROM pg_temp.quant_bar_moving', list_part);
+                    DROP TABLE pg_temp.quant_bar_moving;
+                    created := created + 1;
+                END IF;
+            END IF;
+            p := p + step;
+        END LOOP;
+    END LOOP;
+    RETURN created;
+END
+$$;
+COMMENT ON FUNCTION md.create_bar_partitions(timestamptz, timestamptz, text) IS
+  'Creates the missing partitions of md.bar for open times from from_ts (default now) to to_ts (default now + 2 months), for one bar interval or all (NULL): the interval''s partition with its default one, and the range partitions (md.bar_partition_period) of the window; bars of the window already in a default partition move into their new partition. pg_cron runs it daily (quant_bar_partitions). Returns how many tables it created. At most 1200 range partitions per interval per call (22023 otherwise). Administrators only.';
+REVOKE ALL ON FUNCTION md.create_bar_partitions(timestamptz, timestamptz, text) FROM PUBLIC;
+
+CREATE FUNCTION md.ensure_bar_partitions("interval" text, first_ts timestamptz, last_ts timestamptz) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    period text := md.bar_partition_period($1);
+    step interval;
+BEGIN
+    IF $1 IS NULL OR first_ts IS NULL OR last_ts IS NULL OR NOT EXISTS (SELECT 1 FROM refdata.bar_interval b WHERE b.name = $1) THEN
+        RETURN 0;  -- nothing to place (the INSERT itself refuses a bad interval)
+    END IF;
+    step := CASE period WHEN 'month' THEN interval '1 month' WHEN 'year' THEN interval '1 year' ELSE interval '10 years' END;
+    -- a range wider than 240 partitions (20 years of minute bars): the latest 240; the rest
+    -- lands in the default partition (md.create_bar_partitions makes room for it later)
+    first_ts := greatest(first_ts, last_ts - step * 239);
+    RETURN md.create_bar_partitions(first_ts, last_ts, $1);
+END
+$$;
+COMMENT ON FUNCTION md.ensure_bar_partitions(text, timestamptz, timestamptz) IS
+  'Internal (the ingest paths): md.create_bar_partitions for the bars of an interval with open times first_ts to last_ts (the latest 240 partitions at most), before they are inserted. Returns the tables created; 0 when they exist (a catalog look-up per period).';
+REVOKE ALL ON FUNCTION md.ensure_bar_partitions(text, timestamptz, timestamptz) FROM PUBLIC;
+
+-- Internal: marks every leaf partition of md.bar for pg_dump (one call each: a single statement
+-- cannot update pg_extension twice). Only inside the extension's scripts.
+CREATE FUNCTION md.mark_bar_partitions_dumped() RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t regclass;
+    n integer := 0;
+BEGIN
+    FOR t IN SELECT p.relid FROM pg_partition_tree('md.bar') p WHERE p.isleaf ORDER BY p.relid::text LOOP
+        PERFORM pg_extension_config_dump(t, '');
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION md.mark_bar_partitions_dumped() IS
+  'Internal (the extension''s install and upgrade scripts): pg_extension_config_dump for every leaf partition of md.bar, so pg_dump keeps their rows.';
+REVOKE ALL ON FUNCTION md.mark_bar_partitions_dumped() FROM PUBLIC;
+
+
+SELECT md.create_bar_partitions();
+SELECT md.create_bar_partitions('1970-01-01 00:00+00', NULL, i) FROM (VALUES ('1d'), ('1w')) v(i);
+SELECT md.ensure_bar_partitions(u.interval, min(u.ts), max(u.ts)) FROM md.bar_unpartitioned u GROUP BY u.interval ORDER BY u.interval;
+INSERT INTO md.bar (ticker, ts, open, high, low, close, volume, interval)
+SELECT u.ticker, u.ts, u.open, u.high, u.low, u.close, u.volume, u.interval FROM md.bar_unpartitioned u ORDER BY u.interval, u.ticker, u.ts;
+DROP TABLE md.bar_unpartitioned;
+CREATE TRIGGER bar_version_insert AFTER INSERT ON md.bar
+    REFERENCING NEW TABLE AS new_bars FOR EACH STATEMENT EXECUTE FUNCTION md.bump_bar_version();
+CREATE TRIGGER bar_version_update AFTER UPDATE ON md.bar
+    REFERENCING OLD TABLE AS old_bars NEW TABLE AS new_bars FOR EACH STATEMENT EXECUTE FUNCTION md.bump_bar_version();
+CREATE TRIGGER bar_version_delete AFTER DELETE ON md.bar
+    REFERENCING OLD TABLE AS old_bars FOR EACH STATEMENT EXECUTE FUNCTION md.bump_bar_version();
+CREATE TRIGGER bar_version_truncate AFTER TRUNCATE ON md.bar
+    FOR EACH STATEMENT EXECUTE FUNCTION md.bump_bar_version();
+
+SELECT md.mark_bar_partitions_dumped();
+-- the privileges of a fresh install (grants.sql): md.bar readable by PUBLIC, its partitions and the
+-- new functions only their owner's
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT p.relid FROM pg_partition_tree('md.bar') p ORDER BY p.relid::text LOOP
+        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC, quant_app, quant_worker, quant_admin', t);
+    END LOOP;
+END
+$$;
+GRANT SELECT ON md.bar TO PUBLIC;
+REVOKE ALL ON FUNCTION md.bar_partition_period(text), md.bar_partition_start(text, timestamptz),
+    md.create_bar_partitions(timestamptz, timestamptz, text), md.ensure_bar_partitions(text, timestamptz, timestamptz),
+    md.mark_bar_partitions_dumped() FROM quant_app, quant_worker, quant_admin;
+
+-- the ingest paths make the partitions of their bars; the daily job keeps two months ahead
+CREATE OR REPLACE FUNCTION quant.load_bars_csv(ticker text, path text, "interval" text DEFAULT '1d') RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    loaded bigint;
+BEGIN
+    IF ticker IS NULL OR btrim(ticker) = '' THEN
+        RAISE EXCEPTION 'quant.load_bars_csv: ticker must not be NULL or empty'
+            USING ERRCODE = '22004', COLUMN = 'ticker';
+    END IF;
+    IF path IS NULL THEN
+        RAISE EXCEPTION 'quant.load_bars_csv: path must not be NULL'
+            USING ERRCODE = '22004', COLUMN = 'path';
+    END IF;
+    PERFORM refdata.check_bar_interval(load_bars_csv."interval");
+    CREATE TEMP TABLE quant_bar_load (date text, open float8, high float8, low float8, close float8, volume float8)
+        ON COMMIT DROP;
+    EXECUTE format('COPY pg_temp.quant_bar_load FROM %L WITH (FORMAT csv, HEADER true)', path);
+    -- the partitions of the file's time range (bars outside every partition would land in the
+    -- default one); ISO times sort as text, near enough for choosing partitions
+    PERFORM md.ensure_bar_partitions(load_bars_csv."interval",
+                                     CASE WHEN lo ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN lo::timestamptz ELSE lo::timestamp AT TIME ZONE 'UTC' END,
+                                     CASE WHEN hi ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN hi::timestamptz ELSE hi::timestamp AT TIME ZONE 'UTC' END)
+       FROM (SELECT min(l.date) AS lo, max(l.date) AS hi FROM pg_temp.quant_bar_load l) r
+      WHERE lo IS NOT NULL;
+    INSERT INTO md.bar AS b (ticker, interval, ts, open, high, low, close, volume)
+    SELECT load_bars_csv.ticker, load_bars_csv."interval",
+           CASE WHEN l.date ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN l.date::timestamptz
+                ELSE l.date::timestamp AT TIME ZONE 'UTC' END,
+           l.open, l.high, l.low, l.close, l.volume
+      FROM pg_temp.quant_bar_load l
+    ON CONFLICT ON CONSTRAINT bar_pkey DO UPDATE
+       SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
+           close = EXCLUDED.close, volume = EXCLUDED.volume;
+    GET DIAGNOSTICS loaded = ROW_COUNT;
+    DROP TABLE pg_temp.quant_bar_load;
+    RETURN loaded;
+END
+$fn$;
+COMMENT ON FUNCTION quant.load_bars_csv(text, text, text) IS
+  'Loads a server-side CSV (header; columns date,open,high,low,close,volume; date = the bar''s open time, without a zone UTC) into md.bar for ticker and bar interval (default 1d); existing bars are updated. Returns the rows loaded. Reads a server file, so it is not granted to PUBLIC.';
+
+CREATE OR REPLACE FUNCTION md.store_uploaded_bars(ticker text, "interval" text, fn text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    iv refdata.bar_interval;
+    bad record;
+    stored bigint;
+    num constant text := '^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$';
+    tsre constant text := '^\s*\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?\s*$';
+    r jsonb;
+BEGIN
+    IF ticker IS NULL OR btrim(ticker) = '' THEN
+        RAISE EXCEPTION '%: ticker must not be NULL or empty', fn USING ERRCODE = '22004', COLUMN = 'ticker';
+    END IF;
+    iv := refdata.check_bar_interval(store_uploaded_bars."interval");
+    -- the fields one by one, first failing row first
+    SELECT u.label, f.field, f.problem INTO bad
+      FROM pg_temp.quant_bar_upload u
+     CROSS JOIN LATERAL (VALUES
+        (1, 'ts', CASE WHEN u.ts IS NULL OR u.ts !~ tsre THEN 'must be a time like 2024-01-02T15:00:00Z, got ' || coalesce('"' || left(u.ts, 40) || '"', 'nothing') END),
+        (2, 'open', CASE WHEN u.open IS NULL OR u.open !~ num THEN 'must be a positive finite number, got ' || coalesce('"' || left(u.open, 40) || '"', 'nothing') END),
+        (3, 'high', CASE WHEN u.high IS NULL OR u.high !~ num THEN 'must be a positive finite number, got ' || coalesce('"' || left(u.high, 40) || '"', 'nothing') END),
+        (4, 'low', CASE WHEN u.low IS NULL OR u.low !~ num THEN 'must be a positive finite number, got ' || coalesce('"' || left(u.low, 40) || '"', 'nothing') END),
+        (5, 'close', CASE WHEN u.close IS NULL OR u.close !~ num THEN 'must be a positive finite number, got ' || coalesce('"' || left(u.close, 40) || '"', 'nothing') END),
+        (6, 'volume', CASE WHEN u.volume IS NOT NULL AND u.volume !~ num THEN 'must be a finite number of at least 0, got "' || left(u.volume, 40) || '"' END)
+     ) AS f(k, field, problem)
+     WHERE f.problem IS NOT NULL
+     ORDER BY u.n, f.k LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '%: %.%: %', fn, bad.label, bad.field, bad.problem
+            USING ERRCODE = '22023', COLUMN = bad.label || '.' || bad.field, HINT = 'nothing was stored';
+    END IF;
+    CREATE TEMP TABLE quant_bar_checked ON COMMIT DROP AS
+    SELECT u.n, u.label,
+           CASE WHEN u.ts ~ '(Z|[+-]\d{2}(:?\d{2})?)\s*$' THEN u.ts::timestamptz ELSE u.ts::timestamp AT TIME ZONE 'UTC' END AS ts,
+           u.open::float8 AS open, u.high::float8 AS high, u.low::float8 AS low, u.close::float8 AS close,
+           u.volume::float8 AS volume
+      FROM pg_temp.quant_bar_upload u;
+    SELECT c.label, f.field, f.problem INTO bad
+      FROM (SELECT c.*, lag(c.ts) OVER (ORDER BY c.n) AS prev_ts FROM pg_temp.quant_bar_checked c) c
+     CROSS JOIN LATERAL (VALUES
+        (1, 'open', CASE WHEN NOT (c.open > 0 AND c.open < 'Infinity') THEN 'must be positive and finite, got ' || c.open END),
+        (2, 'high', CASE WHEN NOT (c.high > 0 AND c.high < 'Infinity') THEN 'must be positive and finite, got ' || c.high END),
+        (3, 'low', CASE WHEN NOT (c.low > 0 AND c.low < 'Infinity') THEN 'must be positive and finite, got ' || c.low END),
+        (4, 'close', CASE WHEN NOT (c.close > 0 AND c.close < 'Infinity') THEN 'must be positive and finite, got ' || c.close END),
+        (5, 'volume', CASE WHEN NOT (c.volume >= 0 AND c.volume < 'Infinity') THEN 'must be at least 0 and finite, got ' || c.volume END),
+        (6, 'high', CASE WHEN c.high < c.low THEN format('must be at least low (%s < %s)', c.high, c.low) END),
+        (7, 'ts', CASE WHEN (extract(epoch FROM c.ts) - iv.offset_seconds)::numeric % iv.seconds <> 0
+                       THEN format('%s is not the open of a %s bar (bars open every %s seconds%s)', c.ts, iv.name, iv.seconds,
+                                   CASE WHEN iv.offset_seconds <> 0 THEN ', from Monday 00:00 UTC' ELSE ' from 00:00 UTC' END) END),
+        (8, 'ts', CASE WHEN c.ts <= c.prev_ts THEN format('times must be ascending and unique: %s after %s', c.ts, c.prev_ts) END),
+        (9, 'ts', CASE WHEN c.ts > now() THEN format('%s is in the future (a bar is stored once it has opened)', c.ts) END)
+     ) AS f(k, field, problem)
+     WHERE f.problem IS NOT NULL
+     ORDER BY c.n, f.k LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '%: %.%: %', fn, bad.label, bad.field, bad.problem
+            USING ERRCODE = '22023', COLUMN = bad.label || '.' || bad.field, HINT = 'nothing was stored';
+    END IF;
+    PERFORM md.ensure_bar_partitions(iv.name, min(c.ts), max(c.ts)) FROM pg_temp.quant_bar_checked c;
+    INSERT INTO md.bar AS b (ticker, interval, ts, open, high, low, close, volume)
+    SELECT store_uploaded_bars.ticker, iv.name, c.ts, c.open, c.high, c.low, c.close, c.volume
+      FROM pg_temp.quant_bar_checked c
+    ON CONFLICT ON CONSTRAINT bar_pkey DO UPDATE
+       SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
+           close = EXCLUDED.close, volume = EXCLUDED.volume;
+    GET DIAGNOSTICS stored = ROW_COUNT;
+    SELECT jsonb_build_object('ticker', ticker, 'interval', iv.name, 'rows', stored, 'first', min(c.ts), 'last', max(c.ts))
+      INTO r FROM pg_temp.quant_bar_checked c;
+    DROP TABLE pg_temp.quant_bar_checked;
+    DROP TABLE pg_temp.quant_bar_upload;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION md.store_uploaded_bars(text, text, text) IS
+  'Internal: checks and upserts the rows of pg_temp.quant_bar_upload for quant.upload_bars / upload_bars_csv (positive finite prices, volume >= 0, high >= low, ascending unique open times on the interval''s grid, none in the future); the first bad row is 22023 naming it and the field, nothing stored.';
+
+CREATE OR REPLACE FUNCTION md.finish_fetch(fid bigint, start_ts timestamptz, rows_received integer, worker_id text,
+                                gaps jsonb, error text) RETURNS md.bar_fetch
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    f md.bar_fetch;
+    stored integer := 0;
+    added integer := 0;
+    first_ts timestamptz;
+    last_ts timestamptz;
+    last_stored timestamptz;
+BEGIN
+    SELECT * INTO f FROM md.bar_fetch x WHERE x.fetch_id = fid FOR UPDATE;
+    IF f.fetch_id IS NULL THEN
+        RAISE EXCEPTION 'md.store_fetch: fetch % does not exist', fid USING ERRCODE = 'P0002', COLUMN = 'fetch_id';
+    END IF;
+    IF worker_id IS NOT NULL AND (f.status <> 'FETCHING' OR f.claimed_by IS DISTINCT FROM worker_id) THEN
+        RAISE EXCEPTION 'md.store_fetch: fetch % is % (claimed by %), not this worker''s (%)', fid, f.status,
+                        coalesce(f.claimed_by, 'nobody'), worker_id
+            USING ERRCODE = '55000', COLUMN = 'fetch_id', HINT = 'claim it first: md.claim_fetch';
+    END IF;
+    IF error IS NULL THEN
+        SELECT min(l.ts), max(l.ts) INTO first_ts, last_ts FROM pg_temp.feed_bars l;
+        PERFORM md.ensure_bar_partitions(f."interval", first_ts, last_ts);  -- history outside md.bar's partitions
+        SELECT max(b.ts) INTO last_stored FROM md.bar b WHERE b.ticker = f.ticker AND b."interval" = f."interval";
+        -- bars up to the last stored one (a re-fetched overlap): rewritten only when they changed
+        IF last_stored IS NOT NULL AND first_ts <= last_stored THEN
+            WITH up AS (
+                INSERT INTO md.bar AS b (ticker, "interval", ts, open, high, low, close, volume)
+                SELECT f.ticker, f."interval", l.ts, l.open, l.high, l.low, l.close, l.volume
+                  FROM pg_temp.feed_bars l WHERE l.ts <= last_stored
+                ON CONFLICT (ticker, "interval", ts) DO UPDATE
+                   SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
+                       volume = EXCLUDED.volume
+                 WHERE (b.open, b.high, b.low, b.close, b.volume)
+                       IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume)
+                RETURNING 1)
+            SELECT count(*) INTO stored FROM up;
+        END IF;
+        -- bars after it: new, a plain INSERT (a concurrent writer of the same bar makes this
+        -- fetch fail and be retried, through the path above)
+        INSERT INTO md.bar (ticker, "interval", ts, open, high, low, close, volume)
+        SELECT f.ticker, f."interval", l.ts, l.open, l.high, l.low, l.close, l.volume
+          FROM pg_temp.feed_bars l WHERE last_stored IS NULL OR l.ts > last_stored;
+        GET DIAGNOSTICS added = ROW_COUNT;
+        stored := stored + added;
+    END IF;
+    UPDATE md.bar_fetch x
+       SET status = CASE WHEN finish_fetch.error IS NULL THEN 'DONE' ELSE 'FAILED' END,
+           finished_at = clock_timestamp(), start_ts = finish_fetch.start_ts,
+           rows_received = finish_fetch.rows_received, rows_stored = stored,
+           first_bar_ts = first_ts, last_bar_ts = last_ts,
+           gaps = coalesce(finish_fetch.gaps, '[]'), error = finish_fetch.error
+     WHERE x.fetch_id = fid
+    RETURNING * INTO f;
+    UPDATE md.feed e
+       SET last_fetch_id = fid,
+           last_bar_ts = CASE WHEN finish_fetch.error IS NULL THEN
+                             (SELECT max(b.ts) FROM md.bar b WHERE b.ticker = e.ticker AND b."interval" = e."interval")
+                         ELSE e.last_bar_ts END,
+           last_ok_at = CASE WHEN finish_fetch.error IS NULL THEN f.finished_at ELSE e.last_ok_at END,
+           last_error = finish_fetch.error,
+           failures = CASE WHEN finish_fetch.error IS NULL THEN 0 ELSE e.failures + 1 END,
+           updated_at = now()
+     WHERE e.ticker = f.ticker AND e."interval" = f."interval";
+    RETURN f;
+END
+$$;
+COMMENT ON FUNCTION md.finish_fetch(bigint, timestamptz, integer, text, jsonb, text) IS
+  'Internal: records the end of a fetch (DONE with the bars of pg_temp.feed_bars upserted into md.bar, only changed rows rewritten; or FAILED with the error, nothing stored) and the product''s state in md.feed.';
+
+CREATE OR REPLACE FUNCTION quant.install_schedules()
+RETURNS TABLE (jobname text, schedule text, command text, jobid bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m refdata.market;
+    jobs text[][] := ARRAY[]::text[][];
+    j text[];
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'quant.install_schedules: pg_cron is not installed in this database'
+            USING ERRCODE = '55000',
+                  HINT = 'shared_preload_libraries = ''pg_cron'', cron.database_name = this database, then CREATE EXTENSION pg_cron';
+    END IF;
+    -- daily_close: one job per market, after its close (UTC; see refdata.market for DST)
+    FOR m IN SELECT * FROM refdata.market ORDER BY market LOOP
+        jobs := jobs || ARRAY[['quant_daily_close_' || m.market, m.run_cron,
+                               format('SELECT quant.run_schedule(%L, %L)', 'daily_close', m.market)]];
+    END LOOP;
+    jobs := jobs || ARRAY[['quant_hourly', '0 * * * *', 'SELECT quant.run_schedule(''hourly'')']];
+    -- pg_cron's run log grows without bound (nothing cleans it): keep a week
+    jobs := jobs || ARRAY[['quant_cron_cleanup', '17 3 * * *',
+                           'DELETE FROM cron.job_run_details WHERE end_time < now() - interval ''7 days''']];
+    -- the stop loss, every minute against the latest price (sql/TRADE/stop_loss.sql; pg_cron
+    -- 1.4: a minute is the finest grain)
+    jobs := jobs || ARRAY[['quant_stop_loss', '* * * * *', 'SELECT quant.check_stop_losses()']];
+    -- the live feed's deadline: runs whose bars did not arrive in time give stale_bars rows
+    jobs := jobs || ARRAY[['quant_feed_deadline', '* * * * *', 'SELECT quant.feed_deadline()']];
+    -- md.bar's partitions two months ahead (sql/MD/bar_partitions.sql)
+    jobs := jobs || ARRAY[['quant_bar_partitions', '41 2 * * *', 'SELECT md.create_bar_partitions()']];
+    FOREACH j SLICE 1 IN ARRAY jobs LOOP
+        jobname := j[1];
+        schedule := j[2];
+        command := j[3];
+        -- cron.schedule(name, ...) updates the job of that name: installing twice is harmless
+        EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid USING jobname, schedule, command;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION quant.install_schedules() IS
+  'Creates (or updates) the pg_cron jobs of the live loop, in UTC: quant_daily_close_<MARKET> per refdata.market (US 21:05 Mon-Fri, HK 08:05 Mon-Fri, CRYPTO 00:05 daily), quant_hourly (minute 0), quant_stop_loss (every minute: quant.check_stop_losses), quant_feed_deadline (every minute: quant.feed_deadline), quant_bar_partitions (02:41 daily: md.create_bar_partitions, two months ahead), quant_cron_cleanup (cron.job_run_details older than 7 days). Idempotent. Needs pg_cron in this database (55000 otherwise) and the right to call cron.schedule. Returns the jobs.';
+

@@ -2,6 +2,12 @@
 -- plain COPY from CSV with these column names (interval defaults to 1d), quant.load_bars_csv(ticker,
 -- path, interval) or quant.upload_bars. `ts` is the bar's open time in UTC; it closes at ts + its
 -- interval's duration. The series of one ticker in two intervals are independent.
+-- md.bar is partitioned (issue 17, docs/scale.md): by LIST (interval), one partition md.bar_<interval>
+-- each, and those by RANGE (ts) in periods sized to the interval (md.bar_partition_period: 1m and 5m
+-- by month, 15m to 4h by year, 1d and 1w by decade), with a DEFAULT partition at both levels so no
+-- insert ever fails; MD/bar_partitions.sql creates and maintains them. The interval is checked by a
+-- CHECK on the engine's names (a foreign key cost half of the COPY ingest: bench/README.md);
+-- refdata.bar_interval is the same list (a test keeps them equal).
 CREATE TABLE md.bar (
     ticker    text             NOT NULL CHECK (ticker <> ''),
     ts        timestamptz      NOT NULL,
@@ -10,13 +16,16 @@ CREATE TABLE md.bar (
     low       double precision,
     close     double precision NOT NULL,
     volume    double precision,
-    interval  text             NOT NULL DEFAULT '1d' REFERENCES refdata.bar_interval (name),
+    interval  text             NOT NULL DEFAULT '1d'
+                               CONSTRAINT bar_interval_check CHECK (interval IN ('1m', '5m', '15m', '30m', '1h', '4h', '1d', '1w')),
     PRIMARY KEY (ticker, interval, ts)
-);
-COMMENT ON TABLE md.bar IS 'OHLCV bars, one row per ticker, bar interval and bar open time (UTC); close is the traded price';
+) PARTITION BY LIST (interval);
+COMMENT ON TABLE md.bar IS 'OHLCV bars, one row per ticker, bar interval and bar open time (UTC); close is the traded price. Partitioned by interval, then by open time (md.create_bar_partitions)';
 COMMENT ON COLUMN md.bar.ts IS 'the bar''s open time (UTC); daily bars are stamped at 00:00 UTC of their date; it closes at ts + the interval';
-COMMENT ON COLUMN md.bar.interval IS 'the bar interval (refdata.bar_interval), 1d by default';
--- pg_dump keeps the bars (an extension's tables are otherwise dumped without data).
+COMMENT ON COLUMN md.bar.interval IS 'the bar interval (a name of refdata.bar_interval, checked by bar_interval_check), 1d by default';
+-- an interval the CHECK allows and no partition holds yet (none today): never refused
+CREATE TABLE md.bar_default PARTITION OF md.bar DEFAULT;
+COMMENT ON TABLE md.bar_default IS 'The bars of an interval without its own partition of md.bar (md.create_bar_partitions moves them out)';
 SELECT pg_catalog.pg_extension_config_dump('md.bar', '');
 
 CREATE FUNCTION quant.load_bars_csv(ticker text, path text, "interval" text DEFAULT '1d') RETURNS bigint
@@ -38,6 +47,13 @@ BEGIN
     CREATE TEMP TABLE quant_bar_load (date text, open float8, high float8, low float8, close float8, volume float8)
         ON COMMIT DROP;
     EXECUTE format('COPY pg_temp.quant_bar_load FROM %L WITH (FORMAT csv, HEADER true)', path);
+    -- the partitions of the file's time range (bars outside every partition would land in the
+    -- default one); ISO times sort as text, near enough for choosing partitions
+    PERFORM md.ensure_bar_partitions(load_bars_csv."interval",
+                                     CASE WHEN lo ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN lo::timestamptz ELSE lo::timestamp AT TIME ZONE 'UTC' END,
+                                     CASE WHEN hi ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN hi::timestamptz ELSE hi::timestamp AT TIME ZONE 'UTC' END)
+       FROM (SELECT min(l.date) AS lo, max(l.date) AS hi FROM pg_temp.quant_bar_load l) r
+      WHERE lo IS NOT NULL;
     INSERT INTO md.bar AS b (ticker, interval, ts, open, high, low, close, volume)
     SELECT load_bars_csv.ticker, load_bars_csv."interval",
            CASE WHEN l.date ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN l.date::timestamptz

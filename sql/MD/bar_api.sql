@@ -97,6 +97,7 @@ BEGIN
         RAISE EXCEPTION '%: %.%: %', fn, bad.label, bad.field, bad.problem
             USING ERRCODE = '22023', COLUMN = bad.label || '.' || bad.field, HINT = 'nothing was stored';
     END IF;
+    PERFORM md.ensure_bar_partitions(iv.name, min(c.ts), max(c.ts)) FROM pg_temp.quant_bar_checked c;
     INSERT INTO md.bar AS b (ticker, interval, ts, open, high, low, close, volume)
     SELECT store_uploaded_bars.ticker, iv.name, c.ts, c.open, c.high, c.low, c.close, c.volume
       FROM pg_temp.quant_bar_checked c

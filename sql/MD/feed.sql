@@ -359,6 +359,7 @@ BEGIN
     END IF;
     IF error IS NULL THEN
         SELECT min(l.ts), max(l.ts) INTO first_ts, last_ts FROM pg_temp.feed_bars l;
+        PERFORM md.ensure_bar_partitions(f."interval", first_ts, last_ts);  -- history outside md.bar's partitions
         SELECT max(b.ts) INTO last_stored FROM md.bar b WHERE b.ticker = f.ticker AND b."interval" = f."interval";
         -- bars up to the last stored one (a re-fetched overlap): rewritten only when they changed
         IF last_stored IS NOT NULL AND first_ts <= last_stored THEN

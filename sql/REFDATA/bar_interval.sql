@@ -1,6 +1,7 @@
 -- The bar intervals (1m 5m 15m 30m 1h 4h 1d 1w), generated from the core's catalog
 -- (core/src/bar_interval.cpp): what md.bar.interval and a Strategy JSON's `interval` name. Before
--- MD/bar.sql: md.bar's interval is a foreign key to this table.
+-- MD/bar.sql: md.bar's interval CHECK (bar_interval_check) names the same list (issue 17: no foreign
+-- key, it cost half of the COPY ingest; test/pgtap/MD/partitions.sql keeps the two equal).
 CREATE FUNCTION quant.bar_interval_catalog()
 RETURNS TABLE (name text, seconds integer, offset_seconds integer, equity_bars_per_year integer,
                crypto_bars_per_year integer, description text)

@@ -306,6 +306,8 @@ BEGIN
     jobs := jobs || ARRAY[['quant_stop_loss', '* * * * *', 'SELECT quant.check_stop_losses()']];
     -- the live feed's deadline: runs whose bars did not arrive in time give stale_bars rows
     jobs := jobs || ARRAY[['quant_feed_deadline', '* * * * *', 'SELECT quant.feed_deadline()']];
+    -- md.bar's partitions two months ahead (sql/MD/bar_partitions.sql)
+    jobs := jobs || ARRAY[['quant_bar_partitions', '41 2 * * *', 'SELECT md.create_bar_partitions()']];
     FOREACH j SLICE 1 IN ARRAY jobs LOOP
         jobname := j[1];
         schedule := j[2];
@@ -317,7 +319,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION quant.install_schedules() IS
-  'Creates (or updates) the pg_cron jobs of the live loop, in UTC: quant_daily_close_<MARKET> per refdata.market (US 21:05 Mon-Fri, HK 08:05 Mon-Fri, CRYPTO 00:05 daily), quant_hourly (minute 0), quant_stop_loss (every minute: quant.check_stop_losses), quant_feed_deadline (every minute: quant.feed_deadline), quant_cron_cleanup (cron.job_run_details older than 7 days). Idempotent. Needs pg_cron in this database (55000 otherwise) and the right to call cron.schedule. Returns the jobs.';
+  'Creates (or updates) the pg_cron jobs of the live loop, in UTC: quant_daily_close_<MARKET> per refdata.market (US 21:05 Mon-Fri, HK 08:05 Mon-Fri, CRYPTO 00:05 daily), quant_hourly (minute 0), quant_stop_loss (every minute: quant.check_stop_losses), quant_feed_deadline (every minute: quant.feed_deadline), quant_bar_partitions (02:41 daily: md.create_bar_partitions, two months ahead), quant_cron_cleanup (cron.job_run_details older than 7 days). Idempotent. Needs pg_cron in this database (55000 otherwise) and the right to call cron.schedule. Returns the jobs.';
 REVOKE ALL ON FUNCTION quant.install_schedules() FROM PUBLIC;
 
 CREATE FUNCTION quant.uninstall_schedules() RETURNS integer

@@ -40,7 +40,8 @@ SELECT c.oid::regclass::text, CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END,
 FROM pg_depend d JOIN pg_class c ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'quant')
-  AND c.relkind IN ('r', 'v', 'm', 'p', 'f', 'S');
+  AND c.relkind IN ('r', 'v', 'm', 'p', 'f', 'S')
+  AND NOT c.relispartition;  -- md.bar's partitions: named by the calendar, no grants (MD/partitions.sql)
 
 CREATE TEMP TABLE cat_grant AS
 SELECT e.object, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee,

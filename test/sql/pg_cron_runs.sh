@@ -109,7 +109,9 @@ check "the stop loss every minute" "* * * * *|SELECT quant.check_stop_losses()" 
     "$("${PSQL[@]}" -c "SELECT schedule || '|' || command FROM cron.job WHERE jobname = 'quant_stop_loss'")"
 check "US daily_close at 21:05 UTC Mon-Fri for market US" "5 21 * * 1-5|SELECT quant.run_schedule('daily_close', 'US')" \
     "$("${PSQL[@]}" -c "SELECT schedule || '|' || command FROM cron.job WHERE jobname = 'quant_daily_close_US'")"
-check "uninstall_schedules removes them" 7 "$("${PSQL[@]}" -c "SELECT quant.uninstall_schedules()")"
+check "md.bar's partitions two months ahead, daily (issue 17)" "41 2 * * *|SELECT md.create_bar_partitions()" \
+    "$("${PSQL[@]}" -c "SELECT schedule || '|' || command FROM cron.job WHERE jobname = 'quant_bar_partitions'")"
+check "uninstall_schedules removes them (and quant_bar_partitions)" 8 "$("${PSQL[@]}" -c "SELECT quant.uninstall_schedules()")"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -17,8 +17,8 @@ SELECT 'ZZIV', '1h', timestamptz '2024-01-01' + make_interval(hours => i), 200 -
   FROM generate_series(0, 39) i;
 
 SELECT is((SELECT interval FROM md.bar WHERE ticker = 'TTRC' LIMIT 1), '1d', 'bars loaded without an interval are 1d');
-SELECT throws_ok($$INSERT INTO md.bar (ticker, interval, ts, close) VALUES ('ZZIV', '2h', '2024-01-01', 1)$$, '23503', NULL,
-  'an unknown interval is refused by the foreign key');
+SELECT throws_ok($$INSERT INTO md.bar (ticker, interval, ts, close) VALUES ('ZZIV', '2h', '2024-01-01', 1)$$, '23514', NULL,
+  'an unknown interval is refused by bar_interval_check');
 SELECT is((SELECT count(*)::int FROM md.bar WHERE ticker = 'ZZIV'), 80, 'the same open time in two intervals: two bars');
 SELECT results_eq($$SELECT version FROM md.bar_version WHERE ticker = 'ZZIV' ORDER BY interval$$, $$VALUES (1::bigint), (1::bigint)$$,
   'a bar version per (ticker, interval)');
