@@ -45,6 +45,7 @@ from fakebybit import FakeBybit  # noqa: E402
 CRASH_POINTS = ["after_claim", "after_intent", "after_send", "before_outcome"]
 PAPER_PRICE = {"CHA": 100.0, "CHB": 40.0}
 BTC_PRICE = 50000.0
+ETH_PRICE = 3000.0
 STARTING_CASH = 100000.0
 START_USDT = 100000.0
 
@@ -168,9 +169,10 @@ class Soak:
             bars.append(f"INSERT INTO md.bar (ticker, ts, open, high, low, close, volume) SELECT '{t}', "
                         f"timestamptz '2026-01-01' + g * interval '1 day', {p}, {p}, {p}, {p}, 1000 "
                         f"FROM generate_series(0, 59) g;")
-        bars.append(f"INSERT INTO md.bar (ticker, ts, open, high, low, close, volume) SELECT 'BTC-USD', "
-                    f"timestamptz '2026-01-01' + g * interval '1 day', {BTC_PRICE}, {BTC_PRICE}, {BTC_PRICE}, "
-                    f"{BTC_PRICE}, 10 FROM generate_series(0, 59) g;")
+        for t, p in (("BTC-USD", BTC_PRICE), ("ETH-USD", ETH_PRICE)):
+            bars.append(f"INSERT INTO md.bar (ticker, ts, open, high, low, close, volume) SELECT '{t}', "
+                        f"timestamptz '2026-01-01' + g * interval '1 day', {p}, {p}, {p}, {p}, 10 "
+                        f"FROM generate_series(0, 59) g;")
         self.pg.psql("\n".join(bars))
         self.keys = {}
         for i in range(a.users):
@@ -178,7 +180,7 @@ class Soak:
             self.users.append(u)
             self.keys[u] = (f"CK{self.run_id}{i}", f"cs-{uuid.uuid4().hex}")
         self.fake = FakeBybit(keys=dict(self.keys.values()), balances={"USDT": str(int(START_USDT))},
-                              prices={"BTCUSDT": str(int(BTC_PRICE))},
+                              prices={"BTCUSDT": str(int(BTC_PRICE)), "ETHUSDT": str(int(ETH_PRICE))},
                               log=os.path.join(self.logdir, "fake-bybit.log")).start()
         base = {"max_bar_age_hours": None, "max_orders_per_minute": 10000, "max_daily_trades": 100000,
                 "max_consecutive_rejects": 10000}
@@ -204,11 +206,14 @@ class Soak:
                         lim["max_consecutive_losses"] = 3
                         lim["flatten_on_breach"] = True
                     self.deploy(u, sid, "PAPER", 10, lim, PAPER_PRICE[t], t)
-            sid = self.strategy(u, "BTC-USD")
-            lim = dict(base)
-            if i % 4 == 3:
-                lim["max_daily_trades"] = self.rng.randint(4, 12)
-            self.deploy(u, sid, "BYBIT", 0.01, lim, BTC_PRICE, "BTC-USD")
+            for tk, qty, px in (("BTC-USD", 0.01, BTC_PRICE), ("ETH-USD", 0.1, ETH_PRICE)):
+                sid = self.strategy(u, tk)
+                lim = dict(base)
+                if i % 4 == 3:
+                    lim["max_daily_trades"] = self.rng.randint(4, 12)
+                self.deploy(u, sid, "BYBIT", qty, lim, px, tk)
+        self.bybit_deps = [d for d, x in self.deps.items() if x["broker"] == "BYBIT"]
+        self.paper_deps = [d for d, x in self.deps.items() if x["broker"] == "PAPER"]
         log(f"{len(self.users)} users, {len(self.deps)} deployments "
             f"({sum(1 for d in self.deps.values() if d['broker'] == 'BYBIT')} on Bybit); logs in {self.logdir}")
 
@@ -231,7 +236,8 @@ class Soak:
         dep = self.rest(user, f"SELECT quant.deploy(jsonb_build_object('strategy_id', '{sid}', 'broker', '{broker}', "
                               f"'qty', {qty}, 'schedule', 'manual', 'risk_limits', '{rl}'::jsonb{extra}))->>'deployment_id'")
         self.deps[dep] = {"user_id": user, "broker": broker, "key": self.keys[user][0] if broker == "BYBIT" else None,
-                          "limits": limits, "price": price, "starting_cash": STARTING_CASH, "ticker": ticker}
+                          "limits": limits, "price": price, "starting_cash": STARTING_CASH, "ticker": ticker,
+                          "symbol": ticker.replace("-USD", "USDT") if broker == "BYBIT" else ticker}
         self.bar[dep] = 0
         return dep
 
@@ -262,7 +268,7 @@ class Soak:
                 continue
             if rc == -signal.SIGKILL and crash_at:
                 self.stats["kills_" + crash_at] += 1
-            elif rc != -signal.SIGKILL:
+            elif rc != -signal.SIGKILL and not (rc == 0 and getattr(p, "terminated", False)):
                 log(f"worker {wid} exited with {rc} (see {path})")
                 self.stats.setdefault("worker_exits", 0)
                 self.stats["worker_exits"] += 1
@@ -292,6 +298,7 @@ class Soak:
     def stop_workers(self):
         for wid, (p, _c, _path) in list(self.workers.items()):
             if p.poll() is None:
+                p.terminated = True
                 p.send_signal(signal.SIGTERM)
         for wid, (p, _c, _path) in list(self.workers.items()):
             try:
@@ -312,7 +319,8 @@ class Soak:
             return
         rows = []
         for _ in range(want):
-            dep = self.rng.choice(list(self.deps))
+            pool = self.bybit_deps if self.rng.random() < self.args.bybit_share else self.paper_deps
+            dep = self.rng.choice(pool)
             self.bar[dep] += 1
             rows.append(f"('{dep}', {self.bar[dep]}, {self.rng.choice([-1, 0, 1, 1, -1])}, '{self.deps[dep]['ticker']}')")
         self.pg.psql("WITH v (dep, n, sig, tk) AS (VALUES " + ", ".join(rows) + "), "
@@ -323,7 +331,14 @@ class Soak:
         self.stats["signals"] += want
 
     # -- faults --
+    def pending_faults(self):
+        return len(self.fake.state()["faults"])
+
     def broker_fault(self):
+        """One fault queued at the fake, when fewer than four wait (so each one hits a request:
+        the figures count the faults that were used, not the ones queued)."""
+        if self.pending_faults() >= 4:
+            return
         r = self.rng.random()
         create = "/v5/order/create"
         if r < 0.16:
@@ -347,13 +362,7 @@ class Soak:
         else:
             spec = ("latency", {"ms": self.rng.randint(100, 900), "path": self.rng.choice([create, "/v5/order/realtime"])})
         kind, fields = spec
-        if kind == "duplicate_ack":
-            # the order is taken but its answer lost, and the worker's next create for the same
-            # orderLinkId (if it re-sends) is told "duplicate": it must find the first one
-            self.fake.fault("drop", path=create)
-            self.fake.fault("latency", ms=50, path="/v5/order/realtime")
-        else:
-            self.fake.fault(kind, **fields)
+        self.fake.fault(kind, **fields)
         self.stats["faults"] += 1
         self.fault_kinds[kind] = self.fault_kinds.get(kind, 0) + 1
 
@@ -403,7 +412,8 @@ class Soak:
     def targets_met(self):
         a = self.args
         kills = sum(self.stats["kills_" + p] for p in CRASH_POINTS) + self.stats["kills_random"]
-        return (kills >= a.kills and self.stats["db_stops"] >= a.db_stops and self.stats["faults"] >= a.faults
+        used = self.stats["faults"] - (self.pending_faults() if self.stats["faults"] >= a.faults else 0)
+        return (kills >= a.kills and self.stats["db_stops"] >= a.db_stops and used >= a.faults
                 and all(self.stats["kills_" + p] >= a.kills // 8 for p in CRASH_POINTS))
 
     def chaos(self):
@@ -443,7 +453,10 @@ class Soak:
     def settle(self):
         """No more chaos: clear faults, let the market fill what it holds, end the halt and the
         disables, restart the workers (they reconcile), wait for every signal and order to end."""
+        unused = self.pending_faults()
         self.fake.control(op="clear_faults")
+        self.stats["faults_queued"] = self.stats["faults"]
+        self.stats["faults"] -= unused  # the ones that hit a request
         if self.halted is not None:
             self.toggle_halt()
         for dep in list(self.disabled):
@@ -490,7 +503,8 @@ class Soak:
             "deployments": self.deps,
             "breakers": self.rows(f"SELECT breaker_id, user_id, deployment_id, scope, breaker, "
                                   f"{epoch.format('pg_xact_commit_timestamp(xmin)')} AS committed_at FROM trade.breaker"),
-            "audits": self.rows("SELECT entity, entity_id, action FROM trade.audit WHERE entity = 'breaker'"),
+            "audits": self.rows(f"SELECT entity, entity_id, action, {epoch.format('pg_xact_commit_timestamp(xmin)')} AS committed_at "
+                                f"FROM trade.audit WHERE entity = 'breaker' OR action = 'breaker'"),
             "windows": self.windows,
             "paper": {
                 "orders": self.rows(f"SELECT client_order_id, account, side, status, filled_qty::float8 AS filled_qty, "
@@ -510,7 +524,8 @@ class Soak:
         for key, acct in st["accounts"].items():
             by["orders"] += [dict(o, key=key) for o in acct["orders"]]
             by["executions"] += [dict(e, key=key) for e in acct["executions"]]
-            by["positions"][key] = sum(float(p["size"]) * (1 if p["side"] == "Buy" else -1) for p in acct["positions"])
+            for p in acct["positions"]:
+                by["positions"][f"{key}/{p['symbol']}"] = float(p["size"]) * (1 if p["side"] == "Buy" else -1)
             by["wallet"][key] = acct["balances"].get("USDT", "0")
         snap["bybit"] = by
         return snap
@@ -538,6 +553,7 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--backlog", type=int, default=20, help="PENDING signals kept in the queue")
     ap.add_argument("--tick", type=float, default=0.25)
+    ap.add_argument("--bybit-share", type=float, default=0.5, help="share of the signals for Bybit deployments")
     ap.add_argument("--fault-rate", type=float, default=0.5, help="chance per tick of a broker fault")
     ap.add_argument("--kill-rate", type=float, default=0.05, help="chance per tick of a SIGKILL at a random moment")
     ap.add_argument("--crash-point-share", type=float, default=0.6, help="share of worker starts with a crash point")
@@ -576,11 +592,11 @@ def main():
         log("figures: " + json.dumps({
             "seed": args.seed, "seconds": round(time.time() - t0), "signals": len(snap["signals"]),
             "signals_done": sum(1 for x in snap["signals"] if x["status"] == "DONE"),
-            "orders": n_orders, "broker_orders": n_broker, "fills": len(snap["fills"]),
+            "orders": n_orders, "broker_orders": n_broker, "bybit_orders": len(snap["bybit"]["orders"]), "fills": len(snap["fills"]),
             "breakers_tripped": len(snap["breakers"]), "worker_kills_at_points": kills_points,
             "worker_kills_by_point": {p: s["kills_" + p] for p in CRASH_POINTS},
             "worker_kills_random": s["kills_random"], "db_immediate_stops": s["db_stops"],
-            "broker_faults": s["faults"], "faults_by_kind": soak.fault_kinds, "halts": s["halts"],
+            "broker_faults": s["faults"], "broker_faults_queued": s.get("faults_queued"), "faults_by_kind": soak.fault_kinds, "halts": s["halts"],
             "disables": s["disables"], "worker_starts": s["worker_starts"],
             "violations": len(violations)}))
         if args.kills:

@@ -14,7 +14,7 @@ The snapshot (plain JSON-able dicts and lists):
   logs        [{signal_id, deployment_id, action, order_id, qty}]      trade.log
   deployments {deployment_id: {user_id, broker, key (fake key), limits {..}, starting_cash}}
   breakers    [{breaker_id, user_id, deployment_id, scope, committed_at (epoch s)}]
-  audits      [{entity, entity_id, action}]                            trade.audit (breaker rows)
+  audits      [{entity, entity_id, action, committed_at}]              trade.audit (of breakers)
   windows     [{kind: halt|disable, deployment_id|None, start, end}]   what the driver switched
   paper       {orders [{client_order_id, account, side, status, filled_qty, created_at}],
                fills [{client_order_id, account, side, qty, price, fee}],
@@ -22,7 +22,7 @@ The snapshot (plain JSON-able dicts and lists):
   bybit       {creates [{key, orderLinkId, retCode}],
                orders [{key, orderLinkId, orderStatus, side, cumExecQty, createdTime (ms)}],
                executions [{key, orderLinkId, execQty, execFee, execPrice}],
-               positions {key: signed size}, wallet {key: USDT}, starting_wallet}
+               positions {"key/symbol": signed size}, wallet {key: USDT}, starting_wallet}
 """
 import copy
 from collections import Counter, defaultdict
@@ -185,7 +185,7 @@ def check(snap):
         if d["broker"] == "PAPER":
             theirs = _f(snap["paper"]["positions"].get(dep))
         else:
-            theirs = _f(snap["bybit"]["positions"].get(d["key"]))
+            theirs = _f(snap["bybit"]["positions"].get(f"{d['key']}/{d['symbol']}"))
         if abs(mine - theirs) > EPS:
             bad("books_equal_broker", f"{dep}: position {mine} in the books, {theirs} at the broker")
         fsum = sum((_f(f["qty"]) if f["side"] == "BUY" else -_f(f["qty"])) for f in snap["fills"]
@@ -202,7 +202,9 @@ def check(snap):
     for key, wallet in snap["bybit"]["wallet"].items():
         mine = sorted((f for f in snap["fills"] if deps[f["deployment_id"]].get("key") == key), key=lambda f: f["ts"])
         have = _f(wallet)
-        want = snap["bybit"]["starting_wallet"] + linear_realised(mine) - sum(_f(f["fee"]) for f in mine)
+        realised = sum(linear_realised([f for f in mine if f["deployment_id"] == dep])
+                       for dep in {f["deployment_id"] for f in mine})  # one position per symbol and key
+        want = snap["bybit"]["starting_wallet"] + realised - sum(_f(f["fee"]) for f in mine)
         if abs(want - have) > 1e-4:
             bad("books_equal_broker", f"Bybit key {key}: USDT {have:.6f}, from the books' fills {want:.6f}")
 
@@ -227,10 +229,17 @@ def check(snap):
             bad("audit_trail", f"{cid}: FILLED without a {o['side']} row in trade.log")
         if o["status"] == "REJECTED" and o["signal_id"] not in logged_signals:
             bad("audit_trail", f"{cid}: REJECTED with no trade.log row")
-    audited = {(a["entity_id"]) for a in snap["audits"] if a["entity"] == "breaker"}
+    # a breaker's audit: its own row (entity breaker), or the disable it caused (entity
+    # deployment, action breaker) of its deployment / of a deployment of its user, in its transaction
+    audited = {a["entity_id"] for a in snap["audits"] if a["entity"] == "breaker"}
     for br in snap["breakers"]:
-        if br["breaker_id"] not in audited:
-            bad("audit_trail", f"breaker {br['breaker_id']}: no trade.audit row")
+        if br["breaker_id"] in audited:
+            continue
+        if not any(a["entity"] == "deployment" and a["action"] == "breaker" and a["entity_id"] in deps
+                   and (a["entity_id"] == br["deployment_id"] if br["scope"] == "deployment"
+                        else deps[a["entity_id"]]["user_id"] == br["user_id"])
+                   and abs(a["committed_at"] - br["committed_at"]) < 1e-6 for a in snap["audits"]):
+            bad("audit_trail", f"breaker {br['breaker_id']} ({br['scope']} {br.get('breaker')}): no trade.audit row")
     return v
 
 
@@ -284,7 +293,7 @@ def corruptions(snap):
         o = _first(s["orders"], lambda o: o["status"] == "FILLED" and not o["reduce_only"])
         s["breakers"].append({"breaker_id": "selftest", "user_id": s["deployments"][o["deployment_id"]]["user_id"],
                               "deployment_id": o["deployment_id"], "scope": "deployment", "committed_at": 0.0})
-        s["audits"].append({"entity": "breaker", "entity_id": "selftest", "action": "trip"})
+        s["audits"].append({"entity": "breaker", "entity_id": "selftest", "action": "trip", "committed_at": 0.0})
         return True
 
     def during_halt(s):
@@ -322,7 +331,14 @@ def corruptions(snap):
         s["logs"] = [lg for lg in s["logs"] if lg["signal_id"] != sid]
         return True
 
+    def breaker_unaudited(s):
+        br = s["breakers"][0]
+        s["audits"] = [a for a in s["audits"] if a["entity_id"] != br["breaker_id"] and not (
+            a["action"] == "breaker" and abs(a["committed_at"] - br["committed_at"]) < 1e-6)]
+        return True
+
     return [
+        ("a breaker without its audit row", "audit_trail", breaker_unaudited),
         ("a second paper order under one client order id", "one_broker_order_per_id", double_paper),
         ("Bybit accepted one orderLinkId twice", "one_broker_order_per_id", double_bybit_create),
         ("an order at the broker the books lost", "one_broker_order_per_id", lost_order),
