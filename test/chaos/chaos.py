@@ -435,7 +435,7 @@ class Soak:
                     self.release_held()
                 if self.rng.random() < a.kill_rate:
                     self.kill_random()
-                if self.rng.random() < 0.02 or (self.halted and now - self.halted > 3):
+                if self.rng.random() < 0.006 or (self.halted and now - self.halted > 3):
                     self.toggle_halt()
                 if self.rng.random() < 0.05:
                     self.toggle_disable()
