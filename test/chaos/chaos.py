@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -499,7 +500,7 @@ class Soak:
                                f"fee::float8 AS fee, {epoch.format('ts')} AS ts FROM trade.fill ORDER BY ts, fill_id"),
             "positions": {r["deployment_id"]: r["qty"] for r in self.rows(
                 "SELECT deployment_id, qty::float8 AS qty FROM trade.position")},
-            "logs": self.rows("SELECT signal_id, deployment_id, action, order_id, qty::float8 AS qty FROM trade.log"),
+            "logs": self.rows("SELECT signal_id, deployment_id, action, order_id, qty::float8 AS qty, reason FROM trade.log"),
             "deployments": self.deps,
             "breakers": self.rows(f"SELECT breaker_id, user_id, deployment_id, scope, breaker, "
                                   f"{epoch.format('pg_xact_commit_timestamp(xmin)')} AS committed_at FROM trade.breaker"),
@@ -598,6 +599,8 @@ def main():
             "worker_kills_random": s["kills_random"], "db_immediate_stops": s["db_stops"],
             "broker_faults": s["faults"], "broker_faults_queued": s.get("faults_queued"), "faults_by_kind": soak.fault_kinds, "halts": s["halts"],
             "disables": s["disables"], "worker_starts": s["worker_starts"],
+            "rejected_rows_by_reason": dict(sorted(Counter(lg.get("reason") or "-" for lg in snap["logs"]
+                                                           if lg["action"] == "REJECTED").items())),
             "violations": len(violations)}))
         if args.kills:
             T.check(soak.targets_met(), "the targets were reached (kills, immediate stops, faults)", json.dumps(s))

@@ -364,7 +364,7 @@ def self_test(snap, tally):
         s = copy.deepcopy(snap)
         try:
             fn(s)
-        except (TypeError, AttributeError, StopIteration, KeyError) as e:
+        except (TypeError, AttributeError, StopIteration, KeyError, IndexError) as e:
             tally.check(False, f"self-test: {name}", f"the snapshot has nothing to corrupt ({e!r})")
             continue
         found = [a for a, _b in check(s)]
