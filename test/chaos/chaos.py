@@ -146,6 +146,7 @@ class Soak:
         self.bar = {}
         self.halted = None  # start time of the open halt window
         self.disabled = {}  # dep -> start of its open disable window
+        self.breaker_windows = {}  # breaker_id -> (trip commit, reset call) of the breakers a person reset
 
     # -- setup --
     def setup(self):
@@ -409,6 +410,22 @@ class Soak:
             self.disabled[dep] = time.time()
             self.stats["disables"] += 1
 
+    def reset_breakers(self):
+        """A person looks at the open breakers and resets them (quant.reset_breaker through the
+        REST role), then enables the deployments they disabled: the trading goes on. Each reset
+        breaker's window (its trip's commit .. the reset call) is kept for the checker."""
+        open_ = self.rows("SELECT breaker_id, user_id, extract(epoch FROM pg_xact_commit_timestamp(xmin))::float8 AS c "
+                          "FROM trade.breaker WHERE reset_at IS NULL")
+        for b in open_:
+            end = time.time()
+            self.rest(b["user_id"], f"SELECT quant.reset_breaker('{b['breaker_id']}')")
+            self.breaker_windows[b["breaker_id"]] = (b["c"], end)
+            self.stats["breaker_resets"] = self.stats.get("breaker_resets", 0) + 1
+        for u in {b["user_id"] for b in open_}:
+            for dep, d in self.deps.items():
+                if d["user_id"] == u and dep not in self.disabled:
+                    self.rest(u, f"SELECT quant.update_deployment('{dep}', '{{\"enabled\": true}}')")
+
     # -- the run --
     def targets_met(self):
         a = self.args
@@ -422,8 +439,11 @@ class Soak:
         t0 = time.time()
         next_db = t0 + a.db_every * self.rng.uniform(0.5, 1.5)
         last_report = t0
+        next_reset = t0 + a.reset_breakers_every
         self.ensure_workers()
-        while time.time() - t0 < a.duration and not (a.kills and self.targets_met()):
+        self.stop_now = False
+        signal.signal(signal.SIGUSR1, lambda *_: setattr(self, "stop_now", True))  # end the chaos now, then check
+        while time.time() - t0 < a.duration and not (a.kills and self.targets_met()) and not self.stop_now:
             now = time.time()
             self.reap()
             if self.rng.random() < 0.7:
@@ -440,6 +460,9 @@ class Soak:
                     self.toggle_halt()
                 if self.rng.random() < 0.05:
                     self.toggle_disable()
+                if a.reset_breakers_every and now >= next_reset:
+                    self.reset_breakers()
+                    next_reset = time.time() + a.reset_breakers_every
                 if now >= next_db:
                     self.db_stop()
                     next_db = time.time() + a.db_every * self.rng.uniform(0.5, 1.5)
@@ -529,6 +552,9 @@ class Soak:
                 by["positions"][f"{key}/{p['symbol']}"] = float(p["size"]) * (1 if p["side"] == "Buy" else -1)
             by["wallet"][key] = acct["balances"].get("USDT", "0")
         snap["bybit"] = by
+        for br in snap["breakers"]:  # a reset one: its trip's commit (xmin is the reset's now) and the reset
+            if br["breaker_id"] in self.breaker_windows:
+                br["committed_at"], br["reset_call"] = self.breaker_windows[br["breaker_id"]]
         return snap
 
     def close(self):
@@ -560,6 +586,8 @@ def main():
     ap.add_argument("--crash-point-share", type=float, default=0.6, help="share of worker starts with a crash point")
     ap.add_argument("--db-every", type=float, default=40, help="mean seconds between immediate stops")
     ap.add_argument("--max-attempts", type=int, default=12)
+    ap.add_argument("--reset-breakers-every", type=float, default=45,
+                    help="seconds between a person's resets of the open breakers (0: never)")
     ap.add_argument("--settle-timeout", type=float, default=240)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--keep", action="store_true", help="keep the cluster's directory")
