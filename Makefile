@@ -34,6 +34,7 @@ help:
 	@echo "make bench     build, then run $(BUILD_DIR)/bench/bench_*"
 	@echo "make deb       build the Debian packages of the release into $(BUILD_DIR)/deb/ (packaging/deb/README.md)"
 	@echo "make deb-test  make deb, then install and run them in a fresh Debian 12 root (test/deb/run.sh)"
+	@echo "make chaos     the long chaos soak (SEED= KILLS= DB_STOPS= FAULTS= DURATION=; test/chaos/README.md)"
 	@echo "make format    clang-format -i;  make format-check: fail on unformatted files;  make tidy: clang-tidy"
 	@echo "make clean     remove $(BUILD_DIR)/ and the extension's build products"
 	@echo "make distclean clean, stop the cluster and delete .run/ (the local database!)"
@@ -141,3 +142,18 @@ clean:
 distclean: clean
 	scripts/cluster.sh stop
 	rm -rf .run
+
+# The long chaos soak (issue 15, test/chaos/README.md): runs until KILLS worker kills, DB_STOPS
+# immediate stops and FAULTS broker faults (or DURATION seconds), then checks the invariants.
+# CHAOS_PGBIN: the PostgreSQL bin dir whose extension dir has quant (make install puts it there).
+SEED     ?= 7
+KILLS    ?= 200
+DB_STOPS ?= 20
+FAULTS   ?= 1000
+DURATION ?= 3600
+CHAOS_PGBIN ?= $(dir $(PG_CONFIG))
+CHAOS_ARGS ?=
+.PHONY: chaos
+chaos: build install
+	QUANT_PGBIN=$(CHAOS_PGBIN) nice python3 test/chaos/chaos.py --seed $(SEED) --kills $(KILLS) \
+	  --db-stops $(DB_STOPS) --faults $(FAULTS) --duration $(DURATION) --db-every 25 $(CHAOS_ARGS)

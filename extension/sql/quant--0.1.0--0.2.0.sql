@@ -7303,3 +7303,71 @@ $$;
 COMMENT ON FUNCTION quant.install_schedules() IS
   'Creates (or updates) the pg_cron jobs of the live loop, in UTC: quant_daily_close_<MARKET> per refdata.market (US 21:05 Mon-Fri, HK 08:05 Mon-Fri, CRYPTO 00:05 daily), quant_hourly (minute 0), quant_stop_loss (every minute: quant.check_stop_losses), quant_feed_deadline (every minute: quant.feed_deadline), quant_bar_partitions (02:41 daily: md.create_bar_partitions, two months ahead), quant_cron_cleanup (cron.job_run_details older than 7 days). Idempotent. Needs pg_cron in this database (55000 otherwise) and the right to call cron.schedule. Returns the jobs.';
 
+
+-- ==== issue 15 chaos: the chaos soak's findings ====
+-- A breaker's trip writes its own audit row (entity breaker, action trip), also when the deployment
+-- (or every deployment of the account) was disabled already and nothing is left to disable.
+CREATE OR REPLACE FUNCTION trade.worker_trip_breaker(dep uuid, sid uuid, trip_scope text, trip_breaker text,
+                                          trip_value double precision, trip_limit double precision,
+                                          trip_message text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment;
+    x trade.deployment;
+    b trade.breaker;
+    flatten boolean;
+    disabled jsonb := '[]';
+    flattens jsonb := '[]';
+    g trade.signal;
+BEGIN
+    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = dep;
+    IF d.deployment_id IS NULL THEN
+        RAISE EXCEPTION 'trade.worker_trip_breaker: no deployment %', dep USING ERRCODE = 'P0002';
+    END IF;
+    PERFORM trade.set_transaction_user(d.user_id);
+    INSERT INTO trade.breaker (user_id, deployment_id, scope, breaker, value, limit_value, message)
+    VALUES (d.user_id, CASE WHEN trip_scope = 'deployment' THEN d.deployment_id END, trip_scope, trip_breaker,
+            trip_value, trip_limit, trip_message)
+    ON CONFLICT (user_id, coalesce(deployment_id::text, ''), breaker) WHERE reset_at IS NULL DO NOTHING
+    RETURNING * INTO b;
+    IF b.breaker_id IS NULL THEN
+        RETURN jsonb_build_object('tripped', false);  -- open already
+    END IF;
+    -- the breach's own audit row, also when nothing is left to disable (issue 15's chaos soak:
+    -- a breaker tripped by an exit of a deployment a person had disabled left no audit row)
+    PERFORM trade.write_audit('breaker', b.breaker_id, 'trip', NULL, trade.breaker_json(b), trip_message);
+    flatten := CASE WHEN trip_scope = 'deployment' THEN coalesce((d.risk_limits->>'flatten_on_breach')::boolean, false)
+                    ELSE coalesce((SELECT (a.limits->>'flatten_on_breach')::boolean FROM trade.account_limits a
+                                   WHERE a.user_id = d.user_id), false) END;
+    FOR x IN SELECT * FROM trade.deployment t
+             WHERE t.user_id = d.user_id AND t.stopped_at IS NULL
+               AND (t.deployment_id = d.deployment_id OR trip_scope = 'account')
+             ORDER BY t.deployment_id FOR UPDATE
+    LOOP
+        IF x.enabled THEN
+            x := trade.disable_deployment(x, 'breaker');
+            disabled := disabled || to_jsonb(x.deployment_id);
+        END IF;
+        IF flatten AND EXISTS (SELECT 1 FROM trade.position p WHERE p.deployment_id = x.deployment_id AND p.qty <> 0) THEN
+            g := trade.write_flatten_signal(x, 'breaker ' || trip_breaker);
+            flattens := flattens || to_jsonb(g.signal_id);
+        END IF;
+    END LOOP;
+    INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
+    SELECT d.deployment_id, s.signal_id, d.user_id, s.signal, 'REJECTED', false,
+           format('breaker %s (%s) tripped: %s; new entries stopped%s', trip_breaker, trip_scope, trip_message,
+                  CASE WHEN flatten THEN ', flattening' ELSE '' END),
+           trip_breaker, s.bar_ts
+    FROM (SELECT sid AS signal_id) k LEFT JOIN trade.signal s ON s.signal_id = k.signal_id;
+    PERFORM pg_catalog.pg_notify('quant_alert', jsonb_build_object(
+        'kind', 'breaker', 'user_id', d.user_id, 'deployment_id', d.deployment_id, 'scope', trip_scope,
+        'breaker', trip_breaker, 'value', trip_value, 'limit', trip_limit, 'message', trip_message,
+        'breaker_id', b.breaker_id, 'flatten', flatten, 'at', b.tripped_at)::text);
+    RETURN trade.breaker_json(b) || jsonb_build_object('tripped', true, 'disabled', disabled,
+                                                       'flatten_signals', flattens);
+END
+$$;
+COMMENT ON FUNCTION trade.worker_trip_breaker(uuid, uuid, text, text, double precision, double precision, text) IS
+  'quant-worker: a breaker (scope deployment or account) tripped for a deployment: a trade.breaker row (nothing when the same breaker is open already) and its audit row (entity breaker, action trip), the deployment (or every deployment of its user) disabled and audited (action breaker), flattening signals when flatten_on_breach is set, a REJECTED trade.log row whose reason is the breaker''s name, and a NOTIFY on quant_alert (kind breaker). Returns the breaker with tripped, disabled and flatten_signals.';

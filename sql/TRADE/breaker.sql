@@ -272,6 +272,9 @@ BEGIN
     IF b.breaker_id IS NULL THEN
         RETURN jsonb_build_object('tripped', false);  -- open already
     END IF;
+    -- the breach's own audit row, also when nothing is left to disable (issue 15's chaos soak:
+    -- a breaker tripped by an exit of a deployment a person had disabled left no audit row)
+    PERFORM trade.write_audit('breaker', b.breaker_id, 'trip', NULL, trade.breaker_json(b), trip_message);
     flatten := CASE WHEN trip_scope = 'deployment' THEN coalesce((d.risk_limits->>'flatten_on_breach')::boolean, false)
                     ELSE coalesce((SELECT (a.limits->>'flatten_on_breach')::boolean FROM trade.account_limits a
                                    WHERE a.user_id = d.user_id), false) END;
@@ -304,7 +307,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION trade.worker_trip_breaker(uuid, uuid, text, text, double precision, double precision, text) IS
-  'quant-worker: a breaker (scope deployment or account) tripped for a deployment: a trade.breaker row (nothing when the same breaker is open already), the deployment (or every deployment of its user) disabled and audited (action breaker), flattening signals when flatten_on_breach is set, a REJECTED trade.log row whose reason is the breaker''s name, and a NOTIFY on quant_alert (kind breaker). Returns the breaker with tripped, disabled and flatten_signals.';
+  'quant-worker: a breaker (scope deployment or account) tripped for a deployment: a trade.breaker row (nothing when the same breaker is open already) and its audit row (entity breaker, action trip), the deployment (or every deployment of its user) disabled and audited (action breaker), flattening signals when flatten_on_breach is set, a REJECTED trade.log row whose reason is the breaker''s name, and a NOTIFY on quant_alert (kind breaker). Returns the breaker with tripped, disabled and flatten_signals.';
 
 CREATE FUNCTION trade.worker_alert(kind text, payload jsonb) RETURNS void
 LANGUAGE sql VOLATILE SECURITY DEFINER

@@ -46,7 +46,7 @@ RATE_LIMITS = {
     "/v5/account/wallet-balance": 50,
 }
 DEFAULT_RATE_LIMIT = 50
-ORDER_FAULTS = ("reject", "stay_new", "partial_fill")
+ORDER_FAULTS = ("reject", "stay_new", "partial_fill", "duplicate_ack")
 TRANSPORT_FAULTS = ("latency", "timeout", "drop", "http_error", "rate_limit", "forbidden", "retcode")
 
 
@@ -843,6 +843,10 @@ class Exchange:
             order.parts = int(fault.spec.get("parts", 3))
         else:
             self.try_fill(acct, order)
+        if fault and fault.kind == "duplicate_ack":
+            # the order is taken, but the answer is the one a repeated orderLinkId gets (the first
+            # acknowledgement lost, a retry on the way answered): the client must look it up
+            raise ApiError(170141, "Duplicate clientOrderId.") if spot else ApiError(110072, "OrderLinkedID is duplicate")
         return {"orderId": order.order_id, "orderLinkId": order.link_id}
 
     def marketable(self, order):
