@@ -15,8 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         const quant::OwnedBars bars = quant::read_bars_csv(text);
         const std::size_t n = bars.ts.size();
-        if (bars.open.size() != n || bars.high.size() != n || bars.low.size() != n || bars.close.size() != n ||
-            bars.volume.size() != n)
+        if (bars.open.size() != n || bars.high.size() != n || bars.low.size() != n ||
+            bars.close.size() != n || bars.volume.size() != n)
             __builtin_trap();
         for (const auto t : bars.ts)
             (void)quant::format_date(t);

@@ -11,7 +11,8 @@
 namespace {
 
 std::string csv_with_date(const std::string& date) {
-    return "date,open,high,low,close,volume\n2024-01-02,100,101.5,99,100.5,1\n" + date + ",10.5,12,10,11,9000\n";
+    return "date,open,high,low,close,volume\n2024-01-02,100,101.5,99,100.5,1\n" + date +
+           ",10.5,12,10,11,9000\n";
 }
 
 void expect_bad_date(const std::string& date) {
