@@ -29,9 +29,15 @@ void Processor::sweep_open_orders() {
         "broker, policy, timeout_s FROM trade.worker_overdue_orders($1, $2)",
         {cfg_.worker_id, format_number(cfg_.lease_s)});
     for (int i = 0; i < r.rows(); ++i) {
-        OpenOrder o{r.get(i, "client_order_id"), r.get(i, "deployment_id"), r.get(i, "signal_id"),
-                    r.get(i, "user_id"),         r.get(i, "status"),        r.get(i, "symbol"),
-                    r.get(i, "side"),            r.get(i, "broker"),        r.get_double(i, "qty").value_or(0.0)};
+        OpenOrder o{r.get(i, "client_order_id"),
+                    r.get(i, "deployment_id"),
+                    r.get(i, "signal_id"),
+                    r.get(i, "user_id"),
+                    r.get(i, "status"),
+                    r.get(i, "symbol"),
+                    r.get(i, "side"),
+                    r.get(i, "broker"),
+                    r.get_double(i, "qty").value_or(0.0)};
         const std::string policy = r.get(i, "policy");
         set_user(o.user_id);
         auto adapter = adapter_for(o.broker, o.deployment_id, o.user_id, o.symbol);
@@ -83,7 +89,8 @@ void Processor::sweep_open_orders() {
         quant::OrderResult booked = *after;
         if (!filled && booked.message.empty())
             booked.message = "cancelled: still open " + r.get(i, "timeout_s") + " s after the send";
-        record_outcome(o.client_order_id, booked, filled ? quant::SignalFinish::done : quant::SignalFinish::rejected);
+        record_outcome(o.client_order_id, booked,
+                       filled ? quant::SignalFinish::done : quant::SignalFinish::rejected);
         ++counters_.open_orders_cancelled;
         log_info("open_order_cancelled", {{"client_order_id", o.client_order_id},
                                           {"deployment_id", o.deployment_id},
