@@ -99,7 +99,8 @@ fuzz-build:
 	  cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	        -DQUANT_FUZZ=ON -DQUANT_TESTS=OFF -DQUANT_BENCH=OFF >/dev/null; \
 	fi
-	cmake --build build-fuzz -j$(JOBS) --target fuzz_strategy_config fuzz_deployment_config fuzz_rest_request
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_strategy_config fuzz_deployment_config fuzz_rest_request \
+	  fuzz_bybit_reply fuzz_futu_frame fuzz_bars_csv
 
 bench: build
 	@found=0; for b in $(BUILD_DIR)/bench/bench_*; do \

@@ -73,6 +73,12 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
     return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
+unsigned days_in_month(int y, unsigned m) {
+    static constexpr unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
 double parse_double(std::string_view s, std::size_t line, const char* col) {
     double v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -116,6 +122,13 @@ OwnedBars read_bars_csv(std::string_view text) {
         if (f[0].size() < 10 || std::sscanf(std::string(f[0]).c_str(), "%d-%u-%u", &y, &mo, &d) != 3) {
             throw Error(ErrorCode::invalid_argument, "date",
                         "line " + std::to_string(line_no) + ": bad date");
+        }
+        // a real calendar day of years 1..9999 (fuzz_bars_csv: a year of 1651025397 overflowed
+        // the microsecond timestamp)
+        if (y < 1 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) {
+            throw Error(ErrorCode::invalid_argument, "date",
+                        "line " + std::to_string(line_no) + ": date \"" + std::string(f[0]) +
+                            "\" is not a calendar day YYYY-MM-DD of years 0001 to 9999");
         }
         bars.push_back(days_from_civil(y, mo, d) * micros_per_day, parse_double(f[1], line_no, "open"),
                        parse_double(f[2], line_no, "high"), parse_double(f[3], line_no, "low"),

@@ -25,6 +25,10 @@ using fields::shown;
 using fields::Type;
 using fields::type_name;
 
+std::vector<std::string> open_order_policy_choices() {
+    return {"cancel", "leave"};
+}
+
 std::vector<std::string> category_choices() {
     return {"spot", "linear"};
 }
@@ -46,7 +50,7 @@ std::vector<std::string> schedule_choices() {
 }
 
 // JSON null is "not given" for every key but max_bar_age_hours (null: the check is off).
-const std::array<FieldSpec, 14> risk_limit_table{{
+const std::array<FieldSpec, 16> risk_limit_table{{
     {.key = "max_position_usd",
      .type = Type::number,
      .nullable = true,
@@ -137,6 +141,19 @@ const std::array<FieldSpec, 14> risk_limit_table{{
      .type = Type::boolean,
      .nullable = true,
      .description = "when a breaker trips, also flatten the position; default false"},
+    {.key = "open_order_policy",
+     .nullable = true,
+     .choices = open_order_policy_choices,
+     .description = "an order still open at the broker open_order_timeout_s after it was sent: cancel it "
+                    "(the filled part stays booked) or leave it open (reconciled until it ends); default "
+                    "cancel"},
+    {.key = "open_order_timeout_s",
+     .type = Type::integer,
+     .nullable = true,
+     .minimum = 1,
+     .maximum = 86400,
+     .description = "seconds an order may stay open after it was sent before open_order_policy applies; "
+                    "default 60"},
 }};
 
 const std::array<FieldSpec, 19> deployment_table{{
@@ -361,6 +378,18 @@ RiskLimits parse_risk_limits(const Json& r) {
             get_int(r["max_consecutive_rejects"], "risk_limits.max_consecutive_rejects", 1, 10000,
                     "rejects in a row before the deployment pauses, default 3");
     }
+    if (given(r, "open_order_policy")) {
+        const Json& v = r["open_order_policy"];
+        if (!v.is_string() || (v.get<std::string>() != "cancel" && v.get<std::string>() != "leave")) {
+            fail("risk_limits.open_order_policy", "must be cancel or leave, got " + shown(v),
+                 "cancel, leave");
+        }
+        out.open_order_policy = v.get<std::string>();
+    }
+    if (given(r, "open_order_timeout_s")) {
+        out.open_order_timeout_s = get_int(r["open_order_timeout_s"], "risk_limits.open_order_timeout_s", 1,
+                                           86400, "seconds from 1 to 86400, default 60");
+    }
     out.breakers = parse_breaker_fields(r, "risk_limits.");
     return out;
 }
@@ -503,6 +532,10 @@ Json to_json(const RiskLimits& limits) {
         out["max_consecutive_losses"] = *b.max_consecutive_losses;
     if (b.flatten_on_breach)
         out["flatten_on_breach"] = true;
+    if (limits.open_order_policy)
+        out["open_order_policy"] = *limits.open_order_policy;
+    if (limits.open_order_timeout_s)
+        out["open_order_timeout_s"] = *limits.open_order_timeout_s;
     return out;
 }
 

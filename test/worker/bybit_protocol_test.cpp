@@ -228,3 +228,19 @@ TEST(BybitKlines, BarIntervalsMapToKlineCodes) {
     EXPECT_FALSE(b::kline_interval("D"));
     EXPECT_FALSE(b::kline_interval(""));
 }
+
+// fuzz_bybit_reply (issue 15): a kline start of 3.9e19 ms overflowed the int64 cast (UBSan);
+// a start that is not whole milliseconds from 0 to 1e15 is now a BrokerError.
+TEST(BybitKlines, StartTimeOutOfRangeIsRefused) {
+    namespace b = quant::bybit;
+    const std::int64_t minute = 60'000;
+    for (const char* start : {"38888888400000120000", "-60000", "1e300", "1700000000000.5"}) {
+        const auto list = quant::Json::array({quant::Json::array({start, "1", "1", "1", "1", "1", "1"})});
+        EXPECT_THROW(b::parse_klines(list, minute, 1700000150000), quant::BrokerError) << start;
+    }
+    const auto ok =
+        quant::Json::array({quant::Json::array({"1700000000000", "1", "2", "0.5", "1.5", "3", "4"})});
+    const auto bars = b::parse_klines(ok, minute, 1700000150000);
+    ASSERT_EQ(bars.size(), 1U);
+    EXPECT_EQ(bars[0].ts_us, 1700000000000LL * 1000);
+}

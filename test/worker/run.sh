@@ -25,7 +25,7 @@ export QUANT_WORKER_BIN="$bin"
 # safety_test.py (kill switches, the gate before a send, breakers, the alert webhook); one total.
 p=0 f=0 rc=0
 # QUANT_WORKER_TESTS="safety_test.py" runs only those (development).
-for t in ${QUANT_WORKER_TESTS:-worker_test.py live_test.py safety_test.py}; do
+for t in ${QUANT_WORKER_TESTS:-worker_test.py live_test.py safety_test.py alerts_test.py}; do
     out="$(mktemp)"
     python3 "$here/$t" | tee "$out" || rc=1
     counts="$(grep -v '^[[:space:]]*$' "$out" | tail -n 1 | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p')"

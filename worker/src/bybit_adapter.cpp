@@ -243,6 +243,30 @@ std::optional<quant::OrderResult> BybitAdapter::order_by_client_id(std::string_v
     return lookup("/v5/order/history", client_order_id);
 }
 
+std::optional<quant::OrderResult> BybitAdapter::cancel_order(std::string_view symbol,
+                                                             std::string_view client_order_id) {
+    require_connected();
+    if (auto before = order_by_client_id(client_order_id); !before || quant::is_terminal(before->state))
+        return before;  // nothing open to cancel: a repeated cancel is its answer
+    const Json body = {{"category", std::string(category_name(t_.category))},
+                       {"symbol", std::string(symbol)},
+                       {"orderLinkId", std::string(client_order_id)}};
+    const Reply r = post("/v5/order/cancel", body);
+    const Outcome o = classify(r.ret_code);
+    if (o != Outcome::ok && o != Outcome::not_found && r.ret_code != 170213)
+        throw quant::BrokerError("bybit: cancel " + std::string(client_order_id) + ": " +
+                                 reason(r.ret_code, r.ret_msg));
+    pq::log_info("bybit_cancel", {{"client_order_id", client_order_id}, {"ret_code", r.ret_code}});
+    // the order as the cancel left it (a fill may have come first: then it is FILLED, in part)
+    const auto deadline = SteadyClock::now() + std::chrono::milliseconds(gw_.settings().follow_ms);
+    for (;;) {
+        auto after = order_by_client_id(client_order_id);
+        if (!after || quant::is_terminal(after->state) || SteadyClock::now() >= deadline)
+            return after;
+        sleep_for_ms(gw_.settings().poll_ms);
+    }
+}
+
 quant::OrderResult BybitAdapter::follow(const std::string& client_order_id, const quant::OrderResult& ack) {
     const auto deadline = SteadyClock::now() + std::chrono::milliseconds(gw_.settings().follow_ms);
     quant::OrderResult last = ack;

@@ -96,6 +96,10 @@ public:
     std::vector<quant::OrderResult> get_orders() override;
     quant::AccountInfo get_account_info() override;
     std::optional<quant::OrderResult> order_by_client_id(std::string_view client_order_id) override;
+    // POST /v5/order/cancel by orderLinkId, then the order as it is; 110001/170213 (no open
+    // order: ended already, or never known) is not an error, the lookup says which.
+    std::optional<quant::OrderResult> cancel_order(std::string_view symbol,
+                                                   std::string_view client_order_id) override;
     std::vector<quant::BarData> fetch_bars(std::string_view symbol, std::string_view interval,
                                            std::int64_t start_us, std::int64_t now_us) override;
 

@@ -490,6 +490,10 @@ std::vector<quant::BarData> parse_klines(const Json& list, std::int64_t interval
                 throw quant::BrokerError("bybit: a kline cell is not a number");
             v.at(i) = *d;
         }
+        // a start time in milliseconds from 0 to 1e15 (year 33658): fuzz_bybit_reply found a
+        // start of 3.9e19 that overflowed the int64 cast (UBSan)
+        if (!(v[0] >= 0 && v[0] <= 1e15) || v[0] != std::floor(v[0]))
+            throw quant::BrokerError("bybit: a kline start time is not whole milliseconds from 0 to 1e15");
         const auto start = static_cast<std::int64_t>(v[0]);
         if (start + interval > now_ms)
             continue;  // still forming

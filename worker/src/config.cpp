@@ -86,10 +86,11 @@ Config load_config() {
         c.role = v;  // set and empty: stay the login
     if (auto v = env("QUANT_WORKER_CRASH_AT")) {
         const std::string_view s = *v;
-        if (s != "after_claim" && s != "after_intent" && s != "after_send" && s != "before_outcome") {
+        if (s != "after_claim" && s != "after_intent" && s != "after_send" && s != "before_outcome" &&
+            s != "after_cancel") {
             throw std::runtime_error(
                 "QUANT_WORKER_CRASH_AT: one of after_claim, after_intent, after_send, "
-                "before_outcome (test only), got \"" +
+                "before_outcome, after_cancel (test only), got \"" +
                 *v + "\"");
         }
         c.crash_at = *v;
@@ -141,6 +142,10 @@ Config load_config() {
     if (auto v = env("QUANT_WORKER_METRICS_FILE"))
         c.metrics_file = *v;
     c.alert_webhook_retries = static_cast<int>(env_number("QUANT_ALERT_WEBHOOK_RETRIES", 5, 0, 100));
+    c.sweep_ms = static_cast<int>(env_number("QUANT_WORKER_SWEEP_MS", 5000, 100, 3600000));
+    c.reconnect_storm_count = static_cast<int>(env_number("QUANT_ALERT_RECONNECT_STORM_COUNT", 5, 2, 100000));
+    c.reconnect_storm_window_s =
+        static_cast<int>(env_number("QUANT_ALERT_RECONNECT_STORM_WINDOW_S", 60, 1, 86400));
     c.alert_webhook_backoff_ms =
         static_cast<long>(env_number("QUANT_ALERT_WEBHOOK_BACKOFF_MS", 500, 1, 600000));
     c.alert_webhook_timeout_ms =

@@ -38,9 +38,13 @@ struct Config {
     long bybit_poll_ms = 100;              // QUANT_BYBIT_POLL_MS: between follow-up queries
     long bybit_recv_window_ms = 5000;      // QUANT_BYBIT_RECV_WINDOW_MS
     // The alert webhook (webhook.hpp): empty URL, none
-    std::string alert_webhook_url;         // QUANT_ALERT_WEBHOOK_URL (http or https)
-    std::string alert_webhook_secret;      // the first line of QUANT_ALERT_WEBHOOK_SECRET_FILE
-    int alert_webhook_retries = 5;         // QUANT_ALERT_WEBHOOK_RETRIES
+    std::string alert_webhook_url;     // QUANT_ALERT_WEBHOOK_URL (http or https)
+    std::string alert_webhook_secret;  // the first line of QUANT_ALERT_WEBHOOK_SECRET_FILE
+    int alert_webhook_retries = 5;     // QUANT_ALERT_WEBHOOK_RETRIES
+    // issue 15: the timer of the open-order sweep and of the breakers on the latest prices
+    int sweep_ms = 5000;                   // QUANT_WORKER_SWEEP_MS
+    int reconnect_storm_count = 5;         // QUANT_ALERT_RECONNECT_STORM_COUNT: reconnects within
+    int reconnect_storm_window_s = 60;     // QUANT_ALERT_RECONNECT_STORM_WINDOW_S: this window alert
     long alert_webhook_backoff_ms = 500;   // QUANT_ALERT_WEBHOOK_BACKOFF_MS: the first wait, doubled
     long alert_webhook_timeout_ms = 5000;  // QUANT_ALERT_WEBHOOK_TIMEOUT_MS: per POST
     std::string

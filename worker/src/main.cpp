@@ -13,14 +13,19 @@
 // interval as timeout. SIGTERM/SIGINT set a flag; the current signal is finished, then exit 0.
 #include <poll.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <map>
 #include <memory>
 
 #include "config.hpp"
 #include "paper_adapter.hpp"
 #include "processor.hpp"
+#include "quant/error.hpp"
+#include "quant/json.hpp"
 #include "quant/pq/connection.hpp"
 #include "quant/pq/log.hpp"
 #include "quant/trade_adapter.hpp"
@@ -69,9 +74,23 @@ const char* state_name(State s) {
 
 // Reads the listener's notifications (only wake-ups: the table is the truth); throws
 // pq::SqlError when the listener is gone.
+// Alerts seen on quant_alert, by kind (every kind: the worker's own and the database's, such as
+// stale_data), for /metrics.
+std::map<std::string, long> g_alerts_seen;
+
 void drain_notifies(pq::Connection& listener, worker::Webhook* webhook) {
     for (const pq::Notification& n : listener.notifications()) {
         pq::log_debug("notify", {{"channel", n.channel}, {"payload", n.payload}});
+        if (n.channel == "quant_alert") {
+            std::string kind = "unparsed";
+            try {
+                const quant::Json j = quant::parse_json(n.payload);
+                if (j.is_object() && j.contains("kind") && j["kind"].is_string())
+                    kind = j["kind"].get<std::string>();
+            } catch (const quant::Error&) {
+            }
+            ++g_alerts_seen[kind];
+        }
         if (webhook != nullptr && n.channel == "quant_alert")
             webhook->enqueue(n.payload);  // the alert webhook (webhook.hpp)
     }
@@ -82,6 +101,11 @@ void write_metrics(const worker::Config& cfg, const worker::Processor& p, const 
     if (cfg.metrics_file.empty())
         return;
     std::string text = p.metrics_text();
+    text +=
+        "# HELP quant_worker_alerts_seen_total alerts seen on quant_alert by kind (any raiser)\n"
+        "# TYPE quant_worker_alerts_seen_total counter\n";
+    for (const auto& [kind, n] : g_alerts_seen)
+        text += "quant_worker_alerts_seen_total{kind=\"" + kind + "\"} " + std::to_string(n) + "\n";
     if (webhook != nullptr) {
         text +=
             "# HELP quant_worker_webhook_posts_total alerts POSTed to the webhook (sent, or dropped after "
@@ -122,7 +146,9 @@ int main(int argc, char** argv) {
                 "QUANT_WORKER_ROLE (quant_worker), QUANT_PAPER_STARTING_CASH, QUANT_PAPER_SLIPPAGE_BPS,\n"
                 "QUANT_PAPER_FEE_BPS, QUANT_ALERT_WEBHOOK_URL, QUANT_ALERT_WEBHOOK_SECRET_FILE,\n"
                 "QUANT_ALERT_WEBHOOK_RETRIES (5), QUANT_ALERT_WEBHOOK_BACKOFF_MS (500),\n"
-                "QUANT_ALERT_WEBHOOK_TIMEOUT_MS (5000), QUANT_WORKER_METRICS_FILE.\n",
+                "QUANT_ALERT_WEBHOOK_TIMEOUT_MS (5000), QUANT_WORKER_METRICS_FILE, QUANT_WORKER_SWEEP_MS "
+                "(5000),\n"
+                "QUANT_ALERT_RECONNECT_STORM_COUNT (5), QUANT_ALERT_RECONNECT_STORM_WINDOW_S (60).\n",
                 stdout);
             return 0;
         }
@@ -160,8 +186,23 @@ int main(int argc, char** argv) {
 
     State state = State::connecting;
     pq::Backoff backoff(std::chrono::milliseconds(100), std::chrono::milliseconds(cfg.reconnect_max_ms));
+    // the reconnect storm (issue 15): the times of recent disconnects; at reconnect_storm_count
+    // within the window an alert goes out once the database is back (it cannot before)
+    std::deque<std::chrono::steady_clock::time_point> drops;
+    std::string storm_error;
+    int storm_pending = 0;
+    auto last_sweep = std::chrono::steady_clock::now();
     auto drop_all = [&](const char* why, const std::string& detail) {
         pq::log_warn("disconnected", {{"reason", why}, {"error", detail}});
+        const auto now = std::chrono::steady_clock::now();
+        drops.push_back(now);
+        while (!drops.empty() && now - drops.front() > std::chrono::seconds(cfg.reconnect_storm_window_s))
+            drops.pop_front();
+        if (static_cast<int>(drops.size()) >= cfg.reconnect_storm_count) {
+            storm_pending = static_cast<int>(drops.size());
+            storm_error = std::string(why) + ": " + detail;
+            drops.clear();  // one alert per storm: the count starts again
+        }
         listener.close();
         work.close();
         paper.close();
@@ -180,10 +221,9 @@ int main(int argc, char** argv) {
                     // LISTEN first, then reconcile and catch up: nothing committed after this is missed
                     listener.open(worker::connect_options(cfg, "quant-worker-listen"));
                     listener.listen("quant_signal");
-                    if (webhook) {
-                        listener.listen("quant_alert");
+                    listener.listen("quant_alert");  // counted for /metrics, forwarded to the webhook
+                    if (webhook)
                         pq::log_info("alerts_listening", {{"channel", "quant_alert"}, {"webhook", true}});
-                    }
                     work.open(worker::connect_options(cfg, "quant-worker"));
                     paper.ensure();
                     pq::log_info("connected", {{"worker_id", cfg.worker_id},
@@ -193,6 +233,10 @@ int main(int argc, char** argv) {
                     if (!cfg.role.empty() && work.role() != cfg.role)
                         pq::log_warn("role_not_assumed", {{"role", cfg.role}, {"note", work.role_note()}});
                     backoff.reset();
+                    if (storm_pending > 0) {
+                        processor.reconnect_storm(storm_pending, cfg.reconnect_storm_window_s, storm_error);
+                        storm_pending = 0;
+                    }
                     state = State::reconciling;
                     break;
                 case State::reconciling:
@@ -214,6 +258,14 @@ int main(int argc, char** argv) {
                         drain_notifies(listener, webhook.get());
                     else if (!listener.ok())
                         throw pq::SqlError("08006", "listener lost", true);
+                    if (std::chrono::steady_clock::now() - last_sweep >=
+                        std::chrono::milliseconds(cfg.sweep_ms)) {
+                        last_sweep = std::chrono::steady_clock::now();
+                        processor.sweep_open_orders();  // orders past their deadline (open_orders.cpp)
+                        processor.watch_breakers();     // the breakers on the latest prices
+                        drain_notifies(listener, webhook.get());
+                        write_metrics(cfg, processor, webhook.get());
+                    }
                     state = State::draining;  // on a NOTIFY, and on every poll timeout (the safety net)
                     break;
                 }

@@ -53,6 +53,13 @@ public:
     std::vector<quant::OrderResult> get_orders() override;
     quant::AccountInfo get_account_info() override;
     std::optional<quant::OrderResult> order_by_client_id(std::string_view client_order_id) override;
+    // The paper broker fills or refuses at once: an order is never open, so a cancel is the
+    // order as it is (idempotent on the client id).
+    std::optional<quant::OrderResult> cancel_order(std::string_view symbol,
+                                                   std::string_view client_order_id) override {
+        (void)symbol;
+        return order_by_client_id(client_order_id);
+    }
     std::vector<quant::BarData> fetch_bars(std::string_view symbol, std::string_view interval,
                                            std::int64_t start_us, std::int64_t now_us) override;
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,22 @@ public:
         long breakers_tripped = 0;
         long unknown_position_alerts = 0;
         long repeated_reject_alerts = 0;
+        // issue 15 (open_orders.cpp): the sweep of orders past their deadline and the timer
+        long open_orders_cancelled = 0;    // cancelled by open_order_policy cancel
+        long open_orders_left = 0;         // past the deadline, left open (policy leave)
+        long open_order_parts_booked = 0;  // partial fills booked by the sweep
+        long breaker_timer_checks = 0;     // deployments measured by the timer
+        long reconnect_storm_alerts = 0;
     };
+    // open_orders.cpp: every order still open (SENT) past its deployment's open_order_timeout_s
+    // is looked up, its new fills booked, then cancelled (open_order_policy cancel, the default)
+    // or left open (leave). Never re-sends anything.
+    void sweep_open_orders();
+    // The breakers on a timer: every enabled deployment with fills and a breaker configured is
+    // measured on the latest prices (trade.worker_breaker_facts), with no signal needed.
+    void watch_breakers();
+    // N reconnects within the window (main.cpp counts them): an alert, kind reconnect_storm.
+    void reconnect_storm(int reconnects, int window_s, const std::string& last_error);
     const SafetyCounters& safety_counters() const { return counters_; }
     // The counters in the Prometheus text format (main.cpp writes QUANT_WORKER_METRICS_FILE).
     std::string metrics_text() const;
@@ -89,6 +105,7 @@ private:
     void log_row(const std::string& signal_id, const char* action, const std::string& reason,
                  const std::string& message, std::optional<double> qty, quant::SignalFinish finish);
     void crash_point(const char* where) const;
+    std::set<std::string> left_logged_;  // client ids already logged as left open
 
     // safety.cpp. open_send_gate: BEGIN + trade.worker_send_gate; true: the transaction stays
     // open over the send (close_send_gate commits after the broker answered); false: refused

@@ -109,6 +109,19 @@ std::string Processor::metrics_text() const {
            std::to_string(counters_.unknown_position_alerts) + "\n";
     out += "quant_worker_alerts_total{kind=\"repeated_rejects\"} " +
            std::to_string(counters_.repeated_reject_alerts) + "\n";
+    out += "quant_worker_alerts_total{kind=\"reconnect_storm\"} " +
+           std::to_string(counters_.reconnect_storm_alerts) + "\n";
+    out += line("quant_worker_open_orders_cancelled_total",
+                "orders cancelled after open_order_timeout_s (open_order_policy cancel)", "",
+                counters_.open_orders_cancelled);
+    out += line("quant_worker_open_orders_left_total",
+                "orders past open_order_timeout_s left open (open_order_policy leave)", "",
+                counters_.open_orders_left);
+    out += line("quant_worker_open_order_parts_booked_total", "partial fills booked by the open-order sweep",
+                "", counters_.open_order_parts_booked);
+    out += line("quant_worker_breaker_timer_checks_total",
+                "deployments measured by the breaker timer on the latest prices", "",
+                counters_.breaker_timer_checks);
     return out;
 }
 

@@ -28,7 +28,15 @@ struct RiskLimits {
     // The deployment's loss and drawdown breakers (quant/breakers.hpp; all off unless given;
     // the percentages are of max_position_usd plus the P&L).
     BreakerLimits breakers;
+    // Orders that do not finish at once (issue 15): an order still open at the broker
+    // open_order_timeout_s after its send is cancelled ("cancel": the filled part stays booked,
+    // the rest is never re-sent) or left open ("leave": reconciled until the broker ends it).
+    // Not given: the defaults below (and to_json leaves them out).
+    std::optional<std::string> open_order_policy;  // "cancel" | "leave"
+    std::optional<int> open_order_timeout_s;       // 1..86400
 };
+inline constexpr const char* default_open_order_policy = "cancel";
+inline constexpr int default_open_order_timeout_s = 60;
 
 // risk_limits of a Deployment JSON (missing keys take the defaults above). The worker reads a
 // stored deployment's limits with it.

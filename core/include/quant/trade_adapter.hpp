@@ -80,6 +80,17 @@ public:
     virtual AccountInfo get_account_info() = 0;
     // Reconciliation: the order with this client id, or nullopt when the broker has none.
     virtual std::optional<OrderResult> order_by_client_id(std::string_view client_order_id) = 0;
+    // Cancels the open order with this client id and returns its state after the cancel
+    // (issue 15, open orders): CANCELLED, or FILLED for the part that was filled before the
+    // cancel. Idempotent on the client id: an order already ended (filled, cancelled, rejected)
+    // is returned as it is, without an error; nullopt when the broker has no such order.
+    // A broker that cannot cancel says so with a BrokerError (the worker then leaves the order).
+    virtual std::optional<OrderResult> cancel_order(std::string_view symbol,
+                                                    std::string_view client_order_id) {
+        (void)symbol;
+        (void)client_order_id;
+        throw BrokerError("this broker's adapter cannot cancel orders");
+    }
     // The live feed (worker/src/feed.cpp): the CLOSED bars of a symbol at an interval (a name of
     // the bar interval catalog: 1m 5m 15m 30m 1h 4h 1d 1w) whose open time is at or after
     // start_us, oldest first. A bar whose close (ts + interval) is after now_us is still forming
