@@ -192,7 +192,7 @@ std::vector<quant::OrderResult> PaperAdapter::get_orders() {
 quant::AccountInfo PaperAdapter::get_account_info() {
     require_connected();
     if (prefetched_account_) {
-        const quant::AccountInfo a = std::move(*prefetched_account_);
+        quant::AccountInfo a = std::move(*prefetched_account_);
         prefetched_account_.reset();
         return a;
     }
