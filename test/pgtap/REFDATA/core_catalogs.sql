@@ -35,7 +35,7 @@ SELECT is(quant.strategy_config_schema()->>'title', 'StrategyConfig', 'strategy 
 SELECT ok(quant.strategy_config_schema()->'properties' ? 'fill_delay_bars', 'strategy schema: fill_delay_bars');
 SELECT ok(quant.strategy_config_schema()->'properties'->'conjunction'->'examples' ? 'FILTER', 'strategy schema: FILTER');
 SELECT is((SELECT count(*) FROM jsonb_object_keys(quant.deployment_config_schema()->'properties'->'risk_limits'->'properties')),
-          14::bigint, 'deployment schema: the 14 risk-limit keys (8 checks, 6 breakers)');
+          16::bigint, 'deployment schema: the 16 risk-limit keys (8 checks, 6 breakers, 2 open-order)');
 
 -- the stale-bar rule
 SELECT is(quant.max_bar_age_hours('{}', 'daily_close', true), 96::float8, 'default daily_close 96 h');
