@@ -19,6 +19,11 @@
 # QUANT_DEB_KEEP=1 (leave the root and its logs), QUANT_TEST_LOG_DIR.
 # Last line: "N passed, N failed".
 set -uo pipefail
+# The root is a machine of its own: nothing of the caller's libpq or postgresql-common environment
+# (make test runs this inside pg_virtualenv, whose PGHOST/PGPORT/PGPASSWORD, PG_CLUSTER_CONF_ROOT and
+# PGSYSCONFDIR name the host's throw-away cluster) may leak into the chroot's psql or the services.
+unset PGHOST PGHOSTADDR PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGSERVICEFILE PGSYSCONFDIR \
+    PGOPTIONS PGVERSION PGCLUSTER PG_CLUSTER_CONF_ROOT PGPASSFILE PGSSLMODE DB_URL 2>/dev/null || true
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DEBS="${QUANT_DEB_DIR:-$REPO/build/deb}"
 HTTP_PORT="${QUANT_DEB_HTTP_PORT:-55582}"
@@ -123,8 +128,12 @@ check "the credential key was made: 0640 root:postgres, 64 hex digits" \
 
 # ---- 3. PostgreSQL of the root ----
 t=$SECONDS
-# socket only (no TCP: nothing of the host's ports is taken); pg_cron preloaded for database quant
+# socket only (no TCP: nothing of the host's ports is taken); pg_cron preloaded for database quant.
+# port 5432, the libpq default the packaged services use: pg_createcluster picked the next port that
+# was free on the host's network (5433 when make test's pg_virtualenv cluster holds 5432), but with
+# no TCP listener the root's socket cannot clash with anything of the host.
 cat >"$root/etc/postgresql/15/main/conf.d/quant.conf" <<CONF
+port = 5432
 listen_addresses = ''
 shared_preload_libraries = 'pg_cron'
 cron.database_name = 'quant'
