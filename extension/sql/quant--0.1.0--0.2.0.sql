@@ -2068,17 +2068,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION paper.price_of(symbol text) RETURNS double precision
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT coalesce(
-        (SELECT b.close FROM md.bar b WHERE b.ticker = symbol ORDER BY b.ts DESC LIMIT 1),
-        (SELECT b.close FROM refdata.ticker_mapping m JOIN md.bar b ON b.ticker = m.data_ticker
-         WHERE m.broker = 'PAPER' AND m.broker_ticker = symbol AND m.user_id IS NULL
-         ORDER BY b.ts DESC LIMIT 1));
-$$;
-
 CREATE OR REPLACE FUNCTION paper.place_order(account text, client_order_id text, symbol text, side text, qty numeric,
                                   order_type text DEFAULT 'MARKET', limit_price numeric DEFAULT NULL)
 RETURNS paper."order"
@@ -6504,22 +6493,47 @@ COMMENT ON FUNCTION trade.broker_environment(text, boolean) IS 'The default brok
 -- (the primary key is (ticker, interval, ts): "ticker = x ORDER BY ts DESC" cannot use it); 0.9 ms
 -- a call at 5,550 bars, five calls per signal. Now the latest bar of each interval through the
 -- primary key, then the latest of those: the same bar (bench/README.md, "Live path").
+-- Session 7: md.bar is partitioned (below), and the lateral join over the intervals planned
+-- every partition on every call of the SQL function (3 ms a call); md.latest_bar reads one
+-- interval's partitions through a cached plan.
+-- The latest bar of a ticker in any interval: the market price of the paper broker and of the risk
+-- checks. PL/pgSQL on purpose: each interval the ticker has (md.bar_version) is one query with the
+-- interval as a parameter, so the executor prunes md.bar to that interval's partitions before it
+-- starts and the cached plan reads one key range backwards. A SQL function or a lateral join over
+-- the intervals planned all partitions of md.bar on every call (3 ms a call, bench/README.md).
+CREATE FUNCTION md.latest_bar(ticker text, OUT close double precision, OUT ts timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    iv text;
+    c double precision;
+    t timestamptz;
+BEGIN
+    FOR iv IN SELECT v.interval FROM md.bar_version v WHERE v.ticker = latest_bar.ticker LOOP
+        SELECT b.close, b.ts INTO c, t FROM md.bar b
+         WHERE b.ticker = latest_bar.ticker AND b.interval = iv ORDER BY b.ts DESC LIMIT 1;
+        IF t IS NOT NULL AND (latest_bar.ts IS NULL OR t > latest_bar.ts) THEN
+            close := c;
+            ts := t;
+        END IF;
+    END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION md.latest_bar(text) IS
+  'The close and open time of the latest bar of a ticker over all its bar intervals (the latest open time wins); NULLs when it has none.';
+
 CREATE OR REPLACE FUNCTION paper.price_of(symbol text) RETURNS double precision
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- the latest bar of each interval through the primary key (ticker, interval, ts), then the
-    -- latest of those: a few index probes instead of sorting every bar of the ticker (issue 16)
+    -- the latest bar of the symbol as a data ticker, else of the data ticker a shared PAPER mapping
+    -- gives it (md.latest_bar: a few index probes whatever the history and the partitions)
     SELECT coalesce(
-        (SELECT x.close FROM refdata.bar_interval i
-         CROSS JOIN LATERAL (SELECT b.close, b.ts FROM md.bar b
-                             WHERE b.ticker = symbol AND b."interval" = i.name ORDER BY b.ts DESC LIMIT 1) x
-         ORDER BY x.ts DESC LIMIT 1),
-        (SELECT x.close FROM refdata.ticker_mapping m CROSS JOIN refdata.bar_interval i
-         CROSS JOIN LATERAL (SELECT b.close, b.ts FROM md.bar b
-                             WHERE b.ticker = m.data_ticker AND b."interval" = i.name ORDER BY b.ts DESC LIMIT 1) x
+        (SELECT x.close FROM md.latest_bar(symbol) x),
+        (SELECT x.close FROM refdata.ticker_mapping m CROSS JOIN LATERAL md.latest_bar(m.data_ticker) x
          WHERE m.broker = 'PAPER' AND m.broker_ticker = symbol AND m.user_id IS NULL
-         ORDER BY x.ts DESC LIMIT 1));
+         ORDER BY x.ts DESC NULLS LAST LIMIT 1));
 $$;
 
 CREATE OR REPLACE FUNCTION trade.symbol_price(broker text, symbol text, OUT price double precision, OUT price_ts timestamptz)
@@ -6535,11 +6549,9 @@ BEGIN
     -- user's own mapping never chooses how what they trade is priced)
     SELECT b.close, b.ts INTO price, price_ts
     FROM refdata.ticker_mapping m
-    CROSS JOIN refdata.bar_interval i  -- the latest bar per interval through the primary key (issue 16)
-    CROSS JOIN LATERAL (SELECT x.close, x.ts FROM md.bar x
-                        WHERE x.ticker = m.data_ticker AND x."interval" = i.name ORDER BY x.ts DESC LIMIT 1) b
+    CROSS JOIN LATERAL md.latest_bar(m.data_ticker) b
     WHERE m.broker = symbol_price.broker AND m.broker_ticker = symbol_price.symbol AND m.user_id IS NULL
-    ORDER BY b.ts DESC LIMIT 1;
+    ORDER BY b.ts DESC NULLS LAST LIMIT 1;
 END
 $$;
 

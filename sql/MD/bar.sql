@@ -108,6 +108,33 @@ $fn$;
 COMMENT ON FUNCTION md.bump_bar_version() IS 'Trigger: bumps md.bar_version for the (ticker, interval) pairs a statement on md.bar touched.';
 REVOKE ALL ON FUNCTION md.bump_bar_version() FROM PUBLIC;
 
+-- The latest bar of a ticker in any interval: the market price of the paper broker and of the risk
+-- checks. PL/pgSQL on purpose: each interval the ticker has (md.bar_version) is one query with the
+-- interval as a parameter, so the executor prunes md.bar to that interval's partitions before it
+-- starts and the cached plan reads one key range backwards. A SQL function or a lateral join over
+-- the intervals planned all partitions of md.bar on every call (3 ms a call, bench/README.md).
+CREATE FUNCTION md.latest_bar(ticker text, OUT close double precision, OUT ts timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    iv text;
+    c double precision;
+    t timestamptz;
+BEGIN
+    FOR iv IN SELECT v.interval FROM md.bar_version v WHERE v.ticker = latest_bar.ticker LOOP
+        SELECT b.close, b.ts INTO c, t FROM md.bar b
+         WHERE b.ticker = latest_bar.ticker AND b.interval = iv ORDER BY b.ts DESC LIMIT 1;
+        IF t IS NOT NULL AND (latest_bar.ts IS NULL OR t > latest_bar.ts) THEN
+            close := c;
+            ts := t;
+        END IF;
+    END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION md.latest_bar(text) IS
+  'The close and open time of the latest bar of a ticker over all its bar intervals (the latest open time wins); NULLs when it has none.';
+
 CREATE TRIGGER bar_version_insert AFTER INSERT ON md.bar
     REFERENCING NEW TABLE AS new_bars FOR EACH STATEMENT EXECUTE FUNCTION md.bump_bar_version();
 CREATE TRIGGER bar_version_update AFTER UPDATE ON md.bar

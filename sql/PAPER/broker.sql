@@ -128,18 +128,13 @@ CREATE FUNCTION paper.price_of(symbol text) RETURNS double precision
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- the latest bar of each interval through the primary key (ticker, interval, ts), then the
-    -- latest of those: a few index probes instead of sorting every bar of the ticker (issue 16)
+    -- the latest bar of the symbol as a data ticker, else of the data ticker a shared PAPER mapping
+    -- gives it (md.latest_bar: a few index probes whatever the history and the partitions)
     SELECT coalesce(
-        (SELECT x.close FROM refdata.bar_interval i
-         CROSS JOIN LATERAL (SELECT b.close, b.ts FROM md.bar b
-                             WHERE b.ticker = symbol AND b."interval" = i.name ORDER BY b.ts DESC LIMIT 1) x
-         ORDER BY x.ts DESC LIMIT 1),
-        (SELECT x.close FROM refdata.ticker_mapping m CROSS JOIN refdata.bar_interval i
-         CROSS JOIN LATERAL (SELECT b.close, b.ts FROM md.bar b
-                             WHERE b.ticker = m.data_ticker AND b."interval" = i.name ORDER BY b.ts DESC LIMIT 1) x
+        (SELECT x.close FROM md.latest_bar(symbol) x),
+        (SELECT x.close FROM refdata.ticker_mapping m CROSS JOIN LATERAL md.latest_bar(m.data_ticker) x
          WHERE m.broker = 'PAPER' AND m.broker_ticker = symbol AND m.user_id IS NULL
-         ORDER BY x.ts DESC LIMIT 1));
+         ORDER BY x.ts DESC NULLS LAST LIMIT 1));
 $$;
 COMMENT ON FUNCTION paper.price_of(text) IS
   'The paper broker''s market price of a symbol: the latest md.bar close of the symbol as a data ticker, else of the data ticker a shared PAPER ticker mapping gives; NULL when unknown.';

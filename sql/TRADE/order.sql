@@ -158,11 +158,9 @@ BEGIN
     -- user's own mapping never chooses how what they trade is priced)
     SELECT b.close, b.ts INTO price, price_ts
     FROM refdata.ticker_mapping m
-    CROSS JOIN refdata.bar_interval i  -- the latest bar per interval through the primary key (issue 16)
-    CROSS JOIN LATERAL (SELECT x.close, x.ts FROM md.bar x
-                        WHERE x.ticker = m.data_ticker AND x."interval" = i.name ORDER BY x.ts DESC LIMIT 1) b
+    CROSS JOIN LATERAL md.latest_bar(m.data_ticker) b
     WHERE m.broker = symbol_price.broker AND m.broker_ticker = symbol_price.symbol AND m.user_id IS NULL
-    ORDER BY b.ts DESC LIMIT 1;
+    ORDER BY b.ts DESC NULLS LAST LIMIT 1;
 END
 $$;
 COMMENT ON FUNCTION trade.symbol_price(text, text) IS
