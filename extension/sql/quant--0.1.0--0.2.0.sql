@@ -6493,35 +6493,79 @@ COMMENT ON FUNCTION trade.broker_environment(text, boolean) IS 'The default brok
 -- (the primary key is (ticker, interval, ts): "ticker = x ORDER BY ts DESC" cannot use it); 0.9 ms
 -- a call at 5,550 bars, five calls per signal. Now the latest bar of each interval through the
 -- primary key, then the latest of those: the same bar (bench/README.md, "Live path").
--- Session 7: md.bar is partitioned (below), and the lateral join over the intervals planned
--- every partition on every call of the SQL function (3 ms a call); md.latest_bar reads one
--- interval's partitions through a cached plan.
--- The latest bar of a ticker in any interval: the market price of the paper broker and of the risk
--- checks. PL/pgSQL on purpose: each interval the ticker has (md.bar_version) is one query with the
--- interval as a parameter, so the executor prunes md.bar to that interval's partitions before it
--- starts and the cached plan reads one key range backwards. A SQL function or a lateral join over
--- the intervals planned all partitions of md.bar on every call (3 ms a call, bench/README.md).
-CREATE FUNCTION md.latest_bar(ticker text, OUT close double precision, OUT ts timestamptz)
-LANGUAGE plpgsql STABLE
+-- Then md.bar was partitioned (below), and that lateral join planned every partition on every
+-- call (3 ms a call): the latest bar of each pair is now kept in md.bar_version by its trigger and
+-- read by md.latest_bar (one key look-up).
+ALTER TABLE md.bar_version ADD COLUMN last_ts timestamptz, ADD COLUMN last_close double precision;
+COMMENT ON TABLE md.bar_version IS
+  'Per ticker and bar interval, a counter bumped by every INSERT, UPDATE, DELETE or TRUNCATE of those bars (the bar cache key), and the latest bar of the pair (last_ts, last_close; NULL when it has none)';
+COMMENT ON COLUMN md.bar_version.last_ts IS 'the open time of the latest bar of the pair, read again from md.bar after every statement that changed them; NULL when it has none';
+COMMENT ON COLUMN md.bar_version.last_close IS 'the close of that bar';
+-- kept by pg_dump with the bars (a restore loads the partitions directly, around md.bar's triggers)
+SELECT pg_catalog.pg_extension_config_dump('md.bar_version', '');
+
+CREATE OR REPLACE FUNCTION md.bump_bar_version() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    iv text;
-    c double precision;
-    t timestamptz;
+    tickers text[];
+    intervals text[];
 BEGIN
-    FOR iv IN SELECT v.interval FROM md.bar_version v WHERE v.ticker = latest_bar.ticker LOOP
-        SELECT b.close, b.ts INTO c, t FROM md.bar b
-         WHERE b.ticker = latest_bar.ticker AND b.interval = iv ORDER BY b.ts DESC LIMIT 1;
-        IF t IS NOT NULL AND (latest_bar.ts IS NULL OR t > latest_bar.ts) THEN
-            close := c;
-            ts := t;
-        END IF;
-    END LOOP;
+    IF TG_OP = 'TRUNCATE' THEN
+        UPDATE md.bar_version SET version = version + 1, changed_at = now(), last_ts = NULL, last_close = NULL;
+        RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        WITH u AS (INSERT INTO md.bar_version AS v (ticker, interval) SELECT DISTINCT ticker, interval FROM new_bars
+                   ON CONFLICT (ticker, interval) DO UPDATE SET version = v.version + 1, changed_at = now()
+                   RETURNING v.ticker, v.interval)
+        SELECT array_agg(u.ticker), array_agg(u.interval) INTO tickers, intervals FROM u;
+    ELSIF TG_OP = 'UPDATE' THEN
+        WITH u AS (INSERT INTO md.bar_version AS v (ticker, interval)
+                   SELECT ticker, interval FROM new_bars UNION SELECT ticker, interval FROM old_bars
+                   ON CONFLICT (ticker, interval) DO UPDATE SET version = v.version + 1, changed_at = now()
+                   RETURNING v.ticker, v.interval)
+        SELECT array_agg(u.ticker), array_agg(u.interval) INTO tickers, intervals FROM u;
+    ELSE
+        WITH u AS (INSERT INTO md.bar_version AS v (ticker, interval) SELECT DISTINCT ticker, interval FROM old_bars
+                   ON CONFLICT (ticker, interval) DO UPDATE SET version = v.version + 1, changed_at = now()
+                   RETURNING v.ticker, v.interval)
+        SELECT array_agg(u.ticker), array_agg(u.interval) INTO tickers, intervals FROM u;
+    END IF;
+    -- the latest bar of every pair touched, read again in a statement of its own: its snapshot is
+    -- taken after the row locks above, where concurrent writers of a pair queue, so it sees the bars
+    -- every one of them committed (never a stale latest bar)
+    UPDATE md.bar_version v
+       SET (last_ts, last_close) = (SELECT b.ts, b.close FROM md.bar b
+                                     WHERE b.ticker = v.ticker AND b.interval = v.interval
+                                     ORDER BY b.ts DESC LIMIT 1)
+      FROM unnest(tickers, intervals) AS p(ticker, interval)
+     WHERE v.ticker = p.ticker AND v.interval = p.interval;
+    RETURN NULL;
 END
 $fn$;
+COMMENT ON FUNCTION md.bump_bar_version() IS
+  'Trigger: bumps md.bar_version for the (ticker, interval) pairs a statement on md.bar touched and reads their latest bar again.';
+UPDATE md.bar_version v
+   SET (last_ts, last_close) = (SELECT b.ts, b.close FROM md.bar b
+                                 WHERE b.ticker = v.ticker AND b.interval = v.interval
+                                 ORDER BY b.ts DESC LIMIT 1);
+
+-- The latest bar of a ticker in any interval: the market price of the paper broker and of the risk
+-- checks, from md.bar_version (kept by md.bump_bar_version in the writing transaction). A read of
+-- md.bar here planned or opened all of its partitions on every call (3 ms, then 0.14 ms a call:
+-- bench/README.md, "Live path"). Bars written into a partition directly, around md.bar's
+-- statement triggers, are seen neither here nor by the bar cache until the pair is written
+-- through md.bar again. Operators schema-qualified instead of a SET clause: the call stays cheap.
+CREATE FUNCTION md.latest_bar(ticker text, OUT close double precision, OUT ts timestamptz)
+LANGUAGE sql STABLE
+AS $fn$
+    SELECT v.last_close, v.last_ts FROM md.bar_version v
+     WHERE v.ticker OPERATOR(pg_catalog.=) latest_bar.ticker AND v.last_ts IS NOT NULL
+     ORDER BY v.last_ts DESC LIMIT 1;
+$fn$;
 COMMENT ON FUNCTION md.latest_bar(text) IS
-  'The close and open time of the latest bar of a ticker over all its bar intervals (the latest open time wins); NULLs when it has none.';
+  'The close and open time of the latest bar of a ticker over all its bar intervals (the latest open time wins; md.bar_version.last_ts); NULLs when it has none.';
 
 CREATE OR REPLACE FUNCTION paper.price_of(symbol text) RETURNS double precision
 LANGUAGE sql STABLE SECURITY DEFINER
