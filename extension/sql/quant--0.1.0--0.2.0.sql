@@ -6566,6 +6566,8 @@ AS $fn$
 $fn$;
 COMMENT ON FUNCTION md.latest_bar(text) IS
   'The close and open time of the latest bar of a ticker over all its bar intervals (the latest open time wins; md.bar_version.last_ts); NULLs when it has none.';
+-- the ACL a fresh install's grants.sql gives it (PUBLIC may execute: SECURITY INVOKER)
+REVOKE ALL ON FUNCTION md.latest_bar(text) FROM quant_app, quant_worker, quant_admin;
 
 CREATE OR REPLACE FUNCTION paper.price_of(symbol text) RETURNS double precision
 LANGUAGE sql STABLE SECURITY DEFINER
