@@ -6556,10 +6556,12 @@ UPDATE md.bar_version v
 -- md.bar here planned or opened all of its partitions on every call (3 ms, then 0.14 ms a call:
 -- bench/README.md, "Live path"). Bars written into a partition directly, around md.bar's
 -- statement triggers, are seen neither here nor by the bar cache until the pair is written
--- through md.bar again. Operators schema-qualified instead of a SET clause: the call stays cheap.
-CREATE FUNCTION md.latest_bar(ticker text, OUT close double precision, OUT ts timestamptz)
-LANGUAGE sql STABLE
+-- through md.bar again. Operators schema-qualified instead of a SET clause, so that it inlines.
+CREATE FUNCTION md.latest_bar(ticker text) RETURNS TABLE (close double precision, ts timestamptz)
+LANGUAGE sql STABLE ROWS 1
 AS $fn$
+    -- a set-returning SQL function without SET or SECURITY DEFINER: the planner inlines it into
+    -- the caller's (cached) plan
     SELECT v.last_close, v.last_ts FROM md.bar_version v
      WHERE v.ticker OPERATOR(pg_catalog.=) latest_bar.ticker AND v.last_ts IS NOT NULL
      ORDER BY v.last_ts DESC LIMIT 1;
@@ -6570,16 +6572,22 @@ COMMENT ON FUNCTION md.latest_bar(text) IS
 REVOKE ALL ON FUNCTION md.latest_bar(text) FROM quant_app, quant_worker, quant_admin;
 
 CREATE OR REPLACE FUNCTION paper.price_of(symbol text) RETURNS double precision
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    px double precision;
+BEGIN
     -- the latest bar of the symbol as a data ticker, else of the data ticker a shared PAPER mapping
-    -- gives it (md.latest_bar: a few index probes whatever the history and the partitions)
-    SELECT coalesce(
-        (SELECT x.close FROM md.latest_bar(symbol) x),
-        (SELECT x.close FROM refdata.ticker_mapping m CROSS JOIN LATERAL md.latest_bar(m.data_ticker) x
+    -- gives it (md.latest_bar: one key look-up; PL/pgSQL so that the plans are cached, 5 calls a signal)
+    SELECT x.close INTO px FROM md.latest_bar(symbol) x;
+    IF px IS NULL THEN
+        SELECT x.close INTO px FROM refdata.ticker_mapping m CROSS JOIN LATERAL md.latest_bar(m.data_ticker) x
          WHERE m.broker = 'PAPER' AND m.broker_ticker = symbol AND m.user_id IS NULL
-         ORDER BY x.ts DESC NULLS LAST LIMIT 1));
+         ORDER BY x.ts DESC LIMIT 1;
+    END IF;
+    RETURN px;
+END
 $$;
 
 CREATE OR REPLACE FUNCTION trade.symbol_price(broker text, symbol text, OUT price double precision, OUT price_ts timestamptz)

@@ -141,10 +141,12 @@ REVOKE ALL ON FUNCTION md.bump_bar_version() FROM PUBLIC;
 -- md.bar here planned or opened all of its partitions on every call (3 ms, then 0.14 ms a call:
 -- bench/README.md, "Live path"). Bars written into a partition directly, around md.bar's
 -- statement triggers, are seen neither here nor by the bar cache until the pair is written
--- through md.bar again. Operators schema-qualified instead of a SET clause: the call stays cheap.
-CREATE FUNCTION md.latest_bar(ticker text, OUT close double precision, OUT ts timestamptz)
-LANGUAGE sql STABLE
+-- through md.bar again. Operators schema-qualified instead of a SET clause, so that it inlines.
+CREATE FUNCTION md.latest_bar(ticker text) RETURNS TABLE (close double precision, ts timestamptz)
+LANGUAGE sql STABLE ROWS 1
 AS $fn$
+    -- a set-returning SQL function without SET or SECURITY DEFINER: the planner inlines it into
+    -- the caller's (cached) plan
     SELECT v.last_close, v.last_ts FROM md.bar_version v
      WHERE v.ticker OPERATOR(pg_catalog.=) latest_bar.ticker AND v.last_ts IS NOT NULL
      ORDER BY v.last_ts DESC LIMIT 1;

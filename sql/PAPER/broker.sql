@@ -125,16 +125,22 @@ COMMENT ON FUNCTION paper.open_account(text, text, numeric, numeric, numeric) IS
   'Opens a paper account (idempotent: an existing one is returned unchanged). Starting cash: the argument, else the setting quant.paper_starting_cash, else 100000; slippage_bps and fee_bps default 1.';
 
 CREATE FUNCTION paper.price_of(symbol text) RETURNS double precision
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    px double precision;
+BEGIN
     -- the latest bar of the symbol as a data ticker, else of the data ticker a shared PAPER mapping
-    -- gives it (md.latest_bar: a few index probes whatever the history and the partitions)
-    SELECT coalesce(
-        (SELECT x.close FROM md.latest_bar(symbol) x),
-        (SELECT x.close FROM refdata.ticker_mapping m CROSS JOIN LATERAL md.latest_bar(m.data_ticker) x
+    -- gives it (md.latest_bar: one key look-up; PL/pgSQL so that the plans are cached, 5 calls a signal)
+    SELECT x.close INTO px FROM md.latest_bar(symbol) x;
+    IF px IS NULL THEN
+        SELECT x.close INTO px FROM refdata.ticker_mapping m CROSS JOIN LATERAL md.latest_bar(m.data_ticker) x
          WHERE m.broker = 'PAPER' AND m.broker_ticker = symbol AND m.user_id IS NULL
-         ORDER BY x.ts DESC NULLS LAST LIMIT 1));
+         ORDER BY x.ts DESC LIMIT 1;
+    END IF;
+    RETURN px;
+END
 $$;
 COMMENT ON FUNCTION paper.price_of(text) IS
   'The paper broker''s market price of a symbol: the latest md.bar close of the symbol as a data ticker, else of the data ticker a shared PAPER ticker mapping gives; NULL when unknown.';
