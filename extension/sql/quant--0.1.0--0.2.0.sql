@@ -6567,7 +6567,7 @@ AS $fn$
      ORDER BY v.last_ts DESC LIMIT 1;
 $fn$;
 COMMENT ON FUNCTION md.latest_bar(text) IS
-  'The close and open time of the latest bar of a ticker over all its bar intervals (the latest open time wins; md.bar_version.last_ts); NULLs when it has none.';
+  'The close and open time of the latest bar of a ticker over all its bar intervals (the latest open time wins; md.bar_version.last_ts); no row when it has none.';
 -- the ACL a fresh install's grants.sql gives it (PUBLIC may execute: SECURITY INVOKER)
 REVOKE ALL ON FUNCTION md.latest_bar(text) FROM quant_app, quant_worker, quant_admin;
 
@@ -6605,7 +6605,7 @@ BEGIN
     FROM refdata.ticker_mapping m
     CROSS JOIN LATERAL md.latest_bar(m.data_ticker) b
     WHERE m.broker = symbol_price.broker AND m.broker_ticker = symbol_price.symbol AND m.user_id IS NULL
-    ORDER BY b.ts DESC NULLS LAST LIMIT 1;
+    ORDER BY b.ts DESC LIMIT 1;
 END
 $$;
 

@@ -152,7 +152,7 @@ AS $fn$
      ORDER BY v.last_ts DESC LIMIT 1;
 $fn$;
 COMMENT ON FUNCTION md.latest_bar(text) IS
-  'The close and open time of the latest bar of a ticker over all its bar intervals (the latest open time wins; md.bar_version.last_ts); NULLs when it has none.';
+  'The close and open time of the latest bar of a ticker over all its bar intervals (the latest open time wins; md.bar_version.last_ts); no row when it has none.';
 
 CREATE TRIGGER bar_version_insert AFTER INSERT ON md.bar
     REFERENCING NEW TABLE AS new_bars FOR EACH STATEMENT EXECUTE FUNCTION md.bump_bar_version();

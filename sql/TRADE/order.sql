@@ -160,7 +160,7 @@ BEGIN
     FROM refdata.ticker_mapping m
     CROSS JOIN LATERAL md.latest_bar(m.data_ticker) b
     WHERE m.broker = symbol_price.broker AND m.broker_ticker = symbol_price.symbol AND m.user_id IS NULL
-    ORDER BY b.ts DESC NULLS LAST LIMIT 1;
+    ORDER BY b.ts DESC LIMIT 1;
 END
 $$;
 COMMENT ON FUNCTION trade.symbol_price(text, text) IS
