@@ -7483,3 +7483,29 @@ REVOKE ALL ON FUNCTION trade.worker_breaker_watch() FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION trade.worker_overdue_orders(text, double precision), trade.worker_breaker_watch()
   TO quant_worker;
+
+-- ==== issue 16 (session 8): trade.breaker_open and trade.breaker_fills in PL/pgSQL (a SQL function with SET is planned again on every call; the worker calls both for every signal) ====
+CREATE OR REPLACE FUNCTION trade.breaker_open(d trade.deployment) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN (SELECT format('breaker %s (%s) is open since %s: %s; a person resets it (quant.reset_breaker)',
+                          b.breaker, b.scope, b.tripped_at, b.message)
+            FROM trade.breaker b
+            WHERE b.user_id = d.user_id AND b.reset_at IS NULL
+              AND (b.deployment_id = d.deployment_id OR b.scope = 'account')
+            ORDER BY b.tripped_at LIMIT 1);
+END
+$$;
+CREATE OR REPLACE FUNCTION trade.breaker_fills(dep uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_array((extract(epoch FROM f.ts) * 1000000)::bigint,
+                                                        CASE f.side WHEN 'BUY' THEN f.qty ELSE -f.qty END, f.price, f.fee)
+                                      ORDER BY f.ts, f.fill_id), '[]')
+            FROM trade.fill f WHERE f.deployment_id = dep);
+END
+$$;

@@ -103,16 +103,20 @@ AS $$
 $$;
 COMMENT ON FUNCTION trade.breaker_json(trade.breaker) IS 'Internal: a trade.breaker row as JSON.';
 
+-- PL/pgSQL, not SQL, here and in breaker_fills: a SQL function with SET is planned again on every
+-- call, a PL/pgSQL one keeps its plan for the session (the worker calls both for every signal)
 CREATE FUNCTION trade.breaker_open(d trade.deployment) RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT format('breaker %s (%s) is open since %s: %s; a person resets it (quant.reset_breaker)',
-                  b.breaker, b.scope, b.tripped_at, b.message)
-    FROM trade.breaker b
-    WHERE b.user_id = d.user_id AND b.reset_at IS NULL
-      AND (b.deployment_id = d.deployment_id OR b.scope = 'account')
-    ORDER BY b.tripped_at LIMIT 1;
+BEGIN
+    RETURN (SELECT format('breaker %s (%s) is open since %s: %s; a person resets it (quant.reset_breaker)',
+                          b.breaker, b.scope, b.tripped_at, b.message)
+            FROM trade.breaker b
+            WHERE b.user_id = d.user_id AND b.reset_at IS NULL
+              AND (b.deployment_id = d.deployment_id OR b.scope = 'account')
+            ORDER BY b.tripped_at LIMIT 1);
+END
 $$;
 COMMENT ON FUNCTION trade.breaker_open(trade.deployment) IS
   'Internal: why an open breaker of the deployment or of its user''s account blocks new entries, or NULL when none is open.';
@@ -161,13 +165,15 @@ COMMENT ON FUNCTION quant.reset_breaker(uuid) IS
 
 -- ---- the worker's half ----
 CREATE FUNCTION trade.breaker_fills(dep uuid) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_array((extract(epoch FROM f.ts) * 1000000)::bigint,
-                                                CASE f.side WHEN 'BUY' THEN f.qty ELSE -f.qty END, f.price, f.fee)
-                              ORDER BY f.ts, f.fill_id), '[]')
-    FROM trade.fill f WHERE f.deployment_id = dep;
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_array((extract(epoch FROM f.ts) * 1000000)::bigint,
+                                                        CASE f.side WHEN 'BUY' THEN f.qty ELSE -f.qty END, f.price, f.fee)
+                                      ORDER BY f.ts, f.fill_id), '[]')
+            FROM trade.fill f WHERE f.deployment_id = dep);
+END
 $$;
 COMMENT ON FUNCTION trade.breaker_fills(uuid) IS 'Internal: a deployment''s fills as [[ts_us, signed qty, price, fee], ...] in time order.';
 REVOKE ALL ON FUNCTION trade.breaker_fills(uuid) FROM PUBLIC;

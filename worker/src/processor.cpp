@@ -50,6 +50,19 @@ Param finish_param(quant::SignalFinish f) {
 constexpr const char* kContextSql =
     "SELECT (c - 'qty')::text AS facts, c->>'qty' AS qty FROM trade.worker_context($1, $2) AS t(c)";
 constexpr const char* kBreakerFactsSql = "SELECT trade.worker_breaker_facts($1)::text";
+// the claim; it leaves the claimed signal's id (or '') in quant.worker_claimed_signal for the
+// next statement of its round trip
+constexpr const char* kClaimSql =
+    "SELECT signal_id, user_id, attempts, deployment_id, "
+    "CASE WHEN signal_id IS NOT NULL THEN pg_catalog.set_config('quant.user', user_id, false) END AS owner, "
+    "pg_catalog.set_config('quant.worker_claimed_signal', coalesce(signal_id::text, ''), false) AS claimed "
+    "FROM trade.worker_claim($1, $2, $3)";
+// kContextSql of the signal just claimed, and its deployment's breaker facts
+constexpr const char* kClaimedContextSql =
+    "SELECT (c - 'qty')::text AS facts, c->>'qty' AS qty, "
+    "trade.worker_breaker_facts((c->>'deployment_id')::uuid)::text AS breaker_facts "
+    "FROM trade.worker_context(nullif(pg_catalog.current_setting('quant.worker_claimed_signal'), '')::uuid, '') "
+    "AS t(c)";
 constexpr const char* kInsertIntentSql =
     "SELECT order_id FROM trade.worker_insert_intent($1, $2, $3, $4, $5::numeric, $6, $7)";
 constexpr const char* kRecordOutcomeSql =
@@ -326,38 +339,39 @@ void Processor::mark(const std::string& client_order_id, const char* status, con
 bool Processor::process_next() {
     // One round trip: the claim, committed without waiting for the WAL flush (a claim lost in a
     // crash is only claimed again; the intent, committed synchronously, is what guards a send),
-    // and the session's user set to the signal's owner in the same statement (RLS: the worker
-    // acts as the owner).
+    // with the session's user set to the signal's owner in the same statement (RLS: the worker
+    // acts as the owner); then, after its COMMIT, the claimed signal's facts and its breakers'
+    // facts (kClaimedContextSql; the claim leaves its id in quant.worker_claimed_signal).
     pq::Pipeline::Outcome o;
     std::size_t claim = 0;
+    std::size_t facts = 0;
     {
         pq::Pipeline p(work_);
         p.add("BEGIN");
         p.add("SET LOCAL synchronous_commit = off");
-        claim =
-            p.add_prepared("worker_claim_as_owner",
-                           "SELECT signal_id, user_id, attempts, deployment_id, "
-                           "pg_catalog.set_config('quant.user', user_id, false) AS owner "
-                           "FROM trade.worker_claim($1, $2, $3) WHERE signal_id IS NOT NULL",
-                           {cfg_.worker_id, format_number(cfg_.lease_s), std::to_string(cfg_.max_attempts)});
+        claim = p.add_prepared("worker_claim_as_owner", kClaimSql,
+                               {cfg_.worker_id, format_number(cfg_.lease_s), std::to_string(cfg_.max_attempts)});
         p.add("COMMIT");
+        facts = p.add_prepared("worker_claimed_context", kClaimedContextSql);
         o = p.run();
     }
-    throw_on_error(o);
+    if (o.error && o.failed_step < facts)
+        throw *o.error;
     const pq::Result& r = o.results[claim];
-    if (r.rows() == 0)
+    if (r.rows() == 0 || r.is_null(0, 0))
         return false;
     const std::string signal_id = r.get(0, "signal_id");
     log_info("signal_claimed", {{"signal_id", signal_id},
                                 {"user", r.get(0, "user_id")},
                                 {"attempt", r.get_int(0, "attempts").value_or(0)}});
     crash_point("after_claim");
-    process_signal(signal_id, r.get(0, "user_id"), r.get(0, "deployment_id"));
+    process_signal(signal_id, r.get(0, "user_id"), r.get(0, "deployment_id"),
+                   o.error ? nullptr : &o.results[facts]);
     return true;
 }
 
 void Processor::process_signal(const std::string& signal_id, const std::string& user_id,
-                               const std::string& claimed_deployment_id) {
+                               const std::string& claimed_deployment_id, const pq::Result* first) {
     const auto t0 = Clock::now();
     // the claim set the session's user to the signal's owner (RLS: the worker acts as the owner)
     auto refuse = [&](const std::string& code, const std::string& message, std::optional<double> q,
@@ -373,22 +387,15 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
                   {{"signal_id", signal_id}, {"deployment_id", deployment_id}, {"message", message}});
     };
     Context ctx;
-    // one round trip: the signal's facts and the breakers' facts of its deployment
-    pq::Pipeline::Outcome first;
-    std::size_t breaker_step = 0;
-    {
-        pq::Pipeline p(work_);
-        p.add_prepared("worker_context", kContextSql, {signal_id, ""});
-        breaker_step = p.add_prepared("worker_breaker_facts", kBreakerFactsSql, {claimed_deployment_id});
-        first = p.run();
+    // the signal's facts and its breakers' facts (column 2), read in the claim's round trip
+    pq::Result read;
+    if (first == nullptr) {
+        read = work_.exec_prepared("worker_context_of", kContextSql, {signal_id, ""});  // thrown
+        first = &read;
     }
-    if (first.error && first.failed_step == 0)
-        throw *first.error;
-    std::optional<pq::Result> breaker_facts;  // when its read failed: read again (and thrown) below
-    if (!first.error)
-        breaker_facts = std::move(first.results[breaker_step]);
+    const pq::Result* breaker_facts = first->columns() > 2 ? first : nullptr;
     try {
-        ctx = context_of(first.results[0]);
+        ctx = context_of(*first);
     } catch (const quant::Error& e) {
         // facts that cannot be read are refused once, never retried
         refuse("invalid_context", std::string("the signal's facts cannot be read: ") + e.what(), std::nullopt,
@@ -425,7 +432,7 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         for (const OpenOrder& o : open_orders(open))
             reconcile_order(*adapter, o);
         ctx = context(signal_id, "");
-        breaker_facts.reset();  // the reconciliation may have booked fills
+        breaker_facts = nullptr;  // the reconciliation may have booked fills
     }
 
     quant::RiskLimits limits;
@@ -467,9 +474,9 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
     };
     gather();
     if (deployment_id != claimed_deployment_id)
-        breaker_facts.reset();
+        breaker_facts = nullptr;
     // a breaker tripped: re-read the deployment's facts
-    if (check_breakers(signal_id, deployment_id, breaker_facts ? &*breaker_facts : nullptr))
+    if (check_breakers(signal_id, deployment_id, breaker_facts, 2))
         ctx = context(signal_id, "");
     auto facts_of = [&](const quant::Json& c) {
         quant::RiskFacts f;
@@ -521,7 +528,11 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
         const bool last = i + 1 == plan.size();
         if (i > 0)
             gather();  // the previous leg moved cash and position
-        const Context c = context(signal_id, leg.leg);
+        // the first leg of a signal with no orders yet: ctx (read after this worker's last
+        // change) is the leg's facts: no leg acted, and one signal of a deployment at a time,
+        // so no other order of it came since; the send gate checks the halt, the switches and
+        // the breakers again
+        const Context c = i == 0 && signal_orders == 0 ? ctx : context(signal_id, leg.leg);
         const auto decision = quant::check_order(leg, limits, facts_of(c.facts));
         if (!decision.allowed) {
             refuse(decision.code,

@@ -75,8 +75,10 @@ private:
         std::optional<double> qty;  // nullopt: missing or not a number
     };
 
+    // first: the row of kClaimedContextSql read in the claim's round trip (its facts, qty and
+    // the breakers' facts; nullptr when that read failed: read again, and thrown, here)
     void process_signal(const std::string& signal_id, const std::string& user_id,
-                        const std::string& claimed_deployment_id);
+                        const std::string& claimed_deployment_id, const pq::Result* first);
     Context context(const std::string& signal_id, const std::string& leg);
     static Context context_of(const pq::Result& r);
     std::vector<OpenOrder> open_orders(const pq::Result& r) const;
@@ -115,9 +117,10 @@ private:
     // The gate's answer (open: the transaction stays open; refused: committed, counted, logged).
     bool send_gate_answer(const std::string& client_order_id, const pq::Result& r);
     void close_send_gate();
-    // facts: trade.worker_breaker_facts already read in a pipeline (nullptr: read it now).
+    // facts: trade.worker_breaker_facts already read in a pipeline, in column facts_column of
+    // its one row (nullptr: read it now).
     bool check_breakers(const std::string& signal_id, const std::string& deployment_id,
-                        const pq::Result* facts = nullptr);
+                        const pq::Result* facts = nullptr, int facts_column = 0);
     void alert(const std::string& kind, const quant::Json& payload);
 
     const Config& cfg_;

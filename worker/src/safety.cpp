@@ -35,19 +35,20 @@ void Processor::close_send_gate() {
 }
 
 bool Processor::check_breakers(const std::string& signal_id, const std::string& deployment_id,
-                               const pq::Result* facts) {
+                               const pq::Result* facts, int facts_column) {
     pq::Result fetched;
     if (facts == nullptr) {
+        facts_column = 0;
         fetched = work_.exec_prepared("worker_breaker_facts", "SELECT trade.worker_breaker_facts($1)::text",
                                       {deployment_id});
         facts = &fetched;
     }
     const pq::Result& r = *facts;
-    if (r.rows() != 1 || r.is_null(0, 0))
+    if (r.rows() != 1 || r.is_null(0, facts_column))
         return false;
     std::optional<quant::ScopedTrip> trip;
     try {
-        trip = quant::evaluate_breakers(quant::parse_json(r.view(0, 0)));
+        trip = quant::evaluate_breakers(quant::parse_json(r.view(0, facts_column)));
     } catch (const quant::Error& e) {
         // limits that no longer parse: the deployment's parser refused them when stored; log loudly
         pq::log_error("breaker_facts_invalid", {{"deployment_id", deployment_id}, {"error", e.what()}});
