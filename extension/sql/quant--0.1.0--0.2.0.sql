@@ -7484,7 +7484,7 @@ REVOKE ALL ON FUNCTION trade.worker_breaker_watch() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION trade.worker_overdue_orders(text, double precision), trade.worker_breaker_watch()
   TO quant_worker;
 
--- ==== issue 16 (session 8): trade.breaker_open and trade.breaker_fills in PL/pgSQL (a SQL function with SET is planned again on every call; the worker calls both for every signal) ====
+-- ==== issue 16 (session 8): the worker's per-signal SQL: trade.breaker_open, trade.breaker_fills, paper.get_positions and paper.get_account in PL/pgSQL (a SQL function with SET is planned again on every call; the worker calls each for every signal); trade.worker_breaker_facts reads the books only when a breaker measures them ====
 CREATE OR REPLACE FUNCTION trade.breaker_open(d trade.deployment) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -7509,3 +7509,75 @@ BEGIN
             FROM trade.fill f WHERE f.deployment_id = dep);
 END
 $$;
+CREATE OR REPLACE FUNCTION paper.get_positions(account text) RETURNS SETOF paper.position
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM paper.position x WHERE x.account = get_positions.account ORDER BY x.symbol;
+END
+$$;
+COMMENT ON FUNCTION paper.get_positions(text) IS 'Every position row of a paper account (flat ones have qty 0): the complete report, so a symbol missing here is flat.';
+
+CREATE OR REPLACE FUNCTION paper.get_account(account text) RETURNS paper.account
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a paper.account;
+BEGIN
+    SELECT * INTO a FROM paper.account x WHERE x.account = get_account.account;
+    RETURN a;
+END
+$$;
+COMMENT ON FUNCTION paper.get_account(text) IS 'A paper account: cash, starting cash, slippage_bps, fee_bps (all columns NULL when it does not exist).';
+
+CREATE OR REPLACE FUNCTION trade.worker_breaker_facts(dep uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d trade.deployment;
+    acct jsonb;
+    dep_since timestamptz;
+    acct_since timestamptz;
+    books jsonb;
+BEGIN
+    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = dep;
+    IF d.deployment_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT a.limits INTO acct FROM trade.account_limits a WHERE a.user_id = d.user_id;
+    SELECT max(b.reset_at) INTO dep_since FROM trade.breaker b
+    WHERE b.deployment_id = d.deployment_id AND b.reset_at IS NOT NULL;
+    SELECT max(b.reset_at) INTO acct_since FROM trade.breaker b
+    WHERE b.user_id = d.user_id AND b.scope = 'account' AND b.reset_at IS NOT NULL;
+    -- the books only when a breaker measures them: the deployment sets one of its breakers
+    -- (trade.breaker's names but the account's max_open_exposure) or the user has account
+    -- limits; otherwise quant::evaluate_breakers reads none, and the fills are not read
+    IF acct IS NULL AND NOT d.risk_limits ?| ARRAY['max_daily_loss', 'max_daily_loss_pct', 'max_drawdown',
+                                                  'max_drawdown_pct', 'max_consecutive_losses'] THEN
+        books := '[]';
+    ELSE
+        SELECT coalesce(jsonb_agg(jsonb_build_object('deployment_id', t.deployment_id,
+                                                     'price', (trade.symbol_price(t.broker, t.ticker)).price,
+                                                     'fills', trade.breaker_fills(t.deployment_id))
+                                  ORDER BY t.deployment_id), '[]')
+        INTO books
+        FROM trade.deployment t
+        WHERE t.user_id = d.user_id
+          AND (t.deployment_id = d.deployment_id OR (acct IS NOT NULL AND EXISTS (SELECT 1 FROM trade.fill f WHERE f.deployment_id = t.deployment_id)));
+    END IF;
+    RETURN jsonb_build_object(
+        'deployment_id', d.deployment_id, 'user_id', d.user_id, 'risk_limits', d.risk_limits,
+        'account_limits', acct,
+        'now_us', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
+        'day_start_us', (extract(epoch FROM date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') * 1000000)::bigint,
+        'deployment_since_us', (extract(epoch FROM dep_since) * 1000000)::bigint,
+        'account_since_us', (extract(epoch FROM acct_since) * 1000000)::bigint,
+        'books', books);
+END
+$$;
+COMMENT ON FUNCTION trade.worker_breaker_facts(uuid) IS
+  'quant-worker: what the breakers of a deployment and its user are measured on: risk_limits, account_limits (NULL: none), the start of the UTC day, the last resets (deployment_since_us, account_since_us), and books [{deployment_id, price (trade.symbol_price), fills [[ts_us, signed qty, price, fee]]}] of the deployment (and, with account limits, of every deployment of the user with fills); books is [] when neither the deployment''s risk_limits set a breaker nor the user has account limits (nothing measures them). Times in microseconds since the epoch.';
+

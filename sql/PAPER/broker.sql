@@ -247,19 +247,28 @@ AS $$
 $$;
 COMMENT ON FUNCTION paper.get_position(text, text) IS 'The position of a paper account in a symbol (all columns NULL when it never traded it: flat).';
 
+-- get_positions and get_account in PL/pgSQL: a SQL function with SET is planned again on every
+-- call (the worker reads both for every signal)
 CREATE FUNCTION paper.get_positions(account text) RETURNS SETOF paper.position
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT * FROM paper.position x WHERE x.account = get_positions.account ORDER BY x.symbol;
+BEGIN
+    RETURN QUERY SELECT * FROM paper.position x WHERE x.account = get_positions.account ORDER BY x.symbol;
+END
 $$;
 COMMENT ON FUNCTION paper.get_positions(text) IS 'Every position row of a paper account (flat ones have qty 0): the complete report, so a symbol missing here is flat.';
 
 CREATE FUNCTION paper.get_account(account text) RETURNS paper.account
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT * FROM paper.account x WHERE x.account = get_account.account;
+DECLARE
+    a paper.account;
+BEGIN
+    SELECT * INTO a FROM paper.account x WHERE x.account = get_account.account;
+    RETURN a;
+END
 $$;
 COMMENT ON FUNCTION paper.get_account(text) IS 'A paper account: cash, starting cash, slippage_bps, fee_bps (all columns NULL when it does not exist).';
 

@@ -198,14 +198,22 @@ BEGIN
     WHERE b.deployment_id = d.deployment_id AND b.reset_at IS NOT NULL;
     SELECT max(b.reset_at) INTO acct_since FROM trade.breaker b
     WHERE b.user_id = d.user_id AND b.scope = 'account' AND b.reset_at IS NOT NULL;
-    SELECT coalesce(jsonb_agg(jsonb_build_object('deployment_id', t.deployment_id,
-                                                 'price', (trade.symbol_price(t.broker, t.ticker)).price,
-                                                 'fills', trade.breaker_fills(t.deployment_id))
-                              ORDER BY t.deployment_id), '[]')
-    INTO books
-    FROM trade.deployment t
-    WHERE t.user_id = d.user_id
-      AND (t.deployment_id = d.deployment_id OR (acct IS NOT NULL AND EXISTS (SELECT 1 FROM trade.fill f WHERE f.deployment_id = t.deployment_id)));
+    -- the books only when a breaker measures them: the deployment sets one of its breakers
+    -- (trade.breaker's names but the account's max_open_exposure) or the user has account
+    -- limits; otherwise quant::evaluate_breakers reads none, and the fills are not read
+    IF acct IS NULL AND NOT d.risk_limits ?| ARRAY['max_daily_loss', 'max_daily_loss_pct', 'max_drawdown',
+                                                  'max_drawdown_pct', 'max_consecutive_losses'] THEN
+        books := '[]';
+    ELSE
+        SELECT coalesce(jsonb_agg(jsonb_build_object('deployment_id', t.deployment_id,
+                                                     'price', (trade.symbol_price(t.broker, t.ticker)).price,
+                                                     'fills', trade.breaker_fills(t.deployment_id))
+                                  ORDER BY t.deployment_id), '[]')
+        INTO books
+        FROM trade.deployment t
+        WHERE t.user_id = d.user_id
+          AND (t.deployment_id = d.deployment_id OR (acct IS NOT NULL AND EXISTS (SELECT 1 FROM trade.fill f WHERE f.deployment_id = t.deployment_id)));
+    END IF;
     RETURN jsonb_build_object(
         'deployment_id', d.deployment_id, 'user_id', d.user_id, 'risk_limits', d.risk_limits,
         'account_limits', acct,
@@ -217,7 +225,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION trade.worker_breaker_facts(uuid) IS
-  'quant-worker: what the breakers of a deployment and its user are measured on: risk_limits, account_limits (NULL: none), the start of the UTC day, the last resets (deployment_since_us, account_since_us), and books [{deployment_id, price (trade.symbol_price), fills [[ts_us, signed qty, price, fee]]}] of the deployment (and, with account limits, of every deployment of the user with fills). Times in microseconds since the epoch.';
+  'quant-worker: what the breakers of a deployment and its user are measured on: risk_limits, account_limits (NULL: none), the start of the UTC day, the last resets (deployment_since_us, account_since_us), and books [{deployment_id, price (trade.symbol_price), fills [[ts_us, signed qty, price, fee]]}] of the deployment (and, with account limits, of every deployment of the user with fills); books is [] when neither the deployment''s risk_limits set a breaker nor the user has account limits (nothing measures them). Times in microseconds since the epoch.';
 
 CREATE FUNCTION trade.write_flatten_signal(d trade.deployment, why text) RETURNS trade.signal
 LANGUAGE plpgsql VOLATILE
