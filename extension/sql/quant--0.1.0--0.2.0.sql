@@ -6324,3 +6324,135 @@ END
 $$;
 COMMENT ON FUNCTION trade.worker_breaker_facts(uuid) IS
   'quant-worker: what the breakers of a deployment and its user are measured on: risk_limits, account_limits (NULL: none), the start of the UTC day, the last resets (deployment_since_us, account_since_us), and books [{deployment_id, price (trade.symbol_price), fills [[ts_us, signed qty, price, fee]]}] of the deployment (and, with account limits, of every deployment of the user with fills); books is [] when neither the deployment''s risk_limits set a breaker nor the user has account limits (nothing measures them). Times in microseconds since the epoch.';
+
+
+-- ==== issue 16 (session 8): the JSON builders of the API (bt.strategy_json, trade.deployment_json, signal_json, log_json, breaker_json, api_key_json, md.feed_json, fetch_json) and bt.current_version in PL/pgSQL: a SQL function with SET is parsed and planned again on every call (quant.get_strategy 0.30 -> 0.17 ms) ====
+CREATE OR REPLACE FUNCTION bt.strategy_json(s bt.strategy, v bt.strategy_version) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN v.config || jsonb_build_object('strategy_id', s.strategy_id, 'name', s.name, 'version', v.version,
+                                          'created_at', s.created_at, 'updated_at', s.updated_at)
+           || CASE WHEN s.client_strategy_id IS NULL THEN '{}'::jsonb
+                   ELSE jsonb_build_object('client_strategy_id', s.client_strategy_id) END;
+END
+$$;
+COMMENT ON FUNCTION bt.strategy_json(bt.strategy, bt.strategy_version) IS
+  'Internal: the StrategyConfig JSON (seed 1.1) of a strategy version, with strategy_id, name, version, created_at, updated_at (and client_strategy_id when the client made its own id).';
+
+CREATE OR REPLACE FUNCTION trade.deployment_json(d trade.deployment) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN d.config || jsonb_build_object(
+        'deployment_id', d.deployment_id, 'user', d.user_id, 'qty', d.qty,
+        'status', CASE WHEN d.stopped_at IS NOT NULL THEN 'stopped' WHEN d.enabled THEN 'active' ELSE 'disabled' END,
+        'created_at', d.created_at, 'updated_at', d.updated_at, 'stopped_at', d.stopped_at,
+        'live_since', d.live_since);
+END
+$$;
+COMMENT ON FUNCTION trade.deployment_json(trade.deployment) IS
+  'Internal: the Deployment JSON (seed 1.2) of a row plus deployment_id, user, status (active, disabled, stopped), created_at, updated_at, stopped_at, live_since.';
+
+CREATE OR REPLACE FUNCTION trade.signal_json(g trade.signal) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_build_object(
+        'signal_id', g.signal_id, 'deployment_id', g.deployment_id, 'signal', g.signal::integer, 'bar_ts', g.bar_ts,
+        'status', g.status, 'strategy_version', g.strategy_version, 'ticker', g.ticker,
+        'conjunction', g.evaluation->'conjunction',
+        'substrategies', coalesce(g.evaluation->'substrategies', '[]'::jsonb),
+        'created_at', g.created_at, 'processed_at', g.processed_at);
+END
+$$;
+COMMENT ON FUNCTION trade.signal_json(trade.signal) IS
+  'Internal: a trade.signal row as JSON: signal_id, deployment_id, signal, bar_ts, status, strategy_version, ticker, conjunction, substrategies [{id, indicator, signal_func, window, value, position}], created_at, processed_at.';
+
+CREATE OR REPLACE FUNCTION trade.log_json(l trade.log) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_build_object(
+        'log_id', l.log_id, 'deployment_id', l.deployment_id, 'signal_id', l.signal_id, 'timestamp', l.ts,
+        'action', l.action, 'qty', l.qty, 'price', l.price, 'success', l.success, 'message', l.message,
+        'reason', l.reason, 'order_id', l.order_id, 'signal_value', l.signal_value, 'bar_ts', l.bar_ts);
+END
+$$;
+COMMENT ON FUNCTION trade.log_json(trade.log) IS
+  'Internal: a trade.log row as JSON: log_id, deployment_id, signal_id, timestamp, action, qty, price, success, message, reason, order_id, signal_value, bar_ts.';
+
+CREATE OR REPLACE FUNCTION trade.breaker_json(b trade.breaker) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_build_object('breaker_id', b.breaker_id, 'scope', b.scope, 'deployment_id', b.deployment_id,
+                              'breaker', b.breaker, 'value', b.value, 'limit', b.limit_value, 'message', b.message,
+                              'tripped_at', b.tripped_at, 'reset_at', b.reset_at, 'reset_by', b.reset_by,
+                              'open', b.reset_at IS NULL);
+END
+$$;
+COMMENT ON FUNCTION trade.breaker_json(trade.breaker) IS 'Internal: a trade.breaker row as JSON.';
+
+CREATE OR REPLACE FUNCTION trade.api_key_json(k trade.api_key) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_build_object('key_id', k.key_id, 'user', k.user_id, 'label', k.label,
+                              'status', CASE WHEN k.revoked_at IS NULL THEN 'active' ELSE 'revoked' END,
+                              'created_at', k.created_at, 'created_by', k.created_by,
+                              'last_used_at', k.last_used_at, 'revoked_at', k.revoked_at);
+END
+$$;
+COMMENT ON FUNCTION trade.api_key_json(trade.api_key) IS
+  'Internal: an API key as JSON {key_id, user, label, status (active, revoked), created_at, created_by, last_used_at, revoked_at}: never the key or its hash.';
+
+CREATE OR REPLACE FUNCTION md.feed_json(f md.feed) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_build_object('ticker', f.ticker, 'interval', f."interval", 'source', f.source, 'symbol', f.symbol,
+                              'category', f.category, 'continuous', f.continuous, 'enabled', f.enabled,
+                              'min_bars', f.min_bars, 'last_bar_ts', f.last_bar_ts, 'last_fetch_id', f.last_fetch_id,
+                              'last_ok_at', f.last_ok_at, 'last_error', f.last_error, 'failures', f.failures,
+                              'updated_at', f.updated_at);
+END
+$$;
+COMMENT ON FUNCTION md.feed_json(md.feed) IS 'Internal: an md.feed row as JSON.';
+
+CREATE OR REPLACE FUNCTION md.fetch_json(f md.bar_fetch) RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_build_object('fetch_id', f.fetch_id, 'run_id', f.run_id, 'ticker', f.ticker, 'interval', f."interval",
+                              'source', f.source, 'symbol', f.symbol, 'status', f.status,
+                              'requested_at', f.requested_at, 'started_at', f.started_at,
+                              'finished_at', f.finished_at, 'attempts', f.attempts, 'start_ts', f.start_ts,
+                              'rows_received', f.rows_received, 'rows_stored', f.rows_stored,
+                              'first_bar_ts', f.first_bar_ts, 'last_bar_ts', f.last_bar_ts,
+                              'gaps', f.gaps, 'error', f.error);
+END
+$$;
+COMMENT ON FUNCTION md.fetch_json(md.bar_fetch) IS 'Internal: an md.bar_fetch row as JSON.';
+
+CREATE OR REPLACE FUNCTION bt.current_version(s bt.strategy) RETURNS bt.strategy_version
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v bt.strategy_version;
+BEGIN
+    SELECT * INTO v FROM bt.strategy_version x WHERE x.strategy_id = s.strategy_id AND x.version = s.current_version;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION bt.current_version(bt.strategy) IS 'Internal: the current version row of a strategy.';
+

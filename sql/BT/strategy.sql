@@ -88,13 +88,15 @@ COMMENT ON FUNCTION bt.params_hash(jsonb) IS
 
 -- The StrategyConfig JSON of one version: a valid input of quant.backtest as it is.
 CREATE FUNCTION bt.strategy_json(s bt.strategy, v bt.strategy_version) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT v.config || jsonb_build_object('strategy_id', s.strategy_id, 'name', s.name, 'version', v.version,
+BEGIN
+    RETURN v.config || jsonb_build_object('strategy_id', s.strategy_id, 'name', s.name, 'version', v.version,
                                           'created_at', s.created_at, 'updated_at', s.updated_at)
            || CASE WHEN s.client_strategy_id IS NULL THEN '{}'::jsonb
                    ELSE jsonb_build_object('client_strategy_id', s.client_strategy_id) END;
+END
 $$;
 COMMENT ON FUNCTION bt.strategy_json(bt.strategy, bt.strategy_version) IS
   'Internal: the StrategyConfig JSON (seed 1.1) of a strategy version, with strategy_id, name, version, created_at, updated_at (and client_strategy_id when the client made its own id).';
@@ -135,10 +137,15 @@ COMMENT ON FUNCTION bt.own_strategy(uuid, text, boolean, boolean) IS
   'Internal: the current user''s strategy by strategy_id or client_strategy_id (optionally FOR UPDATE), or ERROR P0002.';
 
 CREATE FUNCTION bt.current_version(s bt.strategy) RETURNS bt.strategy_version
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT * FROM bt.strategy_version v WHERE v.strategy_id = s.strategy_id AND v.version = s.current_version;
+DECLARE
+    v bt.strategy_version;
+BEGIN
+    SELECT * INTO v FROM bt.strategy_version x WHERE x.strategy_id = s.strategy_id AND x.version = s.current_version;
+    RETURN v;
+END
 $$;
 COMMENT ON FUNCTION bt.current_version(bt.strategy) IS 'Internal: the current version row of a strategy.';
 

@@ -462,14 +462,16 @@ REVOKE ALL ON FUNCTION quant.feed_deadline() FROM PUBLIC;
 
 -- ---- the API ----
 CREATE FUNCTION md.feed_json(f md.feed) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT jsonb_build_object('ticker', f.ticker, 'interval', f."interval", 'source', f.source, 'symbol', f.symbol,
+BEGIN
+    RETURN jsonb_build_object('ticker', f.ticker, 'interval', f."interval", 'source', f.source, 'symbol', f.symbol,
                               'category', f.category, 'continuous', f.continuous, 'enabled', f.enabled,
                               'min_bars', f.min_bars, 'last_bar_ts', f.last_bar_ts, 'last_fetch_id', f.last_fetch_id,
                               'last_ok_at', f.last_ok_at, 'last_error', f.last_error, 'failures', f.failures,
                               'updated_at', f.updated_at);
+END
 $$;
 COMMENT ON FUNCTION md.feed_json(md.feed) IS 'Internal: an md.feed row as JSON.';
 
@@ -525,16 +527,18 @@ COMMENT ON FUNCTION quant.list_feeds() IS
   'Every market-data source (md.feed) with its fetch state: ticker, interval, source, symbol, category, continuous, enabled, min_bars, last_bar_ts, last_fetch_id, last_ok_at, last_error, failures, updated_at.';
 
 CREATE FUNCTION md.fetch_json(f md.bar_fetch) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT jsonb_build_object('fetch_id', f.fetch_id, 'run_id', f.run_id, 'ticker', f.ticker, 'interval', f."interval",
+BEGIN
+    RETURN jsonb_build_object('fetch_id', f.fetch_id, 'run_id', f.run_id, 'ticker', f.ticker, 'interval', f."interval",
                               'source', f.source, 'symbol', f.symbol, 'status', f.status,
                               'requested_at', f.requested_at, 'started_at', f.started_at,
                               'finished_at', f.finished_at, 'attempts', f.attempts, 'start_ts', f.start_ts,
                               'rows_received', f.rows_received, 'rows_stored', f.rows_stored,
                               'first_bar_ts', f.first_bar_ts, 'last_bar_ts', f.last_bar_ts,
                               'gaps', f.gaps, 'error', f.error);
+END
 $$;
 COMMENT ON FUNCTION md.fetch_json(md.bar_fetch) IS 'Internal: an md.bar_fetch row as JSON.';
 

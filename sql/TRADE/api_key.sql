@@ -130,13 +130,15 @@ COMMENT ON FUNCTION trade.api_key_admin() IS
   'Internal: whether the calling database role may create API keys for any user (a superuser or a member of quant_admin).';
 
 CREATE FUNCTION trade.api_key_json(k trade.api_key) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT jsonb_build_object('key_id', k.key_id, 'user', k.user_id, 'label', k.label,
+BEGIN
+    RETURN jsonb_build_object('key_id', k.key_id, 'user', k.user_id, 'label', k.label,
                               'status', CASE WHEN k.revoked_at IS NULL THEN 'active' ELSE 'revoked' END,
                               'created_at', k.created_at, 'created_by', k.created_by,
                               'last_used_at', k.last_used_at, 'revoked_at', k.revoked_at);
+END
 $$;
 COMMENT ON FUNCTION trade.api_key_json(trade.api_key) IS
   'Internal: an API key as JSON {key_id, user, label, status (active, revoked), created_at, created_by, last_used_at, revoked_at}: never the key or its hash.';

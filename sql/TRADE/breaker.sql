@@ -93,13 +93,15 @@ $$;
 COMMENT ON FUNCTION quant.account_limits() IS 'The current user''s account-wide breakers (normalised; none set: the defaults, all off).';
 
 CREATE FUNCTION trade.breaker_json(b trade.breaker) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT jsonb_build_object('breaker_id', b.breaker_id, 'scope', b.scope, 'deployment_id', b.deployment_id,
+BEGIN
+    RETURN jsonb_build_object('breaker_id', b.breaker_id, 'scope', b.scope, 'deployment_id', b.deployment_id,
                               'breaker', b.breaker, 'value', b.value, 'limit', b.limit_value, 'message', b.message,
                               'tripped_at', b.tripped_at, 'reset_at', b.reset_at, 'reset_by', b.reset_by,
                               'open', b.reset_at IS NULL);
+END
 $$;
 COMMENT ON FUNCTION trade.breaker_json(trade.breaker) IS 'Internal: a trade.breaker row as JSON.';
 

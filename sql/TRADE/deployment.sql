@@ -53,14 +53,16 @@ SELECT pg_catalog.pg_extension_config_dump('trade.deployment', '');
 
 -- ---- internals ----
 CREATE FUNCTION trade.deployment_json(d trade.deployment) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT d.config || jsonb_build_object(
+BEGIN
+    RETURN d.config || jsonb_build_object(
         'deployment_id', d.deployment_id, 'user', d.user_id, 'qty', d.qty,
         'status', CASE WHEN d.stopped_at IS NOT NULL THEN 'stopped' WHEN d.enabled THEN 'active' ELSE 'disabled' END,
         'created_at', d.created_at, 'updated_at', d.updated_at, 'stopped_at', d.stopped_at,
         'live_since', d.live_since);
+END
 $$;
 COMMENT ON FUNCTION trade.deployment_json(trade.deployment) IS
   'Internal: the Deployment JSON (seed 1.2) of a row plus deployment_id, user, status (active, disabled, stopped), created_at, updated_at, stopped_at, live_since.';

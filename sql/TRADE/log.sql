@@ -31,13 +31,15 @@ CREATE POLICY log_own ON trade.log
 SELECT pg_catalog.pg_extension_config_dump('trade.log', '');
 
 CREATE FUNCTION trade.log_json(l trade.log) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT jsonb_build_object(
+BEGIN
+    RETURN jsonb_build_object(
         'log_id', l.log_id, 'deployment_id', l.deployment_id, 'signal_id', l.signal_id, 'timestamp', l.ts,
         'action', l.action, 'qty', l.qty, 'price', l.price, 'success', l.success, 'message', l.message,
         'reason', l.reason, 'order_id', l.order_id, 'signal_value', l.signal_value, 'bar_ts', l.bar_ts);
+END
 $$;
 COMMENT ON FUNCTION trade.log_json(trade.log) IS
   'Internal: a trade.log row as JSON: log_id, deployment_id, signal_id, timestamp, action, qty, price, success, message, reason, order_id, signal_value, bar_ts.';

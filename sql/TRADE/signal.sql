@@ -43,15 +43,17 @@ CREATE POLICY signal_own ON trade.signal
 SELECT pg_catalog.pg_extension_config_dump('trade.signal', '');
 
 CREATE FUNCTION trade.signal_json(g trade.signal) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT jsonb_build_object(
+BEGIN
+    RETURN jsonb_build_object(
         'signal_id', g.signal_id, 'deployment_id', g.deployment_id, 'signal', g.signal::integer, 'bar_ts', g.bar_ts,
         'status', g.status, 'strategy_version', g.strategy_version, 'ticker', g.ticker,
         'conjunction', g.evaluation->'conjunction',
         'substrategies', coalesce(g.evaluation->'substrategies', '[]'::jsonb),
         'created_at', g.created_at, 'processed_at', g.processed_at);
+END
 $$;
 COMMENT ON FUNCTION trade.signal_json(trade.signal) IS
   'Internal: a trade.signal row as JSON: signal_id, deployment_id, signal, bar_ts, status, strategy_version, ticker, conjunction, substrategies [{id, indicator, signal_func, window, value, position}], created_at, processed_at.';
