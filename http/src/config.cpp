@@ -133,7 +133,6 @@ Config load_config(int argc, char** argv) {
         static_cast<int>(env_long("QUANT_HTTP_MAX_CONNECTIONS", l.max_connections, 1, 1000000));
     l.max_connections_per_addr = static_cast<int>(
         env_long("QUANT_HTTP_MAX_CONNECTIONS_PER_ADDR", l.max_connections_per_addr, 1, 1000000));
-    c.io_threads = static_cast<int>(env_long("QUANT_HTTP_IO_THREADS", c.io_threads, 1, 64));
     c.threads = static_cast<int>(env_long("QUANT_HTTP_THREADS", c.threads, 1, 4096));
     c.db_connections = static_cast<int>(env_long("QUANT_HTTP_DB_CONNECTIONS", c.db_connections, 1, 1000));
     c.standby_connections =

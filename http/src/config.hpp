@@ -23,8 +23,7 @@ struct Config {
     int standby_connections = 8;      // QUANT_HTTP_STANDBY_CONNECTIONS
     int standby_max_lag_ms = 5000;    // QUANT_HTTP_STANDBY_MAX_LAG_MS: a standby further behind is skipped
     int standby_lag_check_ms = 1000;  // QUANT_HTTP_STANDBY_LAG_CHECK_MS
-    int io_threads = 1;               // QUANT_HTTP_IO_THREADS: the event loop (never blocks)
-    int threads = 16;         // QUANT_HTTP_THREADS: workers running the handlers (they block on libpq)
+    int threads = 16;         // QUANT_HTTP_THREADS: run the event loop and the handlers (they block on libpq)
     int db_connections = 8;   // QUANT_HTTP_DB_CONNECTIONS: the libpq pool
     int pool_wait_ms = 5000;  // QUANT_HTTP_POOL_WAIT_MS: then 503
     Limits limits;            // QUANT_HTTP_HEAD_TIMEOUT_MS, ..._MAX_CONNECTIONS, ... (http/README.md)

@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
                                        .lag_check_ms = config.standby_lag_check_ms,
                                        .pool_wait_ms = config.pool_wait_ms});
     quant::http::Api api(config, pool, router);
-    quant::http::Transport transport(config.limits, config.io_threads, config.threads);
+    quant::http::Transport transport(config.limits, config.threads);
     auto refuse = [&api](const quant::http::Request& req, int status, const std::string& detail,
                          quant::http::Response& res) { api.refuse(req, status, detail, res); };
     try {
@@ -101,7 +101,6 @@ int main(int argc, char** argv) {
         "http://" + config.metrics_host + ":" + std::to_string(config.metrics_port);
     quant::pq::log_info("start", {{"listen", scheme + config.host + ":" + std::to_string(config.port)},
                                   {"metrics", config.metrics_enabled ? metrics_url : "off"},
-                                  {"io_threads", config.io_threads},
                                   {"threads", config.threads},
                                   {"db_connections", config.db_connections},
                                   {"standby", standby ? "on" : "off"}});

@@ -6,7 +6,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -32,7 +31,6 @@ using error_code = boost::system::error_code;
 // What every listener and connection shares: the limits, the connection table, the counters.
 struct Shared {
     Limits limits;
-    net::thread_pool* workers = nullptr;
     std::atomic<bool> stopping{false};
     std::atomic<long long> busy{0};
     std::atomic<long long> refused_total{0};
@@ -233,7 +231,7 @@ private:
         dispatch();
     }
 
-    // The request goes to a worker; its response comes back to this connection's strand.
+    // The request is answered in this connection's strand.
     void dispatch() {
         busy_ = true;
         ++shared_.busy;
@@ -254,17 +252,17 @@ private:
             write(std::move(res), false);
             return;
         }
-        net::post(*shared_.workers, [self = this->shared_from_this(), req, keep] {
-            auto res = std::make_shared<Response>();
-            try {
-                self->ep_.handler(*req, *res);
-            } catch (const std::exception& e) {
-                *res = Response{};
-                self->ep_.errors(*req, 500, e.what(), *res);
-            }
-            net::post(self->stream_.get_executor(),
-                      [self, res, keep] { self->write(std::move(*res), keep); });
-        });
+        // the handler runs here, on the I/O thread that read the request, inside this
+        // connection's strand: no hand-off to another thread and back (it blocks this thread on
+        // libpq; the other threads go on serving the other connections)
+        Response res;
+        try {
+            ep_.handler(*req, res);
+        } catch (const std::exception& e) {
+            res = Response{};
+            ep_.errors(*req, 500, e.what(), res);
+        }
+        write(std::move(res), keep);
     }
 
     // A refusal by the transport itself: answered, then the connection is closed (the rest of
@@ -467,25 +465,19 @@ private:
 
 struct Transport::Impl {
     Shared shared;
-    int io_threads;
+    int threads;
     net::io_context ioc;
-    net::thread_pool workers;
     std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
     std::vector<std::shared_ptr<Listener>> listeners;
-    std::vector<std::thread> threads;
+    std::vector<std::thread> running;
 
-    Impl(const Limits& limits, int io, int n_workers)
-        : io_threads(io), ioc(io), workers(static_cast<std::size_t>(n_workers)) {
-        shared.limits = limits;
-        shared.workers = &workers;
-    }
+    Impl(const Limits& limits, int n) : threads(n), ioc(n) { shared.limits = limits; }
 };
 
-Transport::Transport(const Limits& limits, int io_threads, int workers)
-    : impl_(std::make_unique<Impl>(limits, io_threads, workers)) {}
+Transport::Transport(const Limits& limits, int threads) : impl_(std::make_unique<Impl>(limits, threads)) {}
 
 Transport::~Transport() {
-    if (!impl_->threads.empty())
+    if (!impl_->running.empty())
         shutdown(std::chrono::milliseconds(0));
 }
 
@@ -515,8 +507,8 @@ void Transport::start() {
     impl_->guard.emplace(impl_->ioc.get_executor());
     for (auto& l : impl_->listeners)
         l->accept();
-    for (int i = 0; i < impl_->io_threads; ++i)
-        impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+    for (int i = 0; i < impl_->threads; ++i)
+        impl_->running.emplace_back([this] { impl_->ioc.run(); });
 }
 
 void Transport::shutdown(std::chrono::milliseconds grace) {
@@ -528,11 +520,9 @@ void Transport::shutdown(std::chrono::milliseconds grace) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     impl_->guard.reset();
     impl_->ioc.stop();
-    for (auto& t : impl_->threads)
+    for (auto& t : impl_->running)
         t.join();
-    impl_->threads.clear();
-    impl_->workers.stop();
-    impl_->workers.join();
+    impl_->running.clear();
 }
 
 TransportStats Transport::stats() const {

@@ -61,7 +61,8 @@ constexpr const char* kClaimSql =
 constexpr const char* kClaimedContextSql =
     "SELECT (c - 'qty')::text AS facts, c->>'qty' AS qty, "
     "trade.worker_breaker_facts((c->>'deployment_id')::uuid)::text AS breaker_facts "
-    "FROM trade.worker_context(nullif(pg_catalog.current_setting('quant.worker_claimed_signal'), '')::uuid, '') "
+    "FROM trade.worker_context(nullif(pg_catalog.current_setting('quant.worker_claimed_signal'), '')::uuid, "
+    "'') "
     "AS t(c)";
 constexpr const char* kInsertIntentSql =
     "SELECT order_id FROM trade.worker_insert_intent($1, $2, $3, $4, $5::numeric, $6, $7)";
@@ -349,8 +350,9 @@ bool Processor::process_next() {
         pq::Pipeline p(work_);
         p.add("BEGIN");
         p.add("SET LOCAL synchronous_commit = off");
-        claim = p.add_prepared("worker_claim_as_owner", kClaimSql,
-                               {cfg_.worker_id, format_number(cfg_.lease_s), std::to_string(cfg_.max_attempts)});
+        claim =
+            p.add_prepared("worker_claim_as_owner", kClaimSql,
+                           {cfg_.worker_id, format_number(cfg_.lease_s), std::to_string(cfg_.max_attempts)});
         p.add("COMMIT");
         facts = p.add_prepared("worker_claimed_context", kClaimedContextSql);
         o = p.run();
