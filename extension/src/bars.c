@@ -156,12 +156,20 @@ static void
 read_bars(const char *ticker, const char *interval, MemoryContext mcxt, QuantBars *out)
 {
 	Datum values[2] = {CStringGetTextDatum(ticker), CStringGetTextDatum(interval)};
-	int rc = SPI_execute_plan(kept_plan(&bars_plan, plans_with_interval ? bars_sql : bars_sql_daily), values,
-	                          NULL, true, 0);
+	SPIPlanPtr plan = kept_plan(&bars_plan, plans_with_interval ? bars_sql : bars_sql_daily);
+	/* JIT off for this read (planned with it off, so neither its generic nor a custom plan is
+	 * compiled): it returns one product's bars by the key, yet at 100M rows in md.bar the planner's
+	 * estimate passes jit_above_cost, and compiling it (loading LLVM into a new backend first)
+	 * took 30-50 ms against 1 ms for the read itself (issue 17, bench/README.md). */
+	int guc_level = NewGUCNestLevel();
+	int rc;
 	uint64 n, i;
 	int64 *ts;
 	double *open, *high, *low, *close, *volume;
 
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	rc = SPI_execute_plan(plan, values, NULL, true, 0);
+	AtEOXact_GUC(true, guc_level);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "quant: reading md.bar failed: %s", SPI_result_code_string(rc));
 	n = SPI_processed;
