@@ -200,7 +200,6 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 -- the order statuses and the terminal rule from the catalog
 -- trade.worker_record_outcome: its final text is in the section "wp-bybit" below
 
-
 -- ==== wp-d2-risk: risk checks priced on the traded symbol, the live gate's callers and logs, qty bounds, create_strategy's ids ====
 
 -- ---- qty: finite, > 0 and at most 1e12 (quant::max_deployment_qty, the core validator's bound) ----
@@ -1590,18 +1589,27 @@ AS $$
 $$;
 
 CREATE OR REPLACE FUNCTION paper.get_positions(account text) RETURNS SETOF paper.position
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT * FROM paper.position x WHERE x.account = get_positions.account ORDER BY x.symbol;
+BEGIN
+    RETURN QUERY SELECT * FROM paper.position x WHERE x.account = get_positions.account ORDER BY x.symbol;
+END
 $$;
+COMMENT ON FUNCTION paper.get_positions(text) IS 'Every position row of a paper account (flat ones have qty 0): the complete report, so a symbol missing here is flat.';
 
 CREATE OR REPLACE FUNCTION paper.get_account(account text) RETURNS paper.account
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT * FROM paper.account x WHERE x.account = get_account.account;
+DECLARE
+    a paper.account;
+BEGIN
+    SELECT * INTO a FROM paper.account x WHERE x.account = get_account.account;
+    RETURN a;
+END
 $$;
+COMMENT ON FUNCTION paper.get_account(text) IS 'A paper account: cash, starting cash, slippage_bps, fee_bps (all columns NULL when it does not exist).';
 
 DROP POLICY order_own ON trade."order";
 
@@ -2229,7 +2237,6 @@ GRANT EXECUTE ON FUNCTION quant.set_person_password(text, text) TO quant_admin;
 -- as grants.sql leaves the SECURITY INVOKER ones (its REVOKE ... ON ALL FUNCTIONS makes their ACL explicit)
 REVOKE ALL ON FUNCTION quant.whoami(), trade.session_lifetime() FROM quant_app, quant_worker, quant_admin;
 
-
 -- ==== wp-b2: broker credentials (secretbox, key file), BYBIT deployments need them ====
 ALTER TABLE trade.audit DROP CONSTRAINT audit_entity_check;
 ALTER TABLE trade.audit ADD CONSTRAINT audit_entity_check
@@ -2457,7 +2464,6 @@ GRANT EXECUTE ON FUNCTION trade.worker_credential(uuid) TO quant_worker;
 -- as grants.sql leaves them: PUBLIC may run these SECURITY INVOKER helpers (an explicit ACL)
 REVOKE ALL ON FUNCTION trade.api_key_hint(text), trade.broker_environment(text, boolean)
     FROM quant_app, quant_worker, quant_admin;
-
 
 -- ==== wp-m2: products (refdata.product, add/update/list_products), internal_cusip resolved to ticker, display-name metrics, quant.parse_json (NaN as null) ====
 CREATE OR REPLACE FUNCTION quant.normalize_strategy(config jsonb) RETURNS jsonb
@@ -2876,13 +2882,15 @@ COMMENT ON COLUMN bt.strategy.client_strategy_id IS
   'The strategy_id the client sent with quant.create_strategy when it was not one of this user''s strategies (the pipeline makes its own UUIDv7): every call that takes a strategy id accepts it for this user, beside strategy_id';
 
 CREATE OR REPLACE FUNCTION bt.strategy_json(s bt.strategy, v bt.strategy_version) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT v.config || jsonb_build_object('strategy_id', s.strategy_id, 'name', s.name, 'version', v.version,
+BEGIN
+    RETURN v.config || jsonb_build_object('strategy_id', s.strategy_id, 'name', s.name, 'version', v.version,
                                           'created_at', s.created_at, 'updated_at', s.updated_at)
            || CASE WHEN s.client_strategy_id IS NULL THEN '{}'::jsonb
                    ELSE jsonb_build_object('client_strategy_id', s.client_strategy_id) END;
+END
 $$;
 COMMENT ON FUNCTION bt.strategy_json(bt.strategy, bt.strategy_version) IS
   'Internal: the StrategyConfig JSON (seed 1.1) of a strategy version, with strategy_id, name, version, created_at, updated_at (and client_strategy_id when the client made its own id).';
@@ -3213,7 +3221,6 @@ $fn$;
 COMMENT ON FUNCTION quant.load_bars_csv(text, text, text) IS
   'Loads a server-side CSV (header; columns date,open,high,low,close,volume; date = the bar''s open time, without a zone UTC) into md.bar for ticker and bar interval (default 1d); existing bars are updated. Returns the rows loaded. Reads a server file, so it is not granted to PUBLIC.';
 REVOKE ALL ON FUNCTION quant.load_bars_csv(text, text, text) FROM PUBLIC;
-
 
 -- the bar cache's key gains the interval: a new table (its rows are only counters), filled for the
 -- bars already there so that they stay cacheable
@@ -3693,26 +3700,30 @@ $$;
 COMMENT ON FUNCTION quant.account_limits() IS 'The current user''s account-wide breakers (normalised; none set: the defaults, all off).';
 
 CREATE FUNCTION trade.breaker_json(b trade.breaker) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT jsonb_build_object('breaker_id', b.breaker_id, 'scope', b.scope, 'deployment_id', b.deployment_id,
+BEGIN
+    RETURN jsonb_build_object('breaker_id', b.breaker_id, 'scope', b.scope, 'deployment_id', b.deployment_id,
                               'breaker', b.breaker, 'value', b.value, 'limit', b.limit_value, 'message', b.message,
                               'tripped_at', b.tripped_at, 'reset_at', b.reset_at, 'reset_by', b.reset_by,
                               'open', b.reset_at IS NULL);
+END
 $$;
 COMMENT ON FUNCTION trade.breaker_json(trade.breaker) IS 'Internal: a trade.breaker row as JSON.';
 
 CREATE FUNCTION trade.breaker_open(d trade.deployment) RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT format('breaker %s (%s) is open since %s: %s; a person resets it (quant.reset_breaker)',
-                  b.breaker, b.scope, b.tripped_at, b.message)
-    FROM trade.breaker b
-    WHERE b.user_id = d.user_id AND b.reset_at IS NULL
-      AND (b.deployment_id = d.deployment_id OR b.scope = 'account')
-    ORDER BY b.tripped_at LIMIT 1;
+BEGIN
+    RETURN (SELECT format('breaker %s (%s) is open since %s: %s; a person resets it (quant.reset_breaker)',
+                          b.breaker, b.scope, b.tripped_at, b.message)
+            FROM trade.breaker b
+            WHERE b.user_id = d.user_id AND b.reset_at IS NULL
+              AND (b.deployment_id = d.deployment_id OR b.scope = 'account')
+            ORDER BY b.tripped_at LIMIT 1);
+END
 $$;
 COMMENT ON FUNCTION trade.breaker_open(trade.deployment) IS
   'Internal: why an open breaker of the deployment or of its user''s account blocks new entries, or NULL when none is open.';
@@ -3761,13 +3772,15 @@ COMMENT ON FUNCTION quant.reset_breaker(uuid) IS
 
 -- ---- the worker's half ----
 CREATE FUNCTION trade.breaker_fills(dep uuid) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_array((extract(epoch FROM f.ts) * 1000000)::bigint,
-                                                CASE f.side WHEN 'BUY' THEN f.qty ELSE -f.qty END, f.price, f.fee)
-                              ORDER BY f.ts, f.fill_id), '[]')
-    FROM trade.fill f WHERE f.deployment_id = dep;
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_array((extract(epoch FROM f.ts) * 1000000)::bigint,
+                                                        CASE f.side WHEN 'BUY' THEN f.qty ELSE -f.qty END, f.price, f.fee)
+                                      ORDER BY f.ts, f.fill_id), '[]')
+            FROM trade.fill f WHERE f.deployment_id = dep);
+END
 $$;
 COMMENT ON FUNCTION trade.breaker_fills(uuid) IS 'Internal: a deployment''s fills as [[ts_us, signed qty, price, fee], ...] in time order.';
 REVOKE ALL ON FUNCTION trade.breaker_fills(uuid) FROM PUBLIC;
@@ -3792,14 +3805,22 @@ BEGIN
     WHERE b.deployment_id = d.deployment_id AND b.reset_at IS NOT NULL;
     SELECT max(b.reset_at) INTO acct_since FROM trade.breaker b
     WHERE b.user_id = d.user_id AND b.scope = 'account' AND b.reset_at IS NOT NULL;
-    SELECT coalesce(jsonb_agg(jsonb_build_object('deployment_id', t.deployment_id,
-                                                 'price', (trade.symbol_price(t.broker, t.ticker)).price,
-                                                 'fills', trade.breaker_fills(t.deployment_id))
-                              ORDER BY t.deployment_id), '[]')
-    INTO books
-    FROM trade.deployment t
-    WHERE t.user_id = d.user_id
-      AND (t.deployment_id = d.deployment_id OR (acct IS NOT NULL AND EXISTS (SELECT 1 FROM trade.fill f WHERE f.deployment_id = t.deployment_id)));
+    -- the books only when a breaker measures them: the deployment sets one of its breakers
+    -- (trade.breaker's names but the account's max_open_exposure) or the user has account
+    -- limits; otherwise quant::evaluate_breakers reads none, and the fills are not read
+    IF acct IS NULL AND NOT d.risk_limits ?| ARRAY['max_daily_loss', 'max_daily_loss_pct', 'max_drawdown',
+                                                  'max_drawdown_pct', 'max_consecutive_losses'] THEN
+        books := '[]';
+    ELSE
+        SELECT coalesce(jsonb_agg(jsonb_build_object('deployment_id', t.deployment_id,
+                                                     'price', (trade.symbol_price(t.broker, t.ticker)).price,
+                                                     'fills', trade.breaker_fills(t.deployment_id))
+                                  ORDER BY t.deployment_id), '[]')
+        INTO books
+        FROM trade.deployment t
+        WHERE t.user_id = d.user_id
+          AND (t.deployment_id = d.deployment_id OR (acct IS NOT NULL AND EXISTS (SELECT 1 FROM trade.fill f WHERE f.deployment_id = t.deployment_id)));
+    END IF;
     RETURN jsonb_build_object(
         'deployment_id', d.deployment_id, 'user_id', d.user_id, 'risk_limits', d.risk_limits,
         'account_limits', acct,
@@ -3811,7 +3832,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION trade.worker_breaker_facts(uuid) IS
-  'quant-worker: what the breakers of a deployment and its user are measured on: risk_limits, account_limits (NULL: none), the start of the UTC day, the last resets (deployment_since_us, account_since_us), and books [{deployment_id, price (trade.symbol_price), fills [[ts_us, signed qty, price, fee]]}] of the deployment (and, with account limits, of every deployment of the user with fills). Times in microseconds since the epoch.';
+  'quant-worker: what the breakers of a deployment and its user are measured on: risk_limits, account_limits (NULL: none), the start of the UTC day, the last resets (deployment_since_us, account_since_us), and books [{deployment_id, price (trade.symbol_price), fills [[ts_us, signed qty, price, fee]]}] of the deployment (and, with account limits, of every deployment of the user with fills); books is [] when neither the deployment''s risk_limits set a breaker nor the user has account limits (nothing measures them). Times in microseconds since the epoch.';
 
 CREATE FUNCTION trade.write_flatten_signal(d trade.deployment, why text) RETURNS trade.signal
 LANGUAGE plpgsql VOLATILE
@@ -4219,7 +4240,6 @@ COMMENT ON FUNCTION quant.check_stop_losses() IS
 REVOKE ALL ON FUNCTION quant.check_stop_losses() FROM PUBLIC;
 -- TRADE/schedule.sql: stale_bar and no_bars also NOTIFY quant_alert (kind stale_data)
 -- trade.run_one: its final text is in the section "main (merge)" below
-
 
 -- grants (sql/grants.sql, sql/privileges.md)
 REVOKE ALL ON trade.breaker, trade.account_limits, trade.trading_halt, trade.trading_halt_log
@@ -4708,14 +4728,16 @@ REVOKE ALL ON FUNCTION quant.feed_deadline() FROM PUBLIC;
 
 -- ---- the API ----
 CREATE FUNCTION md.feed_json(f md.feed) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT jsonb_build_object('ticker', f.ticker, 'interval', f."interval", 'source', f.source, 'symbol', f.symbol,
+BEGIN
+    RETURN jsonb_build_object('ticker', f.ticker, 'interval', f."interval", 'source', f.source, 'symbol', f.symbol,
                               'category', f.category, 'continuous', f.continuous, 'enabled', f.enabled,
                               'min_bars', f.min_bars, 'last_bar_ts', f.last_bar_ts, 'last_fetch_id', f.last_fetch_id,
                               'last_ok_at', f.last_ok_at, 'last_error', f.last_error, 'failures', f.failures,
                               'updated_at', f.updated_at);
+END
 $$;
 COMMENT ON FUNCTION md.feed_json(md.feed) IS 'Internal: an md.feed row as JSON.';
 
@@ -4771,16 +4793,18 @@ COMMENT ON FUNCTION quant.list_feeds() IS
   'Every market-data source (md.feed) with its fetch state: ticker, interval, source, symbol, category, continuous, enabled, min_bars, last_bar_ts, last_fetch_id, last_ok_at, last_error, failures, updated_at.';
 
 CREATE FUNCTION md.fetch_json(f md.bar_fetch) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT jsonb_build_object('fetch_id', f.fetch_id, 'run_id', f.run_id, 'ticker', f.ticker, 'interval', f."interval",
+BEGIN
+    RETURN jsonb_build_object('fetch_id', f.fetch_id, 'run_id', f.run_id, 'ticker', f.ticker, 'interval', f."interval",
                               'source', f.source, 'symbol', f.symbol, 'status', f.status,
                               'requested_at', f.requested_at, 'started_at', f.started_at,
                               'finished_at', f.finished_at, 'attempts', f.attempts, 'start_ts', f.start_ts,
                               'rows_received', f.rows_received, 'rows_stored', f.rows_stored,
                               'first_bar_ts', f.first_bar_ts, 'last_bar_ts', f.last_bar_ts,
                               'gaps', f.gaps, 'error', f.error);
+END
 $$;
 COMMENT ON FUNCTION md.fetch_json(md.bar_fetch) IS 'Internal: an md.bar_fetch row as JSON.';
 
@@ -5359,7 +5383,6 @@ $$;
 -- the claim's candidates in its order without a scan of every signal ever written (issue 16)
 CREATE INDEX signal_claimable_idx ON trade.signal (created_at, signal_id) WHERE status IN ('PENDING', 'PROCESSING');
 
-
 -- the bar cache bounded (quant.bar_cache_size, bars.c) and its figures visible: sql/MD/bar_cache.sql
 -- The per-backend bar cache of the backtest engine's bar loader (extension/src/bars.c; issue 16):
 -- bounded by the setting quant.bar_cache_size (kB, default 256 MB, 0 = off; superuser-settable),
@@ -5680,7 +5703,6 @@ CREATE TABLE md.bar_default PARTITION OF md.bar DEFAULT;
 COMMENT ON TABLE md.bar_default IS 'The bars of an interval without its own partition of md.bar (md.create_bar_partitions moves them out)';
 SELECT pg_catalog.pg_extension_config_dump('md.bar', '');
 
-
 CREATE FUNCTION md.bar_partition_period("interval" text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -5841,7 +5863,6 @@ $$;
 COMMENT ON FUNCTION md.mark_bar_partitions_dumped() IS
   'Internal (the extension''s install and upgrade scripts): pg_extension_config_dump for every leaf partition of md.bar, so pg_dump keeps their rows.';
 REVOKE ALL ON FUNCTION md.mark_bar_partitions_dumped() FROM PUBLIC;
-
 
 SELECT md.create_bar_partitions();
 SELECT md.create_bar_partitions('1970-01-01 00:00+00', NULL, i) FROM (VALUES ('1d'), ('1w')) v(i);
@@ -6113,7 +6134,6 @@ $$;
 COMMENT ON FUNCTION quant.install_schedules() IS
   'Creates (or updates) the pg_cron jobs of the live loop, in UTC: quant_daily_close_<MARKET> per refdata.market (US 21:05 Mon-Fri, HK 08:05 Mon-Fri, CRYPTO 00:05 daily), quant_hourly (minute 0), quant_stop_loss (every minute: quant.check_stop_losses), quant_feed_deadline (every minute: quant.feed_deadline), quant_bar_partitions (02:41 daily: md.create_bar_partitions, two months ahead), quant_cron_cleanup (cron.job_run_details older than 7 days). Idempotent. Needs pg_cron in this database (55000 otherwise) and the right to call cron.schedule. Returns the jobs.';
 
-
 -- ==== issue 15 chaos: the chaos soak's findings ====
 -- A breaker's trip writes its own audit row (entity breaker, action trip), also when the deployment
 -- (or every deployment of the account) was disabled already and nothing is left to disable.
@@ -6228,118 +6248,7 @@ REVOKE ALL ON FUNCTION trade.worker_breaker_watch() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION trade.worker_overdue_orders(text, double precision), trade.worker_breaker_watch()
   TO quant_worker;
 
--- ==== issue 16 (session 8): the worker's per-signal SQL: trade.breaker_open, trade.breaker_fills, paper.get_positions and paper.get_account in PL/pgSQL (a SQL function with SET is planned again on every call; the worker calls each for every signal); trade.worker_breaker_facts reads the books only when a breaker measures them ====
-CREATE OR REPLACE FUNCTION trade.breaker_open(d trade.deployment) RETURNS text
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RETURN (SELECT format('breaker %s (%s) is open since %s: %s; a person resets it (quant.reset_breaker)',
-                          b.breaker, b.scope, b.tripped_at, b.message)
-            FROM trade.breaker b
-            WHERE b.user_id = d.user_id AND b.reset_at IS NULL
-              AND (b.deployment_id = d.deployment_id OR b.scope = 'account')
-            ORDER BY b.tripped_at LIMIT 1);
-END
-$$;
-CREATE OR REPLACE FUNCTION trade.breaker_fills(dep uuid) RETURNS jsonb
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_array((extract(epoch FROM f.ts) * 1000000)::bigint,
-                                                        CASE f.side WHEN 'BUY' THEN f.qty ELSE -f.qty END, f.price, f.fee)
-                                      ORDER BY f.ts, f.fill_id), '[]')
-            FROM trade.fill f WHERE f.deployment_id = dep);
-END
-$$;
-CREATE OR REPLACE FUNCTION paper.get_positions(account text) RETURNS SETOF paper.position
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RETURN QUERY SELECT * FROM paper.position x WHERE x.account = get_positions.account ORDER BY x.symbol;
-END
-$$;
-COMMENT ON FUNCTION paper.get_positions(text) IS 'Every position row of a paper account (flat ones have qty 0): the complete report, so a symbol missing here is flat.';
-
-CREATE OR REPLACE FUNCTION paper.get_account(account text) RETURNS paper.account
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    a paper.account;
-BEGIN
-    SELECT * INTO a FROM paper.account x WHERE x.account = get_account.account;
-    RETURN a;
-END
-$$;
-COMMENT ON FUNCTION paper.get_account(text) IS 'A paper account: cash, starting cash, slippage_bps, fee_bps (all columns NULL when it does not exist).';
-
-CREATE OR REPLACE FUNCTION trade.worker_breaker_facts(dep uuid) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    d trade.deployment;
-    acct jsonb;
-    dep_since timestamptz;
-    acct_since timestamptz;
-    books jsonb;
-BEGIN
-    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = dep;
-    IF d.deployment_id IS NULL THEN
-        RETURN NULL;
-    END IF;
-    SELECT a.limits INTO acct FROM trade.account_limits a WHERE a.user_id = d.user_id;
-    SELECT max(b.reset_at) INTO dep_since FROM trade.breaker b
-    WHERE b.deployment_id = d.deployment_id AND b.reset_at IS NOT NULL;
-    SELECT max(b.reset_at) INTO acct_since FROM trade.breaker b
-    WHERE b.user_id = d.user_id AND b.scope = 'account' AND b.reset_at IS NOT NULL;
-    -- the books only when a breaker measures them: the deployment sets one of its breakers
-    -- (trade.breaker's names but the account's max_open_exposure) or the user has account
-    -- limits; otherwise quant::evaluate_breakers reads none, and the fills are not read
-    IF acct IS NULL AND NOT d.risk_limits ?| ARRAY['max_daily_loss', 'max_daily_loss_pct', 'max_drawdown',
-                                                  'max_drawdown_pct', 'max_consecutive_losses'] THEN
-        books := '[]';
-    ELSE
-        SELECT coalesce(jsonb_agg(jsonb_build_object('deployment_id', t.deployment_id,
-                                                     'price', (trade.symbol_price(t.broker, t.ticker)).price,
-                                                     'fills', trade.breaker_fills(t.deployment_id))
-                                  ORDER BY t.deployment_id), '[]')
-        INTO books
-        FROM trade.deployment t
-        WHERE t.user_id = d.user_id
-          AND (t.deployment_id = d.deployment_id OR (acct IS NOT NULL AND EXISTS (SELECT 1 FROM trade.fill f WHERE f.deployment_id = t.deployment_id)));
-    END IF;
-    RETURN jsonb_build_object(
-        'deployment_id', d.deployment_id, 'user_id', d.user_id, 'risk_limits', d.risk_limits,
-        'account_limits', acct,
-        'now_us', (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
-        'day_start_us', (extract(epoch FROM date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') * 1000000)::bigint,
-        'deployment_since_us', (extract(epoch FROM dep_since) * 1000000)::bigint,
-        'account_since_us', (extract(epoch FROM acct_since) * 1000000)::bigint,
-        'books', books);
-END
-$$;
-COMMENT ON FUNCTION trade.worker_breaker_facts(uuid) IS
-  'quant-worker: what the breakers of a deployment and its user are measured on: risk_limits, account_limits (NULL: none), the start of the UTC day, the last resets (deployment_since_us, account_since_us), and books [{deployment_id, price (trade.symbol_price), fills [[ts_us, signed qty, price, fee]]}] of the deployment (and, with account limits, of every deployment of the user with fills); books is [] when neither the deployment''s risk_limits set a breaker nor the user has account limits (nothing measures them). Times in microseconds since the epoch.';
-
-
--- ==== issue 16 (session 8): the JSON builders of the API (bt.strategy_json, trade.deployment_json, signal_json, log_json, breaker_json, api_key_json, md.feed_json, fetch_json) and bt.current_version in PL/pgSQL: a SQL function with SET is parsed and planned again on every call (quant.get_strategy 0.30 -> 0.17 ms) ====
-CREATE OR REPLACE FUNCTION bt.strategy_json(s bt.strategy, v bt.strategy_version) RETURNS jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RETURN v.config || jsonb_build_object('strategy_id', s.strategy_id, 'name', s.name, 'version', v.version,
-                                          'created_at', s.created_at, 'updated_at', s.updated_at)
-           || CASE WHEN s.client_strategy_id IS NULL THEN '{}'::jsonb
-                   ELSE jsonb_build_object('client_strategy_id', s.client_strategy_id) END;
-END
-$$;
-COMMENT ON FUNCTION bt.strategy_json(bt.strategy, bt.strategy_version) IS
-  'Internal: the StrategyConfig JSON (seed 1.1) of a strategy version, with strategy_id, name, version, created_at, updated_at (and client_strategy_id when the client made its own id).';
+-- ==== issue 16 (session 8): PL/pgSQL for what runs per signal or per request (a SQL function with SET is parsed and planned again on every call): the worker's trade.breaker_open, breaker_fills, paper.get_positions, get_account (their final text is in their first sections above, as are trade.worker_breaker_facts's, which reads the books only when a breaker measures them, and bt.strategy_json's, trade.breaker_json's, md.feed_json's and fetch_json's); the other JSON builders and bt.current_version here (quant.get_strategy 0.30 -> 0.17 ms) ====
 
 CREATE OR REPLACE FUNCTION trade.deployment_json(d trade.deployment) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -6386,19 +6295,6 @@ $$;
 COMMENT ON FUNCTION trade.log_json(trade.log) IS
   'Internal: a trade.log row as JSON: log_id, deployment_id, signal_id, timestamp, action, qty, price, success, message, reason, order_id, signal_value, bar_ts.';
 
-CREATE OR REPLACE FUNCTION trade.breaker_json(b trade.breaker) RETURNS jsonb
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RETURN jsonb_build_object('breaker_id', b.breaker_id, 'scope', b.scope, 'deployment_id', b.deployment_id,
-                              'breaker', b.breaker, 'value', b.value, 'limit', b.limit_value, 'message', b.message,
-                              'tripped_at', b.tripped_at, 'reset_at', b.reset_at, 'reset_by', b.reset_by,
-                              'open', b.reset_at IS NULL);
-END
-$$;
-COMMENT ON FUNCTION trade.breaker_json(trade.breaker) IS 'Internal: a trade.breaker row as JSON.';
-
 CREATE OR REPLACE FUNCTION trade.api_key_json(k trade.api_key) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -6412,36 +6308,6 @@ END
 $$;
 COMMENT ON FUNCTION trade.api_key_json(trade.api_key) IS
   'Internal: an API key as JSON {key_id, user, label, status (active, revoked), created_at, created_by, last_used_at, revoked_at}: never the key or its hash.';
-
-CREATE OR REPLACE FUNCTION md.feed_json(f md.feed) RETURNS jsonb
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RETURN jsonb_build_object('ticker', f.ticker, 'interval', f."interval", 'source', f.source, 'symbol', f.symbol,
-                              'category', f.category, 'continuous', f.continuous, 'enabled', f.enabled,
-                              'min_bars', f.min_bars, 'last_bar_ts', f.last_bar_ts, 'last_fetch_id', f.last_fetch_id,
-                              'last_ok_at', f.last_ok_at, 'last_error', f.last_error, 'failures', f.failures,
-                              'updated_at', f.updated_at);
-END
-$$;
-COMMENT ON FUNCTION md.feed_json(md.feed) IS 'Internal: an md.feed row as JSON.';
-
-CREATE OR REPLACE FUNCTION md.fetch_json(f md.bar_fetch) RETURNS jsonb
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    RETURN jsonb_build_object('fetch_id', f.fetch_id, 'run_id', f.run_id, 'ticker', f.ticker, 'interval', f."interval",
-                              'source', f.source, 'symbol', f.symbol, 'status', f.status,
-                              'requested_at', f.requested_at, 'started_at', f.started_at,
-                              'finished_at', f.finished_at, 'attempts', f.attempts, 'start_ts', f.start_ts,
-                              'rows_received', f.rows_received, 'rows_stored', f.rows_stored,
-                              'first_bar_ts', f.first_bar_ts, 'last_bar_ts', f.last_bar_ts,
-                              'gaps', f.gaps, 'error', f.error);
-END
-$$;
-COMMENT ON FUNCTION md.fetch_json(md.bar_fetch) IS 'Internal: an md.bar_fetch row as JSON.';
 
 CREATE OR REPLACE FUNCTION bt.current_version(s bt.strategy) RETURNS bt.strategy_version
 LANGUAGE plpgsql STABLE
