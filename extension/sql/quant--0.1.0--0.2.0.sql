@@ -723,22 +723,40 @@ COMMENT ON FUNCTION trade.api_key_used_async(uuid) IS
 
 REVOKE ALL ON FUNCTION trade.api_key_used_async(uuid) FROM PUBLIC;
 
+-- issue 16 (session 8): the id of a key or token without a regular expression (trade.token_id, inlined)
+CREATE FUNCTION trade.token_id(token text, prefix text) RETURNS uuid
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN pg_catalog.length(token) OPERATOR(pg_catalog.=) 79
+                 AND pg_catalog.left(token, 3) OPERATOR(pg_catalog.=) prefix
+                 AND pg_catalog.substr(token, 36, 1) OPERATOR(pg_catalog.=) '_'
+                 AND pg_catalog.translate(pg_catalog.substr(token, 4, 32), '0123456789abcdef', '')
+                     OPERATOR(pg_catalog.=) ''
+                 AND pg_catalog.translate(pg_catalog.substr(token, 37),
+                                          'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-', '')
+                     OPERATOR(pg_catalog.=) ''
+                THEN pg_catalog.substr(token, 4, 32)::pg_catalog.uuid END
+$$;
+COMMENT ON FUNCTION trade.token_id(text, text) IS
+  'Internal: the id of an API key (prefix qk_) or a session token (qs_): prefix, 32 lowercase hex digits, _, 43 characters of A-Z a-z 0-9 _ -; NULL for any other text.';
+REVOKE ALL ON FUNCTION trade.token_id(text, text) FROM PUBLIC;
+
 CREATE FUNCTION quant.login_api_key(key text) RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    m text[] := regexp_match(key, '^qk_([0-9a-f]{32})_[A-Za-z0-9_-]{43}$');
+    id uuid := trade.token_id(key, 'qk_');
     k record;
     pepper bytea;
     ok boolean;
 BEGIN
     PERFORM trade.set_transaction_user(NULL);  -- a failed login leaves no user, whoever was before
-    IF m IS NULL THEN
+    IF id IS NULL THEN
         RETURN NULL;  -- NULL or malformed: unknown, like any other
     END IF;
     SELECT t.key_id, t.user_id, t.key_hash, t.revoked_at, t.last_used_at INTO k
-      FROM trade.api_key t WHERE t.key_id = m[1]::uuid;
+      FROM trade.api_key t WHERE t.key_id = id;
     pepper := trade.api_key_pepper(false);
     IF pepper IS NULL THEN
         RETURN NULL;  -- no key was ever made here
@@ -2168,14 +2186,14 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    m text[] := regexp_match(token, '^qs_([0-9a-f]{32})_[A-Za-z0-9_-]{43}$');
+    id uuid := trade.token_id(token, 'qs_');
     s trade.session;
     pepper bytea;
 BEGIN
-    IF m IS NULL THEN
+    IF id IS NULL THEN
         RETURN NULL;
     END IF;
-    SELECT * INTO s FROM trade.session t WHERE t.session_id = m[1]::uuid;
+    SELECT * INTO s FROM trade.session t WHERE t.session_id = id;
     pepper := trade.api_key_pepper(false);
     IF pepper IS NULL OR s.session_id IS NULL
        OR NOT trade.bytea_equal_ct(trade.hmac_sha256(pepper, token), s.token_hash) THEN

@@ -135,14 +135,14 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    m text[] := regexp_match(token, '^qs_([0-9a-f]{32})_[A-Za-z0-9_-]{43}$');
+    id uuid := trade.token_id(token, 'qs_');
     s trade.session;
     pepper bytea;
 BEGIN
-    IF m IS NULL THEN
+    IF id IS NULL THEN
         RETURN NULL;
     END IF;
-    SELECT * INTO s FROM trade.session t WHERE t.session_id = m[1]::uuid;
+    SELECT * INTO s FROM trade.session t WHERE t.session_id = id;
     pepper := trade.api_key_pepper(false);
     IF pepper IS NULL OR s.session_id IS NULL
        OR NOT trade.bytea_equal_ct(trade.hmac_sha256(pepper, token), s.token_hash) THEN

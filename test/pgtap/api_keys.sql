@@ -2,7 +2,7 @@
 -- only a keyed hash stored; NULL arguments and invalid fields; a failing call stores nothing;
 -- isolation between users through the functions and through the table as quant_app.
 BEGIN;
-SELECT plan(61);
+SELECT plan(64);
 SET LOCAL client_min_messages = warning;
 \ir helpers.psql
 
@@ -148,6 +148,33 @@ SELECT is((SELECT (quant.revoke_api_key(substr(key, 4, 32)::uuid)->>'revoked_at'
           'revoking twice changes nothing');
 SELECT is((SELECT count(*)::int FROM quant.list_api_keys()), 0, 'revoked keys leave the list');
 SELECT is((SELECT count(*)::int FROM quant.list_api_keys(true)), 2, '... and stay with include_revoked');
+
+-- trade.token_id against the regular expression it replaced (the oracle), on valid keys and session
+-- tokens and on 20,000 mutations of them: a character replaced, inserted or removed, from an
+-- alphabet with the separators, upper-case hex, other punctuation and a non-ASCII letter
+CREATE TEMP TABLE tok AS
+SELECT CASE WHEN g % 2 = 0 THEN 'qk_' ELSE 'qs_' END || md5(g::text) || '_'
+       || substr(translate(encode(sha256(g::text::bytea), 'base64') || encode(sha256((g + 1)::text::bytea), 'base64'),
+                           '+/=', '-_a'), 1, 43) AS t
+FROM generate_series(1, 200) g;
+SELECT is((SELECT count(*) FROM tok WHERE trade.token_id(t, left(t, 3))
+                                     IS DISTINCT FROM (regexp_match(t, '^q[ks]_([0-9a-f]{32})_[A-Za-z0-9_-]{43}$'))[1]::uuid),
+          0::bigint, 'valid keys and tokens: the id the regular expression finds');
+CREATE TEMP TABLE mutant AS
+SELECT CASE k % 3
+         WHEN 0 THEN overlay(t PLACING c FROM p FOR 1)
+         WHEN 1 THEN overlay(t PLACING c FROM p FOR 0)
+         ELSE overlay(t PLACING '' FROM p FOR 1) END AS t
+FROM tok,
+     LATERAL (SELECT k, 1 + (hashtext(t || k) & 1023) % 80 AS p,
+                     substr('qks_-0a9fgAFZz.+/ é', 1 + (hashtext(k || t) & 1023) % 19, 1) AS c
+              FROM generate_series(1, 100) k) m;
+SELECT is((SELECT count(*) FROM mutant
+           WHERE trade.token_id(t, 'qk_') IS DISTINCT FROM (regexp_match(t, '^qk_([0-9a-f]{32})_[A-Za-z0-9_-]{43}$'))[1]::uuid
+              OR trade.token_id(t, 'qs_') IS DISTINCT FROM (regexp_match(t, '^qs_([0-9a-f]{32})_[A-Za-z0-9_-]{43}$'))[1]::uuid),
+          0::bigint, '20,000 mutations: NULL exactly where the regular expression does not match, else its id');
+SELECT cmp_ok((SELECT count(*) FROM mutant WHERE trade.token_id(t, left(t, 3)) IS NULL), '>', 5000::bigint,
+              'most mutations are refused (the comparison above is not vacuous)');
 
 SELECT * FROM finish();
 ROLLBACK;
