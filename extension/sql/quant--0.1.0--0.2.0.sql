@@ -477,7 +477,7 @@ BEGIN
     -- user's own mapping never chooses how what they trade is priced)
     SELECT b.close, b.ts INTO price, price_ts
     FROM refdata.ticker_mapping m
-    CROSS JOIN LATERAL (SELECT x.close, x.ts FROM md.bar x WHERE x.ticker = m.data_ticker ORDER BY x.ts DESC LIMIT 1) b
+    CROSS JOIN LATERAL md.latest_bar(m.data_ticker) b
     WHERE m.broker = symbol_price.broker AND m.broker_ticker = symbol_price.symbol AND m.user_id IS NULL
     ORDER BY b.ts DESC LIMIT 1;
 END
@@ -834,27 +834,34 @@ DECLARE
 BEGIN
     IF id IS NOT NULL THEN
         -- the one-click flow posts a StrategyConfig that may carry its id: create or update it
-        SELECT * INTO s FROM bt.strategy t WHERE t.strategy_id = id AND t.user_id = me AND t.deleted_at IS NULL;
+        PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || id, 0));
+        SELECT * INTO s FROM bt.strategy t
+        WHERE t.user_id = me AND t.deleted_at IS NULL AND (t.strategy_id = id OR t.client_strategy_id = id)
+        LIMIT 1;
         IF s.strategy_id IS NOT NULL THEN
             -- what quant.update_strategy(id, config) does, without validating (and warning) twice
             s := bt.own_strategy(id, fn, true);
             RETURN bt.new_version(s, cfg);
         END IF;
-        -- not one of yours (never used, another user's, deleted): created anew like a config
-        -- without an id, so the answer never tells whether the id exists
-        RAISE NOTICE '%: strategy_id % is not one of your strategies: a new strategy gets a new id', fn, id;
+        -- not one of yours (never used, another user's, deleted): a new strategy with a new id
+        -- that keeps the client's id as client_strategy_id (every call taking a strategy id
+        -- accepts it, for this user only), the same answer for each, so no one learns whether
+        -- the id exists
+        RAISE NOTICE '%: strategy_id % is not one of your strategies: a new strategy gets a new id and keeps % as client_strategy_id',
+            fn, id, id;
+    ELSE
+        -- a duplicate submission returns the existing strategy (same user, same parameters)
+        PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || hash, 0));
+        SELECT t.* INTO s FROM bt.strategy t JOIN bt.strategy_version c
+            ON c.strategy_id = t.strategy_id AND c.version = t.current_version
+        WHERE t.user_id = me AND t.deleted_at IS NULL AND c.params_hash = hash
+        ORDER BY t.created_at, t.strategy_id LIMIT 1;
+        IF s.strategy_id IS NOT NULL THEN
+            RETURN bt.strategy_json(s, bt.current_version(s));
+        END IF;
     END IF;
-    -- a duplicate submission returns the existing strategy (same user, same parameters)
-    PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || hash, 0));
-    SELECT t.* INTO s FROM bt.strategy t JOIN bt.strategy_version c
-        ON c.strategy_id = t.strategy_id AND c.version = t.current_version
-    WHERE t.user_id = me AND t.deleted_at IS NULL AND c.params_hash = hash
-    ORDER BY t.created_at, t.strategy_id LIMIT 1;
-    IF s.strategy_id IS NOT NULL THEN
-        RETURN bt.strategy_json(s, bt.current_version(s));
-    END IF;
-    INSERT INTO bt.strategy (strategy_id, user_id, name, ticker)
-    VALUES (quant.uuid_generate_v7(), me, cfg->>'name', cfg->>'ticker')
+    INSERT INTO bt.strategy (strategy_id, user_id, name, ticker, client_strategy_id)
+    VALUES (quant.uuid_generate_v7(), me, cfg->>'name', cfg->>'ticker', id)
     RETURNING * INTO s;
     INSERT INTO bt.strategy_version (strategy_id, version, user_id, name, ticker, conjunction, trading_period,
                                      config, params_hash)
@@ -865,6 +872,8 @@ BEGIN
     RETURN bt.strategy_json(s, v);
 END
 $$;
+COMMENT ON FUNCTION quant.create_strategy(jsonb) IS
+  'Creates a strategy of the current user from a StrategyConfig (seed 1.1), validated and normalised (name generated when empty), as version 1 with a new id; returns its StrategyConfig JSON. The same parameters as an existing strategy of yours return that strategy; a config carrying the strategy_id (or client_strategy_id) of one of yours updates it (quant.update_strategy); any other strategy_id (never used, another user''s, deleted) makes a new strategy with a new id that keeps the client''s id as client_strategy_id (accepted by every call that takes a strategy id, for you only), with a NOTICE, the same for each, so no answer tells whether it exists.';
 
 CREATE OR REPLACE FUNCTION quant.update_strategy(id uuid, config jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -1000,8 +1009,30 @@ BEGIN
     IF jsonb_typeof(result) <> 'object' THEN
         PERFORM bt.result_field_error('result', 'must be a JSON object, got ' || jsonb_typeof(result));
     END IF;
+    -- the user's pipeline's form -> the seed's: display-name metric keys, internal_cusip for
+    -- ticker_backtested (both kept: the identifiers the client used come back)
+    IF result ? 'metrics' THEN
+        result := result || jsonb_build_object('metrics', bt.result_metrics(result->'metrics', 'metrics'));
+    END IF;
+    IF jsonb_typeof(result->'buy_hold_metrics') = 'object' THEN
+        result := result || jsonb_build_object('buy_hold_metrics',
+                                               bt.result_metrics(result->'buy_hold_metrics', 'buy_hold_metrics'));
+    END IF;
+    IF result ? 'internal_cusip' AND jsonb_typeof(result->'internal_cusip') <> 'null' THEN
+        IF jsonb_typeof(result->'internal_cusip') <> 'string' THEN
+            PERFORM bt.result_field_error('internal_cusip', 'must be a string', 'a product of quant.list_products()');
+        END IF;
+        IF jsonb_typeof(result->'ticker_backtested') IS DISTINCT FROM 'string' THEN
+            result := result || jsonb_build_object('ticker_backtested',
+                                                   (refdata.resolve_product(result->>'internal_cusip', fn,
+                                                                            'internal_cusip')).data_ticker);
+        END IF;
+    END IF;
+    -- the strategy's id or the client's own id for it (the pipeline's results carry its id)
     IF result ? 'strategy_id' AND jsonb_typeof(result->'strategy_id') <> 'null'
-       AND (result->>'strategy_id') IS DISTINCT FROM strategy_id::text THEN
+       AND (result->>'strategy_id') IS DISTINCT FROM strategy_id::text
+       AND (result->>'strategy_id') IS DISTINCT FROM s.strategy_id::text
+       AND (result->>'strategy_id') IS DISTINCT FROM s.client_strategy_id::text THEN
         PERFORM bt.result_field_error('strategy_id', 'is ' || (result->>'strategy_id') || ', not ' || strategy_id,
                                       'leave it out or make it the strategy_id argument');
     END IF;
@@ -1076,6 +1107,8 @@ BEGIN
     RETURN stored;
 END
 $$;
+COMMENT ON FUNCTION quant.store_result(uuid, jsonb) IS
+  'Stores a BacktestResults object (seed 1.3, as quant.backtest returns it, or as the user''s pipeline writes it: internal_cusip for ticker_backtested, display-name metric keys such as "Sharpe Ratio"; its NaN text through quant.parse_json) for a strategy of the current user, against its current version (or result.version). metrics is required; each field is checked. Returns the stored object in the seed''s form (with internal_cusip when given) with result_id, strategy_id, version, stored_at.';
 
 CREATE OR REPLACE FUNCTION quant.list_results(strategy_id uuid) RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -1455,6 +1488,8 @@ BEGIN
     RETURN trade.run_one(d);
 END
 $$;
+COMMENT ON FUNCTION quant.run_deployment(uuid) IS
+  'Evaluates a deployment of the current user now, whatever its schedule (how manual deployments run): the new signal row (outcome SIGNAL, NOTIFYed on quant_signal), the existing one when this bar was already evaluated (outcome DUPLICATE, nothing written), or the rejection (outcome REJECTED, action, reason, message: stale_bars, insufficient_history, no_bars, error). P0002 when not yours; 55000 when disabled or stopped.';
 
 -- trade.run_schedule_for: its final text is in the section "wp-feed" below
 
@@ -1666,6 +1701,8 @@ BEGIN
         'bar_ts', g.bar_ts, 'data_ticker', product, 'status', g.status, 'claimed_by', g.claimed_by,
         'symbol', d.ticker, 'broker', d.broker, 'qty', d.qty,
         'enabled', coalesce(d.enabled AND d.stopped_at IS NULL, false),
+        'halted', coalesce((SELECT h.halted FROM trade.trading_halt h), true),
+        'breaker', trade.breaker_open(d),
         'risk_limits', d.risk_limits,
         'price', px.price, 'price_ts', px.price_ts, 'price_symbol', CASE WHEN px.price IS NOT NULL THEN d.ticker END,
         'trades_today', (SELECT count(*) FROM trade."order" o
@@ -1683,6 +1720,8 @@ BEGIN
                         WHERE o.deployment_id = d.deployment_id AND o.status IN ('NEW', 'SENT', 'UNKNOWN')));
 END
 $$;
+COMMENT ON FUNCTION trade.worker_context(uuid, text) IS
+  'quant-worker: what it needs to know about a signal before an order (the database''s half of the risk facts): the signal, its deployment (enabled = not disabled and not stopped, halted = all trading halted by an administrator, breaker = why an open breaker stops entries or NULL, qty, risk_limits, broker symbol), the price of the broker symbol (trade.symbol_price: price, price_ts, and price_symbol = the symbol it is of; the strategy''s data ticker never prices an order), trades today (UTC, not rejected), orders in the last minute, REJECTED rows since the last success or change, whether the leg was already acted on, and the deployment''s open orders.';
 
 CREATE OR REPLACE FUNCTION trade.worker_insert_intent(sid uuid, leg text, client_order_id text, side text, qty numeric,
                                            reduce_only boolean, worker text) RETURNS trade."order"
@@ -1770,6 +1809,12 @@ DECLARE
     pa record;
     delta numeric;
     outcome refdata.order_status;
+    was_qty numeric;     -- what was booked of this order before this answer
+    was_price numeric;
+    was_fee numeric;
+    part_qty numeric;    -- the part this answer adds (cumulative quantities: the broker's cumExecQty)
+    part_price numeric;
+    part_fee numeric;
 BEGIN
     SELECT * INTO o FROM trade."order" x WHERE x.client_order_id = coid FOR UPDATE;
     IF o.order_id IS NULL THEN
@@ -1783,24 +1828,38 @@ BEGIN
     SELECT * INTO g FROM trade.signal s WHERE s.signal_id = o.signal_id;
     -- a terminal outcome is recorded once
     IF NOT (SELECT x.terminal FROM refdata.order_status x WHERE x.status = o.status) THEN
+        was_qty := coalesce(o.filled_qty, 0);
+        was_price := o.avg_fill_price;
+        was_fee := coalesce(o.fee, 0);
+        -- filled_qty, fill_price and fee are cumulative (all the order's fills so far); a report
+        -- that says less than was booked (an older answer) books nothing and changes nothing
+        part_qty := greatest(coalesce(filled_qty, 0) - was_qty, 0);
         UPDATE trade."order" x
            SET status = worker_record_outcome.status,
                broker_order_id = coalesce(worker_record_outcome.broker_order_id, x.broker_order_id),
-               filled_qty = coalesce(worker_record_outcome.filled_qty, 0),
-               avg_fill_price = worker_record_outcome.fill_price,
-               fee = coalesce(worker_record_outcome.fee, 0),
+               filled_qty = was_qty + part_qty,
+               avg_fill_price = CASE WHEN part_qty > 0 THEN worker_record_outcome.fill_price ELSE x.avg_fill_price END,
+               fee = CASE WHEN part_qty > 0 THEN greatest(coalesce(worker_record_outcome.fee, 0), was_fee) ELSE was_fee END,
                sent_at = coalesce(x.sent_at, clock_timestamp()),
                resolved_at = CASE WHEN outcome.terminal THEN clock_timestamp() END,
                reason = message
          WHERE x.order_id = o.order_id
         RETURNING * INTO o;
-        IF status = 'FILLED' AND coalesce(filled_qty, 0) > 0 THEN
+        IF part_qty > 0 THEN
+            -- this part's own price and fee: what the cumulative average and fee say beyond the
+            -- parts booked before
+            part_price := CASE WHEN was_qty > 0 AND was_price IS NOT NULL
+                               THEN (fill_price * (was_qty + part_qty) - was_price * was_qty) / part_qty
+                               ELSE fill_price END;
+            IF part_price IS NULL OR part_price <= 0 THEN
+                part_price := fill_price;  -- a rounded average can say less than the parts: keep the average
+            END IF;
+            part_fee := greatest(coalesce(fee, 0) - was_fee, 0);
             INSERT INTO trade.fill (order_id, deployment_id, user_id, client_order_id, side, qty, price, fee)
-            VALUES (o.order_id, o.deployment_id, o.user_id, o.client_order_id, o.side, filled_qty, fill_price,
-                    coalesce(fee, 0));
-            delta := CASE WHEN o.side = 'BUY' THEN filled_qty ELSE -filled_qty END;
+            VALUES (o.order_id, o.deployment_id, o.user_id, o.client_order_id, o.side, part_qty, part_price, part_fee);
+            delta := CASE WHEN o.side = 'BUY' THEN part_qty ELSE -part_qty END;
             SELECT * INTO p FROM trade.position x WHERE x.deployment_id = o.deployment_id FOR UPDATE;
-            pa := quant.position_after(p.qty, p.avg_price, delta, fill_price);
+            pa := quant.position_after(p.qty, p.avg_price, delta, part_price);
             IF p.deployment_id IS NULL THEN
                 INSERT INTO trade.position (deployment_id, user_id, symbol, qty, avg_price, realized_pnl)
                 VALUES (o.deployment_id, o.user_id, o.symbol, pa.new_qty, pa.new_avg_price, pa.realized);
@@ -1812,13 +1871,16 @@ BEGIN
             END IF;
             INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, price, order_id,
                                    success, message, bar_ts)
-            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, o.side, filled_qty, fill_price, o.client_order_id,
-                    true, message, g.bar_ts);
-        ELSIF status IN ('REJECTED', 'CANCELLED') THEN
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, o.side, part_qty, part_price, o.client_order_id,
+                    true, CASE WHEN status = 'FILLED' AND was_qty = 0 THEN message
+                               ELSE message || ' (part ' || part_qty || ' @ ' || round(part_price, 8) || ')' END,
+                    g.bar_ts);
+        END IF;
+        IF status IN ('REJECTED', 'CANCELLED') THEN
             INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
                                    message, reason, bar_ts)
-            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty, o.client_order_id, false,
-                    message, CASE status WHEN 'REJECTED' THEN 'broker_rejected' ELSE 'broker_cancelled' END, g.bar_ts);
+            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty - o.filled_qty, o.client_order_id,
+                    false, message, CASE status WHEN 'REJECTED' THEN 'broker_rejected' ELSE 'broker_cancelled' END, g.bar_ts);
         ELSIF status = 'UNKNOWN' THEN
             INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
                                    message, reason, bar_ts)
@@ -1832,6 +1894,8 @@ BEGIN
     RETURN o;
 END
 $$;
+COMMENT ON FUNCTION trade.worker_record_outcome(text, text, text, numeric, numeric, numeric, text, text) IS
+  'quant-worker: the broker''s answer for an order, in one transaction: the order''s status (SENT, FILLED, REJECTED, CANCELLED, UNKNOWN) with its cumulative filled qty, average price and fee; whatever was filled beyond what was booked before (a partial fill, at any status) is one more trade.fill with its own price and fee, moves trade.position and writes a BUY/SELL trade.log row (order_id = the client order id); a rejection or cancel writes a REJECTED row (reason broker_rejected / broker_cancelled) for the unfilled rest; optionally the signal''s final status. A terminal outcome is recorded once (a second call changes nothing); an answer that reports less than was booked books nothing.';
 
 CREATE OR REPLACE FUNCTION quant.deployment_orders(id uuid) RETURNS SETOF jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -2333,14 +2397,22 @@ DECLARE
 BEGIN
     me := quant.current_user_id();
     -- every refusal goes through quiet_report: the statement holds the secret as a literal
-    IF broker IS NULL OR b <> 'BYBIT' THEN
-        problem := 'broker: credentials are for BYBIT, got ' || coalesce(broker, 'NULL');
+    IF broker IS NULL OR b NOT IN ('BYBIT', 'FUTU') THEN
+        problem := 'broker: credentials are for BYBIT or FUTU, got ' || coalesce(broker, 'NULL');
         field := 'broker';
-        hint := 'BYBIT (PAPER needs none)';
-    ELSIF environment IS NULL OR environment NOT IN ('mainnet', 'testnet', 'demo') THEN
+        hint := 'BYBIT, FUTU (PAPER needs none)';
+    ELSIF b = 'BYBIT' AND (environment IS NULL OR environment NOT IN ('mainnet', 'testnet', 'demo')) THEN
         problem := 'environment: must be mainnet, testnet or demo, got ' || coalesce(environment, 'NULL');
         field := 'environment';
         hint := 'mainnet, testnet, demo (paper deployments trade on demo)';
+    ELSIF b = 'FUTU' AND (environment IS NULL OR environment NOT IN ('real', 'simulate')) THEN
+        problem := 'environment: must be real or simulate, got ' || coalesce(environment, 'NULL');
+        field := 'environment';
+        hint := 'real (paper = false: the trade password unlocks REAL trading), simulate';
+    ELSIF b = 'FUTU' AND (api_key IS NULL OR api_key !~ '^([0-9]{1,20}|default)$') THEN
+        problem := 'api_key: for FUTU the OpenD account id (accID, digits) or default';
+        field := 'api_key';
+        hint := 'the accID Trd_GetAccList shows, or default (the first account of the environment and market)';
     ELSIF api_key IS NULL OR api_key !~ '^[A-Za-z0-9_-]{1,128}$' THEN
         problem := 'api_key: must be 1 to 128 characters of A-Z a-z 0-9 _ -';
         field := 'api_key';
@@ -2386,7 +2458,7 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 COMMENT ON FUNCTION quant.set_broker_credential(text, text, text, text) IS
-  'Stores (or rotates) the current user''s API key and secret for a broker (BYBIT) and environment (mainnet, testnet, demo): the secret is encrypted at once (secretbox, key file quant.credential_key_file) and never returned; returns broker, environment, api_key_hint, fingerprint and whether it replaced one. A refusal never logs the statement (it holds the secret).';
+  'Stores (or rotates) the current user''s API key and secret for a broker and environment (BYBIT: mainnet, testnet, demo; FUTU: real or simulate, the key being the OpenD accID or default and the secret the trade password): the secret is encrypted at once (secretbox, key file quant.credential_key_file) and never returned; returns broker, environment, api_key_hint, fingerprint and whether it replaced one. A refusal never logs the statement (it holds the secret).';
 
 CREATE FUNCTION trade.api_key_hint(api_key text) RETURNS text
 LANGUAGE sql IMMUTABLE
@@ -2454,20 +2526,27 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    env text := trade.broker_environment(NEW.broker, NEW.paper);
+    env text := coalesce(NEW.config->>'environment', trade.broker_environment(NEW.broker, NEW.paper));
 BEGIN
-    IF NEW.broker = 'BYBIT' AND NEW.enabled AND NOT EXISTS (
-           SELECT 1 FROM trade.broker_credential c
-            WHERE c.user_id = NEW.user_id AND c.broker = NEW.broker AND c.environment = env) THEN
-        RAISE EXCEPTION 'broker: BYBIT needs %''s API credentials for the % environment (paper = % trades on %)',
-                        NEW.user_id, env, NEW.paper, CASE WHEN NEW.paper THEN 'Bybit''s demo account' ELSE 'mainnet' END
-            USING ERRCODE = '22023', COLUMN = 'broker',
-                  HINT = format('store them first: SELECT quant.set_broker_credential(''BYBIT'', %L, api_key, api_secret)', env);
+    IF NOT NEW.enabled OR NEW.broker NOT IN ('BYBIT', 'FUTU') OR (NEW.broker = 'FUTU' AND env IS DISTINCT FROM 'real')
+       OR EXISTS (SELECT 1 FROM trade.broker_credential c
+                   WHERE c.user_id = NEW.user_id AND c.broker = NEW.broker AND c.environment = env) THEN
+        RETURN NEW;
     END IF;
-    RETURN NEW;
+    IF NEW.broker = 'FUTU' THEN
+        RAISE EXCEPTION 'broker: a REAL FUTU deployment (paper = false) needs %''s Futu trade password in the broker credential store (broker FUTU, environment real): none is stored, so OpenD''s REAL trading could never be unlocked',
+                        NEW.user_id
+            USING ERRCODE = '22023', COLUMN = 'broker',
+                  HINT = 'store it first: SELECT quant.set_broker_credential(''FUTU'', ''real'', ''default'' or the OpenD accID, trade_password), or PUT /api/v1/broker_credentials {"broker": "FUTU", "environment": "real", "api_key": "default", "api_secret": "<the Futu trade password>"}; paper = true (OpenD''s SIMULATE environment) needs none';
+    END IF;
+    RAISE EXCEPTION 'broker: BYBIT needs %''s API credentials for the % environment (paper = % trades on %)',
+                    NEW.user_id, env, NEW.paper,
+                    CASE env WHEN 'demo' THEN 'Bybit''s demo account' WHEN 'testnet' THEN 'Bybit''s testnet' ELSE 'mainnet' END
+        USING ERRCODE = '22023', COLUMN = 'broker',
+              HINT = format('store them first: SELECT quant.set_broker_credential(''BYBIT'', %L, api_key, api_secret)', env);
 END
 $$;
-COMMENT ON FUNCTION trade.deployment_requires_credential() IS 'Internal: refuses an enabled BYBIT deployment whose user has no credentials for its environment (22023 naming broker).';
+COMMENT ON FUNCTION trade.deployment_requires_credential() IS 'Internal: refuses an enabled BYBIT deployment whose user has no credentials for its environment, and an enabled REAL FUTU deployment (paper = false) whose user has no FUTU real credential (the trade password): 22023 naming broker, the hint says how to store it.';
 REVOKE ALL ON FUNCTION trade.deployment_requires_credential() FROM PUBLIC;
 CREATE TRIGGER deployment_requires_credential
     BEFORE INSERT OR UPDATE OF broker, paper, enabled ON trade.deployment
@@ -2945,188 +3024,6 @@ $$;
 COMMENT ON FUNCTION bt.own_strategy(uuid, text, boolean, boolean) IS
   'Internal: the current user''s strategy by strategy_id or client_strategy_id (optionally FOR UPDATE), or ERROR P0002.';
 
-CREATE OR REPLACE FUNCTION quant.create_strategy(config jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    fn constant text := 'quant.create_strategy';
-    me text := quant.current_user_id();
-    cfg jsonb := bt.normalized_config(config, fn);
-    hash text := bt.params_hash(cfg);
-    id uuid := (cfg->>'strategy_id')::uuid;
-    s bt.strategy;
-    v bt.strategy_version;
-BEGIN
-    IF id IS NOT NULL THEN
-        -- the one-click flow posts a StrategyConfig that may carry its id: create or update it
-        PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || id, 0));
-        SELECT * INTO s FROM bt.strategy t
-        WHERE t.user_id = me AND t.deleted_at IS NULL AND (t.strategy_id = id OR t.client_strategy_id = id)
-        LIMIT 1;
-        IF s.strategy_id IS NOT NULL THEN
-            -- what quant.update_strategy(id, config) does, without validating (and warning) twice
-            s := bt.own_strategy(id, fn, true);
-            RETURN bt.new_version(s, cfg);
-        END IF;
-        -- not one of yours (never used, another user's, deleted): a new strategy with a new id
-        -- that keeps the client's id as client_strategy_id (every call taking a strategy id
-        -- accepts it, for this user only), the same answer for each, so no one learns whether
-        -- the id exists
-        RAISE NOTICE '%: strategy_id % is not one of your strategies: a new strategy gets a new id and keeps % as client_strategy_id',
-            fn, id, id;
-    ELSE
-        -- a duplicate submission returns the existing strategy (same user, same parameters)
-        PERFORM pg_advisory_xact_lock(hashtextextended('quant.create_strategy:' || me || ':' || hash, 0));
-        SELECT t.* INTO s FROM bt.strategy t JOIN bt.strategy_version c
-            ON c.strategy_id = t.strategy_id AND c.version = t.current_version
-        WHERE t.user_id = me AND t.deleted_at IS NULL AND c.params_hash = hash
-        ORDER BY t.created_at, t.strategy_id LIMIT 1;
-        IF s.strategy_id IS NOT NULL THEN
-            RETURN bt.strategy_json(s, bt.current_version(s));
-        END IF;
-    END IF;
-    INSERT INTO bt.strategy (strategy_id, user_id, name, ticker, client_strategy_id)
-    VALUES (quant.uuid_generate_v7(), me, cfg->>'name', cfg->>'ticker', id)
-    RETURNING * INTO s;
-    INSERT INTO bt.strategy_version (strategy_id, version, user_id, name, ticker, conjunction, trading_period,
-                                     config, params_hash)
-    VALUES (s.strategy_id, 1, me, cfg->>'name', cfg->>'ticker', cfg->>'conjunction',
-            (cfg->>'trading_period')::integer, cfg - 'strategy_id' - 'version' - 'created_at' - 'updated_at', hash)
-    RETURNING * INTO v;
-    PERFORM trade.write_audit('strategy', s.strategy_id, 'create', NULL, bt.strategy_json(s, v));
-    RETURN bt.strategy_json(s, v);
-END
-$$;
-COMMENT ON FUNCTION quant.create_strategy(jsonb) IS
-  'Creates a strategy of the current user from a StrategyConfig (seed 1.1), validated and normalised (name generated when empty), as version 1 with a new id; returns its StrategyConfig JSON. The same parameters as an existing strategy of yours return that strategy; a config carrying the strategy_id (or client_strategy_id) of one of yours updates it (quant.update_strategy); any other strategy_id (never used, another user''s, deleted) makes a new strategy with a new id that keeps the client''s id as client_strategy_id (accepted by every call that takes a strategy id, for you only), with a NOTICE, the same for each, so no answer tells whether it exists.';
-
-CREATE OR REPLACE FUNCTION quant.store_result(strategy_id uuid, result jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    fn constant text := 'quant.store_result';
-    s bt.strategy;
-    ver integer;
-    run_at timestamptz;
-    d_start date;
-    d_end date;
-    fee numeric;
-    metric_keys constant text[] := ARRAY['total_return', 'annualized_return', 'sharpe_ratio', 'max_drawdown',
-                                         'calmar_ratio'];
-    k text;
-    rid uuid;
-    stored jsonb;
-BEGIN
-    IF result IS NULL THEN
-        RAISE EXCEPTION '%: result must not be NULL', fn USING ERRCODE = '22004', COLUMN = 'result';
-    END IF;
-    s := bt.own_strategy(strategy_id, fn, false);
-    IF jsonb_typeof(result) <> 'object' THEN
-        PERFORM bt.result_field_error('result', 'must be a JSON object, got ' || jsonb_typeof(result));
-    END IF;
-    -- the user's pipeline's form -> the seed's: display-name metric keys, internal_cusip for
-    -- ticker_backtested (both kept: the identifiers the client used come back)
-    IF result ? 'metrics' THEN
-        result := result || jsonb_build_object('metrics', bt.result_metrics(result->'metrics', 'metrics'));
-    END IF;
-    IF jsonb_typeof(result->'buy_hold_metrics') = 'object' THEN
-        result := result || jsonb_build_object('buy_hold_metrics',
-                                               bt.result_metrics(result->'buy_hold_metrics', 'buy_hold_metrics'));
-    END IF;
-    IF result ? 'internal_cusip' AND jsonb_typeof(result->'internal_cusip') <> 'null' THEN
-        IF jsonb_typeof(result->'internal_cusip') <> 'string' THEN
-            PERFORM bt.result_field_error('internal_cusip', 'must be a string', 'a product of quant.list_products()');
-        END IF;
-        IF jsonb_typeof(result->'ticker_backtested') IS DISTINCT FROM 'string' THEN
-            result := result || jsonb_build_object('ticker_backtested',
-                                                   (refdata.resolve_product(result->>'internal_cusip', fn,
-                                                                            'internal_cusip')).data_ticker);
-        END IF;
-    END IF;
-    -- the strategy's id or the client's own id for it (the pipeline's results carry its id)
-    IF result ? 'strategy_id' AND jsonb_typeof(result->'strategy_id') <> 'null'
-       AND (result->>'strategy_id') IS DISTINCT FROM strategy_id::text
-       AND (result->>'strategy_id') IS DISTINCT FROM s.strategy_id::text
-       AND (result->>'strategy_id') IS DISTINCT FROM s.client_strategy_id::text THEN
-        PERFORM bt.result_field_error('strategy_id', 'is ' || (result->>'strategy_id') || ', not ' || strategy_id,
-                                      'leave it out or make it the strategy_id argument');
-    END IF;
-    ver := s.current_version;
-    IF result ? 'version' THEN
-        IF jsonb_typeof(result->'version') <> 'number' OR (result->>'version') !~ '^[0-9]+$' THEN
-            PERFORM bt.result_field_error('version', 'must be a version number of the strategy');
-        END IF;
-        ver := (result->>'version')::integer;
-        IF NOT EXISTS (SELECT 1 FROM bt.strategy_version v WHERE v.strategy_id = s.strategy_id AND v.version = ver) THEN
-            PERFORM bt.result_field_error('version', 'strategy has no version ' || ver,
-                                          'versions 1 to ' || s.current_version);
-        END IF;
-    END IF;
-    IF jsonb_typeof(result->'metrics') IS DISTINCT FROM 'object' THEN
-        PERFORM bt.result_field_error('metrics', 'is required and must be an object',
-                                      'keys: ' || array_to_string(metric_keys, ', '));
-    END IF;
-    FOREACH k IN ARRAY metric_keys LOOP
-        IF jsonb_typeof(result->'metrics'->k) NOT IN ('number', 'null') THEN
-            PERFORM bt.result_field_error('metrics.' || k, 'must be a number or null');
-        END IF;
-    END LOOP;
-    IF result ? 'buy_hold_metrics' AND jsonb_typeof(result->'buy_hold_metrics') NOT IN ('object', 'null') THEN
-        PERFORM bt.result_field_error('buy_hold_metrics', 'must be an object');
-    END IF;
-    IF result ? 'walk_forward' AND jsonb_typeof(result->'walk_forward') NOT IN ('object', 'null') THEN
-        PERFORM bt.result_field_error('walk_forward', 'must be an object');
-    END IF;
-    BEGIN
-        run_at := coalesce((result->>'run_at')::timestamptz, now());
-    EXCEPTION WHEN others THEN
-        PERFORM bt.result_field_error('run_at', 'is not a timestamp: ' || left(result->>'run_at', 60),
-                                      'ISO 8601, e.g. 2026-04-05T12:00:00Z');
-    END;
-    IF result ? 'data_range' AND jsonb_typeof(result->'data_range') <> 'null' THEN
-        IF jsonb_typeof(result->'data_range') <> 'object' THEN
-            PERFORM bt.result_field_error('data_range', 'must be an object {start, end}');
-        END IF;
-        BEGIN
-            d_start := (result->'data_range'->>'start')::timestamptz::date;
-        EXCEPTION WHEN others THEN
-            PERFORM bt.result_field_error('data_range.start', 'is not a date', 'YYYY-MM-DD');
-        END;
-        BEGIN
-            d_end := (result->'data_range'->>'end')::timestamptz::date;
-        EXCEPTION WHEN others THEN
-            PERFORM bt.result_field_error('data_range.end', 'is not a date', 'YYYY-MM-DD');
-        END;
-        IF d_start > d_end THEN
-            PERFORM bt.result_field_error('data_range', 'start ' || d_start || ' is after end ' || d_end);
-        END IF;
-    END IF;
-    IF result ? 'fee_bps' AND jsonb_typeof(result->'fee_bps') <> 'null' THEN
-        IF jsonb_typeof(result->'fee_bps') <> 'number' OR (result->>'fee_bps')::numeric < 0 THEN
-            PERFORM bt.result_field_error('fee_bps', 'must be a number >= 0', 'basis points, e.g. 5.0');
-        END IF;
-        fee := (result->>'fee_bps')::numeric;
-    END IF;
-    IF result ? 'ticker_backtested' AND jsonb_typeof(result->'ticker_backtested') NOT IN ('string', 'null') THEN
-        PERFORM bt.result_field_error('ticker_backtested', 'must be a string');
-    END IF;
-
-    rid := quant.uuid_generate_v7();
-    stored := result || jsonb_build_object('result_id', rid, 'strategy_id', s.strategy_id, 'version', ver,
-                                           'run_at', run_at, 'stored_at', now());
-    INSERT INTO bt.result (result_id, strategy_id, version, user_id, run_at, data_start, data_end, ticker, fee_bps,
-                           metrics, buy_hold_metrics, walk_forward, result)
-    VALUES (rid, s.strategy_id, ver, s.user_id, run_at, d_start, d_end,
-            coalesce(result->>'ticker_backtested', s.ticker), fee, result->'metrics', result->'buy_hold_metrics',
-            result->'walk_forward', stored);
-    RETURN stored;
-END
-$$;
-COMMENT ON FUNCTION quant.store_result(uuid, jsonb) IS
-  'Stores a BacktestResults object (seed 1.3, as quant.backtest returns it, or as the user''s pipeline writes it: internal_cusip for ticker_backtested, display-name metric keys such as "Sharpe Ratio"; its NaN text through quant.parse_json) for a strategy of the current user, against its current version (or result.version). metrics is required; each field is checked. Returns the stored object in the seed''s form (with internal_cusip when given) with result_id, strategy_id, version, stored_at.';
-
 -- ==== wp-int: bar intervals (refdata.bar_interval from the core; md.bar keyed by (ticker, interval, ts), existing bars are 1d; md.bar_version per (ticker, interval); load_bars_csv(ticker, path, interval)) ====
 -- The bar intervals (1m 5m 15m 30m 1h 4h 1d 1w), generated from the core's catalog
 -- (core/src/bar_interval.cpp): what md.bar.interval and a Strategy JSON's `interval` name. Before
@@ -3222,6 +3119,13 @@ BEGIN
     CREATE TEMP TABLE quant_bar_load (date text, open float8, high float8, low float8, close float8, volume float8)
         ON COMMIT DROP;
     EXECUTE format('COPY pg_temp.quant_bar_load FROM %L WITH (FORMAT csv, HEADER true)', path);
+    -- the partitions of the file's time range (bars outside every partition would land in the
+    -- default one); ISO times sort as text, near enough for choosing partitions
+    PERFORM md.ensure_bar_partitions(load_bars_csv."interval",
+                                     CASE WHEN lo ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN lo::timestamptz ELSE lo::timestamp AT TIME ZONE 'UTC' END,
+                                     CASE WHEN hi ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN hi::timestamptz ELSE hi::timestamp AT TIME ZONE 'UTC' END)
+       FROM (SELECT min(l.date) AS lo, max(l.date) AS hi FROM pg_temp.quant_bar_load l) r
+      WHERE lo IS NOT NULL;
     INSERT INTO md.bar AS b (ticker, interval, ts, open, high, low, close, volume)
     SELECT load_bars_csv.ticker, load_bars_csv."interval",
            CASE WHEN l.date ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN l.date::timestamptz
@@ -3474,6 +3378,7 @@ BEGIN
         RAISE EXCEPTION '%: %.%: %', fn, bad.label, bad.field, bad.problem
             USING ERRCODE = '22023', COLUMN = bad.label || '.' || bad.field, HINT = 'nothing was stored';
     END IF;
+    PERFORM md.ensure_bar_partitions(iv.name, min(c.ts), max(c.ts)) FROM pg_temp.quant_bar_checked c;
     INSERT INTO md.bar AS b (ticker, interval, ts, open, high, low, close, volume)
     SELECT store_uploaded_bars.ticker, iv.name, c.ts, c.open, c.high, c.low, c.close, c.volume
       FROM pg_temp.quant_bar_checked c
@@ -3911,6 +3816,9 @@ BEGIN
     IF b.breaker_id IS NULL THEN
         RETURN jsonb_build_object('tripped', false);  -- open already
     END IF;
+    -- the breach's own audit row, also when nothing is left to disable (issue 15's chaos soak:
+    -- a breaker tripped by an exit of a deployment a person had disabled left no audit row)
+    PERFORM trade.write_audit('breaker', b.breaker_id, 'trip', NULL, trade.breaker_json(b), trip_message);
     flatten := CASE WHEN trip_scope = 'deployment' THEN coalesce((d.risk_limits->>'flatten_on_breach')::boolean, false)
                     ELSE coalesce((SELECT (a.limits->>'flatten_on_breach')::boolean FROM trade.account_limits a
                                    WHERE a.user_id = d.user_id), false) END;
@@ -3943,7 +3851,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION trade.worker_trip_breaker(uuid, uuid, text, text, double precision, double precision, text) IS
-  'quant-worker: a breaker (scope deployment or account) tripped for a deployment: a trade.breaker row (nothing when the same breaker is open already), the deployment (or every deployment of its user) disabled and audited (action breaker), flattening signals when flatten_on_breach is set, a REJECTED trade.log row whose reason is the breaker''s name, and a NOTIFY on quant_alert (kind breaker). Returns the breaker with tripped, disabled and flatten_signals.';
+  'quant-worker: a breaker (scope deployment or account) tripped for a deployment: a trade.breaker row (nothing when the same breaker is open already) and its audit row (entity breaker, action trip), the deployment (or every deployment of its user) disabled and audited (action breaker), flattening signals when flatten_on_breach is set, a REJECTED trade.log row whose reason is the breaker''s name, and a NOTIFY on quant_alert (kind breaker). Returns the breaker with tripped, disabled and flatten_signals.';
 
 CREATE FUNCTION trade.worker_alert(kind text, payload jsonb) RETURNS void
 LANGUAGE sql VOLATILE SECURITY DEFINER
@@ -4170,56 +4078,6 @@ COMMENT ON FUNCTION trade.worker_send_gate(text) IS
   'quant-worker, right before a send, in the transaction it commits after the broker answered: locks trade.trading_halt and the deployment FOR SHARE (so a halt, a disable or a flatten waits for the send), then refuses the order when trading is halted (halted), or, for an order that is not reduce-only, when the deployment is disabled or stopped (kill_switch) or a breaker is open (breaker). A refused NEW order becomes REJECTED (never sent) with a REJECTED trade.log row, and its signal DONE when an earlier leg filled, else REJECTED. Returns {allowed, code, message}.';
 
 -- TRADE/order.sql: the worker's facts say whether trading is halted and why a breaker blocks entries
-CREATE OR REPLACE FUNCTION trade.worker_context(sid uuid, for_leg text DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    g trade.signal;
-    d trade.deployment;
-    product text;  -- the pinned version's data ticker
-    px record;
-    since timestamptz;
-BEGIN
-    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = sid;
-    IF g.signal_id IS NULL THEN
-        RETURN NULL;
-    END IF;
-    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = g.deployment_id;
-    SELECT v.ticker INTO product FROM bt.strategy_version v
-     WHERE v.strategy_id = d.strategy_id AND v.version = d.strategy_version;
-    -- the limits are priced on what the broker trades, never on the strategy's data ticker
-    px := trade.symbol_price(d.broker, d.ticker);
-    -- repeated rejects count since the last success, or since the deployment was last changed
-    -- (re-enabling it is a change): the pause ends when a person acts
-    SELECT max(l.ts) INTO since FROM trade.log l WHERE l.deployment_id = d.deployment_id AND l.success;
-    since := greatest(coalesce(since, '-infinity'), d.updated_at);
-    RETURN jsonb_build_object(
-        'signal_id', g.signal_id, 'deployment_id', d.deployment_id, 'user_id', d.user_id, 'signal', g.signal,
-        'bar_ts', g.bar_ts, 'data_ticker', product, 'status', g.status, 'claimed_by', g.claimed_by,
-        'symbol', d.ticker, 'broker', d.broker, 'qty', d.qty,
-        'enabled', coalesce(d.enabled AND d.stopped_at IS NULL, false),
-        'halted', coalesce((SELECT h.halted FROM trade.trading_halt h), true),
-        'breaker', trade.breaker_open(d),
-        'risk_limits', d.risk_limits,
-        'price', px.price, 'price_ts', px.price_ts, 'price_symbol', CASE WHEN px.price IS NOT NULL THEN d.ticker END,
-        'trades_today', (SELECT count(*) FROM trade."order" o
-                         WHERE o.deployment_id = d.deployment_id AND o.status <> 'REJECTED'
-                           AND o.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'),
-        'orders_last_minute', (SELECT count(*) FROM trade."order" o
-                               WHERE o.deployment_id = d.deployment_id AND o.created_at > now() - interval '1 minute'),
-        'consecutive_rejects', (SELECT count(*) FROM trade.log l
-                                WHERE l.deployment_id = d.deployment_id AND l.action = 'REJECTED'
-                                  AND l.signal_id IS NOT NULL AND l.ts > since),
-        'leg_acted', EXISTS (SELECT 1 FROM trade."order" o WHERE o.signal_id = g.signal_id AND o.leg = for_leg),
-        'signal_orders', (SELECT count(*) FROM trade."order" o WHERE o.signal_id = g.signal_id),
-        'open_orders', (SELECT coalesce(jsonb_agg(o.client_order_id ORDER BY o.created_at), '[]'::jsonb)
-                        FROM trade."order" o
-                        WHERE o.deployment_id = d.deployment_id AND o.status IN ('NEW', 'SENT', 'UNKNOWN')));
-END
-$$;
-COMMENT ON FUNCTION trade.worker_context(uuid, text) IS
-  'quant-worker: what it needs to know about a signal before an order (the database''s half of the risk facts): the signal, its deployment (enabled = not disabled and not stopped, halted = all trading halted by an administrator, breaker = why an open breaker stops entries or NULL, qty, risk_limits, broker symbol), the price of the broker symbol (trade.symbol_price: price, price_ts, and price_symbol = the symbol it is of; the strategy''s data ticker never prices an order), trades today (UTC, not rejected), orders in the last minute, REJECTED rows since the last success or change, whether the leg was already acted on, and the deployment''s open orders.';
 
 -- TRADE/stop_loss.sql: disabled deployments are checked too (the kill switch stops entries, not exits)
 CREATE OR REPLACE FUNCTION quant.check_stop_losses() RETURNS integer
@@ -4644,6 +4502,7 @@ BEGIN
     END IF;
     IF error IS NULL THEN
         SELECT min(l.ts), max(l.ts) INTO first_ts, last_ts FROM pg_temp.feed_bars l;
+        PERFORM md.ensure_bar_partitions(f."interval", first_ts, last_ts);  -- history outside md.bar's partitions
         SELECT max(b.ts) INTO last_stored FROM md.bar b WHERE b.ticker = f.ticker AND b."interval" = f."interval";
         -- bars up to the last stored one (a re-fetched overlap): rewritten only when they changed
         IF last_stored IS NOT NULL AND first_ts <= last_stored THEN
@@ -4850,26 +4709,6 @@ COMMENT ON FUNCTION quant.fetch_log(text, text, integer, bigint) IS
 
 -- trade.run_one: its final text is in the section "main (merge)" below
 
-CREATE OR REPLACE FUNCTION quant.run_deployment(id uuid) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    fn constant text := 'quant.run_deployment';
-    d trade.deployment := trade.own_deployment(id, fn, false);
-BEGIN
-    IF NOT d.enabled THEN
-        RAISE EXCEPTION '%: deployment % is %', fn, id, CASE WHEN d.stopped_at IS NULL THEN 'disabled' ELSE 'stopped' END
-            USING ERRCODE = '55000', COLUMN = 'deployment_id',
-                  HINT = CASE WHEN d.stopped_at IS NULL THEN 'enable it: quant.update_deployment(id, ''{"enabled": true}'')'
-                              ELSE 'a stopped deployment stays stopped; deploy anew' END;
-    END IF;
-    RETURN trade.run_one(d);
-END
-$$;
-COMMENT ON FUNCTION quant.run_deployment(uuid) IS
-  'Evaluates a deployment of the current user now, whatever its schedule (how manual deployments run): the new signal row (outcome SIGNAL, NOTIFYed on quant_signal), the existing one when this bar was already evaluated (outcome DUPLICATE, nothing written), or the rejection (outcome REJECTED, action, reason, message: stale_bars, insufficient_history, no_bars, error). P0002 when not yours; 55000 when disabled or stopped.';
-
 CREATE OR REPLACE FUNCTION trade.run_schedule_for(schedule text, market text) RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -4958,106 +4797,6 @@ GRANT EXECUTE ON FUNCTION md.claim_fetch(text, double precision, integer),
 ALTER TABLE trade.fill DROP CONSTRAINT fill_order_id_key;
 CREATE INDEX fill_order_idx ON trade.fill (order_id);
 COMMENT ON TABLE trade.fill IS 'Fills of trade."order" rows as the broker reported them: one row per part filled (a market order that fills at once has one)';
-CREATE OR REPLACE FUNCTION trade.worker_record_outcome(coid text, status text, broker_order_id text, filled_qty numeric,
-                                            fill_price numeric, fee numeric, message text, finish text DEFAULT NULL)
-RETURNS trade."order"
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    o trade."order";
-    g trade.signal;
-    p trade.position;
-    pa record;
-    delta numeric;
-    outcome refdata.order_status;
-    was_qty numeric;     -- what was booked of this order before this answer
-    was_price numeric;
-    was_fee numeric;
-    part_qty numeric;    -- the part this answer adds (cumulative quantities: the broker's cumExecQty)
-    part_price numeric;
-    part_fee numeric;
-BEGIN
-    SELECT * INTO o FROM trade."order" x WHERE x.client_order_id = coid FOR UPDATE;
-    IF o.order_id IS NULL THEN
-        RAISE EXCEPTION 'trade.worker_record_outcome: no order with client id %', coid USING ERRCODE = 'P0002';
-    END IF;
-    -- an outcome is any order status but the intent's own (refdata.order_status, the core's list)
-    SELECT * INTO outcome FROM refdata.order_status x WHERE x.status = worker_record_outcome.status AND x.status <> 'NEW';
-    IF outcome.status IS NULL THEN
-        RAISE EXCEPTION 'trade.worker_record_outcome: bad status %', status USING ERRCODE = '22023';
-    END IF;
-    SELECT * INTO g FROM trade.signal s WHERE s.signal_id = o.signal_id;
-    -- a terminal outcome is recorded once
-    IF NOT (SELECT x.terminal FROM refdata.order_status x WHERE x.status = o.status) THEN
-        was_qty := coalesce(o.filled_qty, 0);
-        was_price := o.avg_fill_price;
-        was_fee := coalesce(o.fee, 0);
-        -- filled_qty, fill_price and fee are cumulative (all the order's fills so far); a report
-        -- that says less than was booked (an older answer) books nothing and changes nothing
-        part_qty := greatest(coalesce(filled_qty, 0) - was_qty, 0);
-        UPDATE trade."order" x
-           SET status = worker_record_outcome.status,
-               broker_order_id = coalesce(worker_record_outcome.broker_order_id, x.broker_order_id),
-               filled_qty = was_qty + part_qty,
-               avg_fill_price = CASE WHEN part_qty > 0 THEN worker_record_outcome.fill_price ELSE x.avg_fill_price END,
-               fee = CASE WHEN part_qty > 0 THEN greatest(coalesce(worker_record_outcome.fee, 0), was_fee) ELSE was_fee END,
-               sent_at = coalesce(x.sent_at, clock_timestamp()),
-               resolved_at = CASE WHEN outcome.terminal THEN clock_timestamp() END,
-               reason = message
-         WHERE x.order_id = o.order_id
-        RETURNING * INTO o;
-        IF part_qty > 0 THEN
-            -- this part's own price and fee: what the cumulative average and fee say beyond the
-            -- parts booked before
-            part_price := CASE WHEN was_qty > 0 AND was_price IS NOT NULL
-                               THEN (fill_price * (was_qty + part_qty) - was_price * was_qty) / part_qty
-                               ELSE fill_price END;
-            IF part_price IS NULL OR part_price <= 0 THEN
-                part_price := fill_price;  -- a rounded average can say less than the parts: keep the average
-            END IF;
-            part_fee := greatest(coalesce(fee, 0) - was_fee, 0);
-            INSERT INTO trade.fill (order_id, deployment_id, user_id, client_order_id, side, qty, price, fee)
-            VALUES (o.order_id, o.deployment_id, o.user_id, o.client_order_id, o.side, part_qty, part_price, part_fee);
-            delta := CASE WHEN o.side = 'BUY' THEN part_qty ELSE -part_qty END;
-            SELECT * INTO p FROM trade.position x WHERE x.deployment_id = o.deployment_id FOR UPDATE;
-            pa := quant.position_after(p.qty, p.avg_price, delta, part_price);
-            IF p.deployment_id IS NULL THEN
-                INSERT INTO trade.position (deployment_id, user_id, symbol, qty, avg_price, realized_pnl)
-                VALUES (o.deployment_id, o.user_id, o.symbol, pa.new_qty, pa.new_avg_price, pa.realized);
-            ELSE
-                UPDATE trade.position x
-                   SET qty = pa.new_qty, avg_price = pa.new_avg_price, realized_pnl = x.realized_pnl + pa.realized,
-                       updated_at = clock_timestamp()
-                 WHERE x.deployment_id = o.deployment_id;
-            END IF;
-            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, price, order_id,
-                                   success, message, bar_ts)
-            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, o.side, part_qty, part_price, o.client_order_id,
-                    true, CASE WHEN status = 'FILLED' AND was_qty = 0 THEN message
-                               ELSE message || ' (part ' || part_qty || ' @ ' || round(part_price, 8) || ')' END,
-                    g.bar_ts);
-        END IF;
-        IF status IN ('REJECTED', 'CANCELLED') THEN
-            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
-                                   message, reason, bar_ts)
-            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty - o.filled_qty, o.client_order_id,
-                    false, message, CASE status WHEN 'REJECTED' THEN 'broker_rejected' ELSE 'broker_cancelled' END, g.bar_ts);
-        ELSIF status = 'UNKNOWN' THEN
-            INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, qty, order_id, success,
-                                   message, reason, bar_ts)
-            VALUES (o.deployment_id, o.signal_id, o.user_id, g.signal, 'REJECTED', o.qty, o.client_order_id, false,
-                    message, 'unknown_order', g.bar_ts);
-        END IF;
-    END IF;
-    IF finish IS NOT NULL THEN
-        UPDATE trade.signal s SET status = finish, processed_at = now() WHERE s.signal_id = o.signal_id;
-    END IF;
-    RETURN o;
-END
-$$;
-COMMENT ON FUNCTION trade.worker_record_outcome(text, text, text, numeric, numeric, numeric, text, text) IS
-  'quant-worker: the broker''s answer for an order, in one transaction: the order''s status (SENT, FILLED, REJECTED, CANCELLED, UNKNOWN) with its cumulative filled qty, average price and fee; whatever was filled beyond what was booked before (a partial fill, at any status) is one more trade.fill with its own price and fee, moves trade.position and writes a BUY/SELL trade.log row (order_id = the client order id); a rejection or cancel writes a REJECTED row (reason broker_rejected / broker_cancelled) for the unfilled rest; optionally the signal''s final status. A terminal outcome is recorded once (a second call changes nothing); an answer that reports less than was booked books nothing.';
 
 DROP FUNCTION trade.worker_credential(uuid);
 CREATE FUNCTION trade.worker_credential(deployment_id uuid)
@@ -5091,87 +4830,6 @@ ALTER TABLE trade.broker_credential ADD CONSTRAINT broker_credential_environment
     CHECK (environment IN ('mainnet', 'testnet', 'demo', 'simulate', 'real'));
 COMMENT ON COLUMN trade.broker_credential.environment IS 'BYBIT: mainnet, testnet or demo (a Bybit key works on its own environment only); FUTU: real (the trade password) or simulate';
 -- trade.broker_environment: its final text is in the section "main (merge)" below
-
-CREATE OR REPLACE FUNCTION quant.set_broker_credential(broker text, environment text, api_key text, api_secret text)
-RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    fn constant text := 'quant.set_broker_credential';
-    me text;
-    b text := upper(broker);
-    sealed bytea;
-    fp text;
-    old_fp text;
-    problem text;
-    field text;
-    hint text;
-BEGIN
-    me := quant.current_user_id();
-    -- every refusal goes through quiet_report: the statement holds the secret as a literal
-    IF broker IS NULL OR b NOT IN ('BYBIT', 'FUTU') THEN
-        problem := 'broker: credentials are for BYBIT or FUTU, got ' || coalesce(broker, 'NULL');
-        field := 'broker';
-        hint := 'BYBIT, FUTU (PAPER needs none)';
-    ELSIF b = 'BYBIT' AND (environment IS NULL OR environment NOT IN ('mainnet', 'testnet', 'demo')) THEN
-        problem := 'environment: must be mainnet, testnet or demo, got ' || coalesce(environment, 'NULL');
-        field := 'environment';
-        hint := 'mainnet, testnet, demo (paper deployments trade on demo)';
-    ELSIF b = 'FUTU' AND (environment IS NULL OR environment NOT IN ('real', 'simulate')) THEN
-        problem := 'environment: must be real or simulate, got ' || coalesce(environment, 'NULL');
-        field := 'environment';
-        hint := 'real (paper = false: the trade password unlocks REAL trading), simulate';
-    ELSIF b = 'FUTU' AND (api_key IS NULL OR api_key !~ '^([0-9]{1,20}|default)$') THEN
-        problem := 'api_key: for FUTU the OpenD account id (accID, digits) or default';
-        field := 'api_key';
-        hint := 'the accID Trd_GetAccList shows, or default (the first account of the environment and market)';
-    ELSIF api_key IS NULL OR api_key !~ '^[A-Za-z0-9_-]{1,128}$' THEN
-        problem := 'api_key: must be 1 to 128 characters of A-Z a-z 0-9 _ -';
-        field := 'api_key';
-        hint := 'the API key Bybit shows (not the secret)';
-    ELSIF api_secret IS NULL OR length(api_secret) < 1 OR length(api_secret) > 256 OR api_secret ~ '[[:space:][:cntrl:]]' THEN
-        problem := 'api_secret: must be 1 to 256 characters without spaces or control characters';
-        field := 'api_secret';
-        hint := 'the API secret Bybit showed once when the key was made';
-    END IF;
-    IF problem IS NOT NULL THEN
-        PERFORM trade.quiet_report('ERROR', CASE WHEN field = 'api_secret' AND api_secret IS NULL THEN '22004' ELSE '22023' END,
-                                   fn || ': ' || problem, NULL, hint, field);
-    END IF;
-    sealed := trade.credential_seal(me, b, environment, api_key, api_secret);
-    fp := trade.credential_fingerprint(api_key, api_secret);
-    SELECT c.fingerprint INTO old_fp FROM trade.broker_credential c
-     WHERE c.user_id = me AND c.broker = b AND c.environment = set_broker_credential.environment;
-    INSERT INTO trade.broker_credential AS c (user_id, broker, environment, api_key, nonce, ciphertext, fingerprint)
-    VALUES (me, b, environment, api_key, substring(sealed FROM 1 FOR 24), substring(sealed FROM 25), fp)
-    ON CONFLICT ON CONSTRAINT broker_credential_pkey DO UPDATE
-       SET api_key = excluded.api_key, nonce = excluded.nonce, ciphertext = excluded.ciphertext,
-           fingerprint = excluded.fingerprint, rotated_at = now();
-    INSERT INTO trade.audit (user_id, entity, action, old_value, new_value, message)
-    VALUES (me, 'broker_credential', CASE WHEN old_fp IS NULL THEN 'set' ELSE 'rotated' END,
-            CASE WHEN old_fp IS NOT NULL THEN jsonb_build_object('fingerprint', old_fp) END,
-            jsonb_build_object('broker', b, 'environment', environment, 'fingerprint', fp),
-            b || ' ' || environment || ' credentials ' || CASE WHEN old_fp IS NULL THEN 'set' ELSE 'rotated' END);
-    RETURN jsonb_build_object('broker', b, 'environment', environment, 'api_key_hint', trade.api_key_hint(api_key),
-                              'fingerprint', fp, 'rotated', old_fp IS NOT NULL);
-EXCEPTION WHEN OTHERS THEN
-    -- whatever failed below (the key file, a constraint), the statement must not reach the log
-    DECLARE
-        e_state text;
-        e_msg text;
-        e_detail text;
-        e_hint text;
-        e_column text;
-    BEGIN
-        GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_msg = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL,
-                                e_hint = PG_EXCEPTION_HINT, e_column = COLUMN_NAME;
-        PERFORM trade.quiet_report('ERROR', e_state, e_msg, e_detail, e_hint, e_column);
-    END;
-END
-$$;
-COMMENT ON FUNCTION quant.set_broker_credential(text, text, text, text) IS
-  'Stores (or rotates) the current user''s API key and secret for a broker and environment (BYBIT: mainnet, testnet, demo; FUTU: real or simulate, the key being the OpenD accID or default and the secret the trade password): the secret is encrypted at once (secretbox, key file quant.credential_key_file) and never returned; returns broker, environment, api_key_hint, fingerprint and whether it replaced one. A refusal never logs the statement (it holds the secret).';
 
 -- ==== main (merge): the final text of functions that several branches of this wave replaced (run_one: intervals, kill switches, the feed; broker_environment: Bybit testnet, Futu) ====
 
@@ -5373,25 +5031,6 @@ BEGIN
          ORDER BY x.ts DESC LIMIT 1;
     END IF;
     RETURN px;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION trade.symbol_price(broker text, symbol text, OUT price double precision, OUT price_ts timestamptz)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF broker = 'PAPER' THEN
-        price := paper.price_of(symbol);  -- the paper broker's own market price (it fills at it)
-        RETURN;
-    END IF;
-    -- other brokers, until their adapters quote: the bars a shared mapping gives the symbol (a
-    -- user's own mapping never chooses how what they trade is priced)
-    SELECT b.close, b.ts INTO price, price_ts
-    FROM refdata.ticker_mapping m
-    CROSS JOIN LATERAL md.latest_bar(m.data_ticker) b
-    WHERE m.broker = symbol_price.broker AND m.broker_ticker = symbol_price.symbol AND m.user_id IS NULL
-    ORDER BY b.ts DESC LIMIT 1;
 END
 $$;
 
@@ -5664,32 +5303,6 @@ GRANT EXECUTE ON FUNCTION quant.set_person_admin(text, boolean) TO quant_admin;
 -- ==== issue 14 (wp-futu, session 6): a REAL FUTU deployment without a stored trade password is refused at deploy time ====
 -- (sql/TRADE/credential.sql) The trigger deployment_requires_credential already fires on INSERT and on
 -- UPDATE OF broker, paper, enabled, config; its function now also covers FUTU with environment real.
-CREATE OR REPLACE FUNCTION trade.deployment_requires_credential() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    env text := coalesce(NEW.config->>'environment', trade.broker_environment(NEW.broker, NEW.paper));
-BEGIN
-    IF NOT NEW.enabled OR NEW.broker NOT IN ('BYBIT', 'FUTU') OR (NEW.broker = 'FUTU' AND env IS DISTINCT FROM 'real')
-       OR EXISTS (SELECT 1 FROM trade.broker_credential c
-                   WHERE c.user_id = NEW.user_id AND c.broker = NEW.broker AND c.environment = env) THEN
-        RETURN NEW;
-    END IF;
-    IF NEW.broker = 'FUTU' THEN
-        RAISE EXCEPTION 'broker: a REAL FUTU deployment (paper = false) needs %''s Futu trade password in the broker credential store (broker FUTU, environment real): none is stored, so OpenD''s REAL trading could never be unlocked',
-                        NEW.user_id
-            USING ERRCODE = '22023', COLUMN = 'broker',
-                  HINT = 'store it first: SELECT quant.set_broker_credential(''FUTU'', ''real'', ''default'' or the OpenD accID, trade_password), or PUT /api/v1/broker_credentials {"broker": "FUTU", "environment": "real", "api_key": "default", "api_secret": "<the Futu trade password>"}; paper = true (OpenD''s SIMULATE environment) needs none';
-    END IF;
-    RAISE EXCEPTION 'broker: BYBIT needs %''s API credentials for the % environment (paper = % trades on %)',
-                    NEW.user_id, env, NEW.paper,
-                    CASE env WHEN 'demo' THEN 'Bybit''s demo account' WHEN 'testnet' THEN 'Bybit''s testnet' ELSE 'mainnet' END
-        USING ERRCODE = '22023', COLUMN = 'broker',
-              HINT = format('store them first: SELECT quant.set_broker_credential(''BYBIT'', %L, api_key, api_secret)', env);
-END
-$$;
-COMMENT ON FUNCTION trade.deployment_requires_credential() IS 'Internal: refuses an enabled BYBIT deployment whose user has no credentials for its environment, and an enabled REAL FUTU deployment (paper = false) whose user has no FUTU real credential (the trade password): 22023 naming broker, the hint says how to store it.';
 -- the feed's FUTU source is served now (worker/src/feed.cpp)
 COMMENT ON FUNCTION quant.set_feed(text, text, text, text, text, boolean, integer, boolean) IS
   'Sets the market-data source of a data ticker at an interval (shared by every user, like md.bar): source manual or a broker (BYBIT: public klines; FUTU: OpenD''s Qot_RequestHistoryKL, 1d and 1h, symbol like US.AAPL), the broker''s symbol (default the ticker) and category, enabled, min_bars (history to keep at least) and continuous (default: true for BYBIT). Returns the feed as JSON. Administrators only (quant_admin).';
@@ -5915,198 +5528,6 @@ REVOKE ALL ON FUNCTION md.bar_partition_period(text), md.bar_partition_start(tex
     md.mark_bar_partitions_dumped() FROM quant_app, quant_worker, quant_admin;
 
 -- the ingest paths make the partitions of their bars; the daily job keeps two months ahead
-CREATE OR REPLACE FUNCTION quant.load_bars_csv(ticker text, path text, "interval" text DEFAULT '1d') RETURNS bigint
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    loaded bigint;
-BEGIN
-    IF ticker IS NULL OR btrim(ticker) = '' THEN
-        RAISE EXCEPTION 'quant.load_bars_csv: ticker must not be NULL or empty'
-            USING ERRCODE = '22004', COLUMN = 'ticker';
-    END IF;
-    IF path IS NULL THEN
-        RAISE EXCEPTION 'quant.load_bars_csv: path must not be NULL'
-            USING ERRCODE = '22004', COLUMN = 'path';
-    END IF;
-    PERFORM refdata.check_bar_interval(load_bars_csv."interval");
-    CREATE TEMP TABLE quant_bar_load (date text, open float8, high float8, low float8, close float8, volume float8)
-        ON COMMIT DROP;
-    EXECUTE format('COPY pg_temp.quant_bar_load FROM %L WITH (FORMAT csv, HEADER true)', path);
-    -- the partitions of the file's time range (bars outside every partition would land in the
-    -- default one); ISO times sort as text, near enough for choosing partitions
-    PERFORM md.ensure_bar_partitions(load_bars_csv."interval",
-                                     CASE WHEN lo ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN lo::timestamptz ELSE lo::timestamp AT TIME ZONE 'UTC' END,
-                                     CASE WHEN hi ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN hi::timestamptz ELSE hi::timestamp AT TIME ZONE 'UTC' END)
-       FROM (SELECT min(l.date) AS lo, max(l.date) AS hi FROM pg_temp.quant_bar_load l) r
-      WHERE lo IS NOT NULL;
-    INSERT INTO md.bar AS b (ticker, interval, ts, open, high, low, close, volume)
-    SELECT load_bars_csv.ticker, load_bars_csv."interval",
-           CASE WHEN l.date ~ '(Z|[+-]\d\d(:?\d\d)?)$' THEN l.date::timestamptz
-                ELSE l.date::timestamp AT TIME ZONE 'UTC' END,
-           l.open, l.high, l.low, l.close, l.volume
-      FROM pg_temp.quant_bar_load l
-    ON CONFLICT ON CONSTRAINT bar_pkey DO UPDATE
-       SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
-           close = EXCLUDED.close, volume = EXCLUDED.volume;
-    GET DIAGNOSTICS loaded = ROW_COUNT;
-    DROP TABLE pg_temp.quant_bar_load;
-    RETURN loaded;
-END
-$fn$;
-COMMENT ON FUNCTION quant.load_bars_csv(text, text, text) IS
-  'Loads a server-side CSV (header; columns date,open,high,low,close,volume; date = the bar''s open time, without a zone UTC) into md.bar for ticker and bar interval (default 1d); existing bars are updated. Returns the rows loaded. Reads a server file, so it is not granted to PUBLIC.';
-
-CREATE OR REPLACE FUNCTION md.store_uploaded_bars(ticker text, "interval" text, fn text) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    iv refdata.bar_interval;
-    bad record;
-    stored bigint;
-    num constant text := '^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$';
-    tsre constant text := '^\s*\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?\s*$';
-    r jsonb;
-BEGIN
-    IF ticker IS NULL OR btrim(ticker) = '' THEN
-        RAISE EXCEPTION '%: ticker must not be NULL or empty', fn USING ERRCODE = '22004', COLUMN = 'ticker';
-    END IF;
-    iv := refdata.check_bar_interval(store_uploaded_bars."interval");
-    -- the fields one by one, first failing row first
-    SELECT u.label, f.field, f.problem INTO bad
-      FROM pg_temp.quant_bar_upload u
-     CROSS JOIN LATERAL (VALUES
-        (1, 'ts', CASE WHEN u.ts IS NULL OR u.ts !~ tsre THEN 'must be a time like 2024-01-02T15:00:00Z, got ' || coalesce('"' || left(u.ts, 40) || '"', 'nothing') END),
-        (2, 'open', CASE WHEN u.open IS NULL OR u.open !~ num THEN 'must be a positive finite number, got ' || coalesce('"' || left(u.open, 40) || '"', 'nothing') END),
-        (3, 'high', CASE WHEN u.high IS NULL OR u.high !~ num THEN 'must be a positive finite number, got ' || coalesce('"' || left(u.high, 40) || '"', 'nothing') END),
-        (4, 'low', CASE WHEN u.low IS NULL OR u.low !~ num THEN 'must be a positive finite number, got ' || coalesce('"' || left(u.low, 40) || '"', 'nothing') END),
-        (5, 'close', CASE WHEN u.close IS NULL OR u.close !~ num THEN 'must be a positive finite number, got ' || coalesce('"' || left(u.close, 40) || '"', 'nothing') END),
-        (6, 'volume', CASE WHEN u.volume IS NOT NULL AND u.volume !~ num THEN 'must be a finite number of at least 0, got "' || left(u.volume, 40) || '"' END)
-     ) AS f(k, field, problem)
-     WHERE f.problem IS NOT NULL
-     ORDER BY u.n, f.k LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION '%: %.%: %', fn, bad.label, bad.field, bad.problem
-            USING ERRCODE = '22023', COLUMN = bad.label || '.' || bad.field, HINT = 'nothing was stored';
-    END IF;
-    CREATE TEMP TABLE quant_bar_checked ON COMMIT DROP AS
-    SELECT u.n, u.label,
-           CASE WHEN u.ts ~ '(Z|[+-]\d{2}(:?\d{2})?)\s*$' THEN u.ts::timestamptz ELSE u.ts::timestamp AT TIME ZONE 'UTC' END AS ts,
-           u.open::float8 AS open, u.high::float8 AS high, u.low::float8 AS low, u.close::float8 AS close,
-           u.volume::float8 AS volume
-      FROM pg_temp.quant_bar_upload u;
-    SELECT c.label, f.field, f.problem INTO bad
-      FROM (SELECT c.*, lag(c.ts) OVER (ORDER BY c.n) AS prev_ts FROM pg_temp.quant_bar_checked c) c
-     CROSS JOIN LATERAL (VALUES
-        (1, 'open', CASE WHEN NOT (c.open > 0 AND c.open < 'Infinity') THEN 'must be positive and finite, got ' || c.open END),
-        (2, 'high', CASE WHEN NOT (c.high > 0 AND c.high < 'Infinity') THEN 'must be positive and finite, got ' || c.high END),
-        (3, 'low', CASE WHEN NOT (c.low > 0 AND c.low < 'Infinity') THEN 'must be positive and finite, got ' || c.low END),
-        (4, 'close', CASE WHEN NOT (c.close > 0 AND c.close < 'Infinity') THEN 'must be positive and finite, got ' || c.close END),
-        (5, 'volume', CASE WHEN NOT (c.volume >= 0 AND c.volume < 'Infinity') THEN 'must be at least 0 and finite, got ' || c.volume END),
-        (6, 'high', CASE WHEN c.high < c.low THEN format('must be at least low (%s < %s)', c.high, c.low) END),
-        (7, 'ts', CASE WHEN (extract(epoch FROM c.ts) - iv.offset_seconds)::numeric % iv.seconds <> 0
-                       THEN format('%s is not the open of a %s bar (bars open every %s seconds%s)', c.ts, iv.name, iv.seconds,
-                                   CASE WHEN iv.offset_seconds <> 0 THEN ', from Monday 00:00 UTC' ELSE ' from 00:00 UTC' END) END),
-        (8, 'ts', CASE WHEN c.ts <= c.prev_ts THEN format('times must be ascending and unique: %s after %s', c.ts, c.prev_ts) END),
-        (9, 'ts', CASE WHEN c.ts > now() THEN format('%s is in the future (a bar is stored once it has opened)', c.ts) END)
-     ) AS f(k, field, problem)
-     WHERE f.problem IS NOT NULL
-     ORDER BY c.n, f.k LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION '%: %.%: %', fn, bad.label, bad.field, bad.problem
-            USING ERRCODE = '22023', COLUMN = bad.label || '.' || bad.field, HINT = 'nothing was stored';
-    END IF;
-    PERFORM md.ensure_bar_partitions(iv.name, min(c.ts), max(c.ts)) FROM pg_temp.quant_bar_checked c;
-    INSERT INTO md.bar AS b (ticker, interval, ts, open, high, low, close, volume)
-    SELECT store_uploaded_bars.ticker, iv.name, c.ts, c.open, c.high, c.low, c.close, c.volume
-      FROM pg_temp.quant_bar_checked c
-    ON CONFLICT ON CONSTRAINT bar_pkey DO UPDATE
-       SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
-           close = EXCLUDED.close, volume = EXCLUDED.volume;
-    GET DIAGNOSTICS stored = ROW_COUNT;
-    SELECT jsonb_build_object('ticker', ticker, 'interval', iv.name, 'rows', stored, 'first', min(c.ts), 'last', max(c.ts))
-      INTO r FROM pg_temp.quant_bar_checked c;
-    DROP TABLE pg_temp.quant_bar_checked;
-    DROP TABLE pg_temp.quant_bar_upload;
-    RETURN r;
-END
-$$;
-COMMENT ON FUNCTION md.store_uploaded_bars(text, text, text) IS
-  'Internal: checks and upserts the rows of pg_temp.quant_bar_upload for quant.upload_bars / upload_bars_csv (positive finite prices, volume >= 0, high >= low, ascending unique open times on the interval''s grid, none in the future); the first bad row is 22023 naming it and the field, nothing stored.';
-
-CREATE OR REPLACE FUNCTION md.finish_fetch(fid bigint, start_ts timestamptz, rows_received integer, worker_id text,
-                                gaps jsonb, error text) RETURNS md.bar_fetch
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    f md.bar_fetch;
-    stored integer := 0;
-    added integer := 0;
-    first_ts timestamptz;
-    last_ts timestamptz;
-    last_stored timestamptz;
-BEGIN
-    SELECT * INTO f FROM md.bar_fetch x WHERE x.fetch_id = fid FOR UPDATE;
-    IF f.fetch_id IS NULL THEN
-        RAISE EXCEPTION 'md.store_fetch: fetch % does not exist', fid USING ERRCODE = 'P0002', COLUMN = 'fetch_id';
-    END IF;
-    IF worker_id IS NOT NULL AND (f.status <> 'FETCHING' OR f.claimed_by IS DISTINCT FROM worker_id) THEN
-        RAISE EXCEPTION 'md.store_fetch: fetch % is % (claimed by %), not this worker''s (%)', fid, f.status,
-                        coalesce(f.claimed_by, 'nobody'), worker_id
-            USING ERRCODE = '55000', COLUMN = 'fetch_id', HINT = 'claim it first: md.claim_fetch';
-    END IF;
-    IF error IS NULL THEN
-        SELECT min(l.ts), max(l.ts) INTO first_ts, last_ts FROM pg_temp.feed_bars l;
-        PERFORM md.ensure_bar_partitions(f."interval", first_ts, last_ts);  -- history outside md.bar's partitions
-        SELECT max(b.ts) INTO last_stored FROM md.bar b WHERE b.ticker = f.ticker AND b."interval" = f."interval";
-        -- bars up to the last stored one (a re-fetched overlap): rewritten only when they changed
-        IF last_stored IS NOT NULL AND first_ts <= last_stored THEN
-            WITH up AS (
-                INSERT INTO md.bar AS b (ticker, "interval", ts, open, high, low, close, volume)
-                SELECT f.ticker, f."interval", l.ts, l.open, l.high, l.low, l.close, l.volume
-                  FROM pg_temp.feed_bars l WHERE l.ts <= last_stored
-                ON CONFLICT (ticker, "interval", ts) DO UPDATE
-                   SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
-                       volume = EXCLUDED.volume
-                 WHERE (b.open, b.high, b.low, b.close, b.volume)
-                       IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume)
-                RETURNING 1)
-            SELECT count(*) INTO stored FROM up;
-        END IF;
-        -- bars after it: new, a plain INSERT (a concurrent writer of the same bar makes this
-        -- fetch fail and be retried, through the path above)
-        INSERT INTO md.bar (ticker, "interval", ts, open, high, low, close, volume)
-        SELECT f.ticker, f."interval", l.ts, l.open, l.high, l.low, l.close, l.volume
-          FROM pg_temp.feed_bars l WHERE last_stored IS NULL OR l.ts > last_stored;
-        GET DIAGNOSTICS added = ROW_COUNT;
-        stored := stored + added;
-    END IF;
-    UPDATE md.bar_fetch x
-       SET status = CASE WHEN finish_fetch.error IS NULL THEN 'DONE' ELSE 'FAILED' END,
-           finished_at = clock_timestamp(), start_ts = finish_fetch.start_ts,
-           rows_received = finish_fetch.rows_received, rows_stored = stored,
-           first_bar_ts = first_ts, last_bar_ts = last_ts,
-           gaps = coalesce(finish_fetch.gaps, '[]'), error = finish_fetch.error
-     WHERE x.fetch_id = fid
-    RETURNING * INTO f;
-    UPDATE md.feed e
-       SET last_fetch_id = fid,
-           last_bar_ts = CASE WHEN finish_fetch.error IS NULL THEN
-                             (SELECT max(b.ts) FROM md.bar b WHERE b.ticker = e.ticker AND b."interval" = e."interval")
-                         ELSE e.last_bar_ts END,
-           last_ok_at = CASE WHEN finish_fetch.error IS NULL THEN f.finished_at ELSE e.last_ok_at END,
-           last_error = finish_fetch.error,
-           failures = CASE WHEN finish_fetch.error IS NULL THEN 0 ELSE e.failures + 1 END,
-           updated_at = now()
-     WHERE e.ticker = f.ticker AND e."interval" = f."interval";
-    RETURN f;
-END
-$$;
-COMMENT ON FUNCTION md.finish_fetch(bigint, timestamptz, integer, text, jsonb, text) IS
-  'Internal: records the end of a fetch (DONE with the bars of pg_temp.feed_bars upserted into md.bar, only changed rows rewritten; or FAILED with the error, nothing stored) and the product''s state in md.feed.';
 
 CREATE OR REPLACE FUNCTION quant.install_schedules()
 RETURNS TABLE (jobname text, schedule text, command text, jobid bigint)
@@ -6155,70 +5576,6 @@ COMMENT ON FUNCTION quant.install_schedules() IS
 -- ==== issue 15 chaos: the chaos soak's findings ====
 -- A breaker's trip writes its own audit row (entity breaker, action trip), also when the deployment
 -- (or every deployment of the account) was disabled already and nothing is left to disable.
-CREATE OR REPLACE FUNCTION trade.worker_trip_breaker(dep uuid, sid uuid, trip_scope text, trip_breaker text,
-                                          trip_value double precision, trip_limit double precision,
-                                          trip_message text) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    d trade.deployment;
-    x trade.deployment;
-    b trade.breaker;
-    flatten boolean;
-    disabled jsonb := '[]';
-    flattens jsonb := '[]';
-    g trade.signal;
-BEGIN
-    SELECT * INTO d FROM trade.deployment t WHERE t.deployment_id = dep;
-    IF d.deployment_id IS NULL THEN
-        RAISE EXCEPTION 'trade.worker_trip_breaker: no deployment %', dep USING ERRCODE = 'P0002';
-    END IF;
-    PERFORM trade.set_transaction_user(d.user_id);
-    INSERT INTO trade.breaker (user_id, deployment_id, scope, breaker, value, limit_value, message)
-    VALUES (d.user_id, CASE WHEN trip_scope = 'deployment' THEN d.deployment_id END, trip_scope, trip_breaker,
-            trip_value, trip_limit, trip_message)
-    ON CONFLICT (user_id, coalesce(deployment_id::text, ''), breaker) WHERE reset_at IS NULL DO NOTHING
-    RETURNING * INTO b;
-    IF b.breaker_id IS NULL THEN
-        RETURN jsonb_build_object('tripped', false);  -- open already
-    END IF;
-    -- the breach's own audit row, also when nothing is left to disable (issue 15's chaos soak:
-    -- a breaker tripped by an exit of a deployment a person had disabled left no audit row)
-    PERFORM trade.write_audit('breaker', b.breaker_id, 'trip', NULL, trade.breaker_json(b), trip_message);
-    flatten := CASE WHEN trip_scope = 'deployment' THEN coalesce((d.risk_limits->>'flatten_on_breach')::boolean, false)
-                    ELSE coalesce((SELECT (a.limits->>'flatten_on_breach')::boolean FROM trade.account_limits a
-                                   WHERE a.user_id = d.user_id), false) END;
-    FOR x IN SELECT * FROM trade.deployment t
-             WHERE t.user_id = d.user_id AND t.stopped_at IS NULL
-               AND (t.deployment_id = d.deployment_id OR trip_scope = 'account')
-             ORDER BY t.deployment_id FOR UPDATE
-    LOOP
-        IF x.enabled THEN
-            x := trade.disable_deployment(x, 'breaker');
-            disabled := disabled || to_jsonb(x.deployment_id);
-        END IF;
-        IF flatten AND EXISTS (SELECT 1 FROM trade.position p WHERE p.deployment_id = x.deployment_id AND p.qty <> 0) THEN
-            g := trade.write_flatten_signal(x, 'breaker ' || trip_breaker);
-            flattens := flattens || to_jsonb(g.signal_id);
-        END IF;
-    END LOOP;
-    INSERT INTO trade.log (deployment_id, signal_id, user_id, signal_value, action, success, message, reason, bar_ts)
-    SELECT d.deployment_id, s.signal_id, d.user_id, s.signal, 'REJECTED', false,
-           format('breaker %s (%s) tripped: %s; new entries stopped%s', trip_breaker, trip_scope, trip_message,
-                  CASE WHEN flatten THEN ', flattening' ELSE '' END),
-           trip_breaker, s.bar_ts
-    FROM (SELECT sid AS signal_id) k LEFT JOIN trade.signal s ON s.signal_id = k.signal_id;
-    PERFORM pg_catalog.pg_notify('quant_alert', jsonb_build_object(
-        'kind', 'breaker', 'user_id', d.user_id, 'deployment_id', d.deployment_id, 'scope', trip_scope,
-        'breaker', trip_breaker, 'value', trip_value, 'limit', trip_limit, 'message', trip_message,
-        'breaker_id', b.breaker_id, 'flatten', flatten, 'at', b.tripped_at)::text);
-    RETURN trade.breaker_json(b) || jsonb_build_object('tripped', true, 'disabled', disabled,
-                                                       'flatten_signals', flattens);
-END
-$$;
-COMMENT ON FUNCTION trade.worker_trip_breaker(uuid, uuid, text, text, double precision, double precision, text) IS
-  'quant-worker: a breaker (scope deployment or account) tripped for a deployment: a trade.breaker row (nothing when the same breaker is open already) and its audit row (entity breaker, action trip), the deployment (or every deployment of its user) disabled and audited (action breaker), flattening signals when flatten_on_breach is set, a REJECTED trade.log row whose reason is the breaker''s name, and a NOTIFY on quant_alert (kind breaker). Returns the breaker with tripped, disabled and flatten_signals.';
 
 -- ==== issue 15 orders: orders that do not finish at once, the breakers on a timer (sql/TRADE/open_order.sql) ====
 -- Orders that do not finish at once and the breakers on a timer (issue 15, parts 3 and 4):
