@@ -392,7 +392,7 @@ void Processor::process_signal(const std::string& signal_id, const std::string& 
     // the signal's facts and its breakers' facts (column 2), read in the claim's round trip
     pq::Result read;
     if (first == nullptr) {
-        read = work_.exec_prepared("worker_context_of", kContextSql, {signal_id, ""});  // thrown
+        read = work_.exec_prepared("worker_context", kContextSql, {signal_id, ""});  // thrown
         first = &read;
     }
     const pq::Result* breaker_facts = first->columns() > 2 ? first : nullptr;
