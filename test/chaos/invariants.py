@@ -267,8 +267,11 @@ def corruptions(snap):
         return True
 
     def double_bybit_create(s):
-        o = filled_bybit(s)
-        c = _first(s["bybit"]["creates"], lambda c: c["orderLinkId"] == o["client_order_id"] and c["retCode"] == 0)
+        # a filled order whose create Bybit accepted (under the chaos a fill can also come from a
+        # create answered with an error, found by reconciliation: that one has no accepted create)
+        filled = {o["client_order_id"] for o in s["orders"]
+                  if o["status"] == "FILLED" and s["deployments"][o["deployment_id"]]["broker"] == "BYBIT"}
+        c = _first(s["bybit"]["creates"], lambda c: c["orderLinkId"] in filled and c["retCode"] == 0)
         s["bybit"]["creates"].append(dict(c))
         return True
 
