@@ -45,7 +45,7 @@ inline bool needs_rebase(bool with_variance, double s1, double s2, double mag1, 
 
 // Batch kernels run in blocks of this many bars (or one window, if longer): per-block scratch
 // stays in L1/L2 instead of full-length temporaries.
-constexpr std::size_t min_block = 512;
+constexpr std::size_t min_block = 2048;
 
 std::size_t block_size(std::size_t w) {
     return std::max(min_block, w);
@@ -186,6 +186,96 @@ bool chunk_may_need_rebase(const Sums<WithVariance>& s, const ChunkBounds& c, in
     return !ok;
 }
 
+#if defined(__SSE2__)
+// Two chunks of one rolling series side by side, one per SSE2 lane: lane 0 the chunk that follows
+// a periodic re-base, lane 1 the chunk after it, started from the re-base that ends the first one
+// (a function of that window alone). Each lane does the unchecked loop's operations in its order
+// (move, equal run, bounds), so each lane's values are the bits the scalar loop gives that chunk;
+// the run is kept as an exact small integer in a double. The two chains are independent, and one
+// packed instruction does both bars' step: about half the instructions per bar (issue 16).
+template <bool WithVariance>
+struct PairSums {
+    __m128d shift, s1, s2, mag1, mag2, last, run;
+    __m128d s1_lo, s1_hi, m2_lo;
+
+    static PairSums of(const Sums<WithVariance>& a, const Sums<WithVariance>& b) {
+        PairSums p;
+        p.shift = _mm_set_pd(b.shift, a.shift);
+        p.s1 = _mm_set_pd(b.s1, a.s1);
+        p.s2 = _mm_set_pd(b.s2, a.s2);
+        p.mag1 = _mm_set_pd(b.mag1, a.mag1);
+        p.mag2 = _mm_set_pd(b.mag2, a.mag2);
+        p.last = _mm_set_pd(b.last, a.last);
+        p.run = _mm_set_pd(b.run, a.run);
+        p.s1_lo = p.m2_lo = _mm_set1_pd(inf);
+        p.s1_hi = _mm_set1_pd(-inf);
+        return p;
+    }
+
+    static double lane(__m128d v, int k) {
+        return k == 0 ? _mm_cvtsd_f64(v) : _mm_cvtsd_f64(_mm_unpackhi_pd(v, v));
+    }
+
+    // Lane k back into scalar sums `steps` bars after the lane's start state `start`.
+    void unpack(int k, const Sums<WithVariance>& start, int steps, Sums<WithVariance>& s,
+                ChunkBounds& c) const {
+        s = start;
+        s.shift = lane(shift, k);
+        s.s1 = lane(s1, k);
+        s.s2 = lane(s2, k);
+        s.mag1 = lane(mag1, k);
+        s.mag2 = lane(mag2, k);
+        s.last = lane(last, k);
+        s.run = static_cast<int>(lane(run, k));
+        s.since_rebase = start.since_rebase + steps;
+        c.s1_lo = lane(s1_lo, k);
+        c.s1_hi = lane(s1_hi, k);
+        c.m2_lo = lane(m2_lo, k);
+    }
+
+    // Sums::move<false>, track_run (never the first bar) and the bounds of run_rolling's
+    // fast_move, lane by lane. std::min(lo, v) is (v < lo ? v : lo): MINPD(v, lo); std::max(hi, v)
+    // is (hi < v ? v : hi): MAXPD(v, hi); fabs clears the sign bit.
+    void move(__m128d in, __m128d out, __m128d inv_n) {
+        const __m128d abs_mask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
+        const __m128d din = _mm_sub_pd(in, shift);
+        const __m128d dout = _mm_sub_pd(out, shift);
+        s1 = _mm_add_pd(s1, _mm_sub_pd(din, dout));
+        mag1 = _mm_add_pd(mag1, _mm_add_pd(_mm_and_pd(din, abs_mask), _mm_and_pd(dout, abs_mask)));
+        if constexpr (WithVariance) {
+            const __m128d a = _mm_mul_pd(din, din), b = _mm_mul_pd(dout, dout);
+            s2 = _mm_add_pd(s2, _mm_sub_pd(a, b));
+            mag2 = _mm_add_pd(mag2, _mm_add_pd(a, b));
+        }
+        run = _mm_add_pd(_mm_and_pd(run, _mm_cmpeq_pd(in, last)), _mm_set1_pd(1.0));
+        last = in;
+        s1_lo = _mm_min_pd(s1, s1_lo);
+        s1_hi = _mm_max_pd(s1, s1_hi);
+        if constexpr (WithVariance)
+            m2_lo = _mm_min_pd(centred_m2(inv_n), m2_lo);
+    }
+
+    __m128d mean(__m128d inv_n) const { return _mm_add_pd(shift, _mm_mul_pd(s1, inv_n)); }
+    __m128d centred_m2(__m128d inv_n) const { return _mm_sub_pd(s2, _mm_mul_pd(_mm_mul_pd(s1, s1), inv_n)); }
+};
+
+// One bar of each lane for a kernel's emit_pair: the value, the mean, the centred sum of squares
+// (with variance) and `flat` (all ones where the run of equal values covers the window).
+struct PairBar {
+    __m128d v, mean, m2, flat;
+};
+
+// mask ? a : b, lane by lane.
+inline __m128d select(__m128d mask, __m128d a, __m128d b) {
+    return _mm_or_pd(_mm_and_pd(mask, a), _mm_andnot_pd(mask, b));
+}
+
+inline void store_lanes(double* p0, double* p1, __m128d v) {
+    _mm_storel_pd(p0, v);
+    _mm_storeh_pd(p1, v);
+}
+#endif
+
 // The rolling kernel of L series at once (L = 2: RSI's gains and losses), reading value i of
 // series j through src(j, i), which is valid for every i <= the current bar (the value leaving the
 // window is read again, so there is no ring buffer). emit(t, sums, values, defined) writes bar t;
@@ -200,9 +290,10 @@ bool chunk_may_need_rebase(const Sums<WithVariance>& s, const ChunkBounds& c, in
 // magnitudes non-finite), the chunk is redone from its saved state by the checked per-bar loop,
 // the reference: both loops do the same arithmetic on finite values, so the results are the same
 // bits as the per-bar rule.
-template <bool WithVariance, int L, typename Src, typename Emit, typename Prepare, typename Finish>
-void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, const Prepare& prepare,
-                 const Finish& finish) {
+template <bool WithVariance, int L, typename Src, typename Emit, typename EmitPair, typename Prepare,
+          typename Finish>
+void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, const EmitPair& emit_pair,
+                 const Prepare& prepare, const Finish& finish) {
     const auto w = static_cast<std::size_t>(n);
     const int period = rebase_period(n);
     const double inv_n = 1.0 / n;
@@ -250,6 +341,96 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
         return false;
     };
 
+#if defined(__SSE2__)
+    // Two whole chunks at once from a periodic re-base at t - 1: [t, t + P) in lane 0 and
+    // [t + P, t + 2P) in lane 1. Lane 1 starts from the state the scalar loop would have after
+    // lane 0's chunk if that chunk passes its proof (the re-base of the window ending at t + P - 1,
+    // that window's run of equal values up to n, which is all `run >= n` needs, and its last
+    // value); if lane 0 fails its proof, lane 1 is dropped and lane 0 redone by the checked loop,
+    // and if lane 1 fails, its chunk is redone by the checked loop from lane 0's end. Either way
+    // the bars and the state are the scalar loop's. Returns the bars done (P or 2P).
+    const auto P = static_cast<std::size_t>(period);
+    const __m128d inv_n2 = _mm_set1_pd(inv_n), n2 = _mm_set1_pd(static_cast<double>(n));
+    auto pair_chunks = [&](std::size_t t) -> std::size_t {
+        const std::size_t tb = t + P;
+        std::array<Sums<WithVariance>, L> start_b{};
+        std::array<PairSums<WithVariance>, L> lanes;
+        for (int j = 0; j < L; ++j) {
+            auto& b = start_b[static_cast<std::size_t>(j)];
+            auto get = [&](std::size_t i) { return src(j, i); };
+            b.shift_set = true;
+            b.template rebase<false>(get, tb - w, tb - 1);
+            b.last = get(tb - 1);
+            b.run = 1;
+            for (std::size_t i = tb - 1; b.run < n && get(i - 1) == get(i); --i)
+                ++b.run;
+            lanes[static_cast<std::size_t>(j)] =
+                PairSums<WithVariance>::of(sums[static_cast<std::size_t>(j)], b);
+        }
+        std::array<PairBar, L> bars{};
+        auto step = [&](std::size_t i) {
+            for (int j = 0; j < L; ++j) {
+                auto& p = lanes[static_cast<std::size_t>(j)];
+                const __m128d in = _mm_set_pd(src(j, tb + i), src(j, t + i));
+                p.move(in, _mm_set_pd(src(j, tb + i - w), src(j, t + i - w)), inv_n2);
+                auto& bar = bars[static_cast<std::size_t>(j)];
+                bar.v = in;
+                bar.mean = p.mean(inv_n2);
+                if constexpr (WithVariance)
+                    bar.m2 = p.centred_m2(inv_n2);
+                bar.flat = _mm_cmpge_pd(p.run, n2);
+            }
+        };
+        for (std::size_t i = 0; i + 1 < P; ++i) {
+            step(i);
+            emit_pair(t + i, tb + i, bars);
+        }
+        step(P - 1);
+        const auto start_a = sums;
+        std::array<Sums<WithVariance>, L> end_b;
+        bool redo_a = false, redo_b = false;
+        std::array<double, L> va, vb;
+        for (int j = 0; j < L; ++j) {
+            const auto k = static_cast<std::size_t>(j);
+            ChunkBounds ca, cb;
+            lanes[k].unpack(0, start_a[k], period, sums[k], ca);
+            lanes[k].unpack(1, start_b[k], period, end_b[k], cb);
+            redo_a = redo_a || chunk_may_need_rebase(sums[k], ca, n);
+            redo_b = redo_b || chunk_may_need_rebase(end_b[k], cb, n);
+            va[k] = src(j, tb - 1);
+            vb[k] = src(j, tb + P - 1);
+        }
+        if (redo_a) {
+            sums = start_a;
+            for (std::size_t i = t; i < tb; ++i)
+                checked_bar(i);
+            return P;
+        }
+        for (int j = 0; j < L; ++j)
+            sums[static_cast<std::size_t>(j)].template rebase<false>([&](std::size_t i) { return src(j, i); },
+                                                                     tb - w, tb - 1);
+        emit(tb - 1, sums, va, true);
+        if (redo_b) {
+            for (std::size_t i = tb; i < tb + P; ++i)
+                checked_bar(i);
+            return 2 * P;
+        }
+        sums = end_b;
+        for (int j = 0; j < L; ++j)
+            sums[static_cast<std::size_t>(j)].template rebase<false>([&](std::size_t i) { return src(j, i); },
+                                                                     tb + P - w, tb + P - 1);
+        emit(tb + P - 1, sums, vb, true);
+        return 2 * P;
+    };
+    auto at_rebase = [&] {
+        for (const auto& s : sums) {
+            if (s.since_rebase != 0)
+                return false;
+        }
+        return true;
+    };
+#endif
+
     const std::size_t block = block_size(w);
     for (std::size_t b = 0; b < size; b += block) {
         const std::size_t e = std::min(size, b + block);
@@ -260,6 +441,12 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
                 checked_bar(t++);
                 continue;
             }
+#if defined(__SSE2__)
+            if (t + 2 * P <= e && at_rebase()) {
+                t += pair_chunks(t);
+                continue;
+            }
+#endif
             // The chunk [t, stop): up to and including the bar of the next periodic re-base.
             int left = period;
             for (const auto& s : sums)
@@ -354,6 +541,16 @@ void rsi_from_means_block(double* out, const double* down, std::size_t count) {
 template <bool WithVariance>
 using SumsArray = std::array<Sums<WithVariance>, 1>;
 
+// emit_pair of the kernels whose value is the window's mean (v itself over a flat window):
+// out[ta], out[tb] for series j of the pair.
+#if defined(__SSE2__)
+template <std::size_t L>
+void store_mean_pair(const std::array<PairBar, L>& bars, std::size_t j, double* out_a, double* out_b) {
+    const PairBar& bar = bars[j];
+    store_lanes(out_a, out_b, select(bar.flat, bar.v, bar.mean));
+}
+#endif
+
 }  // namespace
 
 void sma(std::span<const double> x, int n, std::span<double> out) {
@@ -370,6 +567,9 @@ void sma(std::span<const double> x, int n, std::span<double> out) {
                        bool defined) { po[t] = !defined        ? nan
                                                : s[0].run >= n ? v[0]
                                                                : s[0].mean(inv_n); },
+        [po](std::size_t ta, std::size_t tb, const auto& bars) {
+            store_mean_pair(bars, 0, po + ta, po + tb);
+        },
         no_prepare, no_finish);
 }
 
@@ -433,6 +633,10 @@ void rsi_of_deltas(std::size_t size, int n, const Delta& delta, double* po) {
             // Either mean NaN (a short or poisoned window) makes the RSI NaN.
             po[t] = mean_of(s[0], v[0], defined);
             pd[t - base] = mean_of(s[1], v[1], defined);
+        },
+        [&](std::size_t ta, std::size_t tb, const auto& bars) {
+            store_mean_pair(bars, 0, po + ta, po + tb);
+            store_mean_pair(bars, 1, pd + (ta - base), pd + (tb - base));
         },
         [&](std::size_t b, std::size_t e) {
             if (b > 0) {  // the previous block was full: its last w bars are the new window
@@ -629,6 +833,14 @@ void bollinger(std::span<const double> x, int n, std::span<double> out) {
                 pv[t - base] = std::max(0.0, s[0].centred_m2(inv_n)) * inv_nm1;
             }
         },
+        [&](std::size_t ta, std::size_t tb, const auto& bars) {
+            // std::max(0.0, m2) is (0 < m2 ? m2 : 0): MAXPD(m2, 0).
+            const PairBar& bar = bars[0];
+            const __m128d z = _mm_sub_pd(bar.v, bar.mean);
+            const __m128d sd2 = _mm_mul_pd(_mm_max_pd(bar.m2, _mm_setzero_pd()), _mm_set1_pd(inv_nm1));
+            store_lanes(po + ta, po + tb, select(bar.flat, _mm_set1_pd(nan), z));
+            store_lanes(pv + (ta - base), pv + (tb - base), select(bar.flat, _mm_set1_pd(1.0), sd2));
+        },
         [&](std::size_t b, std::size_t) { base = b; },
         [&](std::size_t b, std::size_t e) { div_sqrt(po + b, pv, e - b); });
 }
@@ -710,6 +922,9 @@ void stochastic(std::span<const double> high, std::span<const double> low, std::
                        bool defined) { po[t] = !defined        ? nan
                                                : s[0].run >= n ? v[0]
                                                                : s[0].mean(inv_n); },
+        [po](std::size_t ta, std::size_t tb, const auto& bars) {
+            store_mean_pair(bars, 0, po + ta, po + tb);
+        },
         [&](std::size_t b, std::size_t e) {
             if (b > 0)
                 std::memmove(pk, pk + block, w * sizeof(double));  // the last window of %K

@@ -106,6 +106,48 @@ TEST(BeforeAfter, KernelsGiveTheSameBitsOnRandomSeries) {
     EXPECT_EQ(compared, 1500 * 8);
 }
 
+// The rolling kernels run two whole chunks (the bars between two periodic re-bases, max(n, 128))
+// side by side, the second started from the re-base that ends the first; long series with
+// windows around and above 128 (a chunk of n bars), spikes that force a re-base inside either
+// chunk, equal runs longer than the window and NaN runs reach every fallback of that path.
+TEST(BeforeAfter, PairedChunksGiveTheSameBitsOnLongSeries) {
+    namespace now = quant::indicators;
+    namespace then = quant::before::indicators;
+    const struct {
+        const char* name;
+        Kernel now, then;
+    } kernels[] = {{"sma", now::sma, then::sma},
+                   {"rsi", now::rsi, then::rsi},
+                   {"bollinger", now::bollinger, then::bollinger},
+                   {"sma_distance", now::sma_distance, then::sma_distance}};
+    const int windows[] = {1, 2, 20, 64, 127, 128, 129, 200, 500, 1000};
+    std::mt19937_64 rng(1616);
+    int compared = 0;
+    for (int i = 0; i < 120; ++i) {
+        const std::size_t n = 5000 + rng() % 20000;
+        const int w = windows[static_cast<std::size_t>(i) % std::size(windows)];
+        Hlc s = random_series(rng, n);
+        if (i % 3 == 0) {  // a flat stretch longer than the window, then a spike
+            const std::size_t at = rng() % (n / 2);
+            for (std::size_t t = at; t < std::min(n, at + 3 * static_cast<std::size_t>(w) + 10); ++t)
+                s.close[t] = s.high[t] = s.low[t] = 42.0;
+            s.close[std::min(n - 1, at + 3 * static_cast<std::size_t>(w) + 10)] = 4.2e9;
+        }
+        std::vector<double> a(n), b(n);
+        for (const auto& k : kernels) {
+            k.now(s.close, w, a);
+            k.then(s.close, w, b);
+            ASSERT_TRUE(same_bits(a, b)) << k.name << " series " << i << " n=" << n << " w=" << w;
+            ++compared;
+        }
+        now::stochastic(s.high, s.low, s.close, w, a);
+        then::stochastic(s.high, s.low, s.close, w, b);
+        ASSERT_TRUE(same_bits(a, b)) << "stochastic series " << i << " n=" << n << " w=" << w;
+        ++compared;
+    }
+    EXPECT_EQ(compared, 120 * 5);
+}
+
 std::uint64_t bits(double v) {
     return std::bit_cast<std::uint64_t>(v);
 }
