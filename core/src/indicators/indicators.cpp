@@ -197,6 +197,7 @@ template <bool WithVariance>
 struct PairSums {
     __m128d shift, s1, s2, mag1, mag2, last, run;
     __m128d s1_lo, s1_hi, m2_lo;
+    __m128d run_hi;  // the longest run of equal values seen
 
     static PairSums of(const Sums<WithVariance>& a, const Sums<WithVariance>& b) {
         PairSums p;
@@ -209,6 +210,7 @@ struct PairSums {
         p.run = _mm_set_pd(b.run, a.run);
         p.s1_lo = p.m2_lo = _mm_set1_pd(inf);
         p.s1_hi = _mm_set1_pd(-inf);
+        p.run_hi = _mm_setzero_pd();
         return p;
     }
 
@@ -249,26 +251,26 @@ struct PairSums {
         }
         run = _mm_add_pd(_mm_and_pd(run, _mm_cmpeq_pd(in, last)), _mm_set1_pd(1.0));
         last = in;
+        run_hi = _mm_max_pd(run, run_hi);
         s1_lo = _mm_min_pd(s1, s1_lo);
         s1_hi = _mm_max_pd(s1, s1_hi);
         if constexpr (WithVariance)
             m2_lo = _mm_min_pd(centred_m2(inv_n), m2_lo);
     }
 
+    // Whether lane k's window was flat (n equal values) at some bar.
+    bool was_flat(int k, int n) const { return lane(run_hi, k) >= n; }
+
     __m128d mean(__m128d inv_n) const { return _mm_add_pd(shift, _mm_mul_pd(s1, inv_n)); }
     __m128d centred_m2(__m128d inv_n) const { return _mm_sub_pd(s2, _mm_mul_pd(_mm_mul_pd(s1, s1), inv_n)); }
 };
 
-// One bar of each lane for a kernel's emit_pair: the value, the mean, the centred sum of squares
-// (with variance) and `flat` (all ones where the run of equal values covers the window).
+// One bar of each lane for a kernel's emit_pair: the value, the mean and the centred sum of
+// squares (with variance). The window is never flat there: a lane whose window was flat at some
+// bar is redone by the scalar loop, which gives such a bar its value.
 struct PairBar {
-    __m128d v, mean, m2, flat;
+    __m128d v, mean, m2;
 };
-
-// mask ? a : b, lane by lane.
-inline __m128d select(__m128d mask, __m128d a, __m128d b) {
-    return _mm_or_pd(_mm_and_pd(mask, a), _mm_andnot_pd(mask, b));
-}
 
 inline void store_lanes(double* p0, double* p1, __m128d v) {
     _mm_storel_pd(p0, v);
@@ -341,6 +343,40 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
         return false;
     };
 
+    // The chunk [t, stop) of block [.., e) from a clean state: up to and including the bar of the
+    // next periodic re-base. Returns stop.
+    auto scalar_chunk = [&](std::size_t t, std::size_t e) {
+        int left = period;
+        for (const auto& s : sums)
+            left = std::min(left, period - s.since_rebase);
+        const std::size_t stop = std::min(e, t + static_cast<std::size_t>(std::max(left, 1)));
+        const auto saved = sums;
+        const std::size_t start = t;
+        bounds = {};
+        for (; t + 1 < stop; ++t)
+            emit(t, sums, fast_move(t), true);
+        const auto v = fast_move(t);
+        bool redo = false;
+        for (int j = 0; j < L; ++j) {
+            redo = redo || chunk_may_need_rebase(sums[static_cast<std::size_t>(j)],
+                                                 bounds[static_cast<std::size_t>(j)], n);
+        }
+        if (redo) {
+            sums = saved;
+            for (t = start; t < stop; ++t)
+                checked_bar(t);
+            return stop;
+        }
+        for (int j = 0; j < L; ++j) {
+            auto& s = sums[static_cast<std::size_t>(j)];
+            if (s.since_rebase >= period) {
+                s.template rebase<false>([&](std::size_t i) { return src(j, i); }, t + 1 - w, t);
+            }
+        }
+        emit(t, sums, v, true);
+        return stop;
+    };
+
 #if defined(__SSE2__)
     // Two whole chunks at once from a periodic re-base at t - 1: [t, t + P) in lane 0 and
     // [t + P, t + 2P) in lane 1. Lane 1 starts from the state the scalar loop would have after
@@ -350,8 +386,8 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
     // and if lane 1 fails, its chunk is redone by the checked loop from lane 0's end. Either way
     // the bars and the state are the scalar loop's. Returns the bars done (P or 2P).
     const auto P = static_cast<std::size_t>(period);
-    const __m128d inv_n2 = _mm_set1_pd(inv_n), n2 = _mm_set1_pd(static_cast<double>(n));
-    auto pair_chunks = [&](std::size_t t) -> std::size_t {
+    const __m128d inv_n2 = _mm_set1_pd(inv_n);
+    auto pair_chunks = [&](std::size_t t, std::size_t e) -> std::size_t {
         const std::size_t tb = t + P;
         std::array<Sums<WithVariance>, L> start_b{};
         std::array<PairSums<WithVariance>, L> lanes;
@@ -378,7 +414,6 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
                 bar.mean = p.mean(inv_n2);
                 if constexpr (WithVariance)
                     bar.m2 = p.centred_m2(inv_n2);
-                bar.flat = _mm_cmpge_pd(p.run, n2);
             }
         };
         for (std::size_t i = 0; i + 1 < P; ++i) {
@@ -388,7 +423,7 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
         step(P - 1);
         const auto start_a = sums;
         std::array<Sums<WithVariance>, L> end_b;
-        bool redo_a = false, redo_b = false;
+        bool redo_a = false, redo_b = false, flat_a = false, flat_b = false;
         std::array<double, L> va, vb;
         for (int j = 0; j < L; ++j) {
             const auto k = static_cast<std::size_t>(j);
@@ -397,6 +432,8 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
             lanes[k].unpack(1, start_b[k], period, end_b[k], cb);
             redo_a = redo_a || chunk_may_need_rebase(sums[k], ca, n);
             redo_b = redo_b || chunk_may_need_rebase(end_b[k], cb, n);
+            flat_a = flat_a || lanes[k].was_flat(0, n);
+            flat_b = flat_b || lanes[k].was_flat(1, n);
             va[k] = src(j, tb - 1);
             vb[k] = src(j, tb + P - 1);
         }
@@ -405,6 +442,10 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
             for (std::size_t i = t; i < tb; ++i)
                 checked_bar(i);
             return P;
+        }
+        if (flat_a) {
+            sums = start_a;
+            return scalar_chunk(t, e) - t;
         }
         for (int j = 0; j < L; ++j)
             sums[static_cast<std::size_t>(j)].template rebase<false>([&](std::size_t i) { return src(j, i); },
@@ -415,6 +456,8 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
                 checked_bar(i);
             return 2 * P;
         }
+        if (flat_b)
+            return scalar_chunk(tb, e) - t;
         sums = end_b;
         for (int j = 0; j < L; ++j)
             sums[static_cast<std::size_t>(j)].template rebase<false>([&](std::size_t i) { return src(j, i); },
@@ -443,40 +486,11 @@ void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, cons
             }
 #if defined(__SSE2__)
             if (t + 2 * P <= e && at_rebase()) {
-                t += pair_chunks(t);
+                t += pair_chunks(t, e);
                 continue;
             }
 #endif
-            // The chunk [t, stop): up to and including the bar of the next periodic re-base.
-            int left = period;
-            for (const auto& s : sums)
-                left = std::min(left, period - s.since_rebase);
-            const std::size_t stop = std::min(e, t + static_cast<std::size_t>(std::max(left, 1)));
-            const auto saved = sums;
-            const std::size_t start = t;
-            bounds = {};
-            for (; t + 1 < stop; ++t)
-                emit(t, sums, fast_move(t), true);
-            const auto v = fast_move(t);
-            bool redo = false;
-            for (int j = 0; j < L; ++j) {
-                redo = redo || chunk_may_need_rebase(sums[static_cast<std::size_t>(j)],
-                                                     bounds[static_cast<std::size_t>(j)], n);
-            }
-            if (redo) {
-                sums = saved;
-                for (t = start; t < stop; ++t)
-                    checked_bar(t);
-                continue;
-            }
-            for (int j = 0; j < L; ++j) {
-                auto& s = sums[static_cast<std::size_t>(j)];
-                if (s.since_rebase >= period) {
-                    s.template rebase<false>([&](std::size_t i) { return src(j, i); }, t + 1 - w, t);
-                }
-            }
-            emit(t, sums, v, true);
-            ++t;
+            t = scalar_chunk(t, e);
         }
         finish(b, e);
     }
@@ -546,8 +560,7 @@ using SumsArray = std::array<Sums<WithVariance>, 1>;
 #if defined(__SSE2__)
 template <std::size_t L>
 void store_mean_pair(const std::array<PairBar, L>& bars, std::size_t j, double* out_a, double* out_b) {
-    const PairBar& bar = bars[j];
-    store_lanes(out_a, out_b, select(bar.flat, bar.v, bar.mean));
+    store_lanes(out_a, out_b, bars[j].mean);
 }
 #endif
 
@@ -838,8 +851,8 @@ void bollinger(std::span<const double> x, int n, std::span<double> out) {
             const PairBar& bar = bars[0];
             const __m128d z = _mm_sub_pd(bar.v, bar.mean);
             const __m128d sd2 = _mm_mul_pd(_mm_max_pd(bar.m2, _mm_setzero_pd()), _mm_set1_pd(inv_nm1));
-            store_lanes(po + ta, po + tb, select(bar.flat, _mm_set1_pd(nan), z));
-            store_lanes(pv + (ta - base), pv + (tb - base), select(bar.flat, _mm_set1_pd(1.0), sd2));
+            store_lanes(po + ta, po + tb, z);
+            store_lanes(pv + (ta - base), pv + (tb - base), sd2);
         },
         [&](std::size_t b, std::size_t) { base = b; },
         [&](std::size_t b, std::size_t e) { div_sqrt(po + b, pv, e - b); });
