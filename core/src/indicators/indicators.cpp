@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "quant/cancel.hpp"
 
@@ -278,219 +279,190 @@ inline void store_lanes(double* p0, double* p1, __m128d v) {
 }
 #endif
 
-// The rolling kernel of L series at once (L = 2: RSI's gains and losses), reading value i of
-// series j through src(j, i), which is valid for every i <= the current bar (the value leaving the
-// window is read again, so there is no ring buffer). emit(t, sums, values, defined) writes bar t;
-// `defined` is false while the window is short or holds a non-finite value.
+// One rolling series, block by block: value i through src(i), which is valid for every i in the
+// current block's window and bars (the value leaving the window is read again, so there is no ring
+// buffer); emit(t, sums, v, defined) writes bar t, `defined` false while the window is short or
+// holds a non-finite value.
 //
-// Bars run in blocks, and inside a block in chunks that end at the next periodic re-base (at most
-// max(n, 128) bars). A chunk whose first window is clean runs the unchecked loop: no isfinite
-// branch and no re-base test per bar, only the moves, the equal run and emit. At its end one test
-// (may_need_rebase) proves that the per-bar re-base test would not have fired at any of its bars,
-// and the periodic re-base (if due) is done before the chunk's last bar is emitted, as the per-bar
-// loop does. If the proof fails (a spike, a level drift, or a non-finite value, which makes the
-// magnitudes non-finite), the chunk is redone from its saved state by the checked per-bar loop,
-// the reference: both loops do the same arithmetic on finite values, so the results are the same
-// bits as the per-bar rule.
+// Inside a block, bars run in chunks that end at the next periodic re-base (at most max(n, 128)
+// bars). A chunk whose first window is clean runs the unchecked loop: no isfinite branch and no
+// re-base test per bar, only the moves, the equal run and emit. At its end one test
+// (chunk_may_need_rebase) proves that the per-bar re-base test would not have fired at any of its
+// bars, and the periodic re-base (if due) is done before the chunk's last bar is emitted, as the
+// per-bar loop does. If the proof fails (a spike, a level drift, or a non-finite value, which makes
+// the magnitudes non-finite), the chunk is redone from its saved state by the checked per-bar
+// loop, the reference: both loops do the same arithmetic on finite values, so the results are the
+// same bits as the per-bar rule. Two whole chunks after a re-base run side by side (pair_chunks).
+template <bool WithVariance>
+class Rolling {
+public:
+    explicit Rolling(int n)
+        : n_(n), w_(static_cast<std::size_t>(n)), period_(rebase_period(n)), inv_n_(1.0 / n) {}
+
+    template <typename Src, typename Emit, typename EmitPair>
+    void run_block(std::size_t b, std::size_t e, const Src& src, const Emit& emit,
+                   const EmitPair& emit_pair) {
+        std::size_t t = b;
+        while (t < e) {
+            if (t < w_ || s_.non_finite > 0) {
+                checked_bar(t++, src, emit);
+                continue;
+            }
+#if defined(__SSE2__)
+            if (t + 2 * static_cast<std::size_t>(period_) <= e && s_.since_rebase == 0) {
+                t = pair_chunks(t, e, src, emit, emit_pair);
+                continue;
+            }
+#endif
+            t = scalar_chunk(t, e, src, emit);
+        }
+    }
+
+private:
+    template <typename Src, typename Emit>
+    void checked_bar(std::size_t t, const Src& src, const Emit& emit) {
+        const double v = src(t);
+        const bool has_out = t >= w_;
+        s_.template move<true>(v, has_out ? src(t - w_) : 0.0, has_out);
+        s_.track_run(v, t == 0);
+        s_.template settle<true>(src, t, w_, n_, period_);
+        emit(t, s_, v, t + 1 >= w_ && s_.non_finite == 0);
+    }
+
+    // Unchecked: the moves of bar t without the re-base test (t >= w), tracking the chunk's bounds.
+    template <typename Src>
+    double fast_move(std::size_t t, const Src& src, ChunkBounds& c) {
+        const double v = src(t);
+        s_.template move<false>(v, src(t - w_), true);
+        s_.track_run(v, false);
+        ++s_.since_rebase;
+        c.s1_lo = std::min(c.s1_lo, s_.s1);
+        c.s1_hi = std::max(c.s1_hi, s_.s1);
+        if constexpr (WithVariance)
+            c.m2_lo = std::min(c.m2_lo, s_.centred_m2(inv_n_));
+        return v;
+    }
+
+    // The chunk [t, stop) of block [.., e) from a clean state, up to and including the bar of the
+    // next periodic re-base. Returns stop.
+    template <typename Src, typename Emit>
+    std::size_t scalar_chunk(std::size_t t, std::size_t e, const Src& src, const Emit& emit) {
+        const int left = std::max(period_ - s_.since_rebase, 1);
+        const std::size_t stop = std::min(e, t + static_cast<std::size_t>(left));
+        const auto saved = s_;
+        const std::size_t start = t;
+        ChunkBounds c;
+        for (; t + 1 < stop; ++t)
+            emit(t, s_, fast_move(t, src, c), true);
+        const double v = fast_move(t, src, c);
+        if (chunk_may_need_rebase(s_, c, n_)) {
+            s_ = saved;
+            for (t = start; t < stop; ++t)
+                checked_bar(t, src, emit);
+            return stop;
+        }
+        if (s_.since_rebase >= period_)
+            s_.template rebase<false>(src, t + 1 - w_, t);
+        emit(t, s_, v, true);
+        return stop;
+    }
+
+#if defined(__SSE2__)
+    // Two whole chunks at once from a re-base at t - 1: [t, t + P) in lane 0 and [t + P, t + 2P)
+    // in lane 1. Lane 1 starts from the state the scalar loop has after lane 0's chunk if that
+    // chunk passes its proof (the re-base of the window ending at t + P - 1, that window's run of
+    // equal values up to n, which is all `run >= n` needs, and its last value). If lane 0 fails its
+    // proof, lane 1 is dropped and lane 0 redone by the checked loop; if lane 1 fails, its chunk is
+    // redone by the checked loop from lane 0's end; a lane whose window was flat at some bar is
+    // redone by the scalar chunk. Either way the bars and the state are the scalar loop's.
+    // Returns the next bar.
+    template <typename Src, typename Emit, typename EmitPair>
+    std::size_t pair_chunks(std::size_t t, std::size_t e, const Src& src, const Emit& emit,
+                            const EmitPair& emit_pair) {
+        const auto P = static_cast<std::size_t>(period_);
+        const std::size_t tb = t + P;
+        Sums<WithVariance> start_b{};
+        start_b.shift_set = true;
+        start_b.template rebase<false>(src, tb - w_, tb - 1);
+        start_b.last = src(tb - 1);
+        start_b.run = 1;
+        for (std::size_t i = tb - 1; start_b.run < n_ && src(i - 1) == src(i); --i)
+            ++start_b.run;
+        PairSums<WithVariance> lanes = PairSums<WithVariance>::of(s_, start_b);
+        const __m128d inv_n = _mm_set1_pd(inv_n_);
+        PairBar bar{};
+        auto step = [&](std::size_t i) {
+            bar.v = _mm_set_pd(src(tb + i), src(t + i));
+            lanes.move(bar.v, _mm_set_pd(src(tb + i - w_), src(t + i - w_)), inv_n);
+            bar.mean = lanes.mean(inv_n);
+            if constexpr (WithVariance)
+                bar.m2 = lanes.centred_m2(inv_n);
+        };
+        for (std::size_t i = 0; i + 1 < P; ++i) {
+            step(i);
+            emit_pair(t + i, tb + i, bar);
+        }
+        step(P - 1);
+        const auto start_a = s_;
+        Sums<WithVariance> end_b;
+        ChunkBounds ca, cb;
+        lanes.unpack(0, start_a, period_, s_, ca);
+        lanes.unpack(1, start_b, period_, end_b, cb);
+        if (chunk_may_need_rebase(s_, ca, n_)) {
+            s_ = start_a;
+            for (std::size_t i = t; i < tb; ++i)
+                checked_bar(i, src, emit);
+            return tb;
+        }
+        if (lanes.was_flat(0, n_)) {
+            s_ = start_a;
+            return scalar_chunk(t, e, src, emit);
+        }
+        s_.template rebase<false>(src, tb - w_, tb - 1);
+        emit(tb - 1, s_, src(tb - 1), true);
+        if (chunk_may_need_rebase(end_b, cb, n_)) {
+            for (std::size_t i = tb; i < tb + P; ++i)
+                checked_bar(i, src, emit);
+            return tb + P;
+        }
+        if (lanes.was_flat(1, n_))
+            return scalar_chunk(tb, e, src, emit);
+        s_ = end_b;
+        s_.template rebase<false>(src, tb + P - w_, tb + P - 1);
+        emit(tb + P - 1, s_, src(tb + P - 1), true);
+        return tb + P;
+    }
+#endif
+
+    int n_;
+    std::size_t w_;
+    int period_;
+    double inv_n_;
+    Sums<WithVariance> s_{};
+};
+
+// The rolling kernel of L series over the same bars (L = 2: RSI's gains and losses), block by
+// block: prepare(b, e) makes block [b, e) readable through src(j, i), each series runs its bars of
+// the block (emit(j, t, sums, v, defined), emit_pair(j, ta, tb, bar)), then finish(b, e).
 template <bool WithVariance, int L, typename Src, typename Emit, typename EmitPair, typename Prepare,
           typename Finish>
 void run_rolling(std::size_t size, int n, const Src& src, const Emit& emit, const EmitPair& emit_pair,
                  const Prepare& prepare, const Finish& finish) {
-    const auto w = static_cast<std::size_t>(n);
-    const int period = rebase_period(n);
-    const double inv_n = 1.0 / n;
-    std::array<Sums<WithVariance>, L> sums{};
-
-    auto checked_bar = [&](std::size_t t) {
-        std::array<double, L> v;
-        for (int j = 0; j < L; ++j) {
-            auto& s = sums[static_cast<std::size_t>(j)];
-            v[static_cast<std::size_t>(j)] = src(j, t);
-            const bool has_out = t >= w;
-            const double out = has_out ? src(j, t - w) : 0.0;
-            s.template move<true>(v[static_cast<std::size_t>(j)], out, has_out);
-            s.track_run(v[static_cast<std::size_t>(j)], t == 0);
-            s.template settle<true>([&](std::size_t i) { return src(j, i); }, t, w, n, period);
-        }
-        bool defined = t + 1 >= w;
-        for (const auto& s : sums)
-            defined = defined && s.non_finite == 0;
-        emit(t, sums, v, defined);
-    };
-    // Unchecked: the moves of bar t without the re-base test (t >= w), tracking the chunk's bounds.
-    std::array<ChunkBounds, L> bounds;
-    auto fast_move = [&](std::size_t t) {
-        std::array<double, L> v;
-        for (int j = 0; j < L; ++j) {
-            auto& s = sums[static_cast<std::size_t>(j)];
-            auto& c = bounds[static_cast<std::size_t>(j)];
-            v[static_cast<std::size_t>(j)] = src(j, t);
-            s.template move<false>(v[static_cast<std::size_t>(j)], src(j, t - w), true);
-            s.track_run(v[static_cast<std::size_t>(j)], false);
-            ++s.since_rebase;
-            c.s1_lo = std::min(c.s1_lo, s.s1);
-            c.s1_hi = std::max(c.s1_hi, s.s1);
-            if constexpr (WithVariance)
-                c.m2_lo = std::min(c.m2_lo, s.centred_m2(inv_n));
-        }
-        return v;
-    };
-    auto dirty = [&] {
-        for (const auto& s : sums) {
-            if (s.non_finite > 0)
-                return true;
-        }
-        return false;
-    };
-
-    // The chunk [t, stop) of block [.., e) from a clean state: up to and including the bar of the
-    // next periodic re-base. Returns stop.
-    auto scalar_chunk = [&](std::size_t t, std::size_t e) {
-        int left = period;
-        for (const auto& s : sums)
-            left = std::min(left, period - s.since_rebase);
-        const std::size_t stop = std::min(e, t + static_cast<std::size_t>(std::max(left, 1)));
-        const auto saved = sums;
-        const std::size_t start = t;
-        bounds = {};
-        for (; t + 1 < stop; ++t)
-            emit(t, sums, fast_move(t), true);
-        const auto v = fast_move(t);
-        bool redo = false;
-        for (int j = 0; j < L; ++j) {
-            redo = redo || chunk_may_need_rebase(sums[static_cast<std::size_t>(j)],
-                                                 bounds[static_cast<std::size_t>(j)], n);
-        }
-        if (redo) {
-            sums = saved;
-            for (t = start; t < stop; ++t)
-                checked_bar(t);
-            return stop;
-        }
-        for (int j = 0; j < L; ++j) {
-            auto& s = sums[static_cast<std::size_t>(j)];
-            if (s.since_rebase >= period) {
-                s.template rebase<false>([&](std::size_t i) { return src(j, i); }, t + 1 - w, t);
-            }
-        }
-        emit(t, sums, v, true);
-        return stop;
-    };
-
-#if defined(__SSE2__)
-    // Two whole chunks at once from a periodic re-base at t - 1: [t, t + P) in lane 0 and
-    // [t + P, t + 2P) in lane 1. Lane 1 starts from the state the scalar loop would have after
-    // lane 0's chunk if that chunk passes its proof (the re-base of the window ending at t + P - 1,
-    // that window's run of equal values up to n, which is all `run >= n` needs, and its last
-    // value); if lane 0 fails its proof, lane 1 is dropped and lane 0 redone by the checked loop,
-    // and if lane 1 fails, its chunk is redone by the checked loop from lane 0's end. Either way
-    // the bars and the state are the scalar loop's. Returns the bars done (P or 2P).
-    const auto P = static_cast<std::size_t>(period);
-    const __m128d inv_n2 = _mm_set1_pd(inv_n);
-    auto pair_chunks = [&](std::size_t t, std::size_t e) -> std::size_t {
-        const std::size_t tb = t + P;
-        std::array<Sums<WithVariance>, L> start_b{};
-        std::array<PairSums<WithVariance>, L> lanes;
-        for (int j = 0; j < L; ++j) {
-            auto& b = start_b[static_cast<std::size_t>(j)];
-            auto get = [&](std::size_t i) { return src(j, i); };
-            b.shift_set = true;
-            b.template rebase<false>(get, tb - w, tb - 1);
-            b.last = get(tb - 1);
-            b.run = 1;
-            for (std::size_t i = tb - 1; b.run < n && get(i - 1) == get(i); --i)
-                ++b.run;
-            lanes[static_cast<std::size_t>(j)] =
-                PairSums<WithVariance>::of(sums[static_cast<std::size_t>(j)], b);
-        }
-        std::array<PairBar, L> bars{};
-        auto step = [&](std::size_t i) {
-            for (int j = 0; j < L; ++j) {
-                auto& p = lanes[static_cast<std::size_t>(j)];
-                const __m128d in = _mm_set_pd(src(j, tb + i), src(j, t + i));
-                p.move(in, _mm_set_pd(src(j, tb + i - w), src(j, t + i - w)), inv_n2);
-                auto& bar = bars[static_cast<std::size_t>(j)];
-                bar.v = in;
-                bar.mean = p.mean(inv_n2);
-                if constexpr (WithVariance)
-                    bar.m2 = p.centred_m2(inv_n2);
-            }
-        };
-        for (std::size_t i = 0; i + 1 < P; ++i) {
-            step(i);
-            emit_pair(t + i, tb + i, bars);
-        }
-        step(P - 1);
-        const auto start_a = sums;
-        std::array<Sums<WithVariance>, L> end_b;
-        bool redo_a = false, redo_b = false, flat_a = false, flat_b = false;
-        std::array<double, L> va, vb;
-        for (int j = 0; j < L; ++j) {
-            const auto k = static_cast<std::size_t>(j);
-            ChunkBounds ca, cb;
-            lanes[k].unpack(0, start_a[k], period, sums[k], ca);
-            lanes[k].unpack(1, start_b[k], period, end_b[k], cb);
-            redo_a = redo_a || chunk_may_need_rebase(sums[k], ca, n);
-            redo_b = redo_b || chunk_may_need_rebase(end_b[k], cb, n);
-            flat_a = flat_a || lanes[k].was_flat(0, n);
-            flat_b = flat_b || lanes[k].was_flat(1, n);
-            va[k] = src(j, tb - 1);
-            vb[k] = src(j, tb + P - 1);
-        }
-        if (redo_a) {
-            sums = start_a;
-            for (std::size_t i = t; i < tb; ++i)
-                checked_bar(i);
-            return P;
-        }
-        if (flat_a) {
-            sums = start_a;
-            return scalar_chunk(t, e) - t;
-        }
-        for (int j = 0; j < L; ++j)
-            sums[static_cast<std::size_t>(j)].template rebase<false>([&](std::size_t i) { return src(j, i); },
-                                                                     tb - w, tb - 1);
-        emit(tb - 1, sums, va, true);
-        if (redo_b) {
-            for (std::size_t i = tb; i < tb + P; ++i)
-                checked_bar(i);
-            return 2 * P;
-        }
-        if (flat_b)
-            return scalar_chunk(tb, e) - t;
-        sums = end_b;
-        for (int j = 0; j < L; ++j)
-            sums[static_cast<std::size_t>(j)].template rebase<false>([&](std::size_t i) { return src(j, i); },
-                                                                     tb + P - w, tb + P - 1);
-        emit(tb + P - 1, sums, vb, true);
-        return 2 * P;
-    };
-    auto at_rebase = [&] {
-        for (const auto& s : sums) {
-            if (s.since_rebase != 0)
-                return false;
-        }
-        return true;
-    };
-#endif
-
-    const std::size_t block = block_size(w);
+    auto series = [n]<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<Rolling<WithVariance>, L>{((void)I, Rolling<WithVariance>(n))...};
+    }
+    (std::make_index_sequence<L>{});
+    const std::size_t block = block_size(static_cast<std::size_t>(n));
     for (std::size_t b = 0; b < size; b += block) {
         const std::size_t e = std::min(size, b + block);
         prepare(b, e);
-        std::size_t t = b;
-        while (t < e) {
-            if (t < w || dirty()) {
-                checked_bar(t++);
-                continue;
-            }
-#if defined(__SSE2__)
-            if (t + 2 * P <= e && at_rebase()) {
-                t += pair_chunks(t, e);
-                continue;
-            }
-#endif
-            t = scalar_chunk(t, e);
+        for (int j = 0; j < L; ++j) {
+            series[static_cast<std::size_t>(j)].run_block(
+                b, e, [&](std::size_t i) { return src(j, i); },
+                [&](std::size_t t, const Sums<WithVariance>& s, double v, bool defined) {
+                    emit(j, t, s, v, defined);
+                },
+                [&](std::size_t ta, std::size_t tb, const PairBar& bar) { emit_pair(j, ta, tb, bar); });
         }
         finish(b, e);
     }
@@ -552,17 +524,11 @@ void rsi_from_means_block(double* out, const double* down, std::size_t count) {
         out[i] = rsi_from_means(out[i], down[i]);
 }
 
-template <bool WithVariance>
-using SumsArray = std::array<Sums<WithVariance>, 1>;
-
-// emit_pair of the kernels whose value is the window's mean (v itself over a flat window):
-// out[ta], out[tb] for series j of the pair.
-#if defined(__SSE2__)
-template <std::size_t L>
-void store_mean_pair(const std::array<PairBar, L>& bars, std::size_t j, double* out_a, double* out_b) {
-    store_lanes(out_a, out_b, bars[j].mean);
+// The value of the kernels that are the window's mean: NaN while not defined, v itself over a
+// flat window (n equal values).
+inline double mean_or_value(const Sums<false>& s, double v, bool defined, int n, double inv_n) {
+    return !defined ? nan : s.run >= n ? v : s.mean(inv_n);
 }
-#endif
 
 }  // namespace
 
@@ -576,12 +542,11 @@ void sma(std::span<const double> x, int n, std::span<double> out) {
     double* po = out.data();
     run_rolling<false, 1>(
         x.size(), n, [px](int, std::size_t i) { return px[i]; },
-        [po, n, inv_n](std::size_t t, const SumsArray<false>& s, const std::array<double, 1>& v,
-                       bool defined) { po[t] = !defined        ? nan
-                                               : s[0].run >= n ? v[0]
-                                                               : s[0].mean(inv_n); },
-        [po](std::size_t ta, std::size_t tb, const auto& bars) {
-            store_mean_pair(bars, 0, po + ta, po + tb);
+        [po, n, inv_n](int, std::size_t t, const Sums<false>& s, double v, bool defined) {
+            po[t] = mean_or_value(s, v, defined, n, inv_n);
+        },
+        [po](int, std::size_t ta, std::size_t tb, const PairBar& bar) {
+            store_lanes(po + ta, po + tb, bar.mean);
         },
         no_prepare, no_finish);
 }
@@ -636,20 +601,18 @@ void rsi_of_deltas(std::size_t size, int n, const Delta& delta, double* po) {
     double* pl = losses.data();
     std::size_t base = 0;
     auto src = [&](int j, std::size_t i) { return (j == 0 ? pg : pl)[i + w - base]; };
-    auto mean_of = [n, inv_n](const Sums<false>& s, double v, bool defined) {
-        return !defined ? nan : s.run >= n ? v : s.mean(inv_n);
-    };
+    // Each series on its own: a bar where one mean is NaN (a short or poisoned window) gets a NaN
+    // RSI from rsi_from_means whatever the other mean is, the same bits as writing both NaN.
     run_rolling<false, 2>(
         size, n, src,
-        [&](std::size_t t, const std::array<Sums<false>, 2>& s, const std::array<double, 2>& v,
-            bool defined) {
-            // Either mean NaN (a short or poisoned window) makes the RSI NaN.
-            po[t] = mean_of(s[0], v[0], defined);
-            pd[t - base] = mean_of(s[1], v[1], defined);
+        [&](int j, std::size_t t, const Sums<false>& s, double v, bool defined) {
+            (j == 0 ? po[t] : pd[t - base]) = mean_or_value(s, v, defined, n, inv_n);
         },
-        [&](std::size_t ta, std::size_t tb, const auto& bars) {
-            store_mean_pair(bars, 0, po + ta, po + tb);
-            store_mean_pair(bars, 1, pd + (ta - base), pd + (tb - base));
+        [&](int j, std::size_t ta, std::size_t tb, const PairBar& bar) {
+            if (j == 0)
+                store_lanes(po + ta, po + tb, bar.mean);
+            else
+                store_lanes(pd + (ta - base), pd + (tb - base), bar.mean);
         },
         [&](std::size_t b, std::size_t e) {
             if (b > 0) {  // the previous block was full: its last w bars are the new window
@@ -836,19 +799,18 @@ void bollinger(std::span<const double> x, int n, std::span<double> out) {
     std::size_t base = 0;
     run_rolling<true, 1>(
         x.size(), n, [px](int, std::size_t i) { return px[i]; },
-        [&](std::size_t t, const SumsArray<true>& s, const std::array<double, 1>& v, bool defined) {
+        [&](int, std::size_t t, const Sums<true>& s, double v, bool defined) {
             // z = (x - mean) / sqrt(var); NaN for n equal values (0/0), as the definition gives.
-            if (!defined || s[0].run >= n) {
+            if (!defined || s.run >= n) {
                 po[t] = nan;
                 pv[t - base] = 1.0;
             } else {
-                po[t] = v[0] - s[0].mean(inv_n);
-                pv[t - base] = std::max(0.0, s[0].centred_m2(inv_n)) * inv_nm1;
+                po[t] = v - s.mean(inv_n);
+                pv[t - base] = std::max(0.0, s.centred_m2(inv_n)) * inv_nm1;
             }
         },
-        [&](std::size_t ta, std::size_t tb, const auto& bars) {
+        [&](int, std::size_t ta, std::size_t tb, const PairBar& bar) {
             // std::max(0.0, m2) is (0 < m2 ? m2 : 0): MAXPD(m2, 0).
-            const PairBar& bar = bars[0];
             const __m128d z = _mm_sub_pd(bar.v, bar.mean);
             const __m128d sd2 = _mm_mul_pd(_mm_max_pd(bar.m2, _mm_setzero_pd()), _mm_set1_pd(inv_nm1));
             store_lanes(po + ta, po + tb, z);
@@ -931,12 +893,11 @@ void stochastic(std::span<const double> high, std::span<const double> low, std::
     std::size_t base = 0;  // k[i + w - base] is %K of bar i
     run_rolling<false, 1>(
         size, n, [&](int, std::size_t i) { return pk[i + w - base]; },
-        [po, n, inv_n](std::size_t t, const SumsArray<false>& s, const std::array<double, 1>& v,
-                       bool defined) { po[t] = !defined        ? nan
-                                               : s[0].run >= n ? v[0]
-                                                               : s[0].mean(inv_n); },
-        [po](std::size_t ta, std::size_t tb, const auto& bars) {
-            store_mean_pair(bars, 0, po + ta, po + tb);
+        [po, n, inv_n](int, std::size_t t, const Sums<false>& s, double v, bool defined) {
+            po[t] = mean_or_value(s, v, defined, n, inv_n);
+        },
+        [po](int, std::size_t ta, std::size_t tb, const PairBar& bar) {
+            store_lanes(po + ta, po + tb, bar.mean);
         },
         [&](std::size_t b, std::size_t e) {
             if (b > 0)
