@@ -9,6 +9,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 
 /* The user's pipeline names products (internal_cusip) instead of data tickers: the product
  * catalog is in the database, so SQL resolves them (refdata.resolve_products, which names an
@@ -24,28 +25,124 @@ resolve_products(Jsonb *jb, const char *fn)
 	return DatumGetJsonbP(OidFunctionCall2(resolver, JsonbPGetDatum(jb), CStringGetTextDatum(fn)));
 }
 
+/* The parsed Strategy JSON of the last few distinct configs this backend saw, keyed by the bytes
+ * of the jsonb: a live loop or a UI running one strategy again, or a statement calling a function
+ * per row with one config, parses and validates it once (issue 16). The same bytes are the same
+ * jsonb value, whose text the core parses to the same strategy (it depends on nothing else), so a
+ * hit is exact. A config naming products (internal_cusip) is resolved against the catalog on
+ * every call and never cached. An entry in use by a call that has not ended (its memory context
+ * not yet reset: a nested call through SPI could evict it) is pinned and never evicted. */
+#define STRATEGY_CACHE_ENTRIES 16
+
+typedef struct StrategyCacheEntry
+{
+	Jsonb *key; /* in TopMemoryContext; NULL: a free slot */
+	QuantStrategy *strategy;
+	uint64 used;
+	int pins;
+} StrategyCacheEntry;
+
+static StrategyCacheEntry strategy_cache[STRATEGY_CACHE_ENTRIES];
+static uint64 strategy_cache_clock = 0;
+
+static void
+unpin_strategy(void *arg)
+{
+	((StrategyCacheEntry *) arg)->pins--;
+}
+
+static QuantStrategy *
+pinned(StrategyCacheEntry *e)
+{
+	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
+
+	e->pins++;
+	e->used = ++strategy_cache_clock;
+	cb->func = unpin_strategy;
+	cb->arg = e;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	return e->strategy;
+}
+
+static StrategyCacheEntry *
+cached_strategy(const Jsonb *jb)
+{
+	int i;
+
+	for (i = 0; i < STRATEGY_CACHE_ENTRIES; i++)
+	{
+		StrategyCacheEntry *e = &strategy_cache[i];
+
+		if (e->key != NULL && VARSIZE(e->key) == VARSIZE(jb) && memcmp(e->key, jb, VARSIZE(jb)) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* Keeps `strategy` under a copy of jb in the least recently used unpinned slot; NULL (the caller
+ * then owns it) when every slot is pinned. */
+static StrategyCacheEntry *
+cache_strategy(const Jsonb *jb, QuantStrategy *strategy)
+{
+	StrategyCacheEntry *slot = NULL;
+	int i;
+
+	for (i = 0; i < STRATEGY_CACHE_ENTRIES; i++)
+	{
+		StrategyCacheEntry *e = &strategy_cache[i];
+
+		if (e->pins == 0 && (slot == NULL || e->key == NULL || (slot->key != NULL && e->used < slot->used)))
+			slot = e;
+	}
+	if (slot == NULL)
+		return NULL;
+	if (slot->key != NULL)
+	{
+		quant_strategy_free(slot->strategy);
+		pfree(slot->key);
+	}
+	slot->key = MemoryContextAlloc(TopMemoryContext, VARSIZE(jb));
+	memcpy(slot->key, jb, VARSIZE(jb));
+	slot->strategy = strategy;
+	return slot;
+}
+
 QuantStrategy *
 quant_strategy_arg(FunctionCallInfo fcinfo, int argno, const char *fn)
 {
 	Jsonb *jb;
 	char *text;
 	QuantStrategy *strategy;
+	StrategyCacheEntry *entry;
 	QuantError err;
+	bool products;
 	int i;
 
 	quant_require_arg(fcinfo, argno, fn, "config");
 	jb = PG_GETARG_JSONB_P(argno);
-	text = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
-	if (strstr(text, "\"internal_cusip\"") != NULL)
+	entry = cached_strategy(jb);
+	if (entry != NULL)
+		strategy = pinned(entry);
+	else
 	{
-		pfree(text);
-		jb = resolve_products(jb, fn);
 		text = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+		products = strstr(text, "\"internal_cusip\"") != NULL;
+		if (products)
+		{
+			Jsonb *resolved = resolve_products(jb, fn);
+
+			pfree(text);
+			text = JsonbToCString(NULL, &resolved->root, VARSIZE(resolved));
+		}
+		if (quant_strategy_parse(text, strlen(text), &strategy, &err) != QUANT_OK)
+			quant_report(&err, fn);
+		pfree(text);
+		entry = products ? NULL : cache_strategy(jb, strategy);
+		if (entry != NULL)
+			strategy = pinned(entry);
+		else
+			quant_own(strategy, quant_strategy_free);
 	}
-	if (quant_strategy_parse(text, strlen(text), &strategy, &err) != QUANT_OK)
-		quant_report(&err, fn);
-	quant_own(strategy, quant_strategy_free);
-	pfree(text);
 	for (i = 0; i < quant_strategy_warning_count(strategy); i++)
 		ereport(quant_strategy_warning_is_strong(strategy, i) ? WARNING : NOTICE,
 		        (errmsg("%s: %s", fn, quant_strategy_warning(strategy, i))));

@@ -73,6 +73,11 @@ out="$(notices -c "SELECT quant.update_strategy('$wid', '$warn_cfg') IS NOT NULL
 check "update_strategy: the warning is one NOTICE naming it" 1 "$(grep -c "$(printf "$warn_re" update_strategy)" <<<"$out")"
 out="$(notices -c "SELECT quant.create_strategy(jsonb_set('$warn_cfg', '{strategy_id}', to_jsonb('$wid'::text))) IS NOT NULL")"
 check "create_strategy of an own strategy_id (an update): still one NOTICE" 1 "$(grep -c 'NOTICE:  quant\.[a-z_]*: substrategies\[0\]' <<<"$out")"
+# the backend parses a config once (its cache of parsed Strategy JSON, extension/src/args.c): the
+# warning is still raised by every call
+out="$(notices -c "SELECT quant.backtest('$warn_cfg') IS NOT NULL" -c "SELECT quant.backtest('$warn_cfg') IS NOT NULL" \
+    -c "SELECT count(quant.backtest('$warn_cfg')) FROM generate_series(1, 3)")"
+check "backtest of one config 5 times in a session (parsed once): 5 NOTICEs" 5 "$(grep -c "$(printf "$warn_re" backtest)" <<<"$out")"
 out="$(notices -c "SELECT quant.create_strategy('$(cfg 30)') IS NOT NULL")"
 check "a config without warnings raises no NOTICE" 0 "$(grep -c NOTICE <<<"$out")"
 
