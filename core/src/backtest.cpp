@@ -7,11 +7,12 @@
 #include <cstring>
 #include <limits>
 
+#include "cpu.hpp"
 #include "quant/cancel.hpp"
 #include "quant/error.hpp"
 
 #if defined(__SSE2__)
-#include <emmintrin.h>
+#include <immintrin.h>
 #endif
 
 namespace quant {
@@ -115,11 +116,26 @@ std::vector<double> price_changes(std::span<const double> price) {
 
 namespace {
 
+// byte i of spread[m] is 0xFF where bit i of m is set: eight compare results as eight bytes.
+constexpr std::array<std::uint64_t, 256> make_spread() {
+    std::array<std::uint64_t, 256> t{};
+    for (std::size_t m = 0; m < 256; ++m) {
+        for (std::size_t i = 0; i < 8; ++i) {
+            if ((m >> i) & 1U)
+                t[m] |= std::uint64_t{0xFF} << (8 * i);
+        }
+    }
+    return t;
+}
+constexpr std::array<std::uint64_t, 256> spread = make_spread();
+
 // One signal rule over a whole series, the rule chosen once (not per bar): up = (v > a) or
 // (v < a) by UpAbove, down = (v > b) or (v < b) by DownAbove; the code is up ? 1 : (down ? -1 : 0)
 // (the long test first, as apply_signal_func), at least `floor` (0 for long-only), and undefined
-// for NaN. Four bars at a time in SSE2 registers (the codes computed as doubles 1, 0, -1, -128,
-// exact, then packed to bytes), the scalar form for the rest: the same codes.
+// for NaN. Eight bars at a time: the three compares of each bar as bits (MOVMSKPD), each set of
+// eight bits spread to eight bytes by a table, the codes made from those bytes (1 where up, -1
+// where down and not up unless long-only, -128 where NaN), the scalar form for the rest: the
+// same codes (the compares are the scalar ones: ordered, false for NaN).
 template <bool UpAbove, bool DownAbove>
 void codes_loop(std::span<const double> x, double a, double b, bool long_only, std::span<PositionCode> out) {
     const PositionCode floor = long_only ? 0 : -1;
@@ -128,24 +144,24 @@ void codes_loop(std::span<const double> x, double a, double b, bool long_only, s
     PositionCode* po = out.data();
     std::size_t t = 0;
 #if defined(__SSE2__)
-    const __m128d va = _mm_set1_pd(a), vb = _mm_set1_pd(b), one = _mm_set1_pd(1.0);
-    const __m128d vfloor = _mm_set1_pd(static_cast<double>(floor)),
-                  undefined = _mm_set1_pd(undefined_position);
-    const auto pair = [&](std::size_t i) {
-        const __m128d v = _mm_loadu_pd(px + i);
-        const __m128d up = UpAbove ? _mm_cmpgt_pd(v, va) : _mm_cmplt_pd(v, va);
-        const __m128d down = DownAbove ? _mm_cmpgt_pd(v, vb) : _mm_cmplt_pd(v, vb);
-        __m128d c = _mm_sub_pd(_mm_and_pd(up, one), _mm_and_pd(_mm_andnot_pd(up, down), one));
-        c = _mm_max_pd(c, vfloor);
-        const __m128d is_nan = _mm_cmpunord_pd(v, v);
-        c = _mm_or_pd(_mm_and_pd(is_nan, undefined), _mm_andnot_pd(is_nan, c));
-        return _mm_cvttpd_epi32(c);  // two int32 in the low half
-    };
-    for (; t + 4 <= n; t += 4) {
-        const __m128i four = _mm_unpacklo_epi64(pair(t), pair(t + 2));
-        const __m128i bytes = _mm_packs_epi16(_mm_packs_epi32(four, four), _mm_setzero_si128());
-        const auto word = static_cast<std::uint32_t>(_mm_cvtsi128_si32(bytes));
-        std::memcpy(po + t, &word, sizeof word);
+    const __m128d va = _mm_set1_pd(a), vb = _mm_set1_pd(b);
+    const std::uint64_t ones = 0x0101010101010101ULL, minus_128 = 0x8080808080808080ULL;
+    const std::uint64_t keep_down = long_only ? 0 : ~std::uint64_t{0};
+    for (; t + 8 <= n; t += 8) {
+        unsigned up = 0, down = 0, unordered = 0;
+        for (unsigned k = 0; k < 4; ++k) {
+            const __m128d v = _mm_loadu_pd(px + t + 2 * k);
+            up |= static_cast<unsigned>(_mm_movemask_pd(UpAbove ? _mm_cmpgt_pd(v, va) : _mm_cmplt_pd(v, va)))
+                  << (2 * k);
+            down |=
+                static_cast<unsigned>(_mm_movemask_pd(DownAbove ? _mm_cmpgt_pd(v, vb) : _mm_cmplt_pd(v, vb)))
+                << (2 * k);
+            unordered |= static_cast<unsigned>(_mm_movemask_pd(_mm_cmpunord_pd(v, v))) << (2 * k);
+        }
+        const std::uint64_t nan_bytes = spread[unordered];
+        std::uint64_t codes = (spread[up] & ones) | (spread[down & ~up] & keep_down);
+        codes = (codes & ~nan_bytes) | (minus_128 & nan_bytes);
+        std::memcpy(po + t, &codes, sizeof codes);
     }
 #endif
     for (; t < n; ++t) {
@@ -241,6 +257,65 @@ bool score_without_gaps(const ScoreInput& in, BacktestSummary& out) {
 
 }  // namespace
 
+namespace {
+
+#if defined(__SSE2__)
+// score_lanes' loop for all four lanes in one AVX2 register, in one pass over the bars (the SSE2
+// form below makes two, a pair of lanes each): the same operations on each lane, each correctly
+// rounded, so the same bits. Compiled for AVX2 alone (no FMA, nothing contracted).
+struct LaneSums {
+    std::array<double, max_score_lanes> held_prev, total, peak, max_dd, changes, shift, s1, s2;
+};
+
+__attribute__((target("avx2"))) void score_four_lanes(
+    const std::array<const PositionCode*, max_score_lanes>& code, const double* change, std::size_t start,
+    std::size_t scored_from, std::size_t n, std::size_t delay, double fee, LaneSums& io) {
+    const double inf = std::numeric_limits<double>::infinity();
+    const __m256d fee4 = _mm256_set1_pd(fee), sign = _mm256_set1_pd(-0.0);
+    const PositionCode* c0 = code[0];
+    const PositionCode* c1 = code[1];
+    const PositionCode* c2 = code[2];
+    const PositionCode* c3 = code[3];
+    __m256d prev = _mm256_loadu_pd(io.held_prev.data());
+    __m256d tot = _mm256_setzero_pd(), pk = _mm256_set1_pd(-inf), dd = _mm256_set1_pd(-inf);
+    __m256d chs = _mm256_setzero_pd(), sh = _mm256_setzero_pd(), m1 = _mm256_setzero_pd(),
+            m2 = _mm256_setzero_pd();
+    __m256d pl = _mm256_setzero_pd();
+    // one loop: at the first scored bar the shift is that bar's pnl, so its d is +0 and adding it
+    // to the sums (+0 so far) leaves them +0, as score_without_gaps' first add does
+    for (std::size_t t = start; t < n; ++t) {
+        const __m256d chg = _mm256_set1_pd(change[t]);
+        const std::size_t at = t - delay;
+        const __m256d held = _mm256_cvtepi32_pd(_mm_setr_epi32(c0[at], c1[at], c2[at], c3[at]));
+        const __m256d trade = _mm256_andnot_pd(sign, _mm256_sub_pd(held, prev));
+        pl = _mm256_sub_pd(_mm256_mul_pd(prev, chg), _mm256_mul_pd(trade, fee4));
+        chs = _mm256_add_pd(chs, trade);
+        tot = _mm256_add_pd(tot, pl);
+        pk = _mm256_max_pd(tot, pk);
+        dd = _mm256_max_pd(_mm256_sub_pd(pk, tot), dd);
+        prev = held;
+        if (t >= scored_from) {
+            if (t == scored_from)
+                sh = pl;
+            const __m256d d = _mm256_sub_pd(pl, sh);
+            m1 = _mm256_add_pd(m1, d);
+            m2 = _mm256_add_pd(m2, _mm256_mul_pd(d, d));
+        }
+    }
+    _mm256_storeu_pd(io.held_prev.data(), prev);
+    _mm256_storeu_pd(io.total.data(), tot);
+    _mm256_storeu_pd(io.peak.data(), pk);
+    _mm256_storeu_pd(io.max_dd.data(), dd);
+    _mm256_storeu_pd(io.changes.data(), chs);
+    _mm256_storeu_pd(io.shift.data(), sh);
+    _mm256_storeu_pd(io.s1.data(), m1);
+    _mm256_storeu_pd(io.s2.data(), m2);
+    _mm256_zeroupper();
+}
+#endif
+
+}  // namespace
+
 bool score_lanes(std::span<const std::span<const PositionCode>> decided, const ScoreInput& shared,
                  std::span<BacktestSummary> out) {
     constexpr std::size_t width = max_score_lanes;
@@ -286,53 +361,71 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
     const std::size_t scored_from = std::max(start, shared.first_scored);
     std::size_t count = 0;
 #if defined(__SSE2__)
-    // Two lanes per SSE2 register, one pair at a time (the pair's chains fit in registers): the
-    // arithmetic of score_without_gaps, each operation correctly rounded per lane as the scalar
-    // one, so the same bits. std::max(a, b) (a < b ? b : a) is MAXPD(b, a) ((b > a) ? b : a).
-    const __m128d fee2 = _mm_set1_pd(fee), sign = _mm_set1_pd(-0.0);
-    for (std::size_t p = 0; p < width; p += 2) {
-        const PositionCode* c0 = code[p];
-        const PositionCode* c1 = code[p + 1];
-        __m128d prev = _mm_setr_pd(held_prev[p], held_prev[p + 1]);
-        __m128d tot = _mm_setzero_pd(), pk = _mm_set1_pd(-inf), dd = _mm_set1_pd(-inf);
-        __m128d chs = _mm_setzero_pd(), sh = _mm_setzero_pd(), m1 = _mm_setzero_pd(), m2 = _mm_setzero_pd();
-        __m128d pl = _mm_setzero_pd();
-        const auto step = [&](std::size_t t) {
-            const __m128d chg = _mm_set1_pd(change[t]);
-            const __m128d held = _mm_setr_pd(c0[t - delay], c1[t - delay]);
-            const __m128d trade = _mm_andnot_pd(sign, _mm_sub_pd(held, prev));
-            pl = _mm_sub_pd(_mm_mul_pd(prev, chg), _mm_mul_pd(trade, fee2));
-            chs = _mm_add_pd(chs, trade);
-            tot = _mm_add_pd(tot, pl);
-            pk = _mm_max_pd(tot, pk);
-            dd = _mm_max_pd(_mm_sub_pd(pk, tot), dd);
-            prev = held;
-        };
-        std::size_t t = start;
-        for (; t < std::min(scored_from, n); ++t)
-            step(t);
-        count = 0;
-        if (t < n) {  // the first scored value is each lane's shift (RunningStats::add)
-            step(t++);
-            sh = pl;
-            count = 1;
+    if (width == 4 && cpu::has_avx2()) {
+        LaneSums io{};
+        io.held_prev = held_prev;
+        score_four_lanes(code, change.data(), start, scored_from, n, delay, fee, io);
+        held_prev = io.held_prev;
+        total = io.total;
+        peak = io.peak;
+        max_dd = io.max_dd;
+        changes = io.changes;
+        shift = io.shift;
+        s1 = io.s1;
+        s2 = io.s2;
+        count = scored_from < n ? n - scored_from : 0;
+    } else {
+        // Two lanes per SSE2 register, one pair at a time (the pair's chains fit in registers): the
+        // arithmetic of score_without_gaps, each operation correctly rounded per lane as the scalar
+        // one, so the same bits. std::max(a, b) (a < b ? b : a) is MAXPD(b, a) ((b > a) ? b : a).
+        const __m128d fee2 = _mm_set1_pd(fee), sign = _mm_set1_pd(-0.0);
+        for (std::size_t p = 0; p < width; p += 2) {
+            const PositionCode* c0 = code[p];
+            const PositionCode* c1 = code[p + 1];
+            __m128d prev = _mm_setr_pd(held_prev[p], held_prev[p + 1]);
+            __m128d tot = _mm_setzero_pd(), pk = _mm_set1_pd(-inf), dd = _mm_set1_pd(-inf);
+            __m128d chs = _mm_setzero_pd(), sh = _mm_setzero_pd(), m1 = _mm_setzero_pd(),
+                    m2 = _mm_setzero_pd();
+            __m128d pl = _mm_setzero_pd();
+            const auto step = [&](std::size_t t) {
+                const __m128d chg = _mm_set1_pd(change[t]);
+                const __m128d held = _mm_setr_pd(c0[t - delay], c1[t - delay]);
+                const __m128d trade = _mm_andnot_pd(sign, _mm_sub_pd(held, prev));
+                pl = _mm_sub_pd(_mm_mul_pd(prev, chg), _mm_mul_pd(trade, fee2));
+                chs = _mm_add_pd(chs, trade);
+                tot = _mm_add_pd(tot, pl);
+                pk = _mm_max_pd(tot, pk);
+                dd = _mm_max_pd(_mm_sub_pd(pk, tot), dd);
+                prev = held;
+            };
+            std::size_t t = start;
+            for (; t < std::min(scored_from, n); ++t)
+                step(t);
+            count = 0;
+            if (t < n) {  // the first scored value is each lane's shift (RunningStats::add)
+                step(t++);
+                sh = pl;
+                count = 1;
+            }
+            for (; t < n; ++t) {
+                step(t);
+                const __m128d d = _mm_sub_pd(pl, sh);
+                m1 = _mm_add_pd(m1, d);
+                m2 = _mm_add_pd(m2, _mm_mul_pd(d, d));
+                ++count;
+            }
+            const auto store = [p](std::array<double, width>& to, __m128d v) {
+                _mm_storeu_pd(to.data() + p, v);
+            };
+            store(held_prev, prev);
+            store(total, tot);
+            store(peak, pk);
+            store(max_dd, dd);
+            store(changes, chs);
+            store(shift, sh);
+            store(s1, m1);
+            store(s2, m2);
         }
-        for (; t < n; ++t) {
-            step(t);
-            const __m128d d = _mm_sub_pd(pl, sh);
-            m1 = _mm_add_pd(m1, d);
-            m2 = _mm_add_pd(m2, _mm_mul_pd(d, d));
-            ++count;
-        }
-        const auto store = [p](std::array<double, width>& to, __m128d v) { _mm_storeu_pd(to.data() + p, v); };
-        store(held_prev, prev);
-        store(total, tot);
-        store(peak, pk);
-        store(max_dd, dd);
-        store(changes, chs);
-        store(shift, sh);
-        store(s1, m1);
-        store(s2, m2);
     }
 #else
     // The arithmetic of score_without_gaps, lane by lane: independent chains, run side by side.

@@ -10,11 +10,14 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "quant/error.hpp"
+#include "quant/indicators/registry.hpp"
+#include "quant/signals.hpp"
 #include "quant/strategy_config.hpp"
 
 namespace {
@@ -469,4 +472,39 @@ TEST(ScorePositions, LanesEqualOneByOneToTheBit) {
         }
     }
     EXPECT_GT(checked, 400);
+}
+
+// signal_codes makes eight codes at a time from compare masks: on every signal function, series of
+// every length up to 40 (the tail) and of 1,000 bars, with NaN, infinities and values exactly on
+// the thresholds (-s, s, 100 - s), each code is the definition's (apply_signal_func) as a code.
+TEST(SignalCodes, EqualTheDefinitionOnEveryBar) {
+    const double inf = std::numeric_limits<double>::infinity();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::mt19937_64 rng(808);
+    int checked = 0;
+    for (const auto& f : quant::signal_func_registry()) {
+        for (const double s : {0.0, 0.5, 30.0, 70.0, -2.0}) {
+            const double specials[] = {s, -s, 100.0 - s, nan, inf, -inf, 0.0, -0.0, 50.0};
+            for (std::size_t n = 0; n <= 1000; n = n == 40 ? 1000 : n + 1) {
+                std::vector<double> x(n);
+                std::uniform_real_distribution<double> u(-120.0, 120.0);
+                for (auto& v : x)
+                    v = rng() % 3 == 0 ? specials[rng() % std::size(specials)] : u(rng);
+                quant::SubStrategy sub;
+                sub.signal_func = &f;
+                sub.signal = s;
+                std::vector<quant::PositionCode> codes(n, 7);
+                quant::signal_codes(sub, x, codes);
+                for (std::size_t t = 0; t < n; ++t) {
+                    const double p = quant::apply_signal_func(f.kind, f.long_only, x[t], s);
+                    const quant::PositionCode want =
+                        std::isnan(p) ? quant::undefined_position : static_cast<quant::PositionCode>(p);
+                    ASSERT_EQ(codes[t], want)
+                        << f.name << " s=" << s << " n=" << n << " t=" << t << " v=" << x[t];
+                    ++checked;
+                }
+            }
+        }
+    }
+    EXPECT_EQ(checked, 8 * 5 * (40 * 41 / 2 + 1000));
 }
