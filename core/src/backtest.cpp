@@ -149,7 +149,7 @@ void codes_loop(std::span<const double> x, double a, double b, bool long_only, s
     const std::uint64_t keep_down = long_only ? 0 : ~std::uint64_t{0};
     for (; t + 8 <= n; t += 8) {
         unsigned up = 0, down = 0, unordered = 0;
-        for (unsigned k = 0; k < 4; ++k) {
+        for (std::size_t k = 0; k < 4; ++k) {
             const __m128d v = _mm_loadu_pd(px + t + 2 * k);
             up |= static_cast<unsigned>(_mm_movemask_pd(UpAbove ? _mm_cmpgt_pd(v, va) : _mm_cmplt_pd(v, va)))
                   << (2 * k);
