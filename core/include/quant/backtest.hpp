@@ -62,6 +62,9 @@ struct ScoreInput {
     std::size_t first_scored = 0;  // rows before this are not scored (the largest window)
     double fee_bps = 0.0;
     bool score_buy_hold = true;  // false leaves buy_hold NaN (the optimizer scores it for the best only)
+    // every change from this bar on is finite, as the caller checked once for all its cells
+    // (score_lanes checks the rest itself); the default: none known
+    std::size_t finite_change_from = std::numeric_limits<std::size_t>::max();
 };
 BacktestSummary score_positions(const ScoreInput& in, BacktestSeries* series = nullptr);
 

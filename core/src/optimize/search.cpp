@@ -78,6 +78,9 @@ public:
           lanes_allowed_(!options.keep_cells) {
         in_.price = bars.trading().close;
         in_.change = change;
+        in_.finite_change_from = change.size();  // the bars from which every change is finite, once
+        while (in_.finite_change_from > 0 && std::isfinite(change[in_.finite_change_from - 1]))
+            --in_.finite_change_from;
         in_.fill_delay_bars = cfg.fill_delay_bars;
         in_.trading_period = cfg.trading_period;
         in_.fee_bps = options.fee_bps;
