@@ -7,8 +7,8 @@
 #include <cstring>
 #include <limits>
 
-#include "cpu.hpp"
 #include "quant/cancel.hpp"
+#include "quant/cpu.hpp"
 #include "quant/error.hpp"
 
 #if defined(__SSE2__)

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "quant/cpu.hpp"
 #include "quant/error.hpp"
 #include "quant/indicators/registry.hpp"
 #include "quant/signals.hpp"
@@ -408,8 +409,10 @@ TEST(ScorePositions, TheLoopWithoutGapsEqualsTheGenericLoopToTheBit) {
     EXPECT_EQ(checked, 68 * 3);
 }
 
-// Cells scored side by side (score_lanes) get exactly what score_positions gives each alone.
-TEST(ScorePositions, LanesEqualOneByOneToTheBit) {
+// Cells scored side by side (score_lanes) get exactly what score_positions gives each alone: with
+// the AVX2 form where the CPU has it, and with the SSE2 form (cpu::use_avx2(false)) everywhere.
+namespace {
+void lanes_equal_one_by_one() {
     const std::string root = QUANT_TEST_DATA_DIR;
     std::ifstream in(root + "/test/golden/golden_backtests.json");
     std::stringstream text;
@@ -472,6 +475,17 @@ TEST(ScorePositions, LanesEqualOneByOneToTheBit) {
         }
     }
     EXPECT_GT(checked, 400);
+}
+}  // namespace
+
+TEST(ScorePositions, LanesEqualOneByOneToTheBit) {
+    lanes_equal_one_by_one();
+}
+
+TEST(ScorePositions, LanesEqualOneByOneToTheBitWithoutAvx2) {
+    quant::cpu::use_avx2(false);
+    lanes_equal_one_by_one();
+    quant::cpu::use_avx2(true);
 }
 
 // signal_codes makes eight codes at a time from compare masks: on every signal function, series of
