@@ -267,7 +267,7 @@ extern "C"
 		             {
 			             const auto summary = quant::run_backtest(s->config, strategy_bars(s, bars), fee_bps);
 			             *json_out = malloc_copy(
-			                 quant::backtest_results_json(s->config, summary, fee_bps, run_at_unix_us).dump(),
+			                 quant::backtest_results_text(s->config, summary, fee_bps, run_at_unix_us),
 			                 len_out);
 		             });
 	}

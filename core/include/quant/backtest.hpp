@@ -86,9 +86,9 @@ LiveSignal evaluate_live(const StrategyConfig& cfg, const StrategyBars& bars);
 // Metrics over a pnl column (NaN skipped), scored from row `first_scored`.
 Metrics compute_metrics(std::span<const double> pnl, std::size_t first_scored, int trading_period);
 
-// BacktestResults (seed §1.3) with NaN as null; `run_at` is the caller's clock.
-Json backtest_results_json(const StrategyConfig& cfg, const BacktestSummary& s, double fee_bps,
-                           std::int64_t run_at_unix_micros);
+// BacktestResults (seed §1.3) as JSON text, NaN as null; `run_at` is the caller's clock.
+std::string backtest_results_text(const StrategyConfig& cfg, const BacktestSummary& s, double fee_bps,
+                                  std::int64_t run_at_unix_micros);
 Json metrics_json(const Metrics& m);
 // {ticker, bar_ts, signal, substrategies: [{id, indicator, signal_func, window, value, position}]}.
 Json live_signal_json(const StrategyConfig& cfg, const LiveSignal& live);

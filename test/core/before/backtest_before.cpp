@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "before.hpp"
+#include "quant/bars.hpp"
+#include "quant/json.hpp"
 #include "quant/signals.hpp"
 
 namespace quant::before {
@@ -101,6 +103,27 @@ BacktestSummary run_backtest(const StrategyConfig& cfg, const StrategyBars& mark
     BacktestSummary out = score_positions(in, nullptr);
     out.first_ts = bars.ts.empty() ? 0 : bars.ts.front();
     out.last_ts = bars.ts.empty() ? 0 : bars.ts.back();
+    return out;
+}
+
+Json backtest_results_json(const StrategyConfig& cfg, const BacktestSummary& s, double fee_bps,
+                           std::int64_t run_at_unix_micros) {
+    Json out = Json::object();
+    if (!cfg.strategy_id.empty())
+        out["strategy_id"] = cfg.strategy_id;
+    out["run_at"] = format_timestamp(run_at_unix_micros);
+    out["data_range"] = Json{{"start", format_date(s.first_ts)}, {"end", format_date(s.last_ts)}};
+    out["ticker_backtested"] = cfg.ticker;
+    out["fee_bps"] = json_number(fee_bps);
+    out["metrics"] = metrics_json(s.metrics);
+    out["buy_hold_metrics"] = metrics_json(s.buy_hold);
+    out["bars"] = s.bars;
+    out["last_position"] = json_number(s.last_position);
+    out["position_changes"] = s.position_changes;
+    if (cfg.fill_delay_bars != 0)
+        out["fill_delay_bars"] = cfg.fill_delay_bars;
+    if (!cfg.warnings.empty())
+        out["warnings"] = cfg.warnings;
     return out;
 }
 

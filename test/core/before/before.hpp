@@ -25,4 +25,7 @@ void compute_indicator(const SubStrategy& sub, const BarSeries& bars, std::span<
 // run_backtest as it was: per-call columns, the combination per bar, the generic scoring loop
 // (score_positions with buy-and-hold), on the kernels above.
 BacktestSummary run_backtest(const StrategyConfig& cfg, const StrategyBars& bars, double fee_bps);
+// BacktestResults as it was built before session 9: an nlohmann tree, dumped by the caller.
+Json backtest_results_json(const StrategyConfig& cfg, const BacktestSummary& s, double fee_bps,
+                           std::int64_t run_at_unix_micros);
 }  // namespace quant::before

@@ -228,6 +228,69 @@ TEST(BeforeAfter, RunBacktestGivesTheSameBitsOnRandomConfigs) {
     EXPECT_GT(fast, 0);
 }
 
+// The BacktestResults text written directly (backtest_results_text) is byte for byte the dump of
+// the nlohmann tree it replaced, on random results: every kind of double (NaN, infinities, -0,
+// subnormal, huge, whole, random bits), counts, fill delays, timestamps before 1970, with and
+// without a strategy_id, tickers and warnings with quotes, backslashes, control characters and
+// non-ASCII UTF-8.
+TEST(BeforeAfter, ResultsTextIsTheTreesDump) {
+    std::mt19937_64 rng(99);
+    std::uniform_real_distribution<double> u(-3.0, 3.0);
+    const double specials[] = {std::numeric_limits<double>::quiet_NaN(),
+                               std::numeric_limits<double>::infinity(),
+                               -std::numeric_limits<double>::infinity(),
+                               0.0,
+                               -0.0,
+                               5.0,
+                               1e-310,
+                               1.7976931348623157e308,
+                               1e21,
+                               1e-5,
+                               0.1,
+                               123456789012345680.0};
+    const auto any_double = [&]() -> double {
+        switch (rng() % 4) {
+            case 0:
+                return specials[rng() % std::size(specials)];
+            case 1: {
+                const double d = std::bit_cast<double>(rng());
+                return std::isnan(d) ? 0.5 : d;
+            }
+            default:
+                return u(rng) * std::pow(10.0, static_cast<double>(rng() % 20) - 10.0);
+        }
+    };
+    const std::string texts[] = {"TTRC",
+                                 "BTC-USD",
+                                 "a \"quoted\" name",
+                                 "back\\slash",
+                                 "tab\tnew\nline\x01",
+                                 "caf\xc3\xa9 \xe2\x82\xac",
+                                 ""};
+    for (int i = 0; i < 3000; ++i) {
+        quant::StrategyConfig cfg;
+        cfg.ticker = texts[rng() % std::size(texts)];
+        cfg.fill_delay_bars = static_cast<int>(rng() % 4);
+        if (rng() % 2 == 0)
+            cfg.strategy_id = "01a2356e-92bc-78a0-b67c-7ec2bfc98ccb";
+        for (std::size_t k = rng() % 3; k > 0; --k)
+            cfg.warnings.push_back("substrategies[0]: " + texts[rng() % std::size(texts)]);
+        quant::BacktestSummary sum;
+        sum.metrics = {any_double(), any_double(), any_double(), any_double(), any_double()};
+        sum.buy_hold = {any_double(), any_double(), any_double(), any_double(), any_double()};
+        sum.last_position = any_double();
+        sum.bars = rng() % 2000000;
+        sum.position_changes = rng() % 100000;
+        sum.first_ts = static_cast<std::int64_t>(rng() % 4000000000000000ULL) - 1000000000000000LL;
+        sum.last_ts = sum.first_ts + static_cast<std::int64_t>(rng() % 1000000000000000ULL);
+        const double fee = rng() % 5 == 0 ? 0.0 : u(rng) * 10.0;
+        const std::int64_t run_at = static_cast<std::int64_t>(rng() % 4000000000000000ULL);
+        ASSERT_EQ(quant::backtest_results_text(cfg, sum, fee, run_at),
+                  quant::before::backtest_results_json(cfg, sum, fee, run_at).dump())
+            << "case " << i;
+    }
+}
+
 TEST(CombineColumns, MatchesCombineCodesOnEveryInputOfUpToThreeSubstrategies) {
     const quant::PositionCode values[] = {quant::undefined_position, -1, 0, 1};
     for (const auto conj : {quant::Conjunction::all, quant::Conjunction::any, quant::Conjunction::filter}) {
