@@ -181,7 +181,9 @@ bool chunk_may_need_rebase(const Sums<WithVariance>& s, const ChunkBounds& c, in
     const double lo = c.s1_lo + off, hi = c.s1_hi + off;
     const bool one_side = (lo > 0.0 && hi > 0.0) || (lo < 0.0 && hi < 0.0);
     const double level = std::min(std::fabs(lo), std::fabs(hi));
-    bool ok = one_side && s.mag1 <= max_error_growth * level;
+    // a non-finite value that entered at the chunk's first bar makes every sum, both bounds and the
+    // level infinite, and inf <= G * inf: the magnitude must be finite too
+    bool ok = one_side && std::isfinite(s.mag1) && s.mag1 <= max_error_growth * level;
     if constexpr (WithVariance)
         ok = ok && s.mag2 <= max_error_growth * c.m2_lo;
     return !ok;
@@ -601,12 +603,19 @@ void rsi_of_deltas(std::size_t size, int n, const Delta& delta, double* po) {
     double* pl = losses.data();
     std::size_t base = 0;
     auto src = [&](int j, std::size_t i) { return (j == 0 ? pg : pl)[i + w - base]; };
-    // Each series on its own: a bar where one mean is NaN (a short or poisoned window) gets a NaN
-    // RSI from rsi_from_means whatever the other mean is, the same bits as writing both NaN.
+    // Each series on its own, the gains first in each block: where the losses' window is short or
+    // poisoned, the gains' mean is made NaN too, as when both were written together (the gains'
+    // mean may itself be a NaN of another sign after an overflow, which DIVPD would pass on).
     run_rolling<false, 2>(
         size, n, src,
         [&](int j, std::size_t t, const Sums<false>& s, double v, bool defined) {
-            (j == 0 ? po[t] : pd[t - base]) = mean_or_value(s, v, defined, n, inv_n);
+            if (j == 0) {
+                po[t] = mean_or_value(s, v, defined, n, inv_n);
+            } else {
+                pd[t - base] = mean_or_value(s, v, defined, n, inv_n);
+                if (!defined)
+                    po[t] = nan;
+            }
         },
         [&](int j, std::size_t ta, std::size_t tb, const PairBar& bar) {
             if (j == 0)

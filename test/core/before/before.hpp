@@ -2,6 +2,9 @@
 // kept verbatim as the reference of the before/after comparison: before_after_test.cpp checks the
 // production kernels and run_backtest against these bit for bit on random series, and the
 // benchmarks (bench/) time both in the same run. Not production code; not linked into quant_core.
+// One change since: the chunk proof's finite-magnitude test (session 9), a bug both had (an
+// infinity entering at a chunk's first bar passed the proof); IndicatorProperties'
+// AnInfinityIsNonFiniteAtEveryChunkStart checks the production kernels against the streaming ones.
 #pragma once
 #include <span>
 

@@ -142,6 +142,25 @@ TEST(BeforeAfter, PairedChunksGiveTheSameBitsOnLongSeries) {
     EXPECT_EQ(compared, 120 * 8);
 }
 
+// Near the largest doubles RSI's sums overflow and a mean can be a NaN with the sign bit set; where
+// the other series' window is poisoned (an infinite loss), the RSI must still be the NaN the joint
+// "both undefined" rule gave (found by review in session 9: the per-series form passed the gains'
+// negative NaN through the division).
+TEST(BeforeAfter, RsiNaNSignNearOverflow) {
+    std::vector<double> x;
+    for (int i = 0; i < 400; ++i)
+        x.push_back(i % 2 == 0 ? -0.85e308 : 0.85e308);
+    x.push_back(-1.79e308);
+    for (int i = 0; i < 400; ++i)
+        x.push_back(i % 2 == 0 ? -0.85e308 : 0.85e308);
+    for (const int w : {2, 3, 14}) {
+        std::vector<double> a(x.size()), b(x.size());
+        quant::indicators::rsi(x, w, a);
+        quant::before::indicators::rsi(x, w, b);
+        EXPECT_TRUE(same_bits(a, b)) << "w=" << w;
+    }
+}
+
 std::uint64_t bits(double v) {
     return std::bit_cast<std::uint64_t>(v);
 }

@@ -174,7 +174,10 @@ bool chunk_may_need_rebase(const Sums<WithVariance>& s, const ChunkBounds& c, in
     const double lo = c.s1_lo + off, hi = c.s1_hi + off;
     const bool one_side = (lo > 0.0 && hi > 0.0) || (lo < 0.0 && hi < 0.0);
     const double level = std::min(std::fabs(lo), std::fabs(hi));
-    bool ok = one_side && s.mag1 <= max_error_growth * level;
+    // a non-finite value that entered at the chunk's first bar makes every sum, both bounds and the
+    // level infinite, and inf <= G * inf: the magnitude must be finite too (fixed here too in session 9, so
+    // that BeforeAfter compares the speed passes, not this bug)
+    bool ok = one_side && std::isfinite(s.mag1) && s.mag1 <= max_error_growth * level;
     if constexpr (WithVariance)
         ok = ok && s.mag2 <= max_error_growth * c.m2_lo;
     return !ok;

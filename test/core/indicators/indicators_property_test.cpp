@@ -27,6 +27,7 @@ namespace ind = quant::indicators;
 namespace ref = quant::reference;
 using Series = std::vector<double>;
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+constexpr double inf = std::numeric_limits<double>::infinity();
 
 // ---- generation ------------------------------------------------------------------------------
 
@@ -443,6 +444,50 @@ TEST(IndicatorProperties, RollingMomentsAfterSpike) {
         streamed.push_back(s.update(v));
     EXPECT_NEAR(streamed[2], -1.0 / std::sqrt(2.0), 1e-9) << "streaming bollinger, bar 2";
     EXPECT_NEAR(streamed[3], -1.0 / std::sqrt(2.0), 1e-9) << "streaming bollinger, bar 3";
+}
+
+// An infinity is a non-finite value like NaN wherever it lands, the first bar of a chunk of the
+// unchecked loop included (bars whose windows hold it are NaN, as in the streaming reference):
+// found by review in session 9, where an infinity entering at a chunk's first bar made every sum
+// of the chunk infinite, its bounds infinite and its re-base proof pass. Positions around the
+// periodic re-bases (every max(n, 128) bars), the paired chunks and the 2,048-bar blocks.
+TEST(IndicatorProperties, AnInfinityIsNonFiniteAtEveryChunkStart) {
+    const std::size_t len = 4500;
+    Hlc base;
+    double level = 100.0;
+    for (std::size_t t = 0; t < len; ++t) {
+        level += (t * 7919 % 13 < 6) ? 0.25 : -0.25;
+        base.close.push_back(level);
+        base.high.push_back(level + 0.5);
+        base.low.push_back(level - 0.5);
+    }
+    const std::size_t positions[] = {0,   1,   20,  127,  128,  129,  200,  255,  256,  257, 384,
+                                     400, 512, 600, 2047, 2048, 2049, 2176, 2304, 2432, 3000};
+    int compared = 0;
+    for (const auto& name : names) {
+        const auto& i = by_name(name);
+        for (const int n : {2, 20, 200}) {
+            if (n < i.window_floor)
+                continue;
+            for (const std::size_t at : positions) {
+                for (const double bad : {inf, -inf}) {
+                    Hlc p = base;
+                    p.close[at] = bad;
+                    const Series want = i.streaming(p, n);
+                    const Series got = batch(i, p, n);
+                    for (std::size_t t = 0; t < len; ++t) {
+                        if (!near(want[t], got[t], 1e-9, 1e-9)) {
+                            ADD_FAILURE() << name << " n=" << n << " x[" << at << "]=" << bad << ": bar " << t
+                                          << " streaming " << want[t] << " batch " << got[t];
+                            break;
+                        }
+                    }
+                    ++compared;
+                }
+            }
+        }
+    }
+    EXPECT_GT(compared, 300);
 }
 
 // Adding c to every price: RSI, stochastic and Bollinger are unchanged, SMA/EMA move by c.
