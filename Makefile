@@ -19,7 +19,7 @@ SRC_DIRS   := $(wildcard core extension worker http test bench fuzz)
 
 EXT_MAKE = $(MAKE) -C extension PG_CONFIG=$(PG_CONFIG) $(EXT_MAKE_ARGS)
 
-.PHONY: help deps configure build install run stop status psql test fuzz-build bench bench-bars format format-check tidy clean distclean deb deb-test failover
+.PHONY: help deps configure build install run stop status psql test fuzz-build bench bench-deps bench-bars format format-check tidy clean distclean deb deb-test failover
 
 help:
 	@echo "make deps      install the Debian packages (scripts/install-deps.sh; no-op when present)"
@@ -32,6 +32,7 @@ help:
 	@echo "make test      deps + build + install, then every test suite (scripts/test.sh)"
 	@echo "make failover  deps + install, then 5 pg_auto_failover failovers during order flow (FAILOVER_REPEATS)"
 	@echo "make bench     build, then run $(BUILD_DIR)/bench/bench_*"
+	@echo "make bench-deps  what only the side-by-side references need: R's TTR, perf, autocannon (bench/README.md)"
 	@echo "make deb       build the Debian packages of the release into $(BUILD_DIR)/deb/ (packaging/deb/README.md)"
 	@echo "make deb-test  make deb, then install and run them in a fresh Debian 12 root (test/deb/run.sh)"
 	@echo "make chaos     the long chaos soak (SEED= KILLS= DB_STOPS= FAULTS= DURATION=; test/chaos/README.md)"
@@ -106,6 +107,12 @@ bench: build
 	@found=0; for b in $(BUILD_DIR)/bench/bench_*; do \
 	  if [ -f "$$b" ] && [ -x "$$b" ]; then found=1; echo "== $$b"; "$$b"; fi; \
 	done; if [ $$found -eq 0 ]; then echo "no $(BUILD_DIR)/bench/bench_* executables"; fi
+
+# The references some benchmarks run beside ours (not needed by make test): R's TTR for
+# bench/ttr_reference.R, perf for the profiles, autocannon (pinned, lockfile) for bench/rest_bench.sh.
+bench-deps: deps
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends r-cran-ttr linux-perf
+	cd bench/autocannon && npm ci
 
 # Bars at scale (issue 17, long: ~30-60 min, ~14 GB): 100M bars vs 10k, and COPY ingest of 1M
 # minute bars; PG* = a superuser on a cluster with the extension installed (bench/README.md).

@@ -3,7 +3,7 @@
 # The side-by-side reference of bench_indicators' 1M-bar rows (bench/README.md); run both in turn:
 #   Rscript bench/ttr_reference.R; build/bench/bench_indicators --benchmark_filter='batch/1048576'
 # Needs R and TTR, which make deps does not install (only this optional reference uses them):
-#   apt-get install -y --no-install-recommends r-cran-ttr
+#   make bench-deps (or: apt-get install -y --no-install-recommends r-cran-ttr)
 suppressMessages(library(TTR))
 n <- 1048576
 set.seed(42)

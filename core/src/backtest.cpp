@@ -259,13 +259,17 @@ bool score_without_gaps(const ScoreInput& in, BacktestSummary& out) {
 
 namespace {
 
+// What score_lanes carries per lane: the previous position, the equity curve's total, peak and
+// drawdown, the traded units, and the scored pnl's shift and shifted sums.
+struct LaneSums {
+    std::array<double, max_score_lanes> held_prev{}, total{}, peak{}, max_dd{}, changes{}, shift{}, s1{},
+        s2{};
+};
+
 #if defined(__SSE2__)
 // score_lanes' loop for all four lanes in one AVX2 register, in one pass over the bars (the SSE2
 // form below makes two, a pair of lanes each): the same operations on each lane, each correctly
 // rounded, so the same bits. Compiled for AVX2 alone (no FMA, nothing contracted).
-struct LaneSums {
-    std::array<double, max_score_lanes> held_prev, total, peak, max_dd, changes, shift, s1, s2;
-};
 
 __attribute__((target("avx2"))) void score_four_lanes(
     const std::array<const PositionCode*, max_score_lanes>& code, const double* change, std::size_t start,
@@ -350,30 +354,18 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
         code[l] = decided[l < lanes ? l : 0].data();
     const double fee = shared.fee_bps / 10000.0;
     const double inf = std::numeric_limits<double>::infinity();
-    std::array<double, width> held_prev{}, total{}, peak{}, max_dd{}, changes{};
+    LaneSums acc;
     [[maybe_unused]] std::array<double, width> pnl{};
-    std::array<double, width> shift{}, s1{}, s2{};
     for (std::size_t l = 0; l < width; ++l) {
-        held_prev[l] = code[l][start - 1 - delay];
-        peak[l] = -inf;
-        max_dd[l] = -inf;
+        acc.held_prev[l] = code[l][start - 1 - delay];
+        acc.peak[l] = -inf;
+        acc.max_dd[l] = -inf;
     }
     const std::size_t scored_from = std::max(start, shared.first_scored);
-    std::size_t count = 0;
+    const std::size_t count = scored_from < n ? n - scored_from : 0;  // the scored bars
 #if defined(__SSE2__)
     if (width == 4 && cpu::has_avx2()) {
-        LaneSums io{};
-        io.held_prev = held_prev;
-        score_four_lanes(code, change.data(), start, scored_from, n, delay, fee, io);
-        held_prev = io.held_prev;
-        total = io.total;
-        peak = io.peak;
-        max_dd = io.max_dd;
-        changes = io.changes;
-        shift = io.shift;
-        s1 = io.s1;
-        s2 = io.s2;
-        count = scored_from < n ? n - scored_from : 0;
+        score_four_lanes(code, change.data(), start, scored_from, n, delay, fee, acc);
     } else {
         // Two lanes per SSE2 register, one pair at a time (the pair's chains fit in registers): the
         // arithmetic of score_without_gaps, each operation correctly rounded per lane as the scalar
@@ -382,7 +374,7 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
         for (std::size_t p = 0; p < width; p += 2) {
             const PositionCode* c0 = code[p];
             const PositionCode* c1 = code[p + 1];
-            __m128d prev = _mm_setr_pd(held_prev[p], held_prev[p + 1]);
+            __m128d prev = _mm_setr_pd(acc.held_prev[p], acc.held_prev[p + 1]);
             __m128d tot = _mm_setzero_pd(), pk = _mm_set1_pd(-inf), dd = _mm_set1_pd(-inf);
             __m128d chs = _mm_setzero_pd(), sh = _mm_setzero_pd(), m1 = _mm_setzero_pd(),
                     m2 = _mm_setzero_pd();
@@ -401,30 +393,27 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
             std::size_t t = start;
             for (; t < std::min(scored_from, n); ++t)
                 step(t);
-            count = 0;
             if (t < n) {  // the first scored value is each lane's shift (RunningStats::add)
                 step(t++);
                 sh = pl;
-                count = 1;
             }
             for (; t < n; ++t) {
                 step(t);
                 const __m128d d = _mm_sub_pd(pl, sh);
                 m1 = _mm_add_pd(m1, d);
                 m2 = _mm_add_pd(m2, _mm_mul_pd(d, d));
-                ++count;
             }
             const auto store = [p](std::array<double, width>& to, __m128d v) {
                 _mm_storeu_pd(to.data() + p, v);
             };
-            store(held_prev, prev);
-            store(total, tot);
-            store(peak, pk);
-            store(max_dd, dd);
-            store(changes, chs);
-            store(shift, sh);
-            store(s1, m1);
-            store(s2, m2);
+            store(acc.held_prev, prev);
+            store(acc.total, tot);
+            store(acc.peak, pk);
+            store(acc.max_dd, dd);
+            store(acc.changes, chs);
+            store(acc.shift, sh);
+            store(acc.s1, m1);
+            store(acc.s2, m2);
         }
     }
 #else
@@ -433,13 +422,13 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
         const double chg = change[t];
         for (std::size_t l = 0; l < width; ++l) {
             const double held = code[l][t - delay];
-            const double trade = std::fabs(held - held_prev[l]);
-            pnl[l] = held_prev[l] * chg - trade * fee;
-            changes[l] += trade;
-            total[l] += pnl[l];
-            peak[l] = std::max(peak[l], total[l]);
-            max_dd[l] = std::max(max_dd[l], peak[l] - total[l]);
-            held_prev[l] = held;
+            const double trade = std::fabs(held - acc.held_prev[l]);
+            pnl[l] = acc.held_prev[l] * chg - trade * fee;
+            acc.changes[l] += trade;
+            acc.total[l] += pnl[l];
+            acc.peak[l] = std::max(acc.peak[l], acc.total[l]);
+            acc.max_dd[l] = std::max(acc.max_dd[l], acc.peak[l] - acc.total[l]);
+            acc.held_prev[l] = held;
         }
     };
     std::size_t t = start;
@@ -448,36 +437,34 @@ bool score_lanes(std::span<const std::span<const PositionCode>> decided, const S
     if (t < n) {  // the first scored value is each lane's shift (RunningStats::add)
         step(t++);
         for (std::size_t l = 0; l < width; ++l)
-            shift[l] = pnl[l];
-        count = 1;
+            acc.shift[l] = pnl[l];
     }
     for (; t < n; ++t) {
         step(t);
         for (std::size_t l = 0; l < width; ++l) {
-            const double d = pnl[l] - shift[l];
-            s1[l] += d;
-            s2[l] += d * d;
+            const double d = pnl[l] - acc.shift[l];
+            acc.s1[l] += d;
+            acc.s2[l] += d * d;
         }
-        ++count;
     }
 #endif
     for (std::size_t l = 0; l < lanes; ++l) {
         RunningStats scored;
         scored.count = count;
-        scored.shift = shift[l];
-        scored.s1 = s1[l];
-        scored.s2 = s2[l];
+        scored.shift = acc.shift[l];
+        scored.s1 = acc.s1[l];
+        scored.s2 = acc.s2[l];
         Equity eq;
-        eq.total = total[l];
-        eq.peak = peak[l];
-        eq.max_dd = max_dd[l];
+        eq.total = acc.total[l];
+        eq.peak = acc.peak[l];
+        eq.max_dd = acc.max_dd[l];
         eq.any = true;
         BacktestSummary& o = out[l];
-        o.metrics = finish_metrics(scored, eq, shared.trading_period, total[l]);
+        o.metrics = finish_metrics(scored, eq, shared.trading_period, acc.total[l]);
         o.buy_hold = Metrics{nan, nan, nan, nan, nan};
         o.last_position = position_value(decided[l][n - 1]);
         o.bars = n;
-        o.position_changes = static_cast<std::size_t>(changes[l]);
+        o.position_changes = static_cast<std::size_t>(acc.changes[l]);
     }
     return true;
 }

@@ -279,6 +279,31 @@ inline void store_lanes(double* p0, double* p1, __m128d v) {
     _mm_storel_pd(p0, v);
     _mm_storeh_pd(p1, v);
 }
+
+// Bollinger's two columns of a pair: x - mean, and std::max(0.0, m2) * inv_nm1, where std::max(0.0,
+// m2) is (0 < m2 ? m2 : 0): MAXPD(m2, 0).
+inline void store_deviation_and_variance(const PairBar& bar, double inv_nm1, double* z0, double* z1,
+                                         double* v0, double* v1) {
+    store_lanes(z0, z1, _mm_sub_pd(bar.v, bar.mean));
+    store_lanes(v0, v1, _mm_mul_pd(_mm_max_pd(bar.m2, _mm_setzero_pd()), _mm_set1_pd(inv_nm1)));
+}
+#else
+// Without SSE2 no chunks are paired (Rolling::run_block): these only let the kernels' emit_pair
+// compile.
+struct PairBar {
+    std::array<double, 2> v, mean, m2;
+};
+inline void store_lanes(double* p0, double* p1, const std::array<double, 2>& v) {
+    *p0 = v[0];
+    *p1 = v[1];
+}
+inline void store_deviation_and_variance(const PairBar& bar, double inv_nm1, double* z0, double* z1,
+                                         double* v0, double* v1) {
+    *z0 = bar.v[0] - bar.mean[0];
+    *z1 = bar.v[1] - bar.mean[1];
+    *v0 = std::max(0.0, bar.m2[0]) * inv_nm1;
+    *v1 = std::max(0.0, bar.m2[1]) * inv_nm1;
+}
 #endif
 
 // One rolling series, block by block: value i through src(i), which is valid for every i in the
@@ -819,11 +844,7 @@ void bollinger(std::span<const double> x, int n, std::span<double> out) {
             }
         },
         [&](int, std::size_t ta, std::size_t tb, const PairBar& bar) {
-            // std::max(0.0, m2) is (0 < m2 ? m2 : 0): MAXPD(m2, 0).
-            const __m128d z = _mm_sub_pd(bar.v, bar.mean);
-            const __m128d sd2 = _mm_mul_pd(_mm_max_pd(bar.m2, _mm_setzero_pd()), _mm_set1_pd(inv_nm1));
-            store_lanes(po + ta, po + tb, z);
-            store_lanes(pv + (ta - base), pv + (tb - base), sd2);
+            store_deviation_and_variance(bar, inv_nm1, po + ta, po + tb, pv + (ta - base), pv + (tb - base));
         },
         [&](std::size_t b, std::size_t) { base = b; },
         [&](std::size_t b, std::size_t e) { div_sqrt(po + b, pv, e - b); });
