@@ -24,6 +24,8 @@
 #include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
+#include "auth.h"
+
 #define GATE_USER_LEN 65
 #define GATE_REASON_LEN (BGW_EXTRALEN - GATE_USER_LEN)
 #define KEY_ID_LEN 37 /* a uuid's text form and its NUL */
@@ -133,16 +135,22 @@ PG_FUNCTION_INFO_V1(quant_api_key_used_async);
 Datum
 quant_api_key_used_async(PG_FUNCTION_ARGS)
 {
-	pg_uuid_t *key_id;
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(quant_api_key_use_start(PG_GETARG_UUID_P(0)));
+}
+
+bool
+quant_api_key_use_start(const pg_uuid_t *key_id)
+{
 	char *key_text;
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 
-	if (PG_ARGISNULL(0) || RecoveryInProgress())
-		PG_RETURN_BOOL(false);
-	key_id = PG_GETARG_UUID_P(0);
+	if (RecoveryInProgress())
+		return false;
 	key_text = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(key_id)));
 	prepare_worker(&worker, "quant_api_key_used_main", "quant api key use");
 	strlcpy(worker.bgw_extra, key_text, KEY_ID_LEN);
-	PG_RETURN_BOOL(RegisterDynamicBackgroundWorker(&worker, &handle));
+	return RegisterDynamicBackgroundWorker(&worker, &handle);
 }

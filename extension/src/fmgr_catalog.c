@@ -23,6 +23,7 @@ _PG_init(void)
 {
 	quant_set_interrupt_check(interrupt_pending);
 	quant_user_context_init();
+	quant_api_key_login_init();
 	quant_credential_init();
 	quant_bar_cache_init();
 }

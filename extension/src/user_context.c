@@ -15,23 +15,21 @@
 
 #include "auth.h"
 
-#define USER_MAX 64
-
 /* A transaction's user, pushed per subtransaction that set it (TopTransactionContext). */
 typedef struct LocalUser
 {
-	char name[USER_MAX + 1];
+	char name[QUANT_USER_MAX + 1];
 	bool nobody; /* a failed login: no user, even if the session has one */
 	SubTransactionId subid;
 	struct LocalUser *prev;
 } LocalUser;
 
 static LocalUser *local_top = NULL;
-static char session_name[USER_MAX + 1];
+static char session_name[QUANT_USER_MAX + 1];
 static bool session_set = false;
 /* The session's user before this transaction changed it: an abort puts it back, as for SET. */
 static bool session_changed = false;
-static char session_name_before[USER_MAX + 1];
+static char session_name_before[QUANT_USER_MAX + 1];
 static bool session_set_before = false;
 
 const char *
@@ -99,7 +97,7 @@ check_name(const char *fn, const char *name)
 {
 	size_t n = strlen(name);
 	size_t i;
-	bool ok = n >= 1 && n <= USER_MAX;
+	bool ok = n >= 1 && n <= QUANT_USER_MAX;
 
 	for (i = 0; ok && i < n; i++)
 	{
@@ -132,6 +130,14 @@ set_local(const char *name)
 	}
 	u->nobody = name == NULL;
 	strlcpy(u->name, name != NULL ? name : "", sizeof(u->name));
+}
+
+void
+quant_user_set_transaction(const char *fn, const char *name)
+{
+	if (name != NULL)
+		check_name(fn, name);
+	set_local(name);
 }
 
 /* A session SET after a SET LOCAL wins, as for settings. */
@@ -211,9 +217,7 @@ quant_set_transaction_user(PG_FUNCTION_ARGS)
 {
 	char *name = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	if (name != NULL)
-		check_name("trade.set_transaction_user", name);
-	set_local(name);
+	quant_user_set_transaction("trade.set_transaction_user", name);
 	if (name == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(name));

@@ -63,14 +63,12 @@ CallResult Connection::call(const std::string& api_key, int statement_timeout_ms
     std::size_t route = 0;
     try {
         pq::Pipeline p(*conn_);
-        p.add("BEGIN");
         const bool session = api_key.rfind("qs_", 0) == 0;  // a web UI session's token
         login = session ? p.add_prepared(kSessionLoginName, kSessionLoginSql, {api_key})
                         : p.add_prepared(kLoginName, kLoginSql, {api_key});
         if (statement_timeout_ms != default_timeout_ms_)
             p.add_prepared(kTimeoutName, kTimeoutSql, {std::to_string(statement_timeout_ms)});
         route = p.add_prepared(named->second, guarded(sql), params);
-        p.add("COMMIT");
         o = p.run();
     } catch (const pq::SqlError& e) {
         out.error = e;
@@ -120,9 +118,7 @@ CallResult Connection::call_public(const std::string& sql,
     std::size_t statement = 0;
     try {
         pq::Pipeline p(*conn_);
-        p.add("BEGIN");
         statement = p.add(sql, params);
-        p.add("COMMIT");
         o = p.run();
     } catch (const pq::SqlError& e) {
         out.error = e;

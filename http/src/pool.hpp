@@ -1,8 +1,10 @@
 // The libpq connection pool and the one way a request reaches the SQL API, one pipeline (one
-// round trip), parameters always out of line:
-//   BEGIN; SELECT quant.login_api_key($1) (a session token "qs_..": quant.login_session($1)); [SET LOCAL
+// round trip, one transaction: the statements up to the pipeline's one Sync form the implicit
+// transaction of the extended protocol, committed at the Sync, rolled back by any error in it;
+// no BEGIN and COMMIT to parse and run), parameters always out of line:
+//   SELECT quant.login_api_key($1) (a session token "qs_..": quant.login_session($1)); [SET LOCAL
 //   statement_timeout, long routes only;] SELECT * FROM (<the route's statement>) q WHERE
-//   quant.authenticated(); COMMIT
+//   quant.authenticated(); Sync
 // A key that logs in no one gives NULL: the route's statement returns nothing and no ERROR is
 // raised anywhere. The login and each route's statement are named prepared statements of the
 // connection (parsed once per connection, the Parse travelling in the first request's pipeline).
@@ -48,7 +50,7 @@ public:
     // than the connection's default is set for this request's transaction only.
     CallResult call(const std::string& api_key, int statement_timeout_ms, const std::string& sql,
                     const std::vector<std::optional<std::string>>& params);
-    // One statement with no user (logging a person in or out): BEGIN; sql; COMMIT. kind ok or
+    // One statement with no user (logging a person in or out), in a transaction of its own. kind ok or
     // sql_error/unavailable; user empty.
     CallResult call_public(const std::string& sql, const std::vector<std::optional<std::string>>& params);
     // SELECT 1 (readiness).

@@ -335,41 +335,35 @@ COMMENT ON FUNCTION trade.api_key_used_async(uuid) IS
   'Internal: starts trade.api_key_record_use(key_id) in a background worker''s own transaction and returns at once (false when no worker slot was free: the next login tries again).';
 REVOKE ALL ON FUNCTION trade.api_key_used_async(uuid) FROM PUBLIC;
 
+-- In C (extension/src/api_key_login.c): the key rows a backend has read and the pepper are kept
+-- in its memory, so a login reads no table; the keyed hash is still computed and compared on
+-- every call. The triggers below push every change that matters (a revocation above all) to
+-- every backend at commit, as a relcache invalidation of the table, and a login takes in the
+-- invalidations waiting for it before it uses anything kept. Not STRICT: a NULL key must still
+-- clear the transaction's user.
 CREATE FUNCTION quant.login_api_key(key text) RETURNS text
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    id uuid := trade.token_id(key, 'qk_');
-    k record;
-    pepper bytea;
-    ok boolean;
-BEGIN
-    PERFORM trade.set_transaction_user(NULL);  -- a failed login leaves no user, whoever was before
-    IF id IS NULL THEN
-        RETURN NULL;  -- NULL or malformed: unknown, like any other
-    END IF;
-    SELECT t.key_id, t.user_id, t.key_hash, t.revoked_at, t.last_used_at INTO k
-      FROM trade.api_key t WHERE t.key_id = id;
-    pepper := trade.api_key_pepper(false);
-    IF pepper IS NULL THEN
-        RETURN NULL;  -- no key was ever made here
-    END IF;
-    -- hash and compare even for an unknown key_id, so the time says little about which part was wrong
-    ok := trade.bytea_equal_ct(trade.hmac_sha256(pepper, key),
-                               coalesce(k.key_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea))
-          AND k.key_id IS NOT NULL;
-    IF NOT ok OR k.revoked_at IS NOT NULL THEN
-        RETURN NULL;
-    END IF;
-    IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute' THEN
-        PERFORM trade.api_key_used_async(k.key_id);
-    END IF;
-    RETURN trade.set_transaction_user(k.user_id);
-END
-$$;
+AS 'MODULE_PATHNAME', 'quant_login_api_key'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION quant.login_api_key(text) IS
-  'For the REST layer, first in each request''s transaction: a valid API key makes its user the current quant user until the transaction ends and returns the user; a NULL, malformed, unknown, wrong or revoked key returns NULL (all alike, no ERROR) and leaves no current user. Compares keyed hashes in constant time; takes no row lock (last_used_at is written beside it, at most once a minute). EXECUTE for quant_app and quant_admin only.';
+  'For the REST layer, first in each request''s transaction: a valid API key makes its user the current quant user until the transaction ends and returns the user; a NULL, malformed, unknown, wrong or revoked key returns NULL (all alike, no ERROR) and leaves no current user. Compares keyed hashes in constant time; reads the key''s row once per backend and keeps it until a change of the key is committed (trade.api_key_cache_invalidate); takes no row lock (last_used_at is written beside it, at most once a minute). EXECUTE for quant_app and quant_admin only.';
+
+-- What each backend keeps for quant.login_api_key is dropped everywhere when a transaction that
+-- changed a key's id, user, hash or revocation, deleted or truncated keys, or changed the pepper
+-- commits. ENABLE ALWAYS: also under session_replication_role = replica. Inserts need nothing
+-- (an unknown key_id is never kept), nor last_used_at (the backend remembers its own asks).
+CREATE FUNCTION trade.api_key_cache_invalidate() RETURNS trigger
+AS 'MODULE_PATHNAME', 'quant_api_key_cache_invalidate'
+LANGUAGE C;
+COMMENT ON FUNCTION trade.api_key_cache_invalidate() IS
+  'Internal (statement trigger of trade.api_key and trade.api_key_pepper): a relcache invalidation of the table at commit, on which every backend drops the key rows and the pepper quant.login_api_key keeps.';
+REVOKE ALL ON FUNCTION trade.api_key_cache_invalidate() FROM PUBLIC;
+CREATE TRIGGER api_key_changed AFTER UPDATE OF key_id, user_id, key_hash, revoked_at OR DELETE OR TRUNCATE
+    ON trade.api_key FOR EACH STATEMENT EXECUTE FUNCTION trade.api_key_cache_invalidate();
+ALTER TABLE trade.api_key ENABLE ALWAYS TRIGGER api_key_changed;
+CREATE TRIGGER api_key_pepper_changed AFTER UPDATE OR DELETE OR TRUNCATE
+    ON trade.api_key_pepper FOR EACH STATEMENT EXECUTE FUNCTION trade.api_key_cache_invalidate();
+ALTER TABLE trade.api_key_pepper ENABLE ALWAYS TRIGGER api_key_pepper_changed;
 
 CREATE FUNCTION quant.authenticate_api_key(key text) RETURNS text
 LANGUAGE sql VOLATILE
