@@ -11,7 +11,11 @@
  * (AcceptInvalidationMessages): a revocation committed before a login starts is seen by it, in
  * every backend, on a hot standby too (the messages travel in the commit's WAL record). A
  * backend that missed messages (its queue overflowed) is reset, which drops everything as well.
- * A row read while an invalidation arrived is used for that login but not kept.
+ * A row read while an invalidation arrived is used for that login but not kept, and so is
+ * everything read in a REPEATABLE READ or SERIALIZABLE transaction (its snapshot may predate a
+ * change whose message was taken in already). Inserts fire the triggers too: a key or pepper
+ * this transaction made and read is dropped when it rolls back (a transaction's own messages
+ * are applied locally at its abort), so nothing uncommitted outlives its transaction.
  *
  * last_used_at is not a reason to drop anything: it is written beside the request by an
  * autonomous worker (autonomous.c), at most once a minute per key and backend, and the kept
@@ -207,6 +211,13 @@ find_key(const pg_uuid_t *key_id, KeyRow *read, const Pepper **pepper_of)
 		ctl.entrysize = sizeof(KeptKey);
 		ctl.hcxt = TopMemoryContext;
 		kept = hash_create("quant api keys", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	if (IsolationUsesXactSnapshot())
+	{
+		/* the transaction's snapshot may be older than what was pushed: read, keep nothing */
+		read_row(key_id, read, true);
+		*pepper_of = read->pepper.length > 0 ? &read->pepper : NULL;
+		return read->found ? &read->key : NULL;
 	}
 	k = hash_search(kept, key_id, HASH_FIND, NULL);
 	if (k != NULL && pepper.length > 0)

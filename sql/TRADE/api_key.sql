@@ -349,19 +349,20 @@ COMMENT ON FUNCTION quant.login_api_key(text) IS
   'For the REST layer, first in each request''s transaction: a valid API key makes its user the current quant user until the transaction ends and returns the user; a NULL, malformed, unknown, wrong or revoked key returns NULL (all alike, no ERROR) and leaves no current user. Compares keyed hashes in constant time; reads the key''s row once per backend and keeps it until a change of the key is committed (trade.api_key_cache_invalidate); takes no row lock (last_used_at is written beside it, at most once a minute). EXECUTE for quant_app and quant_admin only.';
 
 -- What each backend keeps for quant.login_api_key is dropped everywhere when a transaction that
--- changed a key's id, user, hash or revocation, deleted or truncated keys, or changed the pepper
--- commits. ENABLE ALWAYS: also under session_replication_role = replica. Inserts need nothing
--- (an unknown key_id is never kept), nor last_used_at (the backend remembers its own asks).
+-- made keys, changed a key's id, user, hash or revocation, deleted or truncated keys, or made or
+-- changed the pepper commits, and in the transaction's own backend when it rolls back (nothing
+-- it read of its own uncommitted rows outlives it). ENABLE ALWAYS: also under
+-- session_replication_role = replica. Not last_used_at (each backend remembers its own asks).
 CREATE FUNCTION trade.api_key_cache_invalidate() RETURNS trigger
 AS 'MODULE_PATHNAME', 'quant_api_key_cache_invalidate'
 LANGUAGE C;
 COMMENT ON FUNCTION trade.api_key_cache_invalidate() IS
   'Internal (statement trigger of trade.api_key and trade.api_key_pepper): a relcache invalidation of the table at commit, on which every backend drops the key rows and the pepper quant.login_api_key keeps.';
 REVOKE ALL ON FUNCTION trade.api_key_cache_invalidate() FROM PUBLIC;
-CREATE TRIGGER api_key_changed AFTER UPDATE OF key_id, user_id, key_hash, revoked_at OR DELETE OR TRUNCATE
+CREATE TRIGGER api_key_changed AFTER INSERT OR UPDATE OF key_id, user_id, key_hash, revoked_at OR DELETE OR TRUNCATE
     ON trade.api_key FOR EACH STATEMENT EXECUTE FUNCTION trade.api_key_cache_invalidate();
 ALTER TABLE trade.api_key ENABLE ALWAYS TRIGGER api_key_changed;
-CREATE TRIGGER api_key_pepper_changed AFTER UPDATE OR DELETE OR TRUNCATE
+CREATE TRIGGER api_key_pepper_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON trade.api_key_pepper FOR EACH STATEMENT EXECUTE FUNCTION trade.api_key_cache_invalidate();
 ALTER TABLE trade.api_key_pepper ENABLE ALWAYS TRIGGER api_key_pepper_changed;
 

@@ -59,3 +59,39 @@ class Tally:
         """Prints the last line and returns the exit status (1 on any failure)."""
         print(f"{self.passed} passed, {self.failed} failed", flush=True)
         return 1 if self.failed else 0
+
+
+class Session:
+    """One psql backend kept open: each run() is sent to it and its output read back, so that
+    what a backend keeps (caches, an open transaction) is seen across calls. Errors do not end
+    the session: their ERROR lines come back with the output."""
+
+    END = "__quant_session_end__"
+
+    def __init__(self, prelude="SET client_min_messages = warning;"):
+        self.proc = subprocess.Popen(PSQL[:-2] + ["-v", "ON_ERROR_STOP=0", "-F", "|"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.run(prelude)
+        self.pid = self.one("SELECT pg_backend_pid()")
+
+    def run(self, sql):
+        """sql's output lines (ERROR lines among them), in order."""
+        self.proc.stdin.write(sql.rstrip().rstrip(";") + ";\n\\echo " + self.END + "\n")
+        self.proc.stdin.flush()
+        out = []
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            if line == self.END:
+                return out
+            if line != "":
+                out.append(line)
+        raise RuntimeError("psql session ended: " + " / ".join(out))
+
+    def one(self, sql):
+        """The one line sql prints (all of them joined by ' / ' when not one)."""
+        out = self.run(sql)
+        return out[0] if len(out) == 1 else " / ".join(out)
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)

@@ -110,6 +110,10 @@ SELECT line FROM (
   SELECT 'object ' || pg_describe_object(m.classid, m.objid, m.objsubid)
     FROM members m WHERE m.classid NOT IN ('pg_proc'::regclass, 'pg_class'::regclass)
   UNION ALL
+  SELECT 'trigger ' || pg_get_triggerdef(t.oid) || ' enabled ' || t.tgenabled::text
+    FROM members m JOIN pg_trigger t ON m.classid = 'pg_class'::regclass AND t.tgrelid = m.objid
+   WHERE NOT t.tgisinternal
+  UNION ALL
   SELECT 'dumped table ' || t.oid::regclass::text || ' filter ' || coalesce(e.extcondition[s.i], '')
     FROM pg_extension e, generate_subscripts(e.extconfig, 1) s(i), pg_class t
    WHERE e.extname = 'quant' AND t.oid = e.extconfig[s.i]
