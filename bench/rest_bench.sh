@@ -15,9 +15,10 @@
 #   sql: get_strategy              pgbench: SELECT quant.get_strategy(id), with quant.set_user('bench')
 #                                  before it in the same pipeline (one round trip; the user is backend
 #                                  memory, not a setting), C connections: the issue's reference
-#   sql: the server's transaction  pgbench: what quant-http sends per request (BEGIN; login_api_key;
-#                                  get_strategy guarded by quant.authenticated(); COMMIT) in one
-#                                  pipeline, C connections: the floor of the route itself
+#   sql: the server's transaction  pgbench: what quant-http sends per request (login_api_key;
+#                                  get_strategy guarded by quant.authenticated(); one Sync: the
+#                                  implicit transaction) in one pipeline, C connections: the floor
+#                                  of the route itself
 # and the CPU time per request of quant-http and of the database server (/proc, during the wrk run).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,10 +49,8 @@ printf '\\startpipeline\nSELECT quant.set_user(%s);\nSELECT quant.get_strategy(%
     "'bench'" "'$sid'" >"$work/get.sql"
 cat >"$work/route.sql" <<SQL
 \\startpipeline
-BEGIN;
 SELECT quant.login_api_key('$key');
 SELECT * FROM (SELECT quant.get_strategy('$sid'::uuid)) q WHERE quant.authenticated();
-COMMIT;
 \\endpipeline
 SQL
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -66,26 +65,39 @@ srv=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf -H "Authorization: Bearer $key" "$url" >/dev/null || { echo "GET failed"; cat "$work/server.log"; exit 1; }
 
-# CPU ticks (utime + stime) of quant-http and of the database server's processes (pg_stat_activity:
-# the backends, quant-http's pool among them, and the auxiliary processes)
+# CPU ticks (utime + stime) of quant-http, of the database server (its live processes, the pool's
+# backends among them, plus what the backends that exited used: the postmaster's cutime + cstime)
+# and of a load generator (run_counted: the command's own, read from its parent shell's children
+# times once it exited)
 srv_ticks() { awk '{print $14 + $15}' "/proc/$srv/stat"; }
+postmaster="$(head -n1 "$(psql -X -At -d "$db" -c "SHOW data_directory")/postmaster.pid" 2>/dev/null || true)"
 pg_ticks() {
     local t=0 p
+    [ -n "$postmaster" ] && t="$(awk '{print $16 + $17}' "/proc/$postmaster/stat" 2>/dev/null || echo 0)"
     for p in $(psql -X -At -d "$db" -c "SELECT pid FROM pg_stat_activity"); do
         t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
     done
     echo "$t"
 }
+run_counted() { # run_counted OUT CMD...: CMD's stdout into OUT; prints the CPU ticks CMD used
+    local out="$1"
+    shift
+    bash -c '"$@" >"$0" 2>/dev/null; awk "{print \$16 + \$17}" /proc/$$/stat' "$out" "$@"
+}
 hz="$(getconf CLK_TCK)"
+cpu() { # cpu TICKS REQUESTS -> ms per request
+    awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN {printf "%.3f", n > 0 ? t / hz * 1000 / n : 0}'
+}
 w() { # w CONNECTIONS -> "N req/s, p50, p99" (and CPU per request)
-    local c="$1" s0 p0 s1 p1 out
+    local c="$1" s0 p0 s1 p1 ct n
     s0="$(srv_ticks)"; p0="$(pg_ticks)"
-    out="$(wrk --latency -t "$([ "$c" -gt 1 ] && echo 2 || echo 1)" -c "$c" -d "${secs}s" -H "Authorization: Bearer $key" "$url")"
+    ct="$(run_counted "$work/wrk.txt" wrk --latency -t "$([ "$c" -gt 1 ] && echo 2 || echo 1)" -c "$c" -d "${secs}s" \
+        -H "Authorization: Bearer $key" "$url")"
     s1="$(srv_ticks)"; p1="$(pg_ticks)"
-    echo "$out" | awk -v ds="$((s1 - s0))" -v dp="$((p1 - p0))" -v hz="$hz" -v secs="$secs" '
+    n="$(awk '/requests in/ {print $1}' "$work/wrk.txt")"
+    awk -v cpu="CPU per request: wrk $(cpu "$ct" "$n"), quant-http $(cpu $((s1 - s0)) "$n"), database $(cpu $((p1 - p0)) "$n") ms" '
         /Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
-        END {n = rps * secs; printf "%s req/s, p50 %s, p99 %s; CPU per request: quant-http %.3f ms, database %.3f ms%s\n",
-             rps, p50, p99, ds / hz * 1000 / n, dp / hz * 1000 / n, bad ? ", NON-2XX " bad : ""}'
+        END {printf "%s req/s, p50 %s, p99 %s; %s%s\n", rps, p50, p99, cpu, bad ? ", NON-2XX " bad : ""}' "$work/wrk.txt"
 }
 a() { # a CONNECTIONS
     "$ac" -j -c "$1" -d "$secs" -H "Authorization=Bearer $key" "$url" 2>/dev/null | python3 -c '
@@ -95,19 +107,17 @@ bad = r["non2xx"] + r["errors"]
 rps, p50, p99 = r["requests"]["average"], r["latency"]["p50"], r["latency"]["p99"]
 print(f"{rps:.0f} req/s, p50 {p50} ms, p99 {p99} ms" + (f", NON-2XX/ERRORS {bad}" if bad else ""))'
 }
-pg() { # pg CONNECTIONS FILE
+pg() { # pg CONNECTIONS FILE [PGOPTIONS] -> calls/s, p50, p99 (and CPU per call)
+    local c="$1" p0 p1 ct
     rm -f "$work"/lat_*
-    (cd "$work" && pgbench -n -M prepared -l --log-prefix=lat_ \
-        -T "$secs" -c "$1" -j "$([ "$1" -gt 1 ] && echo 2 || echo 1)" -d "$db" -f "$2" >/dev/null 2>&1)
-    cat "$work"/lat_* | awk '{print $3}' | sort -n | awk -v secs="$secs" '{a[NR]=$1} END {
-        printf "%.0f calls/s, p50 %.3f ms, p99 %.3f ms\n", NR / secs, a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000}'
-}
-pgr() { # the server's transaction, pipelined as quant-http sends it (\startpipeline needs -M extended or prepared)
-    rm -f "$work"/lat_*
-    (cd "$work" && PGOPTIONS="-c role=quant_app" pgbench -n -M prepared -l --log-prefix=lat_ \
-        -T "$secs" -c "$1" -j "$([ "$1" -gt 1 ] && echo 2 || echo 1)" -d "$db" -f route.sql >/dev/null 2>&1)
-    cat "$work"/lat_* | awk '{print $3}' | sort -n | awk -v secs="$secs" '{a[NR]=$1} END {
-        printf "%.0f calls/s, p50 %.3f ms, p99 %.3f ms\n", NR / secs, a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000}'
+    p0="$(pg_ticks)"
+    ct="$(cd "$work" && PGOPTIONS="${3:-}" run_counted /dev/null pgbench -n -M prepared -l --log-prefix=lat_ \
+        -T "$secs" -c "$c" -j "$([ "$c" -gt 1 ] && echo 2 || echo 1)" -d "$db" -f "$2")"
+    p1="$(pg_ticks)"
+    cat "$work"/lat_* | awk '{print $3}' | sort -n | awk -v secs="$secs" -v ct="$ct" -v dp="$((p1 - p0))" -v hz="$hz" '
+        {a[NR]=$1} END {
+        printf "%.0f calls/s, p50 %.3f ms, p99 %.3f ms; CPU per call: pgbench %.3f, database %.3f ms\n", NR / secs,
+               a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000, ct / hz * 1000 / NR, dp / hz * 1000 / NR}'
 }
 echo "# machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); quant-http $bin: $threads threads, $dbconns database connections"
 for c in 1 "$conns"; do
@@ -115,7 +125,8 @@ for c in 1 "$conns"; do
     echo "http wrk:                      $(w "$c")"
     echo "http autocannon:               $(a "$c")"
     echo "sql: get_strategy:             $(pg "$c" get.sql)"
-    echo "sql: the server's transaction: $(pgr "$c")"
+    # the server's transaction as the application role, pipelined as quant-http sends it
+    echo "sql: the server's transaction: $(pg "$c" route.sql "-c role=quant_app")"
 done
 case "${QUANT_BENCH_PROFILE:-}" in
 strace) # system calls of quant-http per request, over one wrk run at C connections

@@ -46,7 +46,7 @@
 
 typedef struct KeptKey
 {
-	pg_uuid_t key_id; /* the hash key */
+	pg_uuid_t key_id;                 /* the hash key */
 	char user_id[QUANT_USER_MAX + 2]; /* one more: a longer name stays too long, and is refused */
 	unsigned char key_hash[KEY_HASH_LENGTH];
 	bool revoked;
@@ -274,7 +274,8 @@ quant_login_api_key(PG_FUNCTION_ARGS)
 	bool ok;
 	TimestampTz now;
 
-	quant_user_set_transaction("quant.login_api_key", NULL); /* a failed login leaves no user, whoever was before */
+	quant_user_set_transaction("quant.login_api_key",
+	                           NULL); /* a failed login leaves no user, whoever was before */
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	key = PG_GETARG_TEXT_PP(0);
