@@ -86,7 +86,7 @@ run_counted() { # run_counted OUT CMD...: CMD's stdout into OUT; prints the CPU 
 }
 hz="$(getconf CLK_TCK)"
 cpu() { # cpu TICKS REQUESTS -> ms per request
-    awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN {printf "%.3f", n > 0 ? t / hz * 1000 / n : 0}'
+    awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN {printf "%.3f", (n > 0 ? t / hz * 1000 / n : 0)}'
 }
 w() { # w CONNECTIONS -> "N req/s, p50, p99" (and CPU per request)
     local c="$1" s0 p0 s1 p1 ct n
