@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
         transport.listen(
             config.host, config.port,
             [&api](quant::http::Request& req, quant::http::Response& res) { api.serve(req, res); }, refuse,
-            config.tls_cert, config.tls_key);
+            [&api](const quant::http::Request& req) { return api.runs_long(req); }, config.tls_cert,
+            config.tls_key);
         if (config.metrics_enabled) {
             transport.listen(
                 config.metrics_host, config.metrics_port,

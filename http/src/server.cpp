@@ -228,6 +228,14 @@ void Api::handle(Exchange& ex) {
     run_call(ex, *route, key, call);
 }
 
+bool Api::runs_long(const Request& req) const {
+    std::string id;
+    bool path_known = false;
+    std::string allowed;
+    const Route* route = match_route(req.method, req.path, id, path_known, allowed);
+    return route != nullptr && route->long_running;
+}
+
 // 0. the route: 404 for an unknown path, 405 (with Allow) for a known path and another method
 const Route* Api::route_of(Exchange& ex) {
     bool path_known = false;

@@ -24,6 +24,8 @@ public:
     Api(const Config& config, Pool& pool, ReplicaRouter& router);
     // The API's address: every route of the table.
     void serve(const Request& req, Response& res);
+    // Whether the request's route is a long-running one (the transport's offload threads).
+    bool runs_long(const Request& req) const;
     // The metrics address: GET /metrics only.
     void serve_metrics(const Request& req, Response& res, const TransportStats& transport);
     // A request the transport refused (malformed, too large, ...): problem+json, logged, counted.

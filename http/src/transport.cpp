@@ -31,6 +31,7 @@ using error_code = boost::system::error_code;
 // What every listener and connection shares: the limits, the connection table, the counters.
 struct Shared {
     Limits limits;
+    net::io_context* offload = nullptr;  // the threads of the requests that run long
     std::atomic<bool> stopping{false};
     std::atomic<long long> busy{0};
     std::atomic<long long> refused_total{0};
@@ -69,6 +70,7 @@ struct Shared {
 struct Endpoint {
     Transport::Handler handler;
     Transport::ErrorHandler errors;
+    Transport::Offload offload;         // empty: every request runs on its connection's loop
     std::shared_ptr<ssl::context> tls;  // null: plain HTTP
 };
 
@@ -252,17 +254,30 @@ private:
             write(std::move(res), false);
             return;
         }
-        // the handler runs here, on the I/O thread that read the request, inside this
-        // connection's strand: no hand-off to another thread and back (it blocks this thread on
-        // libpq; the other threads go on serving the other connections)
+        // A request that runs long goes to the offload threads and its answer comes back to this
+        // connection's strand: the loop goes on serving its other connections meanwhile.
+        if (ep_.offload && shared_.offload != nullptr && ep_.offload(*req)) {
+            net::post(*shared_.offload, [self = this->shared_from_this(), req, keep] {
+                auto res = std::make_shared<Response>(self->answer(*req));
+                net::post(self->stream_.get_executor(),
+                          [self, res, keep] { self->write(std::move(*res), keep); });
+            });
+            return;
+        }
+        // Any other runs here, on the loop that read it, inside this connection's strand: no
+        // hand-off to another thread and back (it blocks this loop on libpq for that long).
+        write(answer(*req), keep);
+    }
+
+    Response answer(Request& req) {
         Response res;
         try {
-            ep_.handler(*req, res);
+            ep_.handler(req, res);
         } catch (const std::exception& e) {
             res = Response{};
-            ep_.errors(*req, 500, e.what(), res);
+            ep_.errors(req, 500, e.what(), res);
         }
-        write(std::move(res), keep);
+        return res;
     }
 
     // A refusal by the transport itself: answered, then the connection is closed (the rest of
@@ -370,11 +385,11 @@ std::string refusal_body(int status, const char* type, const char* detail) {
 
 class Listener : public std::enable_shared_from_this<Listener> {
 public:
-    Listener(net::io_context& ioc, Shared& shared, Endpoint ep)
-        : ioc_(ioc),
+    Listener(std::vector<net::io_context*> loops, Shared& shared, Endpoint ep)
+        : loops_(std::move(loops)),
           shared_(shared),
           ep_(std::move(ep)),
-          acceptor_(net::make_strand(ioc)),
+          acceptor_(net::make_strand(*loops_.front())),
           retry_(acceptor_.get_executor()) {}
 
     void bind(const std::string& host, int port) {
@@ -395,8 +410,10 @@ public:
                                      ec.message());
     }
     void accept() {
+        // each connection lives on one loop (round robin): its reads, its handler and its writes
+        net::io_context& loop = *loops_[next_++ % loops_.size()];
         acceptor_.async_accept(
-            net::make_strand(ioc_),
+            net::make_strand(loop),
             [self = shared_from_this()](error_code ec, tcp::socket s) { self->on_accept(ec, std::move(s)); });
     }
     void close() {
@@ -454,7 +471,8 @@ private:
         accept();
     }
 
-    net::io_context& ioc_;
+    std::vector<net::io_context*> loops_;
+    std::size_t next_ = 0;
     Shared& shared_;
     Endpoint ep_;
     tcp::acceptor acceptor_;
@@ -465,13 +483,24 @@ private:
 
 struct Transport::Impl {
     Shared shared;
-    int threads;
-    net::io_context ioc;
-    std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
+    std::vector<std::unique_ptr<net::io_context>> loops;  // one per thread
+    net::io_context offload;                              // as many threads as loops
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
     std::vector<std::shared_ptr<Listener>> listeners;
     std::vector<std::thread> running;
 
-    Impl(const Limits& limits, int n) : threads(n), ioc(n) { shared.limits = limits; }
+    Impl(const Limits& limits, int n) : offload(std::max(n, 1)) {
+        shared.limits = limits;
+        shared.offload = &offload;
+        for (int i = 0; i < std::max(n, 1); ++i)
+            loops.push_back(std::make_unique<net::io_context>(1));
+    }
+    std::vector<net::io_context*> loop_pointers() const {
+        std::vector<net::io_context*> out;
+        for (const auto& l : loops)
+            out.push_back(l.get());
+        return out;
+    }
 };
 
 Transport::Transport(const Limits& limits, int threads) : impl_(std::make_unique<Impl>(limits, threads)) {}
@@ -482,8 +511,8 @@ Transport::~Transport() {
 }
 
 void Transport::listen(const std::string& host, int port, Handler handler, ErrorHandler errors,
-                       const std::string& tls_cert, const std::string& tls_key) {
-    Endpoint ep{std::move(handler), std::move(errors), nullptr};
+                       Offload offload, const std::string& tls_cert, const std::string& tls_key) {
+    Endpoint ep{std::move(handler), std::move(errors), std::move(offload), nullptr};
     if (!tls_cert.empty() || !tls_key.empty()) {
         if (tls_cert.empty() || tls_key.empty())
             throw std::runtime_error("TLS needs both a certificate and a key file");
@@ -498,17 +527,21 @@ void Transport::listen(const std::string& host, int port, Handler handler, Error
         }
         ep.tls = std::move(ctx);
     }
-    auto l = std::make_shared<Listener>(impl_->ioc, impl_->shared, std::move(ep));
+    auto l = std::make_shared<Listener>(impl_->loop_pointers(), impl_->shared, std::move(ep));
     l->bind(host, port);
     impl_->listeners.push_back(std::move(l));
 }
 
 void Transport::start() {
-    impl_->guard.emplace(impl_->ioc.get_executor());
+    for (auto& loop : impl_->loops)
+        impl_->guards.push_back(net::make_work_guard(*loop));
     for (auto& l : impl_->listeners)
         l->accept();
-    for (int i = 0; i < impl_->threads; ++i)
-        impl_->running.emplace_back([this] { impl_->ioc.run(); });
+    impl_->guards.push_back(net::make_work_guard(impl_->offload));
+    for (auto& loop : impl_->loops) {
+        impl_->running.emplace_back([l = loop.get()] { l->run(); });
+        impl_->running.emplace_back([this] { impl_->offload.run(); });
+    }
 }
 
 void Transport::shutdown(std::chrono::milliseconds grace) {
@@ -518,8 +551,10 @@ void Transport::shutdown(std::chrono::milliseconds grace) {
     const auto until = std::chrono::steady_clock::now() + grace;
     while (impl_->shared.busy.load() > 0 && std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    impl_->guard.reset();
-    impl_->ioc.stop();
+    impl_->guards.clear();
+    for (auto& loop : impl_->loops)
+        loop->stop();
+    impl_->offload.stop();
     for (auto& t : impl_->running)
         t.join();
     impl_->running.clear();

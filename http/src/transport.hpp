@@ -1,11 +1,15 @@
-// HTTP/1.1 (and HTTPS) on Boost.Beast: an asynchronous accept/read/write loop on a fixed set of
-// threads, so an idle or slow connection costs memory but never a thread; a complete request's
-// handler (which blocks on libpq) runs on the thread that read it, in its connection's strand,
-// and the answer is written from there: no hand-off between threads (a pool of handler threads
-// behind one event-loop thread cost two per request: 40 % more requests per second and 0.05 ms
-// less CPU each without them, bench/README.md). Every limit against slow or greedy clients lives
-// here: whole-head and whole-body deadlines, head size and field count, body size, connections
-// in total and per address, keep-alive idle time and requests per connection.
+// HTTP/1.1 (and HTTPS) on Boost.Beast: one event loop per thread (each an io_context run by one
+// thread; a new connection goes to the next loop, round robin), so an idle or slow connection
+// costs memory but never a thread. A complete request's handler (which blocks on libpq) runs on
+// the loop that read it, in its connection's strand, and the answer is written from there: no
+// hand-off between threads and no other thread woken (one io_context shared by all threads woke
+// an idle thread for every event: +0.05 ms at p50 for one client, bench/README.md). A request
+// the Offload predicate says runs long (the grid searches) goes to a pool of as many threads
+// again and its answer comes back to its loop, so a long request never stalls the other
+// connections of its loop; a short one holds its loop for as long as it waits on the database.
+// Every limit against slow or greedy clients lives here: whole-head and whole-body deadlines,
+// head size and field count, body size, connections in total and per address, keep-alive idle
+// time and requests per connection.
 #pragma once
 
 #include <chrono>
@@ -52,8 +56,10 @@ public:
     using Handler = std::function<void(Request&, Response&)>;
     using ErrorHandler =
         std::function<void(const Request&, int status, const std::string& detail, Response&)>;
+    // Whether a request runs long (then it is handled on the offload threads).
+    using Offload = std::function<bool(const Request&)>;
 
-    // threads: how many run the loop and the handlers (QUANT_HTTP_THREADS).
+    // threads: how many loops (QUANT_HTTP_THREADS), and as many offload threads.
     Transport(const Limits& limits, int threads);
     ~Transport();
     Transport(const Transport&) = delete;
@@ -61,7 +67,7 @@ public:
 
     // Binds now (throws std::runtime_error when it cannot). With tls_cert and tls_key (PEM
     // files) the listener speaks HTTPS only.
-    void listen(const std::string& host, int port, Handler handler, ErrorHandler errors,
+    void listen(const std::string& host, int port, Handler handler, ErrorHandler errors, Offload offload = {},
                 const std::string& tls_cert = {}, const std::string& tls_key = {});
     // Starts the threads; returns at once.
     void start();

@@ -197,6 +197,7 @@ def main():
         connection_caps(srv, servers)
         auth_throttle(srv, key, servers)
         long_cap(srv, key, other)
+        one_loop(key, servers)
         tls(key, servers)
     finally:
         for s in servers:
@@ -371,6 +372,30 @@ def long_cap(srv, key, other):
           all(box.get(i) is not None and box[i].status in (200, 503) for i in range(2)), box)
     r = srv.request("POST", "/api/v1/optimize", {"config": SMALL_CFG, "grid": [{"window": [10, 20]}]}, key=key)
     check("long cap: places come back when they end", r.status == 200, r)
+
+
+def one_loop(key, servers):
+    """With one event loop, a long search (handed to the offload threads) does not stall the
+    other connections of that loop."""
+    srv = Server("oneloop", QUANT_HTTP_THREADS=1, QUANT_HTTP_LONG_TIMEOUT_MS=4000, QUANT_HTTP_RATE=100000,
+                 QUANT_HTTP_BURST=100000, QUANT_HTTP_ACCESS_LOG=0)
+    servers.append(srv)
+    box = {}
+
+    def search():
+        box["r"] = srv.request("POST", "/api/v1/optimize", {"config": BIG_CFG, "grid": BIG_GRID}, key=key)
+
+    t = threading.Thread(target=search)
+    t.start()
+    time.sleep(1.0)
+    t0 = time.time()
+    r = srv.request("GET", "/api/v1/strategies", key=key)
+    took = time.time() - t0
+    check("one loop: a short request is answered while a long search of the same loop runs",
+          r.status == 200 and t.is_alive(), (r, round(took, 3), t.is_alive()))
+    t.join(60)
+    check("one loop: the search ends by its limit (503) or finishes",
+          box.get("r") is not None and box["r"].status in (200, 503), box)
 
 
 def tls(key, servers):
