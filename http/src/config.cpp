@@ -159,10 +159,11 @@ Config load_config(int argc, char** argv) {
         c.access_log = std::string_view(v) != "0";
     if (const char* v = env("QUANT_HTTP_CORS_ORIGIN"))
         c.cors_origin = v;
-    if (c.db_connections > c.threads)
-        c.db_connections = c.threads;
-    if (c.standby_connections > c.threads)
-        c.standby_connections = c.threads;
+    // at most one request per loop and one per offload thread hold a connection at a time
+    if (c.db_connections > 2 * c.threads)
+        c.db_connections = 2 * c.threads;
+    if (c.standby_connections > 2 * c.threads)
+        c.standby_connections = 2 * c.threads;
     // Keys and passwords travel in headers: plain HTTP only where nobody else can listen.
     if (c.tls_cert.empty() && !is_loopback(c.host) && !c.allow_plain) {
         throw std::runtime_error("refusing plain HTTP on " + c.host +
