@@ -33,8 +33,7 @@ def psql(sql):
 
 def run_main(main):
     """Runs main() and exits with the tally: a crash of the test itself is a failure, not a
-    silence;
-the last line is "N passed, N failed"."""
+    silence; the last line is "N passed, N failed"."""
     try:
         main()
     except Exception as e:
@@ -92,29 +91,33 @@ class Server:
         deadline = time.time() + 15
         while time.time() < deadline:
             try:
-        if self
-            .request("GET", "/healthz", timeout = 2).status == 200
-                : return except(OSError, http.client.HTTPException)
-                : if self.proc.poll() is not None
-                : break time.sleep(0.1) raise RuntimeError(f "quant-http did not start, log {self.log.name}")
+                if self.request("GET", "/healthz", timeout=2).status == 200:
+                    return
+            except (OSError, http.client.HTTPException):
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise RuntimeError(f"quant-http did not start, log {self.log.name}")
 
-                      def connection(self, port = None, timeout = 60, source = None)
-                : src = (source, 0) if source else None if self.tls and port is None : ctx =
-                ssl.create_default_context(cafile = self.tls[0]) return http.client
-                    .HTTPSConnection(
-                        "127.0.0.1", self.port, timeout = timeout, context = ctx,
-                        source_address =
-                            src) return http.client.HTTPConnection("127.0.0.1", port or self.port,
-                                                                   timeout = timeout, source_address = src)
+    def connection(self, port=None, timeout=60, source=None):
+        src = (source, 0) if source else None
+        if self.tls and port is None:
+            ctx = ssl.create_default_context(cafile=self.tls[0])
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx,
+                                               source_address=src)
+        return http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout, source_address=src)
 
-                        def request(self, method, path, body = None, key = None, headers = None, timeout = 60,
-                                    source = None, port = None)
-                : h = dict(headers or {}) if key is not None
-                : h["Authorization"] =
-                      f "Bearer {key}" if body is not None and not isinstance(body, (bytes, str))
-                : body = json.dumps(body) if body is not None
-                : h.setdefault("Content-Type", "application/json") c =
-                          self.connection(port, timeout, source) try : c.request(method, path, body=body, headers=h)
+    def request(self, method, path, body=None, key=None, headers=None, timeout=60, source=None, port=None):
+        h = dict(headers or {})
+        if key is not None:
+            h["Authorization"] = f"Bearer {key}"
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        if body is not None:
+            h.setdefault("Content-Type", "application/json")
+        c = self.connection(port, timeout, source)
+        try:
+            c.request(method, path, body=body, headers=h)
             r = c.getresponse()
             return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
         finally:
@@ -139,18 +142,20 @@ class Server:
 
     def alive(self):
         try:
-                    return self.proc.poll() is None and self.request("GET", "/healthz", timeout = 5).status ==
-                                                            200 except(OSError, http.client.HTTPException)
-                        : return False
+            return self.proc.poll() is None and self.request("GET", "/healthz", timeout=5).status == 200
+        except (OSError, http.client.HTTPException):
+            return False
 
-                              def
-                              stop(self)
-                        : if self.proc.poll() is not None
-                        : return self.proc.returncode self.proc.send_signal(signal.SIGTERM) try
-                        :
-return self.proc.wait(30) except subprocess.TimeoutExpired : self.proc
-                                                                 .kill() return "timeout"
+    def stop(self):
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return "timeout"
 
-                                                             def
-                                                             log_text(self)
-    : with open(self.log.name, errors = "replace") as f : return f.read()
+    def log_text(self):
+        with open(self.log.name, errors="replace") as f:
+            return f.read()

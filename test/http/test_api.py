@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """quant-http end to end: the real binary against a real PostgreSQL (PG* environment).
 
 usage: test_api.py PATH/TO/quant-http      (test/http/run.sh prepares the database)
@@ -23,7 +23,8 @@ from harness import Server, check, free_port, is_problem, psql
 RUN = secrets.token_hex(4)
 ALICE, BOB, CAROL = f"http_alice_{RUN}", f"http_bob_{RUN}", f"http_carol_{RUN}"
 
-#-- -- a tiny JSON Schema validator : the subset the OpenAPI document uses -- --
+
+# ---- a tiny JSON Schema validator: the subset the OpenAPI document uses ----
 def validate(value, schema, doc, path="$"):
     """Errors (a list of strings) of value against schema: $ref, type (string or list), enum,
     required, properties, additionalProperties (false), items, format uuid."""
@@ -74,11 +75,12 @@ def no_internals(r):
     text = r.body.decode(errors="replace")
     return not any(s in text for s in ("PL/pgSQL", "LOCATION", "CONTEXT:", "SELECT ", "errors.c", "terminate"))
 
-#-- -- fixtures -- --
+
+# ---- fixtures ----
 CFG = {"ticker": "TTRC", "trading_period": 252, "substrategies": [
     {"indicator": "get_bollinger_band", "signal_func": "reversion_band_signal", "window": 20, "signal": 1.0}]}
-#~1.5 million cells on TTRC 's 5,550 bars: seconds of work, so that the tests' time limits and caps
-#fire before it ends however much faster the grid search gets(131, 769 cells took 0.3 s in session 9)
+# ~1.5 million cells on TTRC's 5,550 bars: seconds of work, so that the tests' time limits and caps
+# fire before it ends however much faster the grid search gets (131,769 cells took 0.3 s in session 9)
 BIG_GRID = [{"window": {"min": 10, "max": 170, "step": 1}, "signal": {"min": 0.25, "max": 2.75, "step": 0.1}},
             {"window": {"min": 5, "max": 37, "step": 1}, "signal": {"min": 50, "max": 100, "step": 5}}]
 BIG_CFG = {"ticker": "TTRC", "trading_period": 252, "substrategies": [
@@ -104,7 +106,7 @@ EXPECTED_ROUTES = [
     ("GET", "/api/v1/ticker_mappings"), ("GET", "/api/v1/feeds"), ("GET", "/api/v1/feed/log"),
     ("GET", "/api/v1/broker_credentials"), ("PUT", "/api/v1/broker_credentials"),
     ("DELETE", "/api/v1/broker_credentials"),
-#the web UI's (issue 13; test_ui.py exercises them)
+    # the web UI's (issue 13; test_ui.py exercises them)
     ("GET", "/api/v1/dashboard"), ("POST", "/api/v1/strategies/{id}/clone"), ("GET", "/api/v1/admin/users"), ("GET", "/api/v1/admin/me"),
     ("POST", "/api/v1/admin/users"), ("POST", "/api/v1/admin/users/reset_password"), ("POST", "/api/v1/admin/users/unlock"),
     ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/openapi.json"),
@@ -163,7 +165,7 @@ def run(srv, strict, alice, bob, carol, doomed):
     R = srv.request
     seen = {}  # (method, path pattern, status) -> a response, validated against the document later
 
-#-- -- operations -- --
+    # ---- operations ----
     r = R("GET", "/healthz")
     check("GET /healthz 200", r.status == 200 and r.json == {"status": "ok"}, r)
     seen[("GET", "/healthz", 200)] = r
@@ -174,7 +176,7 @@ def run(srv, strict, alice, bob, carol, doomed):
     check("GET /api/v1/openapi.json 200 without a key", r.status == 200 and r.json.get("openapi", "").startswith("3"), r)
     doc = r.json
 
-#-- -- auth -- --
+    # ---- auth ----
     r = R("GET", "/api/v1/strategies")
     check("auth: no Authorization -> 401 problem+json", is_problem(r, 401) and "www-authenticate" in r.headers, r)
     seen[("GET", "/api/v1/strategies", 401)] = r
@@ -198,7 +200,7 @@ def run(srv, strict, alice, bob, carol, doomed):
     r = R("POST", "/api/v1/backtest", {"config": CFG})
     check("auth: computation needs a key too (POST /backtest -> 401)", is_problem(r, 401), r)
 
-#-- -- the one - click deploy flow(seed 3, steps 2 - 5) -- --
+    # ---- the one-click deploy flow (seed 3, steps 2-5) ----
     r = R("POST", "/api/v1/strategies", CFG, key=alice)
     check("flow 2: POST /strategies -> 201 with strategy_id", r.status == 201 and "strategy_id" in (r.json or {}), r)
     seen[("POST", "/api/v1/strategies", 201)] = r
@@ -221,7 +223,7 @@ def run(srv, strict, alice, bob, carol, doomed):
           r.status == 200 and r.json.get("status") == "active" and "recent_trades" in r.json, r)
     seen[("GET", "/api/v1/deployments/{id}", 200)] = r
 
-#-- -- every other endpoint's happy path ----
+    # ---- every other endpoint's happy path ----
     r = R("GET", "/api/v1/strategies", key=alice)
     check("GET /strategies lists it", r.status == 200 and [s["strategy_id"] for s in r.json] == [sid], r)
     seen[("GET", "/api/v1/strategies", 200)] = r
@@ -256,7 +258,7 @@ def run(srv, strict, alice, bob, carol, doomed):
     r = R("GET", f"/api/v1/deployments/{did}/trades", key=alice)
     check("GET /deployments/{id}/trades -> 200 array", r.status == 200 and isinstance(r.json, list), r)
     seen[("GET", "/api/v1/deployments/{id}/trades", 200)] = r
-#the kill switches(issue 15) : flatten disables and writes a flattening signal; disable all
+    # the kill switches (issue 15): flatten disables and writes a flattening signal; disable all
     r = R("POST", f"/api/v1/deployments/{did}/flatten", key=alice)
     check("POST /deployments/{id}/flatten -> 200, disabled, with its flatten signal",
           r.status == 200 and r.json.get("status") == "disabled" and r.json.get("flatten_signal_id"), r)
@@ -302,7 +304,7 @@ def run(srv, strict, alice, bob, carol, doomed):
         r = R("GET", path, key=alice)
         check(f"GET {path} -> 200 non-empty array", r.status == 200 and isinstance(r.json, list) and r.json, r)
         seen[("GET", path, 200)] = r
-#the live feed : sources and the fetch log(shared, read through quant.list_feeds / fetch_log)
+    # the live feed: sources and the fetch log (shared, read through quant.list_feeds / fetch_log)
     r = R("GET", "/api/v1/feeds", key=alice)
     check("GET /feeds -> 200 array", r.status == 200 and isinstance(r.json, list), r)
     seen[("GET", "/api/v1/feeds", 200)] = r
@@ -329,7 +331,7 @@ def run(srv, strict, alice, bob, carol, doomed):
     check("DELETE /strategies/{id} soft-deletes", r.status == 200 and r.json.get("deleted_at"), r)
     seen[("DELETE", "/api/v1/strategies/{id}", 200)] = r
 
-#-- -- error classes -- --
+    # ---- error classes ----
     r = R("POST", "/api/v1/strategies", "{bad json", key=alice)
     check("400: malformed JSON", is_problem(r, 400), r)
     seen[("POST", "/api/v1/strategies", 400)] = r
@@ -408,7 +410,7 @@ def run(srv, strict, alice, bob, carol, doomed):
     check("X-Request-Id is echoed and in the problem",
           r.headers.get("x-request-id") == "trace-me-123" and r.json.get("request_id") == "trace-me-123", r)
 
-#-- -- another user's objects: 404 on every {id} route, read and write ----
+    # ---- another user's objects: 404 on every {id} route, read and write ----
     r = R("POST", "/api/v1/strategies", cfg2, key=bob)
     bsid = r.json["strategy_id"]
     R("POST", f"/api/v1/strategies/{bsid}/results", result | {"strategy_id": bsid}, key=bob)
@@ -438,7 +440,7 @@ def run(srv, strict, alice, bob, carol, doomed):
     r = R("GET", "/api/v1/strategies", key=bob)
     check("isolation: bob lists only his own", r.status == 200 and [s["strategy_id"] for s in r.json] == [bsid], r)
 
-#-- -- abuse : 4xx answers, the server stays up -- --
+    # ---- abuse: 4xx answers, the server stays up ----
     for name, body in [("truncated", '{"ticker": "TT'), ("NaN", '{"ticker": NaN}'), ("trailing", '{} {}'),
                        ("binary", b"\xff\xfe\x00\x01"), ("number overflow", '{"trading_period": 1e999}')]:
         r = R("POST", "/api/v1/strategies", body, key=alice)
@@ -461,7 +463,7 @@ def run(srv, strict, alice, bob, carol, doomed):
     r = R("GET", "/api/v1/strategies", key=alice, headers={"X-Long": "x" * 20000})
     check("abuse: a 20 kB header -> 431 problem+json, server up", is_problem(r, 431) and srv.alive(), r)
 
-#-- -- rate limits, timeouts(the strict server) -- --
+    # ---- rate limits, timeouts (the strict server) ----
     statuses = [strict.request("GET", "/api/v1/ticker_mappings", key=carol).status for _ in range(10)]
     limited = strict.request("GET", "/api/v1/ticker_mappings", key=carol)
     check("429: per-key rate limit with Retry-After", 429 in statuses and statuses[0] == 200 and
@@ -479,7 +481,7 @@ def run(srv, strict, alice, bob, carol, doomed):
     check("503: a search over its time limit is cancelled (57014)", is_problem(r, 503) and strict.alive(), r)
     seen[("POST", "/api/v1/optimize", 503)] = r
 
-#-- -- the OpenAPI document -- --
+    # ---- the OpenAPI document ----
     ops = {(m.upper(), p) for p, item in doc["paths"].items() for m in item}
     missing_routes = [x for x in EXPECTED_ROUTES if x not in ops]
     check("openapi: lists every route", not missing_routes, missing_routes)
@@ -510,7 +512,7 @@ def run(srv, strict, alice, bob, carol, doomed):
     errs = validate({"name": "x"}, response_schema(doc, "GET", "/api/v1/strategies/{id}", 200), doc)
     check("openapi: the validator rejects a Strategy without its required keys (negative control)", len(errs) >= 3, errs)
 
-#-- -- metrics : on their own address, not on the API's ----
+    # ---- metrics: on their own address, not on the API's ----
     r = R("GET", "/metrics")
     check("metrics: not served on the API's address (404)", is_problem(r, 404), r)
     r = srv.metrics("/metrics")
@@ -528,7 +530,7 @@ def run(srv, strict, alice, bob, carol, doomed):
     check("metrics: rate-limit refusals counted", 'quant_http_rate_limited_total{limit="key"}' in text and
           'quant_http_rate_limited_total{limit="live"}' in text)
 
-#-- -- graceful shutdown : a request in flight finishes, then exit 0 -- --
+    # ---- graceful shutdown: a request in flight finishes, then exit 0 ----
     box = {}
     def slow():
         box["r"] = srv.request("POST", "/api/v1/walk_forward",
@@ -581,11 +583,18 @@ def slow_client(srv):
     others = srv.alive()  # another client is served meanwhile
     data = b""
     try:
-        data
-= s.recv(4096) #the server gives up after its read timeout(2 s here) except OSError : pass waited =
-    time.time() - t0 s.close() status = re.match(rb "HTTP/1\.1 (\d+)", data) answered_4xx =
-        status is None or 400 <= int(status.group(1)) < 500 ok = others and answered_4xx and waited < 8 and
-                                                                 srv.alive() if not ok
-    : print(f "# slow client: others={others} data={data[:80]!r} waited={waited:.1f}s") return ok
+        data = s.recv(4096)  # the server gives up after its read timeout (2 s here)
+    except OSError:
+        pass
+    waited = time.time() - t0
+    s.close()
+    status = re.match(rb"HTTP/1\.1 (\d+)", data)
+    answered_4xx = status is None or 400 <= int(status.group(1)) < 500
+    ok = others and answered_4xx and waited < 8 and srv.alive()
+    if not ok:
+        print(f"# slow client: others={others} data={data[:80]!r} waited={waited:.1f}s")
+    return ok
 
-      if __name__ == "__main__" : harness.run_main(main)
+
+if __name__ == "__main__":
+    harness.run_main(main)

@@ -1,14 +1,9 @@
-#!/ usr / bin / env python3
-""
-        "quant-http: bar intervals and bars (issue 11 part 5).
+#!/usr/bin/env python3
+"""quant-http: bar intervals and bars (issue 11 part 5).
 
-        usage : test_bars.py PATH /
-        TO / quant -
-    http(test / http / run.sh prepares the database) GET / api / v1 / intervals;
-POST / api / v1 /
-    bars(JSON rows or CSV text in the envelope; all or nothing, a bad row is 422 naming it and the field;
-         an oversized body is 413);
-GET /api/v1/bars paginated
+usage: test_bars.py PATH/TO/quant-http      (test/http/run.sh prepares the database)
+GET /api/v1/intervals; POST /api/v1/bars (JSON rows or CSV text in the envelope; all or nothing,
+a bad row is 422 naming it and the field; an oversized body is 413); GET /api/v1/bars paginated
 with next_cursor, by ticker or internal_cusip, 1d and 1h series of one ticker independent.
 Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last. Standard library only.
 """
@@ -61,13 +56,8 @@ def run(srv, key):
     check("GET /intervals without a key: 401", srv.request("GET", "/api/v1/intervals").status == 401)
 
     t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    hourly = [{
-        "ts" : iso(t0 + timedelta(hours = i)),
-               "open" : 100 + i,
-               "high" : 101 + i,
-               "low" : 99 + i,
-               "close" : 100.5 + i,
-               "volume" : 10} for i in range(30)]
+    hourly = [{"ts": iso(t0 + timedelta(hours=i)), "open": 100 + i, "high": 101 + i, "low": 99 + i, "close": 100.5 + i,
+               "volume": 10} for i in range(30)]
     r = R("POST", "/api/v1/bars", {"ticker": TICKER, "interval": "1h", "bars": hourly})
     check("POST /bars (JSON rows, 1h): 201", r.status == 201, r.body[:300])
     check("... 30 rows stored", r.json and r.json.get("rows") == 30, r.body[:300])
@@ -104,7 +94,7 @@ def run(srv, key):
     r = R("GET", f"/api/v1/bars?ticker={TICKER}&limit=0")
     check("limit 0: 422 naming limit", is_problem(r, 422, "limit"), r.body[:300])
 
-#all or nothing
+    # all or nothing
     bad = [dict(b) for b in hourly[:3]]
     for i, b in enumerate(bad):
         b["ts"] = iso(t0 + timedelta(days=40, hours=i))

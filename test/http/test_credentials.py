@@ -1,13 +1,9 @@
-#!/ usr / bin / env python3
-""
-        "quant-http: broker credentials (issue 12 part 2) over REST.
+#!/usr/bin/env python3
+"""quant-http: broker credentials (issue 12 part 2) over REST.
 
-        usage : test_credentials.py PATH /
-        TO / quant -
-    http(test / http / run.sh prepares the database) PUT / api / v1
-        / broker_credentials stores(or rotates) a key and secret,
-    GET lists them with a fingerprint only, DELETE ? broker = &environment = removes them;
-every refusal names its field; one
+usage: test_credentials.py PATH/TO/quant-http      (test/http/run.sh prepares the database)
+PUT /api/v1/broker_credentials stores (or rotates) a key and secret, GET lists them with a
+fingerprint only, DELETE ?broker=&environment= removes them; every refusal names its field; one
 user never sees another's; the OpenAPI document has the three operations. The secrets sent are
 searched for in every answer and in the server's log: never there.
 Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last. Standard library only.
@@ -30,7 +26,7 @@ PATH = "/api/v1/broker_credentials"
 
 
 def main():
-#the key file : outside the database, readable by the server process that seals
+    # the key file: outside the database, readable by the server process that seals
     keydir = tempfile.mkdtemp(prefix="quant_http_cred_")
     os.chmod(keydir, 0o755)
     keyfile = os.path.join(keydir, "credential.key")
@@ -89,7 +85,7 @@ def run(srv, alice, bob, answers):
           rows and set(rows[0]) == {"broker", "environment", "api_key_hint", "fingerprint", "created_at", "rotated_at"},
           rows)
 
-#rotate
+    # rotate
     r = req("PUT", PATH, dict(body, api_key=KEY2, api_secret=SECRET2), alice)
     fp2 = (r.json or {}).get("fingerprint", "")
     check("PUT again rotates: rotated true, a new fingerprint",
@@ -103,7 +99,7 @@ def run(srv, alice, bob, answers):
                  f"AND entity = 'broker_credential'")
     check("the audit trail has set, rotated", audit == "set,rotated", audit)
 
-#refusals name their field, store nothing
+    # refusals name their field, store nothing
     for desc, b, field in (
             ("an unknown environment", dict(body, environment="moon", api_secret=SECRET_BAD), "environment"),
             ("a broker that takes no credentials", dict(body, broker="PAPER", api_secret=SECRET_BAD), "broker"),
@@ -120,7 +116,7 @@ def run(srv, alice, bob, answers):
     check("...the refusals changed nothing", isinstance(r.json, list) and len(r.json) == 1
           and r.json[0].get("fingerprint") == fp2, r)
 
-#another user
+    # another user
     r = req("GET", PATH, key=bob)
     check("bob sees none of alice's", r.status == 200 and r.json == [], r)
     r = req("DELETE", PATH + "?broker=BYBIT&environment=demo", key=bob)
@@ -128,7 +124,7 @@ def run(srv, alice, bob, answers):
     r = req("GET", PATH, key=alice)
     check("...alice's is still there", isinstance(r.json, list) and len(r.json) == 1, r)
 
-#delete
+    # delete
     r = req("DELETE", PATH + "?broker=BYBIT", key=alice)
     check("DELETE without environment: 400 naming it", is_problem(r, 400, "environment"), r)
     r = req("DELETE", PATH + "?broker=BYBIT&environment=demo", key=alice)
@@ -140,7 +136,7 @@ def run(srv, alice, bob, answers):
     left = psql(f"SELECT count(*) FROM trade.broker_credential WHERE user_id = '{ALICE}'")
     check("...and the row is gone from the database", left == "0", left)
 
-#the OpenAPI document
+    # the OpenAPI document
     r = req("GET", "/api/v1/openapi.json")
     ops = (r.json or {}).get("paths", {}).get(PATH, {})
     check("OpenAPI: GET, PUT and DELETE on /api/v1/broker_credentials", {"get", "put", "delete"} <= set(ops), ops)

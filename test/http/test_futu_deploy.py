@@ -1,16 +1,11 @@
-#!/ usr / bin / env python3
-""
-        "quant-http: a REAL FUTU deployment needs the Futu trade password in the credential store (issue 14).
+#!/usr/bin/env python3
+"""quant-http: a REAL FUTU deployment needs the Futu trade password in the credential store (issue 14).
 
-        usage : test_futu_deploy.py PATH /
-        TO / quant -
-    http(test / http / run.sh prepares the database) POST / api / v1 / deployments with broker FUTU,
-    paper false(through the live gate) is refused with 422 naming broker
-    while no FUTU real credential is stored;
-the detail names the credential and the hint says how to store it(SQL and PUT / api / v1 /
-                                                                  broker_credentials);
-nothing is stored.A paper FUTU deployment needs none;
-once PUT /api/v1/broker_credentials stored it, the same POST deploys.
+usage: test_futu_deploy.py PATH/TO/quant-http      (test/http/run.sh prepares the database)
+POST /api/v1/deployments with broker FUTU, paper false (through the live gate) is refused with 422
+naming broker while no FUTU real credential is stored; the detail names the credential and the
+hint says how to store it (SQL and PUT /api/v1/broker_credentials); nothing is stored. A paper
+FUTU deployment needs none; once PUT /api/v1/broker_credentials stored it, the same POST deploys.
 Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed" last. Standard library only.
 """
 import os
@@ -61,43 +56,35 @@ def run(srv, alice):
     r = srv.request("POST", "/api/v1/deployments", live, key=alice)
     check("REAL FUTU without a stored trade password: 422 naming broker", is_problem(r, 422, "broker"), r)
     j = r.json or {}
-check("...the detail names the missing credential (Futu trade password, FUTU real)",
-      "Futu trade password" in j.get("detail", "") and "environment real" in j.get("detail", ""),
-      j) check("...the hint says how to store it (SQL and REST)",
-               "set_broker_credential('FUTU', 'real'" in j.get("hint", "") and
-                   "PUT /api/v1/broker_credentials" in j.get("hint", ""),
-               j) eq_count = count() check("...nothing stored", eq_count == "0", eq_count) audit =
-    psql(f "SELECT count(*) FROM trade.audit WHERE user_id = '{ALICE}' AND action = 'live_enabled'")
-        check("...no live_enabled audit row", audit == "0", audit)
+    check("...the detail names the missing credential (Futu trade password, FUTU real)",
+          "Futu trade password" in j.get("detail", "") and "environment real" in j.get("detail", ""), j)
+    check("...the hint says how to store it (SQL and REST)",
+          "set_broker_credential('FUTU', 'real'" in j.get("hint", "")
+          and "PUT /api/v1/broker_credentials" in j.get("hint", ""), j)
+    eq_count = count()
+    check("...nothing stored", eq_count == "0", eq_count)
+    audit = psql(f"SELECT count(*) FROM trade.audit WHERE user_id = '{ALICE}' AND action = 'live_enabled'")
+    check("...no live_enabled audit row", audit == "0", audit)
 
-            r = srv.request("POST", "/api/v1/deployments",
-                            {"strategy_id" : sid, "qty" : 1, "broker" : "FUTU", "schedule" : "manual"},
-                            key = alice) check("a paper FUTU deployment (SIMULATE) needs no credential",
-                                               r.status in(200, 201) and (r.json or {}).get("paper") is True,
-                                               r) paper_id = (r.json or {}).get("deployment_id") r =
-                srv.request("PATCH", f "/api/v1/deployments/{paper_id}",
-                            {"paper" : False, "confirm_live" : True, "trade_password" : LIVE_PW}, key = alice)
-                    check("PATCH it to paper = false without the credential: 422 naming broker",
-                          is_problem(r, 422, "broker"), r) still =
-                    psql(f "SELECT paper FROM trade.deployment WHERE deployment_id = '{paper_id}'")
-                        check("...it stays paper", still == "t", still)
+    r = srv.request("POST", "/api/v1/deployments", {"strategy_id": sid, "qty": 1, "broker": "FUTU", "schedule": "manual"},
+                    key=alice)
+    check("a paper FUTU deployment (SIMULATE) needs no credential", r.status in (200, 201)
+          and (r.json or {}).get("paper") is True, r)
+    paper_id = (r.json or {}).get("deployment_id")
+    r = srv.request("PATCH", f"/api/v1/deployments/{paper_id}",
+                    {"paper": False, "confirm_live": True, "trade_password": LIVE_PW}, key=alice)
+    check("PATCH it to paper = false without the credential: 422 naming broker", is_problem(r, 422, "broker"), r)
+    still = psql(f"SELECT paper FROM trade.deployment WHERE deployment_id = '{paper_id}'")
+    check("...it stays paper", still == "t", still)
 
-                            r = srv.request("PUT", "/api/v1/broker_credentials", {
-                                "broker" : "FUTU",
-                                "environment" : "real",
-                                "api_key" : "default",
-                                "api_secret" : FUTU_PW
-                            },
-                                            key = alice)
-                                    check(
-                                        "PUT /api/v1/broker_credentials FUTU real (the trade password): 200, "
-                                        "no secret in the answer",
-                                        r.status == 200 and FUTU_PW not in r.body.decode(), r) r =
-                                srv.request("POST", "/api/v1/deployments", live, key = alice)
-                                    check("then the same POST deploys REAL (paper false)",
-                                          r.status in(200, 201) and (r.json or {}).get("paper") is False, r)
-                                        check("...and no answer carried the trade password",
-                                              FUTU_PW not in r.body.decode())
+    r = srv.request("PUT", "/api/v1/broker_credentials",
+                    {"broker": "FUTU", "environment": "real", "api_key": "default", "api_secret": FUTU_PW}, key=alice)
+    check("PUT /api/v1/broker_credentials FUTU real (the trade password): 200, no secret in the answer",
+          r.status == 200 and FUTU_PW not in r.body.decode(), r)
+    r = srv.request("POST", "/api/v1/deployments", live, key=alice)
+    check("then the same POST deploys REAL (paper false)", r.status in (200, 201) and (r.json or {}).get("paper") is False, r)
+    check("...and no answer carried the trade password", FUTU_PW not in r.body.decode())
 
-                                            if __name__
-                                == "__main__" : harness.run_main(main)
+
+if __name__ == "__main__":
+    harness.run_main(main)

@@ -1,17 +1,12 @@
-#!/ usr / bin / env python3
-""
-        "quant-http against slow and greedy clients, and its other limits, with the real binary and a
-        real
-        PostgreSQL(PG* environment; test / http / run.sh prepares the database)
-            .
+#!/usr/bin/env python3
+"""quant-http against slow and greedy clients, and its other limits, with the real binary and a
+real PostgreSQL (PG* environment; test/http/run.sh prepares the database).
 
-        usage : test_limits.py PATH
-        / TO / quant
-    - http Attacks(each from its own loopback addresses, in a separate process, bounded in time)
-    : slowloris(a header line every second),
-slow body, header flood(many fields / one huge field),
-500 idle connections.While each runs, a probe from 127.0.0.1 measures GET / api / v1 /
-                                          strategies(a new connection per request); its p99 must stay within 50 ms of the unloaded p99 measured
+usage: test_limits.py PATH/TO/quant-http
+Attacks (each from its own loopback addresses, in a separate process, bounded in time):
+slowloris (a header line every second), slow body, header flood (many fields / one huge field),
+500 idle connections. While each runs, a probe from 127.0.0.1 measures GET /api/v1/strategies
+(a new connection per request); its p99 must stay within 50 ms of the unloaded p99 measured
 first in the same run, and the server's RSS under RSS_BOUND_MB. Then: the connection caps (per
 address, total), the per-address throttle of failed authentication (without the database), the
 per-key cap on long requests, and HTTPS with a certificate made now by the openssl CLI.
@@ -41,8 +36,8 @@ PHASE_S = 6  # how long each attack runs (bounded: the attack process stops by i
 BIG_CFG = {"ticker": "TTRC", "trading_period": 252, "substrategies": [
     {"indicator": "get_bollinger_band", "signal_func": "reversion_band_signal", "window": 20, "signal": 1.0},
     {"indicator": "get_rsi", "signal_func": "momentum_bounded_signal", "window": 14, "signal": 70}]}
-#~1.5 million cells on TTRC 's 5,550 bars: seconds of work, so that the tests' time limits and caps
-#fire before it ends however much faster the grid search gets(131, 769 cells took 0.3 s in session 9)
+# ~1.5 million cells on TTRC's 5,550 bars: seconds of work, so that the tests' time limits and caps
+# fire before it ends however much faster the grid search gets (131,769 cells took 0.3 s in session 9)
 BIG_GRID = [{"window": {"min": 10, "max": 170, "step": 1}, "signal": {"min": 0.25, "max": 2.75, "step": 0.1}},
             {"window": {"min": 5, "max": 37, "step": 1}, "signal": {"min": 50, "max": 100, "step": 5}}]
 SMALL_CFG = {"ticker": "TTRC", "trading_period": 252, "substrategies": [
@@ -60,63 +55,78 @@ def connect(port, src):
     s.connect(("127.0.0.1", port))
     return s
 
-#-- -- attacks : each runs in its own process(a connection counts as closed only when the server
-#cut it : without the deadlines none would be within an attack of PHASE_S, twice the deadline;
-#the longest lifetime is reported, never asserted — tests assert no time) for `seconds`, \
-    then reports(closed, max lifetime)-- --
+
+# ---- attacks: each runs in its own process (a connection counts as closed only when the server
+# cut it: without the deadlines none would be within an attack of PHASE_S, twice the deadline;
+# the longest lifetime is reported, never asserted — tests assert no time) for `seconds`, then reports (closed, max lifetime) ----
 def attack(kind, port, n, addrs, seconds, key, out):
     """Keeps n connections doing `kind`; a connection the server closes is replaced."""
     stop_at = time.time() + seconds
     conns = []  # [socket, opened_at]
-    closed, longest, answers = 0, 0.0, {
-}
-line = b "X-Slow: " + b "x" * 40 +
-       b "\r\n"
+    closed, longest, answers = 0, 0.0, {}
+    line = b"X-Slow: " + b"x" * 40 + b"\r\n"
 
-       def
-       opened(i)
-    : s = connect(port, addrs[i % len(addrs)]) if kind ==
-          "slowloris" : s.sendall(b "GET /api/v1/strategies HTTP/1.1\r\nHost: x\r\n") elif kind ==
-          "slow_body"
-    : s.sendall(f
-                "POST /api/v1/backtest HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
-                "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{".encode()) return
-      [ s, time.time() ]
+    def opened(i):
+        s = connect(port, addrs[i % len(addrs)])
+        if kind == "slowloris":
+            s.sendall(b"GET /api/v1/strategies HTTP/1.1\r\nHost: x\r\n")
+        elif kind == "slow_body":
+            s.sendall(f"POST /api/v1/backtest HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
+                      "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{".encode())
+        return [s, time.time()]
 
-      def
-      gone(c)
-    : nonlocal closed,
-      longest closed += 1 longest = max(longest, time.time() - c[1]) try : c
-    [0].close() except OSError : pass
+    def gone(c):
+        nonlocal closed, longest
+        closed += 1
+        longest = max(longest, time.time() - c[1])
+        try:
+            c[0].close()
+        except OSError:
+            pass
 
-                                 if kind in("slowloris", "slow_body", "idle")
-        : try:
-        while len(conns) < n and time.time() < stop_at:
+    if kind in ("slowloris", "slow_body", "idle"):
+        try:
+            while len(conns) < n and time.time() < stop_at:
                 conns.append(opened(len(conns)))
         except OSError:
             pass
         while time.time() < stop_at:
             for i, c in enumerate(conns):
                 try:
-                if kind
-                    == "slowloris" : c[0].sendall(line) elif kind ==
-                        "slow_body" : c[0].sendall(b " " * 20) else : c[0].setblocking(False) try :
-                        if c
-                            [0].recv(1) == b "" : raise OSError("closed") except BlockingIOError
-                                : pass c[0]
-                                      .setblocking(True) except OSError : gone(c) try
-                                : conns
-                                [i] =
-                                    opened(i) except OSError : pass time.sleep(1.0 if kind != "idle" else 0.2)
-                                                                   elif kind in("flood_count", "flood_size")
-                                    : head = b "GET /api/v1/strategies HTTP/1.1\r\nHost: x\r\n" payload =
-                                        head + (b "X-Flood: " + b "y" * 1000 + b "\r\n") * 60000 if kind ==
-                                        "flood_count" else head +
-                                                b "X-Big: " + b "z" * (1 << 20) while time.time() <
-                                            stop_at : try : c
-                                    = [ connect(port, addrs[closed % len(addrs)]),
-                                        time.time() ] except OSError : continue try : c
-                                        [0].sendall(payload) except OSError : pass try : m = re.match(rb"HTTP/1\.1 (\d+)", c[0].recv(200))
+                    if kind == "slowloris":
+                        c[0].sendall(line)
+                    elif kind == "slow_body":
+                        c[0].sendall(b" " * 20)
+                    else:
+                        c[0].setblocking(False)
+                        try:
+                            if c[0].recv(1) == b"":
+                                raise OSError("closed")
+                        except BlockingIOError:
+                            pass
+                        c[0].setblocking(True)
+                except OSError:
+                    gone(c)
+                    try:
+                        conns[i] = opened(i)
+                    except OSError:
+                        pass
+            time.sleep(1.0 if kind != "idle" else 0.2)
+    elif kind in ("flood_count", "flood_size"):
+        head = b"GET /api/v1/strategies HTTP/1.1\r\nHost: x\r\n"
+        payload = head + (b"X-Flood: " + b"y" * 1000 + b"\r\n") * 60000 if kind == "flood_count" \
+            else head + b"X-Big: " + b"z" * (1 << 20)
+        while time.time() < stop_at:
+            try:
+                c = [connect(port, addrs[closed % len(addrs)]), time.time()]
+            except OSError:
+                continue
+            try:
+                c[0].sendall(payload)
+            except OSError:
+                pass
+            try:
+                m = re.match(rb"HTTP/1\.1 (\d+)", c[0].recv(200))
                 status = m.group(1).decode() if m else "none"
             except OSError:
                 status = "closed"
@@ -138,80 +148,50 @@ def probe(srv, key, n=PROBES):
     for _ in range(n):
         t0 = time.perf_counter()
         try:
-            r
-                                                = srv.request("GET", "/api/v1/strategies", key = key,
-                                                              timeout = 30) bad +=
-                                                    r.status != 200 except OSError : bad +=
-                                                    1 lat.append((time.perf_counter() - t0) * 1000)
-                                                        time.sleep(0.01) return {
-                                                            "p50" : round(percentile(lat, 0.5), 2),
-                                                            "p99" : round(percentile(lat, 0.99), 2),
-                                                            "max" : round(max(lat), 2),
-                                                            "bad" : bad
-                                                        }
+            r = srv.request("GET", "/api/v1/strategies", key=key, timeout=30)
+            bad += r.status != 200
+        except OSError:
+            bad += 1
+        lat.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.01)
+    return {"p50": round(percentile(lat, 0.5), 2), "p99": round(percentile(lat, 0.99), 2),
+            "max": round(max(lat), 2), "bad": bad}
 
-                                                    def
-                                                    under_attack(srv, key, kind, n, addrs, base, rss_peak)
-                                                    : q = multiprocessing.Queue()
-                                                              p = multiprocessing
-                                                                      .Process(target = attack,
-                                                                               args = (kind, srv.port, n,
-                                                                                       addrs, PHASE_S, key,
-                                                                                       q)) p.start()
-                                                                          time.sleep(1.5) #let the attack
-                                                                              settle in open_now = srv.metric(
-                                                        "quant_http_connections_open") stats = probe(srv, key)
-                                                        rss_peak[0] = max(rss_peak[0], srv.rss_kb()) report =
-                                                            q.get(timeout = PHASE_S + 60) p.join(30)
-                                                                rss_peak[0] = max(rss_peak[0],
-                                                                                  srv.rss_kb()) diff =
-                                                                stats["p99"] -
-                                                                base["p99"] print(
-                                                                    f
-                                                                    "# {kind}: {n} connections, open at the "
-                                                                    "server {open_now}, probe p50 "
-                                                                    "{stats['p50']} ms p99 " f
-                                                                    "{stats['p99']} ms (unloaded p99 "
-                                                                    "{base['p99']} ms, +{diff:.2f} ms), "
-                                                                    "attack {report}, " f
-                                                                    "RSS {srv.rss_kb() // 1024} MB",
-                                                                    flush =
-                                                                        True) check(f
-                                                                                    "{kind}: every probe "
-                                                                                    "answered 200 meanwhile",
-                                                                                    stats["bad"] == 0, stats)
-#A server that serves connections in turn would keep a probe waiting until the attackers'
-#connections hit the head deadline; the figures above are measured, the check is only that
-#no probe was queued behind the attack(tests never assert a speed).
-                                                                    check(
-                                                                        f
-                                                                        "{kind}: no probe queued behind the "
-                                                                        "attack (slowest {stats['max']} ms, "
-                                                                        "head deadline {HEAD_TIMEOUT_S} s)",
-                                                                        stats["max"] < HEAD_TIMEOUT_S * 1000,
-                                                                        stats) return report,
-                                                      open_now
 
-                                                          def
-                                                          main()
-                                                    : key = psql(f
-                                                                 "SELECT quant.create_api_key('{USER}', "
-                                                                 "'limits test')") other =
-                                                          psql(f
-                                                               "SELECT quant.create_api_key('{USER}_b', "
-                                                               "'limits test')") srv =
-                                                              Server("limits",
-                                                                     QUANT_HTTP_HEAD_TIMEOUT_MS =
-                                                                         HEAD_TIMEOUT_S * 1000,
-                                                                     QUANT_HTTP_BODY_TIMEOUT_MS =
-                                                                         BODY_TIMEOUT_S * 1000,
-                                                                     QUANT_HTTP_RATE = 100000,
-                                                                     QUANT_HTTP_BURST = 100000,
-                                                                     QUANT_HTTP_MAX_CONNECTIONS_PER_ADDR = 64,
-                                                                     QUANT_HTTP_MAX_CONNECTIONS = 2000,
-                                                                     QUANT_HTTP_LONG_TIMEOUT_MS = 4000,
-                                                                     QUANT_HTTP_ACCESS_LOG = 0)
-                                                                  servers = [srv] try : r = srv.request("POST", "/api/v1/strategies", SMALL_CFG, key=key)
+def under_attack(srv, key, kind, n, addrs, base, rss_peak):
+    q = multiprocessing.Queue()
+    p = multiprocessing.Process(target=attack, args=(kind, srv.port, n, addrs, PHASE_S, key, q))
+    p.start()
+    time.sleep(1.5)  # let the attack settle in
+    open_now = srv.metric("quant_http_connections_open")
+    stats = probe(srv, key)
+    rss_peak[0] = max(rss_peak[0], srv.rss_kb())
+    report = q.get(timeout=PHASE_S + 60)
+    p.join(30)
+    rss_peak[0] = max(rss_peak[0], srv.rss_kb())
+    diff = stats["p99"] - base["p99"]
+    print(f"# {kind}: {n} connections, open at the server {open_now}, probe p50 {stats['p50']} ms p99 "
+          f"{stats['p99']} ms (unloaded p99 {base['p99']} ms, +{diff:.2f} ms), attack {report}, "
+          f"RSS {srv.rss_kb() // 1024} MB", flush=True)
+    check(f"{kind}: every probe answered 200 meanwhile", stats["bad"] == 0, stats)
+    # A server that serves connections in turn would keep a probe waiting until the attackers'
+    # connections hit the head deadline; the figures above are measured, the check is only that
+    # no probe was queued behind the attack (tests never assert a speed).
+    check(f"{kind}: no probe queued behind the attack (slowest {stats['max']} ms, head deadline {HEAD_TIMEOUT_S} s)",
+          stats["max"] < HEAD_TIMEOUT_S * 1000, stats)
+    return report, open_now
+
+
+def main():
+    key = psql(f"SELECT quant.create_api_key('{USER}', 'limits test')")
+    other = psql(f"SELECT quant.create_api_key('{USER}_b', 'limits test')")
+    srv = Server("limits", QUANT_HTTP_HEAD_TIMEOUT_MS=HEAD_TIMEOUT_S * 1000,
+                 QUANT_HTTP_BODY_TIMEOUT_MS=BODY_TIMEOUT_S * 1000, QUANT_HTTP_RATE=100000,
+                 QUANT_HTTP_BURST=100000, QUANT_HTTP_MAX_CONNECTIONS_PER_ADDR=64, QUANT_HTTP_MAX_CONNECTIONS=2000,
+                 QUANT_HTTP_LONG_TIMEOUT_MS=4000, QUANT_HTTP_ACCESS_LOG=0)
+    servers = [srv]
+    try:
+        r = srv.request("POST", "/api/v1/strategies", SMALL_CFG, key=key)
         check("setup: a strategy to list", r.status == 201, r)
         attacks(srv, key)
         connection_caps(srv, servers)
@@ -342,7 +322,7 @@ def keep_alive_and_head(small):
 
 
 def auth_throttle(srv, key, servers):
-#A server whose database does not answer : a 401 or 429 from it was decided without one.
+    # A server whose database does not answer: a 401 or 429 from it was decided without one.
     nodb = Server("nodb", DB_URL="host=127.0.0.1 port=1 connect_timeout=1", QUANT_HTTP_POOL_WAIT_MS=200)
     servers.append(nodb)
     statuses = [nodb.request("GET", "/api/v1/strategies", key="qk_not_a_key", source="127.0.0.40").status
@@ -355,7 +335,7 @@ def auth_throttle(srv, key, servers):
     check("auth throttle: a throttled address is refused even with a key of the right shape", is_problem(r, 429), r)
     r = nodb.request("GET", "/api/v1/strategies", key=key, source="127.0.0.41")
     check("auth throttle: per address (another one goes on to the database: 503 here)", is_problem(r, 503), r)
-#With the database : wrong keys of the right shape count too.
+    # With the database: wrong keys of the right shape count too.
     wrong = key[:-1] + ("A" if key[-1] != "A" else "B")
     statuses = [srv.request("GET", "/api/v1/strategies", key=wrong, source="127.0.0.42").status for _ in range(11)]
     check("auth throttle: 10 wrong keys -> 401, the 11th -> 429", statuses == [401] * 10 + [429], statuses)
@@ -430,30 +410,28 @@ def tls(key, servers):
     if not check("TLS: a self-signed certificate made with openssl", out.returncode == 0, out.stderr):
         return
     try:
-        srv
-                                                                = Server("tls", tls = (cert, pkey))
-                                                                      servers.append(srv) r =
-                                                                    srv.request("GET", "/api/v1/strategies",
-                                                                                key = key)
-                                                                        check(
-                                                                            "TLS: HTTPS request with the "
-                                                                            "certificate verified -> 200",
-                                                                            r.status == 200, r) s =
-                                                                        connect(srv.port, "127.0.0.1")
-                                                                            s.sendall(b
-                                                                                      "GET /healthz "
-                                                                                      "HTTP/1.1\r\nHost: "
-                                                                                      "x\r\n\r\n") try
-                                                                    : data
-= s.recv(200) except OSError : data = b "" s.close() check(
-    "TLS: plain HTTP to the HTTPS port gets no HTTP answer", not data.startswith(b "HTTP/"), data[:80]) r =
-    srv.metrics() check("TLS: /metrics stays plain HTTP on its loopback address", r.status == 200, r) bad =
-        subprocess
-            .run([harness.BIN],
-                 env = dict(os.environ, QUANT_HTTP_ADDR = "0.0.0.0:1", QUANT_HTTP_METRICS_ADDR = "off"),
-                 capture_output = True, text = True, timeout = 30)
-                check("TLS: plain HTTP on a non-loopback address refuses to start (exit 2)",
-                      bad.returncode == 2 and "loopback" in bad.stderr, (bad.returncode, bad.stderr [-300:]))
-                    finally : shutil.rmtree(d, ignore_errors = True)
+        srv = Server("tls", tls=(cert, pkey))
+        servers.append(srv)
+        r = srv.request("GET", "/api/v1/strategies", key=key)
+        check("TLS: HTTPS request with the certificate verified -> 200", r.status == 200, r)
+        s = connect(srv.port, "127.0.0.1")
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            data = s.recv(200)
+        except OSError:
+            data = b""
+        s.close()
+        check("TLS: plain HTTP to the HTTPS port gets no HTTP answer", not data.startswith(b"HTTP/"), data[:80])
+        r = srv.metrics()
+        check("TLS: /metrics stays plain HTTP on its loopback address", r.status == 200, r)
+        bad = subprocess.run([harness.BIN], env=dict(os.environ, QUANT_HTTP_ADDR="0.0.0.0:1",
+                                                     QUANT_HTTP_METRICS_ADDR="off"),
+                             capture_output=True, text=True, timeout=30)
+        check("TLS: plain HTTP on a non-loopback address refuses to start (exit 2)",
+              bad.returncode == 2 and "loopback" in bad.stderr, (bad.returncode, bad.stderr[-300:]))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
-                                  if __name__ == "__main__" : harness.run_main(main)
+
+if __name__ == "__main__":
+    harness.run_main(main)

@@ -1,10 +1,8 @@
-#!/ usr / bin / env python3
-""
-        "quant-http: products and the user's pipeline's documents (../shared/docs/user-pipeline.md).
+#!/usr/bin/env python3
+"""quant-http: products and the user's pipeline's documents (../shared/docs/user-pipeline.md).
 
-        usage : test_products.py PATH /
-        TO / quant -
-    http(test / http / run.sh prepares the database) GET / POST / api / v1 / products; the pipeline's Strategy JSON (internal_cusip, no name) and
+usage: test_products.py PATH/TO/quant-http      (test/http/run.sh prepares the database)
+GET/POST /api/v1/products; the pipeline's Strategy JSON (internal_cusip, no name) and
 BacktestResults (internal_cusip, display-name metrics, NaN written by Python's json.dumps)
 through POST /strategies and /strategies/{id}/results; a round trip gives the same backtest;
 unknown products are 422 naming the field and store nothing.
@@ -21,7 +19,7 @@ RUN = secrets.token_hex(4)
 ALICE, BOB = f"http_prod_alice_{RUN}", f"http_prod_bob_{RUN}"
 NAN = float("nan")
 
-#the pipeline's Strategy JSON, on the sample bars (ttrc: the shared product of TTRC)
+# the pipeline's Strategy JSON, on the sample bars (ttrc: the shared product of TTRC)
 PIPELINE_CFG = {
     "strategy_id": "01a2356e-92bc-78a0-b67c-7ec2bfc98ccb", "version": 1,
     "created_at": "2026-12-02T06:26:08.700143+00:00",
@@ -79,7 +77,7 @@ def run(srv, alice, bob):
     check("openapi: POST /products takes a ProductInput",
           "ProductInput" in doc["components"]["schemas"] and "post" in doc["paths"]["/api/v1/products"])
 
-#-- -- products -- --
+    # ---- products ----
     r = R("GET", "/api/v1/products")
     ttrc = next((p for p in (r.json or []) if p.get("internal_cusip") == "ttrc"), None)
     check("GET /products -> 200 with the shared product ttrc (data ticker TTRC)",
@@ -87,18 +85,8 @@ def run(srv, alice, bob):
     check("GET /products: each is a Product of the document",
           r.status == 200 and not [e for p in r.json for e in validate(p, {"$ref": "#/components/schemas/Product"}, doc)])
     check("GET /products without a key -> 401", is_problem(R("GET", "/api/v1/products", key=None), 401))
-    spy = {
-    "internal_cusip" : "spy.arca",
-                       "display_name" : "SPDR S&P 500 ETF",
-                                        "asset_type" : "etf",
-                                                       "exchange" : "ARCA",
-                                                                    "currency" : "USD",
-                                                                                 "data_ticker" : "SPY",
-                                                                                                 "market"
-        : "US",
-          "brokers" : {
-        "FUTU" : "US.SPY"
-    }}
+    spy = {"internal_cusip": "spy.arca", "display_name": "SPDR S&P 500 ETF", "asset_type": "etf", "exchange": "ARCA",
+           "currency": "USD", "data_ticker": "SPY", "market": "US", "brokers": {"FUTU": "US.SPY"}}
     r = R("POST", "/api/v1/products", spy)
     check("POST /products -> 201 the product with its broker symbol",
           r.status == 201 and r.json.get("internal_cusip") == "spy.arca"
@@ -115,7 +103,7 @@ def run(srv, alice, bob):
     check("another user does not see my product",
           r.status == 200 and not any(p["internal_cusip"] in ("spy.arca", "qqq.nasdaq") for p in r.json), r)
 
-#-- -- PATCH / products / {internal_cusip } : one of your own -- --
+    # ---- PATCH /products/{internal_cusip}: one of your own ----
     r = R("PATCH", "/api/v1/products/spy.arca", {"display_name": "SPDR S&P 500 ETF Trust", "brokers": {"FUTU": "US.SPY", "PAPER": "SPY"}})
     check("PATCH /products/spy.arca -> 200 the changed product",
           r.status == 200 and r.json.get("display_name") == "SPDR S&P 500 ETF Trust"
@@ -141,7 +129,7 @@ def run(srv, alice, bob):
           doc["paths"].get("/api/v1/products/{internal_cusip}", {}).get("patch", {}).get("parameters", [{}])[0].get("name")
           == "internal_cusip" and "ProductPatch" in doc["components"]["schemas"])
 
-#-- -- the pipeline's Strategy JSON ----
+    # ---- the pipeline's Strategy JSON ----
     r = R("POST", "/api/v1/strategies", PIPELINE_CFG)
     s = r.json or {}
     check("POST /strategies with the pipeline's form (internal_cusip, no name) -> 201",
@@ -164,7 +152,7 @@ def run(srv, alice, bob):
     r = R("GET", "/api/v1/strategies")
     check("... nothing stored", r.status == 200 and [x["strategy_id"] for x in r.json] == [sid], r)
 
-#-- -- round trip : the stored strategy gives the same backtest -- --
+    # ---- round trip: the stored strategy gives the same backtest ----
     stored = R("GET", f"/api/v1/strategies/{sid}").json
     m_round = R("POST", "/api/v1/backtest", {"config": stored}).json
     m_pipe = R("POST", "/api/v1/backtest", {"config": PIPELINE_CFG}).json
@@ -173,23 +161,12 @@ def run(srv, alice, bob):
           m_round and m_seed and m_pipe and m_round["metrics"] == m_seed["metrics"] == m_pipe["metrics"]
           and m_round["bars"] == m_seed["bars"] > 5000, (m_round, m_seed))
 
-#-- -- the pipeline's BacktestResults: NaN in the text, display-name metrics, internal_cusip ----
-    result = {
-    "strategy_id" : sid,
-                    "run_at" : "2026-12-02T06:26:17.329389+00:00",
-                               "data_range" : {"start" : "1985-01-02", "end" : "2006-12-29"},
-                                              "internal_cusip" : "ttrc",
-                                                                 "fee_bps" : 5.0,
-                                                                 "metrics" : {
-                                                                     "Total Return" : -0.674,
-                                                                     "Annualized Return" : -0.0307,
-                                                                     "Sharpe Ratio" : -0.178,
-                                                                     "Max Drawdown" : 0.894,
-                                                                     "Calmar Ratio" : NAN
-                                                                 },
-                                                                             "buy_hold_metrics" : {
-        "Total Return" : 3.29, "Sharpe Ratio" : NAN
-    }}
+    # ---- the pipeline's BacktestResults: NaN in the text, display-name metrics, internal_cusip ----
+    result = {"strategy_id": sid, "run_at": "2026-12-02T06:26:17.329389+00:00",
+              "data_range": {"start": "1985-01-02", "end": "2006-12-29"}, "internal_cusip": "ttrc", "fee_bps": 5.0,
+              "metrics": {"Total Return": -0.674, "Annualized Return": -0.0307, "Sharpe Ratio": -0.178,
+                          "Max Drawdown": 0.894, "Calmar Ratio": NAN},
+              "buy_hold_metrics": {"Total Return": 3.29, "Sharpe Ratio": NAN}}
     text = json.dumps(result)  # Python's default: NaN in the text, as the pipeline sends it
     check("the body really has NaN in it", "NaN" in text)
     r = R("POST", f"/api/v1/strategies/{sid}/results", text)
@@ -211,7 +188,7 @@ def run(srv, alice, bob):
     check("NaN where a number is required -> 422 naming the field (not a parse error)",
           is_problem(r, 422, "substrategies[0].signal"), r)
 
-#-- -- the one - click flow with the pipeline's own strategy_id (its results carry it) ----
+    # ---- the one-click flow with the pipeline's own strategy_id (its results carry it) ----
     cid = PIPELINE_CFG["strategy_id"]
     check("the pipeline's strategy_id is kept as client_strategy_id beside an id of our own",
           s.get("client_strategy_id") == cid and sid != cid, s)

@@ -1,19 +1,11 @@
-#!/ usr / bin / env python3
-""
-        "quant-http: the web UI's own routes (issue 13, sql/TRADE/ui.sql).
+#!/usr/bin/env python3
+"""quant-http: the web UI's own routes (issue 13, sql/TRADE/ui.sql).
 
-        usage : test_ui.py PATH /
-        TO / quant -
-    http(test / http / run.sh prepares the database) -
-    GET / api / v1 / dashboard : one row per deployment with last_signal,
-    last_trade, trades_today, max_daily_trades and the P& L;
-each value against the tables, queried independently.- / api / v1 / admin /
-                                                           users(list, create, reset_password, unlock)
-    : an administrator person only;
-anyone else 403 problem + json;
-bad fields 422 naming the field;
-an unknown login 404;
-the
+usage: test_ui.py PATH/TO/quant-http      (test/http/run.sh prepares the database)
+- GET /api/v1/dashboard: one row per deployment with last_signal, last_trade, trades_today,
+  max_daily_trades and the P&L; each value against the tables, queried independently.
+- /api/v1/admin/users (list, create, reset_password, unlock): an administrator person only;
+  anyone else 403 problem+json; bad fields 422 naming the field; an unknown login 404; the
   passwords sent are in no answer and not in the server's log.
 - POST /api/v1/strategies/{id}/clone: a new strategy with the same parameters (201), another
   user's is 404.
@@ -42,7 +34,7 @@ def main():
     did = psql(f"SELECT quant.set_user('{JOE}'); "
                f"SELECT quant.deploy(jsonb_build_object('strategy_id', '{sid}'::uuid, 'qty', 7))->>'deployment_id'"
                ).split("\n")[-1]
-#a booked position and orders today, written as the worker would have(the tables directly)
+    # a booked position and orders today, written as the worker would have (the tables directly)
     psql(f"INSERT INTO trade.position (deployment_id, user_id, symbol, qty, avg_price, realized_pnl) "
          f"VALUES ('{did}', '{JOE}', 'TTRC', 7, 40.5, 12.25)")
     srv = Server("ui", QUANT_HTTP_RATE=5000, QUANT_HTTP_BURST=10000)
@@ -64,25 +56,24 @@ def run(srv, admin, joe, sid, did, answers):
         r = srv.request(method, path, body=body, key=key)
         answers.append(r)
         return r
-#-- -- the dashboard -- --
+
+    # ---- the dashboard ----
     r = req("GET", "/api/v1/dashboard", key=joe)
     rows = r.json if r.status == 200 else []
     check("dashboard: 200, one row (joe's deployment)", r.status == 200 and [x["deployment_id"] for x in rows] == [did], r)
-    row = rows[0] if rows else {
-    }
-price = float(psql("SELECT paper.price_of('TTRC')"))
+    row = rows[0] if rows else {}
+    price = float(psql("SELECT paper.price_of('TTRC')"))
     check("dashboard: the position and realised P&L are the booked ones",
-          row.get("position_qty") == 7 and row.get("realized_pnl") == 12.25 and row.get("avg_price") == 40.5,
-          row) want_u =
-        (price - 40.5) *
-        7 check("dashboard: unrealised = (paper price - avg) x qty, pnl = realised + unrealised",
-                abs(row.get("unrealized_pnl", 1e9) - want_u) < 1e-6 and
-                    abs(row.get("pnl", 1e9) - (12.25 + want_u)) < 1e-6,
-                (row.get("unrealized_pnl"), want_u))
-            check("dashboard: trades today against the limit (0 of the default 10)",
-                  row.get("trades_today") == 0 and row.get("max_daily_trades") == 10, row)
-                psql(f "SELECT quant.set_user('{JOE}'); SELECT quant.run_deployment('{did}')") r =
-            req("GET", "/api/v1/dashboard", key = joe) row = r.json[0] if r.status == 200 and r.json else {}
+          row.get("position_qty") == 7 and row.get("realized_pnl") == 12.25 and row.get("avg_price") == 40.5, row)
+    want_u = (price - 40.5) * 7
+    check("dashboard: unrealised = (paper price - avg) x qty, pnl = realised + unrealised",
+          abs(row.get("unrealized_pnl", 1e9) - want_u) < 1e-6 and abs(row.get("pnl", 1e9) - (12.25 + want_u)) < 1e-6,
+          (row.get("unrealized_pnl"), want_u))
+    check("dashboard: trades today against the limit (0 of the default 10)",
+          row.get("trades_today") == 0 and row.get("max_daily_trades") == 10, row)
+    psql(f"SELECT quant.set_user('{JOE}'); SELECT quant.run_deployment('{did}')")
+    r = req("GET", "/api/v1/dashboard", key=joe)
+    row = r.json[0] if r.status == 200 and r.json else {}
     want_log = psql(f"SELECT log_id FROM trade.log WHERE deployment_id = '{did}' ORDER BY ts DESC, log_id DESC LIMIT 1")
     want_sig = psql(f"SELECT coalesce(signal_id::text, '') FROM trade.signal WHERE deployment_id = '{did}' "
                     "ORDER BY bar_ts DESC, created_at DESC LIMIT 1")
@@ -93,7 +84,7 @@ price = float(psql("SELECT paper.price_of('TTRC')"))
     r = req("GET", "/api/v1/dashboard", key=admin)
     check("dashboard: another user sees none of joe's", r.status == 200 and r.json == [], r)
 
-#-- -- logins, by an administrator -- --
+    # ---- logins, by an administrator ----
     r = req("GET", "/api/v1/admin/me", key=joe)
     check("admin/me: joe is no administrator (200, not 403)", r.status == 200 and r.json == {"user": JOE, "admin": False}, r)
     r = req("GET", "/api/v1/admin/me", key=admin)
@@ -142,7 +133,7 @@ price = float(psql("SELECT paper.price_of('TTRC')"))
     r = req("POST", "/api/v1/admin/users/reset_password", {"user_id": NEW}, key=admin)
     check("admin: a missing password is 422 naming it", is_problem(r, 422, "password"), r)
 
-#-- -- clone -- --
+    # ---- clone ----
     r = req("POST", f"/api/v1/strategies/{sid}/clone", {"name": "http ui clone"}, key=joe)
     check("clone: 201, a new id, the name given, version 1",
           r.status == 201 and r.json["strategy_id"] != sid and r.json["name"] == "http ui clone" and r.json["version"] == 1, r)
@@ -155,7 +146,7 @@ price = float(psql("SELECT paper.price_of('TTRC')"))
     r = req("POST", f"/api/v1/strategies/{sid}/clone", {}, key=admin)
     check("clone: another user's strategy is 404", is_problem(r, 404), r)
 
-#-- -- the document -- --
+    # ---- the document ----
     doc = srv.request("GET", "/api/v1/openapi.json").json
     p = doc["paths"]
     check("openapi: the dashboard, admin and clone operations",
