@@ -377,8 +377,8 @@ def long_cap(srv, key, other):
 def one_loop(key, servers):
     """With one event loop, a long search (handed to the offload threads) does not stall the
     other connections of that loop."""
-    srv = Server("oneloop", QUANT_HTTP_THREADS=1, QUANT_HTTP_DB_CONNECTIONS=2, QUANT_HTTP_LONG_TIMEOUT_MS=4000, QUANT_HTTP_RATE=100000,
-                 QUANT_HTTP_BURST=100000, QUANT_HTTP_ACCESS_LOG=0)
+    srv = Server("oneloop", QUANT_HTTP_THREADS=1, QUANT_HTTP_DB_CONNECTIONS=2, QUANT_HTTP_LONG_TIMEOUT_MS=4000,
+                 QUANT_HTTP_RATE=100000, QUANT_HTTP_BURST=100000, QUANT_HTTP_ACCESS_LOG=0)
     servers.append(srv)
     box = {}
 
