@@ -68,9 +68,11 @@ class Session:
 
     END = "__quant_session_end__"
 
-    def __init__(self, prelude="SET client_min_messages = warning;"):
+    def __init__(self, prelude="SET client_min_messages = warning;", env=None):
+        """env: psql's environment (default: this process's, the PG* of the test database)."""
         self.proc = subprocess.Popen(PSQL[:-2] + ["-v", "ON_ERROR_STOP=0", "-F", "|"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                     env=env)
         self.run(prelude)
         self.pid = self.one("SELECT pg_backend_pid()")
 

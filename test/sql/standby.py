@@ -397,6 +397,18 @@ def run(sb, servers):
                           f"SELECT count(*) >= 0 FROM quant.list_products(); COMMIT;", check_rc=False)
     check("a login and the list functions run on the standby (read-only)", rc == 0 and out.split("\n")[0] == "t",
           err or out)
+    # the login's kept key rows follow a revocation on the primary: its invalidation replays here
+    doomed = primary(f"SELECT quant.create_api_key('{USER}', 'revoked while kept on the standby')")
+    check("the standby replays a new key", sb.wait_lsn())
+    held = quanttest.Session("SET client_min_messages = warning; SET ROLE quant_app;",
+                             env=dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(sb.port)))
+    kept = [held.one(f"SELECT quant.login_api_key('{doomed}') IS NOT NULL") for _ in range(2)]
+    primary(f"SELECT quant.set_user('{USER}'); SELECT quant.revoke_api_key('{doomed[3:35]}'::uuid) ->> 'status'")
+    check("the standby replays the revocation", sb.wait_lsn())
+    after = held.one(f"SELECT quant.login_api_key('{doomed}') IS NOT NULL")
+    held.close()
+    check("a standby backend that logged in with a key refuses it once the primary's revocation replayed",
+          kept == ["t", "t"] and after == "f", (kept, after))
     key_id = primary(f"SELECT key_id FROM trade.api_key WHERE user_id = '{USER}' LIMIT 1")
     check("the login's last_used_at worker is not started on a standby (it would hold a slot until promotion)",
           sb.q(f"SELECT trade.api_key_used_async('{key_id}'::uuid)") == "f")
