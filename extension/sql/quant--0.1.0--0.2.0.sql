@@ -5709,17 +5709,29 @@ COMMENT ON FUNCTION quant.login_api_key(text) IS
 -- What each backend keeps for quant.login_api_key is dropped everywhere when a transaction that
 -- made keys, changed a key's id, user, hash or revocation, deleted or truncated keys, or made or
 -- changed the pepper commits, and in the transaction's own backend when it rolls back (nothing
--- it read of its own uncommitted rows outlives it). ENABLE ALWAYS: also under
--- session_replication_role = replica. Not last_used_at (each backend remembers its own asks).
+-- it read of its own uncommitted rows outlives it). Before and after each statement: the message
+-- registered before it is taken in locally at the first command-counter step that shows the
+-- change (a login later in the same statement, e.g. beside a data-modifying WITH), so a rollback
+-- replays it even when the statement fails before its end; the one after it covers a login that
+-- read the row while the statement ran. ENABLE ALWAYS: also under session_replication_role =
+-- replica. Not for logical replication: its apply fires no statement triggers (nothing here
+-- uses it; a subscriber's backends would keep revoked keys). Not last_used_at (each backend
+-- remembers its own asks).
 CREATE FUNCTION trade.api_key_cache_invalidate() RETURNS trigger
 AS 'MODULE_PATHNAME', 'quant_api_key_cache_invalidate'
 LANGUAGE C;
 COMMENT ON FUNCTION trade.api_key_cache_invalidate() IS
   'Internal (statement trigger of trade.api_key and trade.api_key_pepper): a relcache invalidation of the table at commit, on which every backend drops the key rows and the pepper quant.login_api_key keeps.';
 REVOKE ALL ON FUNCTION trade.api_key_cache_invalidate() FROM PUBLIC;
+CREATE TRIGGER api_key_changing BEFORE INSERT OR UPDATE OF key_id, user_id, key_hash, revoked_at OR DELETE OR TRUNCATE
+    ON trade.api_key FOR EACH STATEMENT EXECUTE FUNCTION trade.api_key_cache_invalidate();
 CREATE TRIGGER api_key_changed AFTER INSERT OR UPDATE OF key_id, user_id, key_hash, revoked_at OR DELETE OR TRUNCATE
     ON trade.api_key FOR EACH STATEMENT EXECUTE FUNCTION trade.api_key_cache_invalidate();
+ALTER TABLE trade.api_key ENABLE ALWAYS TRIGGER api_key_changing;
 ALTER TABLE trade.api_key ENABLE ALWAYS TRIGGER api_key_changed;
+CREATE TRIGGER api_key_pepper_changing BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON trade.api_key_pepper FOR EACH STATEMENT EXECUTE FUNCTION trade.api_key_cache_invalidate();
 CREATE TRIGGER api_key_pepper_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON trade.api_key_pepper FOR EACH STATEMENT EXECUTE FUNCTION trade.api_key_cache_invalidate();
+ALTER TABLE trade.api_key_pepper ENABLE ALWAYS TRIGGER api_key_pepper_changing;
 ALTER TABLE trade.api_key_pepper ENABLE ALWAYS TRIGGER api_key_pepper_changed;

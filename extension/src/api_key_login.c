@@ -13,9 +13,11 @@
  * backend that missed messages (its queue overflowed) is reset, which drops everything as well.
  * A row read while an invalidation arrived is used for that login but not kept, and so is
  * everything read in a REPEATABLE READ or SERIALIZABLE transaction (its snapshot may predate a
- * change whose message was taken in already). Inserts fire the triggers too: a key or pepper
- * this transaction made and read is dropped when it rolls back (a transaction's own messages
- * are applied locally at its abort), so nothing uncommitted outlives its transaction.
+ * change whose message was taken in already). Inserts fire the triggers too, before and after
+ * each statement: a key or pepper this transaction made or changed and a login read is dropped
+ * when it rolls back (a transaction's own messages are applied locally at its abort), also when
+ * the statement that made it failed before its end, so nothing uncommitted outlives its
+ * transaction. At the bound (KEPT_MAX rows) the rows are dropped and read anew.
  *
  * last_used_at is not a reason to drop anything: it is written beside the request by an
  * autonomous worker (autonomous.c), at most once a minute per key and backend, and the kept
@@ -136,9 +138,9 @@ trade_relid(const char *name)
 	return get_relname_relid(name, get_namespace_oid("trade", false));
 }
 
-/* Reads the key's row (and the pepper when it is not known) as this function's owner. */
+/* Reads the key's row and the pepper, as this function's owner. */
 static void
-read_row(const pg_uuid_t *key_id, KeyRow *row, bool want_pepper)
+read_row(const pg_uuid_t *key_id, KeyRow *row)
 {
 	const char *fn = "quant.login_api_key";
 	Oid type = UUIDOID;
@@ -156,20 +158,21 @@ read_row(const pg_uuid_t *key_id, KeyRow *row, bool want_pepper)
 	{
 		HeapTuple t = SPI_tuptable->vals[0];
 		TupleDesc d = SPI_tuptable->tupdesc;
-		char *user = TextDatumGetCString(SPI_getbinval(t, d, 1, &isnull));
+		bool used_null;
+		char *user = TextDatumGetCString(SPI_getbinval(t, d, 1, &isnull)); /* NOT NULL columns */
 		bytea *hash = DatumGetByteaPP(SPI_getbinval(t, d, 2, &isnull));
-		Datum used = SPI_getbinval(t, d, 4, &isnull);
+		bool revoked = DatumGetBool(SPI_getbinval(t, d, 3, &isnull));
+		Datum used = SPI_getbinval(t, d, 4, &used_null);
 
 		row->found = true;
 		row->key.key_id = *key_id;
 		strlcpy(row->key.user_id, user, sizeof(row->key.user_id));
 		if (VARSIZE_ANY_EXHDR(hash) == KEY_HASH_LENGTH) /* the table's CHECK */
 			memcpy(row->key.key_hash, VARDATA_ANY(hash), KEY_HASH_LENGTH);
-		row->key.revoked = DatumGetBool(SPI_getbinval(t, d, 3, &isnull));
-		row->key.used = !isnull;
-		row->key.last_used_at = isnull ? 0 : DatumGetTimestampTz(used);
+		row->key.revoked = revoked;
+		row->key.used = !used_null;
+		row->key.last_used_at = used_null ? 0 : DatumGetTimestampTz(used);
 	}
-	if (want_pepper)
 	{
 		if (SPI_execute("SELECT t.pepper FROM trade.api_key_pepper t WHERE t.singleton", false, 1) !=
 		    SPI_OK_SELECT)
@@ -193,6 +196,18 @@ read_row(const pg_uuid_t *key_id, KeyRow *row, bool want_pepper)
 	SPI_finish();
 }
 
+static HTAB *
+new_table(void)
+{
+	HASHCTL ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(KeptKey);
+	ctl.hcxt = TopMemoryContext;
+	return hash_create("quant api keys", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
 /* The kept row of key_id and the pepper (*pepper_of, NULL when none was ever made), read when
  * not kept; NULL for an unknown key_id (never kept: the next login reads again). */
 static const KeptKey *
@@ -203,19 +218,11 @@ find_key(const pg_uuid_t *key_id, KeyRow *read, const Pepper **pepper_of)
 	bool found;
 
 	if (kept == NULL)
-	{
-		HASHCTL ctl;
-
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(pg_uuid_t);
-		ctl.entrysize = sizeof(KeptKey);
-		ctl.hcxt = TopMemoryContext;
-		kept = hash_create("quant api keys", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		kept = new_table();
 	if (IsolationUsesXactSnapshot())
 	{
 		/* the transaction's snapshot may be older than what was pushed: read, keep nothing */
-		read_row(key_id, read, true);
+		read_row(key_id, read);
 		*pepper_of = read->pepper.length > 0 ? &read->pepper : NULL;
 		return read->found ? &read->key : NULL;
 	}
@@ -230,25 +237,25 @@ find_key(const pg_uuid_t *key_id, KeyRow *read, const Pepper **pepper_of)
 		api_key_relid = trade_relid("api_key");
 		pepper_relid = trade_relid("api_key_pepper");
 	}
-	read_row(key_id, read, pepper.length == 0);
+	/* the pepper too, each time: what is kept may be dropped while reading */
+	read_row(key_id, read);
 	if (generation != before || kept == NULL)
 	{
 		/* dropped while reading: what was read serves this login only */
 		*pepper_of = read->pepper.length > 0 ? &read->pepper : NULL;
 		return read->found ? &read->key : NULL;
 	}
-	if (read->pepper.length > 0)
-	{
-		pepper = read->pepper;
-		sodium_memzero(&read->pepper, sizeof(read->pepper));
-	}
+	pepper = read->pepper;
+	sodium_memzero(&read->pepper, sizeof(read->pepper));
 	*pepper_of = pepper.length > 0 ? &pepper : NULL;
 	if (!read->found)
 		return NULL;
 	if (hash_get_num_entries(kept) >= KEPT_MAX)
-		drop_all();
-	if (kept == NULL)
-		return &read->key;
+	{
+		/* at the bound the rows are read anew (the pepper stays: nothing changed) */
+		hash_destroy(kept);
+		kept = new_table();
+	}
 	k = hash_search(kept, key_id, HASH_ENTER, &found);
 	*k = read->key;
 	return k;

@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
         transport.listen(
             config.host, config.port,
             [&api](quant::http::Request& req, quant::http::Response& res) { api.serve(req, res); }, refuse,
-            [&api](const quant::http::Request& req) { return api.runs_long(req); }, config.tls_cert,
+            [&api](const quant::http::Request& req) { return api.hand_off(req); }, config.tls_cert,
             config.tls_key);
         if (config.metrics_enabled) {
             transport.listen(

@@ -165,6 +165,11 @@ int Pool::in_use() const {
     return leased_;
 }
 
+bool Pool::has_free() const {
+    std::lock_guard lock(mu_);
+    return !idle_.empty() || open_ < size_;
+}
+
 std::unique_ptr<Connection> Pool::connect(std::string& error) {
     auto c = std::make_unique<pq::Connection>();
     try {

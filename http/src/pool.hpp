@@ -89,6 +89,8 @@ public:
 
     int size() const { return size_; }
     int in_use() const;
+    // Whether acquire would find a connection without waiting (idle, or one more may be opened).
+    bool has_free() const;
     // Opens one connection now, to fail fast at start; the reason when it cannot.
     std::string check();
 

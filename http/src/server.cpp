@@ -228,12 +228,12 @@ void Api::handle(Exchange& ex) {
     run_call(ex, *route, key, call);
 }
 
-bool Api::runs_long(const Request& req) const {
+bool Api::hand_off(const Request& req) const {
     std::string id;
     bool path_known = false;
     std::string allowed;
     const Route* route = match_route(req.method, req.path, id, path_known, allowed);
-    return route != nullptr && route->long_running;
+    return route != nullptr && (route->long_running || !pool_.has_free());
 }
 
 // 0. the route: 404 for an unknown path, 405 (with Allow) for a known path and another method

@@ -24,8 +24,10 @@ public:
     Api(const Config& config, Pool& pool, ReplicaRouter& router);
     // The API's address: every route of the table.
     void serve(const Request& req, Response& res);
-    // Whether the request's route is a long-running one (the transport's offload threads).
-    bool runs_long(const Request& req) const;
+    // Whether the request leaves its event loop for the transport's offload threads: a
+    // long-running route, or no free database connection now (it would wait for one while its
+    // loop's other connections wait for it).
+    bool hand_off(const Request& req) const;
     // The metrics address: GET /metrics only.
     void serve_metrics(const Request& req, Response& res, const TransportStats& transport);
     // A request the transport refused (malformed, too large, ...): problem+json, logged, counted.

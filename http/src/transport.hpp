@@ -4,9 +4,10 @@
 // the loop that read it, in its connection's strand, and the answer is written from there: no
 // hand-off between threads and no other thread woken (one io_context shared by all threads woke
 // an idle thread for every event: +0.05 ms at p50 for one client, bench/README.md). A request
-// the Offload predicate says runs long (the grid searches) goes to a pool of as many threads
-// again and its answer comes back to its loop, so a long request never stalls the other
-// connections of its loop; a short one holds its loop for as long as it waits on the database.
+// the Offload predicate picks (a long-running route, or any when no database connection is
+// free: Api::hand_off) goes to a pool of as many threads again and its answer comes back to its
+// loop, so neither a long request nor a wait for a connection stalls the other connections of
+// its loop; any other holds its loop for as long as the database takes to answer it.
 // Every limit against slow or greedy clients lives here: whole-head and whole-body deadlines,
 // head size and field count, body size, connections in total and per address, keep-alive idle
 // time and requests per connection.

@@ -98,14 +98,31 @@ Pipeline::Outcome Pipeline::run() {
             return out;
         }
     }
-    if (PGresult* r = PQgetResult(raw)) {
-        const Result sync(r);
-        if (PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
-            fail(SqlError("08P01", "pipeline out of step", true), steps_);
-            out.error->connection_broken = true;
+    // The sync's answer; before it, the error of an implicit transaction's commit (a deferred
+    // constraint, say: the statements ran, their COMMIT at the sync failed and rolled back),
+    // which is this pipeline's error like any other, the connection still in step.
+    bool synced = false;
+    bool commit_failed = false;
+    for (int tries = 0; tries < 3 && !synced; ++tries) {
+        PGresult* r = PQgetResult(raw);
+        if (r == nullptr) {
+            if (commit_failed)
+                continue;  // the end of the commit's error, then the sync
+            break;
         }
-    } else {
-        fail(error_of(nullptr, raw), steps_);
+        const Result answer(r);
+        const ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            synced = true;
+        } else if (st == PGRES_FATAL_ERROR && !commit_failed) {
+            commit_failed = true;
+            fail(error_of(r, raw), steps_);
+        } else {
+            break;
+        }
+    }
+    if (!synced) {
+        fail(SqlError("08P01", "pipeline out of step", true), steps_);
         out.error->connection_broken = true;
     }
     if (out.error && stale_statement(*out.error)) {

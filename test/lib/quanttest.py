@@ -78,8 +78,17 @@ class Session:
 
     def run(self, sql):
         """sql's output lines (ERROR lines among them), in order."""
+        self.send(sql)
+        return self.receive()
+
+    def send(self, sql):
+        """Sends sql without waiting for it (receive() reads its output): for a statement that
+        blocks until another session does something."""
         self.proc.stdin.write(sql.rstrip().rstrip(";") + ";\n\\echo " + self.END + "\n")
         self.proc.stdin.flush()
+
+    def receive(self):
+        """The output lines of the statements sent last."""
         out = []
         for line in self.proc.stdout:
             line = line.rstrip("\n")

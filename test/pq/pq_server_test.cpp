@@ -216,6 +216,35 @@ TEST_F(PqServer, PipelineStopsAtTheFirstError) {
     EXPECT_EQ(c.exec("SELECT count(*) FROM pg_class WHERE relname = 'pq_p'").get(0, 0), "0");
 }
 
+// Without BEGIN the statements up to the sync are one implicit transaction, committed at the
+// sync: an error raised by that commit (a deferred constraint here) is the pipeline's error, with
+// its SQLSTATE, and the connection stays usable.
+TEST_F(PqServer, PipelineImplicitTransactionCommitError) {
+    c.exec("CREATE TABLE IF NOT EXISTS pq_deferred (a int UNIQUE DEFERRABLE INITIALLY DEFERRED)");
+    c.exec("TRUNCATE pq_deferred");
+    {
+        pq::Pipeline p(c);
+        const auto first = p.add("INSERT INTO pq_deferred VALUES (1)");
+        p.add("INSERT INTO pq_deferred VALUES (1)");
+        const auto o = p.run();
+        ASSERT_TRUE(o.error);
+        EXPECT_EQ(o.error->sqlstate, "23505") << o.error->message;
+        EXPECT_FALSE(o.connection_lost());
+        EXPECT_TRUE(o.results[first]);  // the statements ran; their commit failed
+    }
+    EXPECT_TRUE(c.ok());
+    EXPECT_EQ(PQtransactionStatus(c.raw()), PQTRANS_IDLE);
+    EXPECT_EQ(c.exec("SELECT count(*) FROM pq_deferred").get(0, 0), "0");  // rolled back
+    {
+        pq::Pipeline p(c);  // and the next pipeline works
+        const auto one = p.add("SELECT 1");
+        const auto o = p.run();
+        EXPECT_FALSE(o.error);
+        EXPECT_EQ(o.results[one].get(0, 0), "1");
+    }
+    c.exec("DROP TABLE pq_deferred");
+}
+
 TEST_F(PqServer, PipelineLocalTimeoutForOneStatement) {
     pq::ConnectOptions o = options();
     o.statement_timeout_ms = 150;

@@ -12,12 +12,16 @@ backends change the keys:
 - a key made and logged in with in a transaction that rolls back does not log in afterwards in
   that backend;
 - a REPEATABLE READ transaction logs in by its snapshot, and what it read is not kept;
+- a key made, logged in with and then failed in one statement is gone in that backend too;
+- a change of the table committed while a login reads its row: that login is still right;
+- more keys than a backend keeps (4,096): every one logs in;
 - a successful login still records last_used_at (beside it, in a worker's transaction).
 Environment: PG* of the test database (the extension installed).
 """
 import os
 import sys
 import time
+import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import quanttest  # noqa: E402
@@ -115,7 +119,52 @@ def main():
     rr.run("COMMIT")
     T.check(login(rr, k7) == "f", "the next transaction of that backend does not")
 
-    # 7. last_used_at is still recorded
+    # 7. a key made and logged in with by a statement that then fails, in that same statement
+    failing = quanttest.Session()
+    kid = uuid.uuid4().hex
+    k9 = f"qk_{kid}_{'A' * 43}"
+    out = failing.run(
+        f"WITH ins AS (INSERT INTO trade.api_key (key_id, user_id, key_hash, last_used_at) "
+        f"SELECT '{kid}'::uuid, '{USER}', trade.hmac_sha256(trade.api_key_pepper(false), '{k9}'), now() "
+        f"RETURNING key_id) "
+        f"SELECT CASE WHEN quant.login_api_key('{k9}') IS NOT NULL THEN 1 / 0 END FROM ins")
+    T.check(any("division by zero" in line for line in out),
+            "a statement that makes a key, logs in with it and then fails (division by zero)", out)
+    T.check(login(failing, k9) == "f", "... leaves nothing behind: the key does not log in in that backend")
+    failing.close()
+
+    # 8. a change committed while a login reads the row: that login and the next are right
+    k10, id10 = new_key("read while changed")
+    reader = quanttest.Session("SET client_min_messages = warning; SET ROLE quant_app;")
+    T.check(login(reader, k3) == "t", "a backend that keeps the pepper (the third key logs in)")
+    locker = quanttest.Session()
+    locker.run("BEGIN; LOCK TABLE trade.api_key; UPDATE trade.api_key SET revoked_at = revoked_at WHERE false")
+    reader.send(f"SELECT quant.login_api_key('{k10}') IS NOT NULL")  # waits for the lock
+    time.sleep(0.3)
+    locker.run("COMMIT")
+    during = reader.receive()
+    T.check(during == ["t"], "a valid key whose row is read while a change of the table commits logs in", during)
+    T.check(login(reader, k10) == "t", "... and again after it")
+    reader.close()
+    locker.close()
+
+    # 9. more keys than a backend keeps (KEPT_MAX, 4,096): every one logs in, twice
+    sql("DROP TABLE IF EXISTS public.cache_bulk_keys",
+        "CREATE TABLE public.cache_bulk_keys AS SELECT 'qk_' || replace(u::text, '-', '') || '_' || "
+        "rtrim(translate(encode(sha256(u::text::bytea), 'base64'), '+/', '-_'), '=') AS key, u AS key_id "
+        "FROM (SELECT gen_random_uuid() AS u FROM generate_series(1, 4200)) g",
+        "INSERT INTO trade.api_key (key_id, user_id, key_hash, last_used_at) "
+        f"SELECT key_id, '{USER}_bulk', trade.hmac_sha256(trade.api_key_pepper(false), key), now() "
+        "FROM public.cache_bulk_keys",
+        "GRANT SELECT ON public.cache_bulk_keys TO quant_app")
+    bulk = quanttest.Session("SET client_min_messages = warning; SET ROLE quant_app;")
+    counts = [bulk.one("SELECT count(*) FILTER (WHERE quant.login_api_key(key) IS NOT NULL) "
+                       "FROM public.cache_bulk_keys") for _ in range(2)]
+    T.check(counts == ["4200", "4200"], "4,200 keys in one backend: all log in, twice", counts)
+    bulk.close()
+    sql("DROP TABLE public.cache_bulk_keys")
+
+    # 10. last_used_at is still recorded
     k8, id8 = new_key("last used")
     T.check(login(app, k8) == "t", "an eighth key logs in")
     used = "f"
