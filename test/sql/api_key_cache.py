@@ -121,16 +121,25 @@ def main():
 
     # 7. a key made and logged in with by a statement that then fails, in that same statement
     failing = quanttest.Session()
-    kid = uuid.uuid4().hex
-    k9 = f"qk_{kid}_{'A' * 43}"
-    out = failing.run(
-        f"WITH ins AS (INSERT INTO trade.api_key (key_id, user_id, key_hash, last_used_at) "
-        f"SELECT '{kid}'::uuid, '{USER}', trade.hmac_sha256(trade.api_key_pepper(false), '{k9}'), now() "
-        f"RETURNING key_id) "
-        f"SELECT CASE WHEN quant.login_api_key('{k9}') IS NOT NULL THEN 1 / 0 END FROM ins")
+
+    def made_and_used(suffix):
+        """INSERT a key and log in with it in one statement (a data-modifying WITH); the key."""
+        kid = uuid.uuid4().hex
+        key = f"qk_{kid}_{suffix * 43}"
+        h = sql(f"SELECT encode(trade.hmac_sha256(trade.api_key_pepper(false), '{key}'), 'hex')")
+        return key, (f"WITH ins AS (INSERT INTO trade.api_key (key_id, user_id, key_hash) "
+                     f"SELECT '{kid}'::uuid, '{USER}', '\\x{h}'::bytea RETURNING key_id) ")
+
+    k9, with9 = made_and_used("A")
+    out = failing.run(f"BEGIN; {with9} SELECT quant.login_api_key('{k9}') IS NOT NULL FROM ins")
+    T.check(out == ["t"], "a key made and logged in with in one statement of an open transaction", out)
+    failing.run("ROLLBACK")
+    T.check(login(failing, k9) == "f", "... rolled back: it does not log in in that backend")
+    k9b, with9b = made_and_used("B")
+    out = failing.run(f"{with9b} SELECT CASE WHEN quant.login_api_key('{k9b}') IS NOT NULL THEN 1 / 0 END FROM ins")
     T.check(any("division by zero" in line for line in out),
             "a statement that makes a key, logs in with it and then fails (division by zero)", out)
-    T.check(login(failing, k9) == "f", "... leaves nothing behind: the key does not log in in that backend")
+    T.check(login(failing, k9b) == "f", "... leaves nothing behind: the key does not log in in that backend")
     failing.close()
 
     # 8. a change committed while a login reads the row: that login and the next are right

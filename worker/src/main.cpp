@@ -78,8 +78,11 @@ const char* state_name(State s) {
 // stale_data), for /metrics.
 std::map<std::string, long> g_alerts_seen;
 
-void drain_notifies(pq::Connection& listener, worker::Webhook* webhook) {
+// Reads the notifications that came; true when one was a signal's (quant_signal).
+bool drain_notifies(pq::Connection& listener, worker::Webhook* webhook) {
+    bool signal = false;
     for (const pq::Notification& n : listener.notifications()) {
+        signal = signal || n.channel == "quant_signal";
         pq::log_debug("notify", {{"channel", n.channel}, {"payload", n.payload}});
         if (n.channel == "quant_alert") {
             std::string kind = "unparsed";
@@ -94,6 +97,7 @@ void drain_notifies(pq::Connection& listener, worker::Webhook* webhook) {
         if (webhook != nullptr && n.channel == "quant_alert")
             webhook->enqueue(n.payload);  // the alert webhook (webhook.hpp)
     }
+    return signal;
 }
 
 // The worker's counters as a Prometheus textfile (written whole, then renamed: never half read).
@@ -243,13 +247,19 @@ int main(int argc, char** argv) {
                     processor.reconcile_all();
                     state = State::draining;  // the catch-up scan
                     break;
-                case State::draining:
-                    while (g_stop == 0 && processor.process_next())
-                        drain_notifies(listener, webhook.get());
-                    drain_notifies(listener, webhook.get());
+                case State::draining: {
+                    // a signal's NOTIFY read after the last claim found nothing is a signal
+                    // committed since: claim again (it would otherwise wait for the next poll)
+                    bool again = true;
+                    while (g_stop == 0 && again) {
+                        while (g_stop == 0 && processor.process_next())
+                            drain_notifies(listener, webhook.get());
+                        again = drain_notifies(listener, webhook.get());
+                    }
                     write_metrics(cfg, processor, webhook.get());
                     state = State::waiting;
                     break;
+                }
                 case State::waiting: {
                     const pq::Wait w = listener.wait_readable(std::chrono::milliseconds(cfg.poll_ms));
                     if (w == pq::Wait::interrupted)
