@@ -173,24 +173,22 @@ read_row(const pg_uuid_t *key_id, KeyRow *row)
 		row->key.used = !used_null;
 		row->key.last_used_at = used_null ? 0 : DatumGetTimestampTz(used);
 	}
+	if (SPI_execute("SELECT t.pepper FROM trade.api_key_pepper t WHERE t.singleton", false, 1) !=
+	    SPI_OK_SELECT)
+		elog(ERROR, "%s: reading trade.api_key_pepper failed", fn);
+	if (SPI_processed == 1)
 	{
-		if (SPI_execute("SELECT t.pepper FROM trade.api_key_pepper t WHERE t.singleton", false, 1) !=
-		    SPI_OK_SELECT)
-			elog(ERROR, "%s: reading trade.api_key_pepper failed", fn);
-		if (SPI_processed == 1)
+		Datum p = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
 		{
-			Datum p = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			bytea *b = DatumGetByteaPP(p);
+			size_t n = VARSIZE_ANY_EXHDR(b);
 
-			if (!isnull)
-			{
-				bytea *b = DatumGetByteaPP(p);
-				size_t n = VARSIZE_ANY_EXHDR(b);
-
-				if (n < 1 || n > PEPPER_MAX)
-					elog(ERROR, "%s: the pepper has %zu bytes", fn, n);
-				memcpy(row->pepper.bytes, VARDATA_ANY(b), n);
-				row->pepper.length = (int) n;
-			}
+			if (n < 1 || n > PEPPER_MAX)
+				elog(ERROR, "%s: the pepper has %zu bytes", fn, n);
+			memcpy(row->pepper.bytes, VARDATA_ANY(b), n);
+			row->pepper.length = (int) n;
 		}
 	}
 	SPI_finish();
@@ -209,8 +207,10 @@ new_table(void)
 }
 
 /* The kept row of key_id and the pepper (*pepper_of, NULL when none was ever made), read when
- * not kept; NULL for an unknown key_id (never kept: the next login reads again). */
-static const KeptKey *
+ * not kept; NULL for an unknown key_id (never kept: the next login reads again). A row read but
+ * not kept is read's own, so what the caller writes into the result is kept exactly when the
+ * row is. */
+static KeptKey *
 find_key(const pg_uuid_t *key_id, KeyRow *read, const Pepper **pepper_of)
 {
 	uint64 before = generation;
@@ -274,15 +274,15 @@ quant_login_api_key(PG_FUNCTION_ARGS)
 	text *key;
 	pg_uuid_t key_id;
 	KeyRow read;
-	const KeptKey *k;
+	KeptKey *k;
 	const Pepper *pepper_of = NULL;
 	crypto_auth_hmacsha256_state state;
 	unsigned char mac[KEY_HASH_LENGTH];
 	bool ok;
 	TimestampTz now;
 
-	quant_user_set_transaction("quant.login_api_key",
-	                           NULL); /* a failed login leaves no user, whoever was before */
+	/* a failed login leaves no user, whoever was before */
+	quant_user_set_transaction("quant.login_api_key", NULL);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	key = PG_GETARG_TEXT_PP(0);
@@ -307,20 +307,16 @@ quant_login_api_key(PG_FUNCTION_ARGS)
 	if ((!k->used || k->last_used_at < TimestampTzPlusMilliseconds(now, -USE_INTERVAL_MS)) &&
 	    quant_api_key_use_start(&key_id))
 	{
-		KeptKey *kept_k = kept != NULL ? hash_search(kept, &key_id, HASH_FIND, NULL) : NULL;
-
-		if (kept_k != NULL)
-		{
-			kept_k->used = true;
-			kept_k->last_used_at = now;
-		}
+		k->used = true; /* this backend asked: not again within the minute */
+		k->last_used_at = now;
 	}
 	quant_user_set_transaction("quant.login_api_key", k->user_id);
 	PG_RETURN_TEXT_P(cstring_to_text(k->user_id));
 }
 
-/* The statement trigger on trade.api_key and trade.api_key_pepper: every backend drops what it
- * keeps of them once this transaction commits (nothing when it rolls back). */
+/* The statement triggers on trade.api_key and trade.api_key_pepper: every backend drops what it
+ * keeps of them once this transaction commits; this backend also at the next command-counter
+ * step and when the transaction rolls back. */
 PG_FUNCTION_INFO_V1(quant_api_key_cache_invalidate);
 Datum
 quant_api_key_cache_invalidate(PG_FUNCTION_ARGS)
