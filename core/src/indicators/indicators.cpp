@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -852,16 +853,19 @@ void bollinger(std::span<const double> x, int n, std::span<double> out) {
 
 namespace {
 
-// Rolling max (or min) of x over windows of w, for bars [b, e) in order, with the van Herk /
-// Gil-Werman scheme: a running prefix extremum within each aligned block of w bars and the suffix
-// extrema of the previous block; each bar costs a few max/min operations and no data-dependent
-// branch. NaN inputs are skipped in the extrema and poison every window they are in.
+// Rolling max (or min) of x over windows of w, for bars in order, with the van Herk /
+// Gil-Werman scheme: a running prefix extremum within each block of w bars (aligned at multiples
+// of w) and the suffix extrema of the previous block. NaN inputs are skipped in the extrema and
+// poison every window they are in. Among equal values (+0.0 and -0.0 differ in bits) the
+// prefix keeps the first, the suffix the last, and a window its suffix's.
 template <bool IsMax>
 class BlockExtremum {
 public:
     BlockExtremum(std::span<const double> x, std::size_t w) : x_(x), w_(w), suffix_(w + 1, identity) {}
 
-    // The extremum of x[t-w+1..t] (NaN while the window is short or holds a NaN); t in order.
+    // The extremum of x[t-w+1..t] (NaN while the window is short or holds a NaN); t in order,
+    // from a multiple of w (the state at a bar is that of a run from bar 0 once the first call's
+    // block and the one after it have passed).
     double next(std::size_t t) {
         if (pos_ == w_) {  // a new block: suffix extrema of the finished one
             pos_ = 0;
@@ -901,6 +905,105 @@ private:
     std::size_t last_nan_ = none;
 };
 
+// The highest high and the lowest low over the windows of w ending at the bars of one block,
+// block by block in any order. Where the block's windows hold no NaN: BlockExtremum's blocks and
+// comparisons (so its choice among equal values, +0.0 or -0.0) without its per-bar tests, both
+// series in each loop (two independent chains per step). Elsewhere BlockExtremum itself, run
+// from the multiple of w before the block's first window.
+class WindowHighLow {
+public:
+    WindowHighLow(std::span<const double> high, std::span<const double> low, std::size_t w)
+        : high_(high), low_(low), w_(w), suffix_high_(w + 1), suffix_low_(w + 1) {}
+
+    // highest[t - b], lowest[t - b] = the extrema of high and low over [t-w+1, t] for t in [b, e),
+    // NaN while the window is short or holds a NaN.
+    void fill(std::size_t b, std::size_t e, double* highest, double* lowest) {
+        const std::size_t lo = b + 1 >= w_ ? b + 1 - w_ : 0;  // the first bar of b's window
+        if (!plain(lo, e)) {
+            scan<true>(high_, b, e, highest);
+            scan<false>(low_, b, e, lowest);
+            return;
+        }
+        const std::size_t first = std::max(b, w_ - 1);  // bars before w - 1 have no full window
+        for (std::size_t t = b; t < first; ++t)
+            highest[t - b] = lowest[t - b] = nan;
+        // Blocks of w aligned at multiples of w: the window of bar t = B + j (B the block's first
+        // bar) is the suffix of the block before from B - w + j + 1 and the prefix up to t.
+        const double* h = high_.data();
+        const double* l = low_.data();
+        double* __restrict sh = suffix_high_.data();
+        double* __restrict sl = suffix_low_.data();
+        sh[w_] = -inf;
+        sl[w_] = inf;
+        for (std::size_t t = first; t < e;) {
+            const std::size_t block = t - t % w_;
+            const std::size_t j0 = t - block, j1 = std::min(e - block, w_);
+            double up = -inf, down = inf;
+            if (block >= w_) {
+                for (std::size_t j = w_; j-- > j0 + 1;) {
+                    up = std::max(up, h[block - w_ + j]);
+                    down = std::min(down, l[block - w_ + j]);
+                    sh[j] = up;
+                    sl[j] = down;
+                }
+            } else {
+                std::fill(sh + j0 + 1, sh + w_, -inf);
+                std::fill(sl + j0 + 1, sl + w_, inf);
+            }
+            up = -inf;
+            down = inf;
+            for (std::size_t j = 0; j < j0; ++j) {
+                up = std::max(up, h[block + j]);
+                down = std::min(down, l[block + j]);
+            }
+            double* oh = highest + (block - b);
+            double* ol = lowest + (block - b);
+            for (std::size_t j = j0; j < j1; ++j) {
+                up = std::max(up, h[block + j]);
+                down = std::min(down, l[block + j]);
+                oh[j] = std::max(sh[j + 1], up);
+                ol[j] = std::min(sl[j + 1], down);
+            }
+            t = block + j1;
+        }
+    }
+
+private:
+    // No NaN in high[lo, e) and low[lo, e).
+    bool plain(std::size_t lo, std::size_t e) const {
+        const double* h = high_.data();
+        const double* l = low_.data();
+        std::size_t i = lo;
+        bool odd = false;
+#if defined(__SSE2__)
+        // One unordered compare tests two bars of both series; one test at the end.
+        __m128d unordered = _mm_setzero_pd();
+        for (; i + 2 <= e; i += 2)
+            unordered = _mm_or_pd(unordered, _mm_cmpunord_pd(_mm_loadu_pd(h + i), _mm_loadu_pd(l + i)));
+        odd = _mm_movemask_pd(unordered) != 0;
+#endif
+        for (; i < e; ++i)
+            odd |= std::isnan(h[i]) || std::isnan(l[i]);
+        return !odd;
+    }
+
+    // The per-bar form from the multiple of w before b's block (its state at b is that of a run
+    // from bar 0).
+    template <bool IsMax>
+    void scan(std::span<const double> x, std::size_t b, std::size_t e, double* out) const {
+        const std::size_t start = b / w_ >= 1 ? (b / w_ - 1) * w_ : 0;
+        BlockExtremum<IsMax> extremum(x, w_);
+        for (std::size_t t = start; t < b; ++t)
+            extremum.next(t);
+        for (std::size_t t = b; t < e; ++t)
+            out[t - b] = extremum.next(t);
+    }
+
+    std::span<const double> high_, low_;
+    std::size_t w_;
+    std::vector<double> suffix_high_, suffix_low_;
+};
+
 }  // namespace
 
 void stochastic(std::span<const double> high, std::span<const double> low, std::span<const double> close,
@@ -915,9 +1018,8 @@ void stochastic(std::span<const double> high, std::span<const double> low, std::
     const std::size_t block = block_size(w);
     // %K of bars [b - w, e) of the current block (the window and the value leaving it), then
     // %D = the rolling mean of %K, in one pass.
-    std::vector<double> k(w + block), range(block);
-    BlockExtremum<true> hh(high, w);
-    BlockExtremum<false> ll(low, w);
+    std::vector<double> k(w + block), highest(block), lowest(block);
+    WindowHighLow extrema(high, low, w);
     double* pk = k.data();
     double* po = out.data();
     std::size_t base = 0;  // k[i + w - base] is %K of bar i
@@ -933,14 +1035,13 @@ void stochastic(std::span<const double> high, std::span<const double> low, std::
             if (b > 0)
                 std::memmove(pk, pk + block, w * sizeof(double));  // the last window of %K
             base = b;
-            double* kb = pk + w;
-            for (std::size_t t = b; t < e; ++t) {
-                const double h = hh.next(t), l = ll.next(t);
-                kb[t - b] = close[t] - l;
-                range[t - b] = h - l;
-            }
+            extrema.fill(b, e, highest.data(), lowest.data());
+            double* __restrict kb = pk + w;
+            const double* __restrict h = highest.data();
+            const double* __restrict l = lowest.data();
+            const double* __restrict c = close.data() + b;
             for (std::size_t i = 0; i < e - b; ++i)
-                kb[i] = 100.0 * kb[i] / range[i];
+                kb[i] = 100.0 * (c[i] - l[i]) / (h[i] - l[i]);
         },
         no_finish);
 }

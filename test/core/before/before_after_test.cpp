@@ -161,6 +161,38 @@ TEST(BeforeAfter, RsiNaNSignNearOverflow) {
     }
 }
 
+// The stochastic's fast extrema choose among equal values as the per-bar form does. Lows of +0.0
+// and -0.0 under a high of 1 and a close of -0.0: %K is 100 * (-0.0 - low) / (1 - low), +0.0 or
+// -0.0 by the low chosen, and a window of equal %K makes %D that %K, so the low's sign reaches the
+// output. (A high's sign reaches %K only through a zero range, as +inf or -inf, whose %D is NaN:
+// the other half, highs of +0.0 and -0.0 over a low of +0.0, checks those bars, not a sign.) NaN
+// bars, long and short series (blocks of 2,048 bars), windows 1 to 12.
+TEST(BeforeAfter, StochasticChoosesAmongEqualExtremaAsBefore) {
+    std::mt19937_64 rng(1616);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    int compared = 0;
+    for (int i = 0; i < 600; ++i) {
+        const std::size_t n = (i % 4 == 0) ? 2040 + rng() % 4200 : 1 + rng() % 300;
+        const int w = 1 + static_cast<int>(rng() % 12);
+        const bool lows = i % 2 == 0;
+        const double p_negative = u(rng), p_nan = (rng() % 3 == 0) ? 0.01 : 0.0;
+        Hlc s;
+        for (std::size_t t = 0; t < n; ++t) {
+            const double zero = u(rng) < p_negative ? -0.0 : 0.0;
+            const bool gap = u(rng) < p_nan;
+            s.high.push_back(gap ? nan : lows ? 1.0 : zero);
+            s.low.push_back(gap ? nan : lows ? zero : 0.0);
+            s.close.push_back(lows ? -0.0 : 1.0);
+        }
+        std::vector<double> a(n), b(n);
+        quant::indicators::stochastic(s.high, s.low, s.close, w, a);
+        quant::before::indicators::stochastic(s.high, s.low, s.close, w, b);
+        ASSERT_TRUE(same_bits(a, b)) << "series " << i << " n=" << n << " w=" << w;
+        ++compared;
+    }
+    EXPECT_EQ(compared, 600);
+}
+
 std::uint64_t bits(double v) {
     return std::bit_cast<std::uint64_t>(v);
 }
