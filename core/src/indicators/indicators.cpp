@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <utility>
 
 #include "quant/cancel.hpp"
@@ -1018,9 +1019,14 @@ void stochastic(std::span<const double> high, std::span<const double> low, std::
     const std::size_t block = block_size(w);
     // %K of bars [b - w, e) of the current block (the window and the value leaving it), then
     // %D = the rolling mean of %K, in one pass.
-    std::vector<double> k(w + block), highest(block), lowest(block);
+    // Scratch written before it is read (the first window of %K zeroed), not zeroed whole: 48 KiB
+    // a call, as much as the extrema of 2,500 bars cost.
+    const auto k = std::make_unique_for_overwrite<double[]>(w + block);
+    const auto highest = std::make_unique_for_overwrite<double[]>(block);
+    const auto lowest = std::make_unique_for_overwrite<double[]>(block);
+    std::fill(k.get(), k.get() + w, 0.0);
     WindowHighLow extrema(high, low, w);
-    double* pk = k.data();
+    double* pk = k.get();
     double* po = out.data();
     std::size_t base = 0;  // k[i + w - base] is %K of bar i
     run_rolling<false, 1>(
@@ -1035,10 +1041,10 @@ void stochastic(std::span<const double> high, std::span<const double> low, std::
             if (b > 0)
                 std::memmove(pk, pk + block, w * sizeof(double));  // the last window of %K
             base = b;
-            extrema.fill(b, e, highest.data(), lowest.data());
+            extrema.fill(b, e, highest.get(), lowest.get());
             double* __restrict kb = pk + w;
-            const double* __restrict h = highest.data();
-            const double* __restrict l = lowest.data();
+            const double* __restrict h = highest.get();
+            const double* __restrict l = lowest.get();
             const double* __restrict c = close.data() + b;
             for (std::size_t i = 0; i < e - b; ++i)
                 kb[i] = 100.0 * (c[i] - l[i]) / (h[i] - l[i]);
