@@ -17,6 +17,7 @@
 
 #include "before.hpp"
 #include "quant/backtest.hpp"
+#include "quant/cpu.hpp"
 #include "quant/indicators/indicators.hpp"
 #include "quant/signals.hpp"
 #include "quant/strategy_config.hpp"
@@ -117,6 +118,22 @@ TEST(BeforeAfter, KernelsGiveTheSameBitsOnRandomSeries) {
         ASSERT_TRUE(same_kernels(random_series(rng, n), w, "series " + std::to_string(i), compared));
     }
     EXPECT_EQ(compared, 1500 * 8);
+}
+
+// The same with the SSE2 forms of the kernels' division loops where the CPU has AVX2 (whose YMM
+// forms the test above ran there).
+TEST(BeforeAfter, KernelsWithoutAvx2GiveTheSameBits) {
+    std::mt19937_64 rng(1602);
+    int compared = 0;
+    quant::cpu::use_avx2(false);
+    for (int i = 0; i < 500; ++i) {
+        const std::size_t n = (i % 10 == 0) ? 3000 + rng() % 3000 : rng() % 700;
+        const int w = 1 + static_cast<int>(rng() % 60);
+        if (!same_kernels(random_series(rng, n), w, "series " + std::to_string(i), compared))
+            break;
+    }
+    quant::cpu::use_avx2(true);
+    EXPECT_EQ(compared, 500 * 8);
 }
 
 // The rolling kernels run two whole chunks (the bars between two periodic re-bases, max(n, 128))
