@@ -284,6 +284,15 @@ TEST(BeforeAfter, RunBacktestGivesTheSameBitsOnRandomConfigs) {
         ASSERT_EQ(a.position_changes, b.position_changes) << cfg.str();
         ASSERT_EQ(a.first_ts, b.first_ts);
         ASSERT_EQ(a.last_ts, b.last_ts);
+        if (i % 3 == 0) {  // the SSE2 forms of the kernels and the changes on an AVX2 CPU too
+            quant::cpu::use_avx2(false);
+            const quant::BacktestSummary d = quant::run_backtest(config, bars.view(), fee);
+            quant::cpu::use_avx2(true);
+            ASSERT_TRUE(same_metrics(d.metrics, b.metrics)) << cfg.str() << " case " << i << " without AVX2";
+            ASSERT_TRUE(same_metrics(d.buy_hold, b.buy_hold))
+                << cfg.str() << " case " << i << " without AVX2";
+            ASSERT_EQ(d.position_changes, b.position_changes) << cfg.str();
+        }
         // with series (the generic path) the summary is the same too
         quant::BacktestSeries series;
         const quant::BacktestSummary c = quant::run_backtest(config, bars.view(), fee, &series);
