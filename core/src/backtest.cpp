@@ -695,13 +695,52 @@ bool finite_changes(const double* price, std::size_t start, std::size_t n, doubl
     return finite_changes_sse2(price, start, n, chg);
 }
 
-// Both metric sets of score_positions (the strategy's and buy-and-hold's) in one pass where
-// nothing is NaN, with the change price[t]/price[t-1]-1 computed in a branch-free pass first (a
-// division per bar, vectorised). The conditions are score_without_gaps's: every position from the
-// first defined one on is defined, and every change from the first held bar on is finite. Before
-// that bar the generic loop's pnl and buy-and-hold values are NaN (the previous position is), so
-// they are skipped there as here; from it on this is the generic loop's arithmetic in its order,
-// so the metrics are the same to the bit. Returns false (the generic loop then runs) otherwise.
+// pnl[t] = held[t-1] * chg[t] - |held[t] - held[t-1]| * fee for t in [start, n), held[t] the code
+// decided delay bars before (code[t - delay]); returns the sum of the trades |held[t] - held[t-1]|
+// (0, 1 or 2 each). No bar depends on another, so the compiler vectorises it (YMM where the CPU
+// has AVX2, pnl_of_positions_avx2); the operations per bar are the sequential loop's, so the same
+// bits.
+[[gnu::always_inline]] inline std::size_t pnl_of_positions_loop(const PositionCode* __restrict code,
+                                                                std::size_t delay,
+                                                                const double* __restrict chg,
+                                                                std::size_t start, std::size_t n, double fee,
+                                                                double* __restrict pnl) {
+    std::int64_t changes = 0;  // |now - before| in integers: the trades' sum exactly, vectorisable
+    for (std::size_t t = start; t < n; ++t) {
+        const int now = code[t - delay], before = code[t - 1 - delay];
+        const double trade = std::fabs(static_cast<double>(now) - static_cast<double>(before));
+        pnl[t] = static_cast<double>(before) * chg[t] - trade * fee;
+        changes += std::abs(now - before);
+    }
+    return static_cast<std::size_t>(changes);
+}
+
+#if defined(__SSE2__)
+__attribute__((target("avx2"))) std::size_t pnl_of_positions_avx2(const PositionCode* code, std::size_t delay,
+                                                                  const double* chg, std::size_t start,
+                                                                  std::size_t n, double fee, double* pnl) {
+    return pnl_of_positions_loop(code, delay, chg, start, n, fee, pnl);
+}
+#endif
+
+std::size_t pnl_of_positions(const PositionCode* code, std::size_t delay, const double* chg,
+                             std::size_t start, std::size_t n, double fee, double* pnl) {
+#if defined(__SSE2__)
+    if (cpu::has_avx2())
+        return pnl_of_positions_avx2(code, delay, chg, start, n, fee, pnl);
+#endif
+    return pnl_of_positions_loop(code, delay, chg, start, n, fee, pnl);
+}
+
+// Both metric sets of score_positions (the strategy's and buy-and-hold's) where nothing is NaN:
+// the changes price[t]/price[t-1]-1 and the strategy's pnl in passes without a loop-carried
+// dependency (a division and the pnl per bar, vectorised), then the running sums in one pass.
+// The conditions are score_without_gaps's: every position from the first defined one on is
+// defined, and every change from the first held bar on is finite. Before that bar the generic
+// loop's pnl and buy-and-hold values are NaN (the previous position is), so they are skipped
+// there as here; from it on this is the generic loop's arithmetic in its order, so the metrics
+// are the same to the bit. Returns false (the generic loop then runs) otherwise. `change` is
+// scratch (2n values: the changes, then the pnl).
 bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, BacktestSummary& out) {
     const std::size_t n = in.price.size();
     const auto delay = static_cast<std::size_t>(in.fill_delay_bars);
@@ -717,15 +756,14 @@ bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, Back
         undefined |= static_cast<int>(decided[t] == undefined_position);
     if (undefined != 0)
         return false;
-    change.resize(n);
+    change.resize(2 * n);
     double* chg = change.data();
+    double* pnl = chg + n;
     if (!finite_changes(in.price.data(), start, n, chg))
         return false;
+    const std::size_t changes = pnl_of_positions(decided, delay, chg, start, n, in.fee_bps / 10000.0, pnl);
 
-    const double fee = in.fee_bps / 10000.0;
     const double inf = std::numeric_limits<double>::infinity();
-    double held_prev = decided[start - 1 - delay];
-    double changes = 0.0;
     double total = 0.0, peak = -inf, max_dd = -inf, s1 = 0.0, s2 = 0.0, shift = 0.0;
     double bh_total = 0.0, bh_peak = -inf, bh_max_dd = -inf, b1 = 0.0, b2 = 0.0, bh_shift = 0.0;
     const std::size_t scored_from = std::max(start, in.first_scored);
@@ -737,13 +775,7 @@ bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, Back
     __m128d tot = _mm_setzero_pd(), pk = _mm_set1_pd(-inf), dd = _mm_set1_pd(-inf);
     __m128d m1 = _mm_setzero_pd(), m2 = _mm_setzero_pd(), sh = _mm_setzero_pd(), x = _mm_setzero_pd();
     const auto step = [&](std::size_t i) {
-        const double c = chg[i];
-        const double held = decided[i - delay];
-        const double trade = std::fabs(held - held_prev);
-        const double pnl = held_prev * c - trade * fee;
-        changes += trade;
-        held_prev = held;
-        x = _mm_setr_pd(pnl, c);
+        x = _mm_setr_pd(pnl[i], chg[i]);
         tot = _mm_add_pd(tot, x);
         pk = _mm_max_pd(tot, pk);
         dd = _mm_max_pd(_mm_sub_pd(pk, tot), dd);
@@ -772,36 +804,29 @@ bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, Back
     s2 = lo(m2), b2 = hi(m2);
     shift = lo(sh), bh_shift = hi(sh);
 #else
-    double pnl = 0.0;
     const auto step = [&](std::size_t i) {
-        const double c = chg[i];
-        const double held = decided[i - delay];
-        const double trade = std::fabs(held - held_prev);
-        pnl = held_prev * c - trade * fee;
-        changes += trade;
-        total += pnl;
+        total += pnl[i];
         peak = std::max(peak, total);
         max_dd = std::max(max_dd, peak - total);
-        bh_total += c;
+        bh_total += chg[i];
         bh_peak = std::max(bh_peak, bh_total);
         bh_max_dd = std::max(bh_max_dd, bh_peak - bh_total);
-        held_prev = held;
     };
     for (; t < std::min(scored_from, n); ++t)
         step(t);
     if (t < n) {  // the first scored values are the shifts (RunningStats::add): d = 0
         step(t);
-        shift = pnl;
+        shift = pnl[t];
         bh_shift = chg[t];
-        s1 += pnl - shift;
-        s2 += (pnl - shift) * (pnl - shift);
+        s1 += pnl[t] - shift;
+        s2 += (pnl[t] - shift) * (pnl[t] - shift);
         b1 += chg[t] - bh_shift;
         b2 += (chg[t] - bh_shift) * (chg[t] - bh_shift);
         ++t;
     }
     for (; t < n; ++t) {
         step(t);
-        const double d = pnl - shift;
+        const double d = pnl[t] - shift;
         s1 += d;
         s2 += d * d;
         const double e = chg[t] - bh_shift;
@@ -831,7 +856,7 @@ bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, Back
     out.buy_hold = finish_metrics(bh_scored, bh_eq, in.trading_period, bh_total);
     out.last_position = position_value(decided[n - 1]);
     out.bars = n;
-    out.position_changes = static_cast<std::size_t>(changes);
+    out.position_changes = changes;
     return true;
 }
 
