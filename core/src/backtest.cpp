@@ -695,6 +695,8 @@ bool finite_changes(const double* price, std::size_t start, std::size_t n, doubl
     return finite_changes_sse2(price, start, n, chg);
 }
 
+constexpr std::size_t max_fast_bars = std::size_t{1} << 30;  // 2 trades a bar at most fit in an int
+
 // pnl[t] = held[t-1] * chg[t] - |held[t] - held[t-1]| * fee for t in [start, n), held[t] the code
 // decided delay bars before (code[t - delay]); returns the sum of the trades |held[t] - held[t-1]|
 // (0, 1 or 2 each). No bar depends on another, so the compiler vectorises it (YMM where the CPU
@@ -705,12 +707,12 @@ bool finite_changes(const double* price, std::size_t start, std::size_t n, doubl
                                                                 const double* __restrict chg,
                                                                 std::size_t start, std::size_t n, double fee,
                                                                 double* __restrict pnl) {
-    std::int64_t changes = 0;  // |now - before| in integers: the trades' sum exactly, vectorisable
+    int changes = 0;  // the trades (0, 1 or 2 each) as integers: exact, and a vectorisable sum
     for (std::size_t t = start; t < n; ++t) {
-        const int now = code[t - delay], before = code[t - 1 - delay];
-        const double trade = std::fabs(static_cast<double>(now) - static_cast<double>(before));
-        pnl[t] = static_cast<double>(before) * chg[t] - trade * fee;
-        changes += std::abs(now - before);
+        const double now = code[t - delay], before = code[t - 1 - delay];
+        const double trade = std::fabs(now - before);
+        pnl[t] = before * chg[t] - trade * fee;
+        changes += static_cast<int>(trade);
     }
     return static_cast<std::size_t>(changes);
 }
@@ -755,6 +757,8 @@ bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, Back
     for (std::size_t t = first; t < n; ++t)
         undefined |= static_cast<int>(decided[t] == undefined_position);
     if (undefined != 0)
+        return false;
+    if (n > max_fast_bars)  // the trades' count is an int there
         return false;
     change.resize(2 * n);
     double* chg = change.data();
