@@ -788,6 +788,48 @@ void rsi_wilder_over_gaps(std::span<const double> x, int n, std::span<double> ou
 
 }  // namespace
 
+namespace {
+
+// Wilder's averages from their seed on: avg = avg*(n-1)/n + g/n, two bars per step: the step from
+// bar t-1 to t+1 is one multiply-add on the dependency chain (b^2 * avg + (b*c*g_t + c*g_{t+1})),
+// bar t is computed beside it. Both averages are sums of non-negative terms, so the reassociation
+// costs at most a few ulps. A function of its own (not inlined): in the caller's loop, beside the
+// call of the division pass, the compiler kept the averages in memory.
+struct WilderMeans {
+    double up, dn;
+    double c, b, b2, bc;
+    WilderMeans(double up0, double dn0, int n)
+        : up(up0), dn(dn0), c(1.0 / n), b((n - 1.0) * c), b2(b * b), bc(b * c) {}
+
+    // up[i] and down[i - blk] for the bars [blk, e).
+    [[gnu::noinline]] void run(const double* px, std::size_t blk, std::size_t e, double* ups, double* downs) {
+        double u = up, d = dn;
+        std::size_t i = blk;
+        for (; i + 2 <= e; i += 2) {
+            const double d0 = px[i] - px[i - 1], d1 = px[i + 1] - px[i];
+            const double g0 = positive_part(d0), l0 = positive_part(-d0);
+            const double g1 = positive_part(d1), l1 = positive_part(-d1);
+            ups[i] = b * u + c * g0;
+            downs[i - blk] = b * d + c * l0;
+            u = b2 * u + (bc * g0 + c * g1);
+            d = b2 * d + (bc * l0 + c * l1);
+            ups[i + 1] = u;
+            downs[i + 1 - blk] = d;
+        }
+        for (; i < e; ++i) {
+            const double delta = px[i] - px[i - 1];
+            u = b * u + c * positive_part(delta);
+            d = b * d + c * positive_part(-delta);
+            ups[i] = u;
+            downs[i - blk] = d;
+        }
+        up = u;
+        dn = d;
+    }
+};
+
+}  // namespace
+
 void rsi_wilder(std::span<const double> x, int n, std::span<double> out) {
     const std::size_t size = x.size();
     if (size == 0)
@@ -818,36 +860,12 @@ void rsi_wilder(std::span<const double> x, int n, std::span<double> out) {
     }
     if (t >= size)
         return;
-    // Then avg = avg*(n-1)/n + g/n, two bars per step: the step from bar t-1 to t+1 is one
-    // multiply-add on the dependency chain (b^2 * avg + (b*c*g_t + c*g_{t+1})), bar t is computed
-    // beside it. Both averages are sums of non-negative terms, so the reassociation costs at most
-    // a few ulps.
-    const double c = 1.0 / n;
-    const double b = (n - 1.0) * c;
-    const double b2 = b * b, bc = b * c;
+    // Then Wilder's recursion (WilderMeans), block by block, each block's RSI from its means.
     std::vector<double> downs(std::min(size - t, block_size(w)));
-    const double* px = x.data();
+    WilderMeans means{up, dn, n};
     for (std::size_t blk = t; blk < size; blk += downs.size()) {
         const std::size_t e = std::min(size, blk + downs.size());
-        std::size_t i = blk;
-        for (; i + 2 <= e; i += 2) {
-            const double d0 = px[i] - px[i - 1], d1 = px[i + 1] - px[i];
-            const double g0 = positive_part(d0), l0 = positive_part(-d0);
-            const double g1 = positive_part(d1), l1 = positive_part(-d1);
-            out[i] = b * up + c * g0;
-            downs[i - blk] = b * dn + c * l0;
-            up = b2 * up + (bc * g0 + c * g1);
-            dn = b2 * dn + (bc * l0 + c * l1);
-            out[i + 1] = up;
-            downs[i + 1 - blk] = dn;
-        }
-        for (; i < e; ++i) {
-            const double d = px[i] - px[i - 1];
-            up = b * up + c * positive_part(d);
-            dn = b * dn + c * positive_part(-d);
-            out[i] = up;
-            downs[i - blk] = dn;
-        }
+        means.run(x.data(), blk, e, out.data(), downs.data());
         rsi_from_means_block(out.data() + blk, downs.data(), e - blk);
     }
 }
