@@ -643,11 +643,45 @@ void ema(std::span<const double> x, int n, std::span<double> out) {
 
 namespace {
 
-// Cutler's RSI over `size` deltas read through delta(i) (NaN for none): the means of the gains
+// gain[i] = max(d, 0) and loss[i] = max(-d, 0) of the deltas d of bars [b, e): p[t] - p[t - 1]
+// (none at t = 0: NaN) when OfValues, else p[t]. Two bars a step (MAXPD(0, d) is positive_part's
+// MAXSD on each lane, -d the same sign flip: the same bits).
+template <bool OfValues>
+void gains_and_losses(const double* p, std::size_t b, std::size_t e, double* gain, double* loss) {
+    std::size_t t = b;
+    auto delta = [p](std::size_t i) {
+        if constexpr (OfValues)
+            return i == 0 ? nan : p[i] - p[i - 1];
+        else
+            return p[i];
+    };
+    if (OfValues && t == 0 && t < e) {
+        gain[0] = positive_part(delta(0));
+        loss[0] = positive_part(-delta(0));
+        ++t;
+    }
+#if defined(__SSE2__)
+    const __m128d zero = _mm_setzero_pd(), sign = _mm_set1_pd(-0.0);
+    for (; t + 2 <= e; t += 2) {
+        __m128d d = _mm_loadu_pd(p + t);
+        if constexpr (OfValues)
+            d = _mm_sub_pd(d, _mm_loadu_pd(p + t - 1));
+        _mm_storeu_pd(gain + (t - b), _mm_max_pd(zero, d));
+        _mm_storeu_pd(loss + (t - b), _mm_max_pd(zero, _mm_xor_pd(d, sign)));
+    }
+#endif
+    for (; t < e; ++t) {
+        const double d = delta(t);
+        gain[t - b] = positive_part(d);
+        loss[t - b] = positive_part(-d);
+    }
+}
+
+// Cutler's RSI over `size` deltas (see gains_and_losses; NaN for none): the means of the gains
 // max(d, 0) and the losses max(-d, 0) over the last n deltas, NaN while the window is short or
 // holds a non-finite delta. max(NaN, 0) is NaN, as the definition wants.
-template <typename Delta>
-void rsi_of_deltas(std::size_t size, int n, const Delta& delta, double* po) {
+template <bool OfValues>
+void rsi_of_deltas(std::size_t size, int n, const double* p, double* po) {
     const double inv_n = 1.0 / n;
     const auto w = static_cast<std::size_t>(n);
     const std::size_t block = block_size(w);
@@ -687,11 +721,7 @@ void rsi_of_deltas(std::size_t size, int n, const Delta& delta, double* po) {
                 std::memmove(pl, pl + block, w * sizeof(double));
             }
             base = b;
-            for (std::size_t t = b; t < e; ++t) {
-                const double d = delta(t);
-                pg[t - b + w] = positive_part(d);
-                pl[t - b + w] = positive_part(-d);
-            }
+            gains_and_losses<OfValues>(p, b, e, pg + w, pl + w);
         },
         [&](std::size_t b, std::size_t e) { rsi_from_means_block(po + b, pd, e - b); });
 }
@@ -715,8 +745,7 @@ void rsi(std::span<const double> x, int n, std::span<double> out) {
     while (first_gap < size && !std::isnan(px[first_gap] - px[first_gap - 1]))
         ++first_gap;
     if (first_gap == size) {
-        rsi_of_deltas(
-            size, n, [px](std::size_t i) { return i == 0 ? nan : px[i] - px[i - 1]; }, out.data());
+        rsi_of_deltas<true>(size, n, px, out.data());
         return;
     }
     std::vector<double> deltas;
@@ -732,8 +761,7 @@ void rsi(std::span<const double> x, int n, std::span<double> out) {
     }
     std::vector<double> r(deltas.size());
     const double* pdl = deltas.data();
-    rsi_of_deltas(
-        deltas.size(), n, [pdl](std::size_t j) { return pdl[j]; }, r.data());
+    rsi_of_deltas<false>(deltas.size(), n, pdl, r.data());
     std::fill(out.begin(), out.end(), nan);
     for (std::size_t j = 0; j < r.size(); ++j)
         out[bar[j]] = r[j];
