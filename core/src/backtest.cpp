@@ -741,9 +741,10 @@ std::size_t pnl_of_positions(const PositionCode* code, std::size_t delay, const 
 // defined, and every change from the first held bar on is finite. Before that bar the generic
 // loop's pnl and buy-and-hold values are NaN (the previous position is), so they are skipped
 // there as here; from it on this is the generic loop's arithmetic in its order, so the metrics
-// are the same to the bit. Returns false (the generic loop then runs) otherwise. `change` is
-// scratch (2n values: the changes, then the pnl).
-bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, BacktestSummary& out) {
+// are the same to the bit. Returns false (the generic loop then runs) otherwise. `change` and
+// `pnl_scratch` (n values at least) are scratch: the changes and the pnl.
+bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, std::span<double> pnl_scratch,
+                         BacktestSummary& out) {
     const std::size_t n = in.price.size();
     const auto delay = static_cast<std::size_t>(in.fill_delay_bars);
     const PositionCode* decided = in.decided.data();
@@ -760,9 +761,9 @@ bool score_with_buy_hold(const ScoreInput& in, std::vector<double>& change, Back
         return false;
     if (n > max_fast_bars)  // the trades' count is an int there
         return false;
-    change.resize(2 * n);
+    change.resize(n);
     double* chg = change.data();
-    double* pnl = chg + n;
+    double* pnl = pnl_scratch.data();
     if (!finite_changes(in.price.data(), start, n, chg))
         return false;
     const std::size_t changes = pnl_of_positions(decided, delay, chg, start, n, in.fee_bps / 10000.0, pnl);
@@ -912,7 +913,8 @@ BacktestSummary run_backtest(const StrategyConfig& cfg, const StrategyBars& mark
     in.first_scored = static_cast<std::size_t>(cfg.max_window());
     in.fee_bps = fee_bps;
     BacktestSummary out;
-    if (series != nullptr || !score_with_buy_hold(in, scratch.change, out))
+    // The indicator's scratch (n values, read by nothing after the codes) holds the pnl.
+    if (series != nullptr || !score_with_buy_hold(in, scratch.change, scratch.indicator, out))
         out = score_positions(in, series);
     out.first_ts = bars.ts.empty() ? 0 : bars.ts.front();
     out.last_ts = bars.ts.empty() ? 0 : bars.ts.back();

@@ -1002,7 +1002,7 @@ public:
             scan<false>(low_, b, e, lowest);
             return;
         }
-        const std::size_t first = std::max(b, w_ - 1);  // bars before w - 1 have no full window
+        const std::size_t first = std::min(e, std::max(b, w_ - 1));  // bars before w - 1: no full window
         for (std::size_t t = b; t < first; ++t)
             highest[t - b] = lowest[t - b] = nan;
         // Blocks of w aligned at multiples of w: the window of bar t = B + j (B the block's first
@@ -1034,13 +1034,13 @@ public:
                 up = std::max(up, h[block + j]);
                 down = std::min(down, l[block + j]);
             }
-            double* oh = highest + (block - b);
-            double* ol = lowest + (block - b);
+            double* oh = highest + (t - b);  // bar t = block + j0 first
+            double* ol = lowest + (t - b);
             for (std::size_t j = j0; j < j1; ++j) {
                 up = std::max(up, h[block + j]);
                 down = std::min(down, l[block + j]);
-                oh[j] = std::max(sh[j + 1], up);
-                ol[j] = std::min(sl[j + 1], down);
+                oh[j - j0] = std::max(sh[j + 1], up);
+                ol[j - j0] = std::min(sl[j + 1], down);
             }
             t = block + j1;
         }

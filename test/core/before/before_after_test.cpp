@@ -210,6 +210,35 @@ TEST(BeforeAfter, StochasticChoosesAmongEqualExtremaAsBefore) {
     EXPECT_EQ(compared, 600);
 }
 
+// A NaN in the highs alone or the lows alone (the fast extrema test both series for NaN): random
+// walks with NaN bars in one series, many near the blocks' starts (2,048 and 4,096), windows 1 to 60.
+TEST(BeforeAfter, StochasticNaNInOneSeriesOnly) {
+    std::mt19937_64 rng(1603);
+    int compared = 0;
+    for (int i = 0; i < 300; ++i) {
+        const std::size_t n = 2000 + rng() % 2500;
+        const int w = 1 + static_cast<int>(rng() % 60);
+        Hlc s = random_series(rng, n);
+        for (std::size_t t = 0; t < n; ++t) {  // no NaN but the ones put in below
+            if (std::isnan(s.close[t]) || std::isnan(s.high[t]) || std::isnan(s.low[t]))
+                s.close[t] = s.high[t] = s.low[t] = 1.0;
+        }
+        std::vector<double>& one = (i % 2 == 0) ? s.high : s.low;
+        for (int k = 0; k < 1 + static_cast<int>(rng() % 3); ++k) {
+            const std::size_t near = (rng() % 2 == 0) ? 2048 : 4096;
+            const std::size_t t = (rng() % 3 == 0) ? rng() % n : near - 70 + rng() % 140;
+            if (t < n)
+                one[t] = nan;
+        }
+        std::vector<double> a(n), b(n);
+        quant::indicators::stochastic(s.high, s.low, s.close, w, a);
+        quant::before::indicators::stochastic(s.high, s.low, s.close, w, b);
+        ASSERT_TRUE(same_bits(a, b)) << "series " << i << " n=" << n << " w=" << w;
+        ++compared;
+    }
+    EXPECT_EQ(compared, 300);
+}
+
 std::uint64_t bits(double v) {
     return std::bit_cast<std::uint64_t>(v);
 }
@@ -310,6 +339,36 @@ TEST(BeforeAfter, RunBacktestGivesTheSameBitsOnRandomConfigs) {
 // subnormal, huge, whole, random bits), counts, fill delays, timestamps before 1970, with and
 // without a strategy_id, tickers and warnings with quotes, backslashes, control characters and
 // non-ASCII UTF-8.
+// An infinite change (a price of zero before it) in each of the last bars of series of every
+// length modulo 4, under a flat position: its pnl is 0 * inf = NaN, which the generic loop skips
+// and the fused one must not take (the changes' finiteness test, its vector body and its tail).
+TEST(BeforeAfter, RunBacktestInfiniteChangeInTheLastBars) {
+    const auto config = quant::parse_strategy_config(std::string_view(
+        R"({"ticker": "X", "trading_period": 252, "substrategies": [{"indicator": "get_sma", )"
+        R"("signal_func": "momentum_band_signal", "window": 5, "signal": 1e9}]})"));
+    int compared = 0;
+    for (std::size_t n = 40; n < 48; ++n) {
+        for (std::size_t back = 1; back <= 5; ++back) {
+            quant::OwnedBars bars;
+            for (std::size_t t = 0; t < n; ++t) {
+                const double c = (t + back + 1 == n) ? 0.0 : 100.0 + static_cast<double>(t % 7);
+                bars.push_back(static_cast<std::int64_t>(t) * 86400000000LL, c, c, c, c, 1e6);
+            }
+            for (const bool avx2 : {true, false}) {
+                quant::cpu::use_avx2(avx2);
+                const quant::BacktestSummary a = quant::run_backtest(config, bars.view(), 5.0);
+                quant::cpu::use_avx2(true);
+                const quant::BacktestSummary b = quant::before::run_backtest(config, bars.view(), 5.0);
+                ASSERT_TRUE(same_metrics(a.metrics, b.metrics))
+                    << "n=" << n << " back=" << back << " avx2=" << avx2;
+                ASSERT_TRUE(same_metrics(a.buy_hold, b.buy_hold)) << "n=" << n << " back=" << back;
+                ++compared;
+            }
+        }
+    }
+    EXPECT_EQ(compared, 8 * 5 * 2);
+}
+
 TEST(BeforeAfter, ResultsTextIsTheTreesDump) {
     std::mt19937_64 rng(99);
     std::uniform_real_distribution<double> u(-3.0, 3.0);
