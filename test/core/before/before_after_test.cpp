@@ -178,6 +178,14 @@ TEST(BeforeAfter, RsiNaNSignNearOverflow) {
     }
 }
 
+// The stochastic now and before on one series give the same bits.
+bool same_stochastic(const Hlc& s, int w) {
+    std::vector<double> a(s.close.size()), b(s.close.size());
+    quant::indicators::stochastic(s.high, s.low, s.close, w, a);
+    quant::before::indicators::stochastic(s.high, s.low, s.close, w, b);
+    return same_bits(a, b);
+}
+
 // The stochastic's fast extrema choose among equal values as the per-bar form does. Lows of +0.0
 // and -0.0 under a high of 1 and a close of -0.0: %K is 100 * (-0.0 - low) / (1 - low), +0.0 or
 // -0.0 by the low chosen, and a window of equal %K makes %D that %K, so the low's sign reaches the
@@ -201,10 +209,7 @@ TEST(BeforeAfter, StochasticChoosesAmongEqualExtremaAsBefore) {
             s.low.push_back(gap ? nan : lows ? zero : 0.0);
             s.close.push_back(lows ? -0.0 : 1.0);
         }
-        std::vector<double> a(n), b(n);
-        quant::indicators::stochastic(s.high, s.low, s.close, w, a);
-        quant::before::indicators::stochastic(s.high, s.low, s.close, w, b);
-        ASSERT_TRUE(same_bits(a, b)) << "series " << i << " n=" << n << " w=" << w;
+        ASSERT_TRUE(same_stochastic(s, w)) << "series " << i << " n=" << n << " w=" << w;
         ++compared;
     }
     EXPECT_EQ(compared, 600);
@@ -230,10 +235,7 @@ TEST(BeforeAfter, StochasticNaNInOneSeriesOnly) {
             if (t < n)
                 one[t] = nan;
         }
-        std::vector<double> a(n), b(n);
-        quant::indicators::stochastic(s.high, s.low, s.close, w, a);
-        quant::before::indicators::stochastic(s.high, s.low, s.close, w, b);
-        ASSERT_TRUE(same_bits(a, b)) << "series " << i << " n=" << n << " w=" << w;
+        ASSERT_TRUE(same_stochastic(s, w)) << "series " << i << " n=" << n << " w=" << w;
         ++compared;
     }
     EXPECT_EQ(compared, 300);
